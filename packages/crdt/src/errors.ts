@@ -1,0 +1,38 @@
+/**
+ * Stable error codes. A code never changes meaning within a major version;
+ * messages may be reworded. Callers branch on `code`, never on `message`.
+ */
+export const ErrorCodes = {
+  /** An amount was not a positive safe integer (0, negative, fraction, NaN, Infinity, non-number, > 2^53−1). */
+  AMOUNT_INVALID: 'TALLY_AMOUNT_INVALID',
+  /** A local operation would push a counter's increment or decrement total past 2^53−1. */
+  OVERFLOW: 'TALLY_OVERFLOW',
+  /** A counter's exact value is outside the safe-integer range; read it with `bigValue`. */
+  VALUE_UNSAFE: 'TALLY_VALUE_UNSAFE',
+  /** A counter name broke the naming rules (1–128 of `[A-Za-z0-9._:-]`). */
+  NAME_INVALID: 'TALLY_NAME_INVALID',
+  /** A replica id was not a non-empty string of at most 256 UTF-16 units without control characters. */
+  REPLICA_INVALID: 'TALLY_REPLICA_INVALID',
+  /** A state given to `fromState`/`merge` was malformed. The receiver is unchanged. */
+  STATE_INVALID: 'TALLY_STATE_INVALID',
+  /** A delta or version summary given to `applyDelta`/`deltaSince` was malformed. The receiver is unchanged. */
+  DELTA_INVALID: 'TALLY_DELTA_INVALID',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+/** Every error this library throws on bad input. Branch on `code`. */
+export class TallyError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string) {
+    super(message)
+    this.name = 'TallyError'
+    this.code = code
+  }
+}
+
+/** True when `err` is a {@link TallyError} (optionally with the given code). */
+export function isTallyError(err: unknown, code?: ErrorCode): err is TallyError {
+  return err instanceof TallyError && (code === undefined || err.code === code)
+}

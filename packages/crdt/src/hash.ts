@@ -1,0 +1,50 @@
+// Hashing for the order-independent state digest. Two 32-bit lanes give a
+// 64-bit set hash: the digest of a state is the lane-wise sum (mod 2^32) of
+// its entries' hashes, so updating one entry is O(1) (subtract old, add new).
+
+const SEED1 = 0xdeadbeef
+const SEED2 = 0x41c6ce57
+
+/** A 64-bit hash as two unsigned 32-bit lanes. */
+export interface Hash64 {
+  h1: number
+  h2: number
+}
+
+/** cyrb53-style hash of a string into two 32-bit lanes. Pure. */
+export function hashString(s: string): Hash64 {
+  let h1 = SEED1 ^ s.length
+  let h2 = SEED2 ^ s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  return finish(h1, h2)
+}
+
+/** Mixes a non-negative safe integer into a hash. Pure. */
+export function mixNumber(h: Hash64, x: number): Hash64 {
+  const lo = x >>> 0
+  const hi = Math.floor(x / 0x100000000) >>> 0
+  let h1 = Math.imul(h.h1 ^ lo, 2654435761)
+  let h2 = Math.imul(h.h2 ^ hi, 1597334677)
+  h1 = Math.imul(h1 ^ hi, 1597334677)
+  h2 = Math.imul(h2 ^ lo, 2654435761)
+  return finish(h1, h2)
+}
+
+function finish(a: number, b: number): Hash64 {
+  let h1 = a
+  let h2 = b
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507)
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507)
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  return { h1: h1 >>> 0, h2: h2 >>> 0 }
+}
+
+/** Renders a count and accumulator lanes as the digest string `count:hex16`. */
+export function formatDigest(count: number, acc: Hash64): string {
+  return `${count}:${acc.h1.toString(16).padStart(8, '0')}${acc.h2.toString(16).padStart(8, '0')}`
+}

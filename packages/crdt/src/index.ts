@@ -1,0 +1,20 @@
+/**
+ * @tally/crdt: exact, convergent counters for replicated systems.
+ * Zero dependencies, no Node built-ins: runs in Node and browsers.
+ */
+export { CounterMap } from './counter-map.js'
+export type { CounterMapState, Delta, EntryTuple, RangeTuple, Summary } from './delta.js'
+export { readDelta, readSummary } from './delta.js'
+export { type ErrorCode, ErrorCodes, isTallyError, TallyError } from './errors.js'
+export { GCounter, type GCounterState } from './gcounter.js'
+export { PNCounter, type PNCounterState } from './pncounter.js'
+export {
+  assertAmount,
+  assertName,
+  assertReplicaId,
+  isValidName,
+  isValidReplicaId,
+  MAX_NAME_LENGTH,
+  MAX_REPLICA_ID_LENGTH,
+  NAME_PATTERN,
+} from './validate.js'

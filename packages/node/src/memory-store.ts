@@ -1,0 +1,54 @@
+import type { CounterMapState, Delta } from '@tally/crdt'
+import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store } from './store.js'
+
+/**
+ * A Store that keeps everything in memory: for tests and in-process
+ * simulations. Survives `close()`/`open()` on the same object (a "restart"
+ * with data), and `wipe()` simulates a lost data dir.
+ */
+export class MemoryStore implements Store {
+  #incarnation = 0
+  #nodeId: string | null = null
+  #state: CounterMapState | null = null
+  #deltas: Delta[] = []
+  #idem: IdempotencyRecord[] = []
+
+  async open(nodeId: string): Promise<Recovered> {
+    if (this.#nodeId !== nodeId || this.#incarnation === 0) {
+      this.#nodeId = nodeId
+      this.#incarnation++
+    }
+    return {
+      identity: { nodeId, incarnation: this.#incarnation, replicaId: replicaIdOf(nodeId, this.#incarnation) },
+      state: this.#state,
+      deltas: [...this.#deltas],
+      idempotency: [...this.#idem],
+      warnings: [],
+    }
+  }
+
+  async appendLocal(delta: Delta, idem?: IdempotencyRecord): Promise<void> {
+    this.#deltas.push(delta)
+    if (idem) this.#idem.push(idem)
+  }
+
+  async appendRemote(delta: Delta): Promise<void> {
+    this.#deltas.push(delta)
+  }
+
+  async snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void> {
+    this.#state = state
+    this.#deltas = []
+    this.#idem = [...idempotency]
+  }
+
+  async close(): Promise<void> {}
+
+  /** Forgets everything but the incarnation counter's lesson: the next open is a new replica. */
+  wipe(): void {
+    this.#state = null
+    this.#deltas = []
+    this.#idem = []
+    this.#nodeId = null
+  }
+}

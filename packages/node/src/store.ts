@@ -1,0 +1,77 @@
+import type { CounterMapState, Delta } from '@tally/crdt'
+
+/**
+ * Who this node is across restarts. `replicaId` is the CRDT replica id its
+ * local writes go to; it changes (new incarnation) whenever the node cannot
+ * prove it still holds every count it ever wrote under the old one (data dir
+ * new or wiped), so a replica id is never reused with a lost state.
+ */
+export interface Identity {
+  /** Operator-facing node id (`--id`). */
+  nodeId: string
+  /** Starts at 1; bumped each time the node starts without its old state. */
+  incarnation: number
+  /** CRDT replica id for local writes: `${nodeId}.${incarnation}`. */
+  replicaId: string
+}
+
+/** The outcome of one acknowledged mutating request, kept so a retry with the same key gets the same answer. */
+export interface IdempotencyRecord {
+  key: string
+  /** Counter name, operation and amount: a reuse of the key with a different request is refused. */
+  name: string
+  op: 'increment' | 'decrement'
+  amount: number
+  /** Counter value returned to the client the first time. */
+  value: number
+  /** When it was first acknowledged (ms since epoch); retention is measured from here. */
+  at: number
+}
+
+/** What `Store.open` hands back so the node can rebuild its memory. */
+export interface Recovered {
+  identity: Identity
+  /** Latest snapshot, or null when there is none. */
+  state: CounterMapState | null
+  /** Deltas logged after that snapshot, oldest first; applying them is idempotent. */
+  deltas: Delta[]
+  /** Idempotency records still inside the retention window. */
+  idempotency: IdempotencyRecord[]
+  /** Human-readable notes about recovery (e.g. a torn WAL tail that was cut). */
+  warnings: string[]
+}
+
+/**
+ * Persistence seam of the daemon. The node applies an operation to memory,
+ * then appends it here, and acknowledges only when the returned promise
+ * resolves. Implementations: `MemoryStore` (tests, no durability) and the
+ * LevelDB write-ahead log.
+ */
+export interface Store {
+  /**
+   * Opens (and locks) the store for node `nodeId` and returns what to rebuild.
+   * Creates a new identity when none is stored. Rejects with a clear message
+   * when the data dir is locked by another process or unreadable.
+   */
+  open(nodeId: string): Promise<Recovered>
+  /**
+   * Appends a local operation's delta (and its idempotency record, if the
+   * request carried a key). Resolves once durable under the configured
+   * durability policy; concurrent calls may share one sync (group commit).
+   */
+  appendLocal(delta: Delta, idem?: IdempotencyRecord): Promise<void>
+  /** Appends a delta merged from a peer that changed local state. */
+  appendRemote(delta: Delta): Promise<void>
+  /**
+   * Records `state` as a snapshot and drops the log entries it covers. The
+   * caller passes the live state; entries appended after the call are kept.
+   */
+  snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void>
+  /** Flushes and releases the store. Idempotent. */
+  close(): Promise<void>
+}
+
+/** Replica id for a node id and incarnation. */
+export function replicaIdOf(nodeId: string, incarnation: number): string {
+  return `${nodeId}.${incarnation}`
+}

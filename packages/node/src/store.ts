@@ -67,6 +67,11 @@ export interface Store {
    * caller passes the live state; entries appended after the call are kept.
    */
   snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void>
+  /**
+   * Optional hint: true when enough log has piled up since the last snapshot
+   * that the node should take one now (checked after appends).
+   */
+  needsSnapshot?(): boolean
   /** Flushes and releases the store. Idempotent. */
   close(): Promise<void>
 }

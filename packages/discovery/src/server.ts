@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * tally-discovery entry point: the only module that reads argv/env, handles
+ * signals and listens. Exit codes: 0 clean shutdown, 1 start failure
+ * (e.g. port in use), 2 bad configuration.
+ */
+import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
+import { buildApp } from './app.js'
+import { ConfigError, helpText, parseConfig } from './config.js'
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseConfig>
+  try {
+    config = parseConfig(process.argv.slice(2), process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tally-discovery: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  if (config.help) {
+    process.stdout.write(helpText())
+    return
+  }
+  const logger = pino({ name: 'tally-discovery', level: config.logLevel })
+  const app = await buildApp({
+    ttlMs: config.ttlMs,
+    maxPeers: config.maxPeers,
+    logger,
+    ...(config.token === undefined ? {} : { token: config.token }),
+  })
+  closeWithGrace({ delay: 5000, logger }, async ({ signal, err }) => {
+    if (err !== undefined) logger.error({ err }, 'shutting down after error')
+    else logger.info({ signal }, 'shutting down')
+    await app.close()
+  })
+  try {
+    const address = await app.listen({ host: config.host, port: config.port })
+    logger.info({ address, ttlMs: config.ttlMs, auth: config.token !== undefined }, 'discovery listening')
+  } catch (err) {
+    logger.error({ err }, 'cannot listen')
+    process.exit(1)
+  }
+}
+
+void main()

@@ -1,3 +1,4 @@
+import { bigTotals, checkLocal, type Entry, entriesValue } from './counter-entry.js'
 import {
   type CounterMapState,
   type Delta,
@@ -8,27 +9,11 @@ import {
   type Summary,
   stateToDelta,
 } from './delta.js'
-import { ErrorCodes, TallyError } from './errors.js'
 import { formatDigest, hashString, mixNumber } from './hash.js'
 import type { PNCounterState } from './pncounter.js'
 import { ReplicaLog } from './replica-log.js'
-import { assertAmount, assertName, assertReplicaId, describe } from './validate.js'
-
-interface Entry {
-  p: number
-  n: number
-  seq: number
-  // Hash of (name, replica), computed once; the entry's digest contribution
-  // mixes p, n and seq into it.
-  b1: number
-  b2: number
-  // Current contribution to the digest accumulators, so an update is O(1).
-  h1: number
-  h2: number
-}
-
-/** Most out-of-order ranges remembered per replica while waiting for the gap before them. */
-const MAX_PENDING_RANGES = 32
+import { assertAmount, assertName, assertReplicaId } from './validate.js'
+import { VersionVector } from './version-vector.js'
 
 /**
  * Named PN-counters (one per tenant, page, item…) in one replica, with the
@@ -47,8 +32,7 @@ export class CounterMap {
   /** This replica's id; local operations go to its entries. */
   readonly replica: string
   readonly #counters = new Map<string, Map<string, Entry>>()
-  readonly #vv = new Map<string, number>()
-  readonly #pending = new Map<string, Array<[number, number]>>()
+  readonly #vv = new VersionVector()
   readonly #logs = new Map<string, ReplicaLog>()
   #h1 = 0
   #h2 = 0
@@ -70,9 +54,11 @@ export class CounterMap {
 
   /**
    * Adds `amount` (positive safe integer, default 1) to counter `name` and
-   * returns its new value. Throws TALLY_NAME_INVALID, TALLY_AMOUNT_INVALID, or
-   * TALLY_OVERFLOW when the counter's increment total would pass 2^53−1;
-   * nothing changes when it throws.
+   * returns its new value. Throws TALLY_NAME_INVALID, TALLY_AMOUNT_INVALID,
+   * TALLY_OVERFLOW when the counter's increment total (over all replicas)
+   * would pass 2^53−1, or TALLY_VALUE_UNSAFE when the resulting value would
+   * not be a safe integer (possible only after merges took the decrement
+   * total past 2^53−1). Nothing changes when it throws.
    */
   increment(name: string, amount = 1): number {
     this.#local(name, amount, 'p')
@@ -89,47 +75,31 @@ export class CounterMap {
     assertName(name)
     assertAmount(amount)
     const byReplica = this.#counters.get(name)
-    let total = 0
-    if (byReplica) for (const e of byReplica.values()) total += e[field]
-    if (total + amount > Number.MAX_SAFE_INTEGER) {
-      throw new TallyError(
-        ErrorCodes.OVERFLOW,
-        `${field === 'p' ? 'increment' : 'decrement'} by ${amount} would take counter ${describe(name)} past 2^53-1`,
-      )
-    }
+    checkLocal(byReplica, field, amount, name)
     const own = byReplica?.get(this.replica)
     const seq = ++this.#seq
     const p = (own?.p ?? 0) + (field === 'p' ? amount : 0)
     const n = (own?.n ?? 0) + (field === 'n' ? amount : 0)
     this.#put(name, this.replica, p, n, seq, own)
-    this.#vv.set(this.replica, seq)
+    // (seq−1, seq] is complete: it is this very operation. If our summary of
+    // ourselves lags (state rebuilt from peers with a gap), the range parks.
+    this.#vv.advance(this.replica, seq - 1, seq)
   }
 
-  /** Value of counter `name` (0 if unknown). Throws TALLY_VALUE_UNSAFE if a total passed 2^53−1 through concurrent merges; use {@link bigValue}. */
+  /**
+   * Exact value Σp − Σn of counter `name` (0 if unknown). O(replicas).
+   * Throws TALLY_VALUE_UNSAFE when that exact value is outside ±(2^53−1),
+   * possible only when merges of concurrent updates took a total past
+   * 2^53−1; read it with {@link bigValue}.
+   */
   value(name: string): number {
-    const byReplica = this.#counters.get(name)
-    if (!byReplica) return 0
-    let p = 0
-    let n = 0
-    for (const e of byReplica.values()) {
-      p += e.p
-      n += e.n
-    }
-    // Terms are non-negative safe integers: a float sum above 2^53−1 means the exact sum is too.
-    if (p > Number.MAX_SAFE_INTEGER || n > Number.MAX_SAFE_INTEGER) {
-      throw new TallyError(
-        ErrorCodes.VALUE_UNSAFE,
-        `counter ${describe(name)} is outside the safe-integer range; use bigValue()`,
-      )
-    }
-    return p - n
+    return entriesValue(this.#counters.get(name), name)
   }
 
-  /** Exact value of counter `name` as a bigint (0n if unknown). Never throws. */
+  /** Exact value of counter `name` as a bigint (0n if unknown). Never throws. O(replicas). */
   bigValue(name: string): bigint {
-    let v = 0n
-    for (const e of this.#counters.get(name)?.values() ?? []) v += BigInt(e.p) - BigInt(e.n)
-    return v
+    const [p, n] = bigTotals(this.#counters.get(name))
+    return p - n
   }
 
   /** True when counter `name` has ever been changed anywhere this replica knows of. */
@@ -165,8 +135,11 @@ export class CounterMap {
   /**
    * A plain copy of the whole state (or of the named counters only, with an
    * empty version summary, which is still a valid state to merge). O(state).
+   * Throws TypeError if `names` is a string (a string is iterable by character).
    */
   state(names?: Iterable<string>): CounterMapState {
+    if (typeof names === 'string')
+      throw new TypeError('state(names) takes an iterable of names, not a string')
     const counters: CounterMapState['counters'] = {}
     const pick = names ? [...names] : [...this.#counters.keys()]
     for (const name of pick) {
@@ -198,9 +171,7 @@ export class CounterMap {
 
   /** The version summary: per replica, the seq up to which every change is here. O(replicas). */
   summary(): Summary {
-    const out: Summary = {}
-    for (const [r, s] of this.#vv) out[r] = s
-    return out
+    return this.#vv.toObject()
   }
 
   /**
@@ -231,16 +202,12 @@ export class CounterMap {
   #collect(r: string, after: number, out: Delta): void {
     const log = this.#logs.get(r)
     if (log && log.maxSeq > after) {
-      log.forEachAfter(
-        after,
-        (name, seq) => this.#counters.get(name)?.get(r)?.seq === seq,
-        (name) => {
-          const e = this.#counters.get(name)?.get(r) as Entry
-          out.entries.push([name, r, e.p, e.n, e.seq])
-        },
-      )
+      log.forEachAfter(after, (name) => {
+        const e = this.#counters.get(name)?.get(r) as Entry
+        out.entries.push([name, r, e.p, e.n, e.seq])
+      })
     }
-    const to = this.#vv.get(r) ?? 0
+    const to = this.#vv.get(r)
     if (to > after) out.ranges.push([r, after, to])
   }
 
@@ -264,9 +231,9 @@ export class CounterMap {
       this.#put(name, r, Math.max(p, e?.p ?? 0), Math.max(n, e?.n ?? 0), Math.max(seq, e?.seq ?? 0), e)
       changed = true
     }
-    for (const [r, from, to] of delta.ranges) if (this.#advance(r, from, to)) changed = true
+    for (const [r, from, to] of delta.ranges) if (this.#vv.advance(r, from, to)) changed = true
     // Never reuse one of our own operation numbers, even if peers know more of us than we do.
-    const own = this.#vv.get(this.replica) ?? 0
+    const own = this.#vv.get(this.replica)
     if (own > this.#seq) this.#seq = own
     return changed
   }
@@ -299,41 +266,12 @@ export class CounterMap {
     if (seqChanged || !old) {
       let log = this.#logs.get(r)
       if (!log) {
-        log = new ReplicaLog()
+        log = new ReplicaLog((name, s) => this.#counters.get(name)?.get(r)?.seq === s)
         this.#logs.set(r, log)
       }
       log.add(name, seq, old !== undefined)
     }
     if (r === this.replica && seq > this.#seq) this.#seq = seq
-  }
-
-  // Advances the summary for `r` when (from, to] joins what we already have;
-  // otherwise parks the range until the gap before it is filled.
-  #advance(r: string, from: number, to: number): boolean {
-    let cur = this.#vv.get(r) ?? 0
-    if (to <= cur) return false
-    if (from > cur) {
-      const pending = this.#pending.get(r) ?? []
-      pending.push([from, to])
-      pending.sort((a, b) => a[0] - b[0])
-      if (pending.length > MAX_PENDING_RANGES) pending.pop()
-      this.#pending.set(r, pending)
-      return false
-    }
-    cur = to
-    const pending = this.#pending.get(r)
-    if (pending) {
-      const rest: Array<[number, number]> = []
-      for (const [f, t] of pending) {
-        if (t <= cur) continue
-        if (f <= cur) cur = t
-        else rest.push([f, t])
-      }
-      if (rest.length > 0) this.#pending.set(r, rest)
-      else this.#pending.delete(r)
-    }
-    this.#vv.set(r, cur)
-    return true
   }
 
   /** Ids of every replica with an entry or a summary here, sorted. */

@@ -1,5 +1,13 @@
 import { ErrorCodes, TallyError } from './errors.js'
-import { describe, isCount, isPlainObject, isValidName, isValidReplicaId } from './validate.js'
+import {
+  describe,
+  guard,
+  isCount,
+  isPlainObject,
+  isValidName,
+  isValidReplicaId,
+  unknownKey,
+} from './validate.js'
 
 /**
  * One replica's entry of one named counter: that replica's increment total
@@ -33,87 +41,131 @@ export interface CounterMapState {
   counters: Record<string, Record<string, [p: number, n: number, seq: number]>>
 }
 
-function bad(code: typeof ErrorCodes.STATE_INVALID | typeof ErrorCodes.DELTA_INVALID, msg: string): never {
+type ReadCode = typeof ErrorCodes.STATE_INVALID | typeof ErrorCodes.DELTA_INVALID
+
+function bad(code: ReadCode, msg: string): never {
   throw new TallyError(code, msg)
 }
 
-/** Checks an untrusted summary. Throws TALLY_DELTA_INVALID. */
-export function readSummary(
-  x: unknown,
-  code: typeof ErrorCodes.STATE_INVALID | typeof ErrorCodes.DELTA_INVALID = ErrorCodes.DELTA_INVALID,
-): Map<string, number> {
-  if (!isPlainObject(x)) bad(code, `version summary must be an object, got ${describe(x)}`)
-  const out = new Map<string, number>()
-  for (const r of Object.keys(x)) {
-    if (!isValidReplicaId(r)) bad(code, `version summary has an invalid replica id ${describe(r)}`)
-    const v = x[r]
-    if (!isCount(v))
-      bad(code, `version summary[${describe(r)}] must be a non-negative safe integer, got ${describe(v)}`)
-    if (v > 0) out.set(r, v)
-  }
-  return out
+function noExtra(x: Record<string, unknown>, allowed: readonly string[], what: string, code: ReadCode): void {
+  const k = unknownKey(x, allowed)
+  if (k !== undefined) bad(code, `${what} has an unknown field ${describe(k)}`)
 }
 
-/** Checks an untrusted delta in full. Throws TALLY_DELTA_INVALID; returns it typed. */
-export function readDelta(x: unknown): Delta {
-  if (!isPlainObject(x)) bad(ErrorCodes.DELTA_INVALID, `delta must be an object, got ${describe(x)}`)
-  const { ranges, entries } = x
-  if (!Array.isArray(ranges)) bad(ErrorCodes.DELTA_INVALID, 'delta.ranges must be an array')
-  if (!Array.isArray(entries)) bad(ErrorCodes.DELTA_INVALID, 'delta.entries must be an array')
-  for (let i = 0; i < ranges.length; i++) {
-    const t: unknown = ranges[i]
-    if (
-      !Array.isArray(t) ||
-      t.length !== 3 ||
-      !isValidReplicaId(t[0]) ||
-      !isCount(t[1]) ||
-      !isCount(t[2]) ||
-      t[1] > t[2]
-    ) {
-      bad(ErrorCodes.DELTA_INVALID, `delta.ranges[${i}] must be [replica, from, to] with 0 <= from <= to`)
+/**
+ * Checks an untrusted version summary (`{ [replica]: seq }`) and copies it
+ * into a Map (zero entries dropped). Throws TALLY_DELTA_INVALID (or `code`),
+ * whatever the input does; never returns partial data.
+ */
+export function readSummary(x: unknown, code: ReadCode = ErrorCodes.DELTA_INVALID): Map<string, number> {
+  return guard(code, 'version summary', () => {
+    if (!isPlainObject(x)) bad(code, `version summary must be an object, got ${describe(x)}`)
+    const out = new Map<string, number>()
+    for (const r of Object.keys(x)) {
+      if (!isValidReplicaId(r)) bad(code, `version summary has an invalid replica id ${describe(r)}`)
+      const v = x[r]
+      if (!isCount(v))
+        bad(code, `version summary[${describe(r)}] must be a non-negative safe integer, got ${describe(v)}`)
+      if (v > 0) out.set(r, v)
     }
-  }
-  for (let i = 0; i < entries.length; i++) {
-    checkEntry(entries[i], `delta.entries[${i}]`, ErrorCodes.DELTA_INVALID)
-  }
-  return x as unknown as Delta
+    return out
+  })
 }
 
-/** Checks one untrusted entry tuple. */
-export function checkEntry(
-  t: unknown,
+/**
+ * Checks an untrusted delta in full and returns a fresh, typed copy (every
+ * field read exactly once, so getters and proxies cannot change it between
+ * the check and the use). Exactly the fields `ranges` and `entries`; extra
+ * fields are refused. Throws TALLY_DELTA_INVALID whatever the input does.
+ */
+export function readDelta(x: unknown): Delta {
+  const code = ErrorCodes.DELTA_INVALID
+  return guard(code, 'delta', () => {
+    if (!isPlainObject(x)) bad(code, `delta must be an object, got ${describe(x)}`)
+    noExtra(x, ['ranges', 'entries'], 'delta', code)
+    const ranges: unknown = x.ranges
+    const entries: unknown = x.entries
+    if (!Array.isArray(ranges)) bad(code, 'delta.ranges must be an array')
+    if (!Array.isArray(entries)) bad(code, 'delta.entries must be an array')
+    const out: Delta = { ranges: [], entries: [] }
+    const nr = ranges.length
+    for (let i = 0; i < nr; i++) out.ranges.push(readRange(ranges[i], `delta.ranges[${i}]`))
+    const ne = entries.length
+    for (let i = 0; i < ne; i++) {
+      const t: unknown = entries[i]
+      if (!Array.isArray(t) || t.length !== 5)
+        bad(code, `delta.entries[${i}] must be [name, replica, p, n, seq]`)
+      out.entries.push(readEntry(t[0], t[1], t[2], t[3], t[4], `delta.entries[${i}]`, code))
+    }
+    return out
+  })
+}
+
+function readRange(t: unknown, where: string): RangeTuple {
+  if (!Array.isArray(t) || t.length !== 3)
+    bad(ErrorCodes.DELTA_INVALID, `${where} must be [replica, from, to]`)
+  const r: unknown = t[0]
+  const from: unknown = t[1]
+  const to: unknown = t[2]
+  if (!isValidReplicaId(r) || !isCount(from) || !isCount(to) || from > to) {
+    bad(ErrorCodes.DELTA_INVALID, `${where} must be [replica, from, to] with 0 <= from <= to`)
+  }
+  return [r, from + 0, to + 0]
+}
+
+/**
+ * Checks one untrusted entry given field by field and returns it as a fresh
+ * tuple (negative zero normalised). A non-zero entry must carry seq >= 1:
+ * seq 0 means "before the replica's first operation" and such an entry could
+ * never be found by `deltaSince`.
+ */
+export function readEntry(
+  name: unknown,
+  replica: unknown,
+  p: unknown,
+  n: unknown,
+  seq: unknown,
   where: string,
-  code: typeof ErrorCodes.STATE_INVALID | typeof ErrorCodes.DELTA_INVALID,
-): asserts t is EntryTuple {
-  if (!Array.isArray(t) || t.length !== 5) bad(code, `${where} must be [name, replica, p, n, seq]`)
-  if (!isValidName(t[0])) bad(code, `${where} has an invalid counter name ${describe(t[0])}`)
-  if (!isValidReplicaId(t[1])) bad(code, `${where} has an invalid replica id ${describe(t[1])}`)
-  if (!isCount(t[2]) || !isCount(t[3]) || !isCount(t[4])) {
+  code: ReadCode,
+): EntryTuple {
+  if (!isValidName(name)) bad(code, `${where} has an invalid counter name ${describe(name)}`)
+  if (!isValidReplicaId(replica)) bad(code, `${where} has an invalid replica id ${describe(replica)}`)
+  if (!isCount(p) || !isCount(n) || !isCount(seq)) {
     bad(code, `${where}: p, n and seq must be non-negative safe integers`)
   }
+  if (seq === 0 && (p > 0 || n > 0)) bad(code, `${where}: a non-zero entry must have seq >= 1`)
+  // `+ 0` turns -0 into 0, so no negative zero is ever stored or re-sent.
+  return [name, replica, p + 0, n + 0, seq + 0]
 }
 
-/** Converts an untrusted full state to a delta covering it (ranges [r, 0, vv[r]]). Throws TALLY_STATE_INVALID. */
+/**
+ * Converts an untrusted full state (`{ vv?, counters? }`, nothing else) to a
+ * delta covering it (ranges `[r, 0, vv[r]]`). Throws TALLY_STATE_INVALID
+ * whatever the input does.
+ */
 export function stateToDelta(x: unknown): Delta {
   const code = ErrorCodes.STATE_INVALID
-  if (!isPlainObject(x)) bad(code, `state must be an object, got ${describe(x)}`)
-  const vv = readSummary(x.vv ?? {}, code)
-  const counters = x.counters ?? {}
-  if (!isPlainObject(counters)) bad(code, 'state.counters must be an object')
-  const entries: EntryTuple[] = []
-  for (const name of Object.keys(counters)) {
-    const byReplica = counters[name]
-    if (!isPlainObject(byReplica)) bad(code, `state.counters[${describe(name)}] must be an object`)
-    for (const r of Object.keys(byReplica)) {
-      const v = byReplica[r]
-      if (!Array.isArray(v) || v.length !== 3)
-        bad(code, `state.counters[${describe(name)}][${describe(r)}] must be [p, n, seq]`)
-      const t: unknown = [name, r, v[0], v[1], v[2]]
-      checkEntry(t, `state.counters[${describe(name)}][${describe(r)}]`, code)
-      entries.push(t)
+  return guard(code, 'state', () => {
+    if (!isPlainObject(x)) bad(code, `state must be an object, got ${describe(x)}`)
+    noExtra(x, ['vv', 'counters'], 'state', code)
+    const rawVv: unknown = x.vv
+    const vv = readSummary(rawVv === undefined ? {} : rawVv, code)
+    const rawCounters: unknown = x.counters
+    const counters = rawCounters === undefined ? {} : rawCounters
+    if (!isPlainObject(counters)) bad(code, `state.counters must be an object, got ${describe(counters)}`)
+    const entries: EntryTuple[] = []
+    for (const name of Object.keys(counters)) {
+      const byReplica: unknown = counters[name]
+      const where = `state.counters[${describe(name)}]`
+      if (!isPlainObject(byReplica)) bad(code, `${where} must be an object, got ${describe(byReplica)}`)
+      for (const r of Object.keys(byReplica)) {
+        const v: unknown = byReplica[r]
+        if (!Array.isArray(v) || v.length !== 3) bad(code, `${where}[${describe(r)}] must be [p, n, seq]`)
+        entries.push(readEntry(name, r, v[0], v[1], v[2], `${where}[${describe(r)}]`, code))
+      }
     }
-  }
-  const ranges: RangeTuple[] = []
-  for (const [r, to] of vv) ranges.push([r, 0, to])
-  return { ranges, entries }
+    const ranges: RangeTuple[] = []
+    for (const [r, to] of vv) ranges.push([r, 0, to])
+    return { ranges, entries }
+  })
 }

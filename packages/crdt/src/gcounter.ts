@@ -1,77 +1,43 @@
-import { ErrorCodes, TallyError } from './errors.js'
 import {
-  assertAmount,
-  assertReplicaId,
-  describe,
-  isCount,
-  isPlainObject,
-  isValidReplicaId,
-} from './validate.js'
+  bigSum,
+  type Counts,
+  checkLocalAdd,
+  countsToObject,
+  digestTables,
+  floatSum,
+  mergeCounts,
+  readCounts,
+  toSafeNumber,
+} from './counts.js'
+import { ErrorCodes, TallyError } from './errors.js'
+import { assertAmount, assertReplicaId, describe, guard, isPlainObject, unknownKey } from './validate.js'
 
 /** Serialised GCounter: per-replica increment totals. Plain, JSON- and msgpack-safe. */
 export interface GCounterState {
   p: Record<string, number>
 }
 
+const NONE: Counts = new Map()
+
 /**
- * Reads and checks an untrusted per-replica count table. Throws
- * TALLY_STATE_INVALID naming the first problem; never returns partial data.
+ * Reads an untrusted counter state with the given table fields (each
+ * optional, nothing else allowed). Throws TALLY_STATE_INVALID, whatever the
+ * input does (throwing getters and proxies included).
  */
-export function readCounts(x: unknown, what: string): Map<string, number> {
-  if (!isPlainObject(x))
-    throw new TallyError(ErrorCodes.STATE_INVALID, `${what} must be an object, got ${describe(x)}`)
-  const out = new Map<string, number>()
-  for (const key of Object.keys(x)) {
-    if (!isValidReplicaId(key)) {
-      throw new TallyError(ErrorCodes.STATE_INVALID, `${what} has an invalid replica id ${describe(key)}`)
+export function readTables<K extends string>(state: unknown, fields: readonly K[]): Record<K, Counts> {
+  return guard(ErrorCodes.STATE_INVALID, 'state', () => {
+    if (!isPlainObject(state))
+      throw new TallyError(ErrorCodes.STATE_INVALID, `state must be an object, got ${describe(state)}`)
+    const extra = unknownKey(state, fields)
+    if (extra !== undefined)
+      throw new TallyError(ErrorCodes.STATE_INVALID, `state has an unknown field ${describe(extra)}`)
+    const out = {} as Record<K, Counts>
+    for (const f of fields) {
+      const t = state[f]
+      out[f] = t === undefined ? new Map() : readCounts(t, `state.${f}`)
     }
-    const v = x[key]
-    if (!isCount(v)) {
-      throw new TallyError(
-        ErrorCodes.STATE_INVALID,
-        `${what}[${describe(key)}] must be a non-negative safe integer, got ${describe(v)}`,
-      )
-    }
-    if (v > 0) out.set(key, v)
-  }
-  return out
-}
-
-/** Per-replica max of two count tables, in place. Returns true if `into` changed. */
-export function mergeCounts(into: Map<string, number>, from: Map<string, number>): boolean {
-  let changed = false
-  for (const [r, v] of from) {
-    if (v > (into.get(r) ?? 0)) {
-      into.set(r, v)
-      changed = true
-    }
-  }
-  return changed
-}
-
-/** Sum of a count table; throws TALLY_VALUE_UNSAFE when it passes 2^53−1 (exact test: see `sum`). */
-export function sumCounts(counts: Map<string, number>): number {
-  let total = 0
-  for (const v of counts.values()) total += v
-  // Every term is a non-negative safe integer, so while the true sum is safe each partial
-  // sum is exact; once the true sum passes 2^53−1 the float result is >= 2^53. One compare is exact.
-  if (total > Number.MAX_SAFE_INTEGER) {
-    throw new TallyError(ErrorCodes.VALUE_UNSAFE, 'counter total exceeds 2^53-1; read it with bigValue()')
-  }
-  return total
-}
-
-/** Exact sum of a count table as a bigint. */
-export function bigSumCounts(counts: Map<string, number>): bigint {
-  let total = 0n
-  for (const v of counts.values()) total += BigInt(v)
-  return total
-}
-
-export function countsToObject(counts: Map<string, number>): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const [r, v] of counts) out[r] = v
-  return out
+    return out
+  })
 }
 
 /**
@@ -81,7 +47,7 @@ export function countsToObject(counts: Map<string, number>): Record<string, numb
 export class GCounter {
   /** This replica's id; increments go to its entry. */
   readonly replica: string
-  readonly #p = new Map<string, number>()
+  readonly #p: Counts = new Map()
 
   /** Throws TALLY_REPLICA_INVALID for a bad id. */
   constructor(replica: string) {
@@ -89,7 +55,7 @@ export class GCounter {
     this.replica = replica
   }
 
-  /** Builds a replica `replica` holding `state`. Throws TALLY_STATE_INVALID / TALLY_REPLICA_INVALID. */
+  /** Builds replica `replica` holding an untrusted `state`. Throws TALLY_STATE_INVALID / TALLY_REPLICA_INVALID. */
   static fromState(replica: string, state: unknown): GCounter {
     const c = new GCounter(replica)
     c.merge(state)
@@ -97,46 +63,50 @@ export class GCounter {
   }
 
   /**
-   * Adds `amount` (default 1, a positive safe integer) to this replica's entry.
-   * Throws TALLY_AMOUNT_INVALID, or TALLY_OVERFLOW when the total would pass 2^53−1; nothing changes then.
+   * Adds `amount` (default 1, a positive safe integer) to this replica's entry
+   * and returns the new total. Throws TALLY_AMOUNT_INVALID, or TALLY_OVERFLOW
+   * when the total would pass 2^53−1; nothing changes then.
    */
   increment(amount = 1): number {
     assertAmount(amount)
-    const total = this.#total()
-    if (total + amount > Number.MAX_SAFE_INTEGER) {
-      throw new TallyError(ErrorCodes.OVERFLOW, `increment by ${amount} would take the total past 2^53-1`)
-    }
+    checkLocalAdd(this.#p, NONE, amount, 1, 'the counter')
     this.#p.set(this.replica, (this.#p.get(this.replica) ?? 0) + amount)
-    return total + amount
+    return floatSum(this.#p)
   }
 
-  /** Current total. Throws TALLY_VALUE_UNSAFE if merged state made it pass 2^53−1 (use `bigValue`). */
+  /** Current total. Throws TALLY_VALUE_UNSAFE if merges took it past 2^53−1 (then use `bigValue`). */
   get value(): number {
-    return sumCounts(this.#p)
+    const total = floatSum(this.#p)
+    return total <= Number.MAX_SAFE_INTEGER ? total : toSafeNumber(bigSum(this.#p), 'the counter')
   }
 
-  /** Exact total as a bigint, never throws. */
+  /** Exact total as a bigint; never throws. */
   get bigValue(): bigint {
-    return bigSumCounts(this.#p)
+    return bigSum(this.#p)
   }
 
-  #total(): number {
-    return sumCounts(this.#p)
-  }
-
-  /** A plain copy of the state (zero entries omitted). */
+  /** A plain copy of the state (zero entries omitted). O(replicas). */
   state(): GCounterState {
     return { p: countsToObject(this.#p) }
   }
 
   /**
-   * Per-replica max with an untrusted state. Validates all of it first: on
-   * TALLY_STATE_INVALID nothing changes. Returns true if anything changed.
+   * Short string equal for two replicas iff their states are equal (up to a
+   * 2^-64 collision); equals the digest of a PNCounter with the same `p` and no
+   * decrements. O(replicas).
+   */
+  digest(): string {
+    return digestTables([['p', this.#p]])
+  }
+
+  /**
+   * Per-replica max with an untrusted state `{ p? }` (a GCounterState; a
+   * PNCounterState is refused because its decrements would be lost).
+   * Validates all of it first: on TALLY_STATE_INVALID nothing changes.
+   * Returns true if anything changed.
    */
   merge(state: unknown): boolean {
-    if (!isPlainObject(state))
-      throw new TallyError(ErrorCodes.STATE_INVALID, `state must be an object, got ${describe(state)}`)
-    const p = readCounts(state.p ?? {}, 'state.p')
+    const { p } = readTables(state, ['p'])
     return mergeCounts(this.#p, p)
   }
 }

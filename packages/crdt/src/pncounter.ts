@@ -1,7 +1,14 @@
-import { ErrorCodes, TallyError } from './errors.js'
-import { bigSumCounts, countsToObject, mergeCounts, readCounts, sumCounts } from './gcounter.js'
-import { formatDigest, hashString, mixNumber } from './hash.js'
-import { assertAmount, assertReplicaId, describe, isPlainObject } from './validate.js'
+import {
+  bigSum,
+  type Counts,
+  checkLocalAdd,
+  countsToObject,
+  digestTables,
+  exactValue,
+  mergeCounts,
+} from './counts.js'
+import { readTables } from './gcounter.js'
+import { assertAmount, assertReplicaId } from './validate.js'
 
 /** Serialised PNCounter: per-replica increment (`p`) and decrement (`n`) totals. */
 export interface PNCounterState {
@@ -17,8 +24,8 @@ export interface PNCounterState {
 export class PNCounter {
   /** This replica's id; local operations go to its entries. */
   readonly replica: string
-  readonly #p = new Map<string, number>()
-  readonly #n = new Map<string, number>()
+  readonly #p: Counts = new Map()
+  readonly #n: Counts = new Map()
 
   /** Throws TALLY_REPLICA_INVALID for a bad id. */
   constructor(replica: string) {
@@ -26,77 +33,75 @@ export class PNCounter {
     this.replica = replica
   }
 
-  /** Builds replica `replica` holding an untrusted `state`. Throws TALLY_STATE_INVALID / TALLY_REPLICA_INVALID. */
+  /**
+   * Builds replica `replica` holding an untrusted `state` (a PNCounterState,
+   * or a GCounterState: missing tables are empty). Throws TALLY_STATE_INVALID / TALLY_REPLICA_INVALID.
+   */
   static fromState(replica: string, state: unknown): PNCounter {
     const c = new PNCounter(replica)
     c.merge(state)
     return c
   }
 
-  /** Adds `amount` (positive safe integer, default 1). Returns the new value. Throws TALLY_AMOUNT_INVALID / TALLY_OVERFLOW; nothing changes then. */
+  /**
+   * Adds `amount` (positive safe integer, default 1). Returns the new value.
+   * Throws TALLY_AMOUNT_INVALID; TALLY_OVERFLOW when the increment total would
+   * pass 2^53−1; TALLY_VALUE_UNSAFE when the resulting value would not be a
+   * safe integer (only after merges took Σn past 2^53−1). Nothing changes when it throws.
+   */
   increment(amount = 1): number {
-    this.#add(this.#p, amount)
+    this.#add(this.#p, this.#n, amount, 1)
     return this.value
   }
 
-  /** Subtracts `amount` (positive safe integer, default 1). Returns the new value. Throws TALLY_AMOUNT_INVALID / TALLY_OVERFLOW; nothing changes then. */
+  /** Subtracts `amount` (positive safe integer, default 1); as {@link increment} otherwise, with Σn bounded. */
   decrement(amount = 1): number {
-    this.#add(this.#n, amount)
+    this.#add(this.#n, this.#p, amount, -1)
     return this.value
   }
 
-  #add(table: Map<string, number>, amount: number): void {
+  #add(own: Counts, other: Counts, amount: number, sign: 1 | -1): void {
     assertAmount(amount)
-    if (sumCounts(table) + amount > Number.MAX_SAFE_INTEGER) {
-      throw new TallyError(ErrorCodes.OVERFLOW, `adding ${amount} would take a total past 2^53-1`)
-    }
-    table.set(this.replica, (table.get(this.replica) ?? 0) + amount)
+    checkLocalAdd(own, other, amount, sign, 'the counter')
+    own.set(this.replica, (own.get(this.replica) ?? 0) + amount)
   }
 
-  /** Σp − Σn. Throws TALLY_VALUE_UNSAFE if merges took a total past 2^53−1 (use `bigValue`). */
+  /**
+   * Σp − Σn, exact. Throws TALLY_VALUE_UNSAFE only when that exact value is
+   * outside ±(2^53−1) (possible after merges of concurrent large totals); read it with `bigValue`.
+   */
   get value(): number {
-    return sumCounts(this.#p) - sumCounts(this.#n)
+    return exactValue(this.#p, this.#n, 'the counter')
   }
 
   /** Exact Σp − Σn as a bigint; never throws. */
   get bigValue(): bigint {
-    return bigSumCounts(this.#p) - bigSumCounts(this.#n)
+    return bigSum(this.#p) - bigSum(this.#n)
   }
 
-  /** A plain copy of the state (zero entries omitted). */
+  /** A plain copy of the state (zero entries omitted). O(replicas). */
   state(): PNCounterState {
     return { p: countsToObject(this.#p), n: countsToObject(this.#n) }
   }
 
   /**
    * A short string equal for two replicas iff their states are equal (up to a
-   * 2^-64 hash collision). Order-independent; zero entries do not count.
+   * 2^-64 hash collision). Order-independent; zero entries do not count. O(replicas).
    */
   digest(): string {
-    let h1 = 0
-    let h2 = 0
-    let count = 0
-    for (const [tag, table] of [['p', this.#p] as const, ['n', this.#n] as const]) {
-      for (const [r, v] of table) {
-        const h = mixNumber(hashString(`${tag}\u0000${r}`), v)
-        h1 = (h1 + h.h1) >>> 0
-        h2 = (h2 + h.h2) >>> 0
-        count++
-      }
-    }
-    return formatDigest(count, { h1, h2 })
+    return digestTables([
+      ['p', this.#p],
+      ['n', this.#n],
+    ])
   }
 
   /**
-   * Per-replica max with an untrusted state. Everything is validated before
-   * anything is applied: on TALLY_STATE_INVALID this counter is unchanged.
-   * Returns true if anything changed.
+   * Per-replica max with an untrusted state `{ p?, n? }`. Everything is
+   * validated before anything is applied: on TALLY_STATE_INVALID this counter
+   * is unchanged. Returns true if anything changed.
    */
   merge(state: unknown): boolean {
-    if (!isPlainObject(state))
-      throw new TallyError(ErrorCodes.STATE_INVALID, `state must be an object, got ${describe(state)}`)
-    const p = readCounts(state.p ?? {}, 'state.p')
-    const n = readCounts(state.n ?? {}, 'state.n')
+    const { p, n } = readTables(state, ['p', 'n'])
     const a = mergeCounts(this.#p, p)
     const b = mergeCounts(this.#n, n)
     return a || b

@@ -5,50 +5,64 @@
  *
  * An update appends (name, seq); the older record for that name goes stale
  * and is skipped on read (the caller says which seq is current), then dropped
- * by compaction once stale records outnumber live ones.
+ * by compaction once stale records outnumber live ones. Records arriving out
+ * of seq order (a full state merged in key order, a relayed delta overtaking
+ * an older one) are appended too and the index is sorted once, lazily, on the
+ * next read: O(n log n) for a bulk load instead of O(n²) sorted inserts.
  */
 export class ReplicaLog {
+  readonly #isCurrent: (name: string, seq: number) => boolean
   #seqs: number[] = []
   #names: string[] = []
   #stale = 0
+  #sorted = true
+  #max = 0
 
-  /** Records that `name` now has sequence number `seq`; `replaced` says an older record exists. O(1) amortised for in-order seqs. */
+  /** `isCurrent(name, seq)` tells whether `seq` is still the latest seq of `name` (else the record is stale). */
+  constructor(isCurrent: (name: string, seq: number) => boolean) {
+    this.#isCurrent = isCurrent
+  }
+
+  /** Records that `name` now has sequence number `seq`; `replaced` says an older record exists. O(1) amortised. */
   add(name: string, seq: number, replaced: boolean): void {
     if (replaced) this.#stale++
-    const n = this.#seqs.length
-    if (n === 0 || (this.#seqs[n - 1] as number) <= seq) {
-      this.#seqs.push(seq)
-      this.#names.push(name)
-    } else {
-      // Out-of-order arrival (a relayed delta overtook an older one): keep the array sorted.
-      const i = this.#upperBound(seq)
-      this.#seqs.splice(i, 0, seq)
-      this.#names.splice(i, 0, name)
-    }
+    if (seq < this.#max) this.#sorted = false
+    else this.#max = seq
+    this.#seqs.push(seq)
+    this.#names.push(name)
+    this.#maybeCompact()
   }
 
-  /**
-   * Calls `visit(name, seq)` for each record with seq > `after`, oldest first.
-   * `isCurrent(name, seq)` filters stale records. Compacts when worthwhile.
-   */
-  forEachAfter(
-    after: number,
-    isCurrent: (name: string, seq: number) => boolean,
-    visit: (name: string) => void,
-  ): void {
-    this.#maybeCompact(isCurrent)
+  /** Calls `visit(name)` for each current (non-stale) record with seq > `after`, in seq order. O(log n + answer) once sorted. */
+  forEachAfter(after: number, visit: (name: string) => void): void {
+    if (after >= this.#max) return
+    this.#sort()
     for (let i = this.#upperBound(after); i < this.#seqs.length; i++) {
       const name = this.#names[i] as string
-      if (isCurrent(name, this.#seqs[i] as number)) visit(name)
+      if (this.#isCurrent(name, this.#seqs[i] as number)) visit(name)
     }
   }
 
-  /** Highest seq recorded, or 0. */
+  /** Highest seq recorded, or 0. O(1). */
   get maxSeq(): number {
-    return this.#seqs.length === 0 ? 0 : (this.#seqs[this.#seqs.length - 1] as number)
+    return this.#max
   }
 
-  // First index whose seq is > x.
+  /** Records held, stale ones included (for tests and memory accounting). */
+  get length(): number {
+    return this.#seqs.length
+  }
+
+  #sort(): void {
+    if (this.#sorted) return
+    const seqs = this.#seqs
+    const order = Array.from(seqs.keys()).sort((a, b) => (seqs[a] as number) - (seqs[b] as number) || a - b)
+    this.#seqs = order.map((i) => seqs[i] as number)
+    this.#names = order.map((i) => this.#names[i] as string)
+    this.#sorted = true
+  }
+
+  // First index whose seq is > x (the arrays are sorted).
   #upperBound(x: number): number {
     let lo = 0
     let hi = this.#seqs.length
@@ -60,14 +74,15 @@ export class ReplicaLog {
     return lo
   }
 
-  #maybeCompact(isCurrent: (name: string, seq: number) => boolean): void {
+  // Drops stale records once they are at least half of the log: amortised O(1) per add.
+  #maybeCompact(): void {
     if (this.#stale < 1024 || this.#stale * 2 < this.#seqs.length) return
     const seqs: number[] = []
     const names: string[] = []
     for (let i = 0; i < this.#seqs.length; i++) {
       const name = this.#names[i] as string
       const seq = this.#seqs[i] as number
-      if (isCurrent(name, seq)) {
+      if (this.#isCurrent(name, seq)) {
         seqs.push(seq)
         names.push(name)
       }

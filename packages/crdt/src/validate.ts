@@ -1,4 +1,4 @@
-import { ErrorCodes, TallyError } from './errors.js'
+import { type ErrorCode, ErrorCodes, TallyError } from './errors.js'
 
 /** Longest replica id accepted, in UTF-16 code units. */
 export const MAX_REPLICA_ID_LENGTH = 256
@@ -11,6 +11,10 @@ export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
 const CONTROL = /[\u0000-\u001f\u007f]/
 
+// A lone surrogate does not survive a UTF-8 round trip (msgpack, HTTP): it
+// would come back as U+FFFD, i.e. as a different replica on the far side.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
 // `__proto__` is the one key that cannot live in a plain object as data
 // (assigning it replaces the prototype), and states are plain objects.
 const RESERVED = '__proto__'
@@ -20,13 +24,18 @@ export function isValidName(name: unknown): name is string {
   return typeof name === 'string' && NAME_PATTERN.test(name) && name !== RESERVED
 }
 
-/** True when `id` is a usable replica id. Never throws. */
+/**
+ * True when `id` is a usable replica id: a string of 1–256 UTF-16 code units,
+ * no control characters (U+0000–U+001F, U+007F), no lone surrogates, not
+ * `__proto__`. Never throws.
+ */
 export function isValidReplicaId(id: unknown): id is string {
   return (
     typeof id === 'string' &&
     id.length > 0 &&
     id.length <= MAX_REPLICA_ID_LENGTH &&
     !CONTROL.test(id) &&
+    !LONE_SURROGATE.test(id) &&
     id !== RESERVED
   )
 }
@@ -60,7 +69,7 @@ export function assertReplicaId(id: unknown): asserts id is string {
   if (!isValidReplicaId(id)) {
     throw new TallyError(
       ErrorCodes.REPLICA_INVALID,
-      `replica id must be a string of 1-${MAX_REPLICA_ID_LENGTH} characters without control characters, got ${describe(id)}`,
+      `replica id must be a string of 1-${MAX_REPLICA_ID_LENGTH} characters without control characters or lone surrogates, got ${describe(id)}`,
     )
   }
 }
@@ -70,16 +79,48 @@ export function isCount(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
 }
 
-/** True for a plain object (not null, not an array). Prototype keys are checked by callers via Object.hasOwn. */
+/**
+ * True for a plain object: prototype `Object.prototype` or null, not an array.
+ * Class instances, Maps, Dates, typed arrays and boxed values are refused.
+ * Callers read only own keys (`Object.keys`) and read each value once.
+ */
 export function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return false
   const proto = Object.getPrototypeOf(x)
   return proto === Object.prototype || proto === null
 }
 
+/**
+ * Own enumerable key of `x` not in `allowed`, or undefined. Unknown fields are
+ * refused rather than ignored: a GCounter silently dropping the `n` of a
+ * PNCounter state would lose decrements.
+ */
+export function unknownKey(x: Record<string, unknown>, allowed: readonly string[]): string | undefined {
+  for (const k of Object.keys(x)) if (!allowed.includes(k)) return k
+  return undefined
+}
+
+/**
+ * Runs `read` over untrusted input and turns anything it throws that is not a
+ * TallyError (a throwing getter or Proxy trap, a stack overflow) into a
+ * TallyError with `code`, so bad input always fails with a stable code.
+ */
+export function guard<T>(code: ErrorCode, what: string, read: () => T): T {
+  try {
+    return read()
+  } catch (err) {
+    if (err instanceof TallyError) throw err
+    // The thrown value is itself untrusted: do not touch it beyond `instanceof`.
+    throw new TallyError(code, `${what} could not be read (a getter or proxy threw)`)
+  }
+}
+
 /** Short, log-safe rendering of an arbitrary value for error messages. */
 export function describe(x: unknown): string {
   if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)
-  if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint' || x == null) return String(x)
-  return Array.isArray(x) ? 'an array' : `a ${typeof x}`
+  if (typeof x === 'number') return Object.is(x, -0) ? '-0' : String(x)
+  if (typeof x === 'bigint') return `${x}n`
+  if (typeof x === 'boolean' || x == null) return String(x)
+  if (Array.isArray(x)) return 'an array'
+  return typeof x === 'object' ? 'an object' : `a ${typeof x}`
 }

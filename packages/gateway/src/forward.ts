@@ -1,0 +1,137 @@
+// Failover: send a request to one node, and on a node failure (connection
+// error, timeout, 5xx) to another, within a bounded number of attempts and an
+// overall deadline. Writes carry the same Idempotency-Key on every attempt.
+// Also the fan-out of consistency reads (gather N replica answers).
+
+import { classify, errorOf } from './consistency.js'
+import { Errors, RelayedError } from './errors.js'
+import { type NodeEntry, Registry } from './registry.js'
+import { send, UpstreamError, type UpstreamRequest } from './upstream.js'
+
+/** Limits of one client request. */
+export interface ForwardLimits {
+  /** Budget of one attempt on one node, ms. */
+  readonly requestTimeoutMs: number
+  /** Most nodes tried for one request. */
+  readonly maxAttempts: number
+  /** Budget of the whole request across attempts, ms. */
+  readonly deadlineMs: number
+}
+
+/** A node's successful answer. */
+export interface Served {
+  readonly node: NodeEntry
+  /** The node's id (or URL while unknown). */
+  readonly nodeId: string
+  readonly json: Record<string, unknown>
+}
+
+type Attempt = { ok: Served } | { relay: RelayedError } | { fail: string }
+
+/** One attempt on `node`, bookkeeping health and in-flight counts. Never rejects. */
+async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Promise<Attempt> {
+  node.inflight++
+  try {
+    const ans = await send(node.pool, req)
+    const outcome = classify(ans.status, ans.json)
+    if (outcome === 'retry') {
+      const reason = `HTTP ${ans.status}${errorOf(ans.json) ? ` ${errorOf(ans.json)?.code}` : ''}`
+      reg.markFailure(node, reason)
+      return { fail: `${Registry.label(node)}: ${reason}` }
+    }
+    reg.markSuccess(node)
+    if (outcome === 'relay') {
+      const err = errorOf(ans.json) ?? {
+        code: 'TALLY_UPSTREAM_ERROR',
+        message: `node answered HTTP ${ans.status}`,
+      }
+      return { relay: new RelayedError(ans.status, err.code, err.message, Registry.label(node)) }
+    }
+    return { ok: { node, nodeId: Registry.label(node), json: ans.json as Record<string, unknown> } }
+  } catch (err) {
+    const reason = err instanceof UpstreamError ? `${err.kind}: ${err.message}` : String(err)
+    reg.markFailure(node, reason)
+    return { fail: `${Registry.label(node)}: ${reason}` }
+  } finally {
+    node.inflight--
+  }
+}
+
+/**
+ * Sends `req` (its `timeoutMs` is replaced per attempt) to nodes chosen by the
+ * registry until one answers 2xx or a relayable error. Resolves with the
+ * answer; rejects with {@link RelayedError} (the node's 4xx or quorum
+ * timeout), TALLY_NO_NODES (nothing known), TALLY_UPSTREAM_TIMEOUT (deadline
+ * passed) or TALLY_UPSTREAM_FAILED (attempts exhausted). Each node is tried at
+ * most once per request.
+ */
+export async function forward(
+  reg: Registry,
+  req: Omit<UpstreamRequest, 'timeoutMs'>,
+  limits: ForwardLimits,
+): Promise<Served> {
+  const start = reg.now()
+  const tried = new Set<string>()
+  const failures: string[] = []
+  while (tried.size < limits.maxAttempts) {
+    const left = limits.deadlineMs - (reg.now() - start)
+    if (left <= 0)
+      throw new Errors.UpstreamTimeout(
+        `no node answered within ${limits.deadlineMs} ms (${failures.join('; ')})`,
+      )
+    const node = reg.pick(tried)
+    if (!node) break
+    tried.add(node.key)
+    const r = await attempt(reg, node, { ...req, timeoutMs: Math.min(limits.requestTimeoutMs, left) })
+    if ('ok' in r) return r.ok
+    if ('relay' in r) throw r.relay
+    failures.push(r.fail)
+  }
+  if (tried.size === 0) throw new Errors.NoNodes('the gateway knows no node (check --nodes / --discovery)')
+  throw new Errors.UpstreamFailed(`${tried.size} attempt(s) failed: ${failures.join('; ')}`)
+}
+
+/**
+ * Gets `k` successful answers to `req` from `k` distinct nodes, in parallel:
+ * k lanes, each trying untried nodes in turn until one answers. Resolves with
+ * exactly k answers; rejects with TALLY_QUORUM_UNAVAILABLE saying how many
+ * answered when fewer than k did (every known node tried, or the deadline
+ * passed), or with a {@link RelayedError} when a node refuses the request (4xx).
+ */
+export async function gather(
+  reg: Registry,
+  req: Omit<UpstreamRequest, 'timeoutMs'>,
+  k: number,
+  limits: ForwardLimits,
+): Promise<Served[]> {
+  const start = reg.now()
+  const tried = new Set<string>()
+  const got: Served[] = []
+  const failures: string[] = []
+  let relay: RelayedError | undefined
+  const lane = async (): Promise<void> => {
+    while (got.length < k && relay === undefined) {
+      const left = limits.deadlineMs - (reg.now() - start)
+      if (left <= 0) return
+      const node = reg.pick(tried)
+      if (!node) return
+      tried.add(node.key)
+      const r = await attempt(reg, node, { ...req, timeoutMs: Math.min(limits.requestTimeoutMs, left) })
+      if ('ok' in r) {
+        got.push(r.ok)
+        return
+      }
+      if ('relay' in r) relay = r.relay
+      else failures.push(r.fail)
+    }
+  }
+  await Promise.all(Array.from({ length: k }, lane))
+  if (relay !== undefined && got.length < k) throw relay
+  if (got.length < k) {
+    const why = failures.length > 0 ? ` (${failures.join('; ')})` : ''
+    throw new Errors.QuorumUnavailable(
+      `${k} replica(s) required, ${got.length} answered, ${reg.size} node(s) known${why}`,
+    )
+  }
+  return got.slice(0, k)
+}

@@ -1,0 +1,151 @@
+// The gateway service: the node registry, its background loops, and the
+// request operations the routes call (write with failover, read from one
+// node, consistency read merging several replicas).
+
+import { randomUUID } from 'node:crypto'
+import { isTallyError } from '@tally/crdt'
+import { checkAll, type Log, Loop, refreshDiscovery } from './background.js'
+import { type Consistency, mergeStates, requiredReplicas } from './consistency.js'
+import { Errors } from './errors.js'
+import { type ForwardLimits, forward, gather, type Served } from './forward.js'
+import { policyFor } from './health.js'
+import { Registry } from './registry.js'
+import { type StrategyName, strategyFor } from './strategies.js'
+
+/** Everything the gateway service needs; `now`/`rng` are injectable for tests. */
+export interface GatewayOptions {
+  /** Static node origins. */
+  readonly nodes: readonly string[]
+  /** Discovery origins. */
+  readonly discovery: readonly string[]
+  readonly discoveryToken?: string | undefined
+  readonly strategy: StrategyName
+  readonly requestTimeoutMs: number
+  readonly healthIntervalMs: number
+  readonly discoveryIntervalMs: number
+  readonly maxAttempts: number
+  readonly deadlineMs: number
+  readonly now?: () => number
+  readonly rng?: () => number
+}
+
+/** Result of a read merged from several replicas. */
+export interface MergedRead {
+  readonly value: (name: string) => number
+  readonly names: () => string[]
+  readonly consistency: Consistency
+  /** Ids of the nodes whose states were merged. */
+  readonly replicas: string[]
+}
+
+/** Path segment for a counter name: `.` and `..` are percent-encoded so no URL layer resolves them. */
+export function nameSegment(name: string): string {
+  return name === '.' || name === '..' ? name.replaceAll('.', '%2E') : name
+}
+
+/** The gateway: owns the registry and the loops. Create one per app; call {@link start} and {@link stop}. */
+export class Gateway {
+  readonly registry: Registry
+  readonly limits: ForwardLimits
+  readonly #opts: GatewayOptions
+  readonly #loops: Loop[] = []
+
+  constructor(opts: GatewayOptions) {
+    this.#opts = opts
+    this.registry = new Registry({
+      staticNodes: opts.nodes,
+      strategy: strategyFor(opts.strategy),
+      policy: policyFor(opts.healthIntervalMs),
+      requestTimeoutMs: opts.requestTimeoutMs,
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.rng ? { rng: opts.rng } : {}),
+    })
+    this.limits = {
+      requestTimeoutMs: opts.requestTimeoutMs,
+      maxAttempts: opts.maxAttempts,
+      deadlineMs: opts.deadlineMs,
+    }
+  }
+
+  /**
+   * Polls discovery and health-checks every node once (so the first requests
+   * see a real picture), then keeps both going in the background. Resolves
+   * after the first round; never rejects.
+   */
+  async start(log: Log): Promise<void> {
+    const o = this.#opts
+    const timeout = Math.min(o.requestTimeoutMs, o.healthIntervalMs * 2)
+    if (o.discovery.length > 0) {
+      const disc = new Loop(
+        () => refreshDiscovery(this.registry, o.discovery, o.discoveryToken, timeout, log),
+        o.discoveryIntervalMs,
+      )
+      this.#loops.push(disc)
+      await disc.start()
+    }
+    const health = new Loop(() => checkAll(this.registry, timeout, log), o.healthIntervalMs)
+    this.#loops.push(health)
+    await health.start()
+  }
+
+  /** Stops the loops and closes every connection pool (in-flight requests finish first). */
+  async stop(): Promise<void> {
+    for (const l of this.#loops) l.stop()
+    await this.registry.close()
+  }
+
+  /**
+   * A write (`POST path` with `{ amount }`) with failover. The same
+   * `idempotencyKey` (the client's, else a fresh UUID) goes with every
+   * attempt; `consistency` is passed to the node, which does the quorum acks.
+   */
+  write(
+    path: string,
+    amount: number,
+    idempotencyKey: string | undefined,
+    consistency: Consistency | undefined,
+  ) {
+    const key = idempotencyKey ?? randomUUID()
+    const q = consistency === undefined ? '' : `?consistency=${consistency}`
+    return forward(
+      this.registry,
+      { method: 'POST', path: `${path}${q}`, body: { amount }, headers: { 'idempotency-key': key } },
+      this.limits,
+    )
+  }
+
+  /** A plain read (`GET path`) from one node, with failover. */
+  read(path: string): Promise<Served> {
+    return forward(this.registry, { method: 'GET', path }, this.limits)
+  }
+
+  /**
+   * A consistency read: `GET /state` (only counter `name`, or all when
+   * undefined) from {@link requiredReplicas} distinct nodes, merged with
+   * CounterMap. Rejects with TALLY_QUORUM_UNAVAILABLE when too few answer.
+   */
+  async readMerged(name: string | undefined, level: Consistency): Promise<MergedRead> {
+    const k = requiredReplicas(level, this.registry.size)
+    if (this.registry.size === 0)
+      throw new Errors.NoNodes('the gateway knows no node (check --nodes / --discovery)')
+    const path = name === undefined ? '/state' : `/state?name=${encodeURIComponent(name)}`
+    const answers = await gather(this.registry, { method: 'GET', path }, k, this.limits)
+    let merged: ReturnType<typeof mergeStates>
+    try {
+      merged = mergeStates(answers.map((a) => a.json))
+    } catch (err) {
+      if (isTallyError(err))
+        throw new Errors.UpstreamFailed(`a node served a malformed state: ${err.message}`)
+      throw err
+    }
+    const value = (n: string): number => {
+      try {
+        return merged.value(n)
+      } catch (err) {
+        if (isTallyError(err, 'TALLY_VALUE_UNSAFE')) throw new Errors.ValueUnsafe(err.message)
+        throw err
+      }
+    }
+    return { value, names: () => merged.names(), consistency: level, replicas: answers.map((a) => a.nodeId) }
+  }
+}

@@ -1,0 +1,170 @@
+// The set of nodes the gateway knows: the static `--nodes` list plus what
+// discovery last reported, each with its connection pool, health record,
+// reported load and the gateway's own in-flight count. Routing decisions are
+// delegated to the pure strategy and health modules.
+
+import type { Pool } from 'undici'
+import {
+  type HealthPolicy,
+  type HealthState,
+  INITIAL_HEALTH,
+  isUsable,
+  onFailure,
+  onSuccess,
+} from './health.js'
+import { INITIAL_STRATEGY_STATE, type Strategy, type StrategyState } from './strategies.js'
+import { createPool } from './upstream.js'
+
+/** Load a node reports in `GET /health`. */
+export interface NodeLoad {
+  readonly inflight: number
+  readonly eventLoopDelayMs: number
+}
+
+/** One known node. Mutated only by the {@link Registry}. */
+export interface NodeEntry {
+  /** Origin URL, e.g. `http://127.0.0.1:8010`: the key. */
+  readonly key: string
+  /** Node id: from discovery, or learnt from its `/health`; undefined until known. */
+  id: string | undefined
+  fromStatic: boolean
+  fromDiscovery: boolean
+  health: HealthState
+  load: NodeLoad | undefined
+  /** Requests the gateway has in flight to this node now. */
+  inflight: number
+  readonly pool: Pool
+}
+
+/** What discovery says about one node. */
+export interface DiscoveredNode {
+  readonly id: string
+  /** Origin of its HTTP API. */
+  readonly http: string
+}
+
+/** Dependencies of a {@link Registry}; `now` and `rng` are injectable for tests. */
+export interface RegistryOptions {
+  readonly staticNodes: readonly string[]
+  readonly strategy: Strategy
+  readonly policy: HealthPolicy
+  /** Per-attempt timeout, used for the pools' connect/headers/body timeouts, ms. */
+  readonly requestTimeoutMs: number
+  readonly now?: () => number
+  readonly rng?: () => number
+}
+
+/** The gateway's node table. Not thread-shared; every method is synchronous except {@link close}. */
+export class Registry {
+  readonly #nodes = new Map<string, NodeEntry>()
+  readonly #strategy: Strategy
+  readonly #policy: HealthPolicy
+  readonly #timeoutMs: number
+  #strategyState: StrategyState = INITIAL_STRATEGY_STATE
+  readonly now: () => number
+  readonly rng: () => number
+
+  constructor(opts: RegistryOptions) {
+    this.#strategy = opts.strategy
+    this.#policy = opts.policy
+    this.#timeoutMs = opts.requestTimeoutMs
+    this.now = opts.now ?? Date.now
+    this.rng = opts.rng ?? Math.random
+    for (const url of opts.staticNodes) this.#ensure(url).fromStatic = true
+  }
+
+  #ensure(key: string): NodeEntry {
+    let e = this.#nodes.get(key)
+    if (!e) {
+      e = {
+        key,
+        id: undefined,
+        fromStatic: false,
+        fromDiscovery: false,
+        health: INITIAL_HEALTH,
+        load: undefined,
+        inflight: 0,
+        pool: createPool(key, this.#timeoutMs),
+      }
+      this.#nodes.set(key, e)
+    }
+    return e
+  }
+
+  /** Every known node, in insertion order. */
+  list(): NodeEntry[] {
+    return [...this.#nodes.values()]
+  }
+
+  /** Number of known nodes (N for quorum arithmetic), ejected ones included. */
+  get size(): number {
+    return this.#nodes.size
+  }
+
+  /** Number of nodes normal traffic may go to. */
+  usableCount(): number {
+    let n = 0
+    for (const e of this.#nodes.values()) if (isUsable(e.health)) n++
+    return n
+  }
+
+  /** Display id of a node: its id, or its URL while the id is unknown. */
+  static label(e: NodeEntry): string {
+    return e.id ?? e.key
+  }
+
+  /**
+   * Replaces the discovered set with `nodes` (static entries stay). Nodes no
+   * longer reported and not static are dropped and their pools closed in the
+   * background. Ids from discovery overwrite unknown ids only.
+   */
+  setDiscovered(nodes: readonly DiscoveredNode[]): void {
+    const seen = new Set<string>()
+    for (const d of nodes) {
+      const e = this.#ensure(d.http)
+      e.fromDiscovery = true
+      if (e.id === undefined) e.id = d.id
+      seen.add(d.http)
+    }
+    for (const e of this.#nodes.values()) {
+      if (seen.has(e.key)) continue
+      e.fromDiscovery = false
+      if (!e.fromStatic) {
+        this.#nodes.delete(e.key)
+        e.pool.close().catch(() => {})
+      }
+    }
+  }
+
+  /**
+   * Chooses the node for the next attempt with the strategy, among nodes not
+   * in `tried`: usable ones first; when none is left, ejected ones as a last
+   * resort (so a request still has a chance while every node is marked down,
+   * and its success brings the node back). Undefined when every node was tried.
+   */
+  pick(tried: ReadonlySet<string>): NodeEntry | undefined {
+    const fresh = this.list().filter((e) => !tried.has(e.key))
+    const usable = fresh.filter((e) => isUsable(e.health))
+    const pool = usable.length > 0 ? usable : fresh
+    const { node, state } = this.#strategy(pool, this.#strategyState, this.rng)
+    this.#strategyState = state
+    return node
+  }
+
+  /** Records a successful exchange (check or request) with `e`. */
+  markSuccess(e: NodeEntry): void {
+    e.health = onSuccess(e.health, this.now())
+  }
+
+  /** Records a failed exchange with `e` (ejects it). */
+  markFailure(e: NodeEntry, reason: string): void {
+    e.health = onFailure(e.health, this.now(), this.#policy, reason)
+  }
+
+  /** Closes every pool. Resolves when in-flight requests have finished. */
+  async close(): Promise<void> {
+    const nodes = this.list()
+    this.#nodes.clear()
+    await Promise.all(nodes.map((e) => e.pool.close().catch(() => {})))
+  }
+}

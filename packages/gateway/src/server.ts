@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// tally-gateway: the only file that reads argv/env, handles signals and listens.
+
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import { buildApp } from './app.js'
+import { ConfigError, helpText, parseConfig } from './config.js'
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${helpText()}\n`)
+    return
+  }
+  let config: ReturnType<typeof parseConfig>
+  try {
+    config = parseConfig(argv, process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tally-gateway: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const logger = pino({ level: config.logLevel, base: { component: 'gateway' } })
+  const app = await buildApp({
+    nodes: config.nodes,
+    discovery: config.discovery,
+    discoveryToken: config.discoveryToken,
+    strategy: config.strategy,
+    requestTimeoutMs: config.requestTimeoutMs,
+    healthIntervalMs: config.healthIntervalMs,
+    discoveryIntervalMs: config.discoveryIntervalMs,
+    maxAttempts: config.maxAttempts,
+    deadlineMs: config.deadlineMs,
+    logger,
+  })
+  closeWithGrace({ delay: 5000, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'closing after error')
+    else logger.info({ signal }, 'closing')
+    await app.close()
+  })
+  const address = await app.listen({ host: config.host, port: config.port })
+  logger.info(
+    { address, nodes: config.nodes, discovery: config.discovery, strategy: config.strategy },
+    'tally-gateway listening',
+  )
+}
+
+main().catch((err) => {
+  process.stderr.write(`tally-gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,75 @@
+// Input rules the gateway enforces before anything reaches a node, with the
+// same codes the nodes use. Pure; each function throws a catalog error.
+
+import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
+import { CONSISTENCY_LEVELS, type Consistency, isConsistency } from './consistency.js'
+import { Errors } from './errors.js'
+
+/** Prefix of the counter backing a tenant's item count: tenant `t1` ↔ counter `items:t1`. */
+export const ITEMS_PREFIX = 'items:'
+
+/** Longest tenant id: the counter name `items:<tenant>` must stay within the 128-character name limit. */
+export const MAX_TENANT_LENGTH = MAX_NAME_LENGTH - ITEMS_PREFIX.length
+
+// Printable ASCII, space included, 1 to 128 characters.
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,128}$/
+
+function show(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)
+  if (typeof x === 'number' || typeof x === 'boolean' || x == null) return String(x)
+  return Array.isArray(x) ? 'an array' : `a ${typeof x}`
+}
+
+/** Returns `x` when it is a positive safe integer (or 1 when undefined); throws TALLY_AMOUNT_INVALID naming `field`. */
+export function readAmount(x: unknown, field: 'amount' | 'count'): number {
+  if (x === undefined) return 1
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x <= 0) {
+    throw new Errors.AmountInvalid(
+      `${field} must be a positive safe integer (1 to ${Number.MAX_SAFE_INTEGER}), got ${show(x)}`,
+    )
+  }
+  return x
+}
+
+/** Returns `x` when it is a valid counter name; throws TALLY_NAME_INVALID. */
+export function readName(x: unknown): string {
+  if (!isValidName(x)) {
+    throw new Errors.NameInvalid(
+      `counter name must be 1-${MAX_NAME_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(x)}`,
+    )
+  }
+  return x
+}
+
+/** Returns the counter name `items:<tenant>` for a valid tenant; throws TALLY_TENANT_INVALID. */
+export function tenantCounter(x: unknown): string {
+  const name = typeof x === 'string' ? `${ITEMS_PREFIX}${x}` : undefined
+  if (typeof x !== 'string' || x.length === 0 || x.length > MAX_TENANT_LENGTH || !isValidName(name)) {
+    throw new Errors.TenantInvalid(
+      `tenant must be 1-${MAX_TENANT_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(x)}`,
+    )
+  }
+  return name as string
+}
+
+/** Returns the `Idempotency-Key` header if present and valid, undefined if absent; throws TALLY_IDEMPOTENCY_KEY_INVALID. */
+export function readIdempotencyKey(x: string | string[] | undefined): string | undefined {
+  if (x === undefined) return undefined
+  if (typeof x !== 'string' || !IDEMPOTENCY_KEY.test(x)) {
+    throw new Errors.IdempotencyKeyInvalid(
+      'Idempotency-Key must be 1-128 printable ASCII characters (sent once)',
+    )
+  }
+  return x
+}
+
+/** Returns the `?consistency=` level, undefined if absent; throws TALLY_CONSISTENCY_INVALID. */
+export function readConsistency(x: unknown): Consistency | undefined {
+  if (x === undefined) return undefined
+  if (!isConsistency(x)) {
+    throw new Errors.ConsistencyInvalid(
+      `consistency must be one of ${CONSISTENCY_LEVELS.join('|')}, got ${show(x)}`,
+    )
+  }
+  return x
+}

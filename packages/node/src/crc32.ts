@@ -1,0 +1,23 @@
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), the checksum of zlib,
+// gzip and PNG: a WAL record stores it next to its bytes so a corrupt or torn
+// record is recognised instead of being replayed as garbage.
+
+const TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let i = 0; i < 256; i++) {
+    let c = i
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[i] = c >>> 0
+  }
+  return t
+})()
+
+/**
+ * CRC-32 of `bytes` as an unsigned 32-bit integer. Pure, O(n), never throws.
+ * `crc32(new TextEncoder().encode('123456789')) === 0xcbf43926`.
+ */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff
+  for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}

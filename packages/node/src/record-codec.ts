@@ -1,0 +1,203 @@
+import type { CounterMapState, Delta } from '@tally/crdt'
+import { Packr } from 'msgpackr'
+import { crc32 } from './crc32.js'
+import type { IdempotencyRecord } from './store.js'
+
+// On-disk layout of the LevelDB write-ahead log. Every value is a frame:
+// 4-byte big-endian CRC-32 of the payload, then the msgpack payload. A frame
+// whose checksum or shape is wrong is reported, never decoded into state.
+
+const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true })
+
+/** Key of the stored identity (node id and incarnation). */
+export const IDENTITY_KEY = 'id'
+/** Key of the "running" marker: present while a process has the store open; absent after a clean close. */
+export const RUNNING_KEY = 'run'
+/** Key of the one current snapshot. */
+export const SNAPSHOT_KEY = 'snap'
+/** Every WAL key starts with this; keys sort in log order. */
+export const WAL_PREFIX = 'w:'
+/** Upper bound (exclusive) for a range over every WAL key. */
+export const WAL_END = 'w;'
+
+/** WAL key of batch number `seq` (a positive safe integer): fixed-width hex so string order = numeric order. */
+export function walKey(seq: number): string {
+  return WAL_PREFIX + seq.toString(16).padStart(14, '0')
+}
+
+/** Batch number of a WAL key, or null when the key is not a well-formed WAL key. */
+export function walSeqOf(key: string): number | null {
+  if (!key.startsWith(WAL_PREFIX) || key.length !== WAL_PREFIX.length + 14) return null
+  const hex = key.slice(WAL_PREFIX.length)
+  if (!/^[0-9a-f]{14}$/.test(hex)) return null
+  const n = Number.parseInt(hex, 16)
+  return Number.isSafeInteger(n) && n > 0 ? n : null
+}
+
+/** One logged operation: a local write (with its idempotency record, if any) or a merged remote delta. */
+export type LogOp =
+  | { kind: 'local'; delta: Delta; idem?: IdempotencyRecord }
+  | { kind: 'remote'; delta: Delta }
+
+/** Stored identity. `createdAt` is informational (ms since epoch). */
+export interface StoredIdentity {
+  nodeId: string
+  incarnation: number
+  createdAt: number
+}
+
+/** What the running marker remembers about the process that wrote it. */
+export interface RunningMarker {
+  pid: number
+  /** Kernel boot id when known: same boot means the OS page cache survived a process crash. */
+  bootId: string | null
+  durability: 'sync' | 'async'
+  at: number
+}
+
+/** A snapshot: the full state covering every WAL batch up to and including `covered`. */
+export interface SnapshotRecord {
+  covered: number
+  at: number
+  state: CounterMapState
+  idempotency: IdempotencyRecord[]
+}
+
+/** Wraps `payload` in a checksummed frame. Throws only for values msgpack cannot encode (a programmer error). */
+export function encodeFrame(payload: unknown): Uint8Array {
+  const body = packr.pack(payload)
+  const out = new Uint8Array(4 + body.length)
+  new DataView(out.buffer).setUint32(0, crc32(body))
+  out.set(body, 4)
+  return out
+}
+
+/** Result of opening a frame: the payload, or why it is unusable. */
+export type Decoded = { ok: true; value: unknown } | { ok: false; reason: string }
+
+/** Checks a frame's checksum and decodes it. Pure; never throws. */
+export function decodeFrame(bytes: Uint8Array | undefined): Decoded {
+  if (!bytes || bytes.length < 5)
+    return { ok: false, reason: `frame too short (${bytes?.length ?? 0} bytes)` }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const body = bytes.subarray(4)
+  const want = view.getUint32(0)
+  const got = crc32(body)
+  if (want !== got)
+    return { ok: false, reason: `checksum mismatch (stored ${hex8(want)}, computed ${hex8(got)})` }
+  try {
+    return { ok: true, value: packr.unpack(body) }
+  } catch (err) {
+    return { ok: false, reason: `undecodable payload: ${(err as Error).message}` }
+  }
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0')
+}
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x)
+}
+
+/** Encodes WAL batch `seq` holding `ops` (local ops as `[0, delta, idem?]`, remote as `[1, delta]`). */
+export function encodeBatch(seq: number, ops: readonly LogOp[]): Uint8Array {
+  const rows = ops.map((op) =>
+    op.kind === 'remote' ? [1, op.delta] : op.idem ? [0, op.delta, op.idem] : [0, op.delta],
+  )
+  return encodeFrame({ s: seq, o: rows })
+}
+
+/**
+ * Decodes WAL batch `seq`. Returns the ops, or a reason when the frame is
+ * corrupt, belongs to another key, or has the wrong shape. Delta contents are
+ * checked later, when merged (`readDelta`). Never throws.
+ */
+export function decodeBatch(
+  seq: number,
+  bytes: Uint8Array | undefined,
+): { ops: LogOp[] } | { reason: string } {
+  const d = decodeFrame(bytes)
+  if (!d.ok) return { reason: d.reason }
+  const v = d.value
+  if (!isObj(v) || v.s !== seq || !Array.isArray(v.o)) return { reason: 'not a WAL batch for this key' }
+  const ops: LogOp[] = []
+  for (const row of v.o) {
+    if (!Array.isArray(row) || !isObj(row[1])) return { reason: 'malformed operation row' }
+    const delta = row[1] as unknown as Delta
+    if (row[0] === 1) ops.push({ kind: 'remote', delta })
+    else if (row[0] === 0) {
+      const idem = readIdem(row[2])
+      ops.push(idem ? { kind: 'local', delta, idem } : { kind: 'local', delta })
+    } else return { reason: 'unknown operation kind' }
+  }
+  return { ops }
+}
+
+/** An idempotency record read back from disk, or undefined when absent/malformed. */
+export function readIdem(x: unknown): IdempotencyRecord | undefined {
+  if (!isObj(x)) return undefined
+  const { key, name, op, amount, value, at } = x
+  if (typeof key !== 'string' || typeof name !== 'string') return undefined
+  if (op !== 'increment' && op !== 'decrement') return undefined
+  if (typeof amount !== 'number' || typeof value !== 'number' || typeof at !== 'number') return undefined
+  return { key, name, op, amount, value, at }
+}
+
+/** Decodes the snapshot value, or a reason. Never throws. */
+export function decodeSnapshot(
+  bytes: Uint8Array | undefined,
+): { snapshot: SnapshotRecord } | { reason: string } {
+  const d = decodeFrame(bytes)
+  if (!d.ok) return { reason: d.reason }
+  const v = d.value
+  if (!isObj(v) || typeof v.covered !== 'number' || !isObj(v.state) || !Array.isArray(v.idempotency)) {
+    return { reason: 'not a snapshot' }
+  }
+  const idempotency: IdempotencyRecord[] = []
+  for (const r of v.idempotency) {
+    const rec = readIdem(r)
+    if (rec) idempotency.push(rec)
+  }
+  return {
+    snapshot: {
+      covered: v.covered,
+      at: typeof v.at === 'number' ? v.at : 0,
+      state: v.state as unknown as CounterMapState,
+      idempotency,
+    },
+  }
+}
+
+/** Decodes the stored identity, or a reason. Never throws. */
+export function decodeIdentity(
+  bytes: Uint8Array | undefined,
+): { identity: StoredIdentity } | { reason: string } {
+  const d = decodeFrame(bytes)
+  if (!d.ok) return { reason: d.reason }
+  const v = d.value
+  if (!isObj(v) || typeof v.nodeId !== 'string' || !Number.isSafeInteger(v.incarnation)) {
+    return { reason: 'not an identity record' }
+  }
+  return {
+    identity: {
+      nodeId: v.nodeId,
+      incarnation: v.incarnation as number,
+      createdAt: typeof v.createdAt === 'number' ? v.createdAt : 0,
+    },
+  }
+}
+
+/** Decodes the running marker; a damaged marker reads as "unknown process", which is treated as unclean. */
+export function decodeMarker(bytes: Uint8Array | undefined): RunningMarker | null {
+  if (!bytes) return null
+  const d = decodeFrame(bytes)
+  const v = d.ok ? d.value : null
+  if (!isObj(v)) return { pid: 0, bootId: null, durability: 'async', at: 0 }
+  return {
+    pid: typeof v.pid === 'number' ? v.pid : 0,
+    bootId: typeof v.bootId === 'string' ? v.bootId : null,
+    durability: v.durability === 'sync' ? 'sync' : 'async',
+    at: typeof v.at === 'number' ? v.at : 0,
+  }
+}

@@ -1,0 +1,97 @@
+import { decodeBatch, type LogOp, walSeqOf } from './record-codec.js'
+import { StoreError, StoreErrorCodes } from './store-errors.js'
+
+/** What a scan of the log found. */
+export interface ScanResult {
+  /** Last intact batch number (the snapshot's `covered` when there is none after it). */
+  last: number
+  /** Operations handed to `apply`. */
+  ops: number
+  /** Intact batches handed to `apply`. */
+  batches: number
+  /** Keys of damaged records to delete (a damaged tail, or everything from the damage on with `truncate`). */
+  cut: string[]
+  /** Keys at or below the snapshot (left by an interrupted truncation), to delete. */
+  stale: string[]
+  warnings: string[]
+}
+
+/**
+ * What to do about damage followed by intact records (not a torn tail):
+ * `refuse` (default) throws TALLY_WAL_CORRUPT so an operator decides;
+ * `truncate` cuts from the first damaged record on, like a tail.
+ */
+export type CorruptionPolicy = 'refuse' | 'truncate'
+
+/**
+ * Walks WAL entries (`[key, value]`, ascending) after snapshot batch
+ * `covered`, handing each intact batch's operations to `apply` in order.
+ * `apply` returns null, or a reason when the operations are unusable (then
+ * the record counts as damaged).
+ *
+ * Batch numbers are contiguous from `covered + 1`; a record is damaged when
+ * its checksum, shape or content is wrong. Damage with no intact record after
+ * it is a torn tail: it is cut and reported in `warnings`, and nothing after
+ * the damage is applied. A missing batch, or damage followed by an intact
+ * record, means the middle of the log is gone: throws StoreError
+ * TALLY_WAL_CORRUPT (policy `refuse`), or cuts from there (policy `truncate`).
+ */
+export async function scanWal(
+  entries: AsyncIterable<[string, Uint8Array]>,
+  covered: number,
+  apply: (ops: LogOp[]) => string | null,
+  policy: CorruptionPolicy = 'refuse',
+): Promise<ScanResult> {
+  const out: ScanResult = { last: covered, ops: 0, batches: 0, cut: [], stale: [], warnings: [] }
+  let damage: { key: string; reason: string } | null = null
+  for await (const [key, value] of entries) {
+    const seq = walSeqOf(key)
+    if (seq !== null && seq <= covered) {
+      out.stale.push(key)
+      continue
+    }
+    if (damage) {
+      out.cut.push(key)
+      if (seq !== null && 'ops' in decodeBatch(seq, value))
+        midLog(policy, damage, `${key} after it is intact`)
+      continue
+    }
+    const expected = out.last + 1
+    let reason: string | null = null
+    if (seq === null) reason = 'not a WAL key'
+    else if (seq !== expected) {
+      damage = { key, reason: `batch ${expected} is missing (next present is ${seq})` }
+      out.cut.push(key)
+      midLog(policy, damage, `${key} after it is present`)
+      continue
+    } else {
+      const d = decodeBatch(seq, value)
+      reason = 'reason' in d ? d.reason : apply(d.ops)
+      if (reason === null && 'ops' in d) {
+        out.last = seq
+        out.ops += d.ops.length
+        out.batches++
+        continue
+      }
+    }
+    damage = { key, reason: reason ?? 'damaged' }
+    out.cut.push(key)
+  }
+  if (damage) {
+    out.warnings.push(
+      `write-ahead log damaged at ${damage.key} (${damage.reason}): cut ${out.cut.length} record(s) from there; ` +
+        `every record before it was recovered`,
+    )
+  }
+  return out
+}
+
+function midLog(policy: CorruptionPolicy, damage: { key: string; reason: string }, after: string): void {
+  if (policy === 'truncate') return
+  throw new StoreError(
+    StoreErrorCodes.WAL_CORRUPT,
+    `write-ahead log damaged in the middle at ${damage.key} (${damage.reason}) and ${after}: ` +
+      `refusing to start rather than skip it. Restore the data dir, or move it away to start as a new ` +
+      `replica that peers refill, or open with corruption policy 'truncate' to cut from the damage on`,
+  )
+}

@@ -1,0 +1,183 @@
+# shellcheck shell=bash disable=SC2034 # the variables here are used by the scripts that source it
+# Shared by run-cluster.sh and monitor.sh: the local port map, where data and
+# logs live, process bookkeeping (pid files) and a tiny HTTP client.
+#
+# The caller sets TALLY_ROOT (the repository root) before sourcing this file.
+# Every setting below can be overridden from the environment, so that tests
+# and side-by-side clusters never collide with the documented ports:
+#
+#   TALLY_RUN_DIR           where data/ and logs/ go          (default: repo root)
+#   TALLY_DISCOVERY_PORT    discovery HTTP port               (8000)
+#   TALLY_GOSSIP_BASE_PORT  node k gossips on base+k-1 (TCP)  (9000)
+#   TALLY_HTTP_BASE_PORT    node k serves HTTP on base+k-1    (8010)
+#   TALLY_GATEWAY_PORT      gateway HTTP port                 (8080)
+#   TALLY_HTTP_TIMEOUT      seconds per HTTP request          (3)
+
+: "${TALLY_ROOT:?TALLY_ROOT must be set before sourcing cluster-env.sh}"
+
+HOST=127.0.0.1
+RUN_DIR="${TALLY_RUN_DIR:-$TALLY_ROOT}"
+DATA_DIR="$RUN_DIR/data"
+LOG_DIR="$RUN_DIR/logs"
+DISCOVERY_PORT="${TALLY_DISCOVERY_PORT:-8000}"
+GOSSIP_BASE_PORT="${TALLY_GOSSIP_BASE_PORT:-9000}"
+HTTP_BASE_PORT="${TALLY_HTTP_BASE_PORT:-8010}"
+GATEWAY_PORT="${TALLY_GATEWAY_PORT:-8080}"
+HTTP_TIMEOUT="${TALLY_HTTP_TIMEOUT:-3}"
+# Largest number of nodes `start` accepts: keeps base+k-1 inside the port range.
+MAX_NODES=64
+
+# Colours only when talking to a terminal.
+if [[ -t 1 ]]; then
+  C_OK=$'\e[32m' C_BAD=$'\e[31m' C_DIM=$'\e[2m' C_BOLD=$'\e[1m' C_OFF=$'\e[0m'
+else
+  C_OK='' C_BAD='' C_DIM='' C_BOLD='' C_OFF=''
+fi
+
+# die CODE MESSAGE: print to stderr and exit with CODE (2 = usage error).
+die() {
+  local code=$1
+  shift
+  printf '%s: %s\n' "${0##*/}" "$*" >&2
+  exit "$code"
+}
+
+# is_uint STRING: true when STRING is a non-negative decimal integer without
+# sign or leading zeros (and short enough for shell arithmetic).
+is_uint() {
+  [[ $1 =~ ^(0|[1-9][0-9]{0,14})$ ]]
+}
+
+# check_port NAME VALUE: exit 2 unless VALUE is a TCP port number.
+check_port() {
+  if ! is_uint "$2" || (($2 < 1 || $2 > 65535)); then
+    die 2 "$1 must be a port number 1-65535, got '$2'"
+  fi
+}
+
+check_port TALLY_DISCOVERY_PORT "$DISCOVERY_PORT"
+check_port TALLY_GOSSIP_BASE_PORT "$GOSSIP_BASE_PORT"
+check_port TALLY_HTTP_BASE_PORT "$HTTP_BASE_PORT"
+check_port TALLY_GATEWAY_PORT "$GATEWAY_PORT"
+if ! is_uint "$HTTP_TIMEOUT" || ((HTTP_TIMEOUT < 1)); then
+  die 2 "TALLY_HTTP_TIMEOUT must be a whole number of seconds >= 1, got '$HTTP_TIMEOUT'"
+fi
+
+node_tcp_port() { echo $((GOSSIP_BASE_PORT + $1 - 1)); }
+node_http_port() { echo $((HTTP_BASE_PORT + $1 - 1)); }
+node_url() { echo "http://$HOST:$(node_http_port "$1")"; }
+discovery_url() { echo "http://$HOST:$DISCOVERY_PORT"; }
+gateway_url() { echo "http://$HOST:$GATEWAY_PORT"; }
+
+# cluster_size: the number of nodes of the cluster last started in RUN_DIR
+# (0 when none was started).
+cluster_size() {
+  local n=0
+  if [[ -r "$LOG_DIR/cluster.size" ]]; then
+    n=$(<"$LOG_DIR/cluster.size")
+  fi
+  if is_uint "$n"; then echo "$n"; else echo 0; fi
+}
+
+# package_of NAME: the workspace package whose bin runs component NAME.
+package_of() {
+  case $1 in
+    discovery) echo discovery ;;
+    gateway) echo gateway ;;
+    *) echo node ;;
+  esac
+}
+
+# component_url NAME: base HTTP URL of a component (discovery, gateway, node-k).
+component_url() {
+  case $1 in
+    discovery) discovery_url ;;
+    gateway) gateway_url ;;
+    node-*) node_url "${1#node-}" ;;
+  esac
+}
+
+pid_file() { echo "$LOG_DIR/$1.pid"; }
+
+# is_our_process PID NAME: true when PID is alive and is the tally bin we
+# started for component NAME (its command line names our server.js, and for a
+# node its --id), so a recycled pid is never signalled by mistake.
+is_our_process() {
+  local pid=$1 name=$2 cmd
+  if [[ -r /proc/$pid/cmdline ]]; then
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    # A zombie has an empty command line: it is gone for our purposes.
+    [[ -n $cmd ]] || return 1
+  else
+    cmd=$(ps -ww -p "$pid" -o args= 2>/dev/null) || return 1
+  fi
+  [[ $cmd == *"$TALLY_ROOT/packages/$(package_of "$name")/dist/server.js"* ]] || return 1
+  case $name in
+    node-*) [[ $cmd == *"--id $name "* || $cmd == *"--id $name" ]] ;;
+    *) return 0 ;;
+  esac
+}
+
+# running_pid NAME: print the pid of component NAME when it is running (ours).
+running_pid() {
+  local file pid
+  file=$(pid_file "$1")
+  [[ -r $file ]] || return 1
+  pid=$(<"$file")
+  is_uint "$pid" || return 1
+  is_our_process "$pid" "$1" || return 1
+  echo "$pid"
+}
+
+# http_request METHOD URL [JSON]: sets HTTP_STATUS ("000" when unreachable)
+# and HTTP_BODY. Uses curl when present, else Node's fetch. Never fails.
+http_request() {
+  local method=$1 url=$2 body=${3-} out
+  if command -v curl >/dev/null 2>&1; then
+    local args=(-sS -X "$method" --max-time "$HTTP_TIMEOUT" --connect-timeout 1 -w '\n%{http_code}')
+    if [[ -n $body ]]; then args+=(-H 'content-type: application/json' --data-binary "$body"); fi
+    out=$(curl "${args[@]}" "$url" 2>/dev/null) || true
+  else
+    out=$(node -e '
+      const [method, url, body, secs] = process.argv.slice(1)
+      const init = { method, signal: AbortSignal.timeout(Number(secs) * 1000) }
+      if (body) { init.body = body; init.headers = { "content-type": "application/json" } }
+      fetch(url, init).then(async (r) => process.stdout.write((await r.text()) + "\n" + r.status),
+        () => process.stdout.write("\n000"))' "$method" "$url" "$body" "$HTTP_TIMEOUT" 2>/dev/null) || true
+  fi
+  if [[ $out == *$'\n'* ]]; then
+    HTTP_STATUS=${out##*$'\n'}
+    HTTP_BODY=${out%$'\n'*}
+  else
+    HTTP_STATUS=${out:-000}
+    HTTP_BODY=''
+  fi
+  [[ $HTTP_STATUS =~ ^[0-9]{3}$ ]] || HTTP_STATUS=000
+  return 0
+}
+
+# json_value JSON: print the "value" field of a {name, value} reply (an
+# integer, possibly negative; a bigint sent as a string is printed as is).
+json_value() {
+  if [[ $1 =~ \"value\"[[:space:]]*:[[:space:]]*\"?(-?[0-9]+) ]]; then
+    echo "${BASH_REMATCH[1]}"
+  else
+    return 1
+  fi
+}
+
+# json_error JSON: print "CODE: message" from a Tally error body.
+json_error() {
+  local code='' msg=''
+  if [[ $1 =~ \"code\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]]; then code=${BASH_REMATCH[1]}; fi
+  if [[ $1 =~ \"message\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]]; then msg=${BASH_REMATCH[1]}; fi
+  if [[ -n $code || -n $msg ]]; then echo "$code: $msg"; else echo "${1:0:200}"; fi
+}
+
+# node_value K: print node K's value of the default counter; fails when the
+# node does not answer.
+node_value() {
+  http_request GET "$(node_url "$1")/counter"
+  [[ $HTTP_STATUS == 200 ]] || return 1
+  json_value "$HTTP_BODY"
+}

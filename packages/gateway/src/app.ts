@@ -34,12 +34,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: opts.bodyLimit ?? 4096,
     disableRequestLogging: true,
+    // Counter names are up to 128 characters (fastify's default limit is 100).
+    maxParamLength: 256,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance
 
   // An absent or empty JSON body is "no body" (all body fields are optional).
-  app.removeContentTypeParser('application/json')
+  app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string
     if (text.trim() === '') return done(null, undefined)
@@ -57,11 +59,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('gateway', gateway)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
-    reply
-      .code(404)
-      .send({
-        error: { code: 'TALLY_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` },
-      })
+    reply.code(404).send({
+      error: { code: 'TALLY_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` },
+    })
   })
   app.addHook('onReady', async () => {
     await gateway.start(app.log)

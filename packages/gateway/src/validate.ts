@@ -11,8 +11,8 @@ export const ITEMS_PREFIX = 'items:'
 /** Longest tenant id: the counter name `items:<tenant>` must stay within the 128-character name limit. */
 export const MAX_TENANT_LENGTH = MAX_NAME_LENGTH - ITEMS_PREFIX.length
 
-// Printable ASCII, space included, 1 to 128 characters.
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,128}$/
+// 1 to 128 printable ASCII characters, not starting with a space (the nodes use the same rule).
+const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,127}$/
 
 function show(x: unknown): string {
   if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)

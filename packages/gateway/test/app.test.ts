@@ -1,0 +1,331 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type FakeNode, startFakes } from './support/fake-node.js'
+import { gatewayFor } from './support/gateway.js'
+
+let fakes: FakeNode[]
+let app: FastifyInstance
+
+beforeAll(async () => {
+  fakes = await startFakes(3)
+  app = await gatewayFor(fakes)
+})
+afterAll(async () => {
+  await app?.close()
+  await Promise.all(fakes.map((f) => f.close()))
+})
+afterEach(() => {
+  for (const f of fakes) {
+    f.mode = 'ok'
+    f.writeMode = undefined
+    f.writeAnswer = undefined
+  }
+})
+
+const ids = () => fakes.map((f) => f.id)
+const total = (name: string) => fakes.reduce((s, f) => s + f.map.value(name), 0)
+
+describe('counter routes', () => {
+  it('POST /increment and /decrement forward to a node and name it', async () => {
+    const before = total('default')
+    const r = await app.inject({ method: 'POST', url: '/increment', payload: { amount: 5 } })
+    expect(r.statusCode).toBe(200)
+    const body = r.json()
+    expect(ids()).toContain(body.node)
+    expect(body.name).toBe('default')
+    expect(r.headers['x-tally-node']).toBe(body.node)
+    const d = await app.inject({ method: 'POST', url: '/decrement', payload: { amount: 2 } })
+    expect(d.statusCode).toBe(200)
+    expect(total('default')).toBe(before + 3)
+  })
+
+  it('POST without a body (or an empty JSON body) counts 1', async () => {
+    const before = total('default')
+    expect((await app.inject({ method: 'POST', url: '/increment' })).statusCode).toBe(200)
+    const r = await app.inject({
+      method: 'POST',
+      url: '/increment',
+      headers: { 'content-type': 'application/json' },
+      payload: '',
+    })
+    expect(r.statusCode).toBe(200)
+    expect(total('default')).toBe(before + 2)
+  })
+
+  it('named counters: increment, decrement, read', async () => {
+    const r = await app.inject({ method: 'POST', url: '/counters/page.a/increment', payload: { amount: 7 } })
+    expect(r.statusCode).toBe(200)
+    expect(r.json()).toMatchObject({ name: 'page.a', value: 7 })
+    const served = r.json().node
+    const dec = await app.inject({
+      method: 'POST',
+      url: '/counters/page.a/decrement',
+      payload: { amount: 1 },
+    })
+    expect(dec.statusCode).toBe(200)
+    const g = await app.inject({ method: 'GET', url: '/counters/page.a' })
+    expect(g.statusCode).toBe(200)
+    expect(g.json()).toMatchObject({ name: 'page.a' })
+    expect(ids()).toContain(g.json().node)
+    expect(served).toBeTypeOf('string')
+  })
+
+  it('GET /counter and GET /counters relay the node answer plus node', async () => {
+    const c = await app.inject({ method: 'GET', url: '/counter' })
+    expect(c.statusCode).toBe(200)
+    expect(c.json()).toMatchObject({ name: 'default' })
+    const all = await app.inject({ method: 'GET', url: '/counters' })
+    expect(all.statusCode).toBe(200)
+    expect(Array.isArray(all.json().counters)).toBe(true)
+    expect(ids()).toContain(all.json().node)
+  })
+
+  it('forwards a valid Idempotency-Key unchanged and generates one otherwise', async () => {
+    await app.inject({
+      method: 'POST',
+      url: '/counters/k/increment',
+      headers: { 'idempotency-key': 'abc-123' },
+    })
+    await app.inject({ method: 'POST', url: '/counters/k/increment' })
+    const writes = fakes.flatMap((f) => f.writes()).filter((w) => w.url.startsWith('/counters/k/'))
+    expect(writes.map((w) => w.idempotencyKey)).toContain('abc-123')
+    const generated = writes.find((w) => w.idempotencyKey !== 'abc-123')?.idempotencyKey
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('passes ?consistency= through on writes', async () => {
+    await app.inject({ method: 'POST', url: '/counters/q/increment?consistency=quorum' })
+    const w = fakes.flatMap((f) => f.writes()).find((x) => x.url.startsWith('/counters/q/'))
+    expect(w?.url).toBe('/counters/q/increment?consistency=quorum')
+  })
+
+  it('relays a node 4xx unchanged and does not retry it', async () => {
+    fakes.forEach((f) => {
+      f.writeAnswer = { status: 409, body: { error: { code: 'TALLY_IDEMPOTENCY_MISMATCH', message: 'no' } } }
+    })
+    const before = fakes.reduce((s, f) => s + f.writes().length, 0)
+    const r = await app.inject({ method: 'POST', url: '/counters/m/increment' })
+    expect(r.statusCode).toBe(409)
+    expect(r.json()).toEqual({ error: { code: 'TALLY_IDEMPOTENCY_MISMATCH', message: 'no' } })
+    expect(fakes.reduce((s, f) => s + f.writes().length, 0)).toBe(before + 1)
+  })
+
+  it('relays a 504 TALLY_QUORUM_TIMEOUT as-is without trying another node', async () => {
+    const body = { error: { code: 'TALLY_QUORUM_TIMEOUT', message: 'confirmed 1 of 2 required' } }
+    fakes.forEach((f) => {
+      f.writeAnswer = { status: 504, body }
+    })
+    const before = fakes.reduce((s, f) => s + f.writes().length, 0)
+    const r = await app.inject({ method: 'POST', url: '/counters/qt/increment?consistency=quorum' })
+    expect(r.statusCode).toBe(504)
+    expect(r.json()).toEqual(body)
+    expect(fakes.reduce((s, f) => s + f.writes().length, 0)).toBe(before + 1)
+    expect(total('qt')).toBe(1)
+  })
+})
+
+describe('bad input never reaches a node', () => {
+  const cases: Array<[string, string, string, unknown, Record<string, string>?]> = [
+    ['amount 0', 'POST', '/increment', { amount: 0 }],
+    ['amount negative', 'POST', '/decrement', { amount: -1 }],
+    ['amount fraction', 'POST', '/increment', { amount: 1.5 }],
+    ['amount string', 'POST', '/increment', { amount: '5' }],
+    ['amount unsafe', 'POST', '/counters/a/increment', { amount: 2 ** 53 }],
+    ['amount null', 'POST', '/counters/a/decrement', { amount: null }],
+  ]
+  it.each(cases)('%s → 400 TALLY_AMOUNT_INVALID', async (_t, method, url, payload) => {
+    const before = fakes.reduce((s, f) => s + f.writes().length, 0)
+    const r = await app.inject({ method: method as 'POST', url, payload: payload as object })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error.code).toBe('TALLY_AMOUNT_INVALID')
+    expect(fakes.reduce((s, f) => s + f.writes().length, 0)).toBe(before)
+  })
+
+  const badNames = ['has space', 'a/b', 'x'.repeat(129), '__proto__', 'é', '%00']
+  it.each(badNames)('name %j → 400 TALLY_NAME_INVALID', async (name) => {
+    for (const url of [
+      `/counters/${encodeURIComponent(name)}`,
+      `/counters/${encodeURIComponent(name)}/increment`,
+      `/counters/${encodeURIComponent(name)}/decrement`,
+    ]) {
+      const r = await app.inject({ method: url.endsWith('crement') ? 'POST' : 'GET', url })
+      expect(r.statusCode, url).toBe(400)
+      expect(r.json().error.code).toBe('TALLY_NAME_INVALID')
+    }
+  })
+
+  it('unknown body field → 400 TALLY_BAD_REQUEST', async () => {
+    const r = await app.inject({ method: 'POST', url: '/increment', payload: { amount: 1, extra: true } })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error.code).toBe('TALLY_BAD_REQUEST')
+  })
+
+  it.each(['[1]', '"x"', '7', 'null', '{bad json'])('body %s → 400 TALLY_BAD_REQUEST', async (payload) => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/increment',
+      headers: { 'content-type': 'application/json' },
+      payload,
+    })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error.code).toBe('TALLY_BAD_REQUEST')
+  })
+
+  it('non-JSON body → 415, oversized body → 413', async () => {
+    const t = await app.inject({
+      method: 'POST',
+      url: '/increment',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'x',
+    })
+    expect(t.statusCode).toBe(415)
+    expect(t.json().error.code).toBe('TALLY_UNSUPPORTED_MEDIA_TYPE')
+    const big = await app.inject({
+      method: 'POST',
+      url: '/increment',
+      payload: { amount: 1, pad: 'x'.repeat(10_000) },
+    })
+    expect(big.statusCode).toBe(413)
+    expect(big.json().error.code).toBe('TALLY_BODY_TOO_LARGE')
+  })
+
+  it.each([
+    ['', 'empty'],
+    [' lead', 'leading space'],
+    ['x'.repeat(129), 'too long'],
+    ['tab\there', 'control char'],
+  ])('Idempotency-Key %j (%s) → 400 TALLY_IDEMPOTENCY_KEY_INVALID', async (key) => {
+    const r = await app.inject({ method: 'POST', url: '/increment', headers: { 'idempotency-key': key } })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error.code).toBe('TALLY_IDEMPOTENCY_KEY_INVALID')
+  })
+
+  it.each([
+    '/counter?consistency=most',
+    '/counters/a?consistency=',
+    '/counters?consistency=ALL',
+    '/items/t/count?consistency=2',
+  ])('%s → 400 TALLY_CONSISTENCY_INVALID', async (url) => {
+    const r = await app.inject({ method: 'GET', url })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error.code).toBe('TALLY_CONSISTENCY_INVALID')
+  })
+
+  it('consistency on writes is validated too; unknown query params are refused', async () => {
+    const w = await app.inject({ method: 'POST', url: '/increment?consistency=some' })
+    expect(w.json().error.code).toBe('TALLY_CONSISTENCY_INVALID')
+    const q = await app.inject({ method: 'GET', url: '/counter?foo=1' })
+    expect(q.statusCode).toBe(400)
+    expect(q.json().error.code).toBe('TALLY_BAD_REQUEST')
+  })
+
+  it('unknown route → 404 TALLY_NOT_FOUND', async () => {
+    const r = await app.inject({ method: 'GET', url: '/nope' })
+    expect(r.statusCode).toBe(404)
+    expect(r.json().error.code).toBe('TALLY_NOT_FOUND')
+  })
+})
+
+describe('items', () => {
+  it('POST /items counts into items:<tenant> and returns the new total', async () => {
+    const a = await app.inject({ method: 'POST', url: '/items', payload: { tenant: 't1' } })
+    expect(a.statusCode).toBe(200)
+    expect(a.json()).toMatchObject({ tenant: 't1', count: expect.any(Number) })
+    const b = await app.inject({ method: 'POST', url: '/items', payload: { tenant: 't1', count: 4 } })
+    expect(b.statusCode).toBe(200)
+    expect(total('items:t1')).toBe(5)
+    const w = fakes.flatMap((f) => f.writes()).filter((x) => x.url === '/counters/items:t1/increment')
+    expect(w.map((x) => x.body)).toEqual(expect.arrayContaining([{ amount: 1 }, { amount: 4 }]))
+  })
+
+  it('GET /items/:tenant/count reads the counter (quorum read merges every replica)', async () => {
+    const r = await app.inject({ method: 'GET', url: '/items/t1/count?consistency=all' })
+    expect(r.statusCode).toBe(200)
+    expect(r.json()).toMatchObject({ tenant: 't1', count: 5, consistency: 'all' })
+    const one = await app.inject({ method: 'GET', url: '/items/t1/count' })
+    expect(one.statusCode).toBe(200)
+    expect(one.json().tenant).toBe('t1')
+  })
+
+  it.each([
+    [{ tenant: '' }, 'TALLY_TENANT_INVALID'],
+    [{}, 'TALLY_TENANT_INVALID'],
+    [{ tenant: 'x'.repeat(123) }, 'TALLY_TENANT_INVALID'],
+    [{ tenant: 'a b' }, 'TALLY_TENANT_INVALID'],
+    [{ tenant: 5 }, 'TALLY_TENANT_INVALID'],
+    [{ tenant: 't', count: 0 }, 'TALLY_AMOUNT_INVALID'],
+    [{ tenant: 't', count: 1.5 }, 'TALLY_AMOUNT_INVALID'],
+    [{ tenant: 't', count: '1' }, 'TALLY_AMOUNT_INVALID'],
+    [{ tenant: 't', extra: 1 }, 'TALLY_BAD_REQUEST'],
+  ])('POST /items %j → 400 %s', async (payload, code) => {
+    const r = await app.inject({ method: 'POST', url: '/items', payload })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error.code).toBe(code)
+  })
+
+  it('a 122-character tenant is accepted, GET with a bad tenant is refused', async () => {
+    const ok = await app.inject({ method: 'POST', url: '/items', payload: { tenant: 'x'.repeat(122) } })
+    expect(ok.statusCode).toBe(200)
+    const bad = await app.inject({ method: 'GET', url: `/items/${'x'.repeat(123)}/count` })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().error.code).toBe('TALLY_TENANT_INVALID')
+  })
+})
+
+describe('consistency reads', () => {
+  it('quorum merges states from ⌊N/2⌋+1 nodes and names them', async () => {
+    // Each fake holds only its own writes (no gossip), so merging shows in the value.
+    fakes[0]!.map.increment('merge-me', 1)
+    fakes[1]!.map.increment('merge-me', 10)
+    fakes[2]!.map.increment('merge-me', 100)
+    const all = await app.inject({ method: 'GET', url: '/counters/merge-me?consistency=all' })
+    expect(all.statusCode).toBe(200)
+    expect(all.json()).toMatchObject({ name: 'merge-me', value: 111, consistency: 'all' })
+    expect([...all.json().replicas].sort()).toEqual(['n1', 'n2', 'n3'])
+    const q = await app.inject({ method: 'GET', url: '/counters/merge-me?consistency=quorum' })
+    expect(q.statusCode).toBe(200)
+    expect(q.json().replicas).toHaveLength(2)
+    expect([11, 101, 110]).toContain(q.json().value)
+    const one = await app.inject({ method: 'GET', url: '/counters/merge-me?consistency=one' })
+    expect(one.json().replicas).toHaveLength(1)
+    const c = await app.inject({ method: 'GET', url: '/counter?consistency=one' })
+    expect(c.json()).toMatchObject({ name: 'default', consistency: 'one' })
+    const list = await app.inject({ method: 'GET', url: '/counters?consistency=all' })
+    expect(list.json().counters).toEqual(expect.arrayContaining([{ name: 'merge-me', value: 111 }]))
+  })
+
+  it('all with a failing node → 503 TALLY_QUORUM_UNAVAILABLE saying how many answered', async () => {
+    fakes[2]!.mode = 'error'
+    const r = await app.inject({ method: 'GET', url: '/counters/merge-me?consistency=all' })
+    expect(r.statusCode).toBe(503)
+    expect(r.json().error.code).toBe('TALLY_QUORUM_UNAVAILABLE')
+    expect(r.json().error.message).toMatch(/3 replica\(s\) required, 2 answered/)
+    // A quorum (2 of 3) still works with one node failing.
+    const q = await app.inject({ method: 'GET', url: '/counters/merge-me?consistency=quorum' })
+    expect(q.statusCode).toBe(200)
+    expect(q.json().value).toBe(11)
+  })
+})
+
+describe('GET /nodes and GET /health', () => {
+  it('lists every node with id, address, health, load, last check and value', async () => {
+    const r = await app.inject({ method: 'GET', url: '/nodes' })
+    expect(r.statusCode).toBe(200)
+    const nodes = r.json().nodes
+    expect(nodes).toHaveLength(3)
+    for (const n of nodes) {
+      expect(ids()).toContain(n.id)
+      expect(n.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(['healthy', 'ejected', 'unknown']).toContain(n.health)
+      expect(n.load).toMatchObject({ gatewayInflight: expect.any(Number) })
+      expect(Number.isNaN(Date.parse(n.lastCheck))).toBe(false)
+      expect(typeof n.value === 'number' || n.value === null).toBe(true)
+    }
+  })
+
+  it('GET /health is 200 while a node is usable', async () => {
+    const r = await app.inject({ method: 'GET', url: '/health' })
+    expect(r.statusCode).toBe(200)
+    expect(r.json()).toMatchObject({ status: 'ok', known: 3 })
+  })
+})

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify'
+import { type AppOptions, buildApp } from '../../src/app.js'
+import type { FakeNode } from './fake-node.js'
+
+/** Builds (and readies) a gateway in front of `fakes` with test-friendly timings. */
+export async function gatewayFor(
+  fakes: readonly FakeNode[],
+  over: Partial<AppOptions> = {},
+): Promise<FastifyInstance> {
+  const app = await buildApp({
+    nodes: fakes.map((f) => f.url),
+    discovery: [],
+    strategy: 'round-robin',
+    requestTimeoutMs: 1000,
+    healthIntervalMs: 100,
+    discoveryIntervalMs: 100,
+    maxAttempts: 3,
+    deadlineMs: 4000,
+    ...over,
+  })
+  await app.ready()
+  return app
+}

@@ -1,0 +1,73 @@
+// Pure pieces of the digest exchange and of eager push. The replicator wires
+// them to the transport; tests drive them directly.
+//
+//   A ── PULL {d_A} ──────────────▶ B     equal digests: ACK without summary, done
+//   A ◀────────── ACK {d_B, s_B} ── B     else B's version summary
+//   A ── PUSH {B lacks, s_A} ─────▶ B     A sends what B lacks and asks back
+//   A ◀── PUSH {A lacks} ────────── B     B answers what A lacks
+//
+// Own entries that are not yet durable are never sent (see clipToDurable).
+
+import type { CounterMap, Delta, RangeTuple, Summary } from '@tally/crdt'
+
+/** What a PULL's receiver answers: the summary when the digests differ, nothing extra when equal. */
+export function answerPull(map: CounterMap, peerDigest: string): { d: string; s?: Summary } {
+  const d = map.digest()
+  return d === peerDigest ? { d } : { d, s: map.summary() }
+}
+
+/**
+ * Removes from `delta` what this replica has not yet made durable: entries of
+ * `replica` with seq > `durableSeq`, and the part of its ranges above it.
+ * Sending those could let a peer hold an operation that a crash then erases
+ * here, and the restarted replica would reuse its seq with another value.
+ * The superseding entry is sent later (its seq is above the peer's summary). Pure.
+ */
+export function clipToDurable(delta: Delta, replica: string, durableSeq: number): Delta {
+  let clipped = false
+  const entries = delta.entries.filter((e) => {
+    const keep = e[1] !== replica || e[4] <= durableSeq
+    if (!keep) clipped = true
+    return keep
+  })
+  const ranges: RangeTuple[] = []
+  for (const r of delta.ranges) {
+    if (r[0] !== replica || r[2] <= durableSeq) ranges.push(r)
+    else {
+      clipped = true
+      if (r[1] < durableSeq) ranges.push([r[0], r[1], durableSeq])
+    }
+  }
+  return clipped ? { ranges, entries } : delta
+}
+
+/** True when `delta` carries nothing. */
+export function isEmptyDelta(delta: Delta): boolean {
+  return delta.entries.length === 0 && delta.ranges.length === 0
+}
+
+/**
+ * Merges single-operation deltas of one replica (from `deltaFor(r, seq-1)`)
+ * into one, with contiguous ranges coalesced, for a batched eager push. Pure.
+ */
+export function mergeDeltas(deltas: readonly Delta[]): Delta {
+  if (deltas.length === 1) return deltas[0] as Delta
+  const entries = deltas.flatMap((d) => d.entries)
+  const all = deltas
+    .flatMap((d) => d.ranges)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]))
+  const ranges: RangeTuple[] = []
+  for (const r of all) {
+    const last = ranges[ranges.length - 1]
+    if (last && last[0] === r[0] && r[1] <= last[2]) last[2] = Math.max(last[2], r[2])
+    else ranges.push([r[0], r[1], r[2]])
+  }
+  return { ranges, entries }
+}
+
+/** Quorum size for a consistency level over a cluster of `n` members (self included). Pure. */
+export function requiredAcks(consistency: 'one' | 'quorum' | 'all', n: number): number {
+  if (consistency === 'one') return 1
+  if (consistency === 'all') return n
+  return Math.floor(n / 2) + 1
+}

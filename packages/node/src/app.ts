@@ -1,0 +1,220 @@
+// The HTTP API of a node as a fastify app. No listen(), no env: server.ts
+// does that; tests call app.inject().
+
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify'
+import type { Logger } from 'pino'
+import * as E from './errors.js'
+import { IDEMPOTENCY_KEY } from './idempotency.js'
+import type { Consistency, TallyNode } from './node.js'
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  node: TallyNode
+  /** pino logger for fastify; default: silent. */
+  logger?: Logger
+  /** Largest accepted request body, bytes (default 4 KiB: bodies are tiny). */
+  bodyLimit?: number
+}
+
+const NAME = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_NAME_LENGTH,
+  pattern: '^[A-Za-z0-9._:-]+$',
+} as const
+const nameParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: NAME },
+} as const
+const mutateQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { consistency: { type: 'string', enum: ['one', 'quorum', 'all'] } },
+} as const
+const mutateBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { amount: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+} as const
+const stateQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { name: NAME },
+} as const
+
+interface MutateRoute {
+  Params: { name?: string }
+  Querystring: { consistency?: Consistency }
+  Body: { amount?: number } | null | undefined
+}
+
+/**
+ * Builds the node's fastify app (routes, schemas, error handler). Does not
+ * listen. The caller closes it; closing the app does not stop the node.
+ */
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const { node } = opts
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimit ?? 4096,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  })
+
+  let inflight = 0
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  let loopDelayMs = 0
+  const sampler = setInterval(() => {
+    loopDelayMs = Number.isNaN(loop.mean) ? 0 : Math.round((loop.mean / 1e6) * 100) / 100
+    loop.reset()
+  }, 1000)
+  sampler.unref()
+  app.addHook('onRequest', async () => {
+    inflight++
+  })
+  app.addHook('onResponse', async () => {
+    inflight--
+  })
+  app.addHook('onClose', async () => {
+    clearInterval(sampler)
+    loop.disable()
+  })
+
+  app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, reply, req.log))
+  app.setNotFoundHandler((req, reply) =>
+    sendError(new E.NotFound(req.method, req.url.split('?')[0]), reply, req.log),
+  )
+
+  const mutate =
+    (op: 'increment' | 'decrement') =>
+    async (req: {
+      params: MutateRoute['Params']
+      query: MutateRoute['Querystring']
+      body: MutateRoute['Body']
+      headers: Record<string, string | string[] | undefined>
+    }) => {
+      const name = req.params.name ?? 'default'
+      if (!isValidName(name))
+        throw new E.NameInvalid(`invalid counter name ${JSON.stringify(String(name).slice(0, 40))}`)
+      const raw = req.headers['idempotency-key']
+      let key: string | undefined
+      if (raw !== undefined) {
+        if (typeof raw !== 'string' || !IDEMPOTENCY_KEY.test(raw)) throw new E.IdempotencyKeyInvalid()
+        key = raw
+      }
+      return node.mutate({
+        name,
+        op,
+        amount: req.body?.amount ?? 1,
+        key,
+        consistency: req.query.consistency ?? 'one',
+      })
+    }
+  const mutateSchema = { querystring: mutateQuery, body: mutateBody }
+  app.post<MutateRoute>('/increment', { schema: mutateSchema }, mutate('increment'))
+  app.post<MutateRoute>('/decrement', { schema: mutateSchema }, mutate('decrement'))
+  app.post<MutateRoute>(
+    '/counters/:name/increment',
+    { schema: { ...mutateSchema, params: nameParams } },
+    mutate('increment'),
+  )
+  app.post<MutateRoute>(
+    '/counters/:name/decrement',
+    { schema: { ...mutateSchema, params: nameParams } },
+    mutate('decrement'),
+  )
+
+  app.get('/counter', async () => ({ name: 'default', value: node.value('default') }))
+  app.get('/counters', async () => ({
+    counters: node.map.names().map((name) => ({ name, value: node.value(name) })),
+  }))
+  app.get<{ Params: { name: string } }>(
+    '/counters/:name',
+    { schema: { params: nameParams } },
+    async (req) => {
+      const { name } = req.params
+      return { name, value: node.value(name) }
+    },
+  )
+  app.get<{ Querystring: { name?: string } }>(
+    '/state',
+    { schema: { querystring: stateQuery } },
+    async (req) => {
+      const { name } = req.query
+      if (name !== undefined && !isValidName(name))
+        throw new E.NameInvalid(`invalid counter name ${JSON.stringify(name)}`)
+      return name === undefined ? node.map.state() : node.map.state([name])
+    },
+  )
+  app.get('/health', async () => ({
+    id: node.identity.nodeId,
+    replica: node.identity.replicaId,
+    status: node.stopping ? 'stopping' : 'ok',
+    peers: node.membership.counts(),
+    uptime: Math.round((Date.now() - node.startedAt) / 1000),
+    load: { inflight: inflight - 1, eventLoopDelayMs: loopDelayMs },
+  }))
+  app.get('/peers', async () => ({ peers: node.membership.list() }))
+  app.get('/metrics', async () => ({
+    id: node.identity.nodeId,
+    counters: node.map.size,
+    digest: node.map.digest(),
+    clusterSize: node.clusterSize(),
+    peers: node.membership.counts(),
+    idempotencyKeys: node.idempotency.size,
+    snapshots: node.snapshots,
+    replication: node.replicator.stats,
+    transport: node.transportStats(),
+    load: { inflight: inflight - 1, eventLoopDelayMs: loopDelayMs },
+  }))
+  return app
+}
+
+const PATH_CODES: Record<string, (m: string) => Error> = {
+  '/amount': (m) => new E.AmountInvalid(`amount ${m}`),
+  '/name': (m) => new E.NameInvalid(`name ${m}`),
+}
+
+function sendError(
+  err: FastifyError,
+  reply: FastifyReply,
+  log: { error: (o: object, m: string) => void },
+): FastifyReply {
+  let e: FastifyError & { confirmed?: number; required?: number } = err
+  if (err.validation) {
+    const v = err.validation[0]
+    const path = v?.instancePath ?? ''
+    const toCode = PATH_CODES[path]
+    const msg = v?.message ?? 'is invalid'
+    if (toCode) e = toCode(msg) as FastifyError
+    else e = new E.BadRequest(`${err.validationContext ?? 'request'}${path} ${msg}`)
+  } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    e = new E.BodyTooLarge()
+  } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    e = new E.UnsupportedMedia('send application/json')
+  } else if (err.code?.startsWith('FST_') && (err.statusCode ?? 500) < 500) {
+    e = new E.BadRequest(err.message)
+  } else if (!err.code?.startsWith('TALLY_') || (err.statusCode ?? 500) >= 500) {
+    if (!err.code?.startsWith('TALLY_')) {
+      log.error({ err }, 'unexpected error')
+      e = new E.Internal()
+    }
+  }
+  const body: { error: { code: string; message: string; confirmed?: number; required?: number } } = {
+    error: { code: e.code, message: e.message },
+  }
+  if (e.confirmed !== undefined) body.error.confirmed = e.confirmed
+  if (e.required !== undefined) body.error.required = e.required
+  return reply.code(e.statusCode ?? 500).send(body)
+}

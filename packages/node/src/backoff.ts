@@ -1,0 +1,10 @@
+/**
+ * Reconnect delay after `failures` consecutive failures (1 = first failure):
+ * exponential from `baseMs`, capped at `maxMs`, with "equal jitter" (half
+ * fixed, half random) so restarting peers do not reconnect in lockstep.
+ * `rand` returns a number in [0, 1). Pure; result in [0, maxMs].
+ */
+export function backoffDelay(failures: number, baseMs: number, maxMs: number, rand: () => number): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 30))
+  return Math.round(exp / 2 + (exp / 2) * rand())
+}

@@ -1,0 +1,323 @@
+// One Tally node: the CounterMap rebuilt from the Store, the idempotency
+// table, membership and the replicator, behind the operations the HTTP API
+// calls. No HTTP and no process concerns here (see app.ts and server.ts).
+
+import { assertName, CounterMap, type Delta, isTallyError, TallyError } from '@tally/crdt'
+import type { Logger } from 'pino'
+import { requiredAcks } from './anti-entropy.js'
+import * as E from './errors.js'
+import { detectorFor } from './failure-detector.js'
+import { IdempotencyTable, type OpShape } from './idempotency.js'
+import { type LearnedPeer, Membership } from './membership.js'
+import { Replicator } from './replicator.js'
+import type { IdempotencyRecord, Identity, Store } from './store.js'
+import type { Transport, TransportStats } from './transport.js'
+
+/** Replication consistency of a write: how many replicas must hold it durably before the reply. */
+export type Consistency = 'one' | 'quorum' | 'all'
+
+/** Options of {@link TallyNode.start}. Durations in ms. */
+export interface TallyNodeOptions {
+  id: string
+  store: Store
+  transport: Transport
+  logger: Logger
+  /** Host peers use to reach our gossip port; default: the address the transport bound. */
+  advertiseHost?: string | undefined
+  /** Our HTTP base URL as peers and the gateway should use it (can be set later with setHttp). */
+  http?: string
+  peers?: string[]
+  fanout?: number
+  gossipIntervalMs?: number
+  eagerPush?: boolean
+  clusterSize?: number
+  snapshotIntervalMs?: number
+  idempotencyTtlMs?: number
+  idempotencyMaxKeys?: number
+  quorumTimeoutMs?: number
+}
+
+type Resolved = Required<Omit<TallyNodeOptions, 'advertiseHost' | 'http'>>
+
+/** A mutating request. */
+export interface MutateRequest extends OpShape {
+  key?: string | undefined
+  consistency?: Consistency
+}
+
+/** A running node. Create with {@link TallyNode.start}; always {@link TallyNode.stop} it. */
+export class TallyNode {
+  readonly identity: Identity
+  readonly map: CounterMap
+  readonly membership: Membership
+  readonly replicator: Replicator
+  readonly idempotency: IdempotencyTable
+  readonly startedAt = Date.now()
+  readonly #o: Resolved
+  readonly #pending = new Set<number>()
+  #inflight = new Set<Promise<unknown>>()
+  #snapTimer: NodeJS.Timeout | undefined
+  #snapshotting: Promise<void> | null = null
+  #stopping = false
+  #snapshots = 0
+
+  private constructor(o: Resolved, identity: Identity, map: CounterMap, membership: Membership) {
+    this.#o = o
+    this.identity = identity
+    this.map = map
+    this.membership = membership
+    this.idempotency = new IdempotencyTable({ ttlMs: o.idempotencyTtlMs, maxKeys: o.idempotencyMaxKeys })
+    this.replicator = new Replicator({
+      map,
+      store: o.store,
+      transport: o.transport,
+      membership,
+      logger: o.logger,
+      fanout: o.fanout,
+      gossipIntervalMs: o.gossipIntervalMs,
+      eagerPush: o.eagerPush,
+      durableSeq: () => this.#durableSeq(),
+    })
+    this.replicator.onRemoteChange = () => this.#maybeSnapshot()
+  }
+
+  /**
+   * Opens the store, rebuilds the counters from what it recovered, binds the
+   * transport and starts gossip. Rejects if the store cannot be opened or the
+   * port cannot be bound.
+   */
+  static async start(opts: TallyNodeOptions): Promise<TallyNode> {
+    const o: Resolved = {
+      peers: [],
+      fanout: 3,
+      gossipIntervalMs: 200,
+      eagerPush: true,
+      clusterSize: 1,
+      snapshotIntervalMs: 60_000,
+      idempotencyTtlMs: 86_400_000,
+      idempotencyMaxKeys: 1_000_000,
+      quorumTimeoutMs: 2_000,
+      ...opts,
+    }
+    const log = o.logger
+    const rec = await o.store.open(o.id)
+    for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
+    const map = CounterMap.fromState(rec.identity.replicaId, rec.state ?? { vv: {}, counters: {} })
+    let skipped = 0
+    for (const d of rec.deltas) {
+      try {
+        map.applyDelta(d)
+      } catch (err) {
+        if (!isTallyError(err)) throw err
+        skipped++
+      }
+    }
+    if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
+    const bound = await o.transport.listen()
+    const port = bound.slice(bound.lastIndexOf(':') + 1)
+    const addr = opts.advertiseHost ? `${bracket(opts.advertiseHost)}:${port}` : bound
+    const det = detectorFor(o.gossipIntervalMs)
+    const membership = new Membership({
+      self: { id: o.id, addr, http: opts.http ?? '' },
+      detector: det,
+      probeBaseMs: o.gossipIntervalMs,
+      probeMaxMs: Math.max(10_000, o.gossipIntervalMs * 10),
+    })
+    membership.onChange = (id, from, to) => log.info({ peer: id, from, to }, 'peer state changed')
+    membership.seed(o.peers)
+    const node = new TallyNode(o, rec.identity, map, membership)
+    node.idempotency.load(rec.idempotency)
+    node.replicator.start()
+    node.#snapTimer = setInterval(() => void node.snapshot(), o.snapshotIntervalMs)
+    node.#snapTimer.unref()
+    log.info(
+      {
+        id: o.id,
+        replica: rec.identity.replicaId,
+        gossip: addr,
+        counters: map.size,
+        deltas: rec.deltas.length,
+      },
+      'node started',
+    )
+    return node
+  }
+
+  /** Sets the HTTP base URL advertised to peers (once the HTTP server is listening). */
+  setHttp(url: string): void {
+    this.membership.self.http = url
+  }
+
+  /** Adds peers learned from discovery (or any other source). */
+  learn(peers: readonly LearnedPeer[]): void {
+    this.membership.learn(peers)
+  }
+
+  // Own operations at or below this seq are durable (none is still being written).
+  #durableSeq(): number {
+    if (this.#pending.size === 0) return this.map.seq
+    let min = Number.POSITIVE_INFINITY
+    for (const s of this.#pending) if (s < min) min = s
+    return min - 1
+  }
+
+  /** Current value of counter `name` (0 if unknown). Throws the HTTP errors NameInvalid / ValueUnsafe. */
+  value(name: string): number {
+    try {
+      assertName(name)
+      return this.map.value(name)
+    } catch (err) {
+      throw toHttpError(err)
+    }
+  }
+
+  /**
+   * Applies an increment/decrement, waits until it is durable (and, for
+   * quorum/all, confirmed by that many replicas), then resolves with the new
+   * value. With a key, a repeat resolves with the first answer and changes
+   * nothing. Rejects with an HTTP error from errors.ts.
+   */
+  async mutate(req: MutateRequest): Promise<{ name: string; value: number }> {
+    if (this.#stopping) throw new E.ShuttingDown()
+    const shape: OpShape = { name: req.name, op: req.op, amount: req.amount }
+    if (req.key !== undefined) {
+      for (;;) {
+        const c = this.idempotency.check(req.key, shape)
+        if (c.kind === 'done') return { name: c.record.name, value: c.record.value }
+        if (c.kind === 'mismatch') {
+          throw new E.IdempotencyMismatch(
+            `Idempotency-Key was first used for ${c.first.op} ${c.first.name} by ${c.first.amount}`,
+          )
+        }
+        if (c.kind === 'new') break
+        await c.wait
+      }
+      const work = this.#apply(req, shape)
+      this.idempotency.track(req.key, shape, work)
+      return work
+    }
+    return this.#apply(req, shape)
+  }
+
+  async #apply(req: MutateRequest, shape: OpShape): Promise<{ name: string; value: number }> {
+    let value: number
+    try {
+      value =
+        shape.op === 'increment'
+          ? this.map.increment(shape.name, shape.amount)
+          : this.map.decrement(shape.name, shape.amount)
+    } catch (err) {
+      throw toHttpError(err)
+    }
+    const seq = this.map.seq
+    const delta: Delta = this.map.deltaFor(this.map.replica, seq - 1)
+    const record: IdempotencyRecord | undefined =
+      req.key === undefined ? undefined : { key: req.key, ...shape, value, at: Date.now() }
+    this.#pending.add(seq)
+    const write = this.#o.store.appendLocal(delta, record)
+    this.#inflight.add(write)
+    try {
+      await write
+    } catch (err) {
+      this.#o.logger.error({ err }, 'appendLocal failed')
+      throw new E.StoreFailed((err as Error).message)
+    } finally {
+      this.#pending.delete(seq)
+      this.#inflight.delete(write)
+    }
+    if (record) this.idempotency.remember(record)
+    this.replicator.localDurable(delta)
+    this.#maybeSnapshot()
+    const need = requiredAcks(req.consistency ?? 'one', this.clusterSize())
+    if (need > 1) {
+      const confirmed = await this.replicator.replicate(delta, need, this.#o.quorumTimeoutMs)
+      if (confirmed < need) {
+        const e = new E.QuorumTimeout(
+          `only ${confirmed} of ${need} replicas confirmed the write in time; it is durable here and will replicate`,
+        )
+        Object.assign(e, { confirmed, required: need })
+        throw e
+      }
+    }
+    return { name: shape.name, value }
+  }
+
+  /** Counters of the gossip transport. */
+  transportStats(): TransportStats {
+    return this.#o.transport.stats()
+  }
+
+  /** Cluster size for quorum: known members incl. self, never below --cluster-size. */
+  clusterSize(): number {
+    return Math.max(this.membership.size(), this.#o.clusterSize)
+  }
+
+  #maybeSnapshot(): void {
+    if (this.#o.store.needsSnapshot?.()) void this.snapshot()
+  }
+
+  /** Writes a snapshot unless one is running (then waits for it). Never rejects; failures are logged. */
+  snapshot(): Promise<void> {
+    if (this.#snapshotting) return this.#snapshotting
+    this.#snapshotting = this.#o.store
+      .snapshot(this.map.state(), this.idempotency.records())
+      .then(
+        () => {
+          this.#snapshots++
+        },
+        (err: unknown) => this.#o.logger.error({ err }, 'snapshot failed'),
+      )
+      .finally(() => {
+        this.#snapshotting = null
+      })
+    return this.#snapshotting
+  }
+
+  /** Snapshots taken since start. */
+  get snapshots(): number {
+    return this.#snapshots
+  }
+
+  /** True once stop() was called. */
+  get stopping(): boolean {
+    return this.#stopping
+  }
+
+  /**
+   * Clean shutdown: refuses new writes, waits for writes in flight, tells
+   * peers (LEAVE), flushes the transport, snapshots, closes store and transport.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    clearInterval(this.#snapTimer)
+    await Promise.allSettled([...this.#inflight])
+    await this.replicator.stop(1_000)
+    await this.replicator.settled()
+    await this.snapshot()
+    await this.#o.transport.close()
+    await this.#o.store.close()
+    this.#o.logger.info({ id: this.identity.nodeId }, 'node stopped')
+  }
+}
+
+function bracket(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+}
+
+/** Maps a @tally/crdt error to the HTTP catalog; anything else is rethrown as is. */
+export function toHttpError(err: unknown): Error {
+  if (!(err instanceof TallyError)) return err as Error
+  switch (err.code) {
+    case 'TALLY_AMOUNT_INVALID':
+      return new E.AmountInvalid(err.message)
+    case 'TALLY_NAME_INVALID':
+      return new E.NameInvalid(err.message)
+    case 'TALLY_OVERFLOW':
+      return new E.Overflow(err.message)
+    case 'TALLY_VALUE_UNSAFE':
+      return new E.ValueUnsafe(err.message)
+    default:
+      return new E.BadRequest(err.message)
+  }
+}

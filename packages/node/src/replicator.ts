@@ -1,0 +1,313 @@
+// The replication shell: handles gossip messages, runs anti-entropy rounds,
+// pushes durable local changes eagerly, forwards changes received, persists
+// what peers sent, and collects acks for quorum writes. Decisions come from
+// anti-entropy.ts and membership.ts; this file only does the I/O around them.
+
+import { type CounterMap, type Delta, isTallyError } from '@tally/crdt'
+import type { Logger } from 'pino'
+import { answerPull, clipToDurable, isEmptyDelta, mergeDeltas } from './anti-entropy.js'
+import type { Membership } from './membership.js'
+import { type AckMsg, type Message, MsgType, type PullMsg, type PushMsg } from './messages.js'
+import type { Store } from './store.js'
+import type { Transport } from './transport.js'
+
+/** Options of {@link Replicator}. Durations in ms. */
+export interface ReplicatorOptions {
+  map: CounterMap
+  store: Store
+  transport: Transport
+  membership: Membership
+  logger: Logger
+  fanout: number
+  gossipIntervalMs: number
+  eagerPush: boolean
+  /** Highest own seq that is durable (no own operation at or below it is still being written). */
+  durableSeq: () => number
+}
+
+/** Replication counters, exposed on /metrics. */
+export interface ReplicationStats {
+  rounds: number
+  pullsIn: number
+  inSync: number
+  pushesIn: number
+  pushesOut: number
+  deltasApplied: number
+  deltasInvalid: number
+  forwards: number
+  persistFailures: number
+}
+
+interface QuorumWait {
+  confirmed: Set<string>
+  need: number
+  done: () => void
+}
+
+/** Minimum time between two MEMBERS messages to the same peer. */
+const MEMBERS_EVERY_MS = 2_000
+
+/** Wires CRDT state, store, transport and membership together. */
+export class Replicator {
+  readonly #o: ReplicatorOptions
+  readonly stats: ReplicationStats = {
+    rounds: 0,
+    pullsIn: 0,
+    inSync: 0,
+    pushesIn: 0,
+    pushesOut: 0,
+    deltasApplied: 0,
+    deltasInvalid: 0,
+    forwards: 0,
+    persistFailures: 0,
+  }
+  #timer: NodeJS.Timeout | undefined
+  #outbox: Delta[] = []
+  #forwardQueue: Array<{ delta: unknown; from: string }> = []
+  #pushScheduled = false
+  #lastRemote: Promise<void> = Promise.resolve()
+  #nextReq = 1
+  readonly #waits = new Map<number, QuorumWait>()
+  readonly #membersSent = new Map<string, number>()
+  #running = false
+  /** Called after a remote change was applied (e.g. to check whether a snapshot is due). */
+  onRemoteChange: () => void = () => {}
+
+  constructor(o: ReplicatorOptions) {
+    this.#o = o
+  }
+
+  /** Starts handling messages and running gossip rounds. */
+  start(): void {
+    this.#running = true
+    this.#o.transport.onMessage((msg) => this.#handle(msg))
+    this.#schedule()
+  }
+
+  #schedule(): void {
+    const jitter = 0.9 + Math.random() * 0.2
+    this.#timer = setTimeout(() => {
+      this.round()
+      if (this.#running) this.#schedule()
+    }, this.#o.gossipIntervalMs * jitter)
+  }
+
+  /** One anti-entropy round: failure detection, then PULL to `fanout` peers (+ due probes). */
+  round(): void {
+    const m = this.#o.membership
+    m.tick()
+    this.stats.rounds++
+    const pull: PullMsg = { t: MsgType.PULL, ...this.#origin(), d: this.#o.map.digest(), md: m.digest() }
+    for (const addr of m.gossipTargets(this.#o.fanout)) this.#o.transport.send(addr, pull)
+  }
+
+  #origin(): { f: string; a: string; h?: string } {
+    const s = this.#o.membership.self
+    return s.http ? { f: s.id, a: s.addr, h: s.http } : { f: s.id, a: s.addr }
+  }
+
+  /**
+   * Queues a local operation's delta, already durable, for eager push (no-op
+   * when eager push is off: anti-entropy will carry it).
+   */
+  localDurable(delta: Delta): void {
+    if (!this.#o.eagerPush || !this.#running) return
+    this.#outbox.push(delta)
+    this.#schedulePush()
+  }
+
+  #schedulePush(): void {
+    if (this.#pushScheduled) return
+    this.#pushScheduled = true
+    setImmediate(() => {
+      this.#pushScheduled = false
+      this.#flushPushes()
+    })
+  }
+
+  #flushPushes(): void {
+    const m = this.#o.membership
+    const self = m.self.id
+    if (this.#outbox.length > 0) {
+      const delta = mergeDeltas(this.#outbox)
+      this.#outbox = []
+      const msg: PushMsg = { t: MsgType.PUSH, f: self, delta }
+      for (const addr of m.pushTargets(this.#o.fanout)) {
+        this.#o.transport.send(addr, msg)
+        this.stats.pushesOut++
+      }
+    }
+    const fwd = this.#forwardQueue
+    this.#forwardQueue = []
+    for (const { delta, from } of fwd) {
+      const msg: PushMsg = { t: MsgType.PUSH, f: self, delta }
+      for (const addr of m.pushTargets(this.#o.fanout, from)) {
+        this.#o.transport.send(addr, msg)
+        this.stats.forwards++
+      }
+    }
+  }
+
+  /**
+   * Sends a durable local delta to every reachable member with an ack request
+   * and resolves with how many replicas (self included) confirmed it durable,
+   * as soon as `need` did or after `timeoutMs`. Never rejects.
+   */
+  replicate(delta: Delta, need: number, timeoutMs: number): Promise<number> {
+    if (need <= 1) return Promise.resolve(1)
+    const q = this.#nextReq++
+    const confirmed = new Set<string>()
+    return new Promise<number>((resolve) => {
+      const timer = setTimeout(() => finish(), timeoutMs)
+      const finish = (): void => {
+        clearTimeout(timer)
+        this.#waits.delete(q)
+        resolve(confirmed.size + 1)
+      }
+      this.#waits.set(q, { confirmed, need: need - 1, done: finish })
+      const { f, a } = this.#origin()
+      const msg: PushMsg = { t: MsgType.PUSH, f, a, delta, q }
+      for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, msg)
+    })
+  }
+
+  #handle(msg: Message): void {
+    const m = this.#o.membership
+    if (msg.f === m.self.id) return
+    switch (msg.t) {
+      case MsgType.PULL: {
+        m.observe(msg.f, msg.a, msg.h)
+        this.stats.pullsIn++
+        const ans = answerPull(this.#o.map, msg.d)
+        if (!ans.s) this.stats.inSync++
+        const ack: AckMsg = { t: MsgType.ACK, ...this.#origin(), md: m.digest(), ...ans }
+        this.#o.transport.send(msg.a, ack)
+        this.#maybeMembers(msg.f, msg.a, msg.md)
+        return
+      }
+      case MsgType.ACK: {
+        m.observe(msg.f, msg.a, msg.h)
+        if (msg.s) this.#pushBack(msg.a, msg.s, true)
+        this.#maybeMembers(msg.f, msg.a, msg.md)
+        return
+      }
+      case MsgType.PUSH:
+        m.observe(msg.f, msg.a)
+        this.#onPush(msg)
+        return
+      case MsgType.PUSH_ACK: {
+        m.observe(msg.f)
+        const w = this.#waits.get(msg.q)
+        if (w) {
+          w.confirmed.add(msg.f)
+          if (w.confirmed.size >= w.need) w.done()
+        }
+        return
+      }
+      case MsgType.MEMBERS:
+        m.observe(msg.f)
+        m.learn(msg.m.map(([id, addr, http]) => ({ id, addr, http: http === '' ? undefined : http })))
+        return
+      case MsgType.LEAVE:
+        m.leave(msg.f)
+        return
+    }
+  }
+
+  // Sends to `addr` what a holder of `summary` lacks; with `askBack`, also our summary.
+  #pushBack(addr: string, summary: unknown, askBack: boolean): void {
+    const map = this.#o.map
+    let delta: Delta
+    try {
+      delta = clipToDurable(map.deltaSince(summary), map.replica, this.#o.durableSeq())
+    } catch (err) {
+      this.#invalid(err, addr)
+      return
+    }
+    if (!askBack && isEmptyDelta(delta)) return
+    const msg: PushMsg = askBack
+      ? { t: MsgType.PUSH, f: this.#origin().f, delta, s: map.summary() }
+      : { t: MsgType.PUSH, f: this.#origin().f, delta }
+    this.#o.transport.send(addr, msg)
+    this.stats.pushesOut++
+  }
+
+  #onPush(msg: PushMsg): void {
+    this.stats.pushesIn++
+    let changed: boolean
+    try {
+      changed = this.#o.map.applyDelta(msg.delta)
+    } catch (err) {
+      this.#invalid(err, msg.f)
+      return
+    }
+    if (changed) {
+      this.stats.deltasApplied++
+      const delta = msg.delta as Delta
+      const p = this.#o.store.appendRemote(delta).then(
+        () => this.onRemoteChange(),
+        (err: unknown) => {
+          this.stats.persistFailures++
+          this.#o.logger.error({ err }, 'persisting a remote delta failed (next snapshot will carry it)')
+          throw err
+        },
+      )
+      this.#lastRemote = p.catch(() => {})
+      if (this.#o.eagerPush && msg.q === undefined) {
+        this.#forwardQueue.push({ delta: msg.delta, from: msg.f })
+        this.#schedulePush()
+      }
+      if (msg.q !== undefined) this.#ackWhen(p, msg)
+    } else if (msg.q !== undefined) {
+      // Already held: durable once the writes in flight are.
+      this.#ackWhen(this.#lastRemote, msg)
+    }
+    if (msg.s) {
+      const addr = this.#o.membership.addrOf(msg.f)
+      if (addr) this.#pushBack(addr, msg.s, false)
+    }
+  }
+
+  #ackWhen(p: Promise<void>, msg: PushMsg): void {
+    const q = msg.q as number
+    p.then(
+      () => {
+        const addr = msg.a ?? this.#o.membership.addrOf(msg.f)
+        if (addr) this.#o.transport.send(addr, { t: MsgType.PUSH_ACK, f: this.#origin().f, q })
+      },
+      () => {},
+    )
+  }
+
+  #invalid(err: unknown, peer: string): void {
+    if (!isTallyError(err)) throw err
+    this.stats.deltasInvalid++
+    this.#o.logger.warn({ peer, code: err.code, reason: err.message }, 'refused an invalid delta from a peer')
+  }
+
+  #maybeMembers(id: string, addr: string, theirDigest: string): void {
+    const m = this.#o.membership
+    if (theirDigest === m.digest()) return
+    const now = Date.now()
+    if (now - (this.#membersSent.get(id) ?? 0) < MEMBERS_EVERY_MS) return
+    this.#membersSent.set(id, now)
+    this.#o.transport.send(addr, { t: MsgType.MEMBERS, f: m.self.id, m: m.tuples() })
+  }
+
+  /** Waits for remote deltas being persisted. Never rejects. */
+  settled(): Promise<void> {
+    return this.#lastRemote
+  }
+
+  /** Stops rounds, tells reachable peers we leave, and flushes the transport (at most `timeoutMs`). */
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    clearTimeout(this.#timer)
+    this.#flushPushes()
+    for (const w of [...this.#waits.values()]) w.done()
+    const leave: Message = { t: MsgType.LEAVE, f: this.#o.membership.self.id }
+    for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, leave)
+    await this.#o.transport.flush(timeoutMs)
+  }
+}

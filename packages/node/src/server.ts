@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Process entry of tally-node: the only file that reads argv/env, installs
+// signal handlers and listens. Exit codes: 0 clean stop, 1 failed start, 2 bad config.
+
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import { buildApp } from './app.js'
+import { ConfigError, helpText, type NodeConfig, parseConfig } from './config.js'
+import { TallyNode } from './node.js'
+import type { PeerSource, PeerSourceContext } from './peer-source.js'
+import { createStore } from './store-factory.js'
+import { TcpTransport } from './tcp-transport.js'
+
+function readConfig(): NodeConfig {
+  const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${helpText()}\n`)
+    process.exit(0)
+  }
+  try {
+    return parseConfig(argv, process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tally-node: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+}
+
+/** Peer sources for --discovery; an empty list when none is configured. */
+function peerSources(cfg: NodeConfig, ctx: PeerSourceContext, log: pino.Logger): PeerSource[] {
+  if (cfg.discovery === undefined) return []
+  log.warn(
+    { discovery: cfg.discovery },
+    'no discovery client is built into this binary; using --peers and gossip only',
+  )
+  void ctx
+  return []
+}
+
+async function main(): Promise<void> {
+  const cfg = readConfig()
+  const log = pino({ level: cfg.logLevel, base: { node: cfg.id } })
+  const store = createStore({
+    dataDir: cfg.dataDir,
+    durability: cfg.durability,
+    logger: log,
+    idempotencyTtl: cfg.idempotencyTtlMs,
+  })
+  const transport = new TcpTransport({
+    host: cfg.host,
+    port: cfg.tcpPort,
+    clusterKey: cfg.clusterKey,
+    maxFrameBytes: cfg.maxFrameBytes,
+    logger: log,
+  })
+  const node = await TallyNode.start({
+    id: cfg.id,
+    store,
+    transport,
+    logger: log,
+    advertiseHost: cfg.advertise,
+    peers: cfg.peers,
+    fanout: cfg.fanout,
+    gossipIntervalMs: cfg.gossipIntervalMs,
+    eagerPush: cfg.eagerPush,
+    clusterSize: cfg.clusterSize,
+    snapshotIntervalMs: cfg.snapshotIntervalMs,
+    idempotencyTtlMs: cfg.idempotencyTtlMs,
+    idempotencyMaxKeys: cfg.idempotencyMaxKeys,
+    quorumTimeoutMs: cfg.quorumTimeoutMs,
+  })
+  const app = buildApp({ node, logger: log })
+  await app.listen({ host: cfg.host, port: cfg.httpPort })
+  const httpPort = (app.server.address() as { port: number }).port
+  const advertise = cfg.advertise.includes(':') ? `[${cfg.advertise}]` : cfg.advertise
+  node.setHttp(`http://${advertise}:${httpPort}`)
+  const self = { ...node.membership.self }
+  const sources = peerSources(cfg, { self, onPeers: (peers) => node.learn(peers) }, log)
+  for (const s of sources) s.start()
+  log.info({ http: self.http, gossip: self.addr }, 'listening')
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'fatal error, stopping')
+    else log.info({ signal }, 'stopping')
+    await app.close()
+    await Promise.allSettled(sources.map((s) => s.stop()))
+    await node.stop()
+  })
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tally-node: failed to start: ${(err as Error)?.message ?? String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,64 @@
+import type { FrameFault } from './frame-codec.js'
+import type { Message } from './messages.js'
+
+/** Counters a transport keeps about itself; exposed on /metrics. */
+export interface TransportStats {
+  framesIn: number
+  framesOut: number
+  bytesIn: number
+  bytesOut: number
+  /** Frames refused, by reason ('shape' = valid msgpack of the wrong form). */
+  badFrames: Record<FrameFault | 'shape' | 'timeout', number>
+  /** Messages not sent: peer unreachable (backing off) or its queue full. */
+  dropped: number
+  connectFailures: number
+  openConnections: number
+}
+
+/** Called for every valid inbound message; `remote` is the socket peer address, for logs only. */
+export type MessageHandler = (msg: Message, remote: string) => void
+
+/**
+ * Message transport between nodes, addressed by gossip address `host:port`.
+ * Delivery is best effort and unordered across peers (in order per peer for
+ * TCP): the replication protocol tolerates loss, duplication and reordering.
+ * Implementations: `TcpTransport` (real sockets) and `MemoryTransport` (tests).
+ */
+export interface Transport {
+  /** Starts accepting; resolves with the bound `host:port`. */
+  listen(): Promise<string>
+  /** Queues `msg` for `addr`; never throws, never blocks. */
+  send(addr: string, msg: Message): void
+  /** Sets the handler for inbound messages (one handler; a later call replaces it). */
+  onMessage(handler: MessageHandler): void
+  /** Waits (at most `timeoutMs`) for queued outbound bytes to be written. */
+  flush(timeoutMs: number): Promise<void>
+  /** Stops accepting and closes every connection. Idempotent. */
+  close(): Promise<void>
+  stats(): TransportStats
+}
+
+/** Fresh zeroed stats. */
+export function emptyStats(): TransportStats {
+  return {
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    badFrames: {
+      oversize: 0,
+      version: 0,
+      auth: 0,
+      short: 0,
+      msgpack: 0,
+      type: 0,
+      key: 0,
+      depth: 0,
+      shape: 0,
+      timeout: 0,
+    },
+    dropped: 0,
+    connectFailures: 0,
+    openConnections: 0,
+  }
+}

@@ -42,12 +42,13 @@ function peerSources(cfg: NodeConfig, ctx: PeerSourceContext, log: pino.Logger):
 async function main(): Promise<void> {
   const cfg = readConfig()
   const log = pino({ level: cfg.logLevel, base: { node: cfg.id } })
-  const store = createStore({
+  const storeOptions = {
     dataDir: cfg.dataDir,
     durability: cfg.durability,
     logger: log,
     idempotencyTtl: cfg.idempotencyTtlMs,
-  })
+  }
+  const store = createStore(storeOptions)
   const transport = new TcpTransport({
     host: cfg.host,
     port: cfg.tcpPort,

@@ -161,12 +161,20 @@ export class CounterMap {
   }
 
   /**
-   * Order-independent fingerprint of the entries, `"<entries>:<16 hex>"`:
-   * equal iff the states hold the same entries (up to a 2^-64 collision).
+   * Order-independent fingerprint of the state, `"<entries>:<16 hex>"`: equal
+   * iff the states are equal, i.e. the same entries (p, n, seq) and the same
+   * version summary (up to a 2^-64 collision). Zero entries do not exist.
    * O(1): maintained incrementally, never a walk of the map.
+   *
+   * The summary is included on purpose: two replicas can hold the same
+   * entries while one's summary lags (the message carrying a range was lost
+   * but a later update superseded its entry). Were the digest blind to that,
+   * anti-entropy would stop at "equal" and the lagging summary would make
+   * every later `deltaSince` for that replica re-send old entries forever.
    */
   digest(): string {
-    return formatDigest(this.#entryCount, { h1: this.#h1, h2: this.#h2 })
+    const vv = this.#vv.hash()
+    return formatDigest(this.#entryCount, { h1: (this.#h1 + vv.h1) >>> 0, h2: (this.#h2 + vv.h2) >>> 0 })
   }
 
   /** The version summary: per replica, the seq up to which every change is here. O(replicas). */

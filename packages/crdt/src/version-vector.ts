@@ -1,3 +1,5 @@
+import { type Hash64, hashString, mixNumber } from './hash.js'
+
 /** Most out-of-order ranges remembered per replica while waiting for the gap before them. */
 export const MAX_PENDING_RANGES = 32
 
@@ -13,6 +15,30 @@ export const MAX_PENDING_RANGES = 32
 export class VersionVector {
   readonly #vv = new Map<string, number>()
   readonly #pending = new Map<string, Array<[from: number, to: number]>>()
+  // Order-independent hash of the summary (sum of per-replica hashes), kept
+  // up to date on every change so the owner's digest stays O(1).
+  #h1 = 0
+  #h2 = 0
+
+  /** Hash of the summary: equal iff the summaries are equal (up to a 2^-64 collision). O(1). */
+  hash(): Hash64 {
+    return { h1: this.#h1, h2: this.#h2 }
+  }
+
+  #set(replica: string, seq: number): void {
+    const old = this.#vv.get(replica)
+    // \u0001 cannot start a counter name, so these never collide with entry keys.
+    const base = hashString(`\u0001vv\u0000${replica}`)
+    if (old !== undefined) {
+      const h = mixNumber(base, old)
+      this.#h1 = (this.#h1 - h.h1) >>> 0
+      this.#h2 = (this.#h2 - h.h2) >>> 0
+    }
+    const h = mixNumber(base, seq)
+    this.#h1 = (this.#h1 + h.h1) >>> 0
+    this.#h2 = (this.#h2 + h.h2) >>> 0
+    this.#vv.set(replica, seq)
+  }
 
   /** Seq up to which every change of `replica` is held (0 if none). */
   get(replica: string): number {
@@ -63,7 +89,7 @@ export class VersionVector {
       if (rest.length > 0) this.#pending.set(replica, rest)
       else this.#pending.delete(replica)
     }
-    this.#vv.set(replica, cur)
+    this.#set(replica, cur)
     return true
   }
 }

@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# One image for the three Tally bins; docker-compose.yml picks the bin per service:
+#   node packages/discovery/dist/server.js   (tally-discovery)
+#   node packages/node/dist/server.js        (tally-node, data in /var/lib/tally)
+#   node packages/gateway/dist/server.js     (tally-gateway)
+
+# --- build: install everything, compile, then drop dev dependencies ---------
+FROM node:20-slim AS build
+WORKDIR /app
+# Manifests first so the dependency layer is cached until a lockfile changes.
+COPY package.json package-lock.json ./
+COPY packages/crdt/package.json packages/crdt/
+COPY packages/node/package.json packages/node/
+COPY packages/discovery/package.json packages/discovery/
+COPY packages/gateway/package.json packages/gateway/
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.base.json tsconfig.json ./
+COPY packages packages
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# --- runtime: compiled JavaScript and production dependencies only ----------
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/packages/crdt/package.json packages/crdt/
+COPY --from=build /app/packages/crdt/dist packages/crdt/dist
+COPY --from=build /app/packages/node/package.json packages/node/
+COPY --from=build /app/packages/node/dist packages/node/dist
+COPY --from=build /app/packages/discovery/package.json packages/discovery/
+COPY --from=build /app/packages/discovery/dist packages/discovery/dist
+COPY --from=build /app/packages/gateway/package.json packages/gateway/
+COPY --from=build /app/packages/gateway/dist packages/gateway/dist
+# Named volumes mounted here inherit this ownership on first use.
+RUN mkdir -p /var/lib/tally && chown node:node /var/lib/tally
+USER node
+VOLUME /var/lib/tally
+EXPOSE 8000 8010 8080 9000
+CMD ["node", "packages/node/dist/server.js", "--help"]

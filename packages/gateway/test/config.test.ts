@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, helpText, parseConfig, SETTINGS } from '../src/config.js'
+
+const bad = (argv: string[], env: Record<string, string> = {}) => {
+  try {
+    parseConfig(argv, env)
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    return (err as ConfigError).setting
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('config', () => {
+  it('defaults', () => {
+    expect(parseConfig([], {})).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      discovery: [],
+      nodes: [],
+      strategy: 'round-robin',
+      requestTimeoutMs: 2000,
+      healthIntervalMs: 1000,
+      discoveryIntervalMs: 2000,
+      maxAttempts: 3,
+      deadlineMs: 5000,
+      discoveryToken: undefined,
+      logLevel: 'info',
+    })
+  })
+
+  it('reads flags (both forms) and env, flags winning', () => {
+    const c = parseConfig(
+      ['--port', '9999', '--strategy=least-loaded', '--nodes', 'http://a:1/, http://b:2'],
+      {
+        TALLY_PORT: '1',
+        TALLY_DISCOVERY: 'http://d:8000',
+        TALLY_DISCOVERY_TOKEN: 's3cret',
+        TALLY_LOG_LEVEL: 'debug',
+      },
+    )
+    expect(c.port).toBe(9999)
+    expect(c.strategy).toBe('least-loaded')
+    expect(c.nodes).toEqual(['http://a:1', 'http://b:2'])
+    expect(c.discovery).toEqual(['http://d:8000'])
+    expect(c.discoveryToken).toBe('s3cret')
+    expect(c.logLevel).toBe('debug')
+  })
+
+  it.each([
+    [['--port', '70000'], 'port'],
+    [['--port', 'x'], 'port'],
+    [['--strategy', 'fastest'], 'strategy'],
+    [['--nodes', 'ftp://a:1'], 'nodes'],
+    [['--nodes', 'not a url'], 'nodes'],
+    [['--discovery', 'http://u:p@h:1'], 'discovery'],
+    [['--request-timeout', '0'], 'request-timeout'],
+    [['--request-timeout', '3000', '--deadline', '1000'], 'deadline'],
+    [['--max-attempts', '0'], 'max-attempts'],
+    [['--log-level', 'trace'], 'log-level'],
+    [['--bogus', '1'], 'bogus'],
+    [['--port'], 'port'],
+    [['stray'], 'stray'],
+    [['--host', ''], 'host'],
+  ])('%j names %s', (argv, setting) => {
+    expect(bad(argv)).toBe(setting)
+  })
+
+  it('a bad env value is named too', () => {
+    expect(bad([], { TALLY_HEALTH_INTERVAL: '-5' })).toBe('health-interval')
+  })
+
+  it('SETTINGS follow the contract and --help lists every one with its env and default', () => {
+    const help = helpText()
+    for (const s of SETTINGS) {
+      expect(s.flag).toMatch(/^[a-z][a-z-]*$/)
+      expect(s.env).toBe(`TALLY_${s.flag.toUpperCase().replaceAll('-', '_')}`)
+      expect(help).toContain(`--${s.flag}`)
+      expect(help).toContain(s.env)
+      if (s.default !== undefined) expect(help).toContain(`(default: ${s.default})`)
+    }
+    const flags = SETTINGS.map((s) => s.flag)
+    for (const f of [
+      'host',
+      'port',
+      'discovery',
+      'nodes',
+      'strategy',
+      'request-timeout',
+      'health-interval',
+      'discovery-token',
+      'log-level',
+    ]) {
+      expect(flags).toContain(f)
+    }
+  })
+})

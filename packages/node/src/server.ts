@@ -6,6 +6,8 @@ import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, helpText, type NodeConfig, parseConfig } from './config.js'
+import { DiscoveryClient } from './discovery-client.js'
+import { MulticastDiscovery } from './multicast-discovery.js'
 import { TallyNode } from './node.js'
 import type { PeerSource, PeerSourceContext } from './peer-source.js'
 import { createStore } from './store-factory.js'
@@ -31,12 +33,21 @@ function readConfig(): NodeConfig {
 /** Peer sources for --discovery; an empty list when none is configured. */
 function peerSources(cfg: NodeConfig, ctx: PeerSourceContext, log: pino.Logger): PeerSource[] {
   if (cfg.discovery === undefined) return []
-  log.warn(
-    { discovery: cfg.discovery },
-    'no discovery client is built into this binary; using --peers and gossip only',
-  )
-  void ctx
-  return []
+  const common = {
+    self: ctx.self,
+    heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+    logger: log,
+    onPeers: ctx.onPeers,
+  }
+  if (cfg.discovery === 'multicast') {
+    return [new MulticastDiscovery(cfg.clusterKey ? { ...common, clusterKey: cfg.clusterKey } : common)]
+  }
+  const urls = cfg.discovery
+  return [
+    new DiscoveryClient(
+      cfg.discoveryToken ? { ...common, urls, token: cfg.discoveryToken } : { ...common, urls },
+    ),
+  ]
 }
 
 async function main(): Promise<void> {

@@ -1,0 +1,141 @@
+// run-cluster.sh and monitor.sh refuse bad arguments with exit code 2 and a
+// message naming the problem, without starting anything, and the scripts are
+// shellcheck-clean when shellcheck is installed.
+
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ROOT } from './support/components.ts'
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+const runDir = mkdtempSync(join(tmpdir(), 'tally-cli-'))
+afterAll(() => rmSync(runDir, { recursive: true, force: true }))
+
+// Ports nobody listens on (never the documented ones): nothing is started here.
+const env = {
+  ...process.env,
+  TALLY_RUN_DIR: runDir,
+  TALLY_DISCOVERY_PORT: '1',
+  TALLY_GOSSIP_BASE_PORT: '2',
+  TALLY_HTTP_BASE_PORT: '20',
+  TALLY_GATEWAY_PORT: '3',
+}
+
+function sh(script: string, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      'bash',
+      [join(ROOT, script), ...args],
+      { env: { ...env, ...extraEnv }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
+        resolve({ code, stdout, stderr })
+      },
+    )
+  })
+}
+
+describe('run-cluster.sh arguments', () => {
+  it.each([
+    [['start', '0'], /number of nodes/],
+    [['start', 'x'], /number of nodes/],
+    [['start', '65'], /number of nodes/],
+    [['start', '3', '4'], /usage: start/],
+    [['inc', 'abc'], /node must be a number/],
+    [['inc', '-1'], /node must be a number/],
+    [['inc', '1', '0'], /amount must be/],
+    [['dec', '1', '-3'], /amount must be/],
+    [['dec', '1', '1.5'], /amount must be/],
+    [['inc', '1', '9007199254740992'], /amount must be/],
+    [['inc', '1', 'ten'], /amount must be/],
+    [['kill'], /usage: kill/],
+    [['sim', '0'], /duration/],
+    [['sim', '10', 'fast'], /interval/],
+    [['sim', '10', '1', '0'], /ops/],
+    [['frobnicate'], /unknown command/],
+  ])('%j exits 2 naming the problem', async (args, message) => {
+    const r = await sh('run-cluster.sh', args)
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(message)
+  })
+
+  it('rejects a bad port override before doing anything', async () => {
+    const r = await sh('run-cluster.sh', ['status'], { TALLY_GATEWAY_PORT: '70000' })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/TALLY_GATEWAY_PORT/)
+  })
+
+  it('says so when no cluster runs: status 3, stop 0, counter commands 1', async () => {
+    expect((await sh('run-cluster.sh', ['status'])).code).toBe(3)
+    const stop = await sh('run-cluster.sh', ['stop'])
+    expect(stop.code).toBe(0)
+    expect(stop.stdout).toMatch(/nothing running/)
+    const inc = await sh('run-cluster.sh', ['inc', '2', '5'])
+    expect(inc.code).toBe(1)
+    expect(inc.stderr).toMatch(/no cluster has been started/)
+    expect((await sh('run-cluster.sh', ['consistency'])).code).toBe(1)
+  })
+
+  it('prints help with exit code 0', async () => {
+    const r = await sh('run-cluster.sh', ['help'])
+    expect(r.code).toBe(0)
+    for (const cmd of [
+      'start',
+      'stop',
+      'status',
+      'restart',
+      'inc',
+      'dec',
+      'consistency',
+      'simulation',
+      'client',
+    ]) {
+      expect(r.stdout).toContain(cmd)
+    }
+  })
+})
+
+describe('monitor.sh', () => {
+  it('draws one frame with --once and exits 0', async () => {
+    const r = await sh('monitor.sh', ['--once'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/no cluster started/)
+  })
+
+  it('refuses a bad interval with exit code 2', async () => {
+    const r = await sh('monitor.sh', ['0'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/interval/)
+  })
+})
+
+// shellcheck is optional (apt-get install shellcheck); without it there is nothing to run.
+const shellcheck = await new Promise<boolean>((resolve) =>
+  execFile('shellcheck', ['--version'], (err) => resolve(err === null)),
+)
+
+describe('shell scripts', () => {
+  it.skipIf(!shellcheck)('are shellcheck-clean', async () => {
+    const files = [
+      'run-cluster.sh',
+      'monitor.sh',
+      'scripts/cluster-env.sh',
+      'scripts/cluster-lifecycle.sh',
+      'scripts/cluster-ops.sh',
+    ]
+    const r = await new Promise<Result>((resolve) =>
+      execFile('shellcheck', ['-x', ...files], { cwd: ROOT }, (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : 1, stdout, stderr }),
+      ),
+    )
+    expect(r.stdout + r.stderr).toBe('')
+    expect(r.code).toBe(0)
+  })
+})

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import dgram from 'node:dgram'
+import { isIPv4 } from 'node:net'
 import type { Logger } from 'pino'
 import type { DiscoveredPeer, SelfRegistration } from './discovery-client.js'
 
@@ -126,6 +127,15 @@ export function expiredPeers(
   return out
 }
 
+/**
+ * Pure: the multicast interface implied by a gossip address: its host when
+ * that is a specific IPv4 address, else undefined (let the OS choose).
+ */
+export function defaultInterface(addr: string): string | undefined {
+  const host = addr.slice(0, addr.lastIndexOf(':'))
+  return isIPv4(host) && host !== '0.0.0.0' ? host : undefined
+}
+
 /** Options of `MulticastDiscovery`. */
 export interface MulticastDiscoveryOptions {
   readonly self: SelfRegistration
@@ -140,7 +150,11 @@ export interface MulticastDiscoveryOptions {
   readonly group?: string
   /** UDP port (default 7700). */
   readonly port?: number
-  /** IPv4 address of the interface to join and send on (default: the OS's choice). */
+  /**
+   * IPv4 address of the interface to join and send on. Default: the host of
+   * `self.addr` when it is an IPv4 literal (announce where we are reachable;
+   * 127.0.0.1 keeps everything on loopback), else the OS's choice.
+   */
   readonly interface?: string
   /** A peer not heard for this long is dropped, ms (default 3 × heartbeatIntervalMs). */
   readonly expiryMs?: number
@@ -163,6 +177,7 @@ export class MulticastDiscovery {
   readonly #group: string
   readonly #port: number
   readonly #expiryMs: number
+  readonly #iface: string | undefined
   readonly #now: () => number
   readonly #peers = new Map<string, DiscoveredPeer>()
   readonly #lastHeard = new Map<string, number>()
@@ -188,6 +203,7 @@ export class MulticastDiscovery {
       throw new RangeError('bad port')
     this.#expiryMs = opts.expiryMs ?? 3 * opts.heartbeatIntervalMs
     this.#now = opts.now ?? Date.now
+    this.#iface = opts.interface ?? defaultInterface(opts.self.addr)
     // Fail early on a self registration that peers would reject.
     encodeAnnouncement(this.#announcement('announce'), opts.clusterKey)
   }
@@ -207,10 +223,10 @@ export class MulticastDiscovery {
     socket.bind(this.#port, () => {
       if (this.#stopped) return
       try {
-        socket.addMembership(this.#group, this.#o.interface)
+        socket.addMembership(this.#group, this.#iface)
         socket.setMulticastTTL(1)
         socket.setMulticastLoopback(true)
-        if (this.#o.interface !== undefined) socket.setMulticastInterface(this.#o.interface)
+        if (this.#iface !== undefined) socket.setMulticastInterface(this.#iface)
         this.#ready = true
         this.#o.logger.info({ group: this.#group, port: this.#port }, 'multicast discovery joined')
       } catch (err) {

@@ -6,6 +6,7 @@ import type { DiscoveredPeer } from '../src/discovery-client.js'
 import {
   type Announcement,
   decodeAnnouncement,
+  defaultInterface,
   encodeAnnouncement,
   expiredPeers,
   MulticastDiscovery,
@@ -234,6 +235,14 @@ describe('announcement codec (pure)', () => {
         decodeAnnouncement(Buffer.from(JSON.stringify(v) ?? ''), { now: 0 })
       }),
     )
+  })
+
+  it('defaultInterface follows the advertised IPv4 host, else leaves it to the OS', () => {
+    expect(defaultInterface('127.0.0.1:9000')).toBe('127.0.0.1')
+    expect(defaultInterface('192.0.2.7:9000')).toBe('192.0.2.7')
+    expect(defaultInterface('0.0.0.0:9000')).toBeUndefined()
+    expect(defaultInterface('node-1.local:9000')).toBeUndefined()
+    expect(defaultInterface('[::1]:9000')).toBeUndefined()
   })
 
   it('expiredPeers drops exactly those older than expiry', () => {

@@ -61,8 +61,9 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
  * Sends `req` (its `timeoutMs` is replaced per attempt) to nodes chosen by the
  * registry until one answers 2xx or a relayable error. Resolves with the
  * answer; rejects with {@link RelayedError} (the node's 4xx or quorum
- * timeout), TALLY_NO_NODES (nothing known), TALLY_UPSTREAM_TIMEOUT (deadline
- * passed) or TALLY_UPSTREAM_FAILED (attempts exhausted). Each node is tried at
+ * timeout), TALLY_NO_NODES (nothing known, or every known node failed),
+ * TALLY_UPSTREAM_TIMEOUT (deadline passed) or TALLY_UPSTREAM_FAILED
+ * (`maxAttempts` nodes failed while others were left untried). Each node is tried at
  * most once per request.
  */
 export async function forward(
@@ -88,6 +89,9 @@ export async function forward(
     failures.push(r.fail)
   }
   if (tried.size === 0) throw new Errors.NoNodes('the gateway knows no node (check --nodes / --discovery)')
+  if (tried.size >= reg.size) {
+    throw new Errors.NoNodes(`every known node failed (${tried.size}): ${failures.join('; ')}`)
+  }
   throw new Errors.UpstreamFailed(`${tried.size} attempt(s) failed: ${failures.join('; ')}`)
 }
 

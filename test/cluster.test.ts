@@ -1,0 +1,240 @@
+// Acceptance: a user's story against real processes, started exactly the way
+// an operator does it (run-cluster.sh) on free loopback ports in a temporary
+// run directory: discovery, three nodes and the gateway come up healthy; an
+// increment shows everywhere; a node added later is discovered and catches
+// up; a killed node does not stop the others, and catches up on restart; a
+// decrement goes negative; `stop` leaves no process behind.
+// Needs the built bins (npm run build).
+
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT } from './support/components.ts'
+
+const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', 'server.js'))
+const MAX_NODES = 4
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** True when something on 127.0.0.1 can bind `port` right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
+}
+
+/** A block of `size` consecutive free loopback ports (never the documented 8000-9xxx map). */
+async function freeBlock(size: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000)
+    let ok = true
+    for (let p = base; p < base + size && ok; p++) ok = await portFree(p)
+    if (ok) return base
+  }
+  throw new Error('no block of free ports found')
+}
+
+/** Alive and not a zombie (a reaped-late zombie counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    if (existsSync('/proc/self')) return false
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+}
+
+/** The command line of `pid` ('' when unknown). */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+  } catch {
+    return ''
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await fn()
+      if (v !== undefined) return v
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
+    await new Promise((r) => setTimeout(r, 150))
+  }
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`)
+  return res.json()
+}
+
+describe('a local cluster started with run-cluster.sh', () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'tally-cluster-'))
+  const pids = new Set<number>()
+  let env: NodeJS.ProcessEnv = {}
+  let base = 0
+  const nodeUrl = (k: number): string => `http://127.0.0.1:${base + 2 + MAX_NODES + k - 1}`
+  const gatewayUrl = (): string => `http://127.0.0.1:${base + 1}`
+
+  function cluster(...args: string[]): Promise<Result> {
+    return new Promise((resolve) => {
+      execFile(
+        'bash',
+        [join(ROOT, 'run-cluster.sh'), ...args],
+        { env, timeout: 90_000 },
+        (err, stdout, stderr) => {
+          recordPids()
+          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
+          resolve({ code, stdout, stderr })
+        },
+      )
+    })
+  }
+
+  function recordPids(): void {
+    const logs = join(runDir, 'logs')
+    if (!existsSync(logs)) return
+    for (const f of readdirSync(logs)) {
+      if (!f.endsWith('.pid')) continue
+      const pid = Number(readFileSync(join(logs, f), 'utf8').trim())
+      if (Number.isSafeInteger(pid) && pid > 1) pids.add(pid)
+    }
+  }
+
+  async function counterAt(url: string): Promise<number> {
+    const body = (await getJson(`${url}/counter`)) as { value: unknown }
+    return Number(body.value)
+  }
+
+  /** Waits until every listed node (and the gateway when asked) reports `value`. */
+  async function converge(value: number, nodes: readonly number[], gateway = true): Promise<void> {
+    for (const k of nodes)
+      await until(`node-${k} to show ${value}`, async () =>
+        (await counterAt(nodeUrl(k))) === value ? true : undefined,
+      )
+    if (gateway)
+      await until(`the gateway to show ${value}`, async () =>
+        (await counterAt(gatewayUrl())) === value ? true : undefined,
+      )
+  }
+
+  beforeAll(async () => {
+    const missing = BINS.filter((b) => !existsSync(b))
+    if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run npm run build first`)
+    base = await freeBlock(2 + 2 * MAX_NODES)
+    env = {
+      ...process.env,
+      TALLY_RUN_DIR: runDir,
+      TALLY_DISCOVERY_PORT: String(base),
+      TALLY_GATEWAY_PORT: String(base + 1),
+      TALLY_GOSSIP_BASE_PORT: String(base + 2),
+      TALLY_HTTP_BASE_PORT: String(base + 2 + MAX_NODES),
+      TALLY_SKIP_BUILD: '1',
+      TALLY_START_TIMEOUT: '60',
+      TALLY_CONVERGE_TIMEOUT: '30',
+      TALLY_LOG_LEVEL: 'warn',
+    }
+  })
+
+  afterAll(async () => {
+    if (base !== 0) await cluster('stop')
+    // Whatever survived `stop` (a failed test may have left it) is ours: kill it.
+    for (const pid of pids) {
+      if (alive(pid) && cmdline(pid).includes(join(ROOT, 'packages'))) process.kill(pid, 'SIGKILL')
+    }
+    rmSync(runDir, { recursive: true, force: true })
+  }, 60_000)
+
+  it('starts discovery, three nodes and the gateway, all healthy', async () => {
+    const r = await cluster('start', '3')
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).toContain('cluster up')
+    expect(pids.size).toBe(5)
+    const status = await cluster('status')
+    expect(status.code, status.stdout).toBe(0)
+    for (const k of [1, 2, 3]) {
+      const health = (await getJson(`${nodeUrl(k)}/health`)) as { id: string; status: string }
+      expect(health).toMatchObject({ id: `node-${k}`, status: 'ok' })
+    }
+    const again = await cluster('start', '3')
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/already running/)
+  }, 90_000)
+
+  it('shows an increment on node 1 on every node and through the gateway', async () => {
+    const r = await cluster('inc', '1', '5')
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/node-1: \+5 → value 5/)
+    await converge(5, [1, 2, 3])
+  }, 60_000)
+
+  it('discovers a node started later, which catches up', async () => {
+    const r = await cluster('add')
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    await converge(5, [4], false)
+    await until('node-1 to list node-4 as a live peer', async () => {
+      const { peers } = (await getJson(`${nodeUrl(1)}/peers`)) as { peers: { id: string; state: string }[] }
+      return peers.some((p) => p.id === 'node-4' && p.state === 'live') ? true : undefined
+    })
+  }, 90_000)
+
+  it('keeps counting while a node is killed, and the node catches up on restart', async () => {
+    const pid = Number(readFileSync(join(runDir, 'logs', 'node-2.pid'), 'utf8'))
+    const k = await cluster('kill', '2')
+    expect(k.code, k.stderr).toBe(0)
+    await until('node-2 to be gone', async () => (alive(pid) ? undefined : true), 10_000)
+    expect((await cluster('inc', '1', '3')).code).toBe(0)
+    expect((await cluster('inc', '3', '2')).code).toBe(0)
+    await converge(10, [1, 3, 4])
+    const r = await cluster('restart', '2')
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    await converge(10, [2], false)
+  }, 90_000)
+
+  it('decrements below zero and reports the negative value consistently', async () => {
+    const r = await cluster('dec', '4', '25')
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/node-4: -25 → value -15/)
+    await converge(-15, [1, 2, 3, 4])
+    const cnt = await cluster('cnt', '2')
+    expect(cnt.stdout).toMatch(/node-2: value -15/)
+    const c = await cluster('consistency')
+    expect(c.code, c.stdout).toBe(0)
+    expect(c.stdout).toMatch(/✓ consistent: value -15 on all 4 live node/)
+  }, 90_000)
+
+  it('stops everything and leaves no process behind', async () => {
+    const r = await cluster('stop')
+    expect(r.code, r.stderr).toBe(0)
+    expect(pids.size).toBeGreaterThanOrEqual(7)
+    await until(
+      'every started process to exit',
+      async () => ([...pids].some(alive) ? undefined : true),
+      15_000,
+    )
+    expect(readdirSync(join(runDir, 'logs')).filter((f) => f.endsWith('.pid'))).toEqual([])
+    expect((await cluster('status')).code).toBe(3)
+  }, 60_000)
+})

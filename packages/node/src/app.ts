@@ -68,8 +68,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 4096,
+    // Names are up to 128 characters; longer ones must reach the handler to get TALLY_NAME_INVALID.
+    routerOptions: { maxParamLength: 1024 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   })
+
+  // JSON only: anything else is 415 rather than a string body.
+  app.removeContentTypeParser('text/plain')
 
   let inflight = 0
   const loop = monitorEventLoopDelay({ resolution: 10 })

@@ -83,7 +83,7 @@ export class MemoryTransport implements Transport {
     for (let i = 0; i < n; i++) {
       setTimeout(() => {
         const target = this.#net.nodes.get(addr)
-        if (!target || !this.#open) return
+        if (!target) return
         target.#deliver(frame, this.#addr)
       }, 0)
     }

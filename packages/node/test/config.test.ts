@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, helpText, parseConfig, SETTINGS } from '../src/config.js'
+
+describe('parseConfig', () => {
+  it('applies documented defaults', () => {
+    const c = parseConfig(['--id', 'n1'], {})
+    expect(c).toMatchObject({
+      id: 'n1',
+      host: '127.0.0.1',
+      advertise: '127.0.0.1',
+      tcpPort: 9000,
+      httpPort: 8010,
+      peers: [],
+      gossipIntervalMs: 200,
+      fanout: 3,
+      eagerPush: true,
+      dataDir: 'data/n1',
+      durability: 'sync',
+      heartbeatIntervalMs: 1000,
+      idempotencyTtlMs: 86_400_000,
+      logLevel: 'info',
+    })
+    expect(c.clusterKey).toBeUndefined()
+    expect(c.discovery).toBeUndefined()
+  })
+
+  it('reads env, and flags win over env', () => {
+    const env = { TALLY_ID: 'e', TALLY_HTTP_PORT: '1234', TALLY_PEERS: 'a:1,b:2', TALLY_FANOUT: '5' }
+    expect(parseConfig([], env)).toMatchObject({ id: 'e', httpPort: 1234, peers: ['a:1', 'b:2'], fanout: 5 })
+    expect(parseConfig(['--http-port=99', '--id', 'f'], env)).toMatchObject({ id: 'f', httpPort: 99 })
+  })
+
+  it('parses discovery and booleans', () => {
+    expect(parseConfig(['--id', 'a', '--discovery', 'multicast'], {}).discovery).toBe('multicast')
+    expect(parseConfig(['--id', 'a', '--discovery', 'http://h:8000,http://g:8000'], {}).discovery).toEqual([
+      'http://h:8000',
+      'http://g:8000',
+    ])
+    expect(parseConfig(['--id', 'a', '--eager-push', 'false'], {}).eagerPush).toBe(false)
+  })
+
+  it.each([
+    [[], 'id'],
+    [['--id', 'bad id'], 'id'],
+    [['--id', 'a', '--http-port', 'abc'], 'http-port'],
+    [['--id', 'a', '--tcp-port', '70000'], 'tcp-port'],
+    [['--id', 'a', '--peers', 'nohostport'], 'peers'],
+    [['--id', 'a', '--host', '0.0.0.0'], 'advertise'],
+    [['--id', 'a', '--durability', 'maybe'], 'durability'],
+    [['--id', 'a', '--log-level', 'loud'], 'log-level'],
+    [['--id', 'a', '--discovery', 'ftp://x'], 'discovery'],
+    [['--id', 'a', '--gossip-interval', '-5'], 'gossip-interval'],
+    [['--id', 'a', '--bogus', '1'], 'bogus'],
+    [['--id', 'a', '--fanout'], 'fanout'],
+    [['--id', 'a', '--cluster-key', 'short'], 'cluster-key'],
+  ])('%j is refused naming --%s', (argv, setting) => {
+    let err: unknown
+    try {
+      parseConfig(argv, {})
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).setting).toBe(setting)
+    expect((err as ConfigError).message).toContain(`--${setting}`)
+  })
+
+  it('allows 0.0.0.0 with an explicit advertise host', () => {
+    expect(parseConfig(['--id', 'a', '--host', '0.0.0.0', '--advertise', 'node-a'], {}).advertise).toBe(
+      'node-a',
+    )
+  })
+
+  it('SETTINGS follow the env naming rule and --help lists every one', () => {
+    const help = helpText()
+    for (const s of SETTINGS) {
+      expect(s.env).toBe(`TALLY_${s.flag.toUpperCase().replaceAll('-', '_')}`)
+      expect(help).toContain(`--${s.flag}`)
+      expect(help).toContain(s.env)
+    }
+  })
+})

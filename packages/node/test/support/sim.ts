@@ -1,0 +1,50 @@
+// In-process clusters for tests: TallyNodes over a MemoryNetwork and MemoryStores.
+import pino from 'pino'
+import { MemoryStore } from '../../src/memory-store.js'
+import { type MemoryNetwork, MemoryTransport } from '../../src/memory-transport.js'
+import { TallyNode, type TallyNodeOptions } from '../../src/node.js'
+
+export const silent = pino({ level: 'silent' })
+
+export interface SimNode {
+  id: string
+  addr: string
+  store: MemoryStore
+  node: TallyNode
+}
+
+/** Starts node `id` at address `addr` on `net`. */
+export async function startSim(
+  net: MemoryNetwork,
+  id: string,
+  peers: string[],
+  extra: Partial<TallyNodeOptions> = {},
+  store = new MemoryStore(),
+): Promise<SimNode> {
+  const addr = `${id}:1`
+  const node = await TallyNode.start({
+    id,
+    store,
+    transport: new MemoryTransport(net, addr),
+    logger: silent,
+    peers,
+    gossipIntervalMs: 20,
+    snapshotIntervalMs: 60_000,
+    ...extra,
+  })
+  return { id, addr, store, node }
+}
+
+/** Polls `check` every 10 ms until it returns true or `timeoutMs` passes (then throws with `what`). */
+export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** True when every node has value `v` for counter `name`. */
+export function allAt(nodes: SimNode[], name: string, v: number): boolean {
+  return nodes.every((n) => n.node.map.value(name) === v)
+}

@@ -73,7 +73,8 @@ extra_args() {
 }
 
 # discovery_cmd / gateway_cmd / node_cmd K N: fill CMD with that component's
-# argv (without `node server.js`). Node K of N gets the others as gossip seeds.
+# argv (without `node server.js`). Node K of N gets the others as gossip seeds
+# and N as the cluster size that quorum writes count from.
 discovery_cmd() {
   CMD=(--host "$HOST" --port "$DISCOVERY_PORT" --log-level "${TALLY_LOG_LEVEL:-info}")
   while IFS= read -r w; do CMD+=("$w"); done < <(extra_args TALLY_DISCOVERY_ARGS)
@@ -89,7 +90,8 @@ node_cmd() {
     peers+="${peers:+,}$HOST:$(node_tcp_port "$j")"
   done
   CMD=(--id "node-$k" --host "$HOST" --tcp-port "$(node_tcp_port "$k")" --http-port "$(node_http_port "$k")"
-    --discovery "$(discovery_url)" --data-dir "$DATA_DIR/node-$k" --log-level "${TALLY_LOG_LEVEL:-info}")
+    --discovery "$(discovery_url)" --data-dir "$DATA_DIR/node-$k" --cluster-size "$n"
+    --log-level "${TALLY_LOG_LEVEL:-info}")
   if [[ -n $peers ]]; then CMD+=(--peers "$peers"); fi
   while IFS= read -r w; do CMD+=("$w"); done < <(extra_args TALLY_NODE_ARGS)
 }

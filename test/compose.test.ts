@@ -124,6 +124,7 @@ describe('docker-compose.yml', () => {
     for (const n of nodeNames) {
       expect(flag(n, 'advertise')).toBe(n)
       expect(flag(n, 'host')).toBe('0.0.0.0')
+      expect(flag(n, 'cluster-size'), `${n}: quorum counts every node`).toBe(String(nodeNames.length))
     }
   })
 
@@ -234,6 +235,7 @@ describe('run-cluster.sh (dry run)', () => {
       expect(get(name, 'http-port')).toBe(String(18010 + k - 1))
       expect(get(name, 'discovery')).toBe('http://127.0.0.1:18000')
       expect(get(name, 'data-dir')).toBe(join(runDir, 'data', name))
+      expect(get(name, 'cluster-size')).toBe('3')
       const others = [1, 2, 3].filter((j) => j !== k).map((j) => `127.0.0.1:${19000 + j - 1}`)
       expect(get(name, 'peers')?.split(',')).toEqual(others)
     }

@@ -26,7 +26,8 @@ export interface Served {
   readonly json: Record<string, unknown>
 }
 
-type Attempt = { ok: Served } | { relay: RelayedError } | { fail: string }
+// `reached` is false only when the connection itself failed: the node surely never saw the request.
+type Attempt = { ok: Served } | { relay: RelayedError } | { fail: string; reached: boolean }
 
 /** One attempt on `node`, bookkeeping health and in-flight counts. Never rejects. */
 async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Promise<Attempt> {
@@ -37,7 +38,7 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
     if (outcome === 'retry') {
       const reason = `HTTP ${ans.status}${errorOf(ans.json) ? ` ${errorOf(ans.json)?.code}` : ''}`
       reg.markFailure(node, reason)
-      return { fail: `${Registry.label(node)}: ${reason}` }
+      return { fail: `${Registry.label(node)}: ${reason}`, reached: true }
     }
     reg.markSuccess(node)
     if (outcome === 'relay') {
@@ -51,7 +52,10 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
   } catch (err) {
     const reason = err instanceof UpstreamError ? `${err.kind}: ${err.message}` : String(err)
     reg.markFailure(node, reason)
-    return { fail: `${Registry.label(node)}: ${reason}` }
+    return {
+      fail: `${Registry.label(node)}: ${reason}`,
+      reached: !(err instanceof UpstreamError && err.kind === 'connect'),
+    }
   } finally {
     node.inflight--
   }
@@ -61,9 +65,10 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
  * Sends `req` (its `timeoutMs` is replaced per attempt) to nodes chosen by the
  * registry until one answers 2xx or a relayable error. Resolves with the
  * answer; rejects with {@link RelayedError} (the node's 4xx or quorum
- * timeout), TALLY_NO_NODES (nothing known, or every known node failed),
- * TALLY_UPSTREAM_TIMEOUT (deadline passed) or TALLY_UPSTREAM_FAILED
- * (`maxAttempts` nodes failed while others were left untried). Each node is tried at
+ * timeout), TALLY_NO_NODES (nothing known, every known node failed, or no
+ * node could even be connected to), TALLY_UPSTREAM_TIMEOUT (deadline passed)
+ * or TALLY_UPSTREAM_FAILED (`maxAttempts` nodes answered badly or timed out
+ * while others were left untried). Each node is tried at
  * most once per request.
  */
 export async function forward(
@@ -74,6 +79,7 @@ export async function forward(
   const start = reg.now()
   const tried = new Set<string>()
   const failures: string[] = []
+  let reached = false
   while (tried.size < limits.maxAttempts) {
     const left = limits.deadlineMs - (reg.now() - start)
     if (left <= 0)
@@ -87,10 +93,11 @@ export async function forward(
     if ('ok' in r) return r.ok
     if ('relay' in r) throw r.relay
     failures.push(r.fail)
+    reached ||= r.reached
   }
   if (tried.size === 0) throw new Errors.NoNodes('the gateway knows no node (check --nodes / --discovery)')
-  if (tried.size >= reg.size) {
-    throw new Errors.NoNodes(`every known node failed (${tried.size}): ${failures.join('; ')}`)
+  if (!reached || tried.size >= reg.size) {
+    throw new Errors.NoNodes(`no node could serve the request (${failures.join('; ')})`)
   }
   throw new Errors.UpstreamFailed(`${tried.size} attempt(s) failed: ${failures.join('; ')}`)
 }

@@ -50,7 +50,11 @@ export class FakeNode {
 
   /** Listens on 127.0.0.1 (port 0 the first time, the same port after). */
   async start(): Promise<this> {
-    const app = Fastify({ logger: false, forceCloseConnections: true, maxParamLength: 256 })
+    const app = Fastify({
+      logger: false,
+      forceCloseConnections: true,
+      routerOptions: { maxParamLength: 256 },
+    })
     this.#app = app
     const failing = async (req: R, write: boolean) => {
       const mode = write ? (this.writeMode ?? this.mode) : this.mode

@@ -18,6 +18,8 @@ export type FrameFault = 'oversize' | 'version' | 'auth' | 'short' | 'msgpack' |
 /** Thrown by {@link FrameDecoder.push} for a bad frame. */
 export class FrameError extends Error {
   readonly fault: FrameFault
+  /** Values of the good frames that came before the bad one in the same push. */
+  decoded: unknown[] = []
   constructor(fault: FrameFault, message: string) {
     super(message)
     this.name = 'FrameError'
@@ -46,7 +48,8 @@ export function encodeFrame(value: unknown, key?: Buffer): Buffer {
 /**
  * Incremental decoder for one connection's byte stream. `push(chunk)` returns
  * the values of every frame completed by that chunk, or throws
- * {@link FrameError} on the first bad frame (the stream is then unusable).
+ * {@link FrameError} on the first bad frame (its `decoded` holds the good
+ * frames before it; the stream is then unusable).
  */
 export class FrameDecoder {
   readonly #max: number
@@ -70,6 +73,16 @@ export class FrameDecoder {
     this.#chunks.push(chunk)
     this.#buffered += chunk.length
     const out: unknown[] = []
+    try {
+      this.#drain(out)
+    } catch (err) {
+      if (err instanceof FrameError) err.decoded = out
+      throw err
+    }
+    return out
+  }
+
+  #drain(out: unknown[]): void {
     for (;;) {
       if (this.#need === -1) {
         if (this.#buffered < HEADER) break
@@ -84,7 +97,6 @@ export class FrameDecoder {
       this.#need = -1
       out.push(this.#open(body))
     }
-    return out
   }
 
   #open(body: Buffer): unknown {

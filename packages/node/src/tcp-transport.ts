@@ -261,12 +261,13 @@ export class TcpTransport implements Transport {
       if (s.destroyed) return
       this.#stats.bytesIn += chunk.length
       let values: unknown[]
+      let fault: FrameError | null = null
       try {
         values = dec.push(chunk)
       } catch (err) {
-        if (err instanceof FrameError) bad(err.fault, err.message)
-        else bad('msgpack', (err as Error).message)
-        return
+        if (!(err instanceof FrameError)) throw err
+        fault = err
+        values = err.decoded
       }
       for (const v of values) {
         const msg = readMessage(v)
@@ -280,6 +281,10 @@ export class TcpTransport implements Transport {
         } catch (err) {
           this.#o.logger.error({ err, peer: remote }, 'message handler failed')
         }
+      }
+      if (fault) {
+        bad(fault.fault, fault.message)
+        return
       }
       // Slow-loris guard: a frame left incomplete must finish within readTimeoutMs.
       if (values.length > 0 || dec.pending === 0) {

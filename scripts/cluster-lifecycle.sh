@@ -34,7 +34,12 @@ ensure_installed() {
   if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
     command -v npm >/dev/null 2>&1 || die 1 "npm not found: install Node.js >= 20 (https://nodejs.org)"
     echo "==> installing dependencies (npm ci), this takes a minute on a fresh clone"
-    npm ci --no-audit --no-fund
+    if ! npm ci --no-audit --no-fund; then
+      # npm ci refuses a lockfile it considers out of sync (for example one
+      # written against a registry that lacks some optional platform packages).
+      echo "==> npm ci failed; falling back to npm install (it may update package-lock.json)" >&2
+      npm install --no-audit --no-fund || die 1 "npm install failed (see above)"
+    fi
   fi
 }
 

@@ -88,6 +88,7 @@ export function readDelta(x: unknown): Delta {
     if (!Array.isArray(ranges)) bad(code, 'delta.ranges must be an array')
     if (!Array.isArray(entries)) bad(code, 'delta.entries must be an array')
     const out: Delta = { ranges: [], entries: [] }
+    const ids = new Set<string>()
     const nr = ranges.length
     for (let i = 0; i < nr; i++) out.ranges.push(readRange(ranges[i], `delta.ranges[${i}]`))
     const ne = entries.length
@@ -95,7 +96,7 @@ export function readDelta(x: unknown): Delta {
       const t: unknown = entries[i]
       if (!Array.isArray(t) || t.length !== 5)
         bad(code, `delta.entries[${i}] must be [name, replica, p, n, seq]`)
-      out.entries.push(readEntry(t[0], t[1], t[2], t[3], t[4], `delta.entries[${i}]`, code))
+      out.entries.push(readEntry(t[0], t[1], t[2], t[3], t[4], () => `delta.entries[${i}]`, code, ids))
     }
     return out
   })
@@ -125,17 +126,23 @@ export function readEntry(
   p: unknown,
   n: unknown,
   seq: unknown,
-  where: string,
+  where: () => string,
   code: ReadCode,
+  validIds?: Set<string>,
 ): EntryTuple {
-  if (!isValidName(name)) bad(code, `${where} has an invalid counter name ${describe(name)}`)
-  if (!isValidReplicaId(replica)) bad(code, `${where} has an invalid replica id ${describe(replica)}`)
+  if (!isValidName(name)) bad(code, `${where()} has an invalid counter name ${describe(name)}`)
+  // The same few replica ids repeat in every entry: check each once per read.
+  const known = validIds?.has(replica as string) === true
+  if (!known && !isValidReplicaId(replica))
+    bad(code, `${where()} has an invalid replica id ${describe(replica)}`)
+  const id = replica as string
+  if (!known) validIds?.add(id)
   if (!isCount(p) || !isCount(n) || !isCount(seq)) {
-    bad(code, `${where}: p, n and seq must be non-negative safe integers`)
+    bad(code, `${where()}: p, n and seq must be non-negative safe integers`)
   }
-  if (seq === 0 && (p > 0 || n > 0)) bad(code, `${where}: a non-zero entry must have seq >= 1`)
+  if (seq === 0 && (p > 0 || n > 0)) bad(code, `${where()}: a non-zero entry must have seq >= 1`)
   // `+ 0` turns -0 into 0, so no negative zero is ever stored or re-sent.
-  return [name, replica, p + 0, n + 0, seq + 0]
+  return [name, id, p + 0, n + 0, seq + 0]
 }
 
 /**
@@ -154,14 +161,16 @@ export function stateToDelta(x: unknown): Delta {
     const counters = rawCounters === undefined ? {} : rawCounters
     if (!isPlainObject(counters)) bad(code, `state.counters must be an object, got ${describe(counters)}`)
     const entries: EntryTuple[] = []
+    const ids = new Set<string>()
     for (const name of Object.keys(counters)) {
       const byReplica: unknown = counters[name]
-      const where = `state.counters[${describe(name)}]`
-      if (!isPlainObject(byReplica)) bad(code, `${where} must be an object, got ${describe(byReplica)}`)
+      const where = () => `state.counters[${describe(name)}]`
+      if (!isPlainObject(byReplica)) bad(code, `${where()} must be an object, got ${describe(byReplica)}`)
       for (const r of Object.keys(byReplica)) {
         const v: unknown = byReplica[r]
-        if (!Array.isArray(v) || v.length !== 3) bad(code, `${where}[${describe(r)}] must be [p, n, seq]`)
-        entries.push(readEntry(name, r, v[0], v[1], v[2], `${where}[${describe(r)}]`, code))
+        const at = () => `${where()}[${describe(r)}]`
+        if (!Array.isArray(v) || v.length !== 3) bad(code, `${at()} must be [p, n, seq]`)
+        entries.push(readEntry(name, r, v[0], v[1], v[2], at, code, ids))
       }
     }
     const ranges: RangeTuple[] = []

@@ -56,7 +56,7 @@ describe('readEntry', () => {
     [['x y', 'a', 1, 0, 1], false],
     [['x', '', 1, 0, 1], false],
   ] as Array<[[unknown, unknown, unknown, unknown, unknown], boolean]>)('%j valid: %s', (t, ok) => {
-    const read = () => readEntry(...t, 'e', ErrorCodes.DELTA_INVALID)
+    const read = () => readEntry(...t, () => 'e', ErrorCodes.DELTA_INVALID)
     if (ok) expect(read()).toEqual(t)
     else expect(read).toThrow(code(ErrorCodes.DELTA_INVALID))
   })

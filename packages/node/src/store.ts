@@ -31,7 +31,11 @@ export interface IdempotencyRecord {
 /** What `Store.open` hands back so the node can rebuild its memory. */
 export interface Recovered {
   identity: Identity
-  /** Latest snapshot, or null when there is none. */
+  /**
+   * Latest snapshot, or null when there is none. A store may fold the later
+   * log into it (LevelStore does, then `deltas` is empty): the result is the
+   * same, since merging is idempotent and order-independent.
+   */
   state: CounterMapState | null
   /** Deltas logged after that snapshot, oldest first; applying them is idempotent. */
   deltas: Delta[]

@@ -103,9 +103,13 @@ export class Membership {
         })
         this.#digest = null
       } else if (m.lastContact === null && (m.addr !== p.addr || (p.http && m.http !== p.http))) {
-        // Second-hand news only overrides what we never confirmed first-hand.
+        // Second-hand news only overrides what we never confirmed first-hand…
         m.addr = p.addr
         if (p.http) m.http = p.http
+        this.#digest = null
+      } else if (p.http && m.http === '') {
+        // …or fills in what we do not know.
+        m.http = p.http
         this.#digest = null
       }
     }
@@ -136,7 +140,10 @@ export class Membership {
       m.addr = addr
       this.#digest = null
     }
-    if (http !== undefined && http !== '' && m.http !== http) m.http = http
+    if (http !== undefined && http !== '' && m.http !== http) {
+      m.http = http
+      this.#digest = null
+    }
     if (addr !== undefined) this.#seeds.delete(addr)
     m.lastContact = now
     m.left = false
@@ -255,14 +262,19 @@ export class Membership {
     return out
   }
 
-  /** Short fingerprint of the member set (ids and addresses, self included): equal sets, equal digests. */
+  /** Short fingerprint of the member set (ids, addresses, HTTP URLs, self included): equal sets, equal digests. */
   digest(): string {
     if (this.#digest === null) {
       const keys = this.tuples()
-        .map(([id, addr]) => `${id}@${addr}`)
+        .map(([id, addr, http]) => `${id}@${addr}@${http}`)
         .sort()
-      this.#digest = createHash('sha1').update(keys.join('\n')).digest('hex').slice(0, 16)
+      this.#digest = createHash('sha1').update(keys.join('\n')).digest('base64').slice(0, 12)
     }
     return this.#digest
+  }
+
+  /** Forgets the cached digest (call after changing `self`). */
+  invalidate(): void {
+    this.#digest = null
   }
 }

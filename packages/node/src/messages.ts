@@ -39,7 +39,8 @@ export interface PullMsg extends Origin {
 /** ACK: `s` present iff the digests differ (the responder's version summary). */
 export interface AckMsg extends Origin {
   t: typeof MsgType.ACK
-  d: string
+  /** Responder's state digest (optional: informational only). */
+  d?: string
   md: string
   s?: Record<string, number>
 }
@@ -127,7 +128,8 @@ export function readMessage(x: unknown): Message | null {
       return x as unknown as PullMsg
     case MsgType.ACK:
       if (!only(x, ['t', 'f', 'a', 'h', 'd', 'md', 's']) || !origin(x)) return null
-      if (!isStr(x.d, DIGEST) || typeof x.md !== 'string' || x.md.length > 64) return null
+      if ((x.d !== undefined && !isStr(x.d, DIGEST)) || typeof x.md !== 'string' || x.md.length > 64)
+        return null
       if (x.s !== undefined && !isSummaryShape(x.s)) return null
       return x as unknown as AckMsg
     case MsgType.PUSH:

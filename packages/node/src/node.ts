@@ -146,6 +146,7 @@ export class TallyNode {
   /** Sets the HTTP base URL advertised to peers (once the HTTP server is listening). */
   setHttp(url: string): void {
     this.membership.self.http = url
+    this.membership.invalidate()
   }
 
   /** Adds peers learned from discovery (or any other source). */

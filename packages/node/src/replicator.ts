@@ -101,9 +101,11 @@ export class Replicator {
     for (const addr of m.gossipTargets(this.#o.fanout)) this.#o.transport.send(addr, pull)
   }
 
-  #origin(): { f: string; a: string; h?: string } {
+  // Who we are, as carried by PULL/ACK. The HTTP URL travels in MEMBERS only
+  // (it is part of the member digest), keeping the per-round frames small.
+  #origin(): { f: string; a: string } {
     const s = this.#o.membership.self
-    return s.http ? { f: s.id, a: s.addr, h: s.http } : { f: s.id, a: s.addr }
+    return { f: s.id, a: s.addr }
   }
 
   /**
@@ -180,7 +182,9 @@ export class Replicator {
         this.stats.pullsIn++
         const ans = answerPull(this.#o.map, msg.d)
         if (!ans.s) this.stats.inSync++
-        const ack: AckMsg = { t: MsgType.ACK, ...this.#origin(), md: m.digest(), ...ans }
+        const ack: AckMsg = ans.s
+          ? { t: MsgType.ACK, ...this.#origin(), md: m.digest(), s: ans.s }
+          : { t: MsgType.ACK, ...this.#origin(), md: m.digest() }
         this.#o.transport.send(msg.a, ack)
         this.#maybeMembers(msg.f, msg.a, msg.md)
         return
@@ -204,10 +208,14 @@ export class Replicator {
         }
         return
       }
-      case MsgType.MEMBERS:
-        m.observe(msg.f)
+      case MsgType.MEMBERS: {
+        // The sender's own tuple is first-hand news about it; the rest is second-hand.
+        const own = msg.m.find(([id]) => id === msg.f)
+        if (own) m.observe(msg.f, own[1], own[2])
+        else m.observe(msg.f)
         m.learn(msg.m.map(([id, addr, http]) => ({ id, addr, http: http === '' ? undefined : http })))
         return
+      }
       case MsgType.LEAVE:
         m.leave(msg.f)
         return

@@ -71,12 +71,18 @@ describe('Membership', () => {
     expect(m.tuples()).toContainEqual(['me', 'h:1', 'http://h:2'])
   })
 
-  it('member digest depends on the set of ids and addresses only', () => {
+  it('member digest depends on the set of ids, addresses and HTTP URLs only', () => {
     const x = make().m
     const y = make().m
     x.learn([{ id: 'a', addr: 'a:1' }])
     expect(x.digest()).not.toBe(y.digest())
+    y.observe('a', 'a:1')
+    expect(x.digest()).toBe(y.digest())
+    y.tick()
+    expect(x.digest()).toBe(y.digest())
     y.observe('a', 'a:1', 'http://a')
+    expect(x.digest()).not.toBe(y.digest())
+    x.learn([{ id: 'a', addr: 'a:1', http: 'http://a' }])
     expect(x.digest()).toBe(y.digest())
   })
 

@@ -34,6 +34,16 @@ describe('tally-node processes', () => {
       20_000,
       'every node to see 4 live peers',
     )
+    // HTTP URLs travel in MEMBERS: every node learns every peer's.
+    await until(
+      async () => {
+        const r = await http(`${procs[4]!.url}/peers`)
+        const peers = (r.body as { peers: Array<{ id: string; http?: string }> }).peers
+        return peers.length === 4 && peers.every((p) => p.http === procs.find((x) => x.id === p.id)?.url)
+      },
+      20_000,
+      'peer HTTP URLs',
+    )
     let total = 0
     const writes: Promise<unknown>[] = []
     for (let k = 0; k < 200; k++) {

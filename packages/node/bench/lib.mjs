@@ -1,0 +1,107 @@
+// Shared helpers for the node benchmarks: spawn tally-node processes on
+// loopback with free ports, poll them, and clean up by pid.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+if (!existsSync(SERVER)) {
+  console.error(`${SERVER} is missing: run npm run build`)
+  process.exit(1)
+}
+
+export async function freePort() {
+  const s = net.createServer()
+  await new Promise((r) => s.listen(0, '127.0.0.1', r))
+  const { port } = s.address()
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+const children = new Set()
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+})
+
+export function tempDir() {
+  return mkdtempSync(join(tmpdir(), 'tally-bench-'))
+}
+
+export function rm(dir) {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/** Starts `n` nodes, each seeded with the first. Resolves once all answer /health. */
+export async function cluster(n, dir, extra = []) {
+  const nodes = []
+  for (let i = 1; i <= n; i++) {
+    const tcp = await freePort()
+    const http = await freePort()
+    const args = [SERVER, '--id', `b${i}`, '--tcp-port', String(tcp), '--http-port', String(http)]
+    args.push('--data-dir', join(dir, `b${i}`), '--log-level', 'error', ...extra)
+    if (i > 1) args.push('--peers', `127.0.0.1:${nodes[0].tcp}`)
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+    children.add(child)
+    child.once('exit', () => children.delete(child))
+    nodes.push({ id: `b${i}`, tcp, http, url: `http://127.0.0.1:${http}`, child })
+  }
+  for (const node of nodes) await until(async () => (await get(`${node.url}/health`)) !== null, 20_000)
+  await until(async () => {
+    const hs = await Promise.all(nodes.map((x) => get(`${x.url}/health`)))
+    return hs.every((h) => h && h.peers.live === n - 1)
+  }, 30_000)
+  return nodes
+}
+
+export async function stop(nodes) {
+  await Promise.all(
+    nodes.map(
+      (x) =>
+        new Promise((r) => {
+          if (x.child.exitCode !== null) return r()
+          const t = setTimeout(() => x.child.kill('SIGKILL'), 5000)
+          x.child.once('exit', () => {
+            clearTimeout(t)
+            r()
+          })
+          x.child.kill('SIGTERM')
+        }),
+    ),
+  )
+}
+
+export async function get(url) {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
+    return res.ok ? await res.json() : null
+  } catch {
+    return null
+  }
+}
+
+export async function post(url, body) {
+  const res = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify(body ?? {}),
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(10_000),
+  })
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
+  return res.json()
+}
+
+export async function until(check, timeoutMs, stepMs = 50) {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, stepMs))
+  }
+}
+
+export function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
+}

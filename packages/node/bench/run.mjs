@@ -1,0 +1,19 @@
+// npm run bench -w @tally/node: every node benchmark, one after the other.
+// Machines are noisy (shared CPUs): compare ratios within one run, not
+// absolute numbers across runs.
+import { bandwidth } from './bandwidth.mjs'
+import { convergence } from './convergence.mjs'
+import { httpBench } from './http.mjs'
+
+const quick = process.argv.includes('--quick')
+const samples = quick ? 20 : 50
+const out = (name, r) => console.log(`${name.padEnd(34)} ${JSON.stringify(r)}`)
+
+out('convergence N=5 (defaults)', await convergence(5, samples))
+out('convergence N=15 (defaults)', await convergence(15, samples))
+out('convergence N=5 eager push off', await convergence(5, samples, ['--eager-push', 'false']))
+out('convergence N=15 eager push off', await convergence(15, samples, ['--eager-push', 'false']))
+for (const c of quick ? [1, 10_000] : [1, 10_000, 100_000])
+  out(`idle bandwidth ${c} counters`, await bandwidth(c))
+out('http increment (sync)', await httpBench(quick ? 3 : 5, 32, 'sync'))
+out('http increment (async)', await httpBench(quick ? 3 : 5, 32, 'async'))

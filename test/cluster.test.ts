@@ -225,6 +225,46 @@ describe('a local cluster started with run-cluster.sh', () => {
     expect(c.stdout).toMatch(/✓ consistent: value -15 on all 4 live node/)
   }, 90_000)
 
+  it('runs the operator commands: check, a short simulation, the client and the monitor', async () => {
+    const check = await cluster('check')
+    expect(check.code, check.stdout + check.stderr).toBe(0)
+    expect(check.stdout).toContain('✓ check passed')
+    const sim = await cluster('simulation', '2', '0.5', '2')
+    expect(sim.code, sim.stdout + sim.stderr).toBe(0)
+    const acked = /acknowledged sum: (-?\d+)/.exec(sim.stdout)
+    const converged = /✓ converged on (-?\d+)/.exec(sim.stdout)
+    expect(acked, sim.stdout).not.toBeNull()
+    expect(converged, sim.stdout).not.toBeNull()
+    const final = Number(converged?.[1])
+    await converge(final, [1, 2, 3, 4])
+
+    const client = await new Promise<Result>((resolve) => {
+      const child = execFile(
+        'bash',
+        [join(ROOT, 'run-cluster.sh'), 'client'],
+        { env, timeout: 30_000 },
+        (err, stdout, stderr) => resolve({ code: err === null ? 0 : 1, stdout, stderr }),
+      )
+      child.stdin?.end('7\n-20\nnonsense\nget\n')
+    })
+    expect(client.code, client.stderr).toBe(0)
+    expect(client.stdout).toContain(`value ${final + 7}`)
+    expect(client.stdout).toContain(`value ${final - 13}`)
+    expect(client.stdout).toMatch(/not understood: 'nonsense'/)
+    await converge(final - 13, [1, 2, 3, 4])
+
+    const monitor = await new Promise<Result>((resolve) =>
+      execFile(
+        'bash',
+        [join(ROOT, 'monitor.sh'), '--once'],
+        { env, timeout: 30_000 },
+        (err, stdout, stderr) => resolve({ code: err === null ? 0 : 1, stdout, stderr }),
+      ),
+    )
+    expect(monitor.code, monitor.stderr).toBe(0)
+    expect(monitor.stdout).toContain(`✓ CONVERGED on ${final - 13} (4/4 nodes up)`)
+  }, 90_000)
+
   it('stops everything and leaves no process behind', async () => {
     const r = await cluster('stop')
     expect(r.code, r.stderr).toBe(0)

@@ -12,7 +12,7 @@ import {
 import { formatDigest, hashString, mixNumber } from './hash.js'
 import type { PNCounterState } from './pncounter.js'
 import { ReplicaLog } from './replica-log.js'
-import { assertAmount, assertName, assertReplicaId } from './validate.js'
+import { assertAmount, assertName, assertReplicaId, describe } from './validate.js'
 import { VersionVector } from './version-vector.js'
 
 /**
@@ -200,8 +200,15 @@ export class CounterMap {
     return out
   }
 
-  /** Replica `replica`'s entries changed after seq `after`, with the covering range. Used for eager push of local changes. */
+  /**
+   * Replica `replica`'s entries changed after seq `after`, with the covering
+   * range: the eager push of local changes is `deltaFor(self, seqBefore)`.
+   * O(log n + answer). Throws RangeError unless `after` is a non-negative safe integer.
+   */
   deltaFor(replica: string, after: number): Delta {
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new RangeError(`deltaFor: after must be a non-negative safe integer, got ${describe(after)}`)
+    }
     const out: Delta = { ranges: [], entries: [] }
     this.#collect(replica, after, out)
     return out

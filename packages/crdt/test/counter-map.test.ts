@@ -59,6 +59,13 @@ describe('CounterMap API', () => {
     expect(() => a.state('xy' as unknown as string[])).toThrow(TypeError)
   })
 
+  it('deltaFor refuses a nonsense seq as a programmer error (RangeError)', () => {
+    const m = new CounterMap('a')
+    expect(() => m.deltaFor('a', Number.NaN)).toThrow(RangeError)
+    expect(() => m.deltaFor('a', -1)).toThrow(RangeError)
+    expect(m.deltaFor('unknown', 0)).toEqual({ ranges: [], entries: [] })
+  })
+
   it('never reuses its own seq after learning of itself from peers', () => {
     const a = new CounterMap('a')
     a.increment('x')

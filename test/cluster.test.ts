@@ -32,10 +32,14 @@ function portFree(port: number): Promise<boolean> {
   })
 }
 
-/** A block of `size` consecutive free loopback ports (never the documented 8000-9xxx map). */
+/**
+ * A block of `size` consecutive free loopback ports, below Linux's ephemeral
+ * range (32768+) so that tests binding port 0 cannot take one meanwhile, and
+ * away from the documented 8000-9xxx map.
+ */
 async function freeBlock(size: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000)
+    const base = 20_000 + Math.floor(Math.random() * 12_000)
     let ok = true
     for (let p = base; p < base + size && ok; p++) ok = await portFree(p)
     if (ok) return base

@@ -51,3 +51,12 @@ export function prng(seed: number): () => number {
 export function wire<T>(x: T): T {
   return JSON.parse(JSON.stringify(x)) as T
 }
+
+/**
+ * `rec[key]` if it is an own property, else 0. States are plain objects and
+ * `constructor`/`toString` are valid names and ids: `rec[key] ?? 0` would
+ * return Object.prototype's functions for them.
+ */
+export function own(rec: Record<string, number>, key: string): number {
+  return Object.hasOwn(rec, key) ? (rec[key] as number) : 0
+}

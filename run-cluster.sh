@@ -152,7 +152,11 @@ cmd_status() {
       if [[ $HTTP_STATUS == 200 ]]; then
         state=healthy
         healthy=$((healthy + 1))
-        if [[ $name == node-* ]]; then
+        if [[ $name == gateway && $HTTP_BODY =~ \"usable\":([0-9]+),\"known\":([0-9]+) ]]; then
+          extra="usable nodes ${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"
+        elif [[ $name == discovery && $HTTP_BODY =~ \"peers\":([0-9]+) ]]; then
+          extra="registered nodes ${BASH_REMATCH[1]}"
+        elif [[ $name == node-* ]]; then
           local v
           v=$(node_value "${name#node-}") || v='?'
           extra="value=$v"

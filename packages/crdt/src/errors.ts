@@ -5,13 +5,13 @@
 export const ErrorCodes = {
   /** An amount was not a positive safe integer (0, negative, fraction, NaN, Infinity, non-number, > 2^53−1). */
   AMOUNT_INVALID: 'TALLY_AMOUNT_INVALID',
-  /** A local operation would push a counter's increment or decrement total past 2^53−1. */
+  /** A local operation would push a counter's increment or decrement total (summed over all replicas) past 2^53−1. */
   OVERFLOW: 'TALLY_OVERFLOW',
-  /** A counter's exact value is outside the safe-integer range; read it with `bigValue`. */
+  /** A counter's exact value is (or, for a refused local operation, would be) outside ±(2^53−1); read it with `bigValue`. */
   VALUE_UNSAFE: 'TALLY_VALUE_UNSAFE',
   /** A counter name broke the naming rules (1–128 of `[A-Za-z0-9._:-]`). */
   NAME_INVALID: 'TALLY_NAME_INVALID',
-  /** A replica id was not a non-empty string of at most 256 UTF-16 units without control characters. */
+  /** A replica id was not a string of 1–256 UTF-16 units without control characters or lone surrogates (and not `__proto__`). */
   REPLICA_INVALID: 'TALLY_REPLICA_INVALID',
   /** A state given to `fromState`/`merge` was malformed. The receiver is unchanged. */
   STATE_INVALID: 'TALLY_STATE_INVALID',

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { CounterMap, type CounterMapState, type Delta, readDelta } from '@tally/crdt'
+import type { CounterMapState, Delta } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { readBootId } from './boot-id.js'
 import { GroupCommit } from './group-commit.js'
@@ -19,6 +19,7 @@ import {
   WAL_PREFIX,
   walKey,
 } from './record-codec.js'
+import { StateFold } from './recovery-fold.js'
 import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store } from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import { defaultOpenDb, openAt, type WalDb, walEntries } from './wal-db.js'
@@ -159,8 +160,18 @@ export class LevelStore implements Store {
       )
     }
     const covered = snap?.snapshot.covered ?? 0
-    const fold = new CounterMap('~recovery')
-    if (snap) fold.merge(snap.snapshot.state)
+    let fold: StateFold
+    try {
+      fold = new StateFold(snap?.snapshot.state ?? null)
+    } catch (err) {
+      throw new StoreError(
+        StoreErrorCodes.WAL_CORRUPT,
+        `snapshot in ${this.#o.dataDir} is invalid: ${msg(err)}`,
+        {
+          path: this.#o.dataDir,
+        },
+      )
+    }
     const idem = new Map<string, IdempotencyRecord>()
     for (const r of snap?.snapshot.idempotency ?? []) idem.set(r.key, r)
     const scan = await scanWal(
@@ -326,15 +337,11 @@ export class LevelStore implements Store {
 
 type WalBatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
-function applyOps(fold: CounterMap, idem: Map<string, IdempotencyRecord>, ops: LogOp[]): string | null {
-  // Validate the whole record before touching the fold, so a bad one changes nothing.
-  try {
-    for (const op of ops) readDelta(op.delta)
-  } catch (err) {
-    return `invalid delta: ${msg(err)}`
-  }
+function applyOps(fold: StateFold, idem: Map<string, IdempotencyRecord>, ops: LogOp[]): string | null {
+  // A record whose later op is refused keeps its earlier (valid, checksummed) ops applied.
   for (const op of ops) {
-    fold.applyDelta(op.delta)
+    const why = fold.apply(op.delta)
+    if (why) return `invalid delta: ${why}`
     if (op.kind === 'local' && op.idem && !idem.has(op.idem.key)) idem.set(op.idem.key, op.idem)
   }
   return null

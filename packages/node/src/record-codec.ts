@@ -7,7 +7,13 @@ import type { IdempotencyRecord } from './store.js'
 // 4-byte big-endian CRC-32 of the payload, then the msgpack payload. A frame
 // whose checksum or shape is wrong is reported, never decoded into state.
 
-const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true })
+// variableMapSize: a snapshot can hold more than 65 535 counters (fixed 16-bit map sizes would throw).
+const packr = new Packr({
+  useRecords: false,
+  int64AsType: 'number',
+  mapsAsObjects: true,
+  variableMapSize: true,
+})
 
 /** Key of the stored identity (node id and incarnation). */
 export const IDENTITY_KEY = 'id'

@@ -19,7 +19,7 @@ export interface WalDb {
     opts?: { sync?: boolean },
   ): Promise<void>
   clear(range: { gte?: string; gt?: string; lte?: string; lt?: string }): Promise<void>
-  iterator(range: { gte?: string; lt?: string }): {
+  iterator(range: { gte?: string; lt?: string; highWaterMarkBytes?: number; fillCache?: boolean }): {
     nextv(size: number): Promise<Array<[string, Uint8Array]>>
     close(): Promise<void>
   }
@@ -31,7 +31,8 @@ export type OpenWalDb = (location: string) => WalDb
 
 /** Every WAL entry, ascending, read 1000 at a time. */
 export async function* walEntries(db: WalDb): AsyncGenerator<[string, Uint8Array]> {
-  const it = db.iterator({ gte: WAL_PREFIX, lt: WAL_END })
+  // A large read-ahead: recovery reads the whole log once, and small reads cost a thread-pool round trip each.
+  const it = db.iterator({ gte: WAL_PREFIX, lt: WAL_END, highWaterMarkBytes: 1 << 20, fillCache: false })
   try {
     for (;;) {
       const rows = await it.nextv(1000)

@@ -317,6 +317,21 @@ describe('LevelStore on LevelDB', () => {
     await b.store.close()
   })
 
+  it('snapshots hold more than 65 535 counters (msgpack map sizes) and idempotency records', async () => {
+    const dir = await dirs.make()
+    const a = await Driver.open(leveldb(dir))
+    const m = a.map
+    for (let i = 0; i < 70_000; i++) m.increment(`c${i}`, 1 + (i % 3))
+    const idem = [{ key: 'k', name: 'c1', op: 'increment' as const, amount: 2, value: 2, at: Date.now() }]
+    await a.store.snapshot(m.state(), idem)
+    await a.store.close()
+    const b = await Driver.open(leveldb(dir))
+    expect(b.map.size).toBe(70_000)
+    expect(b.map.digest()).toBe(m.digest())
+    expect(b.recovered.idempotency).toEqual(idem)
+    await b.store.close()
+  })
+
   it('snapshots keep disk use bounded over many operations and recover the same state', async () => {
     const dir = await dirs.make()
     const open = () => Driver.open(leveldb(dir, { snapshotEveryOps: 2000 }))

@@ -1,0 +1,138 @@
+import { type CounterMapState, isValidName, isValidReplicaId } from '@tally/crdt'
+
+/** Most out-of-order ranges remembered per replica (as CounterMap does). */
+const MAX_PENDING_RANGES = 32
+
+type Cell = [p: number, n: number, seq: number]
+
+function isCount(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+}
+
+/**
+ * Folds a snapshot and a long run of logged deltas into one state, cheaply:
+ * recovery may replay a million deltas, and the daemon then merges one state
+ * instead of applying each. Same result as `CounterMap.merge(state)` then
+ * `applyDelta` of each delta in order (per-field max of entries; version
+ * summary advanced by contiguous ranges, out-of-order ones parked the same
+ * way), without the digest and replica-log upkeep a live map needs.
+ *
+ * Untrusted input is checked like `readDelta` (names, replica ids, safe
+ * integers); valid names and ids are remembered so each is checked once.
+ */
+export class StateFold {
+  readonly #counters = new Map<string, Map<string, Cell>>()
+  readonly #vv = new Map<string, number>()
+  readonly #pending = new Map<string, Array<[number, number]>>()
+  readonly #names = new Set<string>()
+  readonly #replicas = new Set<string>()
+
+  /** Starts from `state` (a snapshot, trusted as written by this store; checked like a delta). Throws TypeError when malformed. */
+  constructor(state: CounterMapState | null) {
+    if (!state) return
+    const ranges: unknown[] = Object.entries(state.vv ?? {}).map(([r, to]) => [r, 0, to])
+    const entries: unknown[] = []
+    for (const [name, byReplica] of Object.entries(state.counters ?? {})) {
+      for (const [r, cell] of Object.entries(byReplica)) {
+        if (!Array.isArray(cell)) throw new TypeError(`snapshot counter ${name} has a malformed entry`)
+        entries.push([name, r, cell[0], cell[1], cell[2]])
+      }
+    }
+    const why = this.apply({ ranges, entries })
+    if (why) throw new TypeError(`snapshot: ${why}`)
+  }
+
+  /**
+   * Merges one untrusted delta. Returns null, or a reason when it is
+   * malformed (then nothing of it was applied). O(size of the delta).
+   */
+  apply(delta: unknown): string | null {
+    if (typeof delta !== 'object' || delta === null) return 'delta must be an object'
+    const { ranges, entries } = delta as { ranges?: unknown; entries?: unknown }
+    if (!Array.isArray(ranges) || !Array.isArray(entries)) return 'delta needs ranges and entries arrays'
+    for (const t of entries) {
+      if (!Array.isArray(t) || t.length !== 5) return 'entry must be [name, replica, p, n, seq]'
+      if (!this.#name(t[0])) return `invalid counter name in entry`
+      if (!this.#replica(t[1])) return `invalid replica id in entry`
+      if (!isCount(t[2]) || !isCount(t[3]) || !isCount(t[4])) return 'entry p, n, seq must be safe counts'
+    }
+    for (const t of ranges) {
+      if (!Array.isArray(t) || t.length !== 3 || !this.#replica(t[0]) || !isCount(t[1]) || !isCount(t[2]))
+        return 'range must be [replica, from, to]'
+      if (t[1] > t[2]) return 'range from must be <= to'
+    }
+    for (const [name, r, p, n, seq] of entries as Array<[string, string, number, number, number]>) {
+      if (p === 0 && n === 0) continue
+      let byReplica = this.#counters.get(name)
+      if (!byReplica) {
+        byReplica = new Map()
+        this.#counters.set(name, byReplica)
+      }
+      const c = byReplica.get(r)
+      if (!c) byReplica.set(r, [p, n, seq])
+      else {
+        if (p > c[0]) c[0] = p
+        if (n > c[1]) c[1] = n
+        if (seq > c[2]) c[2] = seq
+      }
+    }
+    for (const [r, from, to] of ranges as Array<[string, number, number]>) this.#advance(r, from, to)
+    return null
+  }
+
+  /** The folded state, in `CounterMap.state()` form. O(state). */
+  state(): CounterMapState {
+    const vv: CounterMapState['vv'] = {}
+    for (const [r, s] of this.#vv) vv[r] = s
+    const counters: CounterMapState['counters'] = {}
+    for (const [name, byReplica] of this.#counters) {
+      const out: Record<string, Cell> = {}
+      for (const [r, c] of byReplica) out[r] = [c[0], c[1], c[2]]
+      counters[name] = out
+    }
+    return { vv, counters }
+  }
+
+  #name(x: unknown): boolean {
+    if (typeof x !== 'string') return false
+    if (this.#names.has(x)) return true
+    if (!isValidName(x)) return false
+    this.#names.add(x)
+    return true
+  }
+
+  #replica(x: unknown): boolean {
+    if (typeof x !== 'string') return false
+    if (this.#replicas.has(x)) return true
+    if (!isValidReplicaId(x)) return false
+    this.#replicas.add(x)
+    return true
+  }
+
+  // CounterMap's rule: advance when (from, to] joins what we have, else park it.
+  #advance(r: string, from: number, to: number): void {
+    let cur = this.#vv.get(r) ?? 0
+    if (to <= cur) return
+    if (from > cur) {
+      const pending = this.#pending.get(r) ?? []
+      pending.push([from, to])
+      pending.sort((a, b) => a[0] - b[0])
+      if (pending.length > MAX_PENDING_RANGES) pending.pop()
+      this.#pending.set(r, pending)
+      return
+    }
+    cur = to
+    const pending = this.#pending.get(r)
+    if (pending) {
+      const rest: Array<[number, number]> = []
+      for (const [f, t] of pending) {
+        if (t <= cur) continue
+        if (f <= cur) cur = t
+        else rest.push([f, t])
+      }
+      if (rest.length > 0) this.#pending.set(r, rest)
+      else this.#pending.delete(r)
+    }
+    this.#vv.set(r, cur)
+  }
+}

@@ -6,10 +6,13 @@
  * An update appends (name, seq); the older record for that name goes stale
  * and is skipped on read (the caller says which seq is current), then dropped
  * by compaction once stale records outnumber live ones. Records arriving out
- * of seq order (a full state merged in key order, a relayed delta overtaking
- * an older one) are appended too and the index is sorted once, lazily, on the
- * next read: O(n log n) for a bulk load instead of O(n²) sorted inserts.
+ * of seq order are inserted in place when close to the end (a relayed delta
+ * overtaking an older one), else appended and sorted once, lazily, on the
+ * next read (a full state merged in key order).
  */
+// How far back from the end an out-of-order record is inserted in place.
+const NEAR_END = 64
+
 export class ReplicaLog {
   readonly #isCurrent: (name: string, seq: number) => boolean
   #seqs: number[] = []
@@ -23,13 +26,33 @@ export class ReplicaLog {
     this.#isCurrent = isCurrent
   }
 
-  /** Records that `name` now has sequence number `seq`; `replaced` says an older record exists. O(1) amortised. */
+  /**
+   * Records that `name` now has sequence number `seq`; `replaced` says an
+   * older record exists. O(1) amortised for in-order seqs; a record slightly
+   * out of order (within NEAR_END of the end: the usual relay reordering) is
+   * inserted in place in O(distance); anything further marks the log for one
+   * lazy sort, so a bulk load in key order costs O(n log n), not O(n²).
+   */
   add(name: string, seq: number, replaced: boolean): void {
     if (replaced) this.#stale++
-    if (seq < this.#max) this.#sorted = false
-    else this.#max = seq
-    this.#seqs.push(seq)
-    this.#names.push(name)
+    const n = this.#seqs.length
+    if (seq >= this.#max || !this.#sorted) {
+      if (seq > this.#max) this.#max = seq
+      else if (seq < this.#max) this.#sorted = false
+      this.#seqs.push(seq)
+      this.#names.push(name)
+    } else {
+      let i = n
+      while (i > 0 && n - i < NEAR_END && (this.#seqs[i - 1] as number) > seq) i--
+      if (i > 0 && (this.#seqs[i - 1] as number) > seq) {
+        this.#sorted = false
+        this.#seqs.push(seq)
+        this.#names.push(name)
+      } else {
+        this.#seqs.splice(i, 0, seq)
+        this.#names.splice(i, 0, name)
+      }
+    }
     this.#maybeCompact()
   }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ReplicaLog } from '../src/replica-log.js'
 
@@ -92,5 +93,43 @@ describe('ReplicaLog', () => {
     expect(after(n - 3)).toHaveLength(3)
     // Sorted inserts were O(n²) here (seconds); the lazy sort takes milliseconds. Generous bound for a busy machine.
     expect(performance.now() - t0).toBeLessThan(5_000)
+  })
+
+  it('matches a model under any mix of in-order, near and far out-of-order updates and reads', () => {
+    const step = fc.oneof(
+      fc.record({
+        name: fc.integer({ min: 0, max: 80 }).map((i) => `n${i}`),
+        jump: fc.oneof(fc.integer({ min: -20, max: 3 }), fc.integer({ min: -500, max: 3 })),
+      }),
+      fc.record({ read: fc.nat(1200) }),
+    )
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
+        const { put, after } = setup()
+        const model = new Map<string, number>()
+        let top = 600
+        const used = new Set<number>()
+        for (const s of steps) {
+          if ('read' in s) {
+            const got = after(s.read)
+            const want = [...model]
+              .filter(([, q]) => q > s.read)
+              .sort((x, y) => x[1] - y[1])
+              .map(([n]) => n)
+            expect(got).toEqual(want)
+            continue
+          }
+          // Seqs are unique per replica; some land far below the current top (bulk, reordered).
+          const seq = top + s.jump
+          if (seq < 1 || used.has(seq)) continue
+          used.add(seq)
+          top = Math.max(top, seq)
+          // An entry's seq only grows: an older seq for a known name is a stale arrival, ignored.
+          if ((model.get(s.name) ?? 0) >= seq) continue
+          model.set(s.name, seq)
+          put(s.name, seq)
+        }
+      }),
+    )
   })
 })

@@ -9,6 +9,7 @@ import {
   type Summary,
   stateToDelta,
 } from './delta.js'
+import { ErrorCodes, TallyError } from './errors.js'
 import { formatDigest, hashString, mixNumber } from './hash.js'
 import type { PNCounterState } from './pncounter.js'
 import { ReplicaLog } from './replica-log.js'
@@ -58,7 +59,8 @@ export class CounterMap {
    * TALLY_OVERFLOW when the counter's increment total (over all replicas)
    * would pass 2^53−1, or TALLY_VALUE_UNSAFE when the resulting value would
    * not be a safe integer (possible only after merges took the decrement
-   * total past 2^53−1). Nothing changes when it throws.
+   * total past 2^53−1); also TALLY_OVERFLOW if this replica's operation
+   * numbers are exhausted (2^53−1 of them). Nothing changes when it throws.
    */
   increment(name: string, amount = 1): number {
     this.#local(name, amount, 'p')
@@ -76,6 +78,14 @@ export class CounterMap {
     assertAmount(amount)
     const byReplica = this.#counters.get(name)
     checkLocal(byReplica, field, amount, name)
+    // Operation numbers must stay exact: a peer claiming seq 2^53−1 of ours
+    // (bug or malice) must not make the next one collide with it.
+    if (this.#seq >= Number.MAX_SAFE_INTEGER) {
+      throw new TallyError(
+        ErrorCodes.OVERFLOW,
+        'this replica has used every operation number; start a new replica id',
+      )
+    }
     const own = byReplica?.get(this.replica)
     const seq = ++this.#seq
     const p = (own?.p ?? 0) + (field === 'p' ? amount : 0)

@@ -276,6 +276,15 @@ describe('CounterMap exact arithmetic', () => {
     expect(a.increment('x', 1)).toBe(MAX)
   })
 
+  it('refuses a local operation once its operation numbers are exhausted (a peer claimed seq 2^53−1)', () => {
+    const a = new CounterMap('a')
+    a.applyDelta({ ranges: [], entries: [['x', 'a', 1, 0, MAX]] })
+    expect(a.seq).toBe(MAX)
+    const before = canonMap(a)
+    expect(() => a.increment('y')).toThrow(isCode(ErrorCodes.OVERFLOW))
+    expect(canonMap(a)).toBe(before)
+  })
+
   it('merged totals past the limit: value throws TALLY_VALUE_UNSAFE, bigValue is exact', () => {
     const a = new CounterMap('a')
     a.increment('x', MAX)

@@ -40,6 +40,18 @@ export const DEFAULT_BODY_LIMIT = 16 * 1024
 export const DEFAULT_MAX_PEERS = 10_000
 
 const id = { type: 'string', pattern: NODE_ID_PATTERN } as const
+// Response schema: fast serialisation, and nothing but these fields can leak out.
+const peerView = {
+  type: 'object',
+  required: ['id', 'addr', 'http', 'lastSeen', 'status'],
+  properties: {
+    id: { type: 'string' },
+    addr: { type: 'string' },
+    http: { type: 'string' },
+    lastSeen: { type: 'string' },
+    status: { type: 'string' },
+  },
+} as const
 
 /**
  * Builds the discovery HTTP app (not listening). The registry is exposed as
@@ -56,6 +68,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // No per-request logs: heartbeats arrive every second from every node.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
+    // On close, drop every socket rather than wait (up to keepAliveTimeout) for
+    // stragglers: each request is tiny and clients retry, so nothing is lost,
+    // and SIGTERM finishes at once.
+    forceCloseConnections: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -84,6 +100,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     '/register',
     {
       schema: {
+        response: {
+          200: {
+            type: 'object',
+            required: ['peers', 'version'],
+            properties: { peers: { type: 'array', items: peerView }, version: { type: 'string' } },
+          },
+        },
         body: {
           type: 'object',
           required: ['id', 'addr', 'http'],
@@ -106,7 +129,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       if (outcome === 'full') throw Errors.TableFull(registry.size)
       if (outcome === 'created') req.log.info({ id, addr, http }, 'node registered')
       else req.log.debug({ id, addr, http }, 'node re-registered')
-      return { peers: registry.list() }
+      return { peers: registry.list(), version: registry.version }
     },
   )
 
@@ -119,11 +142,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     async (req) => {
       if (!registry.heartbeat(req.body.id)) throw Errors.UnknownNode(req.body.id)
-      return { id: req.body.id, ttlMs: opts.ttlMs }
+      return { id: req.body.id, ttlMs: opts.ttlMs, version: registry.version }
     },
   )
 
-  app.get('/peers', async () => registry.list())
+  app.get('/peers', { schema: { response: { 200: { type: 'array', items: peerView } } } }, async () =>
+    registry.list(),
+  )
 
   app.delete<{ Params: { id: string } }>(
     '/peers/:id',
@@ -141,7 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.get('/health', async () => ({
     status: 'ok',
-    peers: registry.list().length,
+    peers: registry.liveCount(),
     ttlMs: opts.ttlMs,
     uptime: Math.max(0, Math.round((clock.now() - started) / 1000)),
   }))

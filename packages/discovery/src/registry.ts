@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+
 /** One registered node as the registry holds it. Times are epoch milliseconds. */
 export interface PeerEntry {
   readonly id: string
@@ -65,6 +67,14 @@ export class Registry {
   readonly #ttlMs: number
   readonly #maxEntries: number
   readonly #clock: Clock
+  // Ids in list order; rebuilt only when an id is added or removed, since
+  // heartbeats (the common write) never change the order.
+  #sorted: string[] | undefined
+  // Membership version: a random per-process prefix (so a restarted registry
+  // never repeats an old version) and a counter bumped whenever the set of
+  // ids or an address changes. Heartbeats do not bump it.
+  readonly #boot = randomBytes(4).toString('hex')
+  #changes = 0
 
   /** `ttlMs` > 0: entries older than this are dropped; `maxEntries` ≥ 1 bounds memory. */
   constructor(opts: { ttlMs: number; maxEntries: number; clock?: Clock }) {
@@ -92,6 +102,8 @@ export class Registry {
       if (this.#table.size >= this.#maxEntries) return 'full'
     }
     const alive = old !== undefined && isAlive(old, now, this.#ttlMs)
+    if (old === undefined) this.#sorted = undefined
+    if (!alive || old.addr !== reg.addr || old.http !== reg.http) this.#changes++
     this.#table.set(reg.id, {
       id: reg.id,
       addr: reg.addr,
@@ -108,7 +120,7 @@ export class Registry {
     const entry = this.#table.get(id)
     if (entry === undefined) return false
     if (!isAlive(entry, now, this.#ttlMs)) {
-      this.#table.delete(id)
+      this.#delete(id)
       return false
     }
     this.#table.set(id, { ...entry, lastSeen: now })
@@ -119,22 +131,47 @@ export class Registry {
   remove(id: string): boolean {
     const entry = this.#table.get(id)
     if (entry === undefined) return false
-    this.#table.delete(id)
+    this.#delete(id)
     return isAlive(entry, this.#clock.now(), this.#ttlMs)
   }
 
   /** Drops every expired entry; returns the dropped ids. */
   sweep(): string[] {
     const gone = expire(this.#table, this.#clock.now(), this.#ttlMs)
-    for (const id of gone) this.#table.delete(id)
+    for (const id of gone) this.#delete(id)
     return gone
+  }
+
+  /** Number of live entries. O(n), no allocation. */
+  liveCount(): number {
+    const now = this.#clock.now()
+    let n = 0
+    for (const e of this.#table.values()) if (isAlive(e, now, this.#ttlMs)) n++
+    return n
+  }
+
+  /**
+   * Opaque membership version: equal versions from one registry mean the same
+   * ids and addresses (entries that expired but were not yet swept aside), so
+   * a client can skip re-reading an unchanged list.
+   */
+  get version(): string {
+    return `${this.#boot}.${this.#changes}`
+  }
+
+  #delete(id: string): void {
+    this.#table.delete(id)
+    this.#sorted = undefined
+    this.#changes++
   }
 
   /** Live entries sorted by id (code-unit order, stable across calls). */
   list(): PeerView[] {
     const now = this.#clock.now()
+    this.#sorted ??= [...this.#table.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     const views: PeerView[] = []
-    for (const e of this.#table.values()) {
+    for (const id of this.#sorted) {
+      const e = this.#table.get(id)!
       if (!isAlive(e, now, this.#ttlMs)) continue
       views.push({
         id: e.id,
@@ -144,6 +181,6 @@ export class Registry {
         status: 'alive',
       })
     }
-    return views.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return views
   }
 }

@@ -37,6 +37,7 @@ describe('discovery HTTP API', () => {
     expect(res.json().peers.map((p: { id: string }) => p.id)).toEqual(['n2'])
     res = await register(app, node('n1', 1))
     expect(res.json().peers.map((p: { id: string }) => p.id)).toEqual(['n1', 'n2'])
+    expect(res.json().version).toBe(app.registry.version)
     res = await app.inject({ method: 'GET', url: '/peers' })
     expect(res.json()).toEqual([
       { ...node('n1', 1), lastSeen: new Date(clock.now()).toISOString(), status: 'alive' },

@@ -92,6 +92,63 @@ describe('Registry', () => {
     expect(r.remove('b')).toBe(false)
   })
 
+  it('keeps list order right across adds, removals and expiry (cached order)', () => {
+    const clock = fakeClock()
+    const r = new Registry({ ttlMs: 1000, maxEntries: 100, clock })
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.constantFrom('reg', 'del', 'hb', 'tick'), fc.constantFrom('a', 'b', 'c', 'd', 'e')),
+          { maxLength: 40 },
+        ),
+        (ops) => {
+          const model = new Map<string, number>()
+          for (const [op, id] of ops) {
+            if (op === 'reg') {
+              r.register(reg(id))
+              model.set(id, clock.now())
+            } else if (op === 'del') {
+              r.remove(id)
+              model.delete(id)
+            } else if (op === 'hb') {
+              if (r.heartbeat(id)) model.set(id, clock.now())
+            } else clock.advance(400)
+            for (const [k, t] of model) if (clock.now() - t > 1000) model.delete(k)
+            expect(r.list().map((p) => p.id)).toEqual([...model.keys()].sort())
+            expect(r.liveCount()).toBe(model.size)
+          }
+          for (const k of model.keys()) r.remove(k)
+        },
+      ),
+    )
+  })
+
+  it('version changes with membership and addresses, not with heartbeats', () => {
+    const clock = fakeClock()
+    const r = new Registry({ ttlMs: 1000, maxEntries: 10, clock })
+    const v0 = r.version
+    r.register(reg('a'))
+    const v1 = r.version
+    expect(v1).not.toBe(v0)
+    r.heartbeat('a')
+    r.register(reg('a'))
+    expect(r.version).toBe(v1)
+    r.register({ ...reg('a'), addr: 'h:2' })
+    const v2 = r.version
+    expect(v2).not.toBe(v1)
+    r.remove('a')
+    expect(r.version).not.toBe(v2)
+    const v3 = r.version
+    r.register(reg('b'))
+    clock.advance(1001)
+    const v4 = r.version
+    r.sweep()
+    expect(r.version).not.toBe(v4)
+    expect(v4).not.toBe(v3)
+    // Another registry (a restart) never reuses a version.
+    expect(new Registry({ ttlMs: 1, maxEntries: 1 }).version).not.toBe(v0)
+  })
+
   it('rejects nonsense options', () => {
     expect(() => new Registry({ ttlMs: 0, maxEntries: 1 })).toThrow(RangeError)
     expect(() => new Registry({ ttlMs: 1, maxEntries: 0 })).toThrow(RangeError)

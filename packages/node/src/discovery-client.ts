@@ -37,7 +37,7 @@ export interface DiscoveryClientOptions {
   readonly onPeers: (peers: DiscoveredPeer[]) => void
   /** Injectable fetch (tests); default global fetch. */
   readonly fetch?: typeof fetch
-  /** Per-request timeout, ms (default min(heartbeatIntervalMs, 2000), at least 50). */
+  /** Per-request timeout, ms (default heartbeatIntervalMs clamped to 1000–5000). */
   readonly requestTimeoutMs?: number
   /** Bound on `stop()` (deregistration), ms (default 1000). */
   readonly stopTimeoutMs?: number
@@ -100,10 +100,30 @@ export function retryDelay(failures: number, intervalMs: number, rand: number): 
   return Math.round(exp / 2 + (exp / 2) * rand)
 }
 
+/** Even with an unchanged membership version, the list is re-read this often (ticks). */
+export const REFRESH_TICKS = 30
+
+function versionOf(body: unknown): string | undefined {
+  if (typeof body === 'string') {
+    try {
+      return versionOf(JSON.parse(body))
+    } catch {
+      return undefined
+    }
+  }
+  const v = typeof body === 'object' && body !== null ? (body as { version?: unknown }).version : undefined
+  return typeof v === 'string' && v.length <= 64 ? v : undefined
+}
+
 interface Target {
   readonly base: string
   registered: boolean
+  /** A registration was sent (its reply may have been lost): deregister on stop. */
   everRegistered: boolean
+  /** Membership version of the list in `peers` (from the registry), when known. */
+  version: string | undefined
+  /** Ticks since `peers` was last fetched. */
+  staleTicks: number
   failures: number
   peers: DiscoveredPeer[] | undefined
   timer: NodeJS.Timeout | undefined
@@ -125,8 +145,9 @@ class HttpStatusError extends Error {
  * union of the last list each server returned. One server down costs nothing.
  *
  * Per tick and server: register if not registered (the reply carries the
- * list), else heartbeat then `GET /peers`; a heartbeat 404 (restarted or
- * expired registry) re-registers at once. Failures back off with jitter up to
+ * list), else heartbeat, then `GET /peers` only when the membership version
+ * in the heartbeat reply moved (or every `REFRESH_TICKS`); a heartbeat 404
+ * (restarted or expired registry) re-registers at once. Failures back off with jitter up to
  * one interval. Every request has a timeout. Nothing here is awaited by the
  * request path, and no timer callback can throw or reject.
  */
@@ -153,11 +174,17 @@ export class DiscoveryClient {
     this.#opts = opts
     this.#fetch = opts.fetch ?? globalThis.fetch
     this.#rand = opts.random ?? Math.random
-    this.#timeoutMs = Math.max(50, opts.requestTimeoutMs ?? Math.min(opts.heartbeatIntervalMs, 2000))
+    // Loops never overlap, so a timeout longer than the interval only delays the next tick.
+    this.#timeoutMs = Math.max(
+      10,
+      opts.requestTimeoutMs ?? Math.min(Math.max(opts.heartbeatIntervalMs, 1000), 5000),
+    )
     this.#targets = opts.urls.map((u) => ({
       base: u.replace(/\/+$/, ''),
       registered: false,
       everRegistered: false,
+      version: undefined,
+      staleTicks: 0,
       failures: 0,
       peers: undefined,
       timer: undefined,
@@ -229,7 +256,20 @@ export class DiscoveryClient {
         } else if (hb.status < 200 || hb.status > 299) {
           throw new HttpStatusError(hb.status)
         } else {
-          t.peers = readPeerList(await this.#json(t, 'GET', '/peers'), this.#opts.self.id)
+          // The heartbeat reply carries the registry's membership version; the
+          // list is re-read only when it moved (or every REFRESH_TICKS anyway).
+          const version = versionOf(hb.body)
+          t.staleTicks++
+          if (
+            version === undefined ||
+            version !== t.version ||
+            t.peers === undefined ||
+            t.staleTicks >= REFRESH_TICKS
+          ) {
+            t.peers = readPeerList(await this.#json(t, 'GET', '/peers'), this.#opts.self.id)
+            t.version = version
+            t.staleTicks = 0
+          }
         }
       }
       if (t.failures > 0) this.#opts.logger.info({ url: t.base }, 'discovery reachable again')
@@ -249,11 +289,14 @@ export class DiscoveryClient {
 
   async #register(t: Target): Promise<void> {
     const { id, addr, http } = this.#opts.self
+    const first = !t.everRegistered
+    t.everRegistered = true
     const body = await this.#json(t, 'POST', '/register', { id, addr, http })
     t.registered = true
-    if (!t.everRegistered) this.#opts.logger.info({ url: t.base }, 'registered with discovery')
-    t.everRegistered = true
+    if (first) this.#opts.logger.info({ url: t.base }, 'registered with discovery')
     t.peers = readPeerList(body, id)
+    t.version = versionOf(body)
+    t.staleTicks = 0
   }
 
   #publish(): void {

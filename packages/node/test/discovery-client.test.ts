@@ -94,6 +94,24 @@ describe('DiscoveryClient against the real registry', () => {
     await until(() => ids(a.last()).join() === 'b,c', 'a learns c')
   })
 
+  it('re-reads the list only when the membership version moves', async () => {
+    const d = await startDiscovery()
+    let gets = 0
+    const counting = ((url: string | URL | Request, init?: RequestInit) => {
+      if (String(url).endsWith('/peers') && (init?.method ?? 'GET') === 'GET') gets++
+      return fetch(url, init)
+    }) as typeof fetch
+    const a = client([d.url], 'a', { fetch: counting })
+    a.c.start()
+    await until(() => d.app.registry.size === 1, 'registration')
+    const hbBefore = () => gets
+    await new Promise((r) => setTimeout(r, INTERVAL * 6))
+    expect(hbBefore()).toBeLessThanOrEqual(1) // membership unchanged: heartbeats only
+    d.app.registry.register(self('late', 3))
+    await until(() => ids(a.last()).includes('late'), 'late peer fetched')
+    expect(gets).toBeGreaterThanOrEqual(1)
+  })
+
   it('re-registers after the registry restarts (heartbeat 404) within about one interval', async () => {
     const d = await startDiscovery()
     const a = client([d.url], 'a')

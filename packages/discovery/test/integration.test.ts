@@ -139,6 +139,7 @@ describe('discovery with real tally-node processes', () => {
     const up = Date.now()
     await until(async () => (await registeredIds()).join() === 'n1,n2,n3,n4', 'table rebuilt')
     const rebuilt = Date.now() - up
+    console.info(`discovery table rebuilt ${rebuilt} ms after it answered (heartbeat ${HEARTBEAT} ms)`)
     // Nominal bound: one heartbeat interval (500 ms) plus request time; generous for a loaded 2-core box.
     expect(rebuilt, `rebuilt in ${rebuilt} ms (process start ${up - t0} ms)`).toBeLessThan(HEARTBEAT * 4)
   })
@@ -148,6 +149,7 @@ describe('discovery with real tally-node processes', () => {
     const t0 = Date.now()
     await stopProc(n3, 'SIGTERM')
     await until(async () => !(await registeredIds()).includes('n3'), 'n3 deregistered', 5000)
+    console.info(`SIGTERM to gone from /peers: ${Date.now() - t0} ms (ttl ${TTL} ms)`)
     // Far below the TTL: the node said goodbye.
     expect(Date.now() - t0).toBeLessThan(TTL / 4)
   })

@@ -69,12 +69,15 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
  * node could even be connected to), TALLY_UPSTREAM_TIMEOUT (deadline passed)
  * or TALLY_UPSTREAM_FAILED (`maxAttempts` nodes answered badly or timed out
  * while others were left untried). Each node is tried at
- * most once per request.
+ * most once per request. With `affinity` (a client's Idempotency-Key) nodes are
+ * chosen by rendezvous hashing on it, so a client's retry meets the node (and
+ * its idempotency record) that served the first try whenever it is usable.
  */
 export async function forward(
   reg: Registry,
   req: Omit<UpstreamRequest, 'timeoutMs'>,
   limits: ForwardLimits,
+  affinity?: string,
 ): Promise<Served> {
   const start = reg.now()
   const tried = new Set<string>()
@@ -86,7 +89,7 @@ export async function forward(
       throw new Errors.UpstreamTimeout(
         `no node answered within ${limits.deadlineMs} ms (${failures.join('; ')})`,
       )
-    const node = reg.pick(tried)
+    const node = reg.pick(tried, affinity)
     if (!node) break
     tried.add(node.key)
     const r = await attempt(reg, node, { ...req, timeoutMs: Math.min(limits.requestTimeoutMs, left) })

@@ -98,6 +98,8 @@ export class Gateway {
    * A write (`POST path` with `{ amount }`) with failover. The same
    * `idempotencyKey` (the client's, else a fresh UUID) goes with every
    * attempt; `consistency` is passed to the node, which does the quorum acks.
+   * A client-supplied key also picks the node (rendezvous hashing): node
+   * idempotency records are per node, so a client's retry must meet the same one.
    */
   write(
     path: string,
@@ -111,6 +113,9 @@ export class Gateway {
       this.registry,
       { method: 'POST', path: `${path}${q}`, body: { amount }, headers: { 'idempotency-key': key } },
       this.limits,
+      // A client's key routes by rendezvous hashing, so the client's own retry reaches the same node;
+      // a generated key is used once, so the configured strategy balances those writes.
+      idempotencyKey,
     )
   }
 

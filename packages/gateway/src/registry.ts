@@ -12,7 +12,7 @@ import {
   onFailure,
   onSuccess,
 } from './health.js'
-import { INITIAL_STRATEGY_STATE, type Strategy, type StrategyState } from './strategies.js'
+import { INITIAL_STRATEGY_STATE, rendezvous, type Strategy, type StrategyState } from './strategies.js'
 import { createPool } from './upstream.js'
 
 /** Load a node reports in `GET /health`. */
@@ -140,12 +140,15 @@ export class Registry {
    * Chooses the node for the next attempt with the strategy, among nodes not
    * in `tried`: usable ones first; when none is left, ejected ones as a last
    * resort (so a request still has a chance while every node is marked down,
-   * and its success brings the node back). Undefined when every node was tried.
+   * and its success brings the node back). With an `affinity` key the choice
+   * is {@link rendezvous} on it instead of the strategy, so the same key goes
+   * to the same node. Undefined when every node was tried.
    */
-  pick(tried: ReadonlySet<string>): NodeEntry | undefined {
+  pick(tried: ReadonlySet<string>, affinity?: string): NodeEntry | undefined {
     const fresh = this.list().filter((e) => !tried.has(e.key))
     const usable = fresh.filter((e) => isUsable(e.health))
     const pool = usable.length > 0 ? usable : fresh
+    if (affinity !== undefined) return rendezvous(pool, affinity)
     const { node, state } = this.#strategy(pool, this.#strategyState, this.rng)
     this.#strategyState = state
     return node

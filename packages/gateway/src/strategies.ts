@@ -87,6 +87,41 @@ export const leastLoaded: Strategy = (nodes, state, rng) => {
   return { node: best[i], state }
 }
 
+/** 32-bit FNV-1a of `s` with a murmur3 finaliser (good avalanche for rendezvous scores). Pure. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/**
+ * Rendezvous (highest-random-weight) choice for an affinity key: the
+ * candidate with the highest `hash32(key + "\n" + node.key)`, ties by node
+ * key. Every gateway with the same node list makes the same choice, and when
+ * a node leaves only the keys that chose it move. Used to send every retry of
+ * one Idempotency-Key to the same node. Undefined for no candidates.
+ */
+export function rendezvous<C extends Candidate>(nodes: readonly C[], key: string): C | undefined {
+  let best: C | undefined
+  let bestScore = -1
+  for (const n of nodes) {
+    const score = hash32(`${key}\n${n.key}`)
+    if (score > bestScore || (score === bestScore && best !== undefined && n.key < best.key)) {
+      best = n
+      bestScore = score
+    }
+  }
+  return best
+}
+
 /** The strategy for a name. */
 export function strategyFor(name: StrategyName): Strategy {
   switch (name) {

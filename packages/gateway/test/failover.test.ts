@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { Pool } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
+import { rendezvous } from '../src/strategies.js'
 import { type FakeNode, startFakes, until } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
 
@@ -30,8 +31,16 @@ describe('failover', () => {
     async (mode) => {
       fakes = await startFakes(3)
       app = await gatewayFor(fakes, { requestTimeoutMs: 400, healthIntervalMs: 60_000 })
-      fakes[0]!.writeMode = mode
-      // Round-robin from a fresh gateway starts at the first node.
+      // A client key picks its node by rendezvous hashing: make that node the failing one.
+      const first = fakes.find(
+        (f) =>
+          f.url ===
+          rendezvous(
+            fakes.map((x) => ({ key: x.url, inflight: 0 })),
+            'key-1',
+          )?.key,
+      )!
+      first.writeMode = mode
       const r = await app.inject({
         method: 'POST',
         url: '/counters/f/increment',
@@ -39,14 +48,44 @@ describe('failover', () => {
         headers: { 'idempotency-key': 'key-1' },
       })
       expect(r.statusCode).toBe(200)
-      expect(r.json().node).not.toBe('n1')
+      expect(r.json().node).not.toBe(first.id)
       const attempts = fakes.flatMap((f) => f.writes())
       expect(attempts.length).toBe(2)
       expect(attempts.every((a) => a.idempotencyKey === 'key-1')).toBe(true)
       expect(fakes.reduce((s, f) => s + f.map.value('f'), 0)).toBe(2)
-      expect((await healthOf(app)).n1).toBe('ejected')
+      expect((await healthOf(app))[first.id]).toBe('ejected')
     },
   )
+
+  it("a client's retries with one Idempotency-Key reach the same node and count once", async () => {
+    fakes = await startFakes(3)
+    app = await gatewayFor(fakes, { healthIntervalMs: 60_000 })
+    const served = new Set<string>()
+    for (let i = 0; i < 4; i++) {
+      const r = await app.inject({
+        method: 'POST',
+        url: '/counters/retry/increment',
+        payload: { amount: 7 },
+        headers: { 'idempotency-key': 'client-retry-1' },
+      })
+      expect(r.statusCode).toBe(200)
+      expect(r.json().value).toBe(7)
+      served.add(r.json().node)
+    }
+    expect(served.size).toBe(1)
+    expect(fakes.reduce((s, f) => s + f.map.value('retry'), 0)).toBe(7)
+    // Different keys still spread over the nodes.
+    const nodes = new Set<string>()
+    for (let i = 0; i < 30; i++) {
+      const r = await app.inject({
+        method: 'POST',
+        url: '/increment',
+        headers: { 'idempotency-key': `k${i}` },
+      })
+      nodes.add(r.json().node)
+    }
+    expect(nodes.size).toBe(3)
+  })
 
   it('a generated key is the same on every attempt', async () => {
     fakes = await startFakes(3)

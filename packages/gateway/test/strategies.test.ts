@@ -6,6 +6,7 @@ import {
   leastLoaded,
   loadScore,
   random,
+  rendezvous,
   roundRobin,
   STRATEGY_NAMES,
   strategyFor,
@@ -136,4 +137,41 @@ describe('least-loaded', () => {
 
 it('strategyFor maps every name', () => {
   expect(STRATEGY_NAMES.map(strategyFor)).toEqual([roundRobin, random, leastLoaded])
+})
+
+describe('rendezvous (Idempotency-Key affinity)', () => {
+  const nodes = Array.from({ length: 5 }, (_, i) => node(`http://127.0.0.1:${8010 + i}`))
+
+  it('is deterministic and independent of candidate order', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), (key) => {
+        const a = rendezvous(nodes, key)
+        return a === rendezvous([...nodes].reverse(), key) && a === rendezvous(nodes, key)
+      }),
+    )
+  })
+
+  it('removing a node moves only the keys that chose it', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.nat(4), (key, gone) => {
+        const before = rendezvous(nodes, key)!
+        const after = rendezvous(
+          nodes.filter((_, i) => i !== gone),
+          key,
+        )!
+        return before === nodes[gone] ? after !== before : after === before
+      }),
+    )
+  })
+
+  it('spreads keys roughly evenly', () => {
+    const counts = new Map<string, number>()
+    for (let i = 0; i < 5000; i++) {
+      const k = rendezvous(nodes, `key-${i}`)!.key
+      counts.set(k, (counts.get(k) ?? 0) + 1)
+    }
+    expect(counts.size).toBe(5)
+    for (const c of counts.values()) expect(c).toBeGreaterThan(800)
+    expect(rendezvous([], 'k')).toBeUndefined()
+  })
 })

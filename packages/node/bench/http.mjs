@@ -1,9 +1,18 @@
 // HTTP increment throughput of one tally-node vs a bare fastify route doing
-// nothing but answering, in the same run, with autocannon (same connections,
-// duration, body). Usage: node bench/http.mjs [durationSec] [connections] [durability]
+// nothing but answering (bare-server.mjs, its own process), in the same run, with autocannon (same connections,
+// duration, body), 3 alternating rounds, medians. Usage: node bench/http.mjs [durationSec] [connections] [durability]
+
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import Fastify from 'fastify'
 import { cluster, rm, stop, tempDir } from './lib.mjs'
+
+const ROUNDS = 3
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
 
 function cannon(url, duration, connections) {
   return new Promise((resolve, reject) => {
@@ -22,34 +31,44 @@ function cannon(url, duration, connections) {
 }
 
 export async function httpBench(duration = 5, connections = 32, durability = 'sync') {
-  const bare = Fastify()
-  let v = 0
-  bare.post('/increment', async (req) => {
-    v += req.body?.amount ?? 1
-    return { name: 'default', value: v }
+  const server = spawn(process.execPath, [fileURLToPath(new URL('./bare-server.mjs', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   })
-  await bare.listen({ host: '127.0.0.1', port: 0 })
-  const bareUrl = `http://127.0.0.1:${bare.server.address().port}/increment`
+  const port = await new Promise((resolve) =>
+    server.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
+  )
+  const bareUrl = `http://127.0.0.1:${port}/increment`
   const dir = tempDir()
-  const [node] = await cluster(1, dir, ['--durability', durability])
+  const [tally] = await cluster(1, dir, ['--durability', durability])
+  const nodeUrl = tally.url
   try {
     await cannon(bareUrl, 1, connections) // warm-up
-    await cannon(`${node.url}/increment`, 1, connections)
-    const b = await cannon(bareUrl, duration, connections)
-    const t = await cannon(`${node.url}/increment`, duration, connections)
+    await cannon(`${nodeUrl}/increment`, 1, connections)
+    // Alternate baseline and node runs and keep medians: load from other
+    // processes on a shared machine then hits both sides alike.
+    const bare = []
+    const node = []
+    let last
+    for (let i = 0; i < ROUNDS; i++) {
+      bare.push((await cannon(bareUrl, duration, connections)).requests.average)
+      last = await cannon(`${nodeUrl}/increment`, duration, connections)
+      node.push(last.requests.average)
+    }
+    const b = median(bare)
+    const t = median(node)
     return {
       durability,
       connections,
-      bareReqPerSec: Math.round(b.requests.average),
-      nodeReqPerSec: Math.round(t.requests.average),
-      ratio: Math.round((t.requests.average / b.requests.average) * 100) / 100,
-      nodeP50ms: t.latency.p50,
-      nodeP99ms: t.latency.p99,
-      errors: t.errors + t.non2xx,
+      bareReqPerSec: Math.round(b),
+      nodeReqPerSec: Math.round(t),
+      ratio: Math.round((t / b) * 100) / 100,
+      nodeP50ms: last.latency.p50,
+      nodeP99ms: last.latency.p99,
+      errors: last.errors + last.non2xx,
     }
   } finally {
-    await bare.close()
-    await stop([node])
+    server.kill('SIGTERM')
+    await stop([tally])
     rm(dir)
   }
 }

@@ -2,7 +2,6 @@
 // loopback with free ports, poll them, and clean up by pid.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,14 +10,6 @@ export const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url
 if (!existsSync(SERVER)) {
   console.error(`${SERVER} is missing: run npm run build`)
   process.exit(1)
-}
-
-export async function freePort() {
-  const s = net.createServer()
-  await new Promise((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address()
-  await new Promise((r) => s.close(r))
-  return port
 }
 
 const children = new Set()
@@ -34,20 +25,41 @@ export function rm(dir) {
   rmSync(dir, { recursive: true, force: true })
 }
 
-/** Starts `n` nodes, each seeded with the first. Resolves once all answer /health. */
+/** Starts one node on OS-chosen ports (read back from its `listening` log line). */
+export function startNode(id, dir, extra) {
+  const args = [SERVER, '--id', id, '--tcp-port', '0', '--http-port', '0']
+  args.push('--data-dir', join(dir, id), '--log-level', 'info', ...extra)
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return new Promise((resolve, reject) => {
+    let buf = ''
+    let found = false
+    child.once('exit', (code) => found || reject(new Error(`${id} exited ${code}`)))
+    // Keep draining stdout so the child never blocks on a full pipe.
+    child.stdout.on('data', (d) => {
+      if (found) return
+      buf += d
+      for (const line of buf.split('\n')) {
+        try {
+          const rec = JSON.parse(line)
+          if (rec.msg === 'listening') {
+            found = true
+            const tcp = Number(rec.gossip.slice(rec.gossip.lastIndexOf(':') + 1))
+            resolve({ id, tcp, http: Number(new URL(rec.http).port), url: rec.http, child })
+            return
+          }
+        } catch {}
+      }
+    })
+  })
+}
+
+/** Starts `n` nodes, each seeded with the first. Resolves once all see each other. */
 export async function cluster(n, dir, extra = []) {
-  const nodes = []
-  for (let i = 1; i <= n; i++) {
-    const tcp = await freePort()
-    const http = await freePort()
-    const args = [SERVER, '--id', `b${i}`, '--tcp-port', String(tcp), '--http-port', String(http)]
-    args.push('--data-dir', join(dir, `b${i}`), '--log-level', 'error', ...extra)
-    if (i > 1) args.push('--peers', `127.0.0.1:${nodes[0].tcp}`)
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] })
-    children.add(child)
-    child.once('exit', () => children.delete(child))
-    nodes.push({ id: `b${i}`, tcp, http, url: `http://127.0.0.1:${http}`, child })
-  }
+  const nodes = [await startNode('b1', dir, extra)]
+  for (let i = 2; i <= n; i++)
+    nodes.push(await startNode(`b${i}`, dir, [...extra, '--peers', `127.0.0.1:${nodes[0].tcp}`]))
   for (const node of nodes) await until(async () => (await get(`${node.url}/health`)) !== null, 20_000)
   await until(async () => {
     const hs = await Promise.all(nodes.map((x) => get(`${x.url}/health`)))

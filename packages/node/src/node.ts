@@ -113,7 +113,13 @@ export class TallyNode {
       }
     }
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
-    const bound = await o.transport.listen()
+    let bound: string
+    try {
+      bound = await o.transport.listen()
+    } catch (err) {
+      await o.store.close()
+      throw err
+    }
     const port = bound.slice(bound.lastIndexOf(':') + 1)
     const addr = opts.advertiseHost ? `${bracket(opts.advertiseHost)}:${port}` : bound
     const det = detectorFor(o.gossipIntervalMs)

@@ -1,7 +1,6 @@
 // Spawning real tally-node processes on loopback for integration tests and benches.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,15 +11,6 @@ export const SERVER = fileURLToPath(new URL('../../dist/server.js', import.meta.
 /** Throws a clear error when the bin has not been built. */
 export function requireBuild(): void {
   if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run npm run build`)
-}
-
-/** A free TCP port on 127.0.0.1 (asks the OS, then releases it). */
-export async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
 }
 
 export interface Proc {
@@ -38,10 +28,12 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** Starts one tally-node on loopback with free ports. The caller must kill it (see stopAll). */
+/**
+ * Starts one tally-node on loopback. Ports are 0 (chosen by the OS, no race
+ * with other processes); the bound ports are read from the node's `listening`
+ * log line. Resolves once it listens; the caller must stop it (see stopAll).
+ */
 export async function spawnNode(id: string, dataRoot: string, extra: string[] = []): Promise<Proc> {
-  const tcp = await freePort()
-  const http = await freePort()
   const child = spawn(
     process.execPath,
     [
@@ -51,22 +43,50 @@ export async function spawnNode(id: string, dataRoot: string, extra: string[] = 
       '--host',
       '127.0.0.1',
       '--tcp-port',
-      String(tcp),
+      '0',
       '--http-port',
-      String(http),
+      '0',
       '--data-dir',
       join(dataRoot, id),
       '--log-level',
-      'warn',
+      'info',
       ...extra,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const stderr: string[] = []
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 100) stderr.push(d.toString())
   })
-  return { id, tcp, http, url: `http://127.0.0.1:${http}`, child, stderr }
+  const proc: Proc = { id, tcp: 0, http: 0, url: '', child, stderr }
+  await new Promise<void>((resolve) => {
+    let buf = ''
+    const onExit = () => resolve()
+    child.once('close', onExit)
+    // Keep draining stdout for the life of the process so the child never blocks on a full pipe.
+    child.stdout?.on('data', (d: Buffer) => {
+      if (proc.url !== '') return
+      buf += d.toString()
+      let nl = buf.indexOf('\n')
+      while (nl !== -1) {
+        const line = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        nl = buf.indexOf('\n')
+        try {
+          const rec = JSON.parse(line) as { msg?: string; http?: string; gossip?: string }
+          if (rec.msg === 'listening' && rec.http && rec.gossip) {
+            proc.url = rec.http
+            proc.http = Number(new URL(rec.http).port)
+            proc.tcp = Number(rec.gossip.slice(rec.gossip.lastIndexOf(':') + 1))
+            child.off('close', onExit)
+            resolve()
+            return
+          }
+        } catch {}
+      }
+    })
+  })
+  return proc
 }
 
 /** GET/POST JSON helper with a timeout; resolves with status and parsed body (or null). */

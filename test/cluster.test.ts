@@ -1,7 +1,8 @@
 // Acceptance: a user's story against real processes, started exactly the way
 // an operator does it (run-cluster.sh) on free loopback ports in a temporary
 // run directory: discovery, three nodes and the gateway come up healthy; an
-// increment shows everywhere; a node added later is discovered and catches
+// increment shows everywhere; a write retried through the gateway with the
+// same Idempotency-Key counts once; a node added later is discovered and catches
 // up; a killed node does not stop the others, and catches up on restart; a
 // decrement goes negative; `stop` leaves no process behind.
 // Needs the built bins (npm run build).
@@ -192,6 +193,30 @@ describe('a local cluster started with run-cluster.sh', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/node-1: \+5 → value 5/)
     await converge(5, [1, 2, 3])
+  }, 60_000)
+
+  it('counts a write retried through the gateway with the same Idempotency-Key once', async () => {
+    const send = async (): Promise<unknown> => {
+      const res = await fetch(`${gatewayUrl()}/counters/retried/increment`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'acceptance-retry-1' },
+        body: JSON.stringify({ amount: 4 }),
+        signal: AbortSignal.timeout(5000),
+      })
+      expect(res.status).toBe(200)
+      return res.json()
+    }
+    for (let i = 0; i < 3; i++) expect(await send()).toMatchObject({ name: 'retried', value: 4 })
+    for (const k of [1, 2, 3]) {
+      await until(`node-${k} to count the retried write once`, async () => {
+        const { value } = (await getJson(`${nodeUrl(k)}/counters/retried`)) as { value: number }
+        return value === 4 ? true : undefined
+      })
+    }
+    // Still 4 a moment later: no copy arrives late from another node.
+    await new Promise((r) => setTimeout(r, 1000))
+    for (const k of [1, 2, 3])
+      expect(await getJson(`${nodeUrl(k)}/counters/retried`)).toMatchObject({ value: 4 })
   }, 60_000)
 
   it('discovers a node started later, which catches up', async () => {

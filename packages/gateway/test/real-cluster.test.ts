@@ -77,7 +77,7 @@ describe('with five real nodes', () => {
     expect(r.json().value).toBe(5)
   })
 
-  it('one of five nodes killed mid-load: zero client errors and an exact total', async () => {
+  it('one of five nodes killed mid-load: zero client errors, nothing acknowledged lost', async () => {
     app = await gw()
     await app.listen({ host: '127.0.0.1', port: 0 })
     const port = (app.server.address() as AddressInfo).port
@@ -109,42 +109,32 @@ describe('with five real nodes', () => {
       await client.close()
     }
     expect(errors).toEqual([])
-    // The killed node stays dead: the survivors must converge on exactly the acknowledged total
-    // (a write n3 applied but never acknowledged was retried elsewhere and counts once).
-    const survivors = await gatewayFor(
-      nodes.filter((n) => n !== nodes[2]).map((n) => ({ url: n.url }) as never),
-      { healthIntervalMs: 200 },
-    )
-    let last = ''
-    try {
-      await until(
-        async () => {
-          const r = await survivors.inject({ method: 'GET', url: '/counters/load?consistency=all' })
-          last = r.body
-          return r.statusCode === 200 && r.json().value === expected
-        },
-        30_000,
-        `survivors to converge on ${expected}`,
-      ).catch((err) => {
-        throw new Error(`${(err as Error).message}; last read ${last}`)
-      })
-    } finally {
-      await survivors.close()
-    }
-    // Restarted, n3 brings back from its WAL what it acknowledged; nothing acknowledged is lost. It may
-    // also bring back a write it made durable but never acknowledged, which the gateway retried on
-    // another node: idempotency keys are per node, so that one counts twice (see README, Failover).
+    // Restart n3: its WAL brings back what it acknowledged but had not yet pushed to a peer, so
+    // nothing acknowledged is lost. It may also bring back a write it made durable but never
+    // acknowledged, which the gateway retried on another node: node idempotency records are per
+    // node, so that one counts twice (README, Failover: known limitation). At most the requests in
+    // flight at the kill can be affected: 8 connections × amount ≤ 5.
     await nodes[2]!.start()
+    let last = ''
+    let settled = -1
     await until(
       async () => {
         const r = await app!.inject({ method: 'GET', url: '/counters/load?consistency=all' })
         last = r.body
-        return r.statusCode === 200 && r.json().value >= expected
+        if (r.statusCode !== 200) return false
+        const v = r.json().value as number
+        // Converged when two reads in a row agree on a value ≥ the acknowledged total.
+        const done = v >= expected && v === settled
+        settled = v
+        return done
       },
       30_000,
       `all five to hold at least ${expected}`,
-    )
-    console.log(`kill under load: acknowledged ${expected}, after restart ${JSON.parse(last).value}`)
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}; last read ${last}`)
+    })
+    expect(settled).toBeGreaterThanOrEqual(expected)
+    expect(settled - expected).toBeLessThanOrEqual(8 * 5)
   }, 120_000)
 
   it('503 TALLY_NO_NODES when every node is down; recovery when one returns', async () => {

@@ -11,9 +11,23 @@ export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
 const CONTROL = /[\u0000-\u001f\u007f]/
 
-// A lone surrogate does not survive a UTF-8 round trip (msgpack, HTTP): it
-// would come back as U+FFFD, i.e. as a different replica on the far side.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+/**
+ * True when `s` holds a lone surrogate. Such a string does not survive a
+ * UTF-8 round trip (msgpack, HTTP): it would come back with U+FFFD, i.e. as a
+ * different replica on the far side. (A loop, not a regex: lookbehind is
+ * missing in older browsers.)
+ */
+function hasLoneSurrogate(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0xd800 || c > 0xdfff) continue
+    if (c > 0xdbff) return true // a low surrogate with no high one before it
+    const next = s.charCodeAt(i + 1) // NaN past the end
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return true
+    i++
+  }
+  return false
+}
 
 // `__proto__` is the one key that cannot live in a plain object as data
 // (assigning it replaces the prototype), and states are plain objects.
@@ -35,7 +49,7 @@ export function isValidReplicaId(id: unknown): id is string {
     id.length > 0 &&
     id.length <= MAX_REPLICA_ID_LENGTH &&
     !CONTROL.test(id) &&
-    !LONE_SURROGATE.test(id) &&
+    !hasLoneSurrogate(id) &&
     id !== RESERVED
   )
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ErrorCodes, TallyError } from '../src/index.js'
 import {
@@ -50,11 +51,30 @@ describe('isValidReplicaId', () => {
     ['a\ud800', false],
     ['\udc00a', false],
     ['\ud83d\ude00', true],
+    ['a\ud83d\ude00b\ud83d\ude00', true],
+    ['\ud83d', false],
+    ['\ude00\ud83d', false],
+    ['\ud83d\ud83d\ude00', false],
     ['__proto__', false],
     [1, false],
     [undefined, false],
   ])('%j → %s', (id, ok) => {
     expect(isValidReplicaId(id)).toBe(ok)
+  })
+})
+
+describe('replica ids survive UTF-8', () => {
+  it('an id is valid (surrogate-wise) iff it round-trips through UTF-8 unchanged', () => {
+    const near = fc.integer({ min: 0xd7f0, max: 0xe010 })
+    const str = fc.array(fc.oneof(near, fc.constant(0x61)), { minLength: 1, maxLength: 12 })
+    fc.assert(
+      fc.property(str, (codes) => {
+        const id = String.fromCharCode(...codes)
+        const roundTrip = new TextDecoder().decode(new TextEncoder().encode(id))
+        expect(isValidReplicaId(id)).toBe(roundTrip === id)
+      }),
+      { numRuns: 2000 },
+    )
   })
 })
 

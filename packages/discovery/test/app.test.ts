@@ -1,6 +1,8 @@
+import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
+import { checkHttpUrl, isValidNodeId, parseHostPort } from '../src/validate.js'
 
 function fakeClock(start = 1_700_000_000_000) {
   let t = start
@@ -258,5 +260,57 @@ describe('bad input: 4xx with a clear message, nothing changes', () => {
       expect(res.statusCode).toBe(400)
       expect(res.json().error.code).toBe('TALLY_BAD_REQUEST')
     }
+  })
+})
+
+describe('fuzz: arbitrary bodies never crash and only valid registrations change the table', () => {
+  it('random JSON and near-miss records', async () => {
+    const { app } = await make()
+    const field = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom(
+        '127.0.0.1:9000',
+        '[::1]:1',
+        'h:65535',
+        'http://h:1',
+        'https://x.y/',
+        'n-1',
+        '0.0.0.0:1',
+      ),
+      fc.integer(),
+      fc.constant(null),
+    )
+    const body = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ id: field, addr: field, http: field }),
+      fc.record({ id: field, addr: field, http: field, extra: field }, { requiredKeys: [] }),
+    )
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const before = app.registry.size
+        const res = await app.inject({
+          method: 'POST',
+          url: '/register',
+          payload: JSON.stringify(b) ?? '',
+          headers: { 'content-type': 'application/json' },
+        })
+        expect(res.statusCode).toBeLessThan(500)
+        const o = b as Record<string, unknown>
+        const valid =
+          typeof b === 'object' &&
+          b !== null &&
+          !Array.isArray(b) &&
+          Object.keys(b).every((k) => ['id', 'addr', 'http'].includes(k)) &&
+          isValidNodeId(o.id) &&
+          typeof parseHostPort(o.addr) === 'object' &&
+          typeof o.http === 'string' &&
+          o.http.length > 0 &&
+          checkHttpUrl(o.http) === undefined
+        expect(res.statusCode, JSON.stringify(b)).toBe(valid ? 200 : 400)
+        if (!valid) expect(app.registry.size).toBe(before)
+        else app.registry.remove(o.id as string)
+      }),
+      { numRuns: 300 },
+    )
   })
 })

@@ -163,7 +163,9 @@ export class Loop {
   #schedule(): void {
     if (this.#stopped) return
     this.#timer = setTimeout(() => {
-      this.#run().finally(() => this.#schedule())
+      this.#run()
+        .catch(() => {}) // runs report their own failures; a stray rejection must not stop the loop
+        .finally(() => this.#schedule())
     }, this.#intervalMs)
     this.#timer.unref()
   }

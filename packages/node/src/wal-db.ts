@@ -29,15 +29,15 @@ export interface WalDb {
 /** Re-export point so callers can type their own `openDb`. */
 export type OpenWalDb = (location: string) => WalDb
 
-/** Every WAL entry, ascending, read 1000 at a time. */
-export async function* walEntries(db: WalDb): AsyncGenerator<[string, Uint8Array]> {
+/** Every WAL entry, ascending, in chunks (one await per chunk, not per entry: recovery reads millions). */
+export async function* walEntries(db: WalDb): AsyncGenerator<Array<[string, Uint8Array]>> {
   // A large read-ahead: recovery reads the whole log once, and small reads cost a thread-pool round trip each.
   const it = db.iterator({ gte: WAL_PREFIX, lt: WAL_END, highWaterMarkBytes: 1 << 20, fillCache: false })
   try {
     for (;;) {
       const rows = await it.nextv(1000)
       if (rows.length === 0) return
-      yield* rows
+      yield rows
     }
   } finally {
     await it.close()

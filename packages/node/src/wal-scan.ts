@@ -24,7 +24,7 @@ export interface ScanResult {
 export type CorruptionPolicy = 'refuse' | 'truncate'
 
 /**
- * Walks WAL entries (`[key, value]`, ascending) after snapshot batch
+ * Walks WAL entries (chunks of `[key, value]`, ascending) after snapshot batch
  * `covered`, handing each intact batch's operations to `apply` in order.
  * `apply` returns null, or a reason when the operations are unusable (then
  * the record counts as damaged).
@@ -37,46 +37,47 @@ export type CorruptionPolicy = 'refuse' | 'truncate'
  * TALLY_WAL_CORRUPT (policy `refuse`), or cuts from there (policy `truncate`).
  */
 export async function scanWal(
-  entries: AsyncIterable<[string, Uint8Array]>,
+  chunks: AsyncIterable<Array<[string, Uint8Array]>>,
   covered: number,
   apply: (ops: LogOp[]) => string | null,
   policy: CorruptionPolicy = 'refuse',
 ): Promise<ScanResult> {
   const out: ScanResult = { last: covered, ops: 0, batches: 0, cut: [], stale: [], warnings: [] }
   let damage: { key: string; reason: string } | null = null
-  for await (const [key, value] of entries) {
-    const seq = walSeqOf(key)
-    if (seq !== null && seq <= covered) {
-      out.stale.push(key)
-      continue
-    }
-    if (damage) {
-      out.cut.push(key)
-      if (seq !== null && 'ops' in decodeBatch(seq, value))
-        midLog(policy, damage, `${key} after it is intact`)
-      continue
-    }
-    const expected = out.last + 1
-    let reason: string | null = null
-    if (seq === null) reason = 'not a WAL key'
-    else if (seq !== expected) {
-      damage = { key, reason: `batch ${expected} is missing (next present is ${seq})` }
-      out.cut.push(key)
-      midLog(policy, damage, `${key} after it is present`)
-      continue
-    } else {
-      const d = decodeBatch(seq, value)
-      reason = 'reason' in d ? d.reason : apply(d.ops)
-      if (reason === null && 'ops' in d) {
-        out.last = seq
-        out.ops += d.ops.length
-        out.batches++
+  for await (const chunk of chunks)
+    for (const [key, value] of chunk) {
+      const seq = walSeqOf(key)
+      if (seq !== null && seq <= covered) {
+        out.stale.push(key)
         continue
       }
+      if (damage) {
+        out.cut.push(key)
+        if (seq !== null && 'ops' in decodeBatch(seq, value))
+          midLog(policy, damage, `${key} after it is intact`)
+        continue
+      }
+      const expected = out.last + 1
+      let reason: string | null = null
+      if (seq === null) reason = 'not a WAL key'
+      else if (seq !== expected) {
+        damage = { key, reason: `batch ${expected} is missing (next present is ${seq})` }
+        out.cut.push(key)
+        midLog(policy, damage, `${key} after it is present`)
+        continue
+      } else {
+        const d = decodeBatch(seq, value)
+        reason = 'reason' in d ? d.reason : apply(d.ops)
+        if (reason === null && 'ops' in d) {
+          out.last = seq
+          out.ops += d.ops.length
+          out.batches++
+          continue
+        }
+      }
+      damage = { key, reason: reason ?? 'damaged' }
+      out.cut.push(key)
     }
-    damage = { key, reason: reason ?? 'damaged' }
-    out.cut.push(key)
-  }
   if (damage) {
     out.warnings.push(
       `write-ahead log damaged at ${damage.key} (${damage.reason}): cut ${out.cut.length} record(s) from there; ` +

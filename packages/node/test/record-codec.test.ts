@@ -22,8 +22,13 @@ function ops(): LogOp[] {
   const d2 = m.deltaFor('a.1', 1)
   return [
     { kind: 'local', delta: d1 },
-    { kind: 'local', delta: d2, idem: { key: 'k1', name: 'y', op: 'decrement', amount: 2, value: -2, at: 5 } },
+    {
+      kind: 'local',
+      delta: d2,
+      idem: { key: 'k1', name: 'y', op: 'decrement', amount: 2, value: -2, at: 5 },
+    },
     { kind: 'remote', delta: { ranges: [['b.7', 0, 1]], entries: [['x', 'b.7', 2 ** 53 - 1, 0, 1]] } },
+    { kind: 'local', delta: m.deltaSince({}) }, // two entries: stored in the general form
   ]
 }
 
@@ -32,6 +37,14 @@ describe('record codec', () => {
     const o = ops()
     const back = decodeBatch(7, encodeBatch(7, o))
     expect(back).toEqual({ ops: o })
+  })
+
+  it('stores the common one-op local delta compactly', () => {
+    const [one] = ops()
+    const general = encodeBatch(1, [{ kind: 'remote', delta: one!.delta }])
+    const compact = encodeBatch(1, [one!])
+    expect(compact.length).toBeLessThan(general.length * 0.75)
+    expect(decodeBatch(1, compact)).toEqual({ ops: [one] })
   })
 
   it('refuses a batch stored under another key', () => {
@@ -57,11 +70,15 @@ describe('record codec', () => {
 
   it('orders WAL keys numerically and parses them back', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 53 - 1 }), fc.integer({ min: 1, max: 2 ** 53 - 1 }), (a, b) => {
-        expect(walSeqOf(walKey(a))).toBe(a)
-        expect(Math.sign(walKey(a).localeCompare(walKey(b), 'en'))).toBe(Math.sign(a - b))
-        expect(walKey(a) < walKey(b)).toBe(a < b)
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 53 - 1 }),
+        fc.integer({ min: 1, max: 2 ** 53 - 1 }),
+        (a, b) => {
+          expect(walSeqOf(walKey(a))).toBe(a)
+          expect(Math.sign(walKey(a).localeCompare(walKey(b), 'en'))).toBe(Math.sign(a - b))
+          expect(walKey(a) < walKey(b)).toBe(a < b)
+        },
+      ),
     )
     expect(walSeqOf('w:xyz')).toBeNull()
     expect(walSeqOf('snap')).toBeNull()

@@ -11,7 +11,7 @@ const rec = (seq: number): [string, Uint8Array] => [walKey(seq), encodeBatch(seq
 const garbage = (seq: number): [string, Uint8Array] => [walKey(seq), new Uint8Array([9, 9, 9, 9, 9, 9])]
 
 async function* from(rows: Array<[string, Uint8Array]>) {
-  yield* rows
+  yield rows
 }
 
 async function scan(

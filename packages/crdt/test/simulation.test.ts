@@ -190,6 +190,24 @@ const scenarios: Array<[string, Params]> = [
   ['5 replicas, many counters, early partition', { ...base, seed: 2024, counters: 200, partition: [0, 300] }],
 ]
 
+// Soak: `npm run soak -w @tally/crdt` adds TALLY_SIM_SEEDS more seeds with varied parameters.
+const extra = Number(process.env.TALLY_SIM_SEEDS ?? 0)
+for (let seed = 10_000; seed < 10_000 + extra; seed++) {
+  scenarios.push([
+    `soak seed ${seed}`,
+    {
+      ...base,
+      seed,
+      replicas: 5 + (seed % 4),
+      counters: 3 + (seed % 60),
+      drop: [0.1, 0.3, 0.6][seed % 3] as number,
+      maxDelay: 5 + (seed % 50),
+      restartEvery: seed % 2 ? 0 : 11 + (seed % 30),
+      partition: [seed % 100, 150 + (seed % 200)],
+    },
+  ])
+}
+
 describe('simulation: eager deltas + anti-entropy over a hostile network', () => {
   it.each(scenarios)('%s converges to the exact sum of the operations', (_label, params) => {
     const { maps, names, expected, stats, pull, drain } = simulate(params)

@@ -131,8 +131,21 @@ interface Target {
 }
 
 class HttpStatusError extends Error {
-  constructor(readonly status: number) {
-    super(`HTTP ${status}`)
+  constructor(
+    readonly status: number,
+    body = '',
+  ) {
+    super(`HTTP ${status}${errorDetail(body)}`)
+  }
+}
+
+/** `: CODE message` from a `{ error: { code, message } }` body, bounded; '' otherwise. */
+function errorDetail(body: string): string {
+  try {
+    const e = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } }).error
+    return `: ${String(e?.code ?? '')} ${String(e?.message ?? '')}`.slice(0, 300)
+  } catch {
+    return ''
   }
 }
 
@@ -279,7 +292,12 @@ export class DiscoveryClient {
       if (this.#stopped) return
       t.failures++
       const log = { url: t.base, failures: t.failures, err: err instanceof Error ? err.message : String(err) }
-      if (t.failures === 1) this.#opts.logger.warn(log, 'discovery request failed; keeping known peers')
+      // 400/401 will not heal by retrying: a wrong token or a registration the
+      // registry refuses is a configuration error, so say so loudly (once).
+      const config = err instanceof HttpStatusError && (err.status === 400 || err.status === 401)
+      if (t.failures === 1 && config)
+        this.#opts.logger.error(log, 'discovery refused this node (check token/addresses)')
+      else if (t.failures === 1) this.#opts.logger.warn(log, 'discovery request failed; keeping known peers')
       else this.#opts.logger.debug(log, 'discovery request failed')
       delay = retryDelay(t.failures, interval, this.#rand())
     }
@@ -316,7 +334,7 @@ export class DiscoveryClient {
   /** A request whose non-2xx status is an error; the body is parsed as JSON. */
   async #json(t: Target, method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await this.#request(t, method, path, body)
-    if (res.status < 200 || res.status > 299) throw new HttpStatusError(res.status)
+    if (res.status < 200 || res.status > 299) throw new HttpStatusError(res.status, res.body)
     return res.body === '' ? undefined : JSON.parse(res.body)
   }
 

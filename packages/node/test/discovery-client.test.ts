@@ -158,11 +158,15 @@ describe('DiscoveryClient against the real registry', () => {
     )
   })
 
-  it('sends the bearer token; without it registration fails and is retried', async () => {
+  it('sends the bearer token; without it registration fails, is logged as an error, and is retried', async () => {
     const d = await startDiscovery({ token: TOKEN })
-    const bad = client([d.url], 'bad')
+    const errors: string[] = []
+    const capture = pino({ level: 'error' }, { write: (line: string) => errors.push(line) })
+    const bad = client([d.url], 'bad', { logger: capture })
     bad.c.start()
     await until(() => (bad.c.status()[0]?.failures ?? 0) >= 2, 'failures without a token')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toContain('TALLY_UNAUTHORIZED')
     expect(d.app.registry.size).toBe(0)
     const good = client([d.url], 'good', { token: TOKEN })
     good.c.start()

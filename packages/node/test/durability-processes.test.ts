@@ -2,6 +2,7 @@
 // concurrent load, idempotency across restarts, and a wiped data dir in a
 // 3-node cluster. Needs the built bin (run npm run build). `npm run soak -w
 // @tally/node` repeats the kill loop many more times (TALLY_SOAK_ROUNDS).
+import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -118,6 +119,17 @@ describe('tally-node durability (processes)', () => {
     async () => killLoop('async', Math.max(3, Math.floor(ROUNDS / 4)), SEED + 1),
     ROUNDS * 4_000 + 30_000,
   )
+
+  it('a second tally-node on the same data dir exits 1 naming the locked dir', async () => {
+    const dataDir = join(await dirs.make(), 'n1')
+    const first = await launch('n1', dataDir)
+    await waitHealthy(first)
+    const second = await launch('n1', dataDir)
+    const [code] = (await once(second.child, 'close')) as [number | null] // close: stderr fully read
+    expect(code).toBe(1)
+    expect(second.stderr.join('')).toContain(`data dir ${dataDir} is locked`)
+    expect(alive(first)).toBe(true)
+  }, 60_000)
 
   it('the same Idempotency-Key 10x concurrently, and again after restarts, counts once', async () => {
     const dataDir = join(await dirs.make(), 'n1')

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { type AppOptions, buildApp } from '../../src/app.js'
-import type { FakeNode } from './fake-node.js'
 
-/** Builds (and readies) a gateway in front of `fakes` with test-friendly timings. */
+/** Builds (and readies) a gateway in front of `fakes` (fake or real nodes) with test-friendly timings. */
 export async function gatewayFor(
   fakes: readonly FakeNode[],
   over: Partial<AppOptions> = {},

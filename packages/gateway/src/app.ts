@@ -7,6 +7,7 @@ import { Errors } from './errors.js'
 import { Gateway, type GatewayOptions } from './gateway.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 import { itemRoutes } from './routes/items.js'
 
 declare module 'fastify' {
@@ -74,5 +75,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(counterRoutes)
   await app.register(itemRoutes)
   await app.register(clusterRoutes)
+  await app.register(dashboardRoutes)
   return app
 }

@@ -329,3 +329,14 @@ describe('GET /nodes and GET /health', () => {
     expect(r.json()).toMatchObject({ status: 'ok', known: 3 })
   })
 })
+
+describe('dashboard', () => {
+  it('GET / serves a self-contained page that polls /nodes', async () => {
+    const r = await app.inject({ method: 'GET', url: '/' })
+    expect(r.statusCode).toBe(200)
+    expect(r.headers['content-type']).toMatch(/^text\/html/)
+    expect(r.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(r.body).toContain("fetch('/nodes')")
+    expect(r.body).not.toMatch(/innerHTML/)
+  })
+})

@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import dgram from 'node:dgram'
 import { isIPv4 } from 'node:net'
 import type { Logger } from 'pino'
-import type { DiscoveredPeer, SelfRegistration } from './discovery-client.js'
+import { type DiscoveredPeer, PEER_ADDR_RE, PEER_ID_RE, type SelfRegistration } from './discovery-wire.js'
 
 /** Default multicast group (organisation-local scope, RFC 2365). */
 export const DEFAULT_MULTICAST_GROUP = '239.255.77.77'
@@ -28,8 +28,6 @@ export interface Announcement {
 /** Why a datagram was ignored; each has a counter in `stats()`. */
 export type RejectReason = 'too-large' | 'malformed' | 'bad-tag' | 'stale'
 
-const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
-const ADDR_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253}):[0-9]{1,5}$/
 const HTTP_RE = /^https?:\/\/[^\s]{1,2040}$/
 const NONCE_RE = /^[0-9a-f]{16}$/
 const TAG_RE = /^[0-9a-f]{64}$/
@@ -85,10 +83,10 @@ export function decodeAnnouncement(
     r.v !== 1 ||
     (t !== 'announce' && t !== 'leave') ||
     typeof id !== 'string' ||
-    !ID_RE.test(id) ||
+    !PEER_ID_RE.test(id) ||
     id === '__proto__' ||
     typeof addr !== 'string' ||
-    !ADDR_RE.test(addr) ||
+    !PEER_ADDR_RE.test(addr) ||
     !validPort(addr) ||
     typeof http !== 'string' ||
     !HTTP_RE.test(http) ||

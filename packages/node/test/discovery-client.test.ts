@@ -5,13 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 // The node talks to discovery over HTTP only; the test starts the real
 // registry app in-process so the client is checked against the real server.
 import { buildApp } from '../../discovery/src/app.js'
-import {
-  type DiscoveredPeer,
-  DiscoveryClient,
-  mergePeerLists,
-  readPeerList,
-  retryDelay,
-} from '../src/discovery-client.js'
+import { type DiscoveredPeer, DiscoveryClient, retryDelay } from '../src/discovery-client.js'
 
 const logger = pino({ level: 'silent' })
 const INTERVAL = 100
@@ -232,45 +226,6 @@ describe('DiscoveryClient with a hostile or hanging server (injected fetch)', ()
 })
 
 describe('pure helpers', () => {
-  it('readPeerList keeps valid peers, drops self and junk', () => {
-    const body = {
-      peers: [
-        { id: 'b', addr: '127.0.0.1:9001', http: 'http://127.0.0.1:8011', lastSeen: 'x', status: 'alive' },
-        { id: 'me', addr: '127.0.0.1:9000' },
-        { id: 'c', addr: '[::1]:9002', http: 'javascript:alert(1)' },
-        { id: 'bad id', addr: '127.0.0.1:9003' },
-        { id: 'd', addr: '127.0.0.1:0' },
-        { id: 'e', addr: 'no-port' },
-        null,
-        'x',
-      ],
-    }
-    expect(readPeerList(body, 'me')).toEqual([
-      { id: 'b', addr: '127.0.0.1:9001', http: 'http://127.0.0.1:8011' },
-      { id: 'c', addr: '[::1]:9002' },
-    ])
-    expect(readPeerList(body.peers, 'me')).toHaveLength(2)
-    expect(readPeerList('garbage', 'me')).toEqual([])
-  })
-
-  it('readPeerList never throws on arbitrary JSON', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => Array.isArray(readPeerList(v, 'me'))))
-  })
-
-  it('mergePeerLists unions by id, first list wins, sorted', () => {
-    const merged = mergePeerLists([
-      [{ id: 'b', addr: 'h:1' }],
-      [
-        { id: 'a', addr: 'h:2' },
-        { id: 'b', addr: 'h:3' },
-      ],
-    ])
-    expect(merged).toEqual([
-      { id: 'a', addr: 'h:2' },
-      { id: 'b', addr: 'h:1' },
-    ])
-  })
-
   it('retryDelay grows, stays within [0, interval], never exceeds one interval', () => {
     expect(retryDelay(1, 1000, 1)).toBe(100)
     expect(retryDelay(3, 1000, 1)).toBe(400)

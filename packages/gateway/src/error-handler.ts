@@ -9,7 +9,7 @@ import { Errors, RelayedError } from './errors.js'
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof RelayedError) {
     reply.header('x-tally-node', err.node)
-    reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } })
+    reply.code(err.statusCode).send(err.body)
     return
   }
   let e: { statusCode: number; code: string; message: string }

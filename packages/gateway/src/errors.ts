@@ -66,12 +66,21 @@ export class RelayedError extends Error {
   readonly code: string
   /** Id of the node that answered. */
   readonly node: string
+  /** The node's error body, sent back unchanged (extra fields such as `confirmed`/`required` included). */
+  readonly body: { error: { code: string; message: string } }
 
-  constructor(statusCode: number, code: string, message: string, node: string) {
+  constructor(
+    statusCode: number,
+    code: string,
+    message: string,
+    node: string,
+    body?: { error: { code: string; message: string } },
+  ) {
     super(message)
     this.name = 'RelayedError'
     this.statusCode = statusCode
     this.code = code
     this.node = node
+    this.body = body ?? { error: { code, message } }
   }
 }

@@ -42,11 +42,13 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
     }
     reg.markSuccess(node)
     if (outcome === 'relay') {
-      const err = errorOf(ans.json) ?? {
-        code: 'TALLY_UPSTREAM_ERROR',
-        message: `node answered HTTP ${ans.status}`,
+      const err = errorOf(ans.json)
+      if (err === undefined) {
+        const message = `node answered HTTP ${ans.status}`
+        return { relay: new RelayedError(ans.status, 'TALLY_UPSTREAM_ERROR', message, Registry.label(node)) }
       }
-      return { relay: new RelayedError(ans.status, err.code, err.message, Registry.label(node)) }
+      const body = ans.json as { error: { code: string; message: string } }
+      return { relay: new RelayedError(ans.status, err.code, err.message, Registry.label(node), body) }
     }
     return { ok: { node, nodeId: Registry.label(node), json: ans.json as Record<string, unknown> } }
   } catch (err) {

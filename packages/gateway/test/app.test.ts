@@ -111,7 +111,11 @@ describe('counter routes', () => {
   })
 
   it('relays a 504 TALLY_QUORUM_TIMEOUT as-is without trying another node', async () => {
-    const body = { error: { code: 'TALLY_QUORUM_TIMEOUT', message: 'confirmed 1 of 2 required' } }
+    const body = {
+      error: { code: 'TALLY_QUORUM_TIMEOUT', message: 'only 1 of 2 confirmed' },
+      confirmed: 1,
+      required: 2,
+    }
     fakes.forEach((f) => {
       f.writeAnswer = { status: 504, body }
     })

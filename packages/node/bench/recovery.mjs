@@ -1,0 +1,121 @@
+// Restart recovery of the LevelDB store: write a WAL of N operations directly
+// through the Store API (no HTTP), close, then time open() plus the daemon's
+// rebuild of its CounterMap. Also: snapshot size and heap per counter.
+// Usage: node --expose-gc bench/recovery.mjs [ops=1000000] [counters=1000]
+// Needs the build (npm run build). Machines are noisy: run it a few times.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CounterMap } from '@tally/crdt'
+
+const dist = fileURLToPath(new URL('../dist/level-store.js', import.meta.url))
+if (!existsSync(dist)) {
+  console.error(`${dist} is missing: run npm run build`)
+  process.exit(1)
+}
+const { LevelStore } = await import(dist)
+
+const ops = Number(process.argv[2] ?? 1_000_000)
+const counters = Number(process.argv[3] ?? 1000)
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+/** Writes `ops` increments as the daemon would (one delta per op), `inflight` appends at a time. */
+async function writeWal(dir, maxBatch, inflight) {
+  const store = new LevelStore({ dataDir: dir, durability: 'async', maxBatch, snapshotEveryOps: Infinity })
+  const rec = await store.open('bench')
+  const map = new CounterMap(rec.identity.replicaId)
+  const t0 = performance.now()
+  let pending = []
+  for (let i = 0; i < ops; i++) {
+    map.increment(`c${i % counters}`, 1)
+    pending.push(store.appendLocal(map.deltaFor(map.replica, map.seq - 1)))
+    if (pending.length >= inflight) {
+      await Promise.all(pending)
+      pending = []
+    }
+  }
+  await Promise.all(pending)
+  const writeMs = performance.now() - t0
+  const { batches } = store.stats
+  await store.close()
+  return { writeMs, batches, expected: map.digest() }
+}
+
+async function recoverOnce(dir) {
+  const t0 = performance.now()
+  const store = new LevelStore({ dataDir: dir })
+  const rec = await store.open('bench')
+  const openMs = performance.now() - t0
+  const map = CounterMap.fromState(rec.identity.replicaId, rec.state ?? { vv: {}, counters: {} })
+  for (const d of rec.deltas) map.applyDelta(d)
+  const totalMs = performance.now() - t0
+  await store.close()
+  return { openMs, totalMs, digest: map.digest() }
+}
+
+async function scenario(label, maxBatch, inflight) {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-recovery-'))
+  try {
+    const w = await writeWal(dir, maxBatch, inflight)
+    const runs = []
+    for (let i = 0; i < 3; i++) {
+      const r = await recoverOnce(dir)
+      if (r.digest !== w.expected) throw new Error('recovered state differs from the written one')
+      runs.push(r)
+    }
+    return {
+      scenario: label,
+      ops,
+      counters,
+      walRecords: w.batches,
+      writeOpsPerSec: Math.round(ops / (w.writeMs / 1000)),
+      recoverOpenMsMedian: Math.round(median(runs.map((r) => r.openMs))),
+      recoverTotalMsMedian: Math.round(median(runs.map((r) => r.totalMs))),
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function heapPerCounter(n, replicas) {
+  globalThis.gc?.()
+  const before = process.memoryUsage().heapUsed
+  const maps = Array.from({ length: replicas }, (_, r) => new CounterMap(`node-${r}.1838381891282792`))
+  for (const m of maps) for (let i = 0; i < n; i++) m.increment(`counter-${i}`, 1 + (i % 100))
+  const merged = maps[0]
+  for (const m of maps.slice(1)) merged.merge(m.state())
+  maps.length = 1
+  globalThis.gc?.()
+  const bytes = process.memoryUsage().heapUsed - before
+  return {
+    counters: n,
+    replicasPerCounter: replicas,
+    heapBytesPerCounter: Math.round(bytes / n),
+    keep: merged.size,
+  }
+}
+
+async function snapshotBytesPerCounter(n) {
+  const { encodeFrame } = await import(fileURLToPath(new URL('../dist/record-codec.js', import.meta.url)))
+  const m = new CounterMap('node-1.1838381891282792')
+  for (let i = 0; i < n; i++) m.increment(`counter-${i}`, 1 + (i % 100))
+  return {
+    counters: n,
+    snapshotBytesPerCounter: Math.round(
+      encodeFrame({ covered: 1, at: 0, state: m.state(), idempotency: [] }).length / n,
+    ),
+  }
+}
+
+const out = (name, r) => console.log(`${name.padEnd(40)} ${JSON.stringify(r)}`)
+if (!globalThis.gc) console.log('(run with node --expose-gc for heap figures)')
+out('recovery, one op per WAL record', await scenario('maxBatch=1', 1, 1))
+out('recovery, group-committed (64/record)', await scenario('maxBatch=64', 64, 64))
+out('heap per counter (1 replica)', heapPerCounter(100_000, 1))
+out('heap per counter (3 replicas)', heapPerCounter(100_000, 3))
+out('snapshot bytes per counter', await snapshotBytesPerCounter(100_000))

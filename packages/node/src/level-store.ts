@@ -117,7 +117,7 @@ export class LevelStore implements Store {
    * TALLY_WAL_CORRUPT (damage recovery must not guess past).
    */
   async open(nodeId: string): Promise<Recovered> {
-    if (this.#db) throw new StoreError(StoreErrorCodes.STORE_FAILED, 'store is already open')
+    if (this.#db) throw new Error('store is already open') // a programmer mistake, not a store condition
     const dir = this.#o.dataDir
     const db = await openAt(dir, this.#openDb)
     try {

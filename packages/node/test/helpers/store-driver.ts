@@ -9,6 +9,8 @@ import type { IdempotencyRecord, Recovered, Store } from '../../src/store.js'
 export class Driver {
   map: CounterMap
   recovered: Recovered
+  /** Live idempotency records, as the daemon's table would hold them (recovered + new). */
+  idem: IdempotencyRecord[]
 
   private constructor(
     readonly store: Store,
@@ -16,6 +18,7 @@ export class Driver {
   ) {
     this.recovered = recovered
     this.map = rebuild(recovered)
+    this.idem = [...recovered.idempotency]
   }
 
   static async open(store: Store, nodeId = 'n1'): Promise<Driver> {
@@ -31,7 +34,11 @@ export class Driver {
     const before = this.map.seq
     const value = this.map.increment(name, amount)
     const delta = this.map.deltaFor(this.map.replica, before)
-    return this.store.appendLocal(delta, idem ? { ...idem, name, op: 'increment', amount, value } : undefined)
+    const record: IdempotencyRecord | undefined = idem
+      ? { ...idem, name, op: 'increment', amount, value }
+      : undefined
+    if (record) this.idem.push(record)
+    return this.store.appendLocal(delta, record)
   }
 
   /** Merges a peer's delta and logs it when it changed anything. */

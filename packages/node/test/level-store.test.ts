@@ -1,4 +1,4 @@
-import { readdir, rm, truncate } from 'node:fs/promises'
+import { readdir, rm, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CounterMap } from '@tally/crdt'
 import { Level } from 'level'
@@ -296,6 +296,17 @@ describe('LevelStore on LevelDB', () => {
     const again = leveldb(dir)
     await again.open('n1')
     await again.close()
+  })
+
+  it('a data dir that cannot be created fails with TALLY_DATA_DIR_UNREADABLE naming it', async () => {
+    const dir = await dirs.make()
+    const file = join(dir, 'not-a-dir')
+    await writeFile(file, 'x')
+    const err = await leveldb(join(file, 'data'))
+      .open('n1')
+      .catch((e: unknown) => e)
+    expect(isStoreError(err, 'TALLY_DATA_DIR_UNREADABLE')).toBe(true)
+    expect((err as Error).message).toContain(join(file, 'data'))
   })
 
   it('a torn LevelDB log file (truncated tail) opens, keeping a prefix of the operations', async () => {

@@ -71,3 +71,19 @@ export function requiredAcks(consistency: 'one' | 'quorum' | 'all', n: number): 
   if (consistency === 'all') return n
   return Math.floor(n / 2) + 1
 }
+
+/**
+ * Splits a delta into parts of at most `maxEntries` entries, in order, with
+ * every range on the last part only. Sent in order over one connection, the
+ * receiver applies all entries before the ranges that vouch for them; if the
+ * tail is lost, the receiver's summary simply does not advance. Pure.
+ */
+export function chunkDelta(delta: Delta, maxEntries: number): Delta[] {
+  if (delta.entries.length <= maxEntries) return [delta]
+  const parts: Delta[] = []
+  for (let i = 0; i < delta.entries.length; i += maxEntries) {
+    parts.push({ ranges: [], entries: delta.entries.slice(i, i + maxEntries) })
+  }
+  ;(parts[parts.length - 1] as Delta).ranges = delta.ranges
+  return parts
+}

@@ -74,17 +74,24 @@ export class MemoryTransport implements Transport {
   }
 
   send(addr: string, msg: Message): void {
-    if (!this.#open) return
-    const frame = encodeFrame(msg)
-    this.#stats.framesOut++
-    this.#stats.bytesOut += frame.length
+    this.sendAll(addr, [msg])
+  }
+
+  sendAll(addr: string, msgs: readonly Message[]): void {
+    if (!this.#open || msgs.length === 0) return
+    const frames = msgs.map((m) => encodeFrame(m))
+    for (const f of frames) {
+      this.#stats.framesOut++
+      this.#stats.bytesOut += f.length
+    }
+    // One fate for the whole sequence, like one TCP connection's stream.
     const n = this.#net.copies(this.#addr, addr)
-    if (n === 0) this.#stats.dropped++
+    if (n === 0) this.#stats.dropped += msgs.length
     for (let i = 0; i < n; i++) {
       setTimeout(() => {
         const target = this.#net.nodes.get(addr)
         if (!target) return
-        target.#deliver(frame, this.#addr)
+        for (const f of frames) target.#deliver(f, this.#addr)
       }, 0)
     }
   }

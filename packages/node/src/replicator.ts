@@ -5,7 +5,7 @@
 
 import { type CounterMap, type Delta, isTallyError } from '@tally/crdt'
 import type { Logger } from 'pino'
-import { answerPull, clipToDurable, isEmptyDelta, mergeDeltas } from './anti-entropy.js'
+import { answerPull, chunkDelta, clipToDurable, isEmptyDelta, mergeDeltas } from './anti-entropy.js'
 import type { Membership } from './membership.js'
 import { type AckMsg, type Message, MsgType, type PullMsg, type PushMsg } from './messages.js'
 import type { Store } from './store.js'
@@ -43,6 +43,11 @@ interface QuorumWait {
   need: number
   done: () => void
 }
+
+/** Most entries per PUSH frame (~1-2 MB): bigger deltas go as a sequence of frames. */
+const CHUNK_ENTRIES = 20_000
+/** Received deltas larger than this are not forwarded (anti-entropy carries them). */
+const FORWARD_MAX_ENTRIES = 1_000
 
 /** Minimum time between two MEMBERS messages to the same peer. */
 const MEMBERS_EVERY_MS = 2_000
@@ -233,11 +238,13 @@ export class Replicator {
       return
     }
     if (!askBack && isEmptyDelta(delta)) return
-    const msg: PushMsg = askBack
-      ? { t: MsgType.PUSH, f: this.#origin().f, delta, s: map.summary() }
-      : { t: MsgType.PUSH, f: this.#origin().f, delta }
-    this.#o.transport.send(addr, msg)
-    this.stats.pushesOut++
+    const f = this.#origin().f
+    const parts = chunkDelta(delta, CHUNK_ENTRIES)
+    const msgs: PushMsg[] = parts.map((d) => ({ t: MsgType.PUSH, f, delta: d }))
+    // The ask-back summary rides on the last part, after every entry.
+    if (askBack) (msgs[msgs.length - 1] as PushMsg).s = map.summary()
+    this.#o.transport.sendAll(addr, msgs)
+    this.stats.pushesOut += msgs.length
   }
 
   #onPush(msg: PushMsg): void {
@@ -261,7 +268,8 @@ export class Replicator {
         },
       )
       this.#lastRemote = p.catch(() => {})
-      if (this.#o.eagerPush && msg.q === undefined) {
+      // Big deltas are anti-entropy repairs (catch-up): peers get them by anti-entropy too.
+      if (this.#o.eagerPush && msg.q === undefined && delta.entries.length <= FORWARD_MAX_ENTRIES) {
         this.#forwardQueue.push({ delta: msg.delta, from: msg.f })
         this.#schedulePush()
       }

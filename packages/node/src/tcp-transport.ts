@@ -107,29 +107,39 @@ export class TcpTransport implements Transport {
   }
 
   send(addr: string, msg: Message): void {
-    if (this.#closed) return
+    this.sendAll(addr, [msg])
+  }
+
+  sendAll(addr: string, msgs: readonly Message[]): void {
+    if (this.#closed || msgs.length === 0) return
     let p = this.#peers.get(addr)
     if (!p) {
       p = new Outbound(addr)
       this.#peers.set(addr, p)
     }
     if (!p.socket && Date.now() < p.retryAt) {
-      this.#stats.dropped++
+      this.#stats.dropped += msgs.length
       return
     }
-    let frame: Buffer
-    try {
-      frame = encodeFrame(msg, this.#key)
-    } catch (err) {
-      this.#o.logger.error({ err, type: msg.t }, 'cannot encode message')
+    const frames: Buffer[] = []
+    let bytes = 0
+    for (const msg of msgs) {
+      try {
+        const f = encodeFrame(msg, this.#key)
+        frames.push(f)
+        bytes += f.length
+      } catch (err) {
+        this.#o.logger.error({ err, type: msg.t }, 'cannot encode message')
+        return
+      }
+    }
+    // All or nothing: a sequence must never arrive with a hole in the middle.
+    if (p.queued + bytes > this.#o.maxQueueBytes) {
+      this.#stats.dropped += msgs.length
       return
     }
-    if (p.queued + frame.length > this.#o.maxQueueBytes) {
-      this.#stats.dropped++
-      return
-    }
-    p.queue.push(frame)
-    p.queued += frame.length
+    p.queue.push(...frames)
+    p.queued += bytes
     if (!p.socket) this.#connect(p)
     else this.#scheduleFlush(p)
   }

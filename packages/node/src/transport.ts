@@ -29,6 +29,11 @@ export interface Transport {
   listen(): Promise<string>
   /** Queues `msg` for `addr`; never throws, never blocks. */
   send(addr: string, msg: Message): void
+  /**
+   * Queues `msgs` for `addr` as one sequence: delivered in order, or dropped
+   * as a whole (never with a hole in the middle). Never throws, never blocks.
+   */
+  sendAll(addr: string, msgs: readonly Message[]): void
   /** Sets the handler for inbound messages (one handler; a later call replaces it). */
   onMessage(handler: MessageHandler): void
   /** Waits (at most `timeoutMs`) for queued outbound bytes to be written. */

@@ -1,7 +1,14 @@
 import { CounterMap, type Delta } from '@tally/crdt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { answerPull, clipToDurable, isEmptyDelta, mergeDeltas, requiredAcks } from '../src/anti-entropy.js'
+import {
+  answerPull,
+  chunkDelta,
+  clipToDurable,
+  isEmptyDelta,
+  mergeDeltas,
+  requiredAcks,
+} from '../src/anti-entropy.js'
 
 // One full exchange between a (initiator) and b, as the replicator runs it.
 function exchange(a: CounterMap, b: CounterMap): { messages: number } {
@@ -112,5 +119,32 @@ describe('requiredAcks', () => {
     ['all', 5, 5],
   ] as const)('%s of %i → %i', (c, n, want) => {
     expect(requiredAcks(c, n)).toBe(want)
+  })
+})
+
+describe('chunkDelta', () => {
+  it('parts applied in order equal the whole; ranges only on the last part', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 7 }), (ops, max) => {
+        const src = new CounterMap('s.1')
+        const other = new CounterMap('o.1')
+        for (const o of ops) (o.who === 0 ? src : other)[o.inc ? 'increment' : 'decrement'](o.name, o.amount)
+        src.applyDelta(other.deltaSince({}))
+        const whole = src.deltaSince({})
+        const parts = chunkDelta(whole, max)
+        for (const p of parts.slice(0, -1)) {
+          expect(p.ranges).toEqual([])
+          expect(p.entries.length).toBe(max)
+        }
+        const a = new CounterMap('a.1')
+        for (const p of parts) a.applyDelta(p)
+        expect(a.digest()).toBe(src.digest())
+        expect(a.summary()).toEqual(src.summary())
+        // Without the last part the summary does not claim anything it lacks.
+        const b = new CounterMap('b.1')
+        for (const p of parts.slice(0, -1)) b.applyDelta(p)
+        if (parts.length > 1) expect(b.summary()).toEqual({})
+      }),
+    )
   })
 })

@@ -62,6 +62,20 @@ describe('cluster over the memory transport', () => {
     await until(() => late.node.membership.counts().live === 3, 5000, 'late joiner learns every member')
   })
 
+  it('a late joiner catches up a state too big for one frame (sent in parts)', async () => {
+    const net = new MemoryNetwork(23)
+    const [a] = await cluster(net, 1)
+    const writes: Promise<unknown>[] = []
+    for (let i = 0; i < 45_000; i++)
+      writes.push(a!.node.mutate({ name: `c${i}`, op: 'increment', amount: 1 }))
+    await Promise.all(writes)
+    const late = await startSim(net, 'late', ['n1:1'])
+    nodes.push(late)
+    await until(() => late.node.map.digest() === a!.node.map.digest(), 20_000, 'catch-up of 45k counters')
+    expect(late.node.map.summary()).toEqual(a!.node.map.summary())
+    expect(late.node.replicator.stats.pushesIn).toBeGreaterThanOrEqual(3) // 45k entries in parts of 20k
+  })
+
   it('partition then heal: both sides keep accepting writes and converge', async () => {
     const net = new MemoryNetwork(9)
     const c = await cluster(net, 4)

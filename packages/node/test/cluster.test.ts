@@ -76,6 +76,29 @@ describe('cluster over the memory transport', () => {
     expect(late.node.replicator.stats.pushesIn).toBeGreaterThanOrEqual(3) // 45k entries in parts of 20k
   })
 
+  it('idempotency records survive a restart: a retry after it does not count again', async () => {
+    const net = new MemoryNetwork(29)
+    const [a] = await cluster(net, 1)
+    expect(await a!.node.mutate({ name: 'i', op: 'increment', amount: 5, key: 'once' })).toEqual({
+      name: 'i',
+      value: 5,
+    })
+    await a!.node.stop()
+    nodes = []
+    const back = await startSim(net, 'n1', [], {}, a!.store)
+    nodes.push(back)
+    expect(await back.node.mutate({ name: 'i', op: 'increment', amount: 5, key: 'once' })).toEqual({
+      name: 'i',
+      value: 5,
+    })
+    expect(back.node.map.value('i')).toBe(5)
+    await expect(
+      back.node.mutate({ name: 'i', op: 'increment', amount: 6, key: 'once' }),
+    ).rejects.toMatchObject({
+      code: 'TALLY_IDEMPOTENCY_MISMATCH',
+    })
+  })
+
   it('partition then heal: both sides keep accepting writes and converge', async () => {
     const net = new MemoryNetwork(9)
     const c = await cluster(net, 4)

@@ -73,8 +73,21 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   })
 
-  // JSON only: anything else is 415 rather than a string body.
-  app.removeContentTypeParser('text/plain')
+  // JSON only: anything else is 415 rather than a string body. An empty JSON
+  // body means "no body" (amount 1), as many clients send the header anyway.
+  // JSON.parse makes `__proto__` an own property, which the strict schemas refuse.
+  app.removeContentTypeParser(['text/plain', 'application/json'])
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') {
+      done(null, undefined)
+      return
+    }
+    try {
+      done(null, JSON.parse(body as string))
+    } catch {
+      done(new E.BadRequest('body is not valid JSON'), undefined)
+    }
+  })
 
   let inflight = 0
   const loop = monitorEventLoopDelay({ resolution: 10 })

@@ -44,6 +44,15 @@ describe('counter routes', () => {
     expect((await app.inject('/counter')).json()).toEqual({ name: 'default', value: 39 })
   })
 
+  it('an empty body with a JSON content type counts as no body', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/counters/empty/increment',
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(res.json()).toEqual({ name: 'empty', value: 1 })
+  })
+
   it('named counters', async () => {
     expect((await post('/counters/page:home/increment', { amount: 5 })).json()).toEqual({
       name: 'page:home',

@@ -53,6 +53,16 @@ describe('counter routes', () => {
     expect(res.json()).toEqual({ name: 'empty', value: 1 })
   })
 
+  it('accepts a charset parameter on the JSON content type', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/counters/charset/increment',
+      payload: '{"amount":2}',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    })
+    expect(res.json()).toEqual({ name: 'charset', value: 2 })
+  })
+
   it('named counters', async () => {
     expect((await post('/counters/page:home/increment', { amount: 5 })).json()).toEqual({
       name: 'page:home',

@@ -3,6 +3,7 @@
 // app.ts renders every error as { error: { code, message } }.
 
 import createError from '@fastify/error'
+import { TallyError } from '@tally/crdt'
 
 /** Request body/query/params/headers failed schema validation. */
 export const BadRequest = createError('TALLY_BAD_REQUEST', '%s', 400)
@@ -36,3 +37,20 @@ export const StoreFailed = createError('TALLY_STORE_FAILED', 'the write could no
 export const ShuttingDown = createError('TALLY_SHUTTING_DOWN', 'node is shutting down', 503)
 /** A bug: anything unexpected. */
 export const Internal = createError('TALLY_INTERNAL', 'internal error', 500)
+
+/** Maps a @tally/crdt error to the HTTP catalog; anything else is rethrown as is. */
+export function toHttpError(err: unknown): Error {
+  if (!(err instanceof TallyError)) return err as Error
+  switch (err.code) {
+    case 'TALLY_AMOUNT_INVALID':
+      return new AmountInvalid(err.message)
+    case 'TALLY_NAME_INVALID':
+      return new NameInvalid(err.message)
+    case 'TALLY_OVERFLOW':
+      return new Overflow(err.message)
+    case 'TALLY_VALUE_UNSAFE':
+      return new ValueUnsafe(err.message)
+    default:
+      return new BadRequest(err.message)
+  }
+}

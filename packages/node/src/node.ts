@@ -2,13 +2,15 @@
 // table, membership and the replicator, behind the operations the HTTP API
 // calls. No HTTP and no process concerns here (see app.ts and server.ts).
 
-import { assertName, CounterMap, type Delta, isTallyError, TallyError } from '@tally/crdt'
+import { assertName, type CounterMap, type Delta } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { requiredAcks } from './anti-entropy.js'
 import * as E from './errors.js'
+import { toHttpError } from './errors.js'
 import { detectorFor } from './failure-detector.js'
 import { IdempotencyTable, type OpShape } from './idempotency.js'
 import { type LearnedPeer, Membership } from './membership.js'
+import { rebuildCounters } from './recovery.js'
 import { Replicator } from './replicator.js'
 import type { IdempotencyRecord, Identity, Store } from './store.js'
 import type { Transport, TransportStats } from './transport.js'
@@ -102,16 +104,7 @@ export class TallyNode {
     const log = o.logger
     const rec = await o.store.open(o.id)
     for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
-    const map = CounterMap.fromState(rec.identity.replicaId, rec.state ?? { vv: {}, counters: {} })
-    let skipped = 0
-    for (const d of rec.deltas) {
-      try {
-        map.applyDelta(d)
-      } catch (err) {
-        if (!isTallyError(err)) throw err
-        skipped++
-      }
-    }
+    const { map, skipped } = rebuildCounters(rec)
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
     let bound: string
     try {
@@ -310,21 +303,4 @@ export class TallyNode {
 
 function bracket(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
-}
-
-/** Maps a @tally/crdt error to the HTTP catalog; anything else is rethrown as is. */
-export function toHttpError(err: unknown): Error {
-  if (!(err instanceof TallyError)) return err as Error
-  switch (err.code) {
-    case 'TALLY_AMOUNT_INVALID':
-      return new E.AmountInvalid(err.message)
-    case 'TALLY_NAME_INVALID':
-      return new E.NameInvalid(err.message)
-    case 'TALLY_OVERFLOW':
-      return new E.Overflow(err.message)
-    case 'TALLY_VALUE_UNSAFE':
-      return new E.ValueUnsafe(err.message)
-    default:
-      return new E.BadRequest(err.message)
-  }
 }

@@ -5,6 +5,7 @@
 
 import { type CounterMap, type Delta, isTallyError } from '@tally/crdt'
 import type { Logger } from 'pino'
+import { AckCollector } from './ack-collector.js'
 import { answerPull, chunkDelta, clipToDurable, isEmptyDelta, mergeDeltas } from './anti-entropy.js'
 import type { Membership } from './membership.js'
 import { type AckMsg, type Message, MsgType, type PullMsg, type PushMsg } from './messages.js'
@@ -38,12 +39,6 @@ export interface ReplicationStats {
   persistFailures: number
 }
 
-interface QuorumWait {
-  confirmed: Set<string>
-  need: number
-  done: () => void
-}
-
 /** Most entries per PUSH frame (~1-2 MB): bigger deltas go as a sequence of frames. */
 const CHUNK_ENTRIES = 20_000
 /** Received deltas larger than this are not forwarded (anti-entropy carries them). */
@@ -71,8 +66,7 @@ export class Replicator {
   #forwardQueue: Array<{ delta: unknown; from: string }> = []
   #pushScheduled = false
   #lastRemote: Promise<void> = Promise.resolve()
-  #nextReq = 1
-  readonly #waits = new Map<number, QuorumWait>()
+  readonly #acks = new AckCollector()
   readonly #membersSent = new Map<string, number>()
   #running = false
   /** Called after a remote change was applied (e.g. to check whether a snapshot is due). */
@@ -162,20 +156,11 @@ export class Replicator {
    */
   replicate(delta: Delta, need: number, timeoutMs: number): Promise<number> {
     if (need <= 1) return Promise.resolve(1)
-    const q = this.#nextReq++
-    const confirmed = new Set<string>()
-    return new Promise<number>((resolve) => {
-      const timer = setTimeout(() => finish(), timeoutMs)
-      const finish = (): void => {
-        clearTimeout(timer)
-        this.#waits.delete(q)
-        resolve(confirmed.size + 1)
-      }
-      this.#waits.set(q, { confirmed, need: need - 1, done: finish })
-      const { f, a } = this.#origin()
-      const msg: PushMsg = { t: MsgType.PUSH, f, a, delta, q }
-      for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, msg)
-    })
+    const { id, result } = this.#acks.open(need - 1, timeoutMs)
+    const { f, a } = this.#origin()
+    const msg: PushMsg = { t: MsgType.PUSH, f, a, delta, q: id }
+    for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, msg)
+    return result.then((others) => others + 1)
   }
 
   #handle(msg: Message): void {
@@ -204,15 +189,10 @@ export class Replicator {
         m.observe(msg.f, msg.a)
         this.#onPush(msg)
         return
-      case MsgType.PUSH_ACK: {
+      case MsgType.PUSH_ACK:
         m.observe(msg.f)
-        const w = this.#waits.get(msg.q)
-        if (w) {
-          w.confirmed.add(msg.f)
-          if (w.confirmed.size >= w.need) w.done()
-        }
+        this.#acks.ack(msg.q, msg.f)
         return
-      }
       case MsgType.MEMBERS: {
         // The sender's own tuple is first-hand news about it; the rest is second-hand.
         const own = msg.m.find(([id]) => id === msg.f)
@@ -321,7 +301,7 @@ export class Replicator {
     this.#running = false
     clearTimeout(this.#timer)
     this.#flushPushes()
-    for (const w of [...this.#waits.values()]) w.done()
+    this.#acks.finishAll()
     const leave: Message = { t: MsgType.LEAVE, f: this.#o.membership.self.id }
     for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, leave)
     await this.#o.transport.flush(timeoutMs)

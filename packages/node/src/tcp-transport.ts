@@ -6,8 +6,9 @@
 import net from 'node:net'
 import type { Logger } from 'pino'
 import { backoffDelay } from './backoff.js'
-import { encodeFrame, FrameDecoder, FrameError } from './frame-codec.js'
-import { type Message, readMessage } from './messages.js'
+import { encodeFrame } from './frame-codec.js'
+import type { Message } from './messages.js'
+import { serveInbound } from './tcp-inbound.js'
 import { emptyStats, type MessageHandler, type Transport, type TransportStats } from './transport.js'
 
 /** Options of {@link TcpTransport}. Durations in ms. */
@@ -249,61 +250,16 @@ export class TcpTransport implements Transport {
       s.destroy()
       return
     }
-    const remote = `${s.remoteAddress}:${s.remotePort}`
-    const dec = new FrameDecoder(this.#o.maxFrameBytes, this.#key)
-    let readTimer: NodeJS.Timeout | undefined
     this.#inbound.add(s)
-    s.setNoDelay(true)
-    s.setTimeout(this.#o.idleTimeoutMs)
-    s.on('timeout', () => s.destroy())
-    s.on('error', () => {})
-    s.on('close', () => {
-      clearTimeout(readTimer)
-      this.#inbound.delete(s)
-    })
-    const bad = (fault: keyof TransportStats['badFrames'], message: string): void => {
-      this.#stats.badFrames[fault]++
-      this.#o.logger.warn({ peer: remote, fault, reason: message }, 'bad frame; closing connection')
-      clearTimeout(readTimer)
-      s.destroy()
-    }
-    s.on('data', (chunk: Buffer) => {
-      if (s.destroyed) return
-      this.#stats.bytesIn += chunk.length
-      let values: unknown[]
-      let fault: FrameError | null = null
-      try {
-        values = dec.push(chunk)
-      } catch (err) {
-        if (!(err instanceof FrameError)) throw err
-        fault = err
-        values = err.decoded
-      }
-      for (const v of values) {
-        const msg = readMessage(v)
-        if (!msg) {
-          bad('shape', 'message of unknown type or wrong shape')
-          return
-        }
-        this.#stats.framesIn++
-        try {
-          this.#handler(msg, remote)
-        } catch (err) {
-          this.#o.logger.error({ err, peer: remote }, 'message handler failed')
-        }
-      }
-      if (fault) {
-        bad(fault.fault, fault.message)
-        return
-      }
-      // Slow-loris guard: a frame left incomplete must finish within readTimeoutMs.
-      if (values.length > 0 || dec.pending === 0) {
-        clearTimeout(readTimer)
-        readTimer = undefined
-      }
-      if (dec.pending > 0 && readTimer === undefined) {
-        readTimer = setTimeout(() => bad('timeout', 'incomplete frame timed out'), this.#o.readTimeoutMs)
-      }
+    s.on('close', () => this.#inbound.delete(s))
+    serveInbound(s, {
+      maxFrameBytes: this.#o.maxFrameBytes,
+      key: this.#key,
+      idleTimeoutMs: this.#o.idleTimeoutMs,
+      readTimeoutMs: this.#o.readTimeoutMs,
+      stats: this.#stats,
+      logger: this.#o.logger,
+      handler: (msg, remote) => this.#handler(msg, remote),
     })
   }
 

@@ -1,7 +1,7 @@
 // Durable increments per second at one tally-node over HTTP (autocannon) with
 // 1, 10 and 100 concurrent clients, as a ratio to a bare fastify route (in its
 // own process, like the node) measured in the same run, same connections.
-// Usage: node bench/durability.mjs [durationSec=5] [durability=sync|async|both]
+// Usage: node bench/durability.mjs [durationSec=5] [durability=sync|async|both] [reps=3]
 // Needs the build (npm run build). Machines are noisy: compare ratios, not rates.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -14,6 +14,12 @@ const duration = Number(process.argv[2] ?? 5)
 const which = process.argv[3] ?? 'both'
 const modes = which === 'both' ? ['sync', 'async'] : [which]
 const CLIENTS = [1, 10, 100]
+const reps = Number(process.argv[4] ?? 3)
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
 
 function cannon(url, seconds, connections) {
   return new Promise((resolve, reject) => {
@@ -81,6 +87,34 @@ async function groupCommit(c, seconds) {
 for (const c of CLIENTS)
   console.log(JSON.stringify({ store: 'sync group commit', ...(await groupCommit(c, duration)) }))
 
+/** RSS of a live node before/after writing `n` distinct counters over HTTP (64 at a time). */
+async function rssPerCounter(n) {
+  const { readFileSync } = await import('node:fs')
+  const rss = (pid) =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) * 1024
+  const dir = tempDir()
+  const [node] = await cluster(1, dir, ['--durability', 'async'])
+  try {
+    const post = (name) =>
+      fetch(`${node.url}/counters/${name}/increment`, { method: 'POST' }).then((r) => r.text())
+    for (let i = 0; i < 2000; i += 64)
+      await Promise.all(Array.from({ length: 64 }, (_, k) => post(`warm-${i + k}`)))
+    await new Promise((r) => setTimeout(r, 2000))
+    const before = rss(node.child.pid)
+    for (let i = 0; i < n; i += 64)
+      await Promise.all(Array.from({ length: 64 }, (_, k) => post(`counter-${i + k}`)))
+    await new Promise((r) => setTimeout(r, 2000))
+    const after = rss(node.child.pid)
+    return { counters: n, rssBytesPerCounter: Math.round((after - before) / n) }
+  } finally {
+    await stop([node])
+    rm(dir)
+  }
+}
+
+if (process.platform === 'linux')
+  console.log(JSON.stringify({ live: 'node RSS per counter', ...(await rssPerCounter(50_000)) }))
+
 const bare = await bareServer()
 try {
   for (const durability of modes) {
@@ -90,17 +124,24 @@ try {
       await cannon(bare.url, 1, 10) // warm-up both
       await cannon(`${node.url}/increment`, 1, 10)
       for (const c of CLIENTS) {
-        const b = await cannon(bare.url, duration, c)
-        const t = await cannon(`${node.url}/increment`, duration, c)
+        // Alternate bare and node `reps` times; report medians (ratio per pair, then the median ratio).
+        const pairs = []
+        for (let i = 0; i < reps; i++) {
+          const b = await cannon(bare.url, duration, c)
+          const t = await cannon(`${node.url}/increment`, duration, c)
+          pairs.push({ b, t, ratio: t.requests.average / b.requests.average })
+        }
+        const med = (f) => median(pairs.map(f))
         const row = {
           durability,
           clients: c,
-          bareReqPerSec: Math.round(b.requests.average),
-          nodeReqPerSec: Math.round(t.requests.average),
-          ratio: Math.round((t.requests.average / b.requests.average) * 100) / 100,
-          nodeP50ms: t.latency.p50,
-          nodeP99ms: t.latency.p99,
-          errors: t.errors + t.non2xx,
+          reps,
+          bareReqPerSec: Math.round(med((p) => p.b.requests.average)),
+          nodeReqPerSec: Math.round(med((p) => p.t.requests.average)),
+          ratio: Math.round(med((p) => p.ratio) * 100) / 100,
+          nodeP50ms: med((p) => p.t.latency.p50),
+          nodeP99ms: med((p) => p.t.latency.p99),
+          errors: pairs.reduce((n, p) => n + p.t.errors + p.t.non2xx, 0),
         }
         console.log(JSON.stringify(row))
       }

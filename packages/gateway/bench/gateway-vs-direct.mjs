@@ -9,6 +9,7 @@
 // Each target is measured BENCH_ROUNDS times, interleaved; the median is kept.
 
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -94,8 +95,12 @@ async function startGateway(nodeUrls) {
   return url
 }
 
-// A target is one URL, or several hit at once with the connections split between them.
+// A target is one URL, `{ url }` (send a fresh Idempotency-Key with each request), or several
+// URLs hit at once with the connections split between them.
 async function runTarget(target, method, path) {
+  if (typeof target === 'object' && !Array.isArray(target)) {
+    return run(target.url, method, path, CONNECTIONS, true)
+  }
   if (!Array.isArray(target)) return run(target, method, path, CONNECTIONS)
   const per = Math.max(1, Math.floor(CONNECTIONS / target.length))
   const all = await Promise.all(target.map((u) => run(u, method, path, per)))
@@ -107,19 +112,17 @@ async function runTarget(target, method, path) {
   }
 }
 
-function run(url, method, path, connections) {
+// `keyed`: every request carries a fresh Idempotency-Key, as every write the gateway forwards does.
+function run(url, method, path, connections, keyed = false) {
+  const headers = method === 'POST' ? { 'content-type': 'application/json' } : {}
+  const body = method === 'POST' ? '{"amount":1}' : undefined
+  const request = { method, path, headers, ...(body === undefined ? {} : { body }) }
+  if (keyed) {
+    request.setupRequest = (req) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } })
+  }
   return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: `${url}${path}`,
-        method,
-        connections,
-        duration: DURATION,
-        ...(method === 'POST'
-          ? { headers: { 'content-type': 'application/json' }, body: '{"amount":1}' }
-          : {}),
-      },
-      (err, res) => (err ? reject(err) : resolve(res)),
+    autocannon({ url: `${url}${path}`, connections, duration: DURATION, requests: [request] }, (err, res) =>
+      err ? reject(err) : resolve(res),
     )
   })
 }
@@ -135,12 +138,21 @@ try {
   const gw1 = await startGateway(one)
   const gw3 = await startGateway(three)
   // Baselines: the lone node, and one node of the 3-node cluster (it gossips, so it is slower).
+  // [name, target, baseline name, methods]. Baselines: the lone node (for writes, sent a fresh
+  // Idempotency-Key per request like the gateway does: keyed writes cost the node more), and for
+  // the cluster the same three nodes hit directly with the connections split between them.
+  const KEYED = 'direct → lone node, fresh Idempotency-Key per write'
   const targets = [
-    ['direct → lone node', one[0], 'direct → lone node'],
-    ['gateway → lone node', gw1, 'direct → lone node'],
-    ['direct → 1 of 3-node cluster', three[0], 'direct → 1 of 3-node cluster'],
-    ['direct → all 3 nodes (connections split)', three, 'direct → all 3 nodes (connections split)'],
-    ['gateway → 3-node cluster', gw3, 'direct → all 3 nodes (connections split)'],
+    ['direct → lone node', one[0], 'direct → lone node', ['GET', 'POST']],
+    [KEYED, { url: one[0] }, KEYED, ['POST']],
+    ['gateway → lone node', gw1, { GET: 'direct → lone node', POST: KEYED }, ['GET', 'POST']],
+    [
+      'direct → all 3 nodes (connections split)',
+      three,
+      'direct → all 3 nodes (connections split)',
+      ['GET', 'POST'],
+    ],
+    ['gateway → 3-node cluster', gw3, 'direct → all 3 nodes (connections split)', ['GET', 'POST']],
   ]
   console.log(
     `tally-gateway bench: ${realNodes ? 'real tally-node processes' : 'FAKE node (packages/node not built)'}, ` +
@@ -150,9 +162,10 @@ try {
     ['GET', '/counter'],
     ['POST', '/increment'],
   ]) {
-    const results = new Map(targets.map(([name]) => [name, []]))
+    const mine = targets.filter((t) => t[3].includes(method))
+    const results = new Map(mine.map(([name]) => [name, []]))
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, url] of targets) {
+      for (const [name, url] of mine) {
         const res = await runTarget(url, method, path)
         if (res.non2xx > 0 || res.errors > 0)
           console.warn(`  ${name}: ${res.non2xx} non-2xx, ${res.errors} errors`)
@@ -160,13 +173,15 @@ try {
       }
     }
     console.log(`\n${method} ${path}`)
-    console.log('| target | req/s (median) | p99 ms (median) | vs its direct baseline |')
+    console.log('| target | req/s (median) | p99 ms (median) | vs baseline |')
     console.log('|---|---|---|---|')
-    for (const [name, , baseName] of targets) {
+    for (const [name, , baseOf] of mine) {
       const rps = median(results.get(name).map((x) => x.rps))
       const p99 = median(results.get(name).map((x) => x.p99))
+      const baseName = typeof baseOf === 'string' ? baseOf : baseOf[method]
       const base = median(results.get(baseName).map((x) => x.rps))
-      console.log(`| ${name} | ${Math.round(rps)} | ${p99} | ${(rps / base).toFixed(2)}× |`)
+      const vs = baseName === name ? 'baseline' : `${(rps / base).toFixed(2)}× ${baseName}`
+      console.log(`| ${name} | ${Math.round(rps)} | ${p99} | ${vs} |`)
     }
   }
 } finally {

@@ -71,6 +71,11 @@ describe('frame codec', () => {
     expect(fault(() => new FrameDecoder(1024).push(rawFrame(deep)))).toBe('depth')
     const veryDeep = Buffer.concat([Buffer.alloc(500_000, 0x91), Buffer.from([0x01])])
     expect(fault(() => new FrameDecoder(1 << 20).push(rawFrame(veryDeep)))).toMatch(/depth|msgpack/)
+    // Headers claiming 4 billion elements/bytes in a tiny frame: refused, nothing huge allocated.
+    for (const tag of [0xdd, 0xdf, 0xdb, 0xc6]) {
+      const lie = rawFrame(Buffer.from([tag, 0xff, 0xff, 0xff, 0xff, 0x01]))
+      expect(fault(() => new FrameDecoder(1024).push(lie))).toBe('msgpack')
+    }
     const ext = rawFrame(Buffer.from([0xd6, 0xff, 0, 0, 0, 1])) // timestamp extension
     expect(fault(() => new FrameDecoder(1024).push(ext))).toBe('type')
   })

@@ -18,5 +18,10 @@ export async function gatewayFor(
     ...over,
   })
   await app.ready()
+  // On a busy machine the first health check may time out; wait (bounded) until every node's id is known.
+  const end = Date.now() + 15_000
+  while (Date.now() < end && app.gateway.registry.list().some((e) => e.id === undefined)) {
+    await new Promise((r) => setTimeout(r, 50))
+  }
   return app
 }

@@ -158,7 +158,7 @@ describe('cluster over the memory transport', () => {
 
   it('quorum writes wait for acks; with the peers cut off they time out with 504 and still count once', async () => {
     const net = new MemoryNetwork(21)
-    const c = await cluster(net, 3, { quorumTimeoutMs: 300 })
+    const c = await cluster(net, 3, { quorumTimeoutMs: 1000 })
     await until(() => c.every((n) => n.node.membership.counts().live === 2), 5000, 'membership')
     await expect(
       c[0]!.node.mutate({ name: 'q', op: 'increment', amount: 1, consistency: 'all' }),

@@ -38,7 +38,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Counter names are up to 128 characters (fastify's default limit is 100).
     routerOptions: { maxParamLength: 256 },
-    return503OnClosing: true,
+    // While closing, requests get our own 503 TALLY_SHUTTING_DOWN (hook below), not fastify's body.
+    return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance
 
@@ -64,6 +65,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send({
       error: { code: 'TALLY_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` },
     })
+  })
+  let closing = false
+  app.addHook('onRequest', async (_req, reply) => {
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new Errors.ShuttingDown('the gateway is shutting down; retry on another gateway')
+    }
+  })
+  app.addHook('preClose', async () => {
+    closing = true
   })
   app.addHook('onReady', async () => {
     await gateway.start(app.log)

@@ -44,6 +44,8 @@ export const Errors = {
   ),
   /** The gateway knows no node it could send the request to (none configured, or all ejected and failing). */
   NoNodes: createError<'TALLY_NO_NODES', 503, [string]>('TALLY_NO_NODES', '%s', 503),
+  /** The gateway is closing (SIGTERM): new requests are refused while in-flight ones finish. */
+  ShuttingDown: createError<'TALLY_SHUTTING_DOWN', 503, [string]>('TALLY_SHUTTING_DOWN', '%s', 503),
   /** A consistency read could not gather states from enough nodes. The message says how many answered. */
   QuorumUnavailable: createError<'TALLY_QUORUM_UNAVAILABLE', 503, [string]>(
     'TALLY_QUORUM_UNAVAILABLE',

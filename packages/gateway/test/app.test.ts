@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { Client } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeNode, startFakes } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
@@ -342,5 +344,35 @@ describe('dashboard', () => {
     expect(r.headers['content-security-policy']).toContain("default-src 'self'")
     expect(r.body).toContain("fetch('/nodes')")
     expect(r.body).not.toMatch(/innerHTML/)
+  })
+})
+
+describe('closing', () => {
+  it('a request arriving while the gateway closes gets 503 TALLY_SHUTTING_DOWN', async () => {
+    const gw = await gatewayFor(fakes, { requestTimeoutMs: 300, deadlineMs: 1000 })
+    await gw.listen({ host: '127.0.0.1', port: 0 })
+    const port = (gw.server.address() as AddressInfo).port
+    // Two requests pipelined on one keep-alive connection: the first is stuck on hanging nodes
+    // while close() starts; the second is read only after that, during the drain.
+    const client = new Client(`http://127.0.0.1:${port}`, { pipelining: 2 })
+    for (const f of fakes) f.mode = 'hang'
+    try {
+      const first = client.request({ method: 'GET', path: '/counter' })
+      const second = client.request({ method: 'GET', path: '/counters' })
+      await new Promise((r) => setTimeout(r, 100))
+      const closed = gw.close()
+      const a = await first
+      // The first was taken before the drain: it runs its course (every node timed out → 503 TALLY_NO_NODES).
+      const aBody = await a.body.text()
+      expect(a.statusCode, aBody).toBe(503)
+      expect(aBody).toContain('TALLY_NO_NODES')
+      const b = await second
+      expect(b.statusCode).toBe(503)
+      expect(((await b.body.json()) as { error: { code: string } }).error.code).toBe('TALLY_SHUTTING_DOWN')
+      await closed
+    } finally {
+      for (const f of fakes) f.mode = 'ok'
+      await client.close()
+    }
   })
 })

@@ -1,7 +1,7 @@
 // msgpack encoding of gossip messages with a decoder that trusts nothing:
 // maps come back as Map (so no key is ever assigned onto an object by the
 // library), then are copied into null-prototype objects by `toPlain`, which
-// refuses `__proto__`, non-string keys, extension types and deep nesting.
+// refuses `__proto__` keys, non-string keys, extension types and deep nesting.
 
 import { Packr, Unpackr } from 'msgpackr'
 
@@ -66,9 +66,9 @@ function toPlain(x: unknown, depth: number): unknown {
     const out: Record<string, unknown> = Object.create(null)
     for (const [k, v] of x) {
       if (typeof k !== 'string') throw new WireError('key', 'map key is not a string')
-      if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
-        throw new WireError('key', `forbidden map key ${JSON.stringify(k)}`)
-      }
+      // Objects here have a null prototype, so only `__proto__` (which the CRDT
+      // also refuses as a name or replica id) could mean anything special.
+      if (k === '__proto__') throw new WireError('key', 'forbidden map key "__proto__"')
       out[k] = toPlain(v, depth + 1)
     }
     return out

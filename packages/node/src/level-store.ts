@@ -20,7 +20,7 @@ import {
   walKey,
 } from './record-codec.js'
 import { StateFold } from './recovery-fold.js'
-import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store } from './store.js'
+import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import { defaultOpenDb, openAt, type WalDb, walEntries } from './wal-db.js'
 import { type CorruptionPolicy, scanWal } from './wal-scan.js'
@@ -49,16 +49,8 @@ export interface LevelStoreOptions {
   openDb?: (location: string) => WalDb
 }
 
-/** Counters for tests, metrics and benchmarks. */
-export interface LevelStoreStats {
-  /** WAL batches written and how many of them were fsynced. */
-  batches: number
-  syncs: number
-  /** Operations logged since open, and since the last snapshot. */
-  ops: number
-  opsSinceSnapshot: number
-  snapshots: number
-}
+/** Counters for tests, metrics and benchmarks (see {@link StoreStats}). */
+export type LevelStoreStats = StoreStats
 
 const DAY = 24 * 60 * 60 * 1000
 

@@ -78,6 +78,22 @@ export interface Store {
   needsSnapshot?(): boolean
   /** Flushes and releases the store. Idempotent. */
   close(): Promise<void>
+  /** Optional counters for metrics (e.g. `GET /metrics`); a fresh copy on each read. */
+  readonly stats?: StoreStats
+}
+
+/** Counters a durable store reports: log batches written, how many were fsynced, operations logged, snapshots. */
+export interface StoreStats {
+  /** WAL batches written since open (one LevelDB write each). */
+  batches: number
+  /** Of those, the ones written with fsync (`sync` durability, batch holding a local write). */
+  syncs: number
+  /** Operations logged since open (local and remote). */
+  ops: number
+  /** Operations logged since the last snapshot (what a restart would replay). */
+  opsSinceSnapshot: number
+  /** Snapshots written since open. */
+  snapshots: number
 }
 
 /** Replica id for a node id and incarnation. */

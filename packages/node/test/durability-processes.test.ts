@@ -77,10 +77,16 @@ async function load(p: NodeProc, name: string, clients: number, signal: AbortSig
   return out
 }
 
-async function killLoop(durability: 'sync' | 'async', rounds: number, seed: number): Promise<void> {
+async function killLoop(
+  durability: 'sync' | 'async',
+  rounds: number,
+  seed: number,
+  extra: string[] = [],
+): Promise<void> {
   const random = rng(seed)
   const dataDir = join(await dirs.make(), 'n1')
-  let p = await launch('n1', dataDir, ['--durability', durability])
+  const flags = ['--durability', durability, ...extra]
+  let p = await launch('n1', dataDir, flags)
   const replica = (await waitHealthy(p)).replica
   let before = await counterValue(p, 'k')
   expect(before).toBe(0)
@@ -93,7 +99,7 @@ async function killLoop(durability: 'sync' | 'async', rounds: number, seed: numb
     const { acked, attempted, maxAcked } = await work
     running.splice(0)
     // Restart and read: every acknowledged op is there, at most the in-flight ones on top.
-    p = await launch('n1', dataDir, ['--durability', durability])
+    p = await launch('n1', dataDir, flags)
     const health = await waitHealthy(p)
     const v = await counterValue(p, 'k')
     const where = `round ${round} (seed ${seed}): before=${before} acked=${acked} attempted=${attempted} after=${v}`
@@ -105,12 +111,20 @@ async function killLoop(durability: 'sync' | 'async', rounds: number, seed: numb
     if (HAS_BOOT_ID) expect(health.replica, where).toBe(replica)
     before = v
   }
+  if (extra.includes('--snapshot-interval')) {
+    await until(
+      async () => ((await request(`${p.url}/metrics`)).body as { snapshots: number }).snapshots > 0,
+      10_000,
+      'a snapshot',
+    )
+  }
 }
 
 describe('tally-node durability (processes)', () => {
   it(
     `kill -9 at random moments under concurrent increments (${ROUNDS}x, sync): no acknowledged op is lost`,
-    async () => killLoop('sync', ROUNDS, SEED),
+    // Snapshots every 100 ms: kills land before, during and after snapshots and log truncation.
+    async () => killLoop('sync', ROUNDS, SEED, ['--snapshot-interval', '100']),
     ROUNDS * 6_000 + 30_000,
   )
 

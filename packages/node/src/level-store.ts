@@ -203,10 +203,15 @@ export class LevelStore implements Store {
     const { incarnation } = decision.identity
     const identity = { nodeId, incarnation, replicaId: replicaIdOf(nodeId, incarnation) }
     this.#logger?.info(
-      { dataDir: this.#o.dataDir, replica: identity.replicaId, snapshot: covered, walBatches: scan.batches },
+      {
+        dataDir: this.#o.dataDir,
+        replica: identity.replicaId,
+        snapshot: covered,
+        walBatches: scan.batches,
+        warnings: warnings.length, // the caller logs each (Recovered.warnings)
+      },
       'store recovered',
     )
-    for (const w of warnings) this.#logger?.warn({ dataDir: this.#o.dataDir }, w)
     return {
       identity,
       state: snap || scan.ops > 0 ? fold.state() : null,

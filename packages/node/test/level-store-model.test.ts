@@ -6,10 +6,14 @@
 import { CounterMap } from '@tally/crdt'
 import fc from 'fast-check'
 import { MemoryLevel } from 'memory-level'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { LevelStore } from '../src/level-store.js'
 import type { WalDb } from '../src/wal-db.js'
 import { Driver } from './helpers/store-driver.js'
+import { tmpDirs } from './helpers/tmp-dir.js'
+
+const dirs = tmpDirs()
+afterAll(() => dirs.cleanup())
 
 type Cmd =
   | { t: 'inc'; name: string; amount: number; key?: string }
@@ -48,14 +52,16 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
 
 describe('LevelStore model (memory-level)', () => {
   it('recovers exactly the acknowledged state through any run of writes, snapshots, restarts and crashes', async () => {
+    const dataDir = await dirs.make()
     await fc.assert(
       fc.asyncProperty(fc.array(cmd, { maxLength: 60 }), async (cmds) => {
         const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
+        // memory-level keeps nothing on disk; the store only creates this (empty) dir.
         let boot = 'boot-0'
         let clock = 1_000_000
         const make = () =>
           new LevelStore({
-            dataDir: '/nonexistent-unused',
+            dataDir,
             bootId: boot,
             now: () => clock,
             openDb: () => db as unknown as WalDb,

@@ -251,6 +251,36 @@ for (const [name, make] of [
   })
 }
 
+describe('LevelStore after a failed log write', () => {
+  it('rejects that write and every later write and snapshot with TALLY_STORE_FAILED; the log stays intact', async () => {
+    const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
+    let failNext = false
+    const flaky: WalDb = {
+      open: () => db.open(),
+      close: () => db.close(),
+      get: (k) => db.get(k),
+      put: (k, v, o) => (failNext ? Promise.reject(new Error('EIO: disk on fire')) : db.put(k, v, o)),
+      batch: (ops, o) => db.batch(ops, o),
+      clear: (r) => db.clear(r),
+      iterator: (r) => db.iterator(r),
+    }
+    const dir = await dirs.make()
+    const make = () => new LevelStore({ dataDir: dir, bootId: BOOT, openDb: () => flaky })
+    const a = await Driver.open(make())
+    await a.inc()
+    failNext = true
+    await expect(a.inc()).rejects.toMatchObject({ code: 'TALLY_STORE_FAILED', message: /disk on fire/ })
+    failNext = false
+    await expect(a.inc()).rejects.toMatchObject({ code: 'TALLY_STORE_FAILED' })
+    await expect(a.store.snapshot(a.map.state(), [])).rejects.toMatchObject({ code: 'TALLY_STORE_FAILED' })
+    await a.store.close()
+    const b = await Driver.open(make())
+    expect(b.map.value('c')).toBe(1)
+    expect(b.recovered.warnings).toEqual([])
+    await b.store.close()
+  })
+})
+
 describe('LevelStore on LevelDB', () => {
   it('group commit: 500 concurrent sync appends take far fewer than 500 fsyncs', async () => {
     const dir = await dirs.make()

@@ -1,6 +1,8 @@
 // Failover: send a request to one node, and on a node failure (connection
 // error, timeout, 5xx) to another, within a bounded number of attempts and an
-// overall deadline. Writes carry the same Idempotency-Key on every attempt.
+// overall deadline. Writes carry the same Idempotency-Key on every attempt,
+// and `Tally-Attempt: n` (1 on the first node tried, 2 on the next…): if two
+// nodes both apply the key, the later try is the one its node cancels.
 // Also the fan-out of consistency reads (gather N replica answers).
 
 import { classify, errorOf } from './consistency.js'
@@ -94,7 +96,13 @@ export async function forward(
     const node = reg.pick(tried, affinity)
     if (!node) break
     tried.add(node.key)
-    const r = await attempt(reg, node, { ...req, timeoutMs: Math.min(limits.requestTimeoutMs, left) })
+    const headers =
+      req.method === 'POST' ? { ...req.headers, 'tally-attempt': String(tried.size) } : req.headers
+    const r = await attempt(reg, node, {
+      ...req,
+      ...(headers ? { headers } : {}),
+      timeoutMs: Math.min(limits.requestTimeoutMs, left),
+    })
     if ('ok' in r) return r.ok
     if ('relay' in r) throw r.relay
     failures.push(r.fail)

@@ -1,6 +1,10 @@
 // HTTP increment throughput of one tally-node vs a bare fastify route doing
 // nothing but answering (bare-server.mjs, its own process), in the same run, with autocannon (same connections,
-// duration, body), 3 alternating rounds, medians. Usage: node bench/http.mjs [durationSec] [connections] [durability]
+// duration, body), 3 alternating rounds, medians. With `keyed`, every node
+// request carries a fresh Idempotency-Key (the bare route gets the same
+// header); with `nodes` > 1 the writes go to the first node of a cluster, so
+// its peers also take in the replicated deltas (and key records).
+// Usage: node bench/http.mjs [durationSec] [connections] [durability] [keyed] [nodes]
 
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -14,7 +18,18 @@ function median(xs) {
   return s[Math.floor(s.length / 2)]
 }
 
-function cannon(url, duration, connections) {
+let nextKey = 0
+
+function cannon(url, duration, connections, keyed = false) {
+  const headers = { 'content-type': 'application/json' }
+  const keyedRequests = [
+    {
+      setupRequest: (req) => ({
+        ...req,
+        headers: { ...req.headers, 'idempotency-key': `bench-${process.pid}-${nextKey++}` },
+      }),
+    },
+  ]
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -23,14 +38,21 @@ function cannon(url, duration, connections) {
         duration,
         connections,
         body: '{"amount":1}',
-        headers: { 'content-type': 'application/json' },
+        headers,
+        ...(keyed ? { requests: keyedRequests } : {}),
       },
       (err, res) => (err ? reject(err) : resolve(res)),
     )
   })
 }
 
-export async function httpBench(duration = 5, connections = 32, durability = 'sync') {
+export async function httpBench(
+  duration = 5,
+  connections = 32,
+  durability = 'sync',
+  keyed = false,
+  nodes = 1,
+) {
   const server = spawn(process.execPath, [fileURLToPath(new URL('./bare-server.mjs', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -39,19 +61,20 @@ export async function httpBench(duration = 5, connections = 32, durability = 'sy
   )
   const bareUrl = `http://127.0.0.1:${port}/increment`
   const dir = tempDir()
-  const [tally] = await cluster(1, dir, ['--durability', durability])
+  const all = await cluster(nodes, dir, ['--durability', durability])
+  const tally = all[0]
   const nodeUrl = tally.url
   try {
-    await cannon(bareUrl, 1, connections) // warm-up
-    await cannon(`${nodeUrl}/increment`, 1, connections)
+    await cannon(bareUrl, 1, connections, keyed) // warm-up
+    await cannon(`${nodeUrl}/increment`, 1, connections, keyed)
     // Alternate baseline and node runs and keep medians: load from other
     // processes on a shared machine then hits both sides alike.
     const bare = []
     const node = []
     let last
     for (let i = 0; i < ROUNDS; i++) {
-      bare.push((await cannon(bareUrl, duration, connections)).requests.average)
-      last = await cannon(`${nodeUrl}/increment`, duration, connections)
+      bare.push((await cannon(bareUrl, duration, connections, keyed)).requests.average)
+      last = await cannon(`${nodeUrl}/increment`, duration, connections, keyed)
       node.push(last.requests.average)
     }
     const b = median(bare)
@@ -59,6 +82,8 @@ export async function httpBench(duration = 5, connections = 32, durability = 'sy
     return {
       durability,
       connections,
+      keyed,
+      nodes,
       bareReqPerSec: Math.round(b),
       nodeReqPerSec: Math.round(t),
       ratio: Math.round((t / b) * 100) / 100,
@@ -68,12 +93,12 @@ export async function httpBench(duration = 5, connections = 32, durability = 'sy
     }
   } finally {
     server.kill('SIGTERM')
-    await stop([tally])
+    await stop(all)
     rm(dir)
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [d = '5', c = '32', dur = 'sync'] = process.argv.slice(2)
-  console.log(JSON.stringify(await httpBench(Number(d), Number(c), dur)))
+  const [d = '5', c = '32', dur = 'sync', keyed = 'false', n = '1'] = process.argv.slice(2)
+  console.log(JSON.stringify(await httpBench(Number(d), Number(c), dur, keyed === 'true', Number(n))))
 }

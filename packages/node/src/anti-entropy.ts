@@ -87,3 +87,27 @@ export function chunkDelta(delta: Delta, maxEntries: number): Delta[] {
   ;(parts[parts.length - 1] as Delta).ranges = delta.ranges
   return parts
 }
+
+/**
+ * Splits a delta and the key records of its operations into PUSH payloads:
+ * the parts of {@link chunkDelta} (ranges on the last), with the records in
+ * groups of at most `maxKeys` riding on the parts from the first on; when
+ * there are more groups than parts, extra payloads with an empty delta lead.
+ * So every record arrives no later than the ranges that vouch for its
+ * operation, and the whole goes as one all-or-nothing sequence. Pure.
+ */
+export function chunkPush<K>(
+  delta: Delta,
+  keys: readonly K[],
+  maxEntries: number,
+  maxKeys: number,
+): Array<{ delta: Delta; k?: K[] }> {
+  const parts: Array<{ delta: Delta; k?: K[] }> = chunkDelta(delta, maxEntries).map((d) => ({ delta: d }))
+  const groups: K[][] = []
+  for (let i = 0; i < keys.length; i += maxKeys) groups.push(keys.slice(i, i + maxKeys))
+  while (groups.length > parts.length) parts.unshift({ delta: { ranges: [], entries: [] } })
+  groups.forEach((g, i) => {
+    ;(parts[i] as { k?: K[] }).k = g
+  })
+  return parts
+}

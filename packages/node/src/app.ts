@@ -13,6 +13,7 @@ import Fastify, {
 import type { Logger } from 'pino'
 import * as E from './errors.js'
 import { IDEMPOTENCY_KEY } from './idempotency.js'
+import { MAX_ATTEMPT } from './messages.js'
 import type { Consistency, TallyNode } from './node.js'
 
 /** Options of {@link buildApp}. */
@@ -133,11 +134,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         if (typeof raw !== 'string' || !IDEMPOTENCY_KEY.test(raw)) throw new E.IdempotencyKeyInvalid()
         key = raw
       }
+      const attempt = readAttempt(req.headers['tally-attempt'])
       return node.mutate({
         name,
         op,
         amount: req.body?.amount ?? 1,
         key,
+        attempt,
         consistency: req.query.consistency ?? 'one',
       })
     }
@@ -193,12 +196,27 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     clusterSize: node.clusterSize(),
     peers: node.membership.counts(),
     idempotencyKeys: node.idempotency.size,
+    keyRecords: node.keys.size,
+    keys: node.keyStats,
     snapshots: node.snapshots,
     replication: node.replicator.stats,
     transport: node.transportStats(),
     load: { inflight: inflight - 1, eventLoopDelayMs: loopDelayMs },
   }))
   return app
+}
+
+/**
+ * The `Tally-Attempt` header (which try of a keyed write this is: the
+ * gateway sends 1 to the first node, 2 to the next…): an integer 1–100,
+ * default 1. Throws AttemptInvalid.
+ */
+function readAttempt(raw: string | string[] | undefined): number {
+  if (raw === undefined) return 1
+  if (typeof raw !== 'string' || !/^[1-9][0-9]{0,2}$/.test(raw)) throw new E.AttemptInvalid()
+  const n = Number(raw)
+  if (n > MAX_ATTEMPT) throw new E.AttemptInvalid()
+  return n
 }
 
 const PATH_CODES: Record<string, (m: string) => Error> = {

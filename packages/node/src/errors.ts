@@ -17,6 +17,12 @@ export const IdempotencyKeyInvalid = createError(
   'Idempotency-Key must be 1-128 printable ASCII characters',
   400,
 )
+/** Tally-Attempt header is not an integer 1–100. */
+export const AttemptInvalid = createError(
+  'TALLY_ATTEMPT_INVALID',
+  'Tally-Attempt must be an integer from 1 to 100',
+  400,
+)
 /** The operation would take a counter total past 2^53−1. */
 export const Overflow = createError('TALLY_OVERFLOW', '%s', 422)
 /** The value is outside the safe-integer range (reads only; see /state for exact parts). */

@@ -3,7 +3,7 @@ import type { CounterMapState, Delta } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { readBootId } from './boot-id.js'
 import { GroupCommit } from './group-commit.js'
-import { liveIdempotency } from './idempotency-retention.js'
+import { liveIdempotency, mergeIdem } from './idempotency-retention.js'
 import { decideIdentity, ForeignDataDirError } from './identity.js'
 import {
   decodeIdentity,
@@ -165,7 +165,7 @@ export class LevelStore implements Store {
       )
     }
     const idem = new Map<string, IdempotencyRecord>()
-    for (const r of snap?.snapshot.idempotency ?? []) idem.set(r.key, r)
+    for (const r of snap?.snapshot.idempotency ?? []) mergeIdem(idem, r)
     const scan = await scanWal(
       walEntries(db),
       covered,
@@ -227,11 +227,14 @@ export class LevelStore implements Store {
   }
 
   /**
-   * Logs a delta merged from a peer. Never fsynced on its own (peers still
-   * hold it); it reaches the disk with the next synced batch or snapshot.
+   * Logs a delta merged from a peer, with the idempotency records learnt
+   * alongside it. Never fsynced on its own (peers still hold it); it reaches
+   * the disk with the next synced batch or snapshot.
    */
-  appendRemote(delta: Delta): Promise<void> {
-    return this.#submit({ kind: 'remote', delta })
+  appendRemote(delta: Delta, records?: readonly IdempotencyRecord[]): Promise<void> {
+    return this.#submit(
+      records?.length ? { kind: 'remote', delta, records: [...records] } : { kind: 'remote', delta },
+    )
   }
 
   #submit(op: LogOp): Promise<void> {
@@ -341,7 +344,9 @@ function applyOps(fold: StateFold, idem: Map<string, IdempotencyRecord>, ops: Lo
   for (const op of ops) {
     const why = fold.apply(op.delta)
     if (why) return `invalid delta: ${why}`
-    if (op.kind === 'local' && op.idem && !idem.has(op.idem.key)) idem.set(op.idem.key, op.idem)
+    // One record per application of a key; a later copy may only add `compensated`.
+    if (op.kind === 'local' && op.idem) mergeIdem(idem, op.idem)
+    else if (op.kind === 'remote' && op.records) for (const r of op.records) mergeIdem(idem, r)
   }
   return null
 }

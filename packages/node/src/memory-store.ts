@@ -29,17 +29,18 @@ export class MemoryStore implements Store {
 
   async appendLocal(delta: Delta, idem?: IdempotencyRecord): Promise<void> {
     this.#deltas.push(delta)
-    if (idem) this.#idem.push(idem)
+    if (idem) this.#idem.push({ ...idem })
   }
 
-  async appendRemote(delta: Delta): Promise<void> {
+  async appendRemote(delta: Delta, records?: readonly IdempotencyRecord[]): Promise<void> {
     this.#deltas.push(delta)
+    if (records) this.#idem.push(...records.map((r) => ({ ...r })))
   }
 
   async snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void> {
     this.#state = state
     this.#deltas = []
-    this.#idem = [...idempotency]
+    this.#idem = idempotency.map((r) => ({ ...r }))
   }
 
   async close(): Promise<void> {}

@@ -8,7 +8,9 @@ import { requiredAcks } from './anti-entropy.js'
 import * as E from './errors.js'
 import { toHttpError } from './errors.js'
 import { detectorFor } from './failure-detector.js'
-import { IdempotencyTable, type OpShape } from './idempotency.js'
+import { IdempotencyTable, type OpShape, sameOp } from './idempotency.js'
+import { isKeyRecord, KeyLedger, type KeyRecord } from './key-ledger.js'
+import { reconcile } from './key-reconcile.js'
 import { type LearnedPeer, Membership } from './membership.js'
 import { rebuildCounters } from './recovery.js'
 import { Replicator } from './replicator.js'
@@ -44,7 +46,21 @@ type Resolved = Required<Omit<TallyNodeOptions, 'advertiseHost' | 'http'>>
 /** A mutating request. */
 export interface MutateRequest extends OpShape {
   key?: string | undefined
+  /** Which try this is (`Tally-Attempt`, 1 = first, default 1); only meaningful with a key. */
+  attempt?: number | undefined
   consistency?: Consistency
+}
+
+/** Counters of cross-replica idempotency, exposed on /metrics. */
+export interface KeyStats {
+  /** Keyed requests answered without applying because another replica had applied the key. */
+  answeredFromPeers: number
+  /** Times a key was found applied by two or more replicas with the same request. */
+  duplicates: number
+  /** Inverse operations this node wrote to cancel its own losing applications. */
+  compensations: number
+  /** Times a key was found applied with different requests (not compensated). */
+  mismatches: number
 }
 
 /** A running node. Create with {@link TallyNode.start}; always {@link TallyNode.stop} it. */
@@ -54,6 +70,9 @@ export class TallyNode {
   readonly membership: Membership
   readonly replicator: Replicator
   readonly idempotency: IdempotencyTable
+  /** Every known application of an Idempotency-Key (own and learnt), within retention. */
+  readonly keys: KeyLedger
+  readonly keyStats: KeyStats = { answeredFromPeers: 0, duplicates: 0, compensations: 0, mismatches: 0 }
   readonly startedAt = Date.now()
   readonly #o: Resolved
   readonly #pending = new Set<number>()
@@ -62,6 +81,11 @@ export class TallyNode {
   #snapshotting: Promise<void> | null = null
   #stopping = false
   #snapshots = 0
+  // Own applications whose compensation is being written.
+  readonly #compensating = new Set<KeyRecord>()
+  // Records handed to appendLocal and not yet settled: a snapshot taken meanwhile must hold them,
+  // since its state already holds their operations.
+  readonly #unsettled = new Set<KeyRecord>()
 
   private constructor(o: Resolved, identity: Identity, map: CounterMap, membership: Membership) {
     this.#o = o
@@ -69,6 +93,7 @@ export class TallyNode {
     this.map = map
     this.membership = membership
     this.idempotency = new IdempotencyTable({ ttlMs: o.idempotencyTtlMs, maxKeys: o.idempotencyMaxKeys })
+    this.keys = new KeyLedger({ ttlMs: o.idempotencyTtlMs, maxRecords: o.idempotencyMaxKeys })
     this.replicator = new Replicator({
       map,
       store: o.store,
@@ -79,6 +104,10 @@ export class TallyNode {
       gossipIntervalMs: o.gossipIntervalMs,
       eagerPush: o.eagerPush,
       durableSeq: () => this.#durableSeq(),
+      keys: {
+        learn: (records) => this.#learn(records),
+        select: (has, durable) => this.keys.select(has, map.replica, durable),
+      },
     })
     this.replicator.onRemoteChange = () => this.#maybeSnapshot()
   }
@@ -125,8 +154,10 @@ export class TallyNode {
     membership.onChange = (id, from, to) => log.info({ peer: id, from, to }, 'peer state changed')
     membership.seed(o.peers)
     const node = new TallyNode(o, rec.identity, map, membership)
-    node.idempotency.load(rec.idempotency)
+    node.#loadKeys(rec.idempotency)
     node.replicator.start()
+    // A crash may have come between learning a winner and compensating: settle now.
+    for (const key of node.keys.duplicatedKeys()) node.#check(key)
     node.#snapTimer = setInterval(() => void node.snapshot(), o.snapshotIntervalMs)
     node.#snapTimer.unref()
     log.info(
@@ -140,6 +171,92 @@ export class TallyNode {
       'node started',
     )
     return node
+  }
+
+  // Recovered records: all go to the ledger; own ones (and records from before keys were
+  // replicated, which are own) also answer retries with their recorded value.
+  #loadKeys(records: readonly IdempotencyRecord[]): void {
+    const own: IdempotencyRecord[] = []
+    for (const r of records) {
+      if (isKeyRecord(r)) this.keys.add({ ...r })
+      else own.push(r)
+    }
+    for (const r of this.keys.records()) if (r.replica === this.map.replica) own.push(r)
+    this.idempotency.load(own)
+  }
+
+  // Key records learnt from a peer: returns those to persist; checks each key newly learnt.
+  #learn(records: KeyRecord[]): KeyRecord[] {
+    const out: KeyRecord[] = []
+    const fresh = new Set<string>()
+    for (const r of records) {
+      const res = this.keys.add(r)
+      if (res === 'new' || res === 'updated') out.push(r)
+      if (res === 'new') fresh.add(r.key)
+    }
+    for (const key of fresh) this.#check(key)
+    return out
+  }
+
+  // Applies the reconcile rule to one key: compensates this node's losing applications.
+  #check(key: string): void {
+    const apps = this.keys.applications(key)
+    const v = reconcile(apps, this.map.replica)
+    if (v.kind === 'mismatch') {
+      this.keyStats.mismatches++
+      this.#o.logger.warn(
+        { key, applications: apps.map((a) => [a.replica, a.seq, a.name, a.op, a.amount]) },
+        'an idempotency key was applied with different requests on different replicas (not compensated)',
+      )
+    } else if (v.kind === 'duplicate') {
+      this.keyStats.duplicates++
+      for (const loser of v.compensate) this.#compensate(loser)
+    }
+  }
+
+  #compensate(rec: KeyRecord): void {
+    if (this.#stopping || rec.compensated === true || this.#compensating.has(rec)) return
+    this.#compensating.add(rec)
+    const work = this.#writeCompensation(rec).finally(() => {
+      this.#compensating.delete(rec)
+      this.#inflight.delete(work)
+    })
+    this.#inflight.add(work)
+  }
+
+  // The inverse operation of `rec`, durable together with its record marked compensated (so it
+  // happens once, across restarts), then replicated like any local write. Never rejects.
+  async #writeCompensation(rec: KeyRecord): Promise<void> {
+    const log = this.#o.logger
+    try {
+      if (rec.op === 'increment') this.map.decrement(rec.name, rec.amount)
+      else this.map.increment(rec.name, rec.amount)
+    } catch (err) {
+      log.error({ err, key: rec.key, name: rec.name }, 'cannot compensate a duplicate application')
+      return
+    }
+    const seq = this.map.seq
+    const delta: Delta = this.map.deltaFor(this.map.replica, seq - 1)
+    const updated: KeyRecord = { ...rec, compensated: true }
+    this.#pending.add(seq)
+    this.#unsettled.add(updated)
+    try {
+      await this.#o.store.appendLocal(delta, updated)
+    } catch (err) {
+      log.error({ err, key: rec.key }, 'appendLocal of a compensation failed')
+      return
+    } finally {
+      this.#pending.delete(seq)
+      this.#unsettled.delete(updated)
+    }
+    this.keys.add(updated)
+    this.keyStats.compensations++
+    log.info(
+      { key: rec.key, name: rec.name, op: rec.op, amount: rec.amount, replica: rec.replica, seq: rec.seq },
+      'cancelled a duplicate application of an idempotency key',
+    )
+    this.replicator.localDurable(delta)
+    this.#maybeSnapshot()
   }
 
   /** Sets the HTTP base URL advertised to peers (once the HTTP server is listening). */
@@ -175,7 +292,10 @@ export class TallyNode {
    * Applies an increment/decrement, waits until it is durable (and, for
    * quorum/all, confirmed by that many replicas), then resolves with the new
    * value. With a key, a repeat resolves with the first answer and changes
-   * nothing. Rejects with an HTTP error from errors.ts.
+   * nothing; a key another replica applied (learnt by replication) resolves
+   * with the current value and changes nothing. Rejects with an HTTP error
+   * from errors.ts (TALLY_IDEMPOTENCY_MISMATCH for a key first used for
+   * another request).
    */
   async mutate(req: MutateRequest): Promise<{ name: string; value: number }> {
     if (this.#stopping) throw new E.ShuttingDown()
@@ -191,6 +311,16 @@ export class TallyNode {
         }
         if (c.kind === 'new') break
         await c.wait
+      }
+      const elsewhere = this.keys.applications(req.key)[0]
+      if (elsewhere) {
+        if (!sameOp(elsewhere, shape)) {
+          throw new E.IdempotencyMismatch(
+            `Idempotency-Key was first used for ${elsewhere.op} ${elsewhere.name} by ${elsewhere.amount}`,
+          )
+        }
+        this.keyStats.answeredFromPeers++
+        return { name: shape.name, value: this.value(shape.name) }
       }
       const work = this.#apply(req, shape)
       this.idempotency.track(req.key, shape, work)
@@ -211,9 +341,20 @@ export class TallyNode {
     }
     const seq = this.map.seq
     const delta: Delta = this.map.deltaFor(this.map.replica, seq - 1)
-    const record: IdempotencyRecord | undefined =
-      req.key === undefined ? undefined : { key: req.key, ...shape, value, at: Date.now() }
+    const record: KeyRecord | undefined =
+      req.key === undefined
+        ? undefined
+        : {
+            key: req.key,
+            ...shape,
+            value,
+            at: Date.now(),
+            replica: this.map.replica,
+            seq,
+            attempt: req.attempt ?? 1,
+          }
     this.#pending.add(seq)
+    if (record) this.#unsettled.add(record)
     const write = this.#o.store.appendLocal(delta, record)
     this.#inflight.add(write)
     try {
@@ -224,13 +365,18 @@ export class TallyNode {
     } finally {
       this.#pending.delete(seq)
       this.#inflight.delete(write)
+      if (record) this.#unsettled.delete(record)
     }
-    if (record) this.idempotency.remember(record)
-    this.replicator.localDurable(delta)
+    if (record) {
+      this.idempotency.remember(record)
+      // Durable: now it may meet another application of its key.
+      if (this.keys.add(record) === 'new') this.#check(record.key)
+    }
+    this.replicator.localDurable(delta, record)
     this.#maybeSnapshot()
     const need = requiredAcks(req.consistency ?? 'one', this.clusterSize())
     if (need > 1) {
-      const confirmed = await this.replicator.replicate(delta, need, this.#o.quorumTimeoutMs)
+      const confirmed = await this.replicator.replicate(delta, need, this.#o.quorumTimeoutMs, record)
       if (confirmed < need) {
         const e = new E.QuorumTimeout(
           `only ${confirmed} of ${need} replicas confirmed the write in time; it is durable here and will replicate`,
@@ -259,8 +405,12 @@ export class TallyNode {
   /** Writes a snapshot unless one is running (then waits for it). Never rejects; failures are logged. */
   snapshot(): Promise<void> {
     if (this.#snapshotting) return this.#snapshotting
+    // Every live record (own, learnt, and those of writes still being logged, whose operations
+    // the state already holds); records from before keys were replicated live only in the table.
+    const records: IdempotencyRecord[] = this.idempotency.records().filter((r) => !isKeyRecord(r))
+    records.push(...this.keys.records(), ...this.#unsettled)
     this.#snapshotting = this.#o.store
-      .snapshot(this.map.state(), this.idempotency.records())
+      .snapshot(this.map.state(), records)
       .then(
         () => {
           this.#snapshots++

@@ -44,10 +44,14 @@ export function walSeqOf(key: string): number | null {
   return Number.isSafeInteger(n) && n > 0 ? n : null
 }
 
-/** One logged operation: a local write (with its idempotency record, if any) or a merged remote delta. */
+/**
+ * One logged operation: a local write (with its idempotency record, if any)
+ * or a merged remote delta (with the idempotency records of other replicas
+ * learnt alongside it, if any).
+ */
 export type LogOp =
   | { kind: 'local'; delta: Delta; idem?: IdempotencyRecord }
-  | { kind: 'remote'; delta: Delta }
+  | { kind: 'remote'; delta: Delta; records?: IdempotencyRecord[] }
 
 /** Stored identity. `createdAt` is informational (ms since epoch). */
 export interface StoredIdentity {
@@ -112,13 +116,13 @@ function isObj(x: unknown): x is Record<string, unknown> {
 
 /**
  * Encodes WAL batch `seq` holding `ops`. Rows: `[0, delta, idem?]` local,
- * `[1, delta]` remote, and the common single-op local delta (one entry of
+ * `[1, delta, records?]` remote, and the common single-op local delta (one entry of
  * replica r at seq s, range (s-1, s]) compactly as `[2, name, r, p, n, s, idem?]`:
  * half the bytes and far less to decode at recovery.
  */
 export function encodeBatch(seq: number, ops: readonly LogOp[]): Uint8Array {
   const rows = ops.map((op) => {
-    if (op.kind === 'remote') return [1, op.delta]
+    if (op.kind === 'remote') return op.records?.length ? [1, op.delta, op.records] : [1, op.delta]
     const one = singleOp(op.delta)
     if (one) return op.idem ? [2, ...one, op.idem] : [2, ...one]
     return op.idem ? [0, op.delta, op.idem] : [0, op.delta]
@@ -160,8 +164,10 @@ export function decodeBatch(
     }
     if (!isObj(row[1])) return { reason: 'malformed operation row' }
     const delta = row[1] as unknown as Delta
-    if (row[0] === 1) ops.push({ kind: 'remote', delta })
-    else if (row[0] === 0) {
+    if (row[0] === 1) {
+      const records = Array.isArray(row[2]) ? readIdems(row[2]) : []
+      ops.push(records.length > 0 ? { kind: 'remote', delta, records } : { kind: 'remote', delta })
+    } else if (row[0] === 0) {
       const idem = readIdem(row[2])
       ops.push(idem ? { kind: 'local', delta, idem } : { kind: 'local', delta })
     } else return { reason: 'unknown operation kind' }
@@ -169,14 +175,34 @@ export function decodeBatch(
   return { ops }
 }
 
-/** An idempotency record read back from disk, or undefined when absent/malformed. */
+/**
+ * An idempotency record read back from disk, or undefined when absent/malformed.
+ * Records written before keys were replicated have no replica/seq/attempt;
+ * those fields are kept only when well-formed (replica and seq together).
+ */
 export function readIdem(x: unknown): IdempotencyRecord | undefined {
   if (!isObj(x)) return undefined
-  const { key, name, op, amount, value, at } = x
+  const { key, name, op, amount, value, at, replica, seq, attempt, compensated } = x
   if (typeof key !== 'string' || typeof name !== 'string') return undefined
   if (op !== 'increment' && op !== 'decrement') return undefined
   if (typeof amount !== 'number' || typeof value !== 'number' || typeof at !== 'number') return undefined
-  return { key, name, op, amount, value, at }
+  const r: IdempotencyRecord = { key, name, op, amount, value, at }
+  if (typeof replica === 'string' && typeof seq === 'number') {
+    r.replica = replica
+    r.seq = seq
+    r.attempt = typeof attempt === 'number' ? attempt : 1
+    if (compensated === true) r.compensated = true
+  }
+  return r
+}
+
+function readIdems(xs: unknown[]): IdempotencyRecord[] {
+  const out: IdempotencyRecord[] = []
+  for (const x of xs) {
+    const r = readIdem(x)
+    if (r) out.push(r)
+  }
+  return out
 }
 
 /** Decodes the snapshot value, or a reason. Never throws. */

@@ -3,12 +3,22 @@
 // what peers sent, and collects acks for quorum writes. Decisions come from
 // anti-entropy.ts and membership.ts; this file only does the I/O around them.
 
-import { type CounterMap, type Delta, isTallyError } from '@tally/crdt'
+import { type CounterMap, type Delta, isTallyError, readSummary } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { AckCollector } from './ack-collector.js'
-import { answerPull, chunkDelta, clipToDurable, isEmptyDelta, mergeDeltas } from './anti-entropy.js'
+import { answerPull, chunkPush, clipToDurable, isEmptyDelta, mergeDeltas } from './anti-entropy.js'
+import type { KeyRecord } from './key-ledger.js'
 import type { Membership } from './membership.js'
-import { type AckMsg, type Message, MsgType, type PullMsg, type PushMsg } from './messages.js'
+import {
+  type AckMsg,
+  fromKeyTuple,
+  type KeyTuple,
+  type Message,
+  MsgType,
+  type PullMsg,
+  type PushMsg,
+  toKeyTuple,
+} from './messages.js'
 import type { Store } from './store.js'
 import type { Transport } from './transport.js'
 
@@ -24,6 +34,24 @@ export interface ReplicatorOptions {
   eagerPush: boolean
   /** Highest own seq that is durable (no own operation at or below it is still being written). */
   durableSeq: () => number
+  /** The node's key ledger, if keyed writes are replicated (see {@link KeyHooks}). */
+  keys?: KeyHooks
+}
+
+/** How the replicator reaches the key ledger: key records travel with the deltas of their operations. */
+export interface KeyHooks {
+  /**
+   * Learns records that came with a PUSH (fresh objects, already validated)
+   * and returns those that were new or newly compensated: the replicator
+   * persists them with the delta.
+   */
+  learn(records: KeyRecord[]): KeyRecord[]
+  /**
+   * The records a holder of version summary `has` lacks: per replica r, seq >
+   * has(r), own ones only up to `durableSeq` (the rule of `deltaSince` and
+   * `clipToDurable`).
+   */
+  select(has: (replica: string) => number, durableSeq: number): KeyRecord[]
 }
 
 /** Replication counters, exposed on /metrics. */
@@ -37,12 +65,19 @@ export interface ReplicationStats {
   deltasInvalid: number
   forwards: number
   persistFailures: number
+  /** Key records received in PUSH messages, and how many of them were new here. */
+  keyRecordsIn: number
+  keyRecordsLearnt: number
 }
 
 /** Most entries per PUSH frame (~1-2 MB): bigger deltas go as a sequence of frames. */
 const CHUNK_ENTRIES = 20_000
+/** Most key records per PUSH frame (below MAX_KEY_RECORDS, the receiver's limit). */
+const CHUNK_KEYS = 5_000
 /** Received deltas larger than this are not forwarded (anti-entropy carries them). */
 const FORWARD_MAX_ENTRIES = 1_000
+
+const EMPTY: Delta = { ranges: [], entries: [] }
 
 /** Minimum time between two MEMBERS messages to the same peer. */
 const MEMBERS_EVERY_MS = 2_000
@@ -60,10 +95,13 @@ export class Replicator {
     deltasInvalid: 0,
     forwards: 0,
     persistFailures: 0,
+    keyRecordsIn: 0,
+    keyRecordsLearnt: 0,
   }
   #timer: NodeJS.Timeout | undefined
   #outbox: Delta[] = []
-  #forwardQueue: Array<{ delta: unknown; from: string }> = []
+  #outboxKeys: KeyTuple[] = []
+  #forwardQueue: Array<{ delta: unknown; k: KeyTuple[] | undefined; from: string }> = []
   #pushScheduled = false
   #lastRemote: Promise<void> = Promise.resolve()
   readonly #acks = new AckCollector()
@@ -108,12 +146,14 @@ export class Replicator {
   }
 
   /**
-   * Queues a local operation's delta, already durable, for eager push (no-op
-   * when eager push is off: anti-entropy will carry it).
+   * Queues a local operation's delta, already durable, for eager push, with
+   * the key record of its operation if the write was keyed (no-op when eager
+   * push is off: anti-entropy will carry both).
    */
-  localDurable(delta: Delta): void {
+  localDurable(delta: Delta, record?: KeyRecord): void {
     if (!this.#o.eagerPush || !this.#running) return
     this.#outbox.push(delta)
+    if (record) this.#outboxKeys.push(toKeyTuple(record))
     this.#schedulePush()
   }
 
@@ -131,17 +171,25 @@ export class Replicator {
     const self = m.self.id
     if (this.#outbox.length > 0) {
       const delta = mergeDeltas(this.#outbox)
+      const keys = this.#outboxKeys
       this.#outbox = []
-      const msg: PushMsg = { t: MsgType.PUSH, f: self, delta }
+      this.#outboxKeys = []
+      // One sequence per peer: the key records may need more than one frame.
+      const msgs: PushMsg[] = chunkPush(delta, keys, Number.POSITIVE_INFINITY, CHUNK_KEYS).map((p) =>
+        p.k
+          ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
+          : { t: MsgType.PUSH, f: self, delta: p.delta },
+      )
       for (const addr of m.pushTargets(this.#o.fanout)) {
-        this.#o.transport.send(addr, msg)
-        this.stats.pushesOut++
+        this.#o.transport.sendAll(addr, msgs)
+        this.stats.pushesOut += msgs.length
       }
     }
     const fwd = this.#forwardQueue
     this.#forwardQueue = []
-    for (const { delta, from } of fwd) {
-      const msg: PushMsg = { t: MsgType.PUSH, f: self, delta }
+    for (const { delta, k, from } of fwd) {
+      // Forwarded verbatim: the key records with the delta that carries their operations.
+      const msg: PushMsg = k ? { t: MsgType.PUSH, f: self, delta, k } : { t: MsgType.PUSH, f: self, delta }
       for (const addr of m.pushTargets(this.#o.fanout, from)) {
         this.#o.transport.send(addr, msg)
         this.stats.forwards++
@@ -152,13 +200,15 @@ export class Replicator {
   /**
    * Sends a durable local delta to every reachable member with an ack request
    * and resolves with how many replicas (self included) confirmed it durable,
-   * as soon as `need` did or after `timeoutMs`. Never rejects.
+   * as soon as `need` did or after `timeoutMs`. The key record of a keyed
+   * write goes with it. Never rejects.
    */
-  replicate(delta: Delta, need: number, timeoutMs: number): Promise<number> {
+  replicate(delta: Delta, need: number, timeoutMs: number, record?: KeyRecord): Promise<number> {
     if (need <= 1) return Promise.resolve(1)
     const { id, result } = this.#acks.open(need - 1, timeoutMs)
     const { f, a } = this.#origin()
     const msg: PushMsg = { t: MsgType.PUSH, f, a, delta, q: id }
+    if (record) msg.k = [toKeyTuple(record)]
     for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, msg)
     return result.then((others) => others + 1)
   }
@@ -211,16 +261,25 @@ export class Replicator {
   #pushBack(addr: string, summary: unknown, askBack: boolean): void {
     const map = this.#o.map
     let delta: Delta
+    let keys: KeyTuple[] = []
     try {
-      delta = clipToDurable(map.deltaSince(summary), map.replica, this.#o.durableSeq())
+      const durable = this.#o.durableSeq()
+      delta = clipToDurable(map.deltaSince(summary), map.replica, durable)
+      if (this.#o.keys) {
+        const has = readSummary(summary)
+        keys = this.#o.keys.select((r) => has.get(r) ?? 0, durable).map(toKeyTuple)
+      }
     } catch (err) {
       this.#invalid(err, addr)
       return
     }
-    if (!askBack && isEmptyDelta(delta)) return
+    if (!askBack && isEmptyDelta(delta) && keys.length === 0) return
     const f = this.#origin().f
-    const parts = chunkDelta(delta, CHUNK_ENTRIES)
-    const msgs: PushMsg[] = parts.map((d) => ({ t: MsgType.PUSH, f, delta: d }))
+    // Key records ride with the entries (never after the ranges): one all-or-nothing sequence.
+    const parts = chunkPush(delta, keys, CHUNK_ENTRIES, CHUNK_KEYS)
+    const msgs: PushMsg[] = parts.map((p) =>
+      p.k ? { t: MsgType.PUSH, f, delta: p.delta, k: p.k } : { t: MsgType.PUSH, f, delta: p.delta },
+    )
     // The ask-back summary rides on the last part, after every entry.
     if (askBack) (msgs[msgs.length - 1] as PushMsg).s = map.summary()
     this.#o.transport.sendAll(addr, msgs)
@@ -236,10 +295,18 @@ export class Replicator {
       this.#invalid(err, msg.f)
       return
     }
-    if (changed) {
-      this.stats.deltasApplied++
-      const delta = msg.delta as Delta
-      const p = this.#o.store.appendRemote(delta).then(
+    // Key records are learnt with the delta that carries their operations
+    // (in the same handler, so a snapshot never holds one without the other).
+    let learnt: KeyRecord[] = []
+    if (msg.k && msg.k.length > 0 && this.#o.keys) {
+      this.stats.keyRecordsIn += msg.k.length
+      learnt = this.#o.keys.learn(msg.k.map(fromKeyTuple))
+      this.stats.keyRecordsLearnt += learnt.length
+    }
+    if (changed || learnt.length > 0) {
+      if (changed) this.stats.deltasApplied++
+      const delta = changed ? (msg.delta as Delta) : EMPTY
+      const p = this.#o.store.appendRemote(delta, learnt.length > 0 ? learnt : undefined).then(
         () => this.onRemoteChange(),
         (err: unknown) => {
           this.stats.persistFailures++
@@ -249,8 +316,13 @@ export class Replicator {
       )
       this.#lastRemote = p.catch(() => {})
       // Big deltas are anti-entropy repairs (catch-up): peers get them by anti-entropy too.
-      if (this.#o.eagerPush && msg.q === undefined && delta.entries.length <= FORWARD_MAX_ENTRIES) {
-        this.#forwardQueue.push({ delta: msg.delta, from: msg.f })
+      if (
+        changed &&
+        this.#o.eagerPush &&
+        msg.q === undefined &&
+        delta.entries.length <= FORWARD_MAX_ENTRIES
+      ) {
+        this.#forwardQueue.push({ delta: msg.delta, k: msg.k, from: msg.f })
         this.#schedulePush()
       }
       if (msg.q !== undefined) this.#ackWhen(p, msg)

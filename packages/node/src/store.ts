@@ -26,6 +26,18 @@ export interface IdempotencyRecord {
   value: number
   /** When it was first acknowledged (ms since epoch); retention is measured from here. */
   at: number
+  /**
+   * CRDT replica whose operation `seq` applied the request. Absent only in
+   * records written before keys were replicated (then the record is this
+   * node's own and only answers retries here).
+   */
+  replica?: string
+  /** Sequence number of that operation in `replica`. Present iff `replica` is. */
+  seq?: number
+  /** Which try of the client/gateway this was (`Tally-Attempt`, 1 = first); decides which of two applications stays. */
+  attempt?: number
+  /** True once this (own) application was cancelled by an inverse operation because another application of the key won. */
+  compensated?: boolean
 }
 
 /** What `Store.open` hands back so the node can rebuild its memory. */
@@ -39,7 +51,12 @@ export interface Recovered {
   state: CounterMapState | null
   /** Deltas logged after that snapshot, oldest first; applying them is idempotent. */
   deltas: Delta[]
-  /** Idempotency records still inside the retention window. */
+  /**
+   * Idempotency records still inside the retention window: this node's own
+   * and those learnt from peers (several per key when a key was applied by
+   * more than one replica). A record logged again with `compensated: true`
+   * supersedes the earlier copy.
+   */
   idempotency: IdempotencyRecord[]
   /** Human-readable notes about recovery (e.g. a torn WAL tail that was cut). */
   warnings: string[]
@@ -64,11 +81,16 @@ export interface Store {
    * durability policy; concurrent calls may share one sync (group commit).
    */
   appendLocal(delta: Delta, idem?: IdempotencyRecord): Promise<void>
-  /** Appends a delta merged from a peer that changed local state. */
-  appendRemote(delta: Delta): Promise<void>
+  /**
+   * Appends a delta merged from a peer that changed local state, with the
+   * idempotency records of other replicas learnt alongside it (the delta
+   * may then be empty: records alone).
+   */
+  appendRemote(delta: Delta, records?: readonly IdempotencyRecord[]): Promise<void>
   /**
    * Records `state` as a snapshot and drops the log entries it covers. The
-   * caller passes the live state; entries appended after the call are kept.
+   * caller passes the live state and every live idempotency record (own and
+   * learnt); entries appended after the call are kept.
    */
   snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void>
   /**

@@ -2,7 +2,13 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isKeyRecord, KeyLedger, type KeyRecord } from '../src/key-ledger.js'
 
-const kr = (key: string, replica: string, seq: number, at = 1000, extra: Partial<KeyRecord> = {}): KeyRecord => ({
+const kr = (
+  key: string,
+  replica: string,
+  seq: number,
+  at = 1000,
+  extra: Partial<KeyRecord> = {},
+): KeyRecord => ({
   key,
   name: 'c',
   op: 'increment',
@@ -76,7 +82,12 @@ describe('KeyLedger', () => {
     const has = (r: string) => ({ 'a.1': 3, 'b.1': 0 })[r] ?? 0
     const sel = l.select(has, 'a.1', 4)
     expect(sel.map((r) => r.key).sort()).toEqual(['a4', 'b1', 'b2'])
-    expect(l.select(has, 'b.1', 1).map((r) => r.key).sort()).toEqual(['a4', 'a5', 'b1'])
+    expect(
+      l
+        .select(has, 'b.1', 1)
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['a4', 'a5', 'b1'])
   })
 
   it('property: since(r, after) is exactly the live records of r above after, in seq order', () => {

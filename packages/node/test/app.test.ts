@@ -139,6 +139,28 @@ describe('idempotency', () => {
       })
     }
   })
+
+  it('Tally-Attempt (1-100) is recorded with the key; anything else is 400 and changes nothing', async () => {
+    const before = node.map.value('att')
+    for (const a of ['0', '101', '1.5', '-1', 'two', '', '01', ' 2']) {
+      const res = await post('/counters/att/increment', undefined, {
+        'idempotency-key': `att-${a}`,
+        'tally-attempt': a,
+      })
+      expect(errorOf(res)).toEqual({ status: 400, code: 'TALLY_ATTEMPT_INVALID' })
+    }
+    expect(node.map.value('att')).toBe(before)
+    const ok = await post('/counters/att/increment', undefined, {
+      'idempotency-key': 'att-ok',
+      'tally-attempt': '3',
+    })
+    expect(ok.statusCode, ok.body).toBe(200)
+    expect(node.keys.applications('att-ok')).toMatchObject([
+      { attempt: 3, replica: node.identity.replicaId, seq: node.map.seq },
+    ])
+    await post('/counters/att/increment', undefined, { 'idempotency-key': 'att-default' })
+    expect(node.keys.applications('att-default')).toMatchObject([{ attempt: 1 }])
+  })
 })
 
 describe('bad input never changes anything', () => {

@@ -82,6 +82,49 @@ async function scenario(label, maxBatch, inflight) {
   }
 }
 
+/** A typical restart: a snapshot of `n` counters written by 3 replicas, then `walOps` logged operations. */
+async function snapshotScenario(n, walOps) {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-recovery-'))
+  try {
+    const store = new LevelStore({ dataDir: dir, durability: 'async', snapshotEveryOps: Infinity })
+    const rec = await store.open('bench')
+    const map = new CounterMap(rec.identity.replicaId)
+    for (const r of ['peer-a.1838381891282792', 'peer-b.1838381891282792']) {
+      const peer = new CounterMap(r)
+      for (let i = 0; i < n; i++) peer.increment(`counter-${i}`, 1 + (i % 100))
+      map.merge(peer.state())
+    }
+    for (let i = 0; i < n; i++) map.increment(`counter-${i}`, 1)
+    await store.snapshot(map.state(), [])
+    let pending = []
+    for (let i = 0; i < walOps; i++) {
+      map.increment(`counter-${i % n}`, 1)
+      pending.push(store.appendLocal(map.deltaFor(map.replica, map.seq - 1)))
+      if (pending.length >= 64) {
+        await Promise.all(pending)
+        pending = []
+      }
+    }
+    await Promise.all(pending)
+    await store.close()
+    const runs = []
+    for (let i = 0; i < 3; i++) {
+      const r = await recoverOnce(dir)
+      if (r.digest !== map.digest()) throw new Error('recovered state differs from the written one')
+      runs.push(r)
+    }
+    return {
+      snapshotCounters: n,
+      replicas: 3,
+      walOps,
+      recoverOpenMsMedian: Math.round(median(runs.map((r) => r.openMs))),
+      recoverTotalMsMedian: Math.round(median(runs.map((r) => r.totalMs))),
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 function heapPerCounter(n, replicas) {
   globalThis.gc?.()
   const before = process.memoryUsage().heapUsed
@@ -116,6 +159,7 @@ const out = (name, r) => console.log(`${name.padEnd(40)} ${JSON.stringify(r)}`)
 if (!globalThis.gc) console.log('(run with node --expose-gc for heap figures)')
 out('recovery, one op per WAL record', await scenario('maxBatch=1', 1, 1))
 out('recovery, group-committed (64/record)', await scenario('maxBatch=64', 64, 64))
+out('restart: snapshot + 100k-op log', await snapshotScenario(100_000, 100_000))
 out('heap per counter (1 replica)', heapPerCounter(100_000, 1))
 out('heap per counter (3 replicas)', heapPerCounter(100_000, 3))
 out('snapshot bytes per counter', await snapshotBytesPerCounter(100_000))

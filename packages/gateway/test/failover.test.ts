@@ -101,6 +101,11 @@ describe('failover', () => {
     const keys = new Set(fakes.flatMap((f) => f.writes()).map((w) => w.idempotencyKey))
     expect(keys.size).toBe(1)
     expect([...keys][0]).toMatch(/^[0-9a-f-]{36}$/)
+    // Each try says which one it is (1, 2, …): the one that succeeded was the last.
+    const tries = fakes.flatMap((f) => f.writes()).map((w) => w.attempt)
+    expect(tries.length).toBeGreaterThanOrEqual(1)
+    expect(tries.sort()).toEqual(Array.from({ length: tries.length }, (_, i) => String(i + 1)))
+    expect(fakes[2]!.writes().map((w) => w.attempt)).toEqual([String(tries.length)])
   })
 
   it('a node that refuses connections is skipped', async () => {

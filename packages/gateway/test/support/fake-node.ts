@@ -20,6 +20,8 @@ export interface Seen {
   method: string
   url: string
   idempotencyKey: string | undefined
+  /** The Tally-Attempt header (which try of a write this was). */
+  attempt: string | undefined
   body: unknown
 }
 
@@ -71,6 +73,7 @@ export class FakeNode {
         method: req.method,
         url: req.url,
         idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+        attempt: req.headers['tally-attempt'] as string | undefined,
         body: undefined,
       })
     })

@@ -131,9 +131,10 @@ export class KeyLedger {
    * O(replicas + log n + answer).
    */
   select(has: (replica: string) => number, own: string, ownDurable: number): KeyRecord[] {
-    const out: KeyRecord[] = []
+    let out: KeyRecord[] = []
     for (const r of this.#byReplica.keys()) {
-      out.push(...this.since(r, has(r), r === own ? ownDurable : Number.POSITIVE_INFINITY))
+      // concat, not push(...): an answer can hold far more records than a call has argument slots.
+      out = out.concat(this.since(r, has(r), r === own ? ownDurable : Number.POSITIVE_INFINITY))
     }
     return out
   }

@@ -34,7 +34,7 @@ export class MemoryStore implements Store {
 
   async appendRemote(delta: Delta, records?: readonly IdempotencyRecord[]): Promise<void> {
     this.#deltas.push(delta)
-    if (records) this.#idem.push(...records.map((r) => ({ ...r })))
+    for (const r of records ?? []) this.#idem.push({ ...r })
   }
 
   async snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void> {

@@ -407,8 +407,16 @@ export class TallyNode {
     if (this.#snapshotting) return this.#snapshotting
     // Every live record (own, learnt, and those of writes still being logged, whose operations
     // the state already holds); records from before keys were replicated live only in the table.
-    const records: IdempotencyRecord[] = this.idempotency.records().filter((r) => !isKeyRecord(r))
-    records.push(...this.keys.records(), ...this.#unsettled)
+    let records: IdempotencyRecord[]
+    try {
+      records = this.idempotency
+        .records()
+        .filter((r) => !isKeyRecord(r))
+        .concat(this.keys.records(), [...this.#unsettled])
+    } catch (err) {
+      this.#o.logger.error({ err }, 'snapshot failed')
+      return Promise.resolve()
+    }
     this.#snapshotting = this.#o.store
       .snapshot(this.map.state(), records)
       .then(

@@ -129,6 +129,32 @@ describe('cross-replica idempotency', () => {
     await until(() => allAt([a!, b2], 'x', 2), 10_000, 'convergence')
   })
 
+  it('a snapshot holds hundreds of thousands of key records, and they come back at restart', async () => {
+    const net = new MemoryNetwork(67)
+    const [a] = await cluster(net, 1)
+    const at = Date.now()
+    for (let s = 1; s <= 200_000; s++) {
+      a!.node.keys.add({
+        key: `r${s}`,
+        name: 'c',
+        op: 'increment',
+        amount: 1,
+        value: s,
+        at,
+        replica: 'z.1',
+        seq: s,
+        attempt: 1,
+      })
+    }
+    await a!.node.snapshot()
+    expect(a!.node.snapshots).toBe(1)
+    await a!.node.stop()
+    nodes = []
+    const back = await startSim(net, 'n1', [], {}, a!.store)
+    nodes.push(back)
+    expect(back.node.keys.size).toBe(200_000)
+  })
+
   it('malformed key records are refused with the whole message, counted, and change nothing', async () => {
     const net = new MemoryNetwork(61)
     const [a] = await cluster(net, 1)

@@ -119,6 +119,13 @@ describe('KeyLedger', () => {
     )
   })
 
+  it('answers hundreds of thousands of records at once (a new node catching up)', () => {
+    const l = new KeyLedger({ ttlMs: 10_000, maxRecords: 1_000_000, now: () => 1000 })
+    for (let s = 1; s <= 300_000; s++) l.add(kr(`k${s}`, 'a.1', s))
+    expect(l.select(() => 0, 'b.1', 0)).toHaveLength(300_000)
+    expect(l.records()).toHaveLength(300_000)
+  })
+
   it('isKeyRecord tells records that name their operation from older ones', () => {
     expect(isKeyRecord(kr('k', 'a.1', 1))).toBe(true)
     expect(isKeyRecord({ key: 'k', name: 'c', op: 'increment', amount: 1, value: 1, at: 1 })).toBe(false)

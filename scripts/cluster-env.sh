@@ -118,6 +118,18 @@ is_our_process() {
   esac
 }
 
+# pid_alive PID: true while PID exists and is not a zombie.
+pid_alive() {
+  if [[ -r /proc/$1/stat ]]; then
+    local stat
+    stat=$(<"/proc/$1/stat") 2>/dev/null || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+  else
+    kill -0 "$1" 2>/dev/null
+  fi
+}
+
 # running_pid NAME: print the pid of component NAME when it is running (ours).
 running_pid() {
   local file pid

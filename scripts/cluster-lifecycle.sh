@@ -128,7 +128,15 @@ spawn() {
   else
     nohup node "$script" "$@" </dev/null >>"$LOG_DIR/$name.log" 2>&1 &
   fi
-  echo "$!" >"$(pid_file "$name")"
+  local pid=$! i
+  echo "$pid" >"$(pid_file "$name")"
+  # The background child is a copy of this shell until it has exec'd node:
+  # wait for that, so that is_our_process recognises it from now on.
+  for ((i = 0; i < 100; i++)); do
+    is_our_process "$pid" "$name" && break
+    pid_alive "$pid" || break
+    sleep 0.05
+  done
 }
 
 # wait_healthy NAME...: poll each component's /health until it answers 200.

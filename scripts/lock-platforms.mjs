@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const lockPath = join(root, 'package-lock.json')
 const lock = JSON.parse(readFileSync(lockPath, 'utf8'))
-const PLATFORM = /-(android|darwin|linux|win32|freebsd|openbsd|sunos|aix)-(x64|arm64|arm|ia32|ppc64|s390x|riscv64|loong64)(-(musl|gnu|msvc))?$/
+const PLATFORM =
+  /-(android|darwin|linux|win32|freebsd|openbsd|sunos|aix)-(x64|arm64|arm|ia32|ppc64|s390x|riscv64|loong64)(-(musl|gnu|msvc))?$/
 
 let added = 0
 for (const [path, entry] of Object.entries(lock.packages)) {
@@ -35,7 +36,9 @@ for (const [path, entry] of Object.entries(lock.packages)) {
   }
 }
 lock.packages = Object.fromEntries(
-  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0)),
+  Object.entries(lock.packages).sort(([a], [b]) =>
+    a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0,
+  ),
 )
 writeFileSync(lockPath, `${JSON.stringify(lock, null, 2)}\n`)
 console.log(`lock-platforms: added ${added} platform entr${added === 1 ? 'y' : 'ies'}`)

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import {
   answerPull,
   chunkDelta,
+  chunkPush,
   clipToDurable,
   isEmptyDelta,
   mergeDeltas,
@@ -144,6 +145,32 @@ describe('chunkDelta', () => {
         const b = new CounterMap('b.1')
         for (const p of parts.slice(0, -1)) b.applyDelta(p)
         if (parts.length > 1) expect(b.summary()).toEqual({})
+      }),
+    )
+  })
+})
+
+describe('chunkPush', () => {
+  const delta = (n: number): Delta => ({
+    ranges: [['r', 0, n]],
+    entries: Array.from(
+      { length: n },
+      (_, i) => [`c${i}`, 'r', 1, 0, i + 1] as [string, string, number, number, number],
+    ),
+  })
+
+  it('key records ride on the parts from the first, extra groups lead with empty deltas, ranges stay last', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 }), (entries, keys) => {
+        const ks = Array.from({ length: keys }, (_, i) => i)
+        const parts = chunkPush(delta(entries), ks, 10, 4)
+        expect(parts.flatMap((p) => p.k ?? [])).toEqual(ks)
+        expect(parts.flatMap((p) => p.delta.entries)).toEqual(delta(entries).entries)
+        expect(parts.every((p) => (p.k?.length ?? 0) <= 4 && p.delta.entries.length <= 10)).toBe(true)
+        const last = parts[parts.length - 1]!
+        expect(last.delta.ranges).toEqual(delta(entries).ranges)
+        expect(parts.slice(0, -1).every((p) => p.delta.ranges.length === 0)).toBe(true)
+        expect(parts.length).toBe(Math.max(Math.ceil(entries / 10) || 1, Math.ceil(keys / 4)))
       }),
     )
   })

@@ -7,6 +7,17 @@ import { MemoryNetwork, MemoryTransport } from '../src/memory-transport.js'
 import { type Message, MsgType } from '../src/messages.js'
 import { allAt, type SimNode, startSim, until } from './support/sim.js'
 
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 let nodes: SimNode[] = []
 afterEach(async () => {
   await Promise.allSettled(nodes.map((n) => n.node.stop()))
@@ -179,4 +190,79 @@ describe('cross-replica idempotency', () => {
     expect(a!.node.map.value('hits')).toBe(9)
     await evil.close()
   })
+})
+
+describe('seeded random retries', () => {
+  // Keyed writes, some retried on another node (next attempt) at once or later, under 10 % loss,
+  // 10 % duplication, partitions and restarts with data: each key counts once in the end.
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: every key counts exactly once after convergence`, async () => {
+      const rand = prng(seed)
+      const int = (n: number) => Math.floor(rand() * n)
+      const net = new MemoryNetwork(seed)
+      const ids = ['s1', 's2', 's3', 's4']
+      const live: SimNode[] = []
+      for (const id of ids) live.push(await startSim(net, id, id === 's1' ? [] : ['s1:1']))
+      nodes = live
+      net.dropRate = 0.1
+      net.dupRate = 0.1
+      const expected = new Map<string, number>()
+      const later: Array<() => Promise<unknown>> = []
+      for (let step = 0; step < 60; step++) {
+        const r = int(20)
+        if (r === 0) {
+          const cut = ids.filter(() => rand() < 0.5).map((i) => `${i}:1`)
+          net.partition(
+            cut,
+            ids.map((i) => `${i}:1`).filter((a) => !cut.includes(a)),
+          )
+        } else if (r === 1) {
+          net.heal()
+        } else if (r === 2) {
+          const i = int(live.length)
+          const victim = live[i] as SimNode
+          await victim.node.stop()
+          live[i] = await startSim(net, victim.id, ['s1:1', 's2:1'], {}, victim.store)
+        } else {
+          const key = `key-${step}`
+          const name = `k${int(3)}`
+          const amount = 1 + int(20)
+          const op = rand() < 0.7 ? 'increment' : 'decrement'
+          const first = int(live.length)
+          const req = { name, op, amount, key } as const
+          const tries: Array<Promise<unknown>> = [
+            (live[first] as SimNode).node.mutate({ ...req, attempt: 1 }),
+          ]
+          const roll = rand()
+          if (roll < 0.3) {
+            // The gateway's retry: another node, next attempt, at once (the first answer was "lost").
+            const other = (first + 1 + int(live.length - 1)) % live.length
+            tries.push((live[other] as SimNode).node.mutate({ ...req, attempt: 2 }))
+          } else if (roll < 0.45) {
+            // A client retrying much later, on any node (by then it may have learnt the key).
+            const other = int(live.length)
+            later.push(() => (live[other] as SimNode).node.mutate({ ...req, attempt: 2 }))
+          }
+          await Promise.all(tries)
+          expected.set(name, (expected.get(name) ?? 0) + (op === 'increment' ? amount : -amount))
+        }
+        if (later.length > 0 && rand() < 0.2) await (later.shift() as () => Promise<unknown>)()
+        await new Promise((res) => setTimeout(res, int(20)))
+      }
+      for (const f of later) await f()
+      net.heal()
+      net.dropRate = 0
+      net.dupRate = 0
+      const ok = () => live.every((n) => [...expected].every(([k, v]) => n.node.map.value(k) === v))
+      await until(ok, 20_000, `exact totals (seed ${seed})`).catch((err) => {
+        const got = live.map((n) => [...expected.keys()].map((k) => n.node.map.value(k)))
+        throw new Error(
+          `${(err as Error).message}: want ${JSON.stringify([...expected])}, got ${JSON.stringify(got)}`,
+        )
+      })
+      await sleep(300)
+      expect(ok()).toBe(true)
+      expect(new Set(live.map((n) => n.node.map.digest())).size).toBe(1)
+    }, 60_000)
+  }
 })

@@ -5,18 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNetwork, MemoryTransport } from '../src/memory-transport.js'
 import { type Message, MsgType } from '../src/messages.js'
+import { prng } from './support/prng.js'
 import { allAt, type SimNode, startSim, until } from './support/sim.js'
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 let nodes: SimNode[] = []
 afterEach(async () => {

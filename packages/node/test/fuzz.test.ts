@@ -9,6 +9,7 @@ import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeFrame } from '../src/frame-codec.js'
 import { MsgType } from '../src/messages.js'
+import { prng } from './support/prng.js'
 import { http, type Proc, requireBuild, spawnNode, stopAll, tempDir, waitHealthy } from './support/procs.js'
 
 const FRAMES = 100_000
@@ -27,18 +28,6 @@ afterAll(async () => {
   await stopAll([node])
   tmp.cleanup()
 })
-
-// Small seeded PRNG (mulberry32) so a failure is reproducible.
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // `hostile`: well-framed messages with invalid contents (the connection stays
 // open, so every one is examined); otherwise random or mutated bytes, which

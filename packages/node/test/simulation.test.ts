@@ -4,6 +4,7 @@
 // network healed, every node must hold exactly the sum of acknowledged writes.
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNetwork } from '../src/memory-transport.js'
+import { prng } from './support/prng.js'
 import { type SimNode, startSim, until } from './support/sim.js'
 
 let live: SimNode[] = []
@@ -11,17 +12,6 @@ afterEach(async () => {
   await Promise.allSettled(live.map((n) => n.node.stop()))
   live = []
 })
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function run(seed: number): Promise<void> {
   const rand = prng(seed)

@@ -1,26 +1,10 @@
-// Real tally-node processes for the durability tests: spawn on loopback with
-// OS-chosen free ports, restart on the same data dir, kill by recorded pid.
-import { type ChildProcess, spawn } from 'node:child_process'
+// Real tally-node processes for the durability tests: restart on the same
+// data dir, kill by recorded pid, poll for health and convergence.
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
-import net from 'node:net'
-import { fileURLToPath } from 'node:url'
+import { spawnOnLoopback } from '../support/procs.js'
 
-/** The built bin; tests fail with "run npm run build" when it is missing. */
-export const SERVER = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
-
-/** Throws a clear error when the bin has not been built. */
-export function requireBuild(): void {
-  if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run npm run build`)
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const { port } = s.address() as net.AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
+export { requireBuild, SERVER } from '../support/procs.js'
 
 /** One running tally-node. */
 export interface NodeProc {
@@ -32,28 +16,13 @@ export interface NodeProc {
   stderr: string[]
 }
 
-/** Starts tally-node `id` on `dataDir`; the caller stops it (see {@link stop}, {@link killHard}). */
+/**
+ * Starts tally-node `id` on `dataDir` with OS-chosen ports; resolves once it
+ * listens (or has exited: a refused start). The caller stops it (see {@link stop}, {@link killHard}).
+ */
 export async function startNode(id: string, dataDir: string, extra: string[] = []): Promise<NodeProc> {
-  const tcp = await freePort()
-  const http = await freePort()
-  const args = [
-    SERVER,
-    '--id',
-    id,
-    '--host',
-    '127.0.0.1',
-    '--tcp-port',
-    String(tcp),
-    '--http-port',
-    String(http),
-  ]
-  args.push('--data-dir', dataDir, '--log-level', 'warn', ...extra)
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-  const stderr: string[] = []
-  child.stderr?.on('data', (d: Buffer) => {
-    if (stderr.length < 200) stderr.push(d.toString())
-  })
-  return { id, dataDir, tcp, url: `http://127.0.0.1:${http}`, child, stderr }
+  const p = await spawnOnLoopback(id, dataDir, extra)
+  return { id, dataDir, tcp: p.tcp, url: p.url, child: p.child, stderr: p.stderr }
 }
 
 /** True while the process has neither exited nor been killed. */

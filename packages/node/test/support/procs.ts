@@ -29,11 +29,20 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 }
 
 /**
- * Starts one tally-node on loopback. Ports are 0 (chosen by the OS, no race
- * with other processes); the bound ports are read from the node's `listening`
- * log line. Resolves once it listens; the caller must stop it (see stopAll).
+ * Starts one tally-node on loopback with its data in `join(dataRoot, id)`.
+ * See {@link spawnOnLoopback}; the caller must stop it (see stopAll).
  */
-export async function spawnNode(id: string, dataRoot: string, extra: string[] = []): Promise<Proc> {
+export function spawnNode(id: string, dataRoot: string, extra: string[] = []): Promise<Proc> {
+  return spawnOnLoopback(id, join(dataRoot, id), extra)
+}
+
+/**
+ * Starts one tally-node on loopback with its data in `dataDir`. Ports are 0
+ * (chosen by the OS, no race with other processes); the bound ports are read
+ * from the node's `listening` log line. Resolves once it listens, or when it
+ * exits first (a refused start: check `child.exitCode` and `stderr`).
+ */
+export async function spawnOnLoopback(id: string, dataDir: string, extra: string[] = []): Promise<Proc> {
   const child = spawn(
     process.execPath,
     [
@@ -47,7 +56,7 @@ export async function spawnNode(id: string, dataRoot: string, extra: string[] = 
       '--http-port',
       '0',
       '--data-dir',
-      join(dataRoot, id),
+      dataDir,
       '--log-level',
       'info',
       ...extra,

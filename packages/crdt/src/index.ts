@@ -18,3 +18,4 @@ export {
   MAX_REPLICA_ID_LENGTH,
   NAME_PATTERN,
 } from './validate.js'
+export { advanceSummary, MAX_PENDING_RANGES } from './version-vector.js'

@@ -67,31 +67,52 @@ export class VersionVector {
    * Returns true when the summary advanced. Caller guarantees 0 <= from <= to.
    */
   advance(replica: string, from: number, to: number): boolean {
-    let cur = this.#vv.get(replica) ?? 0
-    if (to <= cur) return false
-    if (from > cur) {
-      const pending = this.#pending.get(replica) ?? []
-      pending.push([from, to])
-      const merged = coalesce(pending)
-      if (merged.length > MAX_PENDING_RANGES) merged.pop()
-      this.#pending.set(replica, merged)
-      return false
-    }
-    cur = to
-    const pending = this.#pending.get(replica)
-    if (pending) {
-      const rest: Array<[number, number]> = []
-      for (const [f, t] of pending) {
-        if (t <= cur) continue
-        if (f <= cur) cur = t
-        else rest.push([f, t])
-      }
-      if (rest.length > 0) this.#pending.set(replica, rest)
-      else this.#pending.delete(replica)
-    }
-    this.#set(replica, cur)
+    const next = advanceSummary(this.get(replica), this.#pending, replica, from, to)
+    if (next === undefined) return false
+    this.#set(replica, next)
     return true
   }
+}
+
+/**
+ * The summary rule as one pure step, for anyone folding deltas without a
+ * CounterMap (e.g. a write-ahead-log recovery): given `cur`, the seq up to
+ * which every change of `replica` is held, and the ranges parked so far,
+ * records that every change with seq in (from, to] is held. Returns the new
+ * seq when the summary advances (absorbing parked ranges the new seq reaches),
+ * undefined when it does not (a range with a gap before it is parked, at most
+ * MAX_PENDING_RANGES per replica). Mutates `pending`. Caller guarantees
+ * 0 <= from <= to.
+ */
+export function advanceSummary(
+  cur: number,
+  pending: Map<string, Array<[from: number, to: number]>>,
+  replica: string,
+  from: number,
+  to: number,
+): number | undefined {
+  if (to <= cur) return undefined
+  if (from > cur) {
+    const parked = pending.get(replica) ?? []
+    parked.push([from, to])
+    const merged = coalesce(parked)
+    if (merged.length > MAX_PENDING_RANGES) merged.pop()
+    pending.set(replica, merged)
+    return undefined
+  }
+  let next = to
+  const parked = pending.get(replica)
+  if (parked) {
+    const rest: Array<[number, number]> = []
+    for (const [f, t] of parked) {
+      if (t <= next) continue
+      if (f <= next) next = t
+      else rest.push([f, t])
+    }
+    if (rest.length > 0) pending.set(replica, rest)
+    else pending.delete(replica)
+  }
+  return next
 }
 
 /**

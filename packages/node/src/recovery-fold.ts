@@ -1,7 +1,4 @@
-import { type CounterMapState, isValidName, isValidReplicaId } from '@tally/crdt'
-
-/** Most out-of-order ranges remembered per replica (as CounterMap does). */
-const MAX_PENDING_RANGES = 32
+import { advanceSummary, type CounterMapState, isValidName, isValidReplicaId } from '@tally/crdt'
 
 type Cell = [p: number, n: number, seq: number]
 
@@ -109,30 +106,9 @@ export class StateFold {
     return true
   }
 
-  // CounterMap's rule: advance when (from, to] joins what we have, else park it.
+  // CounterMap's summary rule, without the digest upkeep a live map needs.
   #advance(r: string, from: number, to: number): void {
-    let cur = this.#vv.get(r) ?? 0
-    if (to <= cur) return
-    if (from > cur) {
-      const pending = this.#pending.get(r) ?? []
-      pending.push([from, to])
-      pending.sort((a, b) => a[0] - b[0])
-      if (pending.length > MAX_PENDING_RANGES) pending.pop()
-      this.#pending.set(r, pending)
-      return
-    }
-    cur = to
-    const pending = this.#pending.get(r)
-    if (pending) {
-      const rest: Array<[number, number]> = []
-      for (const [f, t] of pending) {
-        if (t <= cur) continue
-        if (f <= cur) cur = t
-        else rest.push([f, t])
-      }
-      if (rest.length > 0) this.#pending.set(r, rest)
-      else this.#pending.delete(r)
-    }
-    this.#vv.set(r, cur)
+    const next = advanceSummary(this.#vv.get(r) ?? 0, this.#pending, r, from, to)
+    if (next !== undefined) this.#vv.set(r, next)
   }
 }

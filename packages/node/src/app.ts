@@ -177,17 +177,26 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       const { name } = req.query
       if (name !== undefined && !isValidName(name))
         throw new E.NameInvalid(`invalid counter name ${JSON.stringify(name)}`)
+      node.assertServing()
       return name === undefined ? node.map.state() : node.map.state([name])
     },
   )
-  app.get('/health', async () => ({
-    id: node.identity.nodeId,
-    replica: node.identity.replicaId,
-    status: node.stopping ? 'stopping' : 'ok',
-    peers: node.membership.counts(),
-    uptime: Math.round((Date.now() - node.startedAt) / 1000),
-    load: { inflight: inflight - 1, eventLoopDelayMs: loopDelayMs },
-  }))
+  // 503 once storage failed, so gateways and operators take the node out of service.
+  app.get('/health', async (_req, reply) => {
+    let status = node.stopping ? 'stopping' : 'ok'
+    if (node.storeFailure !== null) {
+      status = 'store-failed'
+      reply.code(503)
+    }
+    return {
+      id: node.identity.nodeId,
+      replica: node.identity.replicaId,
+      status,
+      peers: node.membership.counts(),
+      uptime: Math.round((Date.now() - node.startedAt) / 1000),
+      load: { inflight: inflight - 1, eventLoopDelayMs: loopDelayMs },
+    }
+  })
   app.get('/peers', async () => ({ peers: node.membership.list() }))
   app.get('/metrics', async () => ({
     id: node.identity.nodeId,

@@ -39,6 +39,12 @@ export const UnsupportedMedia = createError('TALLY_UNSUPPORTED_MEDIA_TYPE', '%s'
 export const QuorumTimeout = createError('TALLY_QUORUM_TIMEOUT', '%s', 504)
 /** The store failed to make the write durable; the client should retry (with its Idempotency-Key). */
 export const StoreFailed = createError('TALLY_STORE_FAILED', 'the write could not be made durable: %s', 503)
+/** Same code, for every request after a failed write: the node no longer serves until restarted. */
+export const StoreFenced = createError(
+  'TALLY_STORE_FAILED',
+  'this node stopped serving after a write could not be made durable (%s); restart it once storage is fixed',
+  503,
+)
 /** The node is shutting down. */
 export const ShuttingDown = createError('TALLY_SHUTTING_DOWN', 'node is shutting down', 503)
 /** A bug: anything unexpected. */

@@ -80,6 +80,10 @@ export class TallyNode {
   #snapTimer: NodeJS.Timeout | undefined
   #snapshotting: Promise<void> | null = null
   #stopping = false
+  // Set when the store refused a write: the in-memory map may then hold operations that are not
+  // durable, so the node stops serving (reads and writes) and never gossips them (their seqs stay
+  // pending, below the durable mark) until it restarts from what the store did keep.
+  #storeFailure: string | null = null
   #snapshots = 0
   // Own applications whose compensation is being written.
   readonly #compensating = new Set<KeyRecord>()
@@ -244,9 +248,10 @@ export class TallyNode {
       await this.#o.store.appendLocal(delta, updated)
     } catch (err) {
       log.error({ err, key: rec.key }, 'appendLocal of a compensation failed')
+      this.#failStore(err)
       return
     } finally {
-      this.#pending.delete(seq)
+      if (this.#storeFailure === null) this.#pending.delete(seq)
       this.#unsettled.delete(updated)
     }
     this.keys.add(updated)
@@ -278,8 +283,28 @@ export class TallyNode {
     return min - 1
   }
 
-  /** Current value of counter `name` (0 if unknown). Throws the HTTP errors NameInvalid / ValueUnsafe. */
+  /** Why the node stopped serving after a storage failure, or null while it serves. */
+  get storeFailure(): string | null {
+    return this.#storeFailure
+  }
+
+  /** Throws TALLY_STORE_FAILED (503) once a write could not be made durable. */
+  assertServing(): void {
+    if (this.#storeFailure !== null) throw new E.StoreFenced(this.#storeFailure)
+  }
+
+  #failStore(err: unknown): void {
+    if (this.#storeFailure !== null) return
+    this.#storeFailure = err instanceof Error ? err.message : String(err)
+    this.#o.logger.error(
+      { err },
+      'write-ahead log append failed: this node stops serving reads and writes until restarted',
+    )
+  }
+
+  /** Current value of counter `name` (0 if unknown). Throws the HTTP errors NameInvalid / ValueUnsafe / StoreFenced. */
   value(name: string): number {
+    this.assertServing()
     try {
       assertName(name)
       return this.map.value(name)
@@ -299,6 +324,7 @@ export class TallyNode {
    */
   async mutate(req: MutateRequest): Promise<{ name: string; value: number }> {
     if (this.#stopping) throw new E.ShuttingDown()
+    this.assertServing()
     const shape: OpShape = { name: req.name, op: req.op, amount: req.amount }
     if (req.key !== undefined) {
       for (;;) {
@@ -360,10 +386,11 @@ export class TallyNode {
     try {
       await write
     } catch (err) {
-      this.#o.logger.error({ err }, 'appendLocal failed')
+      // Not durable: keep `seq` pending for good, so this operation never leaves the node.
+      this.#failStore(err)
       throw new E.StoreFailed((err as Error).message)
     } finally {
-      this.#pending.delete(seq)
+      if (this.#storeFailure === null) this.#pending.delete(seq)
       this.#inflight.delete(write)
       if (record) this.#unsettled.delete(record)
     }
@@ -405,6 +432,8 @@ export class TallyNode {
   /** Writes a snapshot unless one is running (then waits for it). Never rejects; failures are logged. */
   snapshot(): Promise<void> {
     if (this.#snapshotting) return this.#snapshotting
+    // The map may hold operations the store refused: never let a snapshot make them durable.
+    if (this.#storeFailure !== null) return Promise.resolve()
     // Every live record (own, learnt, and those of writes still being logged, whose operations
     // the state already holds); records from before keys were replicated live only in the table.
     let records: IdempotencyRecord[]

@@ -39,6 +39,7 @@ export interface GatewayConfig {
   discoveryIntervalMs: number
   maxAttempts: number
   deadlineMs: number
+  quorumTimeoutMs: number
   discoveryToken: string | undefined
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
@@ -62,6 +63,11 @@ export const SETTINGS: ReadonlyArray<Setting> = [
   S('discovery-interval', 'discovery poll period, ms', '2000'),
   S('max-attempts', 'most nodes one request is tried on (failover)', '3'),
   S('deadline', 'overall time budget of one request across all attempts, ms', '5000'),
+  S(
+    'quorum-timeout',
+    "the nodes' --quorum-timeout, ms: a quorum/all write attempt may take this much longer, so the node's 504 arrives",
+    '2000',
+  ),
   S('discovery-token', 'bearer token for the discovery service'),
   S('log-level', 'debug | info | warn | error', 'info'),
 ]
@@ -184,6 +190,7 @@ export function parseConfig(
     discoveryIntervalMs: int('discovery-interval', val('discovery-interval'), 10, 600_000),
     maxAttempts: int('max-attempts', val('max-attempts'), 1, 100),
     deadlineMs,
+    quorumTimeoutMs: int('quorum-timeout', val('quorum-timeout'), 1, 600_000),
     discoveryToken: token === '' ? undefined : token,
     logLevel: oneOf('log-level', val('log-level'), ['debug', 'info', 'warn', 'error'] as const),
   }

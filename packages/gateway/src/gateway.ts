@@ -25,6 +25,12 @@ export interface GatewayOptions {
   readonly discoveryIntervalMs: number
   readonly maxAttempts: number
   readonly deadlineMs: number
+  /**
+   * The nodes' --quorum-timeout (default 2000 ms): a quorum/all write waits
+   * that long for acks before the node answers 504, so such an attempt gets
+   * that much more time than `requestTimeoutMs`.
+   */
+  readonly quorumTimeoutMs?: number
   readonly now?: () => number
   readonly rng?: () => number
 }
@@ -98,8 +104,9 @@ export class Gateway {
    * A write (`POST path` with `{ amount }`) with failover. The same
    * `idempotencyKey` (the client's, else a fresh UUID) goes with every
    * attempt; `consistency` is passed to the node, which does the quorum acks.
-   * A client-supplied key also picks the node (rendezvous hashing): node
-   * idempotency records are per node, so a client's retry must meet the same one.
+   * A client-supplied key also picks the node (rendezvous hashing), so a
+   * client's retry usually meets the node that holds its record. A quorum/all
+   * write gets `quorumTimeoutMs` more per attempt.
    */
   write(
     path: string,
@@ -112,11 +119,24 @@ export class Gateway {
     return forward(
       this.registry,
       { method: 'POST', path: `${path}${q}`, body: { amount }, headers: { 'idempotency-key': key } },
-      this.limits,
+      consistency === 'quorum' || consistency === 'all' ? this.#quorumLimits() : this.limits,
       // A client's key routes by rendezvous hashing, so the client's own retry reaches the same node;
       // a generated key is used once, so the configured strategy balances those writes.
       idempotencyKey,
     )
+  }
+
+  // A quorum/all write legitimately waits for acks: give each attempt the node's quorum wait on
+  // top, so the node's own 504 (confirmed/required) arrives instead of a gateway timeout and a
+  // retry elsewhere.
+  #quorumLimits(): ForwardLimits {
+    const wait = this.#opts.quorumTimeoutMs ?? 2000
+    const requestTimeoutMs = this.limits.requestTimeoutMs + wait
+    return {
+      ...this.limits,
+      requestTimeoutMs,
+      deadlineMs: Math.max(this.limits.deadlineMs, requestTimeoutMs),
+    }
   }
 
   /** A plain read (`GET path`) from one node, with failover. */

@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     discoveryIntervalMs: config.discoveryIntervalMs,
     maxAttempts: config.maxAttempts,
     deadlineMs: config.deadlineMs,
+    quorumTimeoutMs: config.quorumTimeoutMs,
     logger,
   })
   closeWithGrace({ delay: 5000, logger }, async ({ signal, err }) => {

@@ -130,6 +130,35 @@ describe('counter routes', () => {
   })
 })
 
+describe('quorum writes', () => {
+  it("wait for the node's quorum timeout on top of the request timeout, so its 504 is relayed", async () => {
+    const slow = await startFakes(2)
+    const body = {
+      error: { code: 'TALLY_QUORUM_TIMEOUT', message: 'only 1 of 2 confirmed' },
+      confirmed: 1,
+      required: 2,
+    }
+    for (const f of slow) {
+      f.writeAnswer = { status: 504, body }
+      f.writeDelayMs = 500 // the node waits its whole quorum timeout before answering
+    }
+    const gw = await gatewayFor(slow, { requestTimeoutMs: 300, deadlineMs: 1000, quorumTimeoutMs: 500 })
+    try {
+      const r = await gw.inject({ method: 'POST', url: '/counters/qw/increment?consistency=quorum' })
+      expect(r.statusCode).toBe(504)
+      expect(r.json()).toEqual(body)
+      // One attempt only: the write landed once, and no other node was asked.
+      expect(slow.reduce((s, f) => s + f.writes().length, 0)).toBe(1)
+      // A plain write keeps the plain request timeout.
+      const plain = await gw.inject({ method: 'POST', url: '/counters/qw/increment' })
+      expect(plain.statusCode).not.toBe(200)
+    } finally {
+      await gw.close()
+      await Promise.all(slow.map((f) => f.close()))
+    }
+  })
+})
+
 describe('bad input never reaches a node', () => {
   const cases: Array<[string, string, string, unknown, Record<string, string>?]> = [
     ['amount 0', 'POST', '/increment', { amount: 0 }],

@@ -24,6 +24,7 @@ describe('config', () => {
       discoveryIntervalMs: 2000,
       maxAttempts: 3,
       deadlineMs: 5000,
+      quorumTimeoutMs: 2000,
       discoveryToken: undefined,
       logLevel: 'info',
     })

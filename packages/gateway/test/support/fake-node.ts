@@ -36,6 +36,8 @@ export class FakeNode {
   load = { inflight: 0, eventLoopDelayMs: 0 }
   /** Answer writes with this status/body instead (e.g. 504 quorum timeout), after applying them. */
   writeAnswer: { status: number; body: unknown } | undefined
+  /** Delay before a write is answered, ms (a node waiting for quorum acks). */
+  writeDelayMs = 0
   readonly seen: Seen[] = []
   readonly idem = new Map<string, { name: string; value: number }>()
   port = 0
@@ -94,6 +96,7 @@ export class FakeNode {
       const value = op === 'increment' ? this.map.increment(name, amount) : this.map.decrement(name, amount)
       const out = { name, value }
       if (key !== undefined) this.idem.set(key, out)
+      if (this.writeDelayMs > 0) await new Promise((r) => setTimeout(r, this.writeDelayMs))
       if (this.writeAnswer) return reply.code(this.writeAnswer.status).send(this.writeAnswer.body)
       return out
     }

@@ -29,12 +29,17 @@ export interface NodeEntry {
   id: string | undefined
   fromStatic: boolean
   fromDiscovery: boolean
+  /** Consecutive discovery answers that did not list this node. */
+  missedPolls: number
   health: HealthState
   load: NodeLoad | undefined
   /** Requests the gateway has in flight to this node now. */
   inflight: number
   readonly pool: Pool
 }
+
+/** Discovery answers in a row that may leave out a healthy node before it is dropped. */
+export const MAX_MISSED_POLLS = 3
 
 /** What discovery says about one node. */
 export interface DiscoveredNode {
@@ -81,6 +86,7 @@ export class Registry {
         id: undefined,
         fromStatic: false,
         fromDiscovery: false,
+        missedPolls: 0,
         health: INITIAL_HEALTH,
         load: undefined,
         inflight: 0,
@@ -114,22 +120,29 @@ export class Registry {
   }
 
   /**
-   * Replaces the discovered set with `nodes` (static entries stay). Nodes no
-   * longer reported and not static are dropped and their pools closed in the
-   * background. Ids from discovery overwrite unknown ids only.
+   * Merges a discovery answer: `nodes` are added or kept. A node no longer
+   * reported (and not static) is dropped, its pool closed in the background,
+   * at once if it is not usable (ejected by health checks), else once
+   * MAX_MISSED_POLLS answers in a row have left it out. Ids from discovery
+   * overwrite unknown ids only.
    */
   setDiscovered(nodes: readonly DiscoveredNode[]): void {
     const seen = new Set<string>()
     for (const d of nodes) {
       const e = this.#ensure(d.http)
       e.fromDiscovery = true
+      e.missedPolls = 0
       if (e.id === undefined) e.id = d.id
       seen.add(d.http)
     }
     for (const e of this.#nodes.values()) {
       if (seen.has(e.key)) continue
       e.fromDiscovery = false
-      if (!e.fromStatic) {
+      e.missedPolls++
+      // A healthy node missing from the list leaves only after MAX_MISSED_POLLS answers in a row:
+      // a discovery server that just restarted answers an empty table until the nodes re-register
+      // (one heartbeat), and must not take every healthy node away meanwhile.
+      if (!e.fromStatic && (!isUsable(e.health) || e.missedPolls >= MAX_MISSED_POLLS)) {
         this.#nodes.delete(e.key)
         e.pool.close().catch(() => {})
       }

@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseHealth, parsePeers } from '../src/background.js'
+import { policyFor } from '../src/health.js'
+import { MAX_MISSED_POLLS, Registry } from '../src/registry.js'
+import { strategyFor } from '../src/strategies.js'
 import { type FakeNode, startFakes, until } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
 
@@ -127,5 +130,43 @@ describe('parsers of untrusted answers', () => {
     expect(parseHealth({ id: 'n1', status: 'stopping' })).toBeUndefined()
     expect(parseHealth({ status: 'ok' })).toBeUndefined()
     expect(parseHealth('ok')).toBeUndefined()
+  })
+})
+
+describe('Registry.setDiscovered', () => {
+  const a = { id: 'a', http: 'http://127.0.0.1:1' }
+  const b = { id: 'b', http: 'http://127.0.0.1:2' }
+  const registry = () =>
+    new Registry({
+      staticNodes: [],
+      strategy: strategyFor('round-robin'),
+      policy: policyFor(1000),
+      requestTimeoutMs: 1000,
+      now: () => 0,
+    })
+  const ids = (r: Registry) => r.list().map((e) => e.id)
+
+  it('keeps healthy nodes through a restarted discovery that lists nobody for a while', async () => {
+    const r = registry()
+    r.setDiscovered([a, b])
+    for (const e of r.list()) r.markSuccess(e)
+    for (let i = 1; i < MAX_MISSED_POLLS; i++) r.setDiscovered([])
+    expect(ids(r)).toEqual(['a', 'b'])
+    r.setDiscovered([a, b]) // the nodes re-registered: the count starts over
+    for (let i = 1; i < MAX_MISSED_POLLS; i++) r.setDiscovered([a])
+    expect(ids(r)).toEqual(['a', 'b'])
+    r.setDiscovered([a]) // left out MAX_MISSED_POLLS times in a row: deregistered for good
+    expect(ids(r)).toEqual(['a'])
+    await r.close()
+  })
+
+  it('drops an unlisted node at once when its health checks fail', async () => {
+    const r = registry()
+    r.setDiscovered([a, b])
+    r.markSuccess(r.list()[0]!)
+    r.markFailure(r.list()[1]!, 'connection refused')
+    r.setDiscovered([a])
+    expect(ids(r)).toEqual(['a'])
+    await r.close()
   })
 })

@@ -2,6 +2,8 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify'
 import { bearerMatches } from './auth.js'
@@ -77,6 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     requestTimeout: 10_000,
     connectionTimeout: 30_000,
     onProtoPoisoning: 'error',
+    frameworkErrors: frameworkError,
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   })
@@ -204,4 +207,10 @@ function toCatalogError(
   if (status >= 400 && status < 500)
     return Errors.BadRequest(String(err.message).slice(0, 300)) as Required<FastifyError>
   return Errors.Internal() as Required<FastifyError>
+}
+
+// Router-level refusals (a path parameter longer than maxParamLength, a malformed URL)
+// bypass the error handler: they get the same error body as every other refusal.
+function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(err.statusCode ?? 400).send({ error: { code: 'TALLY_BAD_REQUEST', message: err.message } })
 }

@@ -314,3 +314,15 @@ describe('fuzz: arbitrary bodies never crash and only valid registrations change
     )
   })
 })
+
+describe('router-level refusals use the error body too', () => {
+  it('an id past the router limit and a malformed URL get {error: {code, message}}', async () => {
+    const { app } = await make()
+    const long = await app.inject({ method: 'DELETE', url: `/peers/${'a'.repeat(300)}` })
+    expect(long.statusCode).toBe(414)
+    expect(long.json().error.code).toBe('TALLY_BAD_REQUEST')
+    const badUrl = await app.inject({ method: 'DELETE', url: '/peers/%E0%A4%A' })
+    expect(badUrl.statusCode).toBe(400)
+    expect(badUrl.json().error.code).toBe('TALLY_BAD_REQUEST')
+  })
+})

@@ -1,7 +1,14 @@
 // buildApp: the gateway as a fastify app (no socket, no env, no signals:
 // those are server.ts). Tests call `app.inject(...)`.
 
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify'
 import { errorHandler } from './error-handler.js'
 import { Errors } from './errors.js'
 import { Gateway, type GatewayOptions } from './gateway.js'
@@ -36,8 +43,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: opts.bodyLimit ?? 4096,
     // No per-request log lines: the gateway's hot path logs nothing at info.
     logController: new LogController({ disableRequestLogging: true }),
-    // Counter names are up to 128 characters (fastify's default limit is 100).
-    routerOptions: { maxParamLength: 256 },
+    // Names are up to 128 characters; longer ones must reach the handler to get TALLY_NAME_INVALID.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: frameworkError,
     // While closing, requests get our own 503 TALLY_SHUTTING_DOWN (hook below), not fastify's body.
     return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
@@ -88,4 +96,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(clusterRoutes)
   await app.register(dashboardRoutes)
   return app
+}
+
+// Router-level refusals (a path parameter longer than maxParamLength, a malformed URL)
+// bypass the error handler: they get the same error body as every other refusal.
+function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(err.statusCode ?? 400).send({ error: { code: 'TALLY_BAD_REQUEST', message: err.message } })
 }

@@ -130,6 +130,20 @@ describe('counter routes', () => {
   })
 })
 
+describe('router-level refusals use the error body too', () => {
+  it('a 300-character name is TALLY_NAME_INVALID; past the router limit and malformed URLs are TALLY_BAD_REQUEST', async () => {
+    const long = await app.inject({ method: 'GET', url: `/counters/${'a'.repeat(300)}` })
+    expect(long.statusCode).toBe(400)
+    expect(long.json().error.code).toBe('TALLY_NAME_INVALID')
+    const huge = await app.inject({ method: 'GET', url: `/counters/${'a'.repeat(2000)}` })
+    expect(huge.statusCode).toBe(414)
+    expect(huge.json().error.code).toBe('TALLY_BAD_REQUEST')
+    const badUrl = await app.inject({ method: 'GET', url: '/counters/%E0%A4%A' })
+    expect(badUrl.statusCode).toBe(400)
+    expect(badUrl.json().error.code).toBe('TALLY_BAD_REQUEST')
+  })
+})
+
 describe('quorum writes', () => {
   it("wait for the node's quorum timeout on top of the request timeout, so its 504 is relayed", async () => {
     const slow = await startFakes(2)

@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify'
 import type { Logger } from 'pino'
@@ -71,6 +72,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit ?? 4096,
     // Names are up to 128 characters; longer ones must reach the handler to get TALLY_NAME_INVALID.
     routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: frameworkError,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   })
 
@@ -264,4 +266,10 @@ function sendError(
   if (e.confirmed !== undefined) body.error.confirmed = e.confirmed
   if (e.required !== undefined) body.error.required = e.required
   return reply.code(e.statusCode ?? 500).send(body)
+}
+
+// Router-level refusals (a path parameter longer than maxParamLength, a malformed URL)
+// bypass the error handler: they get the same error body as every other refusal.
+function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(err.statusCode ?? 400).send({ error: { code: 'TALLY_BAD_REQUEST', message: err.message } })
 }

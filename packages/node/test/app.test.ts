@@ -255,3 +255,17 @@ describe('bad input never changes anything', () => {
     expect((await post('/counters/q/increment?consistency=all')).json()).toEqual({ name: 'q', value: 1 })
   })
 })
+
+describe('router-level refusals use the error body too', () => {
+  it('a name past the router limit and a malformed URL get {error: {code, message}}', async () => {
+    const long = await app.inject({ method: 'GET', url: `/counters/${'a'.repeat(2000)}` })
+    expect(long.statusCode).toBe(414)
+    expect(long.json().error.code).toBe('TALLY_BAD_REQUEST')
+    const badUrl = await app.inject({ method: 'GET', url: '/counters/%E0%A4%A' })
+    expect(badUrl.statusCode).toBe(400)
+    expect(badUrl.json().error.code).toBe('TALLY_BAD_REQUEST')
+    const justOver = await app.inject({ method: 'GET', url: `/counters/${'a'.repeat(129)}` })
+    expect(justOver.statusCode).toBe(400)
+    expect(justOver.json().error.code).toBe('TALLY_NAME_INVALID')
+  })
+})

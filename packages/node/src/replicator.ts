@@ -104,6 +104,9 @@ export class Replicator {
   #forwardQueue: Array<{ delta: unknown; k: KeyTuple[] | undefined; from: string }> = []
   #pushScheduled = false
   #lastRemote: Promise<void> = Promise.resolve()
+  // Set once persisting a peer delta failed: what this node holds in memory is then not all
+  // durable, so a delta found already held is never confirmed to a quorum write.
+  #persistFailed = false
   readonly #acks = new AckCollector()
   readonly #membersSent = new Map<string, number>()
   #running = false
@@ -309,6 +312,7 @@ export class Replicator {
       const p = this.#o.store.appendRemote(delta, learnt.length > 0 ? learnt : undefined).then(
         () => this.onRemoteChange(),
         (err: unknown) => {
+          this.#persistFailed = true
           this.stats.persistFailures++
           this.#o.logger.error({ err }, 'persisting a remote delta failed (next snapshot will carry it)')
           throw err
@@ -327,8 +331,11 @@ export class Replicator {
       }
       if (msg.q !== undefined) this.#ackWhen(p, msg)
     } else if (msg.q !== undefined) {
-      // Already held: durable once the writes in flight are.
-      this.#ackWhen(this.#lastRemote, msg)
+      // Already held: durable once the writes in flight are, unless a persist has failed.
+      const durable = this.#lastRemote.then(() => {
+        if (this.#persistFailed) throw new Error('a peer delta could not be persisted')
+      })
+      this.#ackWhen(durable, msg)
     }
     if (msg.s) {
       const addr = this.#o.membership.addrOf(msg.f)

@@ -4,7 +4,8 @@
 import type { Delta } from '@tally/crdt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStore } from '../src/memory-store.js'
-import { MemoryNetwork } from '../src/memory-transport.js'
+import { MemoryNetwork, MemoryTransport } from '../src/memory-transport.js'
+import { type Message, MsgType } from '../src/messages.js'
 import type { IdempotencyRecord } from '../src/store.js'
 import { allAt, type SimNode, startSim, until } from './support/sim.js'
 
@@ -67,5 +68,35 @@ describe('a failed write-ahead log append', () => {
     await sleep(200)
     expect(allAt([a2, b], 'c', 131)).toBe(true)
     expect(a2.node.map.digest()).toBe(b.node.map.digest())
+  })
+})
+
+/** A MemoryStore that cannot persist deltas from peers. */
+class NoRemoteStore extends MemoryStore {
+  override async appendRemote(): Promise<void> {
+    throw new Error('disk full')
+  }
+}
+
+describe('a failed persist of a peer delta', () => {
+  it('is never confirmed durable, even when the delta arrives again asking for an ack', async () => {
+    const net = new MemoryNetwork(8)
+    const b = await startSim(net, 'n2', [], {}, new NoRemoteStore())
+    nodes = [b]
+    const peer = new MemoryTransport(net, 'peer:1')
+    const acks: number[] = []
+    peer.onMessage((msg) => {
+      if (msg.t === MsgType.PUSH_ACK) acks.push(msg.q)
+    })
+    await peer.listen()
+    const delta = { ranges: [['peer.1', 0, 1]], entries: [['q', 'peer.1', 1, 0, 1]] }
+    // First as an eager push (its persist fails), then the same delta as a quorum push: n2
+    // already holds it in memory, but it is not durable there, so no PUSH_ACK may come back.
+    peer.send('n2:1', { t: MsgType.PUSH, f: 'peer', delta } as unknown as Message)
+    await until(() => b.node.map.value('q') === 1, 5000, 'delta applied')
+    peer.send('n2:1', { t: MsgType.PUSH, f: 'peer', a: 'peer:1', delta, q: 7 } as unknown as Message)
+    await sleep(300)
+    expect(acks).toEqual([])
+    await peer.close()
   })
 })

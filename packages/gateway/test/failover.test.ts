@@ -2,11 +2,11 @@
 
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { Pool } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { rendezvous } from '../src/strategies.js'
 import { type FakeNode, startFakes, until } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
+import { writeLoadWithKill } from './support/load.js'
 
 let fakes: FakeNode[] = []
 let app: FastifyInstance | undefined
@@ -198,33 +198,14 @@ describe('failover', () => {
     app = await gatewayFor(fakes, { healthIntervalMs: 100, requestTimeoutMs: 2000, deadlineMs: 8000 })
     await app.listen({ host: '127.0.0.1', port: 0 })
     const port = (app.server.address() as AddressInfo).port
-    const client = new Pool(`http://127.0.0.1:${port}`, { connections: 16 })
     const requests = 1500
-    let sent = 0
-    let done = 0
-    let expected = 0
-    const errors: string[] = []
-    const worker = async () => {
-      while (sent < requests) {
-        const amount = (sent++ % 7) + 1
-        const res = await client.request({
-          method: 'POST',
-          path: '/counters/load/increment',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ amount }),
-        })
-        const text = await res.body.text()
-        if (res.statusCode === 200) expected += amount
-        else errors.push(`${res.statusCode} ${text}`)
-        done++
-        if (done === 400) await fakes[2]!.close() // "kill" n3 with requests in flight
-      }
-    }
-    try {
-      await Promise.all(Array.from({ length: 16 }, worker))
-    } finally {
-      await client.close()
-    }
+    const { expected, done, errors } = await writeLoadWithKill(`http://127.0.0.1:${port}`, {
+      requests,
+      connections: 16,
+      maxAmount: 7,
+      killAfter: 400,
+      kill: () => fakes[2]!.close(), // "kill" n3 with requests in flight
+    })
     expect(errors).toEqual([])
     expect(done).toBe(requests)
     // Every node's state is still in memory (the killed one's too, as if recovered from its WAL):

@@ -4,11 +4,11 @@
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { Pool } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { NODE_BIN, type RealNode, startCluster } from './support/cluster.js'
 import { until } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
+import { writeLoadWithKill } from './support/load.js'
 
 it('the node daemon is built (run npm run build)', () => {
   expect(existsSync(NODE_BIN), `missing ${NODE_BIN}: run npm run build`).toBe(true)
@@ -84,33 +84,13 @@ describe('with five real nodes', () => {
     app = await gw()
     await app.listen({ host: '127.0.0.1', port: 0 })
     const port = (app.server.address() as AddressInfo).port
-    const client = new Pool(`http://127.0.0.1:${port}`, { connections: 8 })
-    const requests = 800
-    let sent = 0
-    let done = 0
-    let expected = 0
-    const errors: string[] = []
-    const worker = async () => {
-      while (sent < requests) {
-        const amount = (sent++ % 5) + 1
-        const res = await client.request({
-          method: 'POST',
-          path: '/counters/load/increment',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ amount }),
-        })
-        const text = await res.body.text()
-        if (res.statusCode === 200) expected += amount
-        else errors.push(`${res.statusCode} ${text}`)
-        done++
-        if (done === 200) await nodes[2]!.kill()
-      }
-    }
-    try {
-      await Promise.all(Array.from({ length: 8 }, worker))
-    } finally {
-      await client.close()
-    }
+    const { expected, errors } = await writeLoadWithKill(`http://127.0.0.1:${port}`, {
+      requests: 800,
+      connections: 8,
+      maxAmount: 5,
+      killAfter: 200,
+      kill: () => nodes[2]!.kill(),
+    })
     expect(errors).toEqual([])
     // Restart n3: its WAL brings back what it acknowledged but had not yet pushed to a peer, so
     // nothing acknowledged is lost. It may also bring back a write it made durable but never

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNetwork, MemoryTransport } from '../src/memory-transport.js'
 import { type Message, MsgType } from '../src/messages.js'
 import { prng } from './support/prng.js'
-import { allAt, type SimNode, startSim, until } from './support/sim.js'
+import { allAt, partitionAtRandom, type SimNode, startSim, until } from './support/sim.js'
 
 let nodes: SimNode[] = []
 afterEach(async () => {
@@ -201,11 +201,7 @@ describe('seeded random retries', () => {
       for (let step = 0; step < 60; step++) {
         const r = int(20)
         if (r === 0) {
-          const cut = ids.filter(() => rand() < 0.5).map((i) => `${i}:1`)
-          net.partition(
-            cut,
-            ids.map((i) => `${i}:1`).filter((a) => !cut.includes(a)),
-          )
+          partitionAtRandom(net, ids, rand)
         } else if (r === 1) {
           net.heal()
         } else if (r === 2) {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNetwork } from '../src/memory-transport.js'
 import { prng } from './support/prng.js'
-import { type SimNode, startSim, until } from './support/sim.js'
+import { partitionAtRandom, type SimNode, startSim, until } from './support/sim.js'
 
 let live: SimNode[] = []
 afterEach(async () => {
@@ -26,11 +26,7 @@ async function run(seed: number): Promise<void> {
   for (let step = 0; step < 60; step++) {
     const r = int(20)
     if (r === 0) {
-      const cut = ids.filter(() => rand() < 0.5).map((i) => `${i}:1`)
-      net.partition(
-        cut,
-        ids.map((i) => `${i}:1`).filter((a) => !cut.includes(a)),
-      )
+      partitionAtRandom(net, ids, rand)
     } else if (r === 1) {
       net.heal()
     } else if (r === 2) {

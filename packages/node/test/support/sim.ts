@@ -48,3 +48,12 @@ export async function until(check: () => boolean, timeoutMs: number, what: strin
 export function allAt(nodes: SimNode[], name: string, v: number): boolean {
   return nodes.every((n) => n.node.map.value(name) === v)
 }
+
+/** Cuts the nodes `ids` (at `id:1`) into two random sides with `rand` (a seeded PRNG). */
+export function partitionAtRandom(net: MemoryNetwork, ids: readonly string[], rand: () => number): void {
+  const cut = ids.filter(() => rand() < 0.5).map((i) => `${i}:1`)
+  net.partition(
+    cut,
+    ids.map((i) => `${i}:1`).filter((a) => !cut.includes(a)),
+  )
+}

@@ -57,7 +57,9 @@ async function bareServer() {
 
 /** Store API alone: `c` appenders each awaiting its own appendLocal for `seconds`; ops/s and ops per fsync. */
 async function groupCommit(c, seconds) {
-  const { LevelStore } = await import(fileURLToPath(new URL('../dist/level-store.js', import.meta.url)))
+  const { LevelStore } = await import(
+    fileURLToPath(new URL('../dist/storage/level-store.js', import.meta.url))
+  )
   const dir = tempDir()
   const store = new LevelStore({ dataDir: dir, durability: 'sync', snapshotEveryOps: Infinity })
   const rec = await store.open('bench')

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CounterMap } from '@tally/crdt'
 
-const dist = fileURLToPath(new URL('../dist/level-store.js', import.meta.url))
+const dist = fileURLToPath(new URL('../dist/storage/level-store.js', import.meta.url))
 if (!existsSync(dist)) {
   console.error(`${dist} is missing: run npm run build`)
   process.exit(1)
@@ -144,7 +144,9 @@ function heapPerCounter(n, replicas) {
 }
 
 async function snapshotBytesPerCounter(n) {
-  const { encodeFrame } = await import(fileURLToPath(new URL('../dist/record-codec.js', import.meta.url)))
+  const { encodeFrame } = await import(
+    fileURLToPath(new URL('../dist/storage/record-codec.js', import.meta.url))
+  )
   const m = new CounterMap('node-1.1838381891282792')
   for (let i = 0; i < n; i++) m.increment(`counter-${i}`, 1 + (i % 100))
   return {

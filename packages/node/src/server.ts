@@ -4,14 +4,14 @@
 
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
-import { buildApp } from './app.js'
 import { ConfigError, helpText, type NodeConfig, parseConfig } from './config.js'
-import { DiscoveryClient } from './discovery-client.js'
-import { MulticastDiscovery } from './multicast-discovery.js'
+import { DiscoveryClient } from './discovery/discovery-client.js'
+import { MulticastDiscovery } from './discovery/multicast-discovery.js'
+import type { PeerSource, PeerSourceContext } from './discovery/peer-source.js'
+import { buildApp } from './http/app.js'
 import { TallyNode } from './node.js'
-import type { PeerSource, PeerSourceContext } from './peer-source.js'
-import { createStore } from './store-factory.js'
-import { TcpTransport } from './tcp-transport.js'
+import { createStore } from './storage/store-factory.js'
+import { TcpTransport } from './wire/tcp-transport.js'
 
 function readConfig(): NodeConfig {
   const argv = process.argv.slice(2)

@@ -1,8 +1,8 @@
 // In-process clusters for tests: TallyNodes over a MemoryNetwork and MemoryStores.
 import pino from 'pino'
-import { MemoryStore } from '../../src/memory-store.js'
-import { type MemoryNetwork, MemoryTransport } from '../../src/memory-transport.js'
 import { TallyNode, type TallyNodeOptions } from '../../src/node.js'
+import { MemoryStore } from '../../src/storage/memory-store.js'
+import { type MemoryNetwork, MemoryTransport } from '../../src/wire/memory-transport.js'
 
 export const silent = pino({ level: 'silent' })
 

@@ -1,0 +1,105 @@
+// Idempotency keys for mutating requests: a retry with the same key gets the
+// first answer and changes nothing; a concurrent duplicate waits for the
+// first; the same key with a different request is refused. Records live for
+// `ttlMs` (from their first acknowledgement) and at most `maxKeys` are kept,
+// oldest dropped first. Persisted through the Store with each operation.
+
+import type { IdempotencyRecord } from '../storage/store.js'
+
+/** Idempotency-Key header rule: 1–128 printable ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,127}$/
+
+/** What a request is, to compare a repeated key against. */
+export interface OpShape {
+  name: string
+  op: 'increment' | 'decrement'
+  amount: number
+}
+
+/** Result of {@link IdempotencyTable.check}. */
+export type IdemCheck =
+  | { kind: 'new' }
+  | { kind: 'done'; record: IdempotencyRecord }
+  | { kind: 'inflight'; wait: Promise<void> }
+  | { kind: 'mismatch'; first: OpShape }
+
+/** True when two requests are the same operation. Pure. */
+export function sameOp(a: OpShape, b: OpShape): boolean {
+  return a.name === b.name && a.op === b.op && a.amount === b.amount
+}
+
+/** In-memory table of idempotency records plus requests in flight. */
+export class IdempotencyTable {
+  readonly #ttl: number
+  readonly #max: number
+  readonly #now: () => number
+  // Insertion order = acknowledgement order, so expiry and eviction pop from the front.
+  readonly #done = new Map<string, IdempotencyRecord>()
+  readonly #inflight = new Map<string, { shape: OpShape; wait: Promise<void> }>()
+
+  constructor(opts: { ttlMs: number; maxKeys: number; now?: () => number }) {
+    this.#ttl = opts.ttlMs
+    this.#max = opts.maxKeys
+    this.#now = opts.now ?? Date.now
+  }
+
+  /** Loads recovered records (any order); expired ones are skipped. */
+  load(records: readonly IdempotencyRecord[]): void {
+    for (const r of [...records].sort((a, b) => a.at - b.at)) {
+      this.#done.delete(r.key)
+      this.#done.set(r.key, r)
+    }
+    this.#expire()
+  }
+
+  /** What to do with a request carrying `key`. Pure lookup apart from dropping expired records. */
+  check(key: string, shape: OpShape): IdemCheck {
+    this.#expire()
+    const r = this.#done.get(key)
+    if (r) return sameOp(r, shape) ? { kind: 'done', record: r } : { kind: 'mismatch', first: r }
+    const f = this.#inflight.get(key)
+    if (f)
+      return sameOp(f.shape, shape)
+        ? { kind: 'inflight', wait: f.wait }
+        : { kind: 'mismatch', first: f.shape }
+    return { kind: 'new' }
+  }
+
+  /** Marks `key` in flight until `work` settles. The caller must have got `new` from check(). */
+  track(key: string, shape: OpShape, work: Promise<unknown>): void {
+    const wait = work.then(
+      () => {},
+      () => {},
+    )
+    this.#inflight.set(key, { shape, wait })
+    void wait.then(() => {
+      if (this.#inflight.get(key)?.wait === wait) this.#inflight.delete(key)
+    })
+  }
+
+  /** Stores the acknowledged outcome of a request. */
+  remember(record: IdempotencyRecord): void {
+    this.#done.delete(record.key)
+    this.#done.set(record.key, record)
+    this.#expire()
+  }
+
+  /** Live records, oldest first (for snapshots). */
+  records(): IdempotencyRecord[] {
+    this.#expire()
+    return [...this.#done.values()]
+  }
+
+  /** Number of live records. */
+  get size(): number {
+    return this.#done.size
+  }
+
+  #expire(): void {
+    const cutoff = this.#now() - this.#ttl
+    for (const [k, r] of this.#done) {
+      if (r.at > cutoff && this.#done.size <= this.#max) break
+      this.#done.delete(k)
+    }
+  }
+}

@@ -1,0 +1,220 @@
+// Every application of an Idempotency-Key this node knows about, its own and
+// those learnt from peers (key records travel with the deltas that carry
+// their operation), within retention. Pure: no I/O, no timers; the clock is
+// injected. The reconcile rule that decides which application of a
+// duplicated key stays is in key-reconcile.ts.
+
+import type { IdempotencyRecord } from '../storage/store.js'
+
+/** An idempotency record that names the CRDT operation `(replica, seq)` that applied it. */
+export type KeyRecord = IdempotencyRecord & { replica: string; seq: number; attempt: number }
+
+/** True when `r` carries replica, seq and attempt (records written before keys were replicated do not). */
+export function isKeyRecord(r: IdempotencyRecord): r is KeyRecord {
+  return typeof r.replica === 'string' && typeof r.seq === 'number' && typeof r.attempt === 'number'
+}
+
+/** Outcome of {@link KeyLedger.add}. `updated`: known, and this copy newly says it was compensated. */
+export type AddResult = 'new' | 'updated' | 'known' | 'expired'
+
+interface Slot {
+  rec: KeyRecord
+  dead: boolean
+}
+
+// Records of one replica sorted by seq (lazily: sorted on the next read),
+// dead slots skipped on read and dropped by compaction.
+interface ReplicaIndex {
+  slots: Slot[]
+  sorted: boolean
+  dead: number
+}
+
+/**
+ * The key ledger. Records are identified by `(key, replica, seq)`; a key
+ * normally has one application, several when a retry reached another replica
+ * before that replica learnt the first. Retention: a record is dropped once
+ * `at <= now - ttlMs`, or when more than `maxRecords` are held (oldest
+ * learnt first). Records learnt out of `at` order may linger past the
+ * window, but lookups never return an expired record.
+ */
+export class KeyLedger {
+  readonly #ttl: number
+  readonly #max: number
+  readonly #now: () => number
+  readonly #byKey = new Map<string, Slot[]>()
+  readonly #byReplica = new Map<string, ReplicaIndex>()
+  // Arrival order, for expiry and the cap; `#head` is the first live position.
+  #queue: Slot[] = []
+  #head = 0
+  #size = 0
+
+  /** `ttlMs` retention (ms, from each record's `at`), `maxRecords` cap; `now` in ms since epoch. */
+  constructor(opts: { ttlMs: number; maxRecords: number; now?: () => number }) {
+    if (!(opts.ttlMs >= 0) || !(opts.maxRecords >= 1)) throw new RangeError('ttlMs >= 0 and maxRecords >= 1')
+    this.#ttl = opts.ttlMs
+    this.#max = opts.maxRecords
+    this.#now = opts.now ?? Date.now
+  }
+
+  /** Live records held. */
+  get size(): number {
+    return this.#size
+  }
+
+  /**
+   * Learns one record. `new`: it was not known (the ledger keeps this very
+   * object); `updated`: known, and the copy held is now marked compensated;
+   * `known`: nothing new; `expired`: outside retention, ignored. O(1)
+   * amortised (plus the key's application count).
+   */
+  add(rec: KeyRecord): AddResult {
+    this.expire()
+    if (rec.at <= this.#cutoff()) return 'expired'
+    const list = this.#byKey.get(rec.key)
+    const old = list?.find((s) => s.rec.replica === rec.replica && s.rec.seq === rec.seq)
+    if (old) {
+      if (rec.compensated === true && old.rec.compensated !== true) {
+        old.rec.compensated = true
+        return 'updated'
+      }
+      return 'known'
+    }
+    const slot: Slot = { rec, dead: false }
+    if (list) list.push(slot)
+    else this.#byKey.set(rec.key, [slot])
+    let idx = this.#byReplica.get(rec.replica)
+    if (!idx) {
+      idx = { slots: [], sorted: true, dead: 0 }
+      this.#byReplica.set(rec.replica, idx)
+    }
+    const last = idx.slots[idx.slots.length - 1]
+    if (last && last.rec.seq > rec.seq) idx.sorted = false
+    idx.slots.push(slot)
+    this.#queue.push(slot)
+    this.#size++
+    this.expire()
+    return 'new'
+  }
+
+  /** Live applications of `key` (usually 0 or 1), in the order learnt. */
+  applications(key: string): KeyRecord[] {
+    const list = this.#byKey.get(key)
+    if (!list) return []
+    const cutoff = this.#cutoff()
+    return list.filter((s) => s.rec.at > cutoff).map((s) => s.rec)
+  }
+
+  /**
+   * Live records of `replica` with `after < seq <= upTo`, by seq: exactly the
+   * records of the operations `CounterMap.deltaFor(replica, after)` covers.
+   * O(log n + answer) once sorted.
+   */
+  since(replica: string, after: number, upTo = Number.POSITIVE_INFINITY): KeyRecord[] {
+    const idx = this.#byReplica.get(replica)
+    if (!idx || after >= upTo) return []
+    this.#prepare(idx)
+    const out: KeyRecord[] = []
+    const cutoff = this.#cutoff()
+    for (let i = upperBound(idx.slots, after); i < idx.slots.length; i++) {
+      const s = idx.slots[i] as Slot
+      if (s.rec.seq > upTo) break
+      if (!s.dead && s.rec.at > cutoff) out.push(s.rec)
+    }
+    return out
+  }
+
+  /**
+   * What a holder of version summary `has` lacks: for every replica r, the
+   * records with seq > has(r), the same rule as `CounterMap.deltaSince`. Own
+   * records (`own`) above `ownDurable` are held back, like own entries.
+   * O(replicas + log n + answer).
+   */
+  select(has: (replica: string) => number, own: string, ownDurable: number): KeyRecord[] {
+    let out: KeyRecord[] = []
+    for (const r of this.#byReplica.keys()) {
+      // concat, not push(...): an answer can hold far more records than a call has argument slots.
+      out = out.concat(this.since(r, has(r), r === own ? ownDurable : Number.POSITIVE_INFINITY))
+    }
+    return out
+  }
+
+  /** Every live record, oldest learnt first (for snapshots). O(n). */
+  records(): KeyRecord[] {
+    this.expire()
+    const cutoff = this.#cutoff()
+    const out: KeyRecord[] = []
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const s = this.#queue[i] as Slot
+      if (!s.dead && s.rec.at > cutoff) out.push(s.rec)
+    }
+    return out
+  }
+
+  /** Keys with two or more live applications (checked once after recovery). O(keys). */
+  duplicatedKeys(): string[] {
+    const out: string[] = []
+    for (const [k, list] of this.#byKey) if (list.length > 1 && this.applications(k).length > 1) out.push(k)
+    return out
+  }
+
+  /** Drops records past retention or beyond the cap, oldest learnt first. Amortised O(1) per record. */
+  expire(): void {
+    const cutoff = this.#cutoff()
+    while (this.#head < this.#queue.length) {
+      const s = this.#queue[this.#head] as Slot
+      if (s.rec.at > cutoff && this.#size <= this.#max) break
+      this.#queue[this.#head] = undefined as unknown as Slot
+      this.#head++
+      this.#drop(s)
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head)
+      this.#head = 0
+    }
+  }
+
+  #cutoff(): number {
+    return this.#now() - this.#ttl
+  }
+
+  #drop(s: Slot): void {
+    s.dead = true
+    this.#size--
+    const list = this.#byKey.get(s.rec.key)
+    if (list) {
+      const rest = list.filter((x) => x !== s)
+      if (rest.length > 0) this.#byKey.set(s.rec.key, rest)
+      else this.#byKey.delete(s.rec.key)
+    }
+    const idx = this.#byReplica.get(s.rec.replica)
+    if (idx) {
+      idx.dead++
+      if (idx.dead === idx.slots.length) this.#byReplica.delete(s.rec.replica)
+    }
+  }
+
+  // Sorts when needed and drops dead slots once they are half the index.
+  #prepare(idx: ReplicaIndex): void {
+    if (idx.dead > 64 && idx.dead * 2 > idx.slots.length) {
+      idx.slots = idx.slots.filter((s) => !s.dead)
+      idx.dead = 0
+    }
+    if (!idx.sorted) {
+      idx.slots.sort((a, b) => a.rec.seq - b.rec.seq)
+      idx.sorted = true
+    }
+  }
+}
+
+// First index whose seq is > x (slots sorted by seq).
+function upperBound(slots: readonly Slot[], x: number): number {
+  let lo = 0
+  let hi = slots.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((slots[mid] as Slot).rec.seq <= x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}

@@ -1,0 +1,388 @@
+// The replication shell: handles gossip messages, runs anti-entropy rounds,
+// pushes durable local changes eagerly, forwards changes received, persists
+// what peers sent, and collects acks for quorum writes. Decisions come from
+// anti-entropy.ts and membership.ts; this file only does the I/O around them.
+
+import { type CounterMap, type Delta, isTallyError, readSummary } from '@tally/crdt'
+import type { Logger } from 'pino'
+import type { KeyRecord } from '../idempotency/key-ledger.js'
+import type { Membership } from '../membership/membership.js'
+import type { Store } from '../storage/store.js'
+import {
+  type AckMsg,
+  fromKeyTuple,
+  type KeyTuple,
+  type Message,
+  MsgType,
+  type PullMsg,
+  type PushMsg,
+  toKeyTuple,
+} from '../wire/messages.js'
+import type { Transport } from '../wire/transport.js'
+import { AckCollector } from './ack-collector.js'
+import { answerPull, chunkPush, clipToDurable, isEmptyDelta, mergeDeltas } from './anti-entropy.js'
+
+/** Options of {@link Replicator}. Durations in ms. */
+export interface ReplicatorOptions {
+  map: CounterMap
+  store: Store
+  transport: Transport
+  membership: Membership
+  logger: Logger
+  fanout: number
+  gossipIntervalMs: number
+  eagerPush: boolean
+  /** Highest own seq that is durable (no own operation at or below it is still being written). */
+  durableSeq: () => number
+  /** The node's key ledger, if keyed writes are replicated (see {@link KeyHooks}). */
+  keys?: KeyHooks
+}
+
+/** How the replicator reaches the key ledger: key records travel with the deltas of their operations. */
+export interface KeyHooks {
+  /**
+   * Learns records that came with a PUSH (fresh objects, already validated)
+   * and returns those that were new or newly compensated: the replicator
+   * persists them with the delta.
+   */
+  learn(records: KeyRecord[]): KeyRecord[]
+  /**
+   * The records a holder of version summary `has` lacks: per replica r, seq >
+   * has(r), own ones only up to `durableSeq` (the rule of `deltaSince` and
+   * `clipToDurable`).
+   */
+  select(has: (replica: string) => number, durableSeq: number): KeyRecord[]
+}
+
+/** Replication counters, exposed on /metrics. */
+export interface ReplicationStats {
+  rounds: number
+  pullsIn: number
+  inSync: number
+  pushesIn: number
+  pushesOut: number
+  deltasApplied: number
+  deltasInvalid: number
+  forwards: number
+  persistFailures: number
+  /** Key records received in PUSH messages, and how many of them were new here. */
+  keyRecordsIn: number
+  keyRecordsLearnt: number
+}
+
+/** Most entries per PUSH frame (~1-2 MB): bigger deltas go as a sequence of frames. */
+const CHUNK_ENTRIES = 20_000
+/** Most key records per PUSH frame (below MAX_KEY_RECORDS, the receiver's limit). */
+const CHUNK_KEYS = 5_000
+/** Received deltas larger than this are not forwarded (anti-entropy carries them). */
+const FORWARD_MAX_ENTRIES = 1_000
+
+const EMPTY: Delta = { ranges: [], entries: [] }
+
+/** Minimum time between two MEMBERS messages to the same peer. */
+const MEMBERS_EVERY_MS = 2_000
+
+/** Wires CRDT state, store, transport and membership together. */
+export class Replicator {
+  readonly #o: ReplicatorOptions
+  readonly stats: ReplicationStats = {
+    rounds: 0,
+    pullsIn: 0,
+    inSync: 0,
+    pushesIn: 0,
+    pushesOut: 0,
+    deltasApplied: 0,
+    deltasInvalid: 0,
+    forwards: 0,
+    persistFailures: 0,
+    keyRecordsIn: 0,
+    keyRecordsLearnt: 0,
+  }
+  #timer: NodeJS.Timeout | undefined
+  #outbox: Delta[] = []
+  #outboxKeys: KeyTuple[] = []
+  #forwardQueue: Array<{ delta: unknown; k: KeyTuple[] | undefined; from: string }> = []
+  #pushScheduled = false
+  #lastRemote: Promise<void> = Promise.resolve()
+  // Set once persisting a peer delta failed: what this node holds in memory is then not all
+  // durable, so a delta found already held is never confirmed to a quorum write.
+  #persistFailed = false
+  readonly #acks = new AckCollector()
+  readonly #membersSent = new Map<string, number>()
+  #running = false
+  /** Called after a remote change was applied (e.g. to check whether a snapshot is due). */
+  onRemoteChange: () => void = () => {}
+
+  constructor(o: ReplicatorOptions) {
+    this.#o = o
+  }
+
+  /** Starts handling messages and running gossip rounds. */
+  start(): void {
+    this.#running = true
+    this.#o.transport.onMessage((msg) => this.#handle(msg))
+    this.#schedule()
+  }
+
+  #schedule(): void {
+    const jitter = 0.9 + Math.random() * 0.2
+    this.#timer = setTimeout(() => {
+      this.round()
+      if (this.#running) this.#schedule()
+    }, this.#o.gossipIntervalMs * jitter)
+  }
+
+  /** One anti-entropy round: failure detection, then PULL to `fanout` peers (+ due probes). */
+  round(): void {
+    const m = this.#o.membership
+    m.tick()
+    this.stats.rounds++
+    const pull: PullMsg = { t: MsgType.PULL, ...this.#origin(), d: this.#o.map.digest(), md: m.digest() }
+    for (const addr of m.gossipTargets(this.#o.fanout)) this.#o.transport.send(addr, pull)
+  }
+
+  // Who we are, as carried by PULL/ACK. The HTTP URL travels in MEMBERS only
+  // (it is part of the member digest), keeping the per-round frames small.
+  #origin(): { f: string; a: string } {
+    const s = this.#o.membership.self
+    return { f: s.id, a: s.addr }
+  }
+
+  /**
+   * Queues a local operation's delta, already durable, for eager push, with
+   * the key record of its operation if the write was keyed (no-op when eager
+   * push is off: anti-entropy will carry both).
+   */
+  localDurable(delta: Delta, record?: KeyRecord): void {
+    if (!this.#o.eagerPush || !this.#running) return
+    this.#outbox.push(delta)
+    if (record) this.#outboxKeys.push(toKeyTuple(record))
+    this.#schedulePush()
+  }
+
+  #schedulePush(): void {
+    if (this.#pushScheduled) return
+    this.#pushScheduled = true
+    setImmediate(() => {
+      this.#pushScheduled = false
+      this.#flushPushes()
+    })
+  }
+
+  #flushPushes(): void {
+    const m = this.#o.membership
+    const self = m.self.id
+    if (this.#outbox.length > 0) {
+      const delta = mergeDeltas(this.#outbox)
+      const keys = this.#outboxKeys
+      this.#outbox = []
+      this.#outboxKeys = []
+      // One sequence per peer: the key records may need more than one frame.
+      const msgs: PushMsg[] = chunkPush(delta, keys, Number.POSITIVE_INFINITY, CHUNK_KEYS).map((p) =>
+        p.k
+          ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
+          : { t: MsgType.PUSH, f: self, delta: p.delta },
+      )
+      for (const addr of m.pushTargets(this.#o.fanout)) {
+        this.#o.transport.sendAll(addr, msgs)
+        this.stats.pushesOut += msgs.length
+      }
+    }
+    const fwd = this.#forwardQueue
+    this.#forwardQueue = []
+    for (const { delta, k, from } of fwd) {
+      // Forwarded verbatim: the key records with the delta that carries their operations.
+      const msg: PushMsg = k ? { t: MsgType.PUSH, f: self, delta, k } : { t: MsgType.PUSH, f: self, delta }
+      for (const addr of m.pushTargets(this.#o.fanout, from)) {
+        this.#o.transport.send(addr, msg)
+        this.stats.forwards++
+      }
+    }
+  }
+
+  /**
+   * Sends a durable local delta to every reachable member with an ack request
+   * and resolves with how many replicas (self included) confirmed it durable,
+   * as soon as `need` did or after `timeoutMs`. The key record of a keyed
+   * write goes with it. Never rejects.
+   */
+  replicate(delta: Delta, need: number, timeoutMs: number, record?: KeyRecord): Promise<number> {
+    if (need <= 1) return Promise.resolve(1)
+    const { id, result } = this.#acks.open(need - 1, timeoutMs)
+    const { f, a } = this.#origin()
+    const msg: PushMsg = { t: MsgType.PUSH, f, a, delta, q: id }
+    if (record) msg.k = [toKeyTuple(record)]
+    for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, msg)
+    return result.then((others) => others + 1)
+  }
+
+  #handle(msg: Message): void {
+    const m = this.#o.membership
+    if (msg.f === m.self.id) return
+    switch (msg.t) {
+      case MsgType.PULL: {
+        m.observe(msg.f, msg.a, msg.h)
+        this.stats.pullsIn++
+        const ans = answerPull(this.#o.map, msg.d)
+        if (!ans.s) this.stats.inSync++
+        const ack: AckMsg = ans.s
+          ? { t: MsgType.ACK, ...this.#origin(), md: m.digest(), s: ans.s }
+          : { t: MsgType.ACK, ...this.#origin(), md: m.digest() }
+        this.#o.transport.send(msg.a, ack)
+        this.#maybeMembers(msg.f, msg.a, msg.md)
+        return
+      }
+      case MsgType.ACK: {
+        m.observe(msg.f, msg.a, msg.h)
+        if (msg.s) this.#pushBack(msg.a, msg.s, true)
+        this.#maybeMembers(msg.f, msg.a, msg.md)
+        return
+      }
+      case MsgType.PUSH:
+        m.observe(msg.f, msg.a)
+        this.#onPush(msg)
+        return
+      case MsgType.PUSH_ACK:
+        m.observe(msg.f)
+        this.#acks.ack(msg.q, msg.f)
+        return
+      case MsgType.MEMBERS: {
+        // The sender's own tuple is first-hand news about it; the rest is second-hand.
+        const own = msg.m.find(([id]) => id === msg.f)
+        if (own) m.observe(msg.f, own[1], own[2])
+        else m.observe(msg.f)
+        m.learn(msg.m.map(([id, addr, http]) => ({ id, addr, http: http === '' ? undefined : http })))
+        return
+      }
+      case MsgType.LEAVE:
+        m.leave(msg.f)
+        return
+    }
+  }
+
+  // Sends to `addr` what a holder of `summary` lacks; with `askBack`, also our summary.
+  #pushBack(addr: string, summary: unknown, askBack: boolean): void {
+    const map = this.#o.map
+    let delta: Delta
+    let keys: KeyTuple[] = []
+    try {
+      const durable = this.#o.durableSeq()
+      delta = clipToDurable(map.deltaSince(summary), map.replica, durable)
+      if (this.#o.keys) {
+        const has = readSummary(summary)
+        keys = this.#o.keys.select((r) => has.get(r) ?? 0, durable).map(toKeyTuple)
+      }
+    } catch (err) {
+      this.#invalid(err, addr)
+      return
+    }
+    if (!askBack && isEmptyDelta(delta) && keys.length === 0) return
+    const f = this.#origin().f
+    // Key records ride with the entries (never after the ranges): one all-or-nothing sequence.
+    const parts = chunkPush(delta, keys, CHUNK_ENTRIES, CHUNK_KEYS)
+    const msgs: PushMsg[] = parts.map((p) =>
+      p.k ? { t: MsgType.PUSH, f, delta: p.delta, k: p.k } : { t: MsgType.PUSH, f, delta: p.delta },
+    )
+    // The ask-back summary rides on the last part, after every entry.
+    if (askBack) (msgs[msgs.length - 1] as PushMsg).s = map.summary()
+    this.#o.transport.sendAll(addr, msgs)
+    this.stats.pushesOut += msgs.length
+  }
+
+  #onPush(msg: PushMsg): void {
+    this.stats.pushesIn++
+    let changed: boolean
+    try {
+      changed = this.#o.map.applyDelta(msg.delta)
+    } catch (err) {
+      this.#invalid(err, msg.f)
+      return
+    }
+    // Key records are learnt with the delta that carries their operations
+    // (in the same handler, so a snapshot never holds one without the other).
+    let learnt: KeyRecord[] = []
+    if (msg.k && msg.k.length > 0 && this.#o.keys) {
+      this.stats.keyRecordsIn += msg.k.length
+      learnt = this.#o.keys.learn(msg.k.map(fromKeyTuple))
+      this.stats.keyRecordsLearnt += learnt.length
+    }
+    if (changed || learnt.length > 0) {
+      if (changed) this.stats.deltasApplied++
+      const delta = changed ? (msg.delta as Delta) : EMPTY
+      const p = this.#o.store.appendRemote(delta, learnt.length > 0 ? learnt : undefined).then(
+        () => this.onRemoteChange(),
+        (err: unknown) => {
+          this.#persistFailed = true
+          this.stats.persistFailures++
+          this.#o.logger.error({ err }, 'persisting a remote delta failed (next snapshot will carry it)')
+          throw err
+        },
+      )
+      this.#lastRemote = p.catch(() => {})
+      // Big deltas are anti-entropy repairs (catch-up): peers get them by anti-entropy too.
+      if (
+        changed &&
+        this.#o.eagerPush &&
+        msg.q === undefined &&
+        delta.entries.length <= FORWARD_MAX_ENTRIES
+      ) {
+        this.#forwardQueue.push({ delta: msg.delta, k: msg.k, from: msg.f })
+        this.#schedulePush()
+      }
+      if (msg.q !== undefined) this.#ackWhen(p, msg)
+    } else if (msg.q !== undefined) {
+      // Already held: durable once the writes in flight are, unless a persist has failed.
+      const durable = this.#lastRemote.then(() => {
+        if (this.#persistFailed) throw new Error('a peer delta could not be persisted')
+      })
+      this.#ackWhen(durable, msg)
+    }
+    if (msg.s) {
+      const addr = this.#o.membership.addrOf(msg.f)
+      if (addr) this.#pushBack(addr, msg.s, false)
+    }
+  }
+
+  #ackWhen(p: Promise<void>, msg: PushMsg): void {
+    const q = msg.q as number
+    p.then(
+      () => {
+        const addr = msg.a ?? this.#o.membership.addrOf(msg.f)
+        if (addr) this.#o.transport.send(addr, { t: MsgType.PUSH_ACK, f: this.#origin().f, q })
+      },
+      () => {},
+    )
+  }
+
+  #invalid(err: unknown, peer: string): void {
+    if (!isTallyError(err)) throw err
+    this.stats.deltasInvalid++
+    this.#o.logger.warn({ peer, code: err.code, reason: err.message }, 'refused an invalid delta from a peer')
+  }
+
+  #maybeMembers(id: string, addr: string, theirDigest: string): void {
+    const m = this.#o.membership
+    if (theirDigest === m.digest()) return
+    const now = Date.now()
+    if (now - (this.#membersSent.get(id) ?? 0) < MEMBERS_EVERY_MS) return
+    this.#membersSent.set(id, now)
+    this.#o.transport.send(addr, { t: MsgType.MEMBERS, f: m.self.id, m: m.tuples() })
+  }
+
+  /** Waits for remote deltas being persisted. Never rejects. */
+  settled(): Promise<void> {
+    return this.#lastRemote
+  }
+
+  /** Stops rounds, tells reachable peers we leave, and flushes the transport (at most `timeoutMs`). */
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    clearTimeout(this.#timer)
+    this.#flushPushes()
+    this.#acks.finishAll()
+    const leave: Message = { t: MsgType.LEAVE, f: this.#o.membership.self.id }
+    for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, leave)
+    await this.#o.transport.flush(timeoutMs)
+  }
+}

@@ -1,0 +1,360 @@
+import { resolve } from 'node:path'
+import type { CounterMapState, Delta } from '@tally/crdt'
+import type { Logger } from 'pino'
+import { liveIdempotency, mergeIdem } from '../idempotency/idempotency-retention.js'
+import { readBootId } from './boot-id.js'
+import { GroupCommit } from './group-commit.js'
+import { decideIdentity, ForeignDataDirError } from './identity.js'
+import {
+  decodeIdentity,
+  decodeMarker,
+  decodeSnapshot,
+  encodeBatch,
+  encodeFrame,
+  IDENTITY_KEY,
+  type LogOp,
+  RUNNING_KEY,
+  type RunningMarker,
+  SNAPSHOT_KEY,
+  WAL_PREFIX,
+  walKey,
+} from './record-codec.js'
+import { StateFold } from './recovery-fold.js'
+import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
+import { StoreError, StoreErrorCodes } from './store-errors.js'
+import { defaultOpenDb, openAt, type WalDb, walEntries } from './wal-db.js'
+import { type CorruptionPolicy, scanWal } from './wal-scan.js'
+
+/** Options of {@link LevelStore}. Only `dataDir` is required. */
+export interface LevelStoreOptions {
+  /** Directory of this node's data; the LevelDB lives in `<dataDir>/db`. Created if missing. */
+  dataDir: string
+  /** `sync` (default): a local write resolves after its batch is fsynced. `async`: after the OS has it. */
+  durability?: 'sync' | 'async'
+  /** Idempotency records older than this (ms) are dropped at open and from snapshots. Default 24 h. */
+  idempotencyTtl?: number
+  /** `needsSnapshot()` turns true after this many logged operations since the last snapshot. Default 100 000. */
+  snapshotEveryOps?: number
+  /** Most operations per WAL batch. Default 4096. */
+  maxBatch?: number
+  /** Damage in the middle of the log: refuse to open (default) or cut from there. */
+  corruption?: CorruptionPolicy
+  logger?: Logger
+  /** Clock (ms since epoch) and randomness, injectable for tests. */
+  now?: () => number
+  random?: () => number
+  /** This machine's boot id; default read from the kernel (null where unknown). */
+  bootId?: string | null
+  /** Opens the key-value store at a location; default LevelDB (`level`). Tests pass memory-level. */
+  openDb?: (location: string) => WalDb
+}
+
+/** Counters for tests, metrics and benchmarks (see {@link StoreStats}). */
+export type LevelStoreStats = StoreStats
+
+const DAY = 24 * 60 * 60 * 1000
+
+/**
+ * The durable Store: a write-ahead log in LevelDB with group commit,
+ * snapshots, checksummed records, crash recovery, replica identity and a
+ * data-dir lock (LevelDB's LOCK file). See the package README, "Durability".
+ */
+export class LevelStore implements Store {
+  readonly #o: Required<Omit<LevelStoreOptions, 'logger' | 'bootId' | 'openDb'>>
+  readonly #logger: Logger | undefined
+  readonly #bootId: string | null
+  readonly #openDb: (location: string) => WalDb
+  #db: WalDb | null = null
+  #queue: GroupCommit<LogOp> | null = null
+  #nextSeq = 1
+  #failed: StoreError | null = null
+  #cleanup: Promise<void> = Promise.resolve()
+  #closing: Promise<void> | null = null
+  #stats: LevelStoreStats = { batches: 0, syncs: 0, ops: 0, opsSinceSnapshot: 0, snapshots: 0 }
+
+  /** Does no I/O; `open` does. Throws RangeError for nonsensical options. */
+  constructor(opts: LevelStoreOptions) {
+    this.#o = {
+      dataDir: resolve(opts.dataDir),
+      durability: opts.durability ?? 'sync',
+      idempotencyTtl: opts.idempotencyTtl ?? DAY,
+      snapshotEveryOps: opts.snapshotEveryOps ?? 100_000,
+      maxBatch: opts.maxBatch ?? 4096,
+      corruption: opts.corruption ?? 'refuse',
+      now: opts.now ?? Date.now,
+      random: opts.random ?? Math.random,
+    }
+    if (!(this.#o.idempotencyTtl >= 0)) throw new RangeError('idempotencyTtl must be >= 0')
+    if (!(this.#o.snapshotEveryOps >= 1)) throw new RangeError('snapshotEveryOps must be >= 1')
+    this.#logger = opts.logger
+    this.#bootId = opts.bootId === undefined ? readBootId() : opts.bootId
+    this.#openDb = opts.openDb ?? defaultOpenDb
+  }
+
+  /** The data dir (absolute). */
+  get dataDir(): string {
+    return this.#o.dataDir
+  }
+
+  /** Counters since open. */
+  get stats(): LevelStoreStats {
+    return { ...this.#stats }
+  }
+
+  /**
+   * Opens and locks the store and recovers: latest snapshot, then every later
+   * intact WAL batch folded into it (so `deltas` is always empty). Rejects
+   * with StoreError TALLY_DATA_DIR_LOCKED (another process has the dir),
+   * TALLY_DATA_DIR_UNREADABLE, TALLY_DATA_DIR_MISMATCH (another node's dir) or
+   * TALLY_WAL_CORRUPT (damage recovery must not guess past).
+   */
+  async open(nodeId: string): Promise<Recovered> {
+    if (this.#db) throw new Error('store is already open') // a programmer mistake, not a store condition
+    const dir = this.#o.dataDir
+    const db = await openAt(dir, this.#openDb)
+    try {
+      return await this.#recover(db, nodeId)
+    } catch (err) {
+      await db.close().catch(() => {})
+      if (err instanceof ForeignDataDirError) {
+        throw new StoreError(StoreErrorCodes.DATA_DIR_MISMATCH, `${err.message} (data dir ${dir})`, {
+          path: dir,
+        })
+      }
+      if (err instanceof StoreError) throw err
+      throw new StoreError(
+        StoreErrorCodes.DATA_DIR_UNREADABLE,
+        `cannot recover data dir ${dir}: ${msg(err)}`,
+        {
+          path: dir,
+          cause: err,
+        },
+      )
+    }
+  }
+
+  async #recover(db: WalDb, nodeId: string): Promise<Recovered> {
+    const now = this.#o.now()
+    const warnings: string[] = []
+    const idRaw = await db.get(IDENTITY_KEY)
+    const id = idRaw === undefined ? null : decodeIdentity(idRaw)
+    if (id && 'reason' in id)
+      warnings.push(`stored identity unreadable (${id.reason}): starting a new incarnation`)
+    const marker = decodeMarker(await db.get(RUNNING_KEY))
+    const snapRaw = await db.get(SNAPSHOT_KEY)
+    const snap = snapRaw === undefined ? null : decodeSnapshot(snapRaw)
+    if (snap && 'reason' in snap) {
+      throw new StoreError(
+        StoreErrorCodes.WAL_CORRUPT,
+        `snapshot in ${this.#o.dataDir} is damaged (${snap.reason}): refusing to start. Move the data dir ` +
+          `away to start as a new replica that peers refill`,
+        { path: this.#o.dataDir },
+      )
+    }
+    const covered = snap?.snapshot.covered ?? 0
+    let fold: StateFold
+    try {
+      fold = new StateFold(snap?.snapshot.state ?? null)
+    } catch (err) {
+      throw new StoreError(
+        StoreErrorCodes.WAL_CORRUPT,
+        `snapshot in ${this.#o.dataDir} is invalid: ${msg(err)}`,
+        {
+          path: this.#o.dataDir,
+        },
+      )
+    }
+    const idem = new Map<string, IdempotencyRecord>()
+    for (const r of snap?.snapshot.idempotency ?? []) mergeIdem(idem, r)
+    const scan = await scanWal(
+      walEntries(db),
+      covered,
+      (ops) => applyOps(fold, idem, ops),
+      this.#o.corruption,
+    )
+    warnings.push(...scan.warnings)
+
+    const decision = decideIdentity({
+      nodeId,
+      stored: id && 'identity' in id ? id.identity : null,
+      marker,
+      bootId: this.#bootId,
+      cutRecords: scan.cut.length > 0,
+      now,
+      random: this.#o.random(),
+    })
+    if (decision.reason) warnings.push(`new incarnation ${decision.identity.incarnation}: ${decision.reason}`)
+    const runMarker: RunningMarker = {
+      pid: process.pid,
+      bootId: this.#bootId,
+      durability: this.#o.durability,
+      at: now,
+    }
+    const ops: WalBatchOp[] = [{ type: 'put', key: RUNNING_KEY, value: encodeFrame(runMarker) }]
+    if (decision.fresh) ops.push({ type: 'put', key: IDENTITY_KEY, value: encodeFrame(decision.identity) })
+    for (const key of [...scan.stale, ...scan.cut]) ops.push({ type: 'del', key })
+    await db.batch(ops, { sync: true })
+
+    this.#db = db
+    this.#closing = null
+    this.#nextSeq = scan.last + 1
+    this.#queue = new GroupCommit((items) => this.#writeBatch(items), { maxBatch: this.#o.maxBatch })
+    this.#stats.opsSinceSnapshot = scan.ops
+    const { incarnation } = decision.identity
+    const identity = { nodeId, incarnation, replicaId: replicaIdOf(nodeId, incarnation) }
+    this.#logger?.info(
+      {
+        dataDir: this.#o.dataDir,
+        replica: identity.replicaId,
+        snapshot: covered,
+        walBatches: scan.batches,
+        warnings: warnings.length, // the caller logs each (Recovered.warnings)
+      },
+      'store recovered',
+    )
+    return {
+      identity,
+      state: snap || scan.ops > 0 ? fold.state() : null,
+      deltas: [],
+      idempotency: liveIdempotency(idem.values(), now, this.#o.idempotencyTtl),
+      warnings,
+    }
+  }
+
+  /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */
+  appendLocal(delta: Delta, idem?: IdempotencyRecord): Promise<void> {
+    return this.#submit(idem ? { kind: 'local', delta, idem } : { kind: 'local', delta })
+  }
+
+  /**
+   * Logs a delta merged from a peer, with the idempotency records learnt
+   * alongside it. Never fsynced on its own (peers still hold it); it reaches
+   * the disk with the next synced batch or snapshot.
+   */
+  appendRemote(delta: Delta, records?: readonly IdempotencyRecord[]): Promise<void> {
+    return this.#submit(
+      records?.length ? { kind: 'remote', delta, records: [...records] } : { kind: 'remote', delta },
+    )
+  }
+
+  #submit(op: LogOp): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed)
+    if (!this.#queue || this.#closing) return Promise.reject(closedError())
+    return this.#queue.submit(op)
+  }
+
+  async #writeBatch(items: LogOp[]): Promise<void> {
+    if (this.#failed) throw this.#failed
+    const db = this.#db!
+    const seq = this.#nextSeq
+    const sync = this.#o.durability === 'sync' && items.some((op) => op.kind === 'local')
+    try {
+      await db.put(walKey(seq), encodeBatch(seq, items), { sync })
+    } catch (err) {
+      this.#failed = new StoreError(
+        StoreErrorCodes.STORE_FAILED,
+        `write-ahead log write failed: ${msg(err)}`,
+        {
+          path: this.#o.dataDir,
+          cause: err,
+        },
+      )
+      this.#logger?.error({ err, dataDir: this.#o.dataDir }, 'write-ahead log write failed; store stopped')
+      throw this.#failed
+    }
+    this.#nextSeq = seq + 1
+    this.#stats.batches++
+    if (sync) this.#stats.syncs++
+    this.#stats.ops += items.length
+    this.#stats.opsSinceSnapshot += items.length
+  }
+
+  /**
+   * Records `state` as the snapshot (fsynced) and then drops the WAL batches
+   * it covers. `state` must include every delta already passed to
+   * `appendLocal`/`appendRemote` (the daemon applies to memory before
+   * appending); appends made after this call stay in the log.
+   */
+  snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed)
+    if (!this.#queue || this.#closing) return Promise.reject(closedError())
+    const at = this.#o.now()
+    const live = liveIdempotency(idempotency, at, this.#o.idempotencyTtl)
+    return this.#queue.barrier(async () => {
+      // After a failed write the memory may hold operations that were refused: do not persist them.
+      if (this.#failed) throw this.#failed
+      const covered = this.#nextSeq - 1
+      const frame = encodeFrame({ covered, at, state, idempotency: live })
+      await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: frame }], { sync: true })
+      this.#stats.opsSinceSnapshot = 0
+      this.#stats.snapshots++
+      // Dropping covered batches need not hold up appends: recovery skips anything at or below `covered`.
+      this.#cleanup = this.#cleanup.then(() => this.#truncate(covered))
+    })
+  }
+
+  async #truncate(covered: number): Promise<void> {
+    const db = this.#db
+    if (!db || covered === 0) return
+    try {
+      await db.clear({ gte: WAL_PREFIX, lte: walKey(covered) })
+      await db.compactRange?.(WAL_PREFIX, walKey(covered))
+    } catch (err) {
+      this.#logger?.warn(
+        { err, dataDir: this.#o.dataDir },
+        'dropping snapshotted log entries failed; will retry',
+      )
+    }
+  }
+
+  /** True once `snapshotEveryOps` operations were logged since the last snapshot. */
+  needsSnapshot(): boolean {
+    return this.#stats.opsSinceSnapshot >= this.#o.snapshotEveryOps
+  }
+
+  /**
+   * Waits for queued writes, removes the running marker (a clean shutdown:
+   * the next open keeps the incarnation) and releases the lock. Take a final
+   * `snapshot` first for a fast next start. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose()
+    return this.#closing
+  }
+
+  async #doClose(): Promise<void> {
+    const db = this.#db
+    if (!db) return
+    await this.#queue!.flush()
+    await this.#cleanup
+    try {
+      if (!this.#failed) await db.batch([{ type: 'del', key: RUNNING_KEY }], { sync: true })
+    } finally {
+      await db.close()
+      this.#db = null
+      this.#queue = null
+    }
+  }
+}
+
+type WalBatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
+
+function applyOps(fold: StateFold, idem: Map<string, IdempotencyRecord>, ops: LogOp[]): string | null {
+  // A record whose later op is refused keeps its earlier (valid, checksummed) ops applied.
+  for (const op of ops) {
+    const why = fold.apply(op.delta)
+    if (why) return `invalid delta: ${why}`
+    // One record per application of a key; a later copy may only add `compensated`.
+    if (op.kind === 'local' && op.idem) mergeIdem(idem, op.idem)
+    else if (op.kind === 'remote' && op.records) for (const r of op.records) mergeIdem(idem, r)
+  }
+  return null
+}
+
+function closedError(): StoreError {
+  return new StoreError(StoreErrorCodes.STORE_CLOSED, 'store is not open')
+}
+
+function msg(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

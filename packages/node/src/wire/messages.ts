@@ -1,0 +1,255 @@
+// Every gossip message type, in one place, with the pure validator that turns
+// an untrusted decoded value into a typed message (or refuses it). The CRDT
+// payloads (deltas, summaries) are validated again, in full, by @tally/crdt
+// before anything is applied. See docs/protocol.md.
+
+import { isValidName, isValidReplicaId } from '@tally/crdt'
+import { IDEMPOTENCY_KEY } from '../idempotency/idempotency.js'
+import type { KeyRecord } from '../idempotency/key-ledger.js'
+
+/** Wire message type tags. Numbers are stable: never reuse one. */
+export const MsgType = {
+  /** Anti-entropy round opener: "here is my digest". */
+  PULL: 1,
+  /** Answer to PULL: in sync, or my version summary. */
+  ACK: 2,
+  /** A delta (eager push, forward, or anti-entropy repair), optionally asking for one back or for an ack. */
+  PUSH: 3,
+  /** Confirms that a PUSH carrying `q` is durably applied (quorum writes). */
+  PUSH_ACK: 4,
+  /** The sender's member list. */
+  MEMBERS: 5,
+  /** The sender is shutting down cleanly. */
+  LEAVE: 6,
+} as const
+
+/** Sender identity carried by PULL and ACK so a receiver can learn/refresh it. */
+export interface Origin {
+  /** Sender node id. */
+  f: string
+  /** Sender's advertised gossip address host:port. */
+  a: string
+  /** Sender's HTTP base URL, if it has one. */
+  h?: string
+}
+
+/** PULL: `d` digest of the sender's state, `md` digest of its member list. */
+export interface PullMsg extends Origin {
+  t: typeof MsgType.PULL
+  d: string
+  md: string
+}
+
+/** ACK: `s` present iff the digests differ (the responder's version summary). */
+export interface AckMsg extends Origin {
+  t: typeof MsgType.ACK
+  /** Responder's state digest (optional: informational only). */
+  d?: string
+  md: string
+  s?: Record<string, number>
+}
+
+/**
+ * PUSH: a delta. `s`: "send me what I lack against this summary". `q`:
+ * request id to ack once durable, with `a` the address to send the ack to.
+ * `k`: the key records of operations the delta carries (keyed writes).
+ */
+export interface PushMsg {
+  t: typeof MsgType.PUSH
+  f: string
+  a?: string
+  delta: unknown
+  s?: Record<string, number>
+  q?: number
+  k?: KeyTuple[]
+}
+
+/**
+ * One key record on the wire: which operation `(replica, seq)` applied an
+ * Idempotency-Key, the request (`op` 0 = increment, 1 = decrement), the value
+ * first answered, when (`at`, ms since epoch), on which try, and whether that
+ * application was since compensated (1) or not (0).
+ */
+export type KeyTuple = [
+  key: string,
+  replica: string,
+  seq: number,
+  name: string,
+  op: 0 | 1,
+  amount: number,
+  value: number,
+  at: number,
+  attempt: number,
+  compensated: 0 | 1,
+]
+
+/** Most key records accepted in one PUSH (senders split bigger sets over several frames). */
+export const MAX_KEY_RECORDS = 10_000
+/** Highest `Tally-Attempt` / key record attempt. */
+export const MAX_ATTEMPT = 100
+
+/** Encodes a key record for the wire. Pure. */
+export function toKeyTuple(r: KeyRecord): KeyTuple {
+  return [
+    r.key,
+    r.replica,
+    r.seq,
+    r.name,
+    r.op === 'increment' ? 0 : 1,
+    r.amount,
+    r.value,
+    r.at,
+    r.attempt,
+    r.compensated === true ? 1 : 0,
+  ]
+}
+
+/** Decodes a key tuple that {@link readMessage} accepted into a fresh record. Pure. */
+export function fromKeyTuple(t: KeyTuple): KeyRecord {
+  const [key, replica, seq, name, op, amount, value, at, attempt, compensated] = t
+  const r: KeyRecord = {
+    key,
+    replica,
+    seq,
+    name,
+    op: op === 0 ? 'increment' : 'decrement',
+    amount,
+    value,
+    at,
+    attempt,
+  }
+  if (compensated === 1) r.compensated = true
+  return r
+}
+
+const isPos = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1
+
+/** True for a well-formed key tuple (every field checked: key rule, replica id, counter name, safe integers). */
+export function isKeyTuple(x: unknown): x is KeyTuple {
+  if (!Array.isArray(x) || x.length !== 10) return false
+  const [key, replica, seq, name, op, amount, value, at, attempt, comp] = x as unknown[]
+  return (
+    typeof key === 'string' &&
+    IDEMPOTENCY_KEY.test(key) &&
+    typeof replica === 'string' &&
+    isValidReplicaId(replica) &&
+    isPos(seq) &&
+    typeof name === 'string' &&
+    isValidName(name) &&
+    (op === 0 || op === 1) &&
+    isPos(amount) &&
+    typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    typeof at === 'number' &&
+    Number.isSafeInteger(at) &&
+    at >= 0 &&
+    isPos(attempt) &&
+    attempt <= MAX_ATTEMPT &&
+    (comp === 0 || comp === 1)
+  )
+}
+
+/** PUSH_ACK for request `q`. */
+export interface PushAckMsg {
+  t: typeof MsgType.PUSH_ACK
+  f: string
+  q: number
+}
+
+/** One member as gossiped: [id, gossip addr, http url or ''] */
+export type MemberTuple = [id: string, addr: string, http: string]
+
+/** MEMBERS: the sender's known members (itself included). */
+export interface MembersMsg {
+  t: typeof MsgType.MEMBERS
+  f: string
+  m: MemberTuple[]
+}
+
+/** LEAVE: the sender stops now. */
+export interface LeaveMsg {
+  t: typeof MsgType.LEAVE
+  f: string
+}
+
+export type Message = PullMsg | AckMsg | PushMsg | PushAckMsg | MembersMsg | LeaveMsg
+
+/** Most members accepted in one MEMBERS message. */
+export const MAX_MEMBERS = 4096
+
+const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/
+const ADDR = /^[A-Za-z0-9.:[\]-]{1,300}$/
+const DIGEST = /^\d{1,12}:[0-9a-f]{16}$/
+
+const isObj = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x)
+const isStr = (x: unknown, re: RegExp): x is string => typeof x === 'string' && re.test(x)
+const isHttp = (x: unknown): x is string =>
+  typeof x === 'string' && x.length <= 300 && /^https?:\/\/\S+$/.test(x)
+const isReqId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+
+function only(x: Record<string, unknown>, allowed: readonly string[]): boolean {
+  for (const k of Object.keys(x)) if (!allowed.includes(k)) return false
+  return true
+}
+
+/** True for a plausible node id (the same rule as `--id`). */
+export function isNodeId(x: unknown): x is string {
+  return isStr(x, NODE_ID)
+}
+
+// Summaries are checked in full by @tally/crdt; here only the container type.
+const isSummaryShape = (x: unknown): x is Record<string, number> => isObj(x)
+
+function origin(x: Record<string, unknown>): boolean {
+  return isStr(x.f, NODE_ID) && isStr(x.a, ADDR) && (x.h === undefined || isHttp(x.h))
+}
+
+/**
+ * Turns an untrusted decoded value into a typed message; returns null for
+ * anything of the wrong shape (unknown type, missing or extra field, wrong
+ * types). Pure, never throws.
+ */
+export function readMessage(x: unknown): Message | null {
+  if (!isObj(x)) return null
+  switch (x.t) {
+    case MsgType.PULL:
+      if (!only(x, ['t', 'f', 'a', 'h', 'd', 'md']) || !origin(x)) return null
+      if (!isStr(x.d, DIGEST) || typeof x.md !== 'string' || x.md.length > 64) return null
+      return x as unknown as PullMsg
+    case MsgType.ACK:
+      if (!only(x, ['t', 'f', 'a', 'h', 'd', 'md', 's']) || !origin(x)) return null
+      if ((x.d !== undefined && !isStr(x.d, DIGEST)) || typeof x.md !== 'string' || x.md.length > 64)
+        return null
+      if (x.s !== undefined && !isSummaryShape(x.s)) return null
+      return x as unknown as AckMsg
+    case MsgType.PUSH:
+      if (!only(x, ['t', 'f', 'a', 'delta', 's', 'q', 'k']) || !isStr(x.f, NODE_ID) || !isObj(x.delta))
+        return null
+      if (x.a !== undefined && !isStr(x.a, ADDR)) return null
+      if (x.s !== undefined && !isSummaryShape(x.s)) return null
+      if (x.q !== undefined && !isReqId(x.q)) return null
+      if (x.k !== undefined) {
+        if (!Array.isArray(x.k) || x.k.length > MAX_KEY_RECORDS) return null
+        for (const t of x.k) if (!isKeyTuple(t)) return null
+      }
+      return x as unknown as PushMsg
+    case MsgType.PUSH_ACK:
+      if (!only(x, ['t', 'f', 'q']) || !isStr(x.f, NODE_ID) || !isReqId(x.q)) return null
+      return x as unknown as PushAckMsg
+    case MsgType.MEMBERS: {
+      if (!only(x, ['t', 'f', 'm']) || !isStr(x.f, NODE_ID) || !Array.isArray(x.m)) return null
+      if (x.m.length > MAX_MEMBERS) return null
+      for (const m of x.m) {
+        if (!Array.isArray(m) || m.length !== 3) return null
+        if (!isStr(m[0], NODE_ID) || !isStr(m[1], ADDR) || !(m[2] === '' || isHttp(m[2]))) return null
+      }
+      return x as unknown as MembersMsg
+    }
+    case MsgType.LEAVE:
+      if (!only(x, ['t', 'f']) || !isStr(x.f, NODE_ID)) return null
+      return x as unknown as LeaveMsg
+    default:
+      return null
+  }
+}

@@ -1,0 +1,277 @@
+// Raw TCP transport. One persistent outbound connection per peer carries
+// everything we send it; inbound connections only carry what peers send us
+// (so each pair of nodes normally holds two sockets, one each way). Small
+// frames queued in the same tick are written with one write() call.
+
+import net from 'node:net'
+import type { Logger } from 'pino'
+import { backoffDelay } from '../membership/backoff.js'
+import { encodeFrame } from './frame-codec.js'
+import type { Message } from './messages.js'
+import { serveInbound } from './tcp-inbound.js'
+import { emptyStats, type MessageHandler, type Transport, type TransportStats } from './transport.js'
+
+/** Options of {@link TcpTransport}. Durations in ms. */
+export interface TcpTransportOptions {
+  host: string
+  port: number
+  /** Cluster key: frames are authenticated with HMAC-SHA256 when set. */
+  clusterKey?: string | undefined
+  maxFrameBytes: number
+  logger: Logger
+  /** Close a connection with no traffic for this long. */
+  idleTimeoutMs?: number
+  /** Close an inbound connection that leaves a frame incomplete this long. */
+  readTimeoutMs?: number
+  connectTimeoutMs?: number
+  /** Most bytes queued per peer while its socket is not writable; beyond, messages are dropped. */
+  maxQueueBytes?: number
+  backoffBaseMs?: number
+  backoffMaxMs?: number
+  maxInboundConnections?: number
+}
+
+class Outbound {
+  socket: net.Socket | null = null
+  connected = false
+  draining = false
+  queue: Buffer[] = []
+  queued = 0
+  failures = 0
+  retryAt = 0
+  flushScheduled = false
+  drainWaiters: Array<() => void> = []
+  constructor(readonly addr: string) {}
+}
+
+/** Splits `host:port` (IPv6 in brackets). Returns null when malformed. */
+export function splitAddr(addr: string): { host: string; port: number } | null {
+  const i = addr.lastIndexOf(':')
+  if (i <= 0) return null
+  let host = addr.slice(0, i)
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
+  const port = Number(addr.slice(i + 1))
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return null
+  return { host, port }
+}
+
+/** TCP implementation of {@link Transport}. */
+export class TcpTransport implements Transport {
+  readonly #o: Required<Omit<TcpTransportOptions, 'clusterKey'>>
+  readonly #key: Buffer | undefined
+  readonly #server: net.Server
+  readonly #peers = new Map<string, Outbound>()
+  readonly #inbound = new Set<net.Socket>()
+  readonly #stats: TransportStats = emptyStats()
+  #handler: MessageHandler = () => {}
+  #closed = false
+
+  constructor(opts: TcpTransportOptions) {
+    this.#o = {
+      idleTimeoutMs: 60_000,
+      readTimeoutMs: 10_000,
+      connectTimeoutMs: 3_000,
+      maxQueueBytes: 64 * 1024 * 1024,
+      backoffBaseMs: 100,
+      backoffMaxMs: 10_000,
+      maxInboundConnections: 1024,
+      ...opts,
+    }
+    this.#key = opts.clusterKey ? Buffer.from(opts.clusterKey, 'utf8') : undefined
+    this.#server = net.createServer((s) => this.#accept(s))
+    this.#server.maxConnections = this.#o.maxInboundConnections
+  }
+
+  listen(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen(this.#o.port, this.#o.host, () => {
+        this.#server.off('error', reject)
+        const a = this.#server.address() as net.AddressInfo
+        resolve(`${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`)
+      })
+    })
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.#handler = handler
+  }
+
+  stats(): TransportStats {
+    return { ...this.#stats, badFrames: { ...this.#stats.badFrames }, openConnections: this.#openCount() }
+  }
+
+  #openCount(): number {
+    let n = this.#inbound.size
+    for (const p of this.#peers.values()) if (p.connected) n++
+    return n
+  }
+
+  send(addr: string, msg: Message): void {
+    this.sendAll(addr, [msg])
+  }
+
+  sendAll(addr: string, msgs: readonly Message[]): void {
+    if (this.#closed || msgs.length === 0) return
+    let p = this.#peers.get(addr)
+    if (!p) {
+      p = new Outbound(addr)
+      this.#peers.set(addr, p)
+    }
+    if (!p.socket && Date.now() < p.retryAt) {
+      this.#stats.dropped += msgs.length
+      return
+    }
+    const frames: Buffer[] = []
+    let bytes = 0
+    for (const msg of msgs) {
+      try {
+        const f = encodeFrame(msg, this.#key)
+        frames.push(f)
+        bytes += f.length
+      } catch (err) {
+        this.#o.logger.error({ err, type: msg.t }, 'cannot encode message')
+        return
+      }
+    }
+    // All or nothing: a sequence must never arrive with a hole in the middle.
+    if (p.queued + bytes > this.#o.maxQueueBytes) {
+      this.#stats.dropped += msgs.length
+      return
+    }
+    p.queue.push(...frames)
+    p.queued += bytes
+    if (!p.socket) this.#connect(p)
+    else this.#scheduleFlush(p)
+  }
+
+  #connect(p: Outbound): void {
+    const hp = splitAddr(p.addr)
+    if (!hp) {
+      this.#fail(p, new Error(`bad address ${p.addr}`))
+      return
+    }
+    const s = net.connect({ host: hp.host, port: hp.port, noDelay: true })
+    p.socket = s
+    s.setTimeout(this.#o.connectTimeoutMs)
+    s.once('connect', () => {
+      p.connected = true
+      p.failures = 0
+      s.setTimeout(this.#o.idleTimeoutMs)
+      this.#scheduleFlush(p)
+    })
+    s.on('timeout', () => s.destroy(new Error(p.connected ? 'idle' : 'connect timeout')))
+    // Peers never write on our outbound connections; anything arriving is ignored.
+    s.on('data', () => {})
+    s.on('drain', () => {
+      p.draining = false
+      this.#flush(p)
+    })
+    s.on('error', (err) => {
+      if (!p.connected || err.message !== 'idle') this.#fail(p, err)
+    })
+    s.on('close', () => {
+      if (p.socket !== s) return
+      const wasIdle = p.connected && p.queue.length === 0
+      p.socket = null
+      p.connected = false
+      p.draining = false
+      if (!wasIdle && p.retryAt <= Date.now()) this.#fail(p, new Error('connection closed'))
+      this.#releaseWaiters(p)
+    })
+  }
+
+  #fail(p: Outbound, err: Error): void {
+    p.failures++
+    this.#stats.connectFailures++
+    p.retryAt =
+      Date.now() + backoffDelay(p.failures, this.#o.backoffBaseMs, this.#o.backoffMaxMs, Math.random)
+    this.#stats.dropped += p.queue.length
+    p.queue = []
+    p.queued = 0
+    if (p.failures === 1 || p.failures % 20 === 0) {
+      this.#o.logger.debug({ peer: p.addr, failures: p.failures, err: err.message }, 'peer connection failed')
+    }
+    this.#releaseWaiters(p)
+  }
+
+  #scheduleFlush(p: Outbound): void {
+    if (p.flushScheduled) return
+    p.flushScheduled = true
+    setImmediate(() => {
+      p.flushScheduled = false
+      this.#flush(p)
+    })
+  }
+
+  #flush(p: Outbound): void {
+    const s = p.socket
+    if (!s || !p.connected || p.draining || p.queue.length === 0) {
+      if (p.queue.length === 0) this.#releaseWaiters(p)
+      return
+    }
+    const buf = p.queue.length === 1 ? (p.queue[0] as Buffer) : Buffer.concat(p.queue, p.queued)
+    this.#stats.framesOut += p.queue.length
+    this.#stats.bytesOut += buf.length
+    p.queue = []
+    p.queued = 0
+    // write() returning false means the kernel buffer is full: wait for 'drain'
+    // and keep queueing (bounded by maxQueueBytes) meanwhile.
+    if (!s.write(buf)) p.draining = true
+    else this.#releaseWaiters(p)
+  }
+
+  #releaseWaiters(p: Outbound): void {
+    if (p.queue.length > 0 && p.socket) return
+    const w = p.drainWaiters
+    p.drainWaiters = []
+    for (const f of w) f()
+  }
+
+  async flush(timeoutMs: number): Promise<void> {
+    const waits: Promise<void>[] = []
+    for (const p of this.#peers.values()) {
+      if (p.queue.length === 0 && !p.draining) continue
+      waits.push(new Promise((r) => p.drainWaiters.push(r)))
+    }
+    if (waits.length === 0) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(waits),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs)
+      }),
+    ])
+    clearTimeout(timer)
+  }
+
+  #accept(s: net.Socket): void {
+    if (this.#closed) {
+      s.destroy()
+      return
+    }
+    this.#inbound.add(s)
+    s.on('close', () => this.#inbound.delete(s))
+    serveInbound(s, {
+      maxFrameBytes: this.#o.maxFrameBytes,
+      key: this.#key,
+      idleTimeoutMs: this.#o.idleTimeoutMs,
+      readTimeoutMs: this.#o.readTimeoutMs,
+      stats: this.#stats,
+      logger: this.#o.logger,
+      handler: (msg, remote) => this.#handler(msg, remote),
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    for (const p of this.#peers.values()) {
+      p.socket?.end()
+      p.socket?.destroy()
+      this.#releaseWaiters(p)
+    }
+    for (const s of this.#inbound) s.destroy()
+    await new Promise<void>((r) => this.#server.close(() => r()))
+  }
+}

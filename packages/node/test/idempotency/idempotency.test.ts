@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+import { IDEMPOTENCY_KEY, IdempotencyTable } from '../../src/idempotency/idempotency.js'
+
+const rec = (key: string, at: number) => ({
+  key,
+  name: 'c',
+  op: 'increment' as const,
+  amount: 1,
+  value: 1,
+  at,
+})
+const shape = { name: 'c', op: 'increment' as const, amount: 1 }
+
+describe('IdempotencyTable', () => {
+  it('answers done / mismatch / new', () => {
+    const t = new IdempotencyTable({ ttlMs: 1000, maxKeys: 10, now: () => 100 })
+    t.remember(rec('k', 100))
+    expect(t.check('k', shape)).toMatchObject({ kind: 'done' })
+    expect(t.check('k', { ...shape, amount: 2 })).toMatchObject({ kind: 'mismatch' })
+    expect(t.check('other', shape)).toEqual({ kind: 'new' })
+  })
+
+  it('tracks in-flight requests until they settle', async () => {
+    const t = new IdempotencyTable({ ttlMs: 1000, maxKeys: 10 })
+    let finish!: () => void
+    const work = new Promise<void>((r) => {
+      finish = r
+    })
+    t.track('k', shape, work)
+    const c = t.check('k', shape)
+    expect(c.kind).toBe('inflight')
+    expect(t.check('k', { ...shape, op: 'decrement' }).kind).toBe('mismatch')
+    finish()
+    if (c.kind === 'inflight') await c.wait
+    await Promise.resolve()
+    expect(t.check('k', shape).kind).toBe('new')
+  })
+
+  it('expires by age and evicts the oldest beyond maxKeys', () => {
+    let now = 0
+    const t = new IdempotencyTable({ ttlMs: 1000, maxKeys: 2, now: () => now })
+    t.load([rec('b', 10), rec('a', 5)])
+    t.remember(rec('c', 20))
+    expect(t.records().map((r) => r.key)).toEqual(['b', 'c'])
+    now = 1015
+    expect(t.records().map((r) => r.key)).toEqual(['c'])
+  })
+
+  it('key rule: 1-128 printable ASCII', () => {
+    expect(IDEMPOTENCY_KEY.test('abc-123_:/=')).toBe(true)
+    expect(IDEMPOTENCY_KEY.test('x'.repeat(128))).toBe(true)
+    expect(IDEMPOTENCY_KEY.test('x'.repeat(129))).toBe(false)
+    expect(IDEMPOTENCY_KEY.test('')).toBe(false)
+    expect(IDEMPOTENCY_KEY.test('é')).toBe(false)
+    expect(IDEMPOTENCY_KEY.test('a\nb')).toBe(false)
+  })
+})

@@ -1,0 +1,133 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { isKeyRecord, KeyLedger, type KeyRecord } from '../../src/idempotency/key-ledger.js'
+
+const kr = (
+  key: string,
+  replica: string,
+  seq: number,
+  at = 1000,
+  extra: Partial<KeyRecord> = {},
+): KeyRecord => ({
+  key,
+  name: 'c',
+  op: 'increment',
+  amount: 1,
+  value: 1,
+  at,
+  replica,
+  seq,
+  attempt: 1,
+  ...extra,
+})
+
+describe('KeyLedger', () => {
+  it('adds, recognises a known application, and marks it compensated once', () => {
+    const l = new KeyLedger({ ttlMs: 10_000, maxRecords: 10, now: () => 1000 })
+    const a = kr('k', 'a.1', 1)
+    expect(l.add(a)).toBe('new')
+    expect(l.add(kr('k', 'a.1', 1))).toBe('known')
+    expect(l.add(kr('k', 'a.1', 1, 1000, { compensated: true }))).toBe('updated')
+    expect(a.compensated).toBe(true) // the object held is the one first added
+    expect(l.add(kr('k', 'a.1', 1, 1000, { compensated: true }))).toBe('known')
+    expect(l.add(kr('k', 'b.1', 7))).toBe('new')
+    expect(l.applications('k').map((r) => r.replica)).toEqual(['a.1', 'b.1'])
+    expect(l.applications('other')).toEqual([])
+    expect(l.size).toBe(2)
+    expect(l.duplicatedKeys()).toEqual(['k'])
+  })
+
+  it('drops records at or past the retention window and refuses expired ones', () => {
+    let now = 1000
+    const l = new KeyLedger({ ttlMs: 500, maxRecords: 10, now: () => now })
+    expect(l.add(kr('old', 'a.1', 1, 500))).toBe('expired') // at <= now - ttl
+    l.add(kr('k1', 'a.1', 2, 900))
+    l.add(kr('k2', 'a.1', 3, 1200))
+    now = 1400
+    expect(l.records().map((r) => r.key)).toEqual(['k2'])
+    expect(l.applications('k1')).toEqual([])
+    expect(l.since('a.1', 0)).toHaveLength(1)
+    now = 1700
+    expect(l.size).toBe(1) // not yet expired by a call
+    expect(l.applications('k2')).toEqual([]) // but never returned
+    expect(l.records()).toEqual([])
+    expect(l.size).toBe(0)
+  })
+
+  it('a record learnt late with an old `at` is never returned once outside the window', () => {
+    let now = 1000
+    const l = new KeyLedger({ ttlMs: 500, maxRecords: 10, now: () => now })
+    l.add(kr('young', 'a.1', 1, 1000))
+    l.add(kr('older', 'b.1', 1, 600))
+    now = 1150
+    expect(l.applications('older')).toEqual([])
+    expect(l.since('b.1', 0)).toEqual([])
+    expect(l.applications('young')).toHaveLength(1)
+  })
+
+  it('keeps at most maxRecords, dropping the oldest learnt first', () => {
+    const l = new KeyLedger({ ttlMs: 10_000, maxRecords: 3, now: () => 1000 })
+    for (let i = 1; i <= 5; i++) l.add(kr(`k${i}`, 'a.1', i))
+    expect(l.size).toBe(3)
+    expect(l.records().map((r) => r.key)).toEqual(['k3', 'k4', 'k5'])
+    expect(l.since('a.1', 0).map((r) => r.seq)).toEqual([3, 4, 5])
+  })
+
+  it('selects per replica seq > summary, own records only up to the durable seq', () => {
+    const l = new KeyLedger({ ttlMs: 10_000, maxRecords: 100, now: () => 1000 })
+    for (const s of [5, 1, 3, 2, 4]) l.add(kr(`a${s}`, 'a.1', s))
+    for (const s of [1, 2]) l.add(kr(`b${s}`, 'b.1', s))
+    expect(l.since('a.1', 2).map((r) => r.seq)).toEqual([3, 4, 5])
+    expect(l.since('a.1', 2, 4).map((r) => r.seq)).toEqual([3, 4])
+    const has = (r: string) => ({ 'a.1': 3, 'b.1': 0 })[r] ?? 0
+    const sel = l.select(has, 'a.1', 4)
+    expect(sel.map((r) => r.key).sort()).toEqual(['a4', 'b1', 'b2'])
+    expect(
+      l
+        .select(has, 'b.1', 1)
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['a4', 'a5', 'b1'])
+  })
+
+  it('property: since(r, after) is exactly the live records of r above after, in seq order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('a.1', 'b.1', 'c.1'), fc.integer({ min: 1, max: 300 })), {
+          maxLength: 300,
+        }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 0, max: 300 }),
+        (ops, cap, after) => {
+          const l = new KeyLedger({ ttlMs: 10_000, maxRecords: cap, now: () => 1000 })
+          const held: KeyRecord[] = []
+          for (const [r, s] of ops) {
+            const rec = kr(`${r}-${s}`, r, s)
+            if (l.add(rec) === 'new') held.push(rec)
+          }
+          const live = held.slice(Math.max(0, held.length - cap))
+          for (const r of ['a.1', 'b.1', 'c.1']) {
+            const want = live
+              .filter((x) => x.replica === r && x.seq > after)
+              .map((x) => x.seq)
+              .sort((x, y) => x - y)
+            expect(l.since(r, after).map((x) => x.seq)).toEqual(want)
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('answers hundreds of thousands of records at once (a new node catching up)', () => {
+    const l = new KeyLedger({ ttlMs: 10_000, maxRecords: 1_000_000, now: () => 1000 })
+    for (let s = 1; s <= 300_000; s++) l.add(kr(`k${s}`, 'a.1', s))
+    expect(l.select(() => 0, 'b.1', 0)).toHaveLength(300_000)
+    expect(l.records()).toHaveLength(300_000)
+  })
+
+  it('isKeyRecord tells records that name their operation from older ones', () => {
+    expect(isKeyRecord(kr('k', 'a.1', 1))).toBe(true)
+    expect(isKeyRecord({ key: 'k', name: 'c', op: 'increment', amount: 1, value: 1, at: 1 })).toBe(false)
+  })
+})

@@ -1,0 +1,99 @@
+// Real tally-node processes on loopback (free ports). Needs the built bin: run npm run build.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { http, type Proc, requireBuild, spawnNode, stopAll, tempDir, waitHealthy } from '../support/procs.js'
+
+const procs: Proc[] = []
+const tmp = tempDir()
+
+beforeAll(() => requireBuild())
+afterAll(async () => {
+  await stopAll(procs)
+  tmp.cleanup()
+})
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe('tally-node processes', () => {
+  it('5 nodes: increments spread over all of them reach the exact total everywhere', async () => {
+    const first = await spawnNode('p1', tmp.dir)
+    procs.push(first)
+    for (let i = 2; i <= 5; i++)
+      procs.push(await spawnNode(`p${i}`, tmp.dir, ['--peers', `127.0.0.1:${first.tcp}`]))
+    await Promise.all(procs.map((p) => waitHealthy(p)))
+    await until(
+      async () => {
+        const h = await Promise.all(procs.map((p) => http(`${p.url}/health`)))
+        return h.every((r) => (r.body as { peers: { live: number } }).peers.live === 4)
+      },
+      20_000,
+      'every node to see 4 live peers',
+    )
+    // HTTP URLs travel in MEMBERS: every node learns every peer's.
+    await until(
+      async () => {
+        const r = await http(`${procs[4]!.url}/peers`)
+        const peers = (r.body as { peers: Array<{ id: string; http?: string }> }).peers
+        return peers.length === 4 && peers.every((p) => p.http === procs.find((x) => x.id === p.id)?.url)
+      },
+      20_000,
+      'peer HTTP URLs',
+    )
+    let total = 0
+    const writes: Promise<unknown>[] = []
+    for (let k = 0; k < 200; k++) {
+      const p = procs[k % procs.length] as Proc
+      const amount = (k % 7) + 1
+      const op = k % 5 === 0 ? 'decrement' : 'increment'
+      total += op === 'increment' ? amount : -amount
+      writes.push(
+        http(`${p.url}/counters/total/${op}`, 'POST', { amount }).then((r) => {
+          if (r.status !== 200) throw new Error(`write failed: ${JSON.stringify(r.body)}`)
+        }),
+      )
+      if (writes.length >= 20) await Promise.all(writes.splice(0))
+    }
+    await Promise.all(writes)
+    await until(
+      async () => {
+        const v = await Promise.all(procs.map((p) => http(`${p.url}/counters/total`)))
+        return v.every((r) => (r.body as { value: number }).value === total)
+      },
+      20_000,
+      `every node at ${total}`,
+    )
+  })
+
+  it('a quorum write to a 5-node cluster is acknowledged', async () => {
+    const r = await http(`${procs[0]!.url}/counters/q/increment?consistency=quorum`, 'POST', { amount: 2 })
+    expect(r).toEqual({ status: 200, body: { name: 'q', value: 2 } })
+  })
+
+  it('SIGTERM stops a node cleanly (exit 0) and peers see it leave', async () => {
+    const last = procs.pop() as Proc
+    const code = new Promise<number | null>((r) => last.child.once('exit', (c) => r(c)))
+    last.child.kill('SIGTERM')
+    expect(await code).toBe(0)
+    await until(
+      async () => {
+        const r = await http(`${procs[0]!.url}/peers`)
+        const peers = (r.body as { peers: Array<{ id: string; state: string }> }).peers
+        return peers.find((p) => p.id === last.id)?.state === 'dead'
+      },
+      10_000,
+      'peer marked dead after LEAVE',
+    )
+  })
+
+  it('a bad setting exits 2 naming it', async () => {
+    const p = await spawnNode('bad', tmp.dir, ['--fanout', 'lots'])
+    // spawnNode resolves when the process exits before listening.
+    expect(p.child.exitCode).toBe(2)
+    expect(p.stderr.join('')).toContain('--fanout')
+  })
+})

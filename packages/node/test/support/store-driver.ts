@@ -1,0 +1,59 @@
+import { CounterMap } from '@tally/crdt'
+import type { LevelStore, LevelStoreOptions } from '../../src/storage/level-store.js'
+import type { IdempotencyRecord, Recovered, Store } from '../../src/storage/store.js'
+
+/**
+ * Drives a Store the way the daemon does: apply to an in-memory CounterMap,
+ * then append the delta; `restart()` reopens and rebuilds from `Recovered`.
+ */
+export class Driver {
+  map: CounterMap
+  recovered: Recovered
+  /** Live idempotency records, as the daemon's table would hold them (recovered + new). */
+  idem: IdempotencyRecord[]
+
+  private constructor(
+    readonly store: Store,
+    recovered: Recovered,
+  ) {
+    this.recovered = recovered
+    this.map = rebuild(recovered)
+    this.idem = [...recovered.idempotency]
+  }
+
+  static async open(store: Store, nodeId = 'n1'): Promise<Driver> {
+    return new Driver(store, await store.open(nodeId))
+  }
+
+  /** Increments locally and logs it; resolves when the store acknowledges. */
+  inc(
+    name = 'c',
+    amount = 1,
+    idem?: Omit<IdempotencyRecord, 'value' | 'name' | 'amount' | 'op'>,
+  ): Promise<void> {
+    const before = this.map.seq
+    const value = this.map.increment(name, amount)
+    const delta = this.map.deltaFor(this.map.replica, before)
+    const record: IdempotencyRecord | undefined = idem
+      ? { ...idem, name, op: 'increment', amount, value }
+      : undefined
+    if (record) this.idem.push(record)
+    return this.store.appendLocal(delta, record)
+  }
+
+  /** Merges a peer's delta and logs it when it changed anything. */
+  async remote(delta: Parameters<CounterMap['applyDelta']>[0]): Promise<void> {
+    if (this.map.applyDelta(delta)) await this.store.appendRemote(delta as never)
+  }
+}
+
+/** The daemon's rebuild: state, then every delta. */
+export function rebuild(r: Recovered): CounterMap {
+  const m = new CounterMap(r.identity.replicaId)
+  if (r.state) m.merge(r.state)
+  for (const d of r.deltas) m.applyDelta(d)
+  return m
+}
+
+/** Builds LevelStore options for a backend. */
+export type Backend = (dataDir: string, extra?: Partial<LevelStoreOptions>) => LevelStore

@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: {
     alias: {
       '@tally/crdt': fileURLToPath(new URL('./packages/crdt/src/index.ts', import.meta.url)),
+      '@tally/kit/testing': fileURLToPath(new URL('./packages/kit/src/testing/index.ts', import.meta.url)),
+      '@tally/kit': fileURLToPath(new URL('./packages/kit/src/index.ts', import.meta.url)),
     },
   },
   test: {

@@ -1,0 +1,2 @@
+/** @tally/kit: what the three Tally servers share. Internal; never published. */
+export {}

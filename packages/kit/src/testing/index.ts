@@ -1,0 +1,2 @@
+/** @tally/kit/testing: test support shared by every package's tests. */
+export {}

@@ -1,0 +1,27 @@
+// The one place for tally-node's defaults: the settings schema shows them in
+// `--help` and applies them to flags left unset, and TallyNode.start applies
+// the same values to options an embedder leaves out.
+
+import { DEFAULT_QUORUM_TIMEOUT_MS } from '@tally/kit'
+
+/** Defaults of tally-node. Durations in milliseconds, sizes in bytes. */
+export const NODE_DEFAULTS = {
+  host: '127.0.0.1',
+  tcpPort: 9000,
+  httpPort: 8010,
+  gossipIntervalMs: 200,
+  /** Peers contacted per gossip round and per eager push. */
+  fanout: 3,
+  eagerPush: true,
+  /** Lower bound of the cluster size used for quorum writes. */
+  clusterSize: 1,
+  quorumTimeoutMs: DEFAULT_QUORUM_TIMEOUT_MS,
+  durability: 'sync',
+  snapshotIntervalMs: 60_000,
+  heartbeatIntervalMs: 1_000,
+  /** One day: a client retrying within a day never counts twice. */
+  idempotencyTtlMs: 86_400_000,
+  idempotencyMaxKeys: 1_000_000,
+  maxFrameBytes: 64 * 1024 * 1024,
+  logLevel: 'info',
+} as const

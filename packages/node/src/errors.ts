@@ -1,68 +1,61 @@
-// The HTTP error catalog of tally-node. Codes are stable API: never change
-// the meaning of one; messages may be reworded. The one error handler in
-// app.ts renders every error as { error: { code, message } }.
+// The domain errors of tally-node: a stable `code` (never changes meaning
+// within a major version; messages may be reworded), a message, and for some
+// codes details a client can act on. No HTTP here: the edge (http/) maps
+// codes to statuses in http/error-status.ts. The node core also lets
+// `TallyError`s of @tally/crdt through (bad name, bad amount, overflow,
+// unsafe value), and the store throws `StoreError`, a NodeError subclass
+// (storage/store-errors.ts).
 
-import createError from '@fastify/error'
-import { TallyError } from '@tally/crdt'
+/** Stable codes of the errors tally-node answers (the README lists them with their HTTP status). */
+export const NodeErrorCodes = {
+  /** A request's body, query, params or headers failed validation (unknown field, wrong type, bad JSON). */
+  BAD_REQUEST: 'TALLY_BAD_REQUEST',
+  /** The Idempotency-Key header is not 1–128 printable ASCII characters. */
+  IDEMPOTENCY_KEY_INVALID: 'TALLY_IDEMPOTENCY_KEY_INVALID',
+  /** The Tally-Attempt header is not an integer 1–100. */
+  ATTEMPT_INVALID: 'TALLY_ATTEMPT_INVALID',
+  /** No such route. */
+  NOT_FOUND: 'TALLY_NOT_FOUND',
+  /** The request body is larger than the limit. */
+  BODY_TOO_LARGE: 'TALLY_BODY_TOO_LARGE',
+  /** The request body is not JSON. */
+  UNSUPPORTED_MEDIA_TYPE: 'TALLY_UNSUPPORTED_MEDIA_TYPE',
+  /** The Idempotency-Key was first used with a different counter, operation or amount. */
+  IDEMPOTENCY_MISMATCH: 'TALLY_IDEMPOTENCY_MISMATCH',
+  /** A write could not be made durable; from then on the node serves nothing until restarted. */
+  STORE_FAILED: 'TALLY_STORE_FAILED',
+  /** The node is stopping. */
+  SHUTTING_DOWN: 'TALLY_SHUTTING_DOWN',
+  /** The write is durable here, but fewer replicas than required confirmed it in time (details: confirmed, required). */
+  QUORUM_TIMEOUT: 'TALLY_QUORUM_TIMEOUT',
+  /** A bug: anything unexpected. */
+  INTERNAL: 'TALLY_INTERNAL',
+} as const
 
-/** Request body/query/params/headers failed schema validation. */
-export const BadRequest = createError('TALLY_BAD_REQUEST', '%s', 400)
-/** Amount not a positive safe integer. */
-export const AmountInvalid = createError('TALLY_AMOUNT_INVALID', '%s', 400)
-/** Counter name breaks the naming rules. */
-export const NameInvalid = createError('TALLY_NAME_INVALID', '%s', 400)
-/** Idempotency-Key header is not 1–128 printable ASCII characters. */
-export const IdempotencyKeyInvalid = createError(
-  'TALLY_IDEMPOTENCY_KEY_INVALID',
-  'Idempotency-Key must be 1-128 printable ASCII characters',
-  400,
-)
-/** Tally-Attempt header is not an integer 1–100. */
-export const AttemptInvalid = createError(
-  'TALLY_ATTEMPT_INVALID',
-  'Tally-Attempt must be an integer from 1 to 100',
-  400,
-)
-/** The operation would take a counter total past 2^53−1. */
-export const Overflow = createError('TALLY_OVERFLOW', '%s', 422)
-/** The value is outside the safe-integer range (reads only; see /state for exact parts). */
-export const ValueUnsafe = createError('TALLY_VALUE_UNSAFE', '%s', 422)
-/** The Idempotency-Key was first used with a different counter, operation or amount. */
-export const IdempotencyMismatch = createError('TALLY_IDEMPOTENCY_MISMATCH', '%s', 422)
-/** Unknown route. */
-export const NotFound = createError('TALLY_NOT_FOUND', 'no route %s %s', 404)
-/** Body larger than the limit. */
-export const BodyTooLarge = createError('TALLY_BODY_TOO_LARGE', 'request body too large', 413)
-/** Body that is not JSON. */
-export const UnsupportedMedia = createError('TALLY_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
-/** The write is durable here but fewer replicas than required confirmed it in time. */
-export const QuorumTimeout = createError('TALLY_QUORUM_TIMEOUT', '%s', 504)
-/** The store failed to make the write durable; the client should retry (with its Idempotency-Key). */
-export const StoreFailed = createError('TALLY_STORE_FAILED', 'the write could not be made durable: %s', 503)
-/** Same code, for every request after a failed write: the node no longer serves until restarted. */
-export const StoreFenced = createError(
-  'TALLY_STORE_FAILED',
-  'this node stopped serving after a write could not be made durable (%s); restart it once storage is fixed',
-  503,
-)
-/** The node is shutting down. */
-export const ShuttingDown = createError('TALLY_SHUTTING_DOWN', 'node is shutting down', 503)
-/** A bug: anything unexpected. */
-export const Internal = createError('TALLY_INTERNAL', 'internal error', 500)
+/** One of {@link NodeErrorCodes}. */
+export type NodeErrorCode = (typeof NodeErrorCodes)[keyof typeof NodeErrorCodes]
 
-/** Maps a @tally/crdt error to the HTTP catalog; anything else is rethrown as is. */
-export function toHttpError(err: unknown): Error {
-  if (!(err instanceof TallyError)) return err as Error
-  switch (err.code) {
-    case 'TALLY_AMOUNT_INVALID':
-      return new AmountInvalid(err.message)
-    case 'TALLY_NAME_INVALID':
-      return new NameInvalid(err.message)
-    case 'TALLY_OVERFLOW':
-      return new Overflow(err.message)
-    case 'TALLY_VALUE_UNSAFE':
-      return new ValueUnsafe(err.message)
-    default:
-      return new BadRequest(err.message)
+/** Facts about a failure a client can act on (e.g. `confirmed`, `required` of a quorum timeout). */
+export type ErrorDetails = Readonly<Record<string, number | string>>
+
+/**
+ * An error of tally-node with a stable `code`. `details`, when present, go
+ * out with the code and message (HTTP: inside the error object). Carries no
+ * status: the edges decide how to answer it.
+ */
+export class NodeError<C extends string = NodeErrorCode> extends Error {
+  readonly code: C
+  readonly details: ErrorDetails | undefined
+
+  constructor(code: C, message: string, opts: { details?: ErrorDetails; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'NodeError'
+    this.code = code
+    this.details = opts.details
   }
+}
+
+/** True when `err` is a {@link NodeError} (optionally with the given code). Never throws. */
+export function isNodeError(err: unknown, code?: string): err is NodeError<string> {
+  return err instanceof NodeError && (code === undefined || err.code === code)
 }

@@ -3,11 +3,9 @@
 // first; the same key with a different request is refused. Records live for
 // `ttlMs` (from their first acknowledgement) and at most `maxKeys` are kept,
 // oldest dropped first. Persisted through the Store with each operation.
+// The key rule itself is @tally/kit's `isIdempotencyKey`.
 
 import type { IdempotencyRecord } from '../storage/store.js'
-
-/** Idempotency-Key header rule: 1–128 printable ASCII characters. */
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,127}$/
 
 /** What a request is, to compare a repeated key against. */
 export interface OpShape {

@@ -65,13 +65,6 @@ export function mergeDeltas(deltas: readonly Delta[]): Delta {
   return { ranges, entries }
 }
 
-/** Quorum size for a consistency level over a cluster of `n` members (self included). Pure. */
-export function requiredAcks(consistency: 'one' | 'quorum' | 'all', n: number): number {
-  if (consistency === 'one') return 1
-  if (consistency === 'all') return n
-  return Math.floor(n / 2) + 1
-}
-
 /**
  * Splits a delta into parts of at most `maxEntries` entries, in order, with
  * every range on the last part only. Sent in order over one connection, the

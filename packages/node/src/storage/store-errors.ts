@@ -1,3 +1,9 @@
+// StoreError: what the durable store throws. A NodeError, so the edges treat
+// it like every other domain error; its codes are listed in the README's
+// "Store error codes" (TALLY_STORE_FAILED is shared with the node's own).
+
+import { NodeError } from '../errors.js'
+
 /** Stable codes of the errors the durable store raises (they never change within a major version; messages may). */
 export const StoreErrorCodes = {
   /** Another process (or another open store in this one) holds the data dir. */
@@ -18,14 +24,12 @@ export const StoreErrorCodes = {
 export type StoreErrorCode = (typeof StoreErrorCodes)[keyof typeof StoreErrorCodes]
 
 /** An error of the durable store, with a stable `code` and, when relevant, the data dir `path`. */
-export class StoreError extends Error {
-  readonly code: StoreErrorCode
+export class StoreError extends NodeError<StoreErrorCode> {
   readonly path: string | undefined
 
   constructor(code: StoreErrorCode, message: string, opts: { path?: string; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    super(code, message, opts.cause === undefined ? {} : { cause: opts.cause })
     this.name = 'StoreError'
-    this.code = code
     this.path = opts.path
   }
 }

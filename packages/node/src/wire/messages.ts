@@ -4,7 +4,7 @@
 // before anything is applied. See docs/protocol.md.
 
 import { isValidName, isValidReplicaId } from '@tally/crdt'
-import { IDEMPOTENCY_KEY } from '../idempotency/idempotency.js'
+import { isIdempotencyKey } from '@tally/kit'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
 
 /** Wire message type tags. Numbers are stable: never reuse one. */
@@ -129,8 +129,7 @@ export function isKeyTuple(x: unknown): x is KeyTuple {
   if (!Array.isArray(x) || x.length !== 10) return false
   const [key, replica, seq, name, op, amount, value, at, attempt, comp] = x as unknown[]
   return (
-    typeof key === 'string' &&
-    IDEMPOTENCY_KEY.test(key) &&
+    isIdempotencyKey(key) &&
     typeof replica === 'string' &&
     isValidReplicaId(replica) &&
     isPos(seq) &&

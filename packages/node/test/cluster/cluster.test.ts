@@ -1,5 +1,6 @@
 // Whole nodes over the in-memory transport: multi-node scenarios in seconds.
 import { afterEach, describe, expect, it } from 'vitest'
+import { toHttp } from '../../src/http/error-status.js'
 import { MemoryNetwork } from '../../src/wire/memory-transport.js'
 import { allAt, type SimNode, startSim, until } from '../support/sim.js'
 
@@ -173,7 +174,8 @@ describe('cluster over the memory transport', () => {
     const err = await c[0]!.node
       .mutate({ name: 'q', op: 'increment', amount: 1, consistency: 'quorum', key: 'k1' })
       .catch((e: unknown) => e)
-    expect(err).toMatchObject({ code: 'TALLY_QUORUM_TIMEOUT', statusCode: 504, confirmed: 1, required: 2 })
+    expect(err).toMatchObject({ code: 'TALLY_QUORUM_TIMEOUT', details: { confirmed: 1, required: 2 } })
+    expect(toHttp(err)).toMatchObject({ status: 504, body: { error: { confirmed: 1, required: 2 } } })
     // A retry with the same key does not count again.
     await c[0]!.node.mutate({ name: 'q', op: 'increment', amount: 1, key: 'k1' })
     net.heal()

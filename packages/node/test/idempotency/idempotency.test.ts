@@ -1,5 +1,6 @@
+import { IDEMPOTENCY_KEY_PATTERN as IDEMPOTENCY_KEY } from '@tally/kit'
 import { describe, expect, it } from 'vitest'
-import { IDEMPOTENCY_KEY, IdempotencyTable } from '../../src/idempotency/idempotency.js'
+import { IdempotencyTable } from '../../src/idempotency/idempotency.js'
 
 const rec = (key: string, at: number) => ({
   key,

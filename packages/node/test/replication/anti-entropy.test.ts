@@ -1,4 +1,5 @@
 import { CounterMap, type Delta } from '@tally/crdt'
+import { requiredReplicas } from '@tally/kit'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -8,7 +9,6 @@ import {
   clipToDurable,
   isEmptyDelta,
   mergeDeltas,
-  requiredAcks,
 } from '../../src/replication/anti-entropy.js'
 
 // One full exchange between a (initiator) and b, as the replicator runs it.
@@ -109,7 +109,8 @@ describe('mergeDeltas', () => {
   })
 })
 
-describe('requiredAcks', () => {
+// The node takes its quorum rule from @tally/kit; these are the sizes it relies on.
+describe('requiredReplicas', () => {
   it.each([
     ['one', 5, 1],
     ['quorum', 1, 1],
@@ -119,7 +120,7 @@ describe('requiredAcks', () => {
     ['quorum', 5, 3],
     ['all', 5, 5],
   ] as const)('%s of %i → %i', (c, n, want) => {
-    expect(requiredAcks(c, n)).toBe(want)
+    expect(requiredReplicas(c, n)).toBe(want)
   })
 })
 

@@ -1,0 +1,50 @@
+// Operator routes: the node's health (what gateways and probes act on), its
+// peers, and its metrics.
+
+import type { FastifyInstance } from 'fastify'
+import type { TallyNode } from '../../node.js'
+import type { Load } from '../load.js'
+
+/** Options of {@link clusterRoutes}. */
+export interface ClusterRouteOptions {
+  node: TallyNode
+  /** Reader of the HTTP load (see load.ts). */
+  load: () => Load
+}
+
+/** Registers `GET /health`, `/peers` and `/metrics` on `app`. */
+export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOptions): Promise<void> {
+  const { node, load } = opts
+
+  // 503 once storage failed, so gateways and operators take the node out of service.
+  app.get('/health', async (_req, reply) => {
+    let status = node.stopping ? 'stopping' : 'ok'
+    if (node.storeFailure !== null) {
+      status = 'store-failed'
+      reply.code(503)
+    }
+    return {
+      id: node.identity.nodeId,
+      replica: node.identity.replicaId,
+      status,
+      peers: node.membership.counts(),
+      uptime: Math.round((Date.now() - node.startedAt) / 1000),
+      load: load(),
+    }
+  })
+  app.get('/peers', async () => ({ peers: node.membership.list() }))
+  app.get('/metrics', async () => ({
+    id: node.identity.nodeId,
+    counters: node.map.size,
+    digest: node.map.digest(),
+    clusterSize: node.clusterSize(),
+    peers: node.membership.counts(),
+    idempotencyKeys: node.idempotency.size,
+    keyRecords: node.keys.size,
+    keys: node.keyStats,
+    snapshots: node.snapshots,
+    replication: node.replicator.stats,
+    transport: node.transportStats(),
+    load: load(),
+  }))
+}

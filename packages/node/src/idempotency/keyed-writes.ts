@@ -1,0 +1,241 @@
+// The keyed-write flow: what a node does with an Idempotency-Key around the
+// plain write path. Before a write: answer a repeat, wait for a concurrent
+// duplicate, refuse a key reused for another request, answer a key another
+// replica applied. After the write is durable: remember its record and meet
+// it with the other known applications of its key. Key records learnt from
+// peers go through here too; when a key turns out applied twice, the
+// reconcile rule (key-reconcile.ts) picks the application that stays and
+// this node cancels its own losers with an inverse write (compensation).
+
+import type { CounterMap, Delta } from '@tally/crdt'
+import type { Logger } from 'pino'
+import { NodeError, NodeErrorCodes } from '../errors.js'
+import type { KeyHooks } from '../replication/replicator.js'
+import type { IdempotencyRecord } from '../storage/store.js'
+import type { WriteFence } from '../storage/write-fence.js'
+import { IdempotencyTable, type OpShape, sameOp } from './idempotency.js'
+import { isKeyRecord, KeyLedger, type KeyRecord } from './key-ledger.js'
+import { reconcile } from './key-reconcile.js'
+
+/** Counters of cross-replica idempotency, exposed on /metrics. */
+export interface KeyStats {
+  /** Keyed requests answered without applying because another replica had applied the key. */
+  answeredFromPeers: number
+  /** Times a key was found applied by two or more replicas with the same request. */
+  duplicates: number
+  /** Inverse operations this node wrote to cancel its own losing applications. */
+  compensations: number
+  /** Times a key was found applied with different requests (not compensated). */
+  mismatches: number
+}
+
+/** What {@link KeyedWrites.admit} decides about a keyed request. */
+export type Admission =
+  /** A repeat of a request this node answered: answer the same, apply nothing. */
+  | { kind: 'repeat'; answer: { name: string; value: number } }
+  /** Another replica applied the key for this request: answer the current value, apply nothing. */
+  | { kind: 'applied-elsewhere' }
+  /**
+   * New: apply it. The key now counts as in flight; the caller must hand
+   * the write's promise to `track` at once (duplicates wait for it).
+   */
+  | { kind: 'apply'; track: (work: Promise<unknown>) => void }
+
+/** Options of {@link KeyedWrites}. Durations in ms. */
+export interface KeyedWritesOptions {
+  map: CounterMap
+  fence: WriteFence
+  logger: Logger
+  /** How long a key is remembered (from its first acknowledgement). */
+  ttlMs: number
+  /** Most keys remembered (own in the table; own + learnt in the ledger), oldest dropped first. */
+  maxKeys: number
+  /**
+   * Hands on a compensation once it is durable, as every local write ends:
+   * eager push and the snapshot trigger. Must not throw.
+   */
+  publish: (delta: Delta) => void
+}
+
+/**
+ * Owns the Idempotency-Key table (this node's answers and requests in
+ * flight) and the key ledger (every known application, own and learnt), and
+ * writes the compensations the reconcile rule asks of this node.
+ */
+export class KeyedWrites implements KeyHooks {
+  /** This node's answers to keyed requests, and keyed requests in flight. */
+  readonly table: IdempotencyTable
+  /** Every known application of an Idempotency-Key (own and learnt), within retention. */
+  readonly ledger: KeyLedger
+  readonly stats: KeyStats = { answeredFromPeers: 0, duplicates: 0, compensations: 0, mismatches: 0 }
+  readonly #o: KeyedWritesOptions
+  // Own applications whose compensation is being written.
+  readonly #compensating = new Set<KeyRecord>()
+  readonly #inflight = new Set<Promise<void>>()
+  #stopping = false
+
+  constructor(o: KeyedWritesOptions) {
+    this.#o = o
+    this.table = new IdempotencyTable({ ttlMs: o.ttlMs, maxKeys: o.maxKeys })
+    this.ledger = new KeyLedger({ ttlMs: o.ttlMs, maxRecords: o.maxKeys })
+  }
+
+  /**
+   * Loads the records the store recovered: all go to the ledger; own ones
+   * (and records from before keys were replicated, which are own) also
+   * answer repeats with their recorded value. Call once, before serving.
+   */
+  load(records: readonly IdempotencyRecord[]): void {
+    const own: IdempotencyRecord[] = []
+    for (const r of records) {
+      if (isKeyRecord(r)) this.ledger.add({ ...r })
+      else own.push(r)
+    }
+    for (const r of this.ledger.records()) if (r.replica === this.#o.map.replica) own.push(r)
+    this.table.load(own)
+  }
+
+  /** Settles every key recovered with two or more applications (a crash may have come between learning a winner and compensating). */
+  reconcileRecovered(): void {
+    for (const key of this.ledger.duplicatedKeys()) this.#check(key)
+  }
+
+  /**
+   * Decides what to do with a request carrying `key`; waits while the same
+   * request with that key is in flight. Rejects with TALLY_IDEMPOTENCY_MISMATCH
+   * when the key was first used (here or by another replica) for another request.
+   */
+  async admit(key: string, shape: OpShape): Promise<Admission> {
+    for (;;) {
+      const c = this.table.check(key, shape)
+      if (c.kind === 'done') return { kind: 'repeat', answer: { name: c.record.name, value: c.record.value } }
+      if (c.kind === 'mismatch') throw mismatch(c.first)
+      if (c.kind === 'new') break
+      await c.wait
+    }
+    const elsewhere = this.ledger.applications(key)[0]
+    if (elsewhere) {
+      if (!sameOp(elsewhere, shape)) throw mismatch(elsewhere)
+      this.stats.answeredFromPeers++
+      return { kind: 'applied-elsewhere' }
+    }
+    return { kind: 'apply', track: (work) => this.table.track(key, shape, work) }
+  }
+
+  /** The key record of own operation `seq` that applied `shape` with `key`, answering `value`. Pure. */
+  recordFor(key: string, shape: OpShape, value: number, seq: number, attempt: number): KeyRecord {
+    return { key, ...shape, value, at: Date.now(), replica: this.#o.map.replica, seq, attempt }
+  }
+
+  /**
+   * Called once the write of `record` is durable: repeats are answered from
+   * it, and it meets the other applications of its key (which may make this
+   * node compensate a loser). Never throws.
+   */
+  settle(record: KeyRecord): void {
+    this.table.remember(record)
+    if (this.ledger.add(record) === 'new') this.#check(record.key)
+  }
+
+  /** Key records learnt from a peer: returns those to persist (new or newly compensated); checks each key newly learnt. */
+  learn(records: KeyRecord[]): KeyRecord[] {
+    const out: KeyRecord[] = []
+    const fresh = new Set<string>()
+    for (const r of records) {
+      const res = this.ledger.add(r)
+      if (res === 'new' || res === 'updated') out.push(r)
+      if (res === 'new') fresh.add(r.key)
+    }
+    for (const key of fresh) this.#check(key)
+    return out
+  }
+
+  /** The records a holder of version summary `has` lacks (own ones only up to `durableSeq`). */
+  select(has: (replica: string) => number, durableSeq: number): KeyRecord[] {
+    return this.ledger.select(has, this.#o.map.replica, durableSeq)
+  }
+
+  /**
+   * Every live record a snapshot must hold: the ledger's, plus the table's
+   * records from before keys were replicated (they live only there). Not the
+   * records of writes still in flight: the write fence has those.
+   */
+  snapshotRecords(): IdempotencyRecord[] {
+    return this.table
+      .records()
+      .filter((r) => !isKeyRecord(r))
+      .concat(this.ledger.records())
+  }
+
+  /** Starts no compensation from now on. */
+  stop(): void {
+    this.#stopping = true
+  }
+
+  /** Resolves once the compensations being written now have settled. Never rejects. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#inflight])
+  }
+
+  // Applies the reconcile rule to one key: compensates this node's losing applications.
+  #check(key: string): void {
+    const apps = this.ledger.applications(key)
+    const v = reconcile(apps, this.#o.map.replica)
+    if (v.kind === 'mismatch') {
+      this.stats.mismatches++
+      this.#o.logger.warn(
+        { key, applications: apps.map((a) => [a.replica, a.seq, a.name, a.op, a.amount]) },
+        'an idempotency key was applied with different requests on different replicas (not compensated)',
+      )
+    } else if (v.kind === 'duplicate') {
+      this.stats.duplicates++
+      for (const loser of v.compensate) this.#compensate(loser)
+    }
+  }
+
+  #compensate(rec: KeyRecord): void {
+    if (this.#stopping || rec.compensated === true || this.#compensating.has(rec)) return
+    this.#compensating.add(rec)
+    const work = this.#writeCompensation(rec).finally(() => {
+      this.#compensating.delete(rec)
+      this.#inflight.delete(work)
+    })
+    this.#inflight.add(work)
+  }
+
+  // The inverse operation of `rec`, durable together with its record marked compensated (so it
+  // happens once, across restarts), then replicated like any local write. Never rejects.
+  async #writeCompensation(rec: KeyRecord): Promise<void> {
+    const { map, logger: log } = this.#o
+    try {
+      if (rec.op === 'increment') map.decrement(rec.name, rec.amount)
+      else map.increment(rec.name, rec.amount)
+    } catch (err) {
+      log.error({ err, key: rec.key, name: rec.name }, 'cannot compensate a duplicate application')
+      return
+    }
+    const seq = map.seq
+    const delta = map.deltaFor(map.replica, seq - 1)
+    const updated: KeyRecord = { ...rec, compensated: true }
+    try {
+      await this.#o.fence.append(seq, delta, updated)
+    } catch (err) {
+      log.error({ err, key: rec.key }, 'appendLocal of a compensation failed')
+      return
+    }
+    this.ledger.add(updated)
+    this.stats.compensations++
+    log.info(
+      { key: rec.key, name: rec.name, op: rec.op, amount: rec.amount, replica: rec.replica, seq: rec.seq },
+      'cancelled a duplicate application of an idempotency key',
+    )
+    this.#o.publish(delta)
+  }
+}
+
+function mismatch(first: OpShape): NodeError {
+  return new NodeError(
+    NodeErrorCodes.IDEMPOTENCY_MISMATCH,
+    `Idempotency-Key was first used for ${first.op} ${first.name} by ${first.amount}`,
+  )
+}

@@ -1,7 +1,8 @@
 // The replication shell: handles gossip messages, runs anti-entropy rounds,
-// pushes durable local changes eagerly, forwards changes received, persists
-// what peers sent, and collects acks for quorum writes. Decisions come from
-// anti-entropy.ts and membership.ts; this file only does the I/O around them.
+// hands durable local changes and changes received to eager push
+// (eager-push.ts), persists what peers sent, and collects acks for quorum
+// writes. Decisions come from anti-entropy.ts and membership.ts; this file
+// only does the I/O around them.
 
 import { type CounterMap, type Delta, isTallyError, readSummary } from '@tally/crdt'
 import type { Logger } from 'pino'
@@ -20,7 +21,8 @@ import {
 } from '../wire/messages.js'
 import type { Transport } from '../wire/transport.js'
 import { AckCollector } from './ack-collector.js'
-import { answerPull, chunkPush, clipToDurable, isEmptyDelta, mergeDeltas } from './anti-entropy.js'
+import { answerPull, chunkPush, clipToDurable, isEmptyDelta } from './anti-entropy.js'
+import { CHUNK_KEYS, EagerPush } from './eager-push.js'
 
 /** Options of {@link Replicator}. Durations in ms. */
 export interface ReplicatorOptions {
@@ -72,8 +74,6 @@ export interface ReplicationStats {
 
 /** Most entries per PUSH frame (~1-2 MB): bigger deltas go as a sequence of frames. */
 const CHUNK_ENTRIES = 20_000
-/** Most key records per PUSH frame (below MAX_KEY_RECORDS, the receiver's limit). */
-const CHUNK_KEYS = 5_000
 /** Received deltas larger than this are not forwarded (anti-entropy carries them). */
 const FORWARD_MAX_ENTRIES = 1_000
 
@@ -99,10 +99,7 @@ export class Replicator {
     keyRecordsLearnt: 0,
   }
   #timer: NodeJS.Timeout | undefined
-  #outbox: Delta[] = []
-  #outboxKeys: KeyTuple[] = []
-  #forwardQueue: Array<{ delta: unknown; k: KeyTuple[] | undefined; from: string }> = []
-  #pushScheduled = false
+  readonly #push: EagerPush
   #lastRemote: Promise<void> = Promise.resolve()
   // Set once persisting a peer delta failed: what this node holds in memory is then not all
   // durable, so a delta found already held is never confirmed to a quorum write.
@@ -115,6 +112,12 @@ export class Replicator {
 
   constructor(o: ReplicatorOptions) {
     this.#o = o
+    this.#push = new EagerPush({
+      transport: o.transport,
+      membership: o.membership,
+      fanout: o.fanout,
+      stats: this.stats,
+    })
   }
 
   /** Starts handling messages and running gossip rounds. */
@@ -155,49 +158,7 @@ export class Replicator {
    */
   localDurable(delta: Delta, record?: KeyRecord): void {
     if (!this.#o.eagerPush || !this.#running) return
-    this.#outbox.push(delta)
-    if (record) this.#outboxKeys.push(toKeyTuple(record))
-    this.#schedulePush()
-  }
-
-  #schedulePush(): void {
-    if (this.#pushScheduled) return
-    this.#pushScheduled = true
-    setImmediate(() => {
-      this.#pushScheduled = false
-      this.#flushPushes()
-    })
-  }
-
-  #flushPushes(): void {
-    const m = this.#o.membership
-    const self = m.self.id
-    if (this.#outbox.length > 0) {
-      const delta = mergeDeltas(this.#outbox)
-      const keys = this.#outboxKeys
-      this.#outbox = []
-      this.#outboxKeys = []
-      // One sequence per peer: the key records may need more than one frame.
-      const msgs: PushMsg[] = chunkPush(delta, keys, Number.POSITIVE_INFINITY, CHUNK_KEYS).map((p) =>
-        p.k
-          ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
-          : { t: MsgType.PUSH, f: self, delta: p.delta },
-      )
-      for (const addr of m.pushTargets(this.#o.fanout)) {
-        this.#o.transport.sendAll(addr, msgs)
-        this.stats.pushesOut += msgs.length
-      }
-    }
-    const fwd = this.#forwardQueue
-    this.#forwardQueue = []
-    for (const { delta, k, from } of fwd) {
-      // Forwarded verbatim: the key records with the delta that carries their operations.
-      const msg: PushMsg = k ? { t: MsgType.PUSH, f: self, delta, k } : { t: MsgType.PUSH, f: self, delta }
-      for (const addr of m.pushTargets(this.#o.fanout, from)) {
-        this.#o.transport.send(addr, msg)
-        this.stats.forwards++
-      }
-    }
+    this.#push.local(delta, record)
   }
 
   /**
@@ -326,8 +287,7 @@ export class Replicator {
         msg.q === undefined &&
         delta.entries.length <= FORWARD_MAX_ENTRIES
       ) {
-        this.#forwardQueue.push({ delta: msg.delta, k: msg.k, from: msg.f })
-        this.#schedulePush()
+        this.#push.forward(msg.delta, msg.k, msg.f)
       }
       if (msg.q !== undefined) this.#ackWhen(p, msg)
     } else if (msg.q !== undefined) {
@@ -379,7 +339,7 @@ export class Replicator {
     if (!this.#running) return
     this.#running = false
     clearTimeout(this.#timer)
-    this.#flushPushes()
+    this.#push.flush()
     this.#acks.finishAll()
     const leave: Message = { t: MsgType.LEAVE, f: this.#o.membership.self.id }
     for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, leave)

@@ -1,0 +1,93 @@
+// Eager push: durable local changes and changes received from peers go out
+// at once, batched. Everything queued in one turn of the event loop leaves
+// in one go (setImmediate): local deltas merged into one PUSH sequence per
+// target, each received change forwarded once, verbatim, to peers other
+// than its sender. Key records ride with the delta that carries their
+// operations.
+
+import type { Delta } from '@tally/crdt'
+import type { KeyRecord } from '../idempotency/key-ledger.js'
+import type { Membership } from '../membership/membership.js'
+import { type KeyTuple, MsgType, type PushMsg, toKeyTuple } from '../wire/messages.js'
+import type { Transport } from '../wire/transport.js'
+import { chunkPush, mergeDeltas } from './anti-entropy.js'
+
+/** Most key records per PUSH frame (below MAX_KEY_RECORDS, the receiver's limit). */
+export const CHUNK_KEYS = 5_000
+
+/** Options of {@link EagerPush}. */
+export interface EagerPushOptions {
+  transport: Transport
+  membership: Membership
+  /** Peers per push. */
+  fanout: number
+  /** Counters to bump: PUSH frames sent for local changes, and forwards. */
+  stats: { pushesOut: number; forwards: number }
+}
+
+/** The batching queue of eager push and forwarding. */
+export class EagerPush {
+  readonly #o: EagerPushOptions
+  #outbox: Delta[] = []
+  #outboxKeys: KeyTuple[] = []
+  #forwards: Array<{ delta: unknown; k: KeyTuple[] | undefined; from: string }> = []
+  #scheduled = false
+
+  constructor(o: EagerPushOptions) {
+    this.#o = o
+  }
+
+  /** Queues a durable local delta (with the key record of its operation, if keyed) for the next flush. */
+  local(delta: Delta, record?: KeyRecord): void {
+    this.#outbox.push(delta)
+    if (record) this.#outboxKeys.push(toKeyTuple(record))
+    this.#schedule()
+  }
+
+  /** Queues a change received from peer `from` (as received, with its key tuples) to forward once. */
+  forward(delta: unknown, k: KeyTuple[] | undefined, from: string): void {
+    this.#forwards.push({ delta, k, from })
+    this.#schedule()
+  }
+
+  /** Sends everything queued now. Never throws (sends are queued by the transport). */
+  flush(): void {
+    const m = this.#o.membership
+    const self = m.self.id
+    if (this.#outbox.length > 0) {
+      const delta = mergeDeltas(this.#outbox)
+      const keys = this.#outboxKeys
+      this.#outbox = []
+      this.#outboxKeys = []
+      // One sequence per peer: the key records may need more than one frame.
+      const msgs: PushMsg[] = chunkPush(delta, keys, Number.POSITIVE_INFINITY, CHUNK_KEYS).map((p) =>
+        p.k
+          ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
+          : { t: MsgType.PUSH, f: self, delta: p.delta },
+      )
+      for (const addr of m.pushTargets(this.#o.fanout)) {
+        this.#o.transport.sendAll(addr, msgs)
+        this.#o.stats.pushesOut += msgs.length
+      }
+    }
+    const fwd = this.#forwards
+    this.#forwards = []
+    for (const { delta, k, from } of fwd) {
+      // Forwarded verbatim: the key records with the delta that carries their operations.
+      const msg: PushMsg = k ? { t: MsgType.PUSH, f: self, delta, k } : { t: MsgType.PUSH, f: self, delta }
+      for (const addr of m.pushTargets(this.#o.fanout, from)) {
+        this.#o.transport.send(addr, msg)
+        this.#o.stats.forwards++
+      }
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => {
+      this.#scheduled = false
+      this.flush()
+    })
+  }
+}

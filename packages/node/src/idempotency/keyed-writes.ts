@@ -36,8 +36,8 @@ export type Admission =
   /** Another replica applied the key for this request: answer the current value, apply nothing. */
   | { kind: 'applied-elsewhere' }
   /**
-   * New: apply it. The key now counts as in flight; the caller must hand
-   * the write's promise to `track` at once (duplicates wait for it).
+   * New: apply it. The key already counts as in flight; the caller must hand
+   * the write's promise to `track` (duplicates wait for it to settle).
    */
   | { kind: 'apply'; track: (work: Promise<unknown>) => void }
 
@@ -119,7 +119,14 @@ export class KeyedWrites implements KeyHooks {
       this.stats.answeredFromPeers++
       return { kind: 'applied-elsewhere' }
     }
-    return { kind: 'apply', track: (work) => this.table.track(key, shape, work) }
+    // In flight from now on, not from when the caller gets to `track` (an await later): a
+    // duplicate admitted in between must wait for this write, not apply it again.
+    let track: (work: Promise<unknown>) => void = () => {}
+    const inflight = new Promise<unknown>((resolve) => {
+      track = resolve
+    })
+    this.table.track(key, shape, inflight)
+    return { kind: 'apply', track }
   }
 
   /** The key record of own operation `seq` that applied `shape` with `key`, answering `value`. Pure. */

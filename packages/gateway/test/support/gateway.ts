@@ -3,7 +3,7 @@ import { type AppOptions, buildApp } from '../../src/app.js'
 
 /** Builds (and readies) a gateway in front of `fakes` (fake or real nodes) with test-friendly timings. */
 export async function gatewayFor(
-  fakes: readonly FakeNode[],
+  fakes: ReadonlyArray<{ readonly url: string }>,
   over: Partial<AppOptions> = {},
 ): Promise<FastifyInstance> {
   const app = await buildApp({

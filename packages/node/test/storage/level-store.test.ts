@@ -254,13 +254,15 @@ for (const [name, make] of [
 describe('LevelStore after a failed log write', () => {
   it('rejects that write and every later write and snapshot with TALLY_STORE_FAILED; the log stays intact', async () => {
     const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
+    // memory-level takes no `sync` option (it has no disk); the store passes one, as to classic-level.
+    const inner = db as unknown as WalDb
     let failNext = false
     const flaky: WalDb = {
       open: () => db.open(),
       close: () => db.close(),
       get: (k) => db.get(k),
-      put: (k, v, o) => (failNext ? Promise.reject(new Error('EIO: disk on fire')) : db.put(k, v, o)),
-      batch: (ops, o) => db.batch(ops, o),
+      put: (k, v, o) => (failNext ? Promise.reject(new Error('EIO: disk on fire')) : inner.put(k, v, o)),
+      batch: (ops, o) => inner.batch(ops, o),
       clear: (r) => db.clear(r),
       iterator: (r) => db.iterator(r),
     }

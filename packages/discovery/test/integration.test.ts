@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, http, type Proc, requireBuilt, startProc, stopProc, until } from './helpers/procs.js'
+import { freePort, http, type Proc, requireBuilt, startProc, stopProc } from './helpers/procs.js'
 
 // Multi-process: the built bins of discovery and node, on loopback free ports.
 const DISCOVERY_BIN = fileURLToPath(new URL('../dist/server.js', import.meta.url))
@@ -63,7 +64,10 @@ async function startNode(k: number): Promise<NodeProc> {
   ])
   procs.push(p)
   const node = { ...p, id, http: `http://127.0.0.1:${httpPort}` }
-  await until(async () => (await http(`${node.http}/health`)).status === 200, `${id} up`)
+  await until(async () => (await http(`${node.http}/health`)).status === 200, {
+    what: `${id} up`,
+    timeoutMs: 15_000,
+  })
   return node
 }
 
@@ -92,7 +96,10 @@ describe('discovery with real tally-node processes', () => {
     discoveryPort = await freePort()
     discoveryUrl = `http://127.0.0.1:${discoveryPort}`
     discovery = startDiscovery()
-    await until(async () => (await http(`${discoveryUrl}/health`)).status === 200, 'discovery up')
+    await until(async () => (await http(`${discoveryUrl}/health`)).status === 200, {
+      what: 'discovery up',
+      timeoutMs: 15_000,
+    })
     for (const k of [1, 2, 3]) nodes.push(await startNode(k))
   })
 
@@ -102,12 +109,18 @@ describe('discovery with real tally-node processes', () => {
   })
 
   it('three nodes register and learn each other through discovery alone', async () => {
-    await until(async () => (await registeredIds()).join() === 'n1,n2,n3', 'all registered').catch((e) => {
+    await until(async () => (await registeredIds()).join() === 'n1,n2,n3', {
+      what: 'all registered',
+      timeoutMs: 15_000,
+    }).catch((e) => {
       throw new Error(`${e}\n${dump()}`)
     })
     for (const n of nodes) {
       const others = ['n1', 'n2', 'n3'].filter((x) => x !== n.id).join()
-      await until(async () => (await knownPeers(n)).join() === others, `${n.id} knows the others`)
+      await until(async () => (await knownPeers(n)).join() === others, {
+        what: `${n.id} knows the others`,
+        timeoutMs: 15_000,
+      })
     }
   })
 
@@ -115,13 +128,17 @@ describe('discovery with real tally-node processes', () => {
     const n4 = await startNode(4)
     nodes.push(n4)
     for (const n of nodes) {
-      await until(async () => (await knownPeers(n)).length === 3, `${n.id} knows 3 peers`)
+      await until(async () => (await knownPeers(n)).length === 3, {
+        what: `${n.id} knows 3 peers`,
+        timeoutMs: 15_000,
+      })
     }
     expect((await http(`${n4.http}/increment`, { method: 'POST', body: { amount: 5 } })).status).toBe(200)
     expect((await http(`${nodes[0]!.http}/increment`, { method: 'POST', body: { amount: 2 } })).status).toBe(
       200,
     )
-    for (const n of nodes) await until(async () => (await value(n)) === 7, `${n.id} converges to 7`)
+    for (const n of nodes)
+      await until(async () => (await value(n)) === 7, { what: `${n.id} converges to 7`, timeoutMs: 15_000 })
   })
 
   it('with discovery down, increments still replicate', async () => {
@@ -129,15 +146,22 @@ describe('discovery with real tally-node processes', () => {
     expect((await http(`${nodes[1]!.http}/increment`, { method: 'POST', body: { amount: 10 } })).status).toBe(
       200,
     )
-    for (const n of nodes) await until(async () => (await value(n)) === 17, `${n.id} converges to 17`)
+    for (const n of nodes)
+      await until(async () => (await value(n)) === 17, { what: `${n.id} converges to 17`, timeoutMs: 15_000 })
   })
 
   it('a restarted discovery is whole again within about one heartbeat interval', async () => {
     const t0 = Date.now()
     discovery = startDiscovery()
-    await until(async () => (await http(`${discoveryUrl}/health`)).status === 200, 'discovery back')
+    await until(async () => (await http(`${discoveryUrl}/health`)).status === 200, {
+      what: 'discovery back',
+      timeoutMs: 15_000,
+    })
     const up = Date.now()
-    await until(async () => (await registeredIds()).join() === 'n1,n2,n3,n4', 'table rebuilt')
+    await until(async () => (await registeredIds()).join() === 'n1,n2,n3,n4', {
+      what: 'table rebuilt',
+      timeoutMs: 15_000,
+    })
     const rebuilt = Date.now() - up
     console.info(`discovery table rebuilt ${rebuilt} ms after it answered (heartbeat ${HEARTBEAT} ms)`)
     // Nominal bound: one heartbeat interval (500 ms) plus request time; generous for a loaded 2-core box.
@@ -148,7 +172,10 @@ describe('discovery with real tally-node processes', () => {
     const n3 = nodes.find((n) => n.id === 'n3')!
     const t0 = Date.now()
     await stopProc(n3, 'SIGTERM')
-    await until(async () => !(await registeredIds()).includes('n3'), 'n3 deregistered', 5000)
+    await until(async () => !(await registeredIds()).includes('n3'), {
+      what: 'n3 deregistered',
+      timeoutMs: 5000,
+    })
     console.info(`SIGTERM to gone from /peers: ${Date.now() - t0} ms (ttl ${TTL} ms)`)
     // Far below the TTL: the node said goodbye.
     expect(Date.now() - t0).toBeLessThan(TTL / 4)

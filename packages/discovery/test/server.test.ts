@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url'
+import { until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SETTINGS } from '../src/config.js'
-import { freePort, http, type Proc, requireBuilt, startProc, stopProc, until } from './helpers/procs.js'
+import { freePort, http, type Proc, requireBuilt, startProc, stopProc } from './helpers/procs.js'
 
 // The built bin: flags, exit codes and signals as an operator sees them.
 const BIN = fileURLToPath(new URL('../dist/server.js', import.meta.url))
@@ -44,7 +45,10 @@ describe('tally-discovery bin', () => {
     const port = await freePort()
     const p = run(['--log-level', 'warn'], { TALLY_PORT: String(port), TALLY_TOKEN: 'env-token-123' })
     const base = `http://127.0.0.1:${port}`
-    await until(async () => (await http(`${base}/health`)).status === 200, 'listening')
+    await until(async () => (await http(`${base}/health`)).status === 200, {
+      what: 'listening',
+      timeoutMs: 15_000,
+    })
     const reg = { id: 'a', addr: '127.0.0.1:9000', http: 'http://127.0.0.1:8010' }
     expect((await http(`${base}/register`, { method: 'POST', body: reg })).status).toBe(401)
     p.child.kill('SIGTERM')
@@ -54,7 +58,10 @@ describe('tally-discovery bin', () => {
   it('exits 1 when the port is taken', async () => {
     const port = await freePort()
     const first = run(['--port', String(port)])
-    await until(async () => (await http(`http://127.0.0.1:${port}/health`)).status === 200, 'first listening')
+    await until(async () => (await http(`http://127.0.0.1:${port}/health`)).status === 200, {
+      what: 'first listening',
+      timeoutMs: 15_000,
+    })
     const second = run(['--port', String(port)])
     expect(await second.exited).toBe(1)
     await stopProc(first)

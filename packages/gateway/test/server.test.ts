@@ -2,10 +2,11 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { until } from '@tally/kit/testing'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { SETTINGS } from '../src/config.js'
 import { GATEWAY_BIN } from './support/cluster.js'
-import { type FakeNode, startFakes, until } from './support/fake-node.js'
+import { type FakeNode, startFakes } from './support/fake-node.js'
 
 let proc: ChildProcess | undefined
 let fakes: FakeNode[] = []
@@ -67,8 +68,7 @@ describe('tally-gateway bin', () => {
         if (m) address = m[1]!
         return address !== ''
       },
-      20_000,
-      'gateway to listen',
+      { what: 'gateway to listen', timeoutMs: 20_000 },
     )
     const r = await fetch(`${address}/increment`, { method: 'POST' })
     expect(r.status).toBe(200)

@@ -60,27 +60,6 @@ export async function stopProc(p: Proc, signal: NodeJS.Signals = 'SIGTERM', grac
   clearTimeout(timer)
 }
 
-/** Polls `fn` until it returns a truthy value or the deadline passes; errors from `fn` count as "not yet". */
-export async function until<T>(
-  fn: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 /** GET/POST JSON with a short timeout. */
 export async function http<T = unknown>(
   url: string,

@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { until } from './fake-node.js'
+import { until } from '@tally/kit/testing'
 
 /** The built node daemon. */
 export const NODE_BIN = fileURLToPath(new URL('../../../node/dist/server.js', import.meta.url))
@@ -76,8 +76,7 @@ export class RealNode {
           return false
         }
       },
-      30_000,
-      `node ${this.id} to start`,
+      { what: `node ${this.id} to start`, timeoutMs: 30_000 },
     )
   }
 

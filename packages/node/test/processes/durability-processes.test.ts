@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { until } from '@tally/kit/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   alive,
@@ -14,7 +15,6 @@ import {
   requireBuild,
   startNode,
   stop,
-  until,
   waitHealthy,
 } from '../support/node-proc.js'
 import { prng } from '../support/prng.js'
@@ -102,8 +102,7 @@ async function killLoop(
   if (extra.includes('--snapshot-interval')) {
     await until(
       async () => ((await request(`${p.url}/metrics`)).body as { snapshots: number }).snapshots > 0,
-      10_000,
-      'a snapshot',
+      { what: 'a snapshot', timeoutMs: 10_000 },
     )
   }
 }
@@ -174,8 +173,7 @@ describe('tally-node durability (processes)', () => {
     const converged = (nodes: NodeProc[]) =>
       until(
         async () => (await Promise.all(nodes.map((p) => counterValue(p, 't')))).every((v) => v === total),
-        30_000,
-        `every node at ${total}`,
+        { what: `every node at ${total}`, timeoutMs: 30_000 },
       )
     await converged([n1, n2, n3])
 

@@ -1,4 +1,6 @@
 // Real tally-node processes on loopback (free ports). Needs the built bin: run npm run build.
+
+import { until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { http, type Proc, requireBuild, spawnNode, stopAll, tempDir, waitHealthy } from '../support/procs.js'
 
@@ -10,14 +12,6 @@ afterAll(async () => {
   await stopAll(procs)
   tmp.cleanup()
 })
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe('tally-node processes', () => {
   it('5 nodes: increments spread over all of them reach the exact total everywhere', async () => {
@@ -31,8 +25,7 @@ describe('tally-node processes', () => {
         const h = await Promise.all(procs.map((p) => http(`${p.url}/health`)))
         return h.every((r) => (r.body as { peers: { live: number } }).peers.live === 4)
       },
-      20_000,
-      'every node to see 4 live peers',
+      { what: 'every node to see 4 live peers', timeoutMs: 20_000 },
     )
     // HTTP URLs travel in MEMBERS: every node learns every peer's.
     await until(
@@ -41,8 +34,7 @@ describe('tally-node processes', () => {
         const peers = (r.body as { peers: Array<{ id: string; http?: string }> }).peers
         return peers.length === 4 && peers.every((p) => p.http === procs.find((x) => x.id === p.id)?.url)
       },
-      20_000,
-      'peer HTTP URLs',
+      { what: 'peer HTTP URLs', timeoutMs: 20_000 },
     )
     let total = 0
     const writes: Promise<unknown>[] = []
@@ -64,8 +56,7 @@ describe('tally-node processes', () => {
         const v = await Promise.all(procs.map((p) => http(`${p.url}/counters/total`)))
         return v.every((r) => (r.body as { value: number }).value === total)
       },
-      20_000,
-      `every node at ${total}`,
+      { what: `every node at ${total}`, timeoutMs: 20_000 },
     )
   })
 
@@ -85,8 +76,7 @@ describe('tally-node processes', () => {
         const peers = (r.body as { peers: Array<{ id: string; state: string }> }).peers
         return peers.find((p) => p.id === last.id)?.state === 'dead'
       },
-      10_000,
-      'peer marked dead after LEAVE',
+      { what: 'peer marked dead after LEAVE', timeoutMs: 10_000 },
     )
   })
 

@@ -83,15 +83,3 @@ export async function waitHealthy(p: NodeProc, timeoutMs = 30_000): Promise<{ re
     await new Promise((r) => setTimeout(r, 50))
   }
 }
-
-/** Polls `check` every 100 ms until true; throws naming `what` after `timeoutMs`. */
-export async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if (await check()) return
-    } catch {}
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}

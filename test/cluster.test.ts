@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { until } from '@tally/kit/testing'
+import { gossipRoundsPass, until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
 
@@ -203,8 +203,8 @@ describe('a local cluster started with run-cluster.sh', () => {
         { what: `node-${k} to count the retried write once`, timeoutMs: 30_000 },
       )
     }
-    // Still 4 a moment later: no copy arrives late from another node.
-    await new Promise((r) => setTimeout(r, 1000))
+    // Still 4 after more gossip rounds everywhere: no copy arrives late from another node.
+    await gossipRoundsPass([1, 2, 3].map(nodeUrl))
     for (const k of [1, 2, 3])
       expect(await getJson(`${nodeUrl(k)}/counters/retried`)).toMatchObject({ value: 4 })
   }, 60_000)

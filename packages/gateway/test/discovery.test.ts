@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net'
 import { until } from '@tally/kit/testing'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseHealth, parsePeers } from '../src/background.js'
 import { policyFor } from '../src/health.js'
@@ -74,10 +75,20 @@ describe('discovery', () => {
     fakes = await startFakes(2)
     const d = await fakeDiscovery(() => fakes.map(entry))
     disc = d.app
-    app = await gatewayFor([], { discovery: [d.url], discoveryIntervalMs: 50 })
+    // Counts the gateway's failed discovery polls from its log.
+    let unreachable = 0
+    const logger = pino(
+      { level: 'warn' },
+      {
+        write: (line: string) => {
+          if (line.includes('discovery unreachable')) unreachable++
+        },
+      },
+    )
+    app = await gatewayFor([], { discovery: [d.url], discoveryIntervalMs: 50, logger })
     await d.app.close()
     disc = undefined
-    await new Promise((r) => setTimeout(r, 300))
+    await until(() => unreachable >= 6, { what: 'six failed discovery polls' })
     expect((await app.inject({ method: 'GET', url: '/nodes' })).json().nodes).toHaveLength(2)
     expect((await app.inject({ method: 'GET', url: '/counter' })).statusCode).toBe(200)
   })

@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { until } from '@tally/kit/testing'
+import { gossipRoundsPass, until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { NODE_BIN, type RealNode, startCluster } from './support/cluster.js'
@@ -113,8 +113,8 @@ describe('with five real nodes', () => {
     ).catch((err) => {
       throw new Error(`${(err as Error).message}; last values ${JSON.stringify(last)}`)
     })
-    // And it stays exact (no late compensation overshoots).
-    await new Promise((r) => setTimeout(r, 1000))
+    // And it stays exact (no late compensation overshoots): every node has gossiped since.
+    await gossipRoundsPass(nodes.map((n) => n.url))
     expect(await values()).toEqual(nodes.map(() => expected))
   }, 60_000)
 

@@ -4,6 +4,7 @@
  * creates a {@link Cleanup} and runs it from `afterEach`.
  */
 export { Cleanup } from './cleanup.js'
+export { gossipRoundsPass } from './gossip.js'
 export { isAddrInUse, listenOnFreePort, withFreePorts } from './ports.js'
 export { prng } from './prng.js'
 export {

@@ -3,11 +3,10 @@
 // records that node learnt, or, if it was applied there too, cancelled by
 // that node once it learns the first application.
 
-import { until } from '@tally/kit/testing'
+import { prng, until } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNetwork, MemoryTransport } from '../../src/wire/memory-transport.js'
 import { type Message, MsgType } from '../../src/wire/messages.js'
-import { prng } from '../support/prng.js'
 import { allAt, gossipRoundsPass, partitionAtRandom, type SimNode, startSim } from '../support/sim.js'
 
 let nodes: SimNode[] = []

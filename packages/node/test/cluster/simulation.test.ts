@@ -3,10 +3,9 @@
 // nodes that restart with or without their data. At the end, with the
 // network healed, every node must hold exactly the sum of acknowledged writes.
 
-import { until } from '@tally/kit/testing'
+import { prng, until } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNetwork } from '../../src/wire/memory-transport.js'
-import { prng } from '../support/prng.js'
 import { partitionAtRandom, type SimNode, startSim } from '../support/sim.js'
 
 let live: SimNode[] = []

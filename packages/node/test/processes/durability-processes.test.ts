@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { until } from '@tally/kit/testing'
+import { Cleanup, prng, tempDir, until } from '@tally/kit/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   alive,
@@ -17,10 +17,8 @@ import {
   stop,
   waitHealthy,
 } from '../support/node-proc.js'
-import { prng } from '../support/prng.js'
-import { tmpDirs } from '../support/tmp-dir.js'
 
-const dirs = tmpDirs('tally-durability-')
+const cleanup = new Cleanup()
 const running: NodeProc[] = []
 const ROUNDS = Number(process.env.TALLY_SOAK_ROUNDS ?? 20)
 const SEED = Number(process.env.TALLY_SEED ?? Date.now() % 1_000_000)
@@ -30,7 +28,7 @@ beforeAll(() => requireBuild())
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => killHard(p)))
 })
-afterAll(() => dirs.cleanup())
+afterAll(() => cleanup.run())
 
 async function launch(id: string, dataDir: string, extra: string[] = []): Promise<NodeProc> {
   const p = await startNode(id, dataDir, extra)
@@ -72,7 +70,7 @@ async function killLoop(
   extra: string[] = [],
 ): Promise<void> {
   const random = prng(seed)
-  const dataDir = join(await dirs.make(), 'n1')
+  const dataDir = join(await tempDir(cleanup, 'tally-durability-'), 'n1')
   const flags = ['--durability', durability, ...extra]
   let p = await launch('n1', dataDir, flags)
   const replica = (await waitHealthy(p)).replica
@@ -122,7 +120,7 @@ describe('tally-node durability (processes)', () => {
   )
 
   it('a second tally-node on the same data dir exits 1 naming the locked dir', async () => {
-    const dataDir = join(await dirs.make(), 'n1')
+    const dataDir = join(await tempDir(cleanup, 'tally-durability-'), 'n1')
     const first = await launch('n1', dataDir)
     await waitHealthy(first)
     const second = await launch('n1', dataDir) // resolves once it has closed: the start is refused
@@ -132,7 +130,7 @@ describe('tally-node durability (processes)', () => {
   }, 60_000)
 
   it('the same Idempotency-Key 10x concurrently, and again after restarts, counts once', async () => {
-    const dataDir = join(await dirs.make(), 'n1')
+    const dataDir = join(await tempDir(cleanup, 'tally-durability-'), 'n1')
     const send = (p: NodeProc) =>
       request(`${p.url}/counters/idem/increment`, 'POST', { amount: 5 }, { 'idempotency-key': 'order-42' })
     let p = await launch('n1', dataDir)
@@ -155,7 +153,7 @@ describe('tally-node durability (processes)', () => {
   }, 90_000)
 
   it('a wiped data dir in a 3-node cluster: new replica id, the cluster total stays exact', async () => {
-    const root = await dirs.make()
+    const root = await tempDir(cleanup, 'tally-durability-')
     const n1 = await launch('n1', join(root, 'n1'))
     await waitHealthy(n1)
     const seed = ['--peers', `127.0.0.1:${n1.tcp}`, '--gossip-interval', '100']

@@ -6,10 +6,10 @@
 // Safety: generated messages never carry a gossip address (no PULL/ACK/
 // MEMBERS/PUSH.a), so nothing the node reads can make it dial anywhere.
 import net from 'node:net'
+import { prng } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeFrame } from '../../src/wire/frame-codec.js'
 import { MsgType } from '../../src/wire/messages.js'
-import { prng } from '../support/prng.js'
 import { http, type Proc, requireBuild, spawnNode, stopAll, tempDir, waitHealthy } from '../support/procs.js'
 
 const FRAMES = 100_000

@@ -5,6 +5,7 @@
  */
 export { Cleanup } from './cleanup.js'
 export { gossipRoundsPass } from './gossip.js'
+export { http } from './http.js'
 export { isAddrInUse, listenOnFreePort, withFreePorts } from './ports.js'
 export { prng } from './prng.js'
 export {
@@ -17,5 +18,6 @@ export {
   stopProc,
   waitForLine,
 } from './process.js'
+export { NODE_BIN, startTallyNode, type TallyNodeProc, waitHealthy } from './tally-node.js'
 export { du, tempDir } from './temp-dir.js'
 export { sleepMs, type UntilOptions, until } from './until.js'

@@ -64,7 +64,8 @@ export function spawnProc(
   child.stderr?.on('data', (b: Buffer) => {
     out = (out + b.toString()).slice(-65536)
   })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // 'close' comes after 'exit' and after stdout/stderr are drained: output() is complete by then.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   const proc: Proc = {
     name,
     child,

@@ -1,24 +1,35 @@
 // Real tally-node processes on loopback (free ports). Needs the built bin: run npm run build.
 
-import { until } from '@tally/kit/testing'
+import { join } from 'node:path'
+import {
+  Cleanup,
+  http,
+  NODE_BIN,
+  type TallyNodeProc as Proc,
+  requireBuilt,
+  startTallyNode,
+  tempDir,
+  until,
+  waitHealthy,
+} from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { http, type Proc, requireBuild, spawnNode, stopAll, tempDir, waitHealthy } from '../support/procs.js'
 
 const procs: Proc[] = []
-const tmp = tempDir()
+const cleanup = new Cleanup()
+let root = ''
+const spawnNode = (id: string, extra: string[] = []) => startTallyNode(cleanup, id, join(root, id), extra)
 
-beforeAll(() => requireBuild())
-afterAll(async () => {
-  await stopAll(procs)
-  tmp.cleanup()
+beforeAll(async () => {
+  requireBuilt(NODE_BIN)
+  root = await tempDir(cleanup, 'tally-node-test-')
 })
+afterAll(() => cleanup.run())
 
 describe('tally-node processes', () => {
   it('5 nodes: increments spread over all of them reach the exact total everywhere', async () => {
-    const first = await spawnNode('p1', tmp.dir)
+    const first = await spawnNode('p1')
     procs.push(first)
-    for (let i = 2; i <= 5; i++)
-      procs.push(await spawnNode(`p${i}`, tmp.dir, ['--peers', `127.0.0.1:${first.tcp}`]))
+    for (let i = 2; i <= 5; i++) procs.push(await spawnNode(`p${i}`, ['--peers', `127.0.0.1:${first.tcp}`]))
     await Promise.all(procs.map((p) => waitHealthy(p)))
     await until(
       async () => {
@@ -81,9 +92,9 @@ describe('tally-node processes', () => {
   })
 
   it('a bad setting exits 2 naming it', async () => {
-    const p = await spawnNode('bad', tmp.dir, ['--fanout', 'lots'])
+    const p = await spawnNode('bad', ['--fanout', 'lots'])
     // spawnNode resolves when the process exits before listening.
     expect(p.child.exitCode).toBe(2)
-    expect(p.stderr.join('')).toContain('--fanout')
+    expect(p.output()).toContain('--fanout')
   })
 })

@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gossipRoundsPass, until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
 
@@ -73,22 +74,6 @@ function cmdline(pid: number): string {
   }
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== undefined) return v
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
-    await new Promise((r) => setTimeout(r, 150))
-  }
-}
-
 async function getJson(url: string): Promise<unknown> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
   if (!res.ok) throw new Error(`${url} answered ${res.status}`)
@@ -136,13 +121,15 @@ describe('a local cluster started with run-cluster.sh', () => {
   /** Waits until every listed node (and the gateway when asked) reports `value`. */
   async function converge(value: number, nodes: readonly number[], gateway = true): Promise<void> {
     for (const k of nodes)
-      await until(`node-${k} to show ${value}`, async () =>
-        (await counterAt(nodeUrl(k))) === value ? true : undefined,
-      )
+      await until(async () => ((await counterAt(nodeUrl(k))) === value ? true : undefined), {
+        what: `node-${k} to show ${value}`,
+        timeoutMs: 30_000,
+      })
     if (gateway)
-      await until(`the gateway to show ${value}`, async () =>
-        (await counterAt(gatewayUrl())) === value ? true : undefined,
-      )
+      await until(async () => ((await counterAt(gatewayUrl())) === value ? true : undefined), {
+        what: `the gateway to show ${value}`,
+        timeoutMs: 30_000,
+      })
   }
 
   beforeAll(async () => {
@@ -208,13 +195,16 @@ describe('a local cluster started with run-cluster.sh', () => {
     }
     for (let i = 0; i < 3; i++) expect(await send()).toMatchObject({ name: 'retried', value: 4 })
     for (const k of [1, 2, 3]) {
-      await until(`node-${k} to count the retried write once`, async () => {
-        const { value } = (await getJson(`${nodeUrl(k)}/counters/retried`)) as { value: number }
-        return value === 4 ? true : undefined
-      })
+      await until(
+        async () => {
+          const { value } = (await getJson(`${nodeUrl(k)}/counters/retried`)) as { value: number }
+          return value === 4 ? true : undefined
+        },
+        { what: `node-${k} to count the retried write once`, timeoutMs: 30_000 },
+      )
     }
-    // Still 4 a moment later: no copy arrives late from another node.
-    await new Promise((r) => setTimeout(r, 1000))
+    // Still 4 after more gossip rounds everywhere: no copy arrives late from another node.
+    await gossipRoundsPass([1, 2, 3].map(nodeUrl))
     for (const k of [1, 2, 3])
       expect(await getJson(`${nodeUrl(k)}/counters/retried`)).toMatchObject({ value: 4 })
   }, 60_000)
@@ -223,17 +213,20 @@ describe('a local cluster started with run-cluster.sh', () => {
     const r = await cluster('add')
     expect(r.code, r.stdout + r.stderr).toBe(0)
     await converge(5, [4], false)
-    await until('node-1 to list node-4 as a live peer', async () => {
-      const { peers } = (await getJson(`${nodeUrl(1)}/peers`)) as { peers: { id: string; state: string }[] }
-      return peers.some((p) => p.id === 'node-4' && p.state === 'live') ? true : undefined
-    })
+    await until(
+      async () => {
+        const { peers } = (await getJson(`${nodeUrl(1)}/peers`)) as { peers: { id: string; state: string }[] }
+        return peers.some((p) => p.id === 'node-4' && p.state === 'live') ? true : undefined
+      },
+      { what: 'node-1 to list node-4 as a live peer', timeoutMs: 30_000 },
+    )
   }, 90_000)
 
   it('keeps counting while a node is killed, and the node catches up on restart', async () => {
     const pid = Number(readFileSync(join(runDir, 'logs', 'node-2.pid'), 'utf8'))
     const k = await cluster('kill', '2')
     expect(k.code, k.stderr).toBe(0)
-    await until('node-2 to be gone', async () => (alive(pid) ? undefined : true), 10_000)
+    await until(async () => (alive(pid) ? undefined : true), { what: 'node-2 to be gone', timeoutMs: 10_000 })
     expect((await cluster('inc', '1', '3')).code).toBe(0)
     expect((await cluster('inc', '3', '2')).code).toBe(0)
     await converge(10, [1, 3, 4])
@@ -298,11 +291,10 @@ describe('a local cluster started with run-cluster.sh', () => {
     const r = await cluster('stop')
     expect(r.code, r.stderr).toBe(0)
     expect(pids.size).toBeGreaterThanOrEqual(7)
-    await until(
-      'every started process to exit',
-      async () => ([...pids].some(alive) ? undefined : true),
-      15_000,
-    )
+    await until(async () => ([...pids].some(alive) ? undefined : true), {
+      what: 'every started process to exit',
+      timeoutMs: 15_000,
+    })
     expect(readdirSync(join(runDir, 'logs')).filter((f) => f.endsWith('.pid'))).toEqual([])
     expect((await cluster('status')).code).toBe(3)
   }, 60_000)

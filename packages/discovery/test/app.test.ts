@@ -1,3 +1,4 @@
+import { until } from '@tally/kit/testing'
 import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -68,8 +69,10 @@ describe('discovery HTTP API', () => {
     apps.push(app)
     await register(app, node('a'))
     expect(app.registry.size).toBe(1)
-    const deadline = Date.now() + 5000
-    while (app.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    await until(() => app.registry.size === 0, {
+      what: 'the sweep to empty the table',
+      timeoutMs: 5000,
+    }).catch(() => {})
     expect(app.registry.size).toBe(0)
   })
 

@@ -1,22 +1,33 @@
 import { fileURLToPath } from 'node:url'
+import {
+  Cleanup,
+  http,
+  type Proc,
+  portOf,
+  requireBuilt,
+  spawnProc,
+  stopProc,
+  waitForLine,
+} from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SETTINGS } from '../src/config.js'
-import { freePort, http, type Proc, requireBuilt, startProc, stopProc, until } from './helpers/procs.js'
 
 // The built bin: flags, exit codes and signals as an operator sees them.
 const BIN = fileURLToPath(new URL('../dist/server.js', import.meta.url))
-const procs: Proc[] = []
+const cleanup = new Cleanup()
 
 beforeAll(() => requireBuilt(BIN))
-afterAll(async () => {
-  await Promise.all(procs.map((p) => stopProc(p, 'SIGKILL')))
-})
+afterAll(() => cleanup.run())
 
 function run(args: string[], env: Record<string, string> = {}): Proc {
-  const p = startProc('discovery', BIN, args, env)
-  procs.push(p)
-  return p
+  return spawnProc(cleanup, 'discovery', BIN, args, { env })
 }
+
+/** The port a running discovery bound, from its `discovery listening` log line (info level). */
+const listeningPort = (p: Proc) =>
+  waitForLine(p, (r) =>
+    r.msg === 'discovery listening' && typeof r.address === 'string' ? portOf(r.address) : undefined,
+  )
 
 describe('tally-discovery bin', () => {
   it('--help lists every flag with its env var and default, exit 0', async () => {
@@ -41,20 +52,18 @@ describe('tally-discovery bin', () => {
   })
 
   it('serves, reads env, and exits 0 on SIGTERM', async () => {
-    const port = await freePort()
-    const p = run(['--log-level', 'warn'], { TALLY_PORT: String(port), TALLY_TOKEN: 'env-token-123' })
-    const base = `http://127.0.0.1:${port}`
-    await until(async () => (await http(`${base}/health`)).status === 200, 'listening')
+    const p = run(['--log-level', 'info'], { TALLY_PORT: '0', TALLY_TOKEN: 'env-token-123' })
+    const base = `http://127.0.0.1:${await listeningPort(p)}`
+    expect((await http(`${base}/health`)).status).toBe(200)
     const reg = { id: 'a', addr: '127.0.0.1:9000', http: 'http://127.0.0.1:8010' }
-    expect((await http(`${base}/register`, { method: 'POST', body: reg })).status).toBe(401)
+    expect((await http(`${base}/register`, 'POST', reg)).status).toBe(401)
     p.child.kill('SIGTERM')
     expect(await p.exited).toBe(0)
   })
 
   it('exits 1 when the port is taken', async () => {
-    const port = await freePort()
-    const first = run(['--port', String(port)])
-    await until(async () => (await http(`http://127.0.0.1:${port}/health`)).status === 200, 'first listening')
+    const first = run(['--port', '0', '--log-level', 'info'])
+    const port = await listeningPort(first)
     const second = run(['--port', String(port)])
     expect(await second.exited).toBe(1)
     await stopProc(first)

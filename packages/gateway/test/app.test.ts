@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { Client } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -400,9 +401,14 @@ describe('closing', () => {
     const client = new Client(`http://127.0.0.1:${port}`, { pipelining: 2 })
     for (const f of fakes) f.mode = 'hang'
     try {
+      const before = fakes.map((f) => f.seen.length)
       const first = client.request({ method: 'GET', path: '/counter' })
       const second = client.request({ method: 'GET', path: '/counters' })
-      await new Promise((r) => setTimeout(r, 100))
+      // The first is stuck once a (hanging) node has received it.
+      await until(
+        () => fakes.some((f, i) => f.seen.slice(before[i]).some((s) => !s.url.startsWith('/health'))),
+        { what: 'the first request to reach a node' },
+      )
       const closed = gw.close()
       const a = await first
       // The first was taken before the drain: it runs its course (every node timed out → 503 TALLY_NO_NODES).

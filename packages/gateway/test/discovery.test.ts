@@ -1,13 +1,15 @@
 // The gateway learns nodes from a (fake) discovery service.
 
 import type { AddressInfo } from 'node:net'
+import { until } from '@tally/kit/testing'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseHealth, parsePeers } from '../src/background.js'
 import { policyFor } from '../src/health.js'
 import { MAX_MISSED_POLLS, Registry } from '../src/registry.js'
 import { strategyFor } from '../src/strategies.js'
-import { type FakeNode, startFakes, until } from './support/fake-node.js'
+import { type FakeNode, startFakes } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
 
 let fakes: FakeNode[] = []
@@ -63,17 +65,30 @@ describe('discovery', () => {
     const r = await app.inject({ method: 'POST', url: '/increment' })
     expect(r.statusCode).toBe(200)
     listed = [fakes[1]!, fakes[2]!]
-    await until(async () => JSON.stringify(await ids()) === '["n2","n3"]', 10_000, 'n1 dropped, n3 added')
+    await until(async () => JSON.stringify(await ids()) === '["n2","n3"]', {
+      what: 'n1 dropped, n3 added',
+      timeoutMs: 10_000,
+    })
   })
 
   it('keeps the last known nodes while discovery is down', async () => {
     fakes = await startFakes(2)
     const d = await fakeDiscovery(() => fakes.map(entry))
     disc = d.app
-    app = await gatewayFor([], { discovery: [d.url], discoveryIntervalMs: 50 })
+    // Counts the gateway's failed discovery polls from its log.
+    let unreachable = 0
+    const logger = pino(
+      { level: 'warn' },
+      {
+        write: (line: string) => {
+          if (line.includes('discovery unreachable')) unreachable++
+        },
+      },
+    )
+    app = await gatewayFor([], { discovery: [d.url], discoveryIntervalMs: 50, logger })
     await d.app.close()
     disc = undefined
-    await new Promise((r) => setTimeout(r, 300))
+    await until(() => unreachable >= 6, { what: 'six failed discovery polls' })
     expect((await app.inject({ method: 'GET', url: '/nodes' })).json().nodes).toHaveLength(2)
     expect((await app.inject({ method: 'GET', url: '/counter' })).statusCode).toBe(200)
   })

@@ -1,10 +1,11 @@
 // Failover, ejection and recovery against fake nodes over real sockets.
 
 import type { AddressInfo } from 'node:net'
+import { until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { rendezvous } from '../src/strategies.js'
-import { type FakeNode, startFakes, until } from './support/fake-node.js'
+import { type FakeNode, startFakes } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
 import { writeLoadWithKill } from './support/load.js'
 
@@ -147,20 +148,18 @@ describe('failover', () => {
     const r = await app.inject({ method: 'POST', url: '/increment' })
     expect(r.statusCode).toBe(503)
     expect(r.json().error.code).toBe('TALLY_NO_NODES')
-    await until(
-      async () => (await app!.inject({ method: 'GET', url: '/health' })).statusCode === 503,
-      10_000,
-      'health 503',
-    )
+    await until(async () => (await app!.inject({ method: 'GET', url: '/health' })).statusCode === 503, {
+      what: 'health 503',
+      timeoutMs: 10_000,
+    })
     const h = await app.inject({ method: 'GET', url: '/health' })
     expect(h.json().error.code).toBe('TALLY_NO_NODES')
 
     await fakes[1]!.restart()
-    await until(
-      async () => (await app!.inject({ method: 'GET', url: '/health' })).statusCode === 200,
-      15_000,
-      'health 200',
-    )
+    await until(async () => (await app!.inject({ method: 'GET', url: '/health' })).statusCode === 200, {
+      what: 'health 200',
+      timeoutMs: 15_000,
+    })
     expect((await healthOf(app))[fakes[1]!.url]).toBe('healthy')
     const w = await app.inject({ method: 'POST', url: '/increment' })
     expect(w.statusCode).toBe(200)
@@ -171,13 +170,19 @@ describe('failover', () => {
     fakes = await startFakes(3)
     app = await gatewayFor(fakes, { healthIntervalMs: 50 })
     fakes[0]!.mode = 'error'
-    await until(async () => (await healthOf(app!))[fakes[0]!.url] === 'ejected', 10_000, 'n1 ejected')
+    await until(async () => (await healthOf(app!))[fakes[0]!.url] === 'ejected', {
+      what: 'n1 ejected',
+      timeoutMs: 10_000,
+    })
     const before = fakes[0]!.seen.filter((s) => s.url === '/counter').length
     for (let i = 0; i < 6; i++)
       expect((await app.inject({ method: 'GET', url: '/counter' })).json().node).not.toBe('n1')
     expect(fakes[0]!.seen.filter((s) => s.url === '/counter').length).toBe(before)
     fakes[0]!.mode = 'ok'
-    await until(async () => (await healthOf(app!))[fakes[0]!.url] === 'healthy', 15_000, 'n1 back')
+    await until(async () => (await healthOf(app!))[fakes[0]!.url] === 'healthy', {
+      what: 'n1 back',
+      timeoutMs: 15_000,
+    })
     const served = new Set<string>()
     for (let i = 0; i < 6; i++) served.add((await app.inject({ method: 'GET', url: '/counter' })).json().node)
     expect(served.has('n1')).toBe(true)

@@ -3,10 +3,10 @@
 
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { gossipRoundsPass, until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { NODE_BIN, type RealNode, startCluster } from './support/cluster.js'
-import { until } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
 import { writeLoadWithKill } from './support/load.js'
 
@@ -73,8 +73,7 @@ describe('with five real nodes', () => {
     await until(
       async () =>
         (await app!.inject({ method: 'GET', url: '/counters/idem?consistency=all' })).json().value === 5,
-      10_000,
-      'idem = 5 everywhere',
+      { what: 'idem = 5 everywhere', timeoutMs: 10_000 },
     )
     const r = await app.inject({ method: 'GET', url: '/counters/idem?consistency=all' })
     expect(r.json().value).toBe(5)
@@ -110,13 +109,12 @@ describe('with five real nodes', () => {
         last = await values()
         return last.every((v) => v === expected)
       },
-      30_000,
-      `every node to hold exactly ${expected}`,
+      { what: `every node to hold exactly ${expected}`, timeoutMs: 30_000 },
     ).catch((err) => {
       throw new Error(`${(err as Error).message}; last values ${JSON.stringify(last)}`)
     })
-    // And it stays exact (no late compensation overshoots).
-    await new Promise((r) => setTimeout(r, 1000))
+    // And it stays exact (no late compensation overshoots): every node has gossiped since.
+    await gossipRoundsPass(nodes.map((n) => n.url))
     expect(await values()).toEqual(nodes.map(() => expected))
   }, 60_000)
 
@@ -126,20 +124,18 @@ describe('with five real nodes', () => {
     const w = await app.inject({ method: 'POST', url: '/increment' })
     expect(w.statusCode, w.body).toBe(503)
     expect(w.json().error.code).toBe('TALLY_NO_NODES')
-    await until(
-      async () => (await app!.inject({ method: 'GET', url: '/health' })).statusCode === 503,
-      15_000,
-      'health 503',
-    )
+    await until(async () => (await app!.inject({ method: 'GET', url: '/health' })).statusCode === 503, {
+      what: 'health 503',
+      timeoutMs: 15_000,
+    })
     const r = await app.inject({ method: 'GET', url: '/counter' })
     expect(r.statusCode).toBe(503)
     expect(r.json().error.code).toBe('TALLY_NO_NODES')
     await nodes[0]!.start()
-    await until(
-      async () => (await app!.inject({ method: 'GET', url: '/health' })).statusCode === 200,
-      20_000,
-      'health 200',
-    )
+    await until(async () => (await app!.inject({ method: 'GET', url: '/health' })).statusCode === 200, {
+      what: 'health 200',
+      timeoutMs: 20_000,
+    })
     const ok = await app.inject({ method: 'POST', url: '/increment' })
     expect(ok.statusCode, ok.body).toBe(200)
     expect(ok.json().node).toBe('n1')

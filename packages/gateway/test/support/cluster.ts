@@ -1,119 +1,105 @@
-// Real tally-node processes for integration tests: free loopback ports,
+// Real tally-node processes for integration tests: OS-chosen loopback ports,
 // temporary data dirs, and kill/restart by the pid we recorded.
 
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { until } from './fake-node.js'
+import {
+  Cleanup,
+  http,
+  killProc,
+  NODE_BIN,
+  startTallyNode,
+  type TallyNodeProc,
+  tempDir,
+  until,
+  waitHealthy,
+} from '@tally/kit/testing'
 
-/** The built node daemon. */
-export const NODE_BIN = fileURLToPath(new URL('../../../node/dist/server.js', import.meta.url))
+export { NODE_BIN }
 /** The built gateway. */
 export const GATEWAY_BIN = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
-
-/** True when the node daemon has been built (`npx tsc -b`). */
-export const haveNodeBin = (): boolean => existsSync(NODE_BIN)
-
-/** A port the OS says is free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.unref()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** One tally-node child process. */
 export class RealNode {
   readonly id: string
-  readonly tcpPort: number
-  readonly httpPort: number
   readonly dataDir: string
+  /** Bound ports: chosen by the OS at the first start, kept for restarts (the gateway knows the URL). */
+  tcpPort = 0
+  httpPort = 0
   peers: string[] = []
-  proc: ChildProcess | undefined
   extra: string[] = []
-  stderr = ''
+  proc: TallyNodeProc | undefined
+  readonly #cleanup: Cleanup
 
-  constructor(id: string, tcpPort: number, httpPort: number, dataDir: string) {
+  constructor(id: string, dataDir: string, cleanup: Cleanup) {
     this.id = id
-    this.tcpPort = tcpPort
-    this.httpPort = httpPort
     this.dataDir = dataDir
+    this.#cleanup = cleanup
   }
 
   get url(): string {
     return `http://127.0.0.1:${this.httpPort}`
   }
 
-  /** Spawns the process and waits until its /health answers ok. */
+  /** Spawns the process (on its previous ports, if it ran before) and waits until its /health answers ok. */
   async start(): Promise<void> {
-    const args = [
-      NODE_BIN,
-      ...['--id', this.id, '--host', '127.0.0.1', '--tcp-port', String(this.tcpPort)],
-      ...['--http-port', String(this.httpPort), '--data-dir', this.dataDir, '--log-level', 'warn'],
-      ...['--gossip-interval', '100', '--peers', this.peers.join(',')],
-      ...this.extra,
-    ]
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-    this.proc = proc
-    proc.stderr?.on('data', (d: Buffer) => {
-      this.stderr = (this.stderr + d.toString()).slice(-4000)
-    })
-    await until(
-      async () => {
-        if (proc.exitCode !== null) throw new Error(`node ${this.id} exited ${proc.exitCode}: ${this.stderr}`)
-        try {
-          const r = await fetch(`${this.url}/health`)
-          return r.status === 200
-        } catch {
-          return false
-        }
-      },
-      30_000,
-      `node ${this.id} to start`,
+    const p = await startTallyNode(
+      this.#cleanup,
+      this.id,
+      this.dataDir,
+      [
+        ...['--gossip-interval', '100'],
+        ...(this.peers.length > 0 ? ['--peers', this.peers.join(',')] : []),
+        ...this.extra,
+      ],
+      { tcp: this.tcpPort, http: this.httpPort },
     )
+    this.proc = p
+    if (!p.alive()) throw new Error(`node ${this.id} exited ${p.child.exitCode}: ${p.output()}`)
+    this.tcpPort = p.tcp
+    this.httpPort = p.http
+    await waitHealthy(p)
   }
 
   /** SIGKILLs the process (by its recorded pid) and waits for it to exit. */
   async kill(): Promise<void> {
-    const p = this.proc
-    if (!p || p.exitCode !== null || p.signalCode !== null) return
-    const exited = new Promise((r) => p.once('exit', r))
-    p.kill('SIGKILL')
-    await exited
+    if (this.proc) await killProc(this.proc)
   }
 }
 
-/** Starts `n` nodes that know each other as gossip seeds; `extra` flags are added to each. */
+/**
+ * Starts `n` nodes on OS-chosen ports, each seeded with the gossip addresses
+ * of those started before it (then of all the others, for restarts); resolves
+ * once every node sees the `n - 1` others live. `extra` flags are added to each.
+ */
 export async function startCluster(
   n: number,
   extra: string[] = [],
 ): Promise<{ nodes: RealNode[]; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tally-gw-it-'))
-  const nodes: RealNode[] = []
-  for (let i = 1; i <= n; i++) {
-    nodes.push(new RealNode(`n${i}`, await freePort(), await freePort(), join(dir, `n${i}`)))
-  }
-  for (const node of nodes) {
-    node.peers = nodes.filter((o) => o !== node).map((o) => `127.0.0.1:${o.tcpPort}`)
-    node.extra = ['--cluster-size', String(n), ...extra]
-  }
-  const stop = async () => {
-    await Promise.all(nodes.map((x) => x.kill()))
-    rmSync(dir, { recursive: true, force: true })
-  }
+  const cleanup = new Cleanup()
+  const stop = () => cleanup.run()
   try {
-    await Promise.all(nodes.map((x) => x.start()))
+    const dir = await tempDir(cleanup, 'tally-gw-it-')
+    const nodes: RealNode[] = []
+    for (let i = 1; i <= n; i++) {
+      const node = new RealNode(`n${i}`, join(dir, `n${i}`), cleanup)
+      node.peers = nodes.map((o) => `127.0.0.1:${o.tcpPort}`)
+      node.extra = ['--cluster-size', String(n), ...extra]
+      await node.start()
+      nodes.push(node)
+    }
+    for (const node of nodes)
+      node.peers = nodes.filter((o) => o !== node).map((o) => `127.0.0.1:${o.tcpPort}`)
+    await until(
+      async () => {
+        const h = await Promise.all(nodes.map((x) => http<{ peers: { live: number } }>(`${x.url}/health`)))
+        return h.every((r) => r.body.peers.live === n - 1)
+      },
+      { what: `every node to see ${n - 1} live peers`, timeoutMs: 30_000 },
+    )
+    return { nodes, stop }
   } catch (err) {
     await stop()
     throw err
   }
-  return { nodes, stop }
 }

@@ -167,16 +167,3 @@ export class FakeNode {
 export async function startFakes(n: number): Promise<FakeNode[]> {
   return Promise.all(Array.from({ length: n }, (_, i) => new FakeNode(`n${i + 1}`).start()))
 }
-
-/** Polls `cond` every 20 ms until it is true or `timeoutMs` passes (then throws with `what`). */
-export async function until(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

@@ -1,9 +1,10 @@
+import { until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { type AppOptions, buildApp } from '../../src/app.js'
 
 /** Builds (and readies) a gateway in front of `fakes` (fake or real nodes) with test-friendly timings. */
 export async function gatewayFor(
-  fakes: readonly FakeNode[],
+  fakes: ReadonlyArray<{ readonly url: string }>,
   over: Partial<AppOptions> = {},
 ): Promise<FastifyInstance> {
   const app = await buildApp({
@@ -19,9 +20,11 @@ export async function gatewayFor(
   })
   await app.ready()
   // On a busy machine the first health check may time out; wait (bounded) until every node's id is known.
-  const end = Date.now() + 15_000
-  while (Date.now() < end && app.gateway.registry.list().some((e) => e.id === undefined)) {
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  // A node still unknown after that is the test's to notice (some start with nodes down).
+  await until(() => app.gateway.registry.list().every((e) => e.id !== undefined), {
+    what: 'every node id known',
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  }).catch(() => {})
   return app
 }

@@ -2,12 +2,13 @@
 // transport: a retry that reached another node is answered from the key
 // records that node learnt, or, if it was applied there too, cancelled by
 // that node once it learns the first application.
+
+import { prng, until } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toHttp } from '../../src/http/error-status.js'
 import { MemoryNetwork, MemoryTransport } from '../../src/wire/memory-transport.js'
 import { type Message, MsgType } from '../../src/wire/messages.js'
-import { prng } from '../support/prng.js'
-import { allAt, partitionAtRandom, type SimNode, startSim, until } from '../support/sim.js'
+import { allAt, gossipRoundsPass, partitionAtRandom, type SimNode, startSim } from '../support/sim.js'
 
 let nodes: SimNode[] = []
 afterEach(async () => {
@@ -19,12 +20,14 @@ async function cluster(net: MemoryNetwork, n: number): Promise<SimNode[]> {
   const out: SimNode[] = []
   for (let i = 1; i <= n; i++) out.push(await startSim(net, `n${i}`, i === 1 ? [] : ['n1:1']))
   nodes.push(...out)
-  await until(() => out.every((x) => x.node.membership.counts().live === n - 1), 5000, 'membership')
+  await until(() => out.every((x) => x.node.membership.counts().live === n - 1), {
+    what: 'membership',
+    timeoutMs: 5000,
+  })
   return out
 }
 
 const compensations = (c: SimNode[]) => c.reduce((s, n) => s + n.node.keyStats.compensations, 0)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('cross-replica idempotency', () => {
   it('a write durable on A but never answered, retried on B, counts once after A returns', async () => {
@@ -37,17 +40,20 @@ describe('cross-replica idempotency', () => {
     nodes = nodes.filter((n) => n !== a)
     // The gateway retries on B (second attempt): B does not know K and applies it.
     await b!.node.mutate({ name: 'orders', op: 'increment', amount: 5, key: 'K', attempt: 2 })
-    await until(() => c!.node.map.value('orders') === 5, 5000, 'B write replicated')
+    await until(() => c!.node.map.value('orders') === 5, { what: 'B write replicated', timeoutMs: 5000 })
     // A restarts with its data; the cluster heals.
     net.heal()
     const back = await startSim(net, 'n1', ['n2:1'], {}, a!.store)
     nodes.push(back)
     const all = [back, b!, c!]
-    await until(() => compensations(all) === 1 && allAt(all, 'orders', 5), 10_000, 'exactly once everywhere')
+    await until(() => compensations(all) === 1 && allAt(all, 'orders', 5), {
+      what: 'exactly once everywhere',
+      timeoutMs: 10_000,
+    })
     // B (the retry) is the loser and the only one to compensate.
     expect(b!.node.keyStats.compensations).toBe(1)
     expect(back.node.keyStats.compensations).toBe(0)
-    await sleep(200)
+    await gossipRoundsPass(all)
     expect(allAt(all, 'orders', 5)).toBe(true)
     expect(new Set(all.map((n) => n.node.map.digest())).size).toBe(1)
 
@@ -63,7 +69,7 @@ describe('cross-replica idempotency', () => {
     ).toMatchObject({
       compensated: true,
     })
-    await sleep(300)
+    await gossipRoundsPass([back, b2, c!])
     expect(b2.node.keyStats.compensations).toBe(0)
     expect(allAt([back, b2, c!], 'orders', 5)).toBe(true)
   })
@@ -72,7 +78,10 @@ describe('cross-replica idempotency', () => {
     const net = new MemoryNetwork(43)
     const [a, b] = await cluster(net, 3)
     await a!.node.mutate({ name: 'pay', op: 'increment', amount: 7, key: 'K2' })
-    await until(() => b!.node.keys.applications('K2').length === 1, 5000, 'B learns the key record')
+    await until(() => b!.node.keys.applications('K2').length === 1, {
+      what: 'B learns the key record',
+      timeoutMs: 5000,
+    })
     const seq = b!.node.map.seq
     expect(await b!.node.mutate({ name: 'pay', op: 'increment', amount: 7, key: 'K2', attempt: 2 })).toEqual({
       name: 'pay',
@@ -86,7 +95,7 @@ describe('cross-replica idempotency', () => {
     )
     expect(err).toMatchObject({ code: 'TALLY_IDEMPOTENCY_MISMATCH' })
     expect(toHttp(err).status).toBe(422)
-    await sleep(200)
+    await gossipRoundsPass(nodes)
     expect(allAt(nodes, 'pay', 7)).toBe(true)
   })
 
@@ -97,10 +106,13 @@ describe('cross-replica idempotency', () => {
       c.map((n) => n.node.mutate({ name: 'dup', op: 'increment', amount: 3, key: 'K3' })),
     )
     expect(answers.every((r) => r.name === 'dup')).toBe(true)
-    await until(() => compensations(c) === 2 && allAt(c, 'dup', 3), 10_000, 'exactly once')
+    await until(() => compensations(c) === 2 && allAt(c, 'dup', 3), {
+      what: 'exactly once',
+      timeoutMs: 10_000,
+    })
     // The smallest replica id won (same attempt): its node never compensates.
     expect(c[0]!.node.keyStats.compensations).toBe(0)
-    await sleep(200)
+    await gossipRoundsPass(c)
     expect(allAt(c, 'dup', 3)).toBe(true)
     expect(compensations(c)).toBe(2)
   })
@@ -112,7 +124,10 @@ describe('cross-replica idempotency', () => {
     await a!.node.mutate({ name: 'stock', op: 'decrement', amount: 4, key: 'K4' })
     await b!.node.mutate({ name: 'stock', op: 'decrement', amount: 4, key: 'K4', attempt: 2 })
     net.heal()
-    await until(() => compensations([a!, b!, c!]) === 1 && allAt([a!, b!, c!], 'stock', -4), 10_000, 'once')
+    await until(() => compensations([a!, b!, c!]) === 1 && allAt([a!, b!, c!], 'stock', -4), {
+      what: 'once',
+      timeoutMs: 10_000,
+    })
   })
 
   it('a node that learnt the winner but crashed before compensating compensates at start', async () => {
@@ -128,10 +143,13 @@ describe('cross-replica idempotency', () => {
     await b!.store.appendRemote(a!.node.map.deltaFor(a!.node.identity.replicaId, 0), [winner])
     const b2 = await startSim(net, 'n2', ['n1:1'], {}, b!.store)
     nodes.push(b2)
-    await until(() => b2.node.keyStats.compensations === 1, 5000, 'compensation at start')
+    await until(() => b2.node.keyStats.compensations === 1, {
+      what: 'compensation at start',
+      timeoutMs: 5000,
+    })
     expect(b2.node.map.value('x')).toBe(2)
     net.heal()
-    await until(() => allAt([a!, b2], 'x', 2), 10_000, 'convergence')
+    await until(() => allAt([a!, b2], 'x', 2), { what: 'convergence', timeoutMs: 10_000 })
   })
 
   it('a snapshot holds hundreds of thousands of key records, and they come back at restart', async () => {
@@ -175,12 +193,15 @@ describe('cross-replica idempotency', () => {
     ]) {
       evil.send('n1:1', { t: MsgType.PUSH, f: 'evil', delta, k } as unknown as Message)
     }
-    await until(() => a!.node.transportStats().badFrames.shape === 3, 5000, 'three refused frames')
+    await until(() => a!.node.transportStats().badFrames.shape === 3, {
+      what: 'three refused frames',
+      timeoutMs: 5000,
+    })
     expect(a!.node.map.digest()).toBe(digest)
     expect(a!.node.keys.size).toBe(0)
     // The same message with a well-formed record is taken, record and all.
     evil.send('n1:1', { t: MsgType.PUSH, f: 'evil', delta, k: [good] } as unknown as Message)
-    await until(() => a!.node.keys.size === 1, 5000, 'good record learnt')
+    await until(() => a!.node.keys.size === 1, { what: 'good record learnt', timeoutMs: 5000 })
     expect(a!.node.map.value('hits')).toBe(9)
     await evil.close()
   })
@@ -244,13 +265,13 @@ describe('seeded random retries', () => {
       net.dropRate = 0
       net.dupRate = 0
       const ok = () => live.every((n) => [...expected].every(([k, v]) => n.node.map.value(k) === v))
-      await until(ok, 20_000, `exact totals (seed ${seed})`).catch((err) => {
+      await until(ok, { what: `exact totals (seed ${seed})`, timeoutMs: 20_000 }).catch((err) => {
         const got = live.map((n) => [...expected.keys()].map((k) => n.node.map.value(k)))
         throw new Error(
           `${(err as Error).message}: want ${JSON.stringify([...expected])}, got ${JSON.stringify(got)}`,
         )
       })
-      await sleep(300)
+      await gossipRoundsPass(live)
       expect(ok()).toBe(true)
       expect(new Set(live.map((n) => n.node.map.digest())).size).toBe(1)
     }, 60_000)

@@ -2,10 +2,11 @@
 // everywhere, message loss and duplication, partitions that come and go,
 // nodes that restart with or without their data. At the end, with the
 // network healed, every node must hold exactly the sum of acknowledged writes.
+
+import { prng, until } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNetwork } from '../../src/wire/memory-transport.js'
-import { prng } from '../support/prng.js'
-import { partitionAtRandom, type SimNode, startSim, until } from '../support/sim.js'
+import { partitionAtRandom, type SimNode, startSim } from '../support/sim.js'
 
 let live: SimNode[] = []
 afterEach(async () => {
@@ -57,7 +58,7 @@ async function run(seed: number): Promise<void> {
   net.dropRate = 0
   net.dupRate = 0
   const ok = () => live.every((n) => [...expected].every(([k, v]) => n.node.map.value(k) === v))
-  await until(ok, 20_000, `convergence (seed ${seed})`)
+  await until(ok, { what: `convergence (seed ${seed})`, timeoutMs: 20_000 })
   expect(new Set(live.map((n) => n.node.map.digest())).size).toBe(1)
 }
 

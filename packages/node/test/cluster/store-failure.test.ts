@@ -2,13 +2,14 @@
 // anywhere: the client got 503 and may retry it elsewhere with the same key.
 
 import type { Delta } from '@tally/crdt'
+import { until } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toHttp } from '../../src/http/error-status.js'
 import { MemoryStore } from '../../src/storage/memory-store.js'
 import type { IdempotencyRecord } from '../../src/storage/store.js'
 import { MemoryNetwork, MemoryTransport } from '../../src/wire/memory-transport.js'
 import { type Message, MsgType } from '../../src/wire/messages.js'
-import { allAt, type SimNode, startSim, until } from '../support/sim.js'
+import { allAt, gossipRoundsPass, type SimNode, startSim } from '../support/sim.js'
 
 /** A MemoryStore whose appends fail while `failing` is set (a full or broken disk). */
 class FlakyStore extends MemoryStore {
@@ -18,8 +19,6 @@ class FlakyStore extends MemoryStore {
     return super.appendLocal(delta, idem)
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 let nodes: SimNode[] = []
 afterEach(async () => {
@@ -35,7 +34,7 @@ describe('a failed write-ahead log append', () => {
     const b = await startSim(net, 'n2', ['n1:1'])
     nodes = [a, b]
     await a.node.mutate({ name: 'c', op: 'increment', amount: 1 })
-    await until(() => allAt([a, b], 'c', 1), 5000, 'first write everywhere')
+    await until(() => allAt([a, b], 'c', 1), { what: 'first write everywhere', timeoutMs: 5000 })
 
     flaky.failing = true
     for (const key of ['k1', 'k2', 'k3']) {
@@ -53,7 +52,7 @@ describe('a failed write-ahead log append', () => {
       code: 'TALLY_STORE_FAILED',
     })
     // Many gossip rounds later the refused writes have not reached the peer.
-    await sleep(400)
+    await gossipRoundsPass([b])
     expect(b.node.map.value('c')).toBe(1)
 
     // The client retries each refused write on the other node (second attempt): counted once.
@@ -68,8 +67,8 @@ describe('a failed write-ahead log append', () => {
     const a2 = await startSim(net, 'n1', ['n2:1'], {}, flaky)
     nodes = [a2, b]
     await a2.node.mutate({ name: 'c', op: 'increment', amount: 100 })
-    await until(() => allAt([a2, b], 'c', 131), 5000, 'exact total after restart')
-    await sleep(200)
+    await until(() => allAt([a2, b], 'c', 131), { what: 'exact total after restart', timeoutMs: 5000 })
+    await gossipRoundsPass([a2, b])
     expect(allAt([a2, b], 'c', 131)).toBe(true)
     expect(a2.node.map.digest()).toBe(b.node.map.digest())
   })
@@ -97,9 +96,12 @@ describe('a failed persist of a peer delta', () => {
     // First as an eager push (its persist fails), then the same delta as a quorum push: n2
     // already holds it in memory, but it is not durable there, so no PUSH_ACK may come back.
     peer.send('n2:1', { t: MsgType.PUSH, f: 'peer', delta } as unknown as Message)
-    await until(() => b.node.map.value('q') === 1, 5000, 'delta applied')
+    await until(() => b.node.map.value('q') === 1, { what: 'delta applied', timeoutMs: 5000 })
     peer.send('n2:1', { t: MsgType.PUSH, f: 'peer', a: 'peer:1', delta, q: 7 } as unknown as Message)
-    await sleep(300)
+    // n2 has taken both pushes in, and run gossip rounds since (its failed persist has settled).
+    await until(() => b.node.replicator.stats.pushesIn >= 2, { what: 'both pushes received' })
+    const rounds = b.node.replicator.stats.rounds
+    await until(() => b.node.replicator.stats.rounds >= rounds + 5, { what: 'five more rounds on n2' })
     expect(acks).toEqual([])
     await peer.close()
   })

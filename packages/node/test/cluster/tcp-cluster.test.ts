@@ -1,9 +1,11 @@
 // Whole nodes in this process over real TCP on 127.0.0.1:0, with a cluster key.
+
+import { until } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TallyNode } from '../../src/node.js'
 import { MemoryStore } from '../../src/storage/memory-store.js'
 import { TcpTransport } from '../../src/wire/tcp-transport.js'
-import { silent, until } from '../support/sim.js'
+import { silent } from '../support/sim.js'
 
 const nodes: TallyNode[] = []
 afterEach(async () => {
@@ -38,11 +40,22 @@ describe('keyed cluster over TCP', () => {
     await evil.mutate({ name: 'x', op: 'increment', amount: 1000 })
     await a.mutate({ name: 'x', op: 'increment', amount: 2 })
     await b.mutate({ name: 'x', op: 'increment', amount: 3 })
-    await until(() => a.map.value('x') === 5 && b.map.value('x') === 5, 10_000, 'keyed convergence')
-    await until(() => a.transportStats().badFrames.auth > 0, 10_000, 'outsider frames refused')
+    await until(() => a.map.value('x') === 5 && b.map.value('x') === 5, {
+      what: 'keyed convergence',
+      timeoutMs: 10_000,
+    })
+    await until(() => a.transportStats().badFrames.auth > 0, {
+      what: 'outsider frames refused',
+      timeoutMs: 10_000,
+    })
     expect(evil.map.value('x')).toBe(1000)
     expect(a.membership.list().map((p) => p.id)).toEqual(['b'])
-    await new Promise((r) => setTimeout(r, 300))
+    // The outsider keeps knocking: once two more of its frames were refused after convergence,
+    // everything it sent before has been processed (in order on its connection).
+    const refused = a.transportStats().badFrames.auth
+    await until(() => a.transportStats().badFrames.auth >= refused + 2, {
+      what: 'two more outsider frames refused',
+    })
     expect(a.map.value('x')).toBe(5)
   })
 })

@@ -1,3 +1,4 @@
+import { until } from '@tally/kit/testing'
 import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
@@ -52,14 +53,6 @@ function client(
   return { c, seen, last: () => seen.at(-1) }
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
 const ids = (peers: DiscoveredPeer[] | undefined) => (peers ?? []).map((p) => p.id)
 
 describe('DiscoveryClient against the real registry', () => {
@@ -68,11 +61,17 @@ describe('DiscoveryClient against the real registry', () => {
     d.app.registry.register(self('other', 2))
     const a = client([d.url], 'a')
     a.c.start()
-    await until(() => ids(a.last()).includes('other'), 'peer list')
+    await until(() => ids(a.last()).includes('other'), { what: 'peer list' })
     expect(ids(a.last())).toEqual(['other'])
     expect(a.last()![0]).toEqual(self('other', 2))
-    // Stay registered well past the ttl (3 intervals) thanks to heartbeats.
-    await new Promise((r) => setTimeout(r, INTERVAL * 8))
+    // Stay registered well past the ttl (3 intervals) thanks to heartbeats: wait until the
+    // registry (its own clock) has seen heartbeats for more than two ttls after the
+    // registration; an entry not heartbeaten for one ttl is never listed.
+    const seen = () => d.app.registry.list().find((p) => p.id === 'a')?.lastSeen
+    const registered = Date.parse((await until(seen, { what: 'registration' })) as string)
+    await until(() => Date.parse(seen() ?? '') - registered > INTERVAL * 6, {
+      what: 'heartbeats past two ttls',
+    })
     expect(d.app.registry.list().map((p) => p.id)).toContain('a')
   })
 
@@ -82,27 +81,34 @@ describe('DiscoveryClient against the real registry', () => {
     const b = client([d.url], 'b')
     a.c.start()
     b.c.start()
-    await until(() => ids(a.last()).includes('b') && ids(b.last()).includes('a'), 'mutual discovery')
+    await until(() => ids(a.last()).includes('b') && ids(b.last()).includes('a'), {
+      what: 'mutual discovery',
+    })
     const c = client([d.url], 'c')
     c.c.start()
-    await until(() => ids(a.last()).join() === 'b,c', 'a learns c')
+    await until(() => ids(a.last()).join() === 'b,c', { what: 'a learns c' })
   })
 
   it('re-reads the list only when the membership version moves', async () => {
     const d = await startDiscovery()
     let gets = 0
-    const counting = ((url: string | URL | Request, init?: RequestInit) => {
+    let heartbeats = 0
+    const counting = (async (url: string | URL | Request, init?: RequestInit) => {
       if (String(url).endsWith('/peers') && (init?.method ?? 'GET') === 'GET') gets++
-      return fetch(url, init)
+      const res = await fetch(url, init)
+      if (String(url).endsWith('/heartbeat')) heartbeats++
+      return res
     }) as typeof fetch
     const a = client([d.url], 'a', { fetch: counting })
     a.c.start()
-    await until(() => d.app.registry.size === 1, 'registration')
+    await until(() => d.app.registry.size === 1, { what: 'registration' })
     const hbBefore = () => gets
-    await new Promise((r) => setTimeout(r, INTERVAL * 6))
+    // Six heartbeat replies later (each carries the unchanged membership version)…
+    const hb = heartbeats
+    await until(() => heartbeats >= hb + 6, { what: 'six more heartbeats' })
     expect(hbBefore()).toBeLessThanOrEqual(1) // membership unchanged: heartbeats only
     d.app.registry.register(self('late', 3))
-    await until(() => ids(a.last()).includes('late'), 'late peer fetched')
+    await until(() => ids(a.last()).includes('late'), { what: 'late peer fetched' })
     expect(gets).toBeGreaterThanOrEqual(1)
   })
 
@@ -110,11 +116,11 @@ describe('DiscoveryClient against the real registry', () => {
     const d = await startDiscovery()
     const a = client([d.url], 'a')
     a.c.start()
-    await until(() => d.app.registry.size === 1, 'first registration')
+    await until(() => d.app.registry.size === 1, { what: 'first registration' })
     await d.app.close()
     const restarted = await startDiscovery({ port: d.port })
     const t0 = Date.now()
-    await until(() => restarted.app.registry.list().some((p) => p.id === 'a'), 're-registration')
+    await until(() => restarted.app.registry.list().some((p) => p.id === 'a'), { what: 're-registration' })
     // Generous bound for a loaded machine; nominally ≤ one interval.
     expect(Date.now() - t0).toBeLessThan(INTERVAL * 20)
   })
@@ -123,7 +129,7 @@ describe('DiscoveryClient against the real registry', () => {
     const d = await startDiscovery()
     const a = client([d.url], 'a')
     a.c.start()
-    await until(() => d.app.registry.size === 1, 'registration')
+    await until(() => d.app.registry.size === 1, { what: 'registration' })
     await a.c.stop()
     expect(d.app.registry.list()).toEqual([])
   })
@@ -136,20 +142,19 @@ describe('DiscoveryClient against the real registry', () => {
     up.app.registry.register(self('other', 2))
     const a = client([`http://127.0.0.1:${downPort}`, up.url], 'a')
     a.c.start()
-    await until(() => ids(a.last()).includes('other'), 'list from the live server')
-    await until(() => (a.c.status()[0]?.failures ?? 0) >= 2, 'failures counted')
+    await until(() => ids(a.last()).includes('other'), { what: 'list from the live server' })
+    await until(() => (a.c.status()[0]?.failures ?? 0) >= 2, { what: 'failures counted' })
     expect(a.c.status()[1]?.registered).toBe(true)
     // Now the only server goes away: the known list must survive.
     const before = a.seen.length
     await up.app.close()
-    await until(() => (a.c.status()[1]?.failures ?? 0) >= 2, 'second server failing')
+    await until(() => (a.c.status()[1]?.failures ?? 0) >= 2, { what: 'second server failing' })
     expect(a.seen.length).toBe(before)
     // The first server comes back (empty) and the client registers there.
     const back = await startDiscovery({ port: downPort })
-    await until(
-      () => back.app.registry.list().some((p) => p.id === 'a'),
-      'registration on the returning server',
-    )
+    await until(() => back.app.registry.list().some((p) => p.id === 'a'), {
+      what: 'registration on the returning server',
+    })
   })
 
   it('sends the bearer token; without it registration fails, is logged as an error, and is retried', async () => {
@@ -158,13 +163,13 @@ describe('DiscoveryClient against the real registry', () => {
     const capture = pino({ level: 'error' }, { write: (line: string) => errors.push(line) })
     const bad = client([d.url], 'bad', { logger: capture })
     bad.c.start()
-    await until(() => (bad.c.status()[0]?.failures ?? 0) >= 2, 'failures without a token')
+    await until(() => (bad.c.status()[0]?.failures ?? 0) >= 2, { what: 'failures without a token' })
     expect(errors).toHaveLength(1)
     expect(errors[0]).toContain('TALLY_UNAUTHORIZED')
     expect(d.app.registry.size).toBe(0)
     const good = client([d.url], 'good', { token: TOKEN })
     good.c.start()
-    await until(() => d.app.registry.size === 1, 'registration with a token')
+    await until(() => d.app.registry.size === 1, { what: 'registration with a token' })
     await good.c.stop()
     expect(d.app.registry.size).toBe(0)
   })
@@ -186,15 +191,19 @@ describe('DiscoveryClient with a hostile or hanging server (injected fetch)', ()
     }) as typeof fetch
     const a = client(['http://127.0.0.1:1'], 'a', { fetch: fakeFetch })
     a.c.start()
-    await until(() => calls > 12, 'several ticks')
+    await until(() => calls > 12, { what: 'several ticks' })
     for (const list of a.seen) expect(list).toEqual([])
   })
 
   it('stop() is bounded even when the server never answers', async () => {
-    const hang = (() => new Promise<Response>(() => {})) as typeof fetch
+    let requests = 0
+    const hang = (() => {
+      requests++
+      return new Promise<Response>(() => {})
+    }) as typeof fetch
     const a = client(['http://127.0.0.1:1'], 'a', { fetch: hang, stopTimeoutMs: 200 })
     a.c.start()
-    await new Promise((r) => setTimeout(r, 50))
+    await until(() => requests >= 1, { what: 'a request in flight' })
     const t0 = Date.now()
     await a.c.stop()
     expect(Date.now() - t0).toBeLessThan(2000)
@@ -203,15 +212,26 @@ describe('DiscoveryClient with a hostile or hanging server (injected fetch)', ()
   it('a throwing onPeers is contained', async () => {
     const d = await startDiscovery()
     let n = 0
+    let heartbeats = 0
+    const counting = (async (url: string | URL | Request, init?: RequestInit) => {
+      const res = await fetch(url, init)
+      if (String(url).endsWith('/heartbeat')) heartbeats++
+      return res
+    }) as typeof fetch
     const a = client([d.url], 'a', {
+      fetch: counting,
       onPeers: () => {
         n++
         throw new Error('boom')
       },
     })
     a.c.start()
-    await until(() => n >= 1, 'onPeers called')
-    await new Promise((r) => setTimeout(r, INTERVAL * 3))
+    await until(() => n >= 1, { what: 'onPeers called' })
+    // Three more ticks have completed since the throw: a failure would be counted by now.
+    const hb = heartbeats
+    await until(() => heartbeats >= hb + 3, {
+      what: 'three more heartbeats',
+    })
     expect(a.c.status()[0]?.failures).toBe(0)
   })
 

@@ -1,4 +1,5 @@
 import dgram from 'node:dgram'
+import { until } from '@tally/kit/testing'
 import fc from 'fast-check'
 import { pino } from 'pino'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -94,14 +95,6 @@ async function rawSender(): Promise<dgram.Socket> {
   return s
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
 function ann(id: string, over: Partial<Announcement> = {}): Announcement {
   return {
     t: 'announce',
@@ -126,10 +119,10 @@ describe('MulticastDiscovery on loopback', () => {
     a.m.start()
     b.m.start()
     c.m.start()
-    await until(() => a.ids().join() === 'n2,n3' && b.ids().join() === 'n1,n3', 'mutual discovery')
+    await until(() => a.ids().join() === 'n2,n3' && b.ids().join() === 'n1,n3', { what: 'mutual discovery' })
     expect(a.seen.at(-1)![0]).toEqual({ id: 'n2', addr: '127.0.0.1:9002', http: 'http://127.0.0.1:8012' })
     await c.m.stop()
-    await until(() => a.ids().join() === 'n2', 'leave processed', 5000)
+    await until(() => a.ids().join() === 'n2', { what: 'leave processed', timeoutMs: 5000 })
   })
 
   it('a peer that stops announcing expires', async ({ skip }) => {
@@ -138,10 +131,10 @@ describe('MulticastDiscovery on loopback', () => {
     const a = member('n1', port, { expiryMs: 300 })
     a.m.start()
     const s = await rawSender()
-    await until(() => a.m.stats().self > 0, 'joined')
+    await until(() => a.m.stats().self > 0, { what: 'joined' })
     s.send(encodeAnnouncement(ann('ghost')), port, GROUP)
-    await until(() => a.ids().includes('ghost'), 'ghost seen')
-    await until(() => !a.ids().includes('ghost'), 'ghost expired')
+    await until(() => a.ids().includes('ghost'), { what: 'ghost seen' })
+    await until(() => !a.ids().includes('ghost'), { what: 'ghost expired' })
   })
 
   it('with a cluster key, strangers, bad tags, stale and garbage are ignored and counted', async ({
@@ -152,7 +145,7 @@ describe('MulticastDiscovery on loopback', () => {
     const a = member('n1', port, { clusterKey: KEY })
     a.m.start()
     const s = await rawSender()
-    await until(() => a.m.stats().self > 0, 'joined')
+    await until(() => a.m.stats().self > 0, { what: 'joined' })
     const bad = [
       encodeAnnouncement(ann('nokey')),
       encodeAnnouncement(ann('otherkey'), 'another-cluster'),
@@ -163,8 +156,8 @@ describe('MulticastDiscovery on loopback', () => {
     ]
     for (const b of bad) s.send(b, port, GROUP)
     s.send(encodeAnnouncement(ann('friend'), KEY), port, GROUP)
-    await until(() => a.ids().includes('friend'), 'friend accepted')
-    await until(() => a.m.stats().received - a.m.stats().self >= 7, 'all datagrams received')
+    await until(() => a.ids().includes('friend'), { what: 'friend accepted' })
+    await until(() => a.m.stats().received - a.m.stats().self >= 7, { what: 'all datagrams received' })
     const st = a.m.stats()
     expect(a.ids()).toEqual(['friend'])
     expect(st.rejected['bad-tag']).toBeGreaterThanOrEqual(1)

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { Cleanup, tempDir } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LevelStore } from '../../src/storage/level-store.js'
 import { isStoreError } from '../../src/storage/store-errors.js'
-import { tmpDirs } from '../support/tmp-dir.js'
 
-const dirs = tmpDirs()
+const cleanup = new Cleanup()
 const children: ChildProcess[] = []
 afterEach(async () => {
   for (const c of children.splice(0)) {
@@ -15,7 +15,7 @@ afterEach(async () => {
       await once(c, 'exit')
     }
   }
-  await dirs.cleanup()
+  await cleanup.run()
 })
 
 const pkgDir = fileURLToPath(new URL('..', import.meta.url))
@@ -41,7 +41,7 @@ async function holdLock(dir: string): Promise<ChildProcess> {
 
 describe('data dir lock', () => {
   it('a second process on the same data dir fails with TALLY_DATA_DIR_LOCKED; works once it is gone', async () => {
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const holder = await holdLock(dir)
     const err = await new LevelStore({ dataDir: dir }).open('n1').catch((e: unknown) => e)
     expect(isStoreError(err, 'TALLY_DATA_DIR_LOCKED')).toBe(true)

@@ -5,41 +5,42 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  alive,
-  killHard,
-  type NodeProc,
-  request,
-  requireBuild,
-  startNode,
-  stop,
+  Cleanup,
+  http,
+  killProc,
+  NODE_BIN,
+  type TallyNodeProc as NodeProc,
+  prng,
+  requireBuilt,
+  startTallyNode,
+  stopProc,
+  tempDir,
   until,
   waitHealthy,
-} from '../support/node-proc.js'
-import { prng } from '../support/prng.js'
-import { tmpDirs } from '../support/tmp-dir.js'
+} from '@tally/kit/testing'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
-const dirs = tmpDirs('tally-durability-')
+const cleanup = new Cleanup()
 const running: NodeProc[] = []
 const ROUNDS = Number(process.env.TALLY_SOAK_ROUNDS ?? 20)
 const SEED = Number(process.env.TALLY_SEED ?? Date.now() % 1_000_000)
 const HAS_BOOT_ID = existsSync('/proc/sys/kernel/random/boot_id')
 
-beforeAll(() => requireBuild())
+beforeAll(() => requireBuilt(NODE_BIN))
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => killHard(p)))
+  await Promise.all(running.splice(0).map((p) => killProc(p)))
 })
-afterAll(() => dirs.cleanup())
+afterAll(() => cleanup.run())
 
 async function launch(id: string, dataDir: string, extra: string[] = []): Promise<NodeProc> {
-  const p = await startNode(id, dataDir, extra)
+  const p = await startTallyNode(cleanup, id, dataDir, extra)
   running.push(p)
   return p
 }
 
 async function counterValue(p: NodeProc, name: string): Promise<number> {
-  const r = await request(`${p.url}/counters/${name}`)
+  const r = await http(`${p.url}/counters/${name}`)
   if (r.status !== 200) throw new Error(`GET /counters/${name}: ${r.status} ${JSON.stringify(r.body)}`)
   return (r.body as { value: number }).value
 }
@@ -52,7 +53,7 @@ async function load(p: NodeProc, name: string, clients: number, signal: AbortSig
       while (!signal.aborted) {
         out.attempted++
         try {
-          const r = await request(`${p.url}/counters/${name}/increment`, 'POST')
+          const r = await http(`${p.url}/counters/${name}/increment`, 'POST')
           if (r.status !== 200) continue
           out.acked++
           out.maxAcked = Math.max(out.maxAcked, (r.body as { value: number }).value)
@@ -72,7 +73,7 @@ async function killLoop(
   extra: string[] = [],
 ): Promise<void> {
   const random = prng(seed)
-  const dataDir = join(await dirs.make(), 'n1')
+  const dataDir = join(await tempDir(cleanup, 'tally-durability-'), 'n1')
   const flags = ['--durability', durability, ...extra]
   let p = await launch('n1', dataDir, flags)
   const replica = (await waitHealthy(p)).replica
@@ -82,7 +83,7 @@ async function killLoop(
     const ctl = new AbortController()
     const work = load(p, 'k', 8, ctl.signal)
     await new Promise((r) => setTimeout(r, 50 + Math.floor(random() * 500)))
-    await killHard(p)
+    await killProc(p)
     ctl.abort()
     const { acked, attempted, maxAcked } = await work
     running.splice(0)
@@ -100,11 +101,10 @@ async function killLoop(
     before = v
   }
   if (extra.includes('--snapshot-interval')) {
-    await until(
-      async () => ((await request(`${p.url}/metrics`)).body as { snapshots: number }).snapshots > 0,
-      10_000,
-      'a snapshot',
-    )
+    await until(async () => ((await http(`${p.url}/metrics`)).body as { snapshots: number }).snapshots > 0, {
+      what: 'a snapshot',
+      timeoutMs: 10_000,
+    })
   }
 }
 
@@ -123,32 +123,32 @@ describe('tally-node durability (processes)', () => {
   )
 
   it('a second tally-node on the same data dir exits 1 naming the locked dir', async () => {
-    const dataDir = join(await dirs.make(), 'n1')
+    const dataDir = join(await tempDir(cleanup, 'tally-durability-'), 'n1')
     const first = await launch('n1', dataDir)
     await waitHealthy(first)
     const second = await launch('n1', dataDir) // resolves once it has closed: the start is refused
     expect(second.child.exitCode).toBe(1)
-    expect(second.stderr.join('')).toContain(`data dir ${dataDir} is locked`)
-    expect(alive(first)).toBe(true)
+    expect(second.output()).toContain(`data dir ${dataDir} is locked`)
+    expect(first.alive()).toBe(true)
   }, 60_000)
 
   it('the same Idempotency-Key 10x concurrently, and again after restarts, counts once', async () => {
-    const dataDir = join(await dirs.make(), 'n1')
+    const dataDir = join(await tempDir(cleanup, 'tally-durability-'), 'n1')
     const send = (p: NodeProc) =>
-      request(`${p.url}/counters/idem/increment`, 'POST', { amount: 5 }, { 'idempotency-key': 'order-42' })
+      http(`${p.url}/counters/idem/increment`, 'POST', { amount: 5 }, { 'idempotency-key': 'order-42' })
     let p = await launch('n1', dataDir)
     await waitHealthy(p)
     const first = await Promise.all(Array.from({ length: 10 }, () => send(p)))
     for (const r of first) expect(r).toEqual({ status: 200, body: { name: 'idem', value: 5 } })
     expect(await counterValue(p, 'idem')).toBe(5)
 
-    expect(await stop(p)).toBe(0) // clean: the key now lives in the snapshot
+    expect(await stopProc(p, 'SIGTERM', 10_000)).toBe(0) // clean: the key now lives in the snapshot
     p = await launch('n1', dataDir)
     await waitHealthy(p)
     const again = await Promise.all(Array.from({ length: 10 }, () => send(p)))
     for (const r of again) expect(r).toEqual({ status: 200, body: { name: 'idem', value: 5 } })
 
-    await killHard(p) // unclean: the key is recovered from the log
+    await killProc(p) // unclean: the key is recovered from the log
     p = await launch('n1', dataDir)
     await waitHealthy(p)
     expect((await send(p)).body).toEqual({ name: 'idem', value: 5 })
@@ -156,7 +156,7 @@ describe('tally-node durability (processes)', () => {
   }, 90_000)
 
   it('a wiped data dir in a 3-node cluster: new replica id, the cluster total stays exact', async () => {
-    const root = await dirs.make()
+    const root = await tempDir(cleanup, 'tally-durability-')
     const n1 = await launch('n1', join(root, 'n1'))
     await waitHealthy(n1)
     const seed = ['--peers', `127.0.0.1:${n1.tcp}`, '--gossip-interval', '100']
@@ -166,7 +166,7 @@ describe('tally-node durability (processes)', () => {
     await waitHealthy(n3)
     let total = 0
     const inc = async (p: NodeProc, amount: number) => {
-      const r = await request(`${p.url}/counters/t/increment`, 'POST', { amount })
+      const r = await http(`${p.url}/counters/t/increment`, 'POST', { amount })
       expect(r.status).toBe(200)
       total += amount
     }
@@ -174,13 +174,12 @@ describe('tally-node durability (processes)', () => {
     const converged = (nodes: NodeProc[]) =>
       until(
         async () => (await Promise.all(nodes.map((p) => counterValue(p, 't')))).every((v) => v === total),
-        30_000,
-        `every node at ${total}`,
+        { what: `every node at ${total}`, timeoutMs: 30_000 },
       )
     await converged([n1, n2, n3])
 
     // n2 loses its disk: its old replica's counts live on in n1 and n3.
-    await killHard(n2)
+    await killProc(n2)
     await rm(join(root, 'n2'), { recursive: true, force: true })
     const n2b = await launch('n2', join(root, 'n2'), seed)
     const fresh = await waitHealthy(n2b)
@@ -189,6 +188,6 @@ describe('tally-node durability (processes)', () => {
     for (let i = 0; i < 10; i++) await inc(n2b, 100)
     await inc(n1, 7)
     await converged([n1, n2b, n3])
-    expect(alive(n1) && alive(n3)).toBe(true)
+    expect(n1.alive() && n3.alive()).toBe(true)
   }, 120_000)
 })

@@ -6,28 +6,38 @@
 // Safety: generated messages never carry a gossip address (no PULL/ACK/
 // MEMBERS/PUSH.a), so nothing the node reads can make it dial anywhere.
 import net from 'node:net'
+import { join } from 'node:path'
+import {
+  Cleanup,
+  http,
+  NODE_BIN,
+  type TallyNodeProc as Proc,
+  prng,
+  requireBuilt,
+  startTallyNode,
+  tempDir,
+  waitHealthy,
+} from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeFrame } from '../../src/wire/frame-codec.js'
 import { MsgType } from '../../src/wire/messages.js'
-import { prng } from '../support/prng.js'
-import { http, type Proc, requireBuild, spawnNode, stopAll, tempDir, waitHealthy } from '../support/procs.js'
 
 const FRAMES = 100_000
 const PER_CONNECTION = 50
 const PARALLEL = 8
 
 let node: Proc
-const tmp = tempDir()
+const cleanup = new Cleanup()
 
 beforeAll(async () => {
-  requireBuild()
-  node = await spawnNode('fuzz', tmp.dir, ['--max-frame-bytes', '65536'])
+  requireBuilt(NODE_BIN)
+  node = await startTallyNode(cleanup, 'fuzz', join(await tempDir(cleanup, 'tally-node-test-'), 'fuzz'), [
+    '--max-frame-bytes',
+    '65536',
+  ])
   await waitHealthy(node)
 })
-afterAll(async () => {
-  await stopAll([node])
-  tmp.cleanup()
-})
+afterAll(() => cleanup.run())
 
 // `hostile`: well-framed messages with invalid contents (the connection stays
 // open, so every one is examined); otherwise random or mutated bytes, which

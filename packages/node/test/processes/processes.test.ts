@@ -1,38 +1,42 @@
 // Real tally-node processes on loopback (free ports). Needs the built bin: run npm run build.
+
+import { join } from 'node:path'
+import {
+  Cleanup,
+  http,
+  NODE_BIN,
+  type TallyNodeProc as Proc,
+  requireBuilt,
+  startTallyNode,
+  tempDir,
+  until,
+  waitHealthy,
+} from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { http, type Proc, requireBuild, spawnNode, stopAll, tempDir, waitHealthy } from '../support/procs.js'
 
 const procs: Proc[] = []
-const tmp = tempDir()
+const cleanup = new Cleanup()
+let root = ''
+const spawnNode = (id: string, extra: string[] = []) => startTallyNode(cleanup, id, join(root, id), extra)
 
-beforeAll(() => requireBuild())
-afterAll(async () => {
-  await stopAll(procs)
-  tmp.cleanup()
+beforeAll(async () => {
+  requireBuilt(NODE_BIN)
+  root = await tempDir(cleanup, 'tally-node-test-')
 })
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+afterAll(() => cleanup.run())
 
 describe('tally-node processes', () => {
   it('5 nodes: increments spread over all of them reach the exact total everywhere', async () => {
-    const first = await spawnNode('p1', tmp.dir)
+    const first = await spawnNode('p1')
     procs.push(first)
-    for (let i = 2; i <= 5; i++)
-      procs.push(await spawnNode(`p${i}`, tmp.dir, ['--peers', `127.0.0.1:${first.tcp}`]))
+    for (let i = 2; i <= 5; i++) procs.push(await spawnNode(`p${i}`, ['--peers', `127.0.0.1:${first.tcp}`]))
     await Promise.all(procs.map((p) => waitHealthy(p)))
     await until(
       async () => {
         const h = await Promise.all(procs.map((p) => http(`${p.url}/health`)))
         return h.every((r) => (r.body as { peers: { live: number } }).peers.live === 4)
       },
-      20_000,
-      'every node to see 4 live peers',
+      { what: 'every node to see 4 live peers', timeoutMs: 20_000 },
     )
     // HTTP URLs travel in MEMBERS: every node learns every peer's.
     await until(
@@ -41,8 +45,7 @@ describe('tally-node processes', () => {
         const peers = (r.body as { peers: Array<{ id: string; http?: string }> }).peers
         return peers.length === 4 && peers.every((p) => p.http === procs.find((x) => x.id === p.id)?.url)
       },
-      20_000,
-      'peer HTTP URLs',
+      { what: 'peer HTTP URLs', timeoutMs: 20_000 },
     )
     let total = 0
     const writes: Promise<unknown>[] = []
@@ -64,8 +67,7 @@ describe('tally-node processes', () => {
         const v = await Promise.all(procs.map((p) => http(`${p.url}/counters/total`)))
         return v.every((r) => (r.body as { value: number }).value === total)
       },
-      20_000,
-      `every node at ${total}`,
+      { what: `every node at ${total}`, timeoutMs: 20_000 },
     )
   })
 
@@ -85,15 +87,14 @@ describe('tally-node processes', () => {
         const peers = (r.body as { peers: Array<{ id: string; state: string }> }).peers
         return peers.find((p) => p.id === last.id)?.state === 'dead'
       },
-      10_000,
-      'peer marked dead after LEAVE',
+      { what: 'peer marked dead after LEAVE', timeoutMs: 10_000 },
     )
   })
 
   it('a bad setting exits 2 naming it', async () => {
-    const p = await spawnNode('bad', tmp.dir, ['--fanout', 'lots'])
+    const p = await spawnNode('bad', ['--fanout', 'lots'])
     // spawnNode resolves when the process exits before listening.
     expect(p.child.exitCode).toBe(2)
-    expect(p.stderr.join('')).toContain('--fanout')
+    expect(p.output()).toContain('--fanout')
   })
 })

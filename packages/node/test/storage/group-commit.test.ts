@@ -1,3 +1,4 @@
+import { until } from '@tally/kit/testing'
 import { describe, expect, it } from 'vitest'
 import { GroupCommit } from '../../src/storage/group-commit.js'
 
@@ -24,7 +25,7 @@ describe('GroupCommit', () => {
       await tick(10)
     })
     const first = gc.submit(0)
-    await tick(1)
+    await until(() => sizes.length === 1, { what: 'the first write in flight', intervalMs: 1 })
     const rest = Array.from({ length: 50 }, (_, i) => gc.submit(i + 1))
     await Promise.all([first, ...rest])
     expect(sizes).toEqual([1, 50])

@@ -4,16 +4,16 @@
 // state equals the state the node had acknowledged, and a replica id is only
 // continued when nothing of it can have been lost.
 import { CounterMap } from '@tally/crdt'
+import { Cleanup, tempDir } from '@tally/kit/testing'
 import fc from 'fast-check'
 import { MemoryLevel } from 'memory-level'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LevelStore } from '../../src/storage/level-store.js'
 import type { WalDb } from '../../src/storage/wal-db.js'
 import { Driver } from '../support/store-driver.js'
-import { tmpDirs } from '../support/tmp-dir.js'
 
-const dirs = tmpDirs()
-afterAll(() => dirs.cleanup())
+const cleanup = new Cleanup()
+afterAll(() => cleanup.run())
 
 type Cmd =
   | { t: 'inc'; name: string; amount: number; key?: string }
@@ -52,7 +52,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
 
 describe('LevelStore model (memory-level)', () => {
   it('recovers exactly the acknowledged state through any run of writes, snapshots, restarts and crashes', async () => {
-    const dataDir = await dirs.make()
+    const dataDir = await tempDir(cleanup, 'tally-store-')
     await fc.assert(
       fc.asyncProperty(fc.array(cmd, { maxLength: 60 }), async (cmds) => {
         const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })

@@ -1,6 +1,7 @@
 import { readdir, rm, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CounterMap } from '@tally/crdt'
+import { Cleanup, du, tempDir, until } from '@tally/kit/testing'
 import { Level } from 'level'
 import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -9,10 +10,9 @@ import { encodeFrame, RUNNING_KEY, walKey } from '../../src/storage/record-codec
 import { isStoreError } from '../../src/storage/store-errors.js'
 import type { WalDb } from '../../src/storage/wal-db.js'
 import { type Backend, Driver, rebuild } from '../support/store-driver.js'
-import { du, tmpDirs } from '../support/tmp-dir.js'
 
-const dirs = tmpDirs()
-afterEach(() => dirs.cleanup())
+const cleanup = new Cleanup()
+afterEach(() => cleanup.run())
 
 const BOOT = 'boot-A'
 
@@ -68,7 +68,7 @@ for (const [name, make] of [
 ] as const) {
   describe(`LevelStore conformance (${name})`, () => {
     it('starts empty, then recovers identity, state and order-free deltas after a restart', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       const a = await Driver.open(make(dir))
       expect(a.recovered.state).toBeNull()
       expect(a.recovered.warnings).toEqual([])
@@ -91,7 +91,7 @@ for (const [name, make] of [
     })
 
     it('appendLocal after close is refused with TALLY_STORE_CLOSED; close is idempotent', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       const a = await Driver.open(make(dir))
       await a.store.close()
       await a.store.close()
@@ -99,13 +99,17 @@ for (const [name, make] of [
     })
 
     it('a wiped data dir starts a new, never-before-used incarnation; merged totals stay exact', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       const a = await Driver.open(make(dir))
       for (let i = 0; i < 5; i++) await a.inc()
       await a.store.close()
       // Peers learnt everything of replica 1.
       const peer = new CounterMap('peer.1')
       peer.merge(a.map.state())
+      // An incarnation is ms·1024 + 10 random bits: a reopen within the same millisecond could
+      // draw a smaller one. Reopen once the clock has passed the first open's millisecond.
+      const firstMs = Math.floor(a.recovered.identity.incarnation / 1024)
+      await until(() => Date.now() > firstMs, { what: 'the clock to pass the first open', timeoutMs: 1000 })
 
       await rm(dir, { recursive: true, force: true })
       memories.delete(join(dir, 'db'))
@@ -122,13 +126,13 @@ for (const [name, make] of [
     })
 
     it('refuses to open another node id’s data dir', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       await (await Driver.open(make(dir), 'n1')).store.close()
       await expect(make(dir).open('n2')).rejects.toMatchObject({ code: 'TALLY_DATA_DIR_MISMATCH' })
     })
 
     it('cuts a damaged tail record, warns, keeps every op before it, and starts a new incarnation', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       const a = await Driver.open(make(dir))
       for (let i = 0; i < 20; i++) await a.inc()
       await a.store.close()
@@ -151,7 +155,7 @@ for (const [name, make] of [
     })
 
     it('refuses to start on damage in the middle of the log, or cuts it under policy truncate', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       const a = await Driver.open(make(dir))
       for (let i = 0; i < 10; i++) await a.inc()
       await a.store.close()
@@ -169,7 +173,7 @@ for (const [name, make] of [
     })
 
     it('refuses to start when a batch is missing in the middle', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       const a = await Driver.open(make(dir))
       for (let i = 0; i < 6; i++) await a.inc()
       await a.store.close()
@@ -181,7 +185,7 @@ for (const [name, make] of [
     })
 
     it('snapshot: drops covered batches, keeps later ones, recovers the same state', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       const store = make(dir, { snapshotEveryOps: 50 })
       const a = await Driver.open(store)
       for (let i = 0; i < 60; i++) await a.inc(`c${i % 3}`)
@@ -200,7 +204,7 @@ for (const [name, make] of [
     })
 
     it('idempotency records survive restarts (log and snapshot) within retention only', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       let now = 1_000_000
       const opts = { idempotencyTtl: 10_000, now: () => now }
       const a = await Driver.open(make(dir, opts))
@@ -227,7 +231,7 @@ for (const [name, make] of [
     })
 
     it('after an unclean shutdown across a reboot: new incarnation, recovered state kept', async () => {
-      const dir = await dirs.make()
+      const dir = await tempDir(cleanup, 'tally-store-')
       const a = await Driver.open(make(dir, { durability: 'async' }))
       for (let i = 0; i < 4; i++) await a.inc()
       await a.store.close()
@@ -254,17 +258,19 @@ for (const [name, make] of [
 describe('LevelStore after a failed log write', () => {
   it('rejects that write and every later write and snapshot with TALLY_STORE_FAILED; the log stays intact', async () => {
     const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
+    // memory-level takes no `sync` option (it has no disk); the store passes one, as to classic-level.
+    const inner = db as unknown as WalDb
     let failNext = false
     const flaky: WalDb = {
       open: () => db.open(),
       close: () => db.close(),
       get: (k) => db.get(k),
-      put: (k, v, o) => (failNext ? Promise.reject(new Error('EIO: disk on fire')) : db.put(k, v, o)),
-      batch: (ops, o) => db.batch(ops, o),
+      put: (k, v, o) => (failNext ? Promise.reject(new Error('EIO: disk on fire')) : inner.put(k, v, o)),
+      batch: (ops, o) => inner.batch(ops, o),
       clear: (r) => db.clear(r),
       iterator: (r) => db.iterator(r),
     }
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const make = () => new LevelStore({ dataDir: dir, bootId: BOOT, openDb: () => flaky })
     const a = await Driver.open(make())
     await a.inc()
@@ -283,7 +289,7 @@ describe('LevelStore after a failed log write', () => {
 
 describe('LevelStore on LevelDB', () => {
   it('group commit: 500 concurrent sync appends take far fewer than 500 fsyncs', async () => {
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const store = leveldb(dir)
     const a = await Driver.open(store)
     await Promise.all(Array.from({ length: 500 }, () => a.inc()))
@@ -298,7 +304,7 @@ describe('LevelStore on LevelDB', () => {
   })
 
   it('remote-only batches are not fsynced on their own; async mode never fsyncs appends', async () => {
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const s = leveldb(dir)
     const a = await Driver.open(s)
     const peer = new CounterMap('p.1')
@@ -314,7 +320,7 @@ describe('LevelStore on LevelDB', () => {
   })
 
   it('a second open of a locked data dir fails with TALLY_DATA_DIR_LOCKED naming the path', async () => {
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const first = leveldb(dir)
     await first.open('n1')
     const err = await leveldb(dir)
@@ -329,7 +335,7 @@ describe('LevelStore on LevelDB', () => {
   })
 
   it('a data dir that cannot be created fails with TALLY_DATA_DIR_UNREADABLE naming it', async () => {
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const file = join(dir, 'not-a-dir')
     await writeFile(file, 'x')
     const err = await leveldb(join(file, 'data'))
@@ -340,7 +346,7 @@ describe('LevelStore on LevelDB', () => {
   })
 
   it('a torn LevelDB log file (truncated tail) opens, keeping a prefix of the operations', async () => {
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const a = await Driver.open(leveldb(dir))
     for (let i = 0; i < 100; i++) await a.inc()
     await a.store.close()
@@ -359,7 +365,7 @@ describe('LevelStore on LevelDB', () => {
   })
 
   it('snapshots hold more than 65 535 counters (msgpack map sizes) and idempotency records', async () => {
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const a = await Driver.open(leveldb(dir))
     const m = a.map
     for (let i = 0; i < 70_000; i++) m.increment(`c${i}`, 1 + (i % 3))
@@ -374,7 +380,7 @@ describe('LevelStore on LevelDB', () => {
   })
 
   it('snapshots keep disk use bounded over many operations and recover the same state', async () => {
-    const dir = await dirs.make()
+    const dir = await tempDir(cleanup, 'tally-store-')
     const open = () => Driver.open(leveldb(dir, { snapshotEveryOps: 2000 }))
     let d = await open()
     const sizes: number[] = []

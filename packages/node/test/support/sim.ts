@@ -1,4 +1,5 @@
 // In-process clusters for tests: TallyNodes over a MemoryNetwork and MemoryStores.
+import { until } from '@tally/kit/testing'
 import pino from 'pino'
 import { TallyNode, type TallyNodeOptions } from '../../src/node.js'
 import { MemoryStore } from '../../src/storage/memory-store.js'
@@ -35,13 +36,22 @@ export async function startSim(
   return { id, addr, store, node }
 }
 
-/** Polls `check` every 10 ms until it returns true or `timeoutMs` passes (then throws with `what`). */
-export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
+/**
+ * Resolves once every node in `nodes` has run `n` more gossip rounds and
+ * answered `n` more digest pulls than when called. Messages are delivered in
+ * send order, so whatever any of them had sent before the call has been
+ * processed by then: a value still unchanged afterwards stays unchanged.
+ */
+export async function gossipRoundsPass(nodes: readonly SimNode[], n = 10, timeoutMs = 10_000): Promise<void> {
+  const stats = (x: SimNode) => x.node.replicator.stats
+  const start = nodes.map((x) => ({ rounds: stats(x).rounds, pulls: stats(x).pullsIn }))
+  await until(
+    () =>
+      nodes.every(
+        (x, i) => stats(x).rounds >= start[i]!.rounds + n && stats(x).pullsIn >= start[i]!.pulls + n,
+      ),
+    { what: `${n} more gossip rounds on ${nodes.map((x) => x.id).join(', ')}`, timeoutMs },
+  )
 }
 
 /** True when every node has value `v` for counter `name`. */

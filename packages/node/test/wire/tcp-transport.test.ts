@@ -1,10 +1,11 @@
 // Real sockets on 127.0.0.1 (port 0).
 import net from 'node:net'
+import { until } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodeFrame } from '../../src/wire/frame-codec.js'
 import { type Message, MsgType } from '../../src/wire/messages.js'
 import { splitAddr, TcpTransport } from '../../src/wire/tcp-transport.js'
-import { silent, until } from '../support/sim.js'
+import { silent } from '../support/sim.js'
 
 const open: TcpTransport[] = []
 afterEach(async () => {
@@ -41,7 +42,7 @@ describe('TcpTransport', () => {
     const got: string[] = []
     b.onMessage((m) => got.push(m.f))
     for (let i = 0; i < 1000; i++) a.send(bAddr, leave(`n${i}`))
-    await until(() => got.length === 1000, 10_000, 'all messages')
+    await until(() => got.length === 1000, { what: 'all messages', timeoutMs: 10_000 })
     expect(got[0]).toBe('n0')
     expect(got[999]).toBe('n999')
     const s = a.stats()
@@ -63,7 +64,7 @@ describe('TcpTransport', () => {
       delta: { ranges: [], entries: [['x'.repeat(100_000), 'r', 1, 0, 1]] },
     }
     for (let i = 0; i < 300; i++) a.send(bAddr, big)
-    await until(() => n === 300, 20_000, '30 MB delivered')
+    await until(() => n === 300, { what: '30 MB delivered', timeoutMs: 20_000 })
     expect(a.stats().dropped).toBe(0)
   })
 
@@ -78,7 +79,10 @@ describe('TcpTransport', () => {
     b.onMessage((m) => got.push(m.f))
     a.send(bAddr, leave('good'))
     c.send(bAddr, leave('evil'))
-    await until(() => got.includes('good') && b.stats().badFrames.auth === 1, 5000, 'auth outcome')
+    await until(() => got.includes('good') && b.stats().badFrames.auth === 1, {
+      what: 'auth outcome',
+      timeoutMs: 5000,
+    })
     expect(got).toEqual(['good'])
   })
 
@@ -97,15 +101,14 @@ describe('TcpTransport', () => {
         Buffer.concat([encodeFrame(leave('ok')), Buffer.from([0, 0, 0, 3, 1, 0xc1, 0xc1])]),
       ),
     ).toBe(true)
-    await until(
-      () => b.stats().badFrames.shape >= 1 && b.stats().badFrames.oversize === 1,
-      5000,
-      'bad frames counted',
-    )
+    await until(() => b.stats().badFrames.shape >= 1 && b.stats().badFrames.oversize === 1, {
+      what: 'bad frames counted',
+      timeoutMs: 5000,
+    })
     expect(got).toEqual(['ok'])
     const a = transport()
     a.send(bAddr, leave('after'))
-    await until(() => got.includes('after'), 5000, 'still serving')
+    await until(() => got.includes('after'), { what: 'still serving', timeoutMs: 5000 })
   })
 
   it('times out a connection that leaves a frame incomplete', async () => {
@@ -124,7 +127,7 @@ describe('TcpTransport', () => {
     const a = transport({ backoffBaseMs: 20, backoffMaxMs: 100 })
     const addr = `127.0.0.1:${port}`
     a.send(addr, leave('lost'))
-    await until(() => a.stats().connectFailures >= 1, 5000, 'connect failure')
+    await until(() => a.stats().connectFailures >= 1, { what: 'connect failure', timeoutMs: 5000 })
     const b = transport({ port })
     await b.listen()
     const got: string[] = []
@@ -134,8 +137,7 @@ describe('TcpTransport', () => {
         a.send(addr, leave('back'))
         return got.includes('back')
       },
-      5000,
-      'reconnect',
+      { what: 'reconnect', timeoutMs: 5000 },
     )
     expect(got).not.toContain('lost')
   })

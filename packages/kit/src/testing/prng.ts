@@ -1,6 +1,7 @@
 /**
  * Seeded PRNG (mulberry32): the same seed gives the same sequence, so a
- * failing randomized test can be replayed. Returns floats in [0, 1).
+ * failing randomized test can be replayed from its seed. Returns floats in
+ * [0, 1). Seeded tests depend on this exact sequence: do not change it.
  */
 export function prng(seed: number): () => number {
   let a = seed >>> 0

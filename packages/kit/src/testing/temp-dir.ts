@@ -1,20 +1,13 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Cleanup } from './cleanup.js'
 
-/** Fresh temp dirs for one test file; `cleanup()` removes every one of them. */
-export function tmpDirs(prefix = 'tally-store-') {
-  const made: string[] = []
-  return {
-    async make(): Promise<string> {
-      const d = await mkdtemp(join(tmpdir(), prefix))
-      made.push(d)
-      return d
-    },
-    async cleanup(): Promise<void> {
-      await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })))
-    },
-  }
+/** Creates a fresh directory under the OS temp dir; `cleanup` removes it (recursively). */
+export async function tempDir(cleanup: Cleanup, prefix = 'tally-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  cleanup.add(() => rm(dir, { recursive: true, force: true }))
+  return dir
 }
 
 /** Total bytes of the regular files under `dir`, recursively. */

@@ -1,7 +1,8 @@
 import { CounterMap } from '@tally/crdt'
+import { isConsistency, requiredReplicas } from '@tally/kit'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { classify, errorOf, isConsistency, mergeStates, requiredReplicas } from '../src/consistency.js'
+import { classify, errorOf, mergeStates } from '../src/consistency.js'
 
 describe('requiredReplicas', () => {
   it.each([

@@ -1,4 +1,23 @@
 /** @tally/kit: what the three Tally servers share. Internal; never published. */
+
+export {
+  createFastify,
+  type ErrorMapping,
+  errorHandler,
+  type FastifyBaseOptions,
+  sendHttpError,
+  toHttpError,
+} from './fastify-base.js'
+export {
+  DomainError,
+  type ErrorExtra,
+  errorFactory,
+  HttpError,
+  httpError,
+  MESSAGES,
+  SHARED_ERROR_STATUS,
+  type SharedErrorCode,
+} from './http-errors.js'
 export {
   CONSISTENCY_LEVELS,
   type Consistency,

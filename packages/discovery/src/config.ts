@@ -6,12 +6,12 @@
 import {
   ConfigError,
   defineSettings,
+  type Env,
   host,
   int,
   helpText as kitHelpText,
-  LOG_LEVELS,
   type LogLevel,
-  oneOf,
+  logLevelSetting,
   parseSettings,
   type Setting,
   settingList,
@@ -60,12 +60,7 @@ export const SCHEMA = defineSettings({
     parse: int(1, 1_000_000),
     default: '10000',
   },
-  logLevel: {
-    flag: 'log-level',
-    description: LOG_LEVELS.join(' | '),
-    parse: oneOf(LOG_LEVELS),
-    default: 'info',
-  },
+  logLevel: logLevelSetting(),
 })
 
 /** Every tally-discovery setting, in `--help` order. */
@@ -82,10 +77,7 @@ export function helpText(): string {
  * {@link ConfigError} naming the setting (and the env var when the bad value
  * came from one) on an unknown flag, a missing value or a value out of range.
  */
-export function parseConfig(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): DiscoveryConfig {
+export function parseConfig(argv: readonly string[], env: Env): DiscoveryConfig {
   const { token, ...rest } = parseSettings(SCHEMA, argv, env)
   return { ...rest, ...(token === undefined ? {} : { token }), help: wantsHelp(argv) }
 }

@@ -6,11 +6,12 @@ import {
   ConfigError,
   DEFAULT_QUORUM_TIMEOUT_MS,
   defineSettings,
+  type Env,
   host,
   int,
   helpText as kitHelpText,
-  LOG_LEVELS,
   type LogLevel,
+  logLevelSetting,
   oneOf,
   parseSettings,
   type Setting,
@@ -103,12 +104,7 @@ export const SCHEMA = defineSettings({
     description: 'bearer token for the discovery service',
     parse: text(),
   },
-  logLevel: {
-    flag: 'log-level',
-    description: LOG_LEVELS.join(' | '),
-    parse: oneOf(LOG_LEVELS),
-    default: 'info',
-  },
+  logLevel: logLevelSetting(),
 })
 
 /** Every setting tally-gateway reads, in `--help` order. */
@@ -126,10 +122,7 @@ export function helpText(): string {
  * `--nodes` nor `--discovery` is required (the gateway then answers 503
  * TALLY_NO_NODES).
  */
-export function parseConfig(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): GatewayConfig {
+export function parseConfig(argv: readonly string[], env: Env): GatewayConfig {
   const config = parseSettings(SCHEMA, argv, env)
   if (config.deadlineMs < config.requestTimeoutMs) {
     throw new ConfigError(

@@ -33,6 +33,16 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** The `--log-level` setting every bin has (pino levels), default `level`. */
+export function logLevelSetting(level: LogLevel = 'info') {
+  return {
+    flag: 'log-level',
+    description: LOG_LEVELS.join(' | '),
+    parse: oneOf(LOG_LEVELS),
+    default: level as string,
+  } as const
+}
+
 /** `true` or `false`. */
 export function bool(): Parser<boolean> {
   return (raw) => {

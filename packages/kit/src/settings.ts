@@ -53,6 +53,9 @@ export interface SettingSpec<T = unknown> {
   readonly env?: string
 }
 
+/** The environment a bin reads (`process.env` in server.ts, a plain object in tests). */
+export type Env = Readonly<Record<string, string | undefined>>
+
 /** A bin's schema: config key → setting, in `--help` order. */
 export type SettingsSchema = Readonly<Record<string, SettingSpec<unknown>>>
 
@@ -134,7 +137,7 @@ function readArgv(argv: readonly string[], known: ReadonlySet<string>): Map<stri
 export function parseSettings<S extends SettingsSchema>(
   schema: S,
   argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
 ): SettingsValues<S> {
   const flags = readArgv(argv, new Set(Object.values(schema).map((s) => s.flag)))
   const out: Record<string, unknown> = {}
@@ -204,9 +207,9 @@ const processIo: CliIo = {
 export function readConfigOrExit<C>(
   bin: string,
   help: () => string,
-  parse: (argv: readonly string[], env: Readonly<Record<string, string | undefined>>) => C,
+  parse: (argv: readonly string[], env: Env) => C,
   argv: readonly string[] = process.argv.slice(2),
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: Env = process.env,
   io: CliIo = processIo,
 ): C {
   if (wantsHelp(argv)) {

@@ -6,12 +6,13 @@ import {
   bool,
   ConfigError,
   defineSettings,
+  type Env,
   host,
   hostPortList,
   int,
   helpText as kitHelpText,
-  LOG_LEVELS,
   type LogLevel,
+  logLevelSetting,
   matching,
   nonEmpty,
   oneOf,
@@ -179,12 +180,7 @@ export const SCHEMA = defineSettings({
     parse: int(1024, 1024 * 1024 * 1024),
     default: String(D.maxFrameBytes),
   },
-  logLevel: {
-    flag: 'log-level',
-    description: LOG_LEVELS.join(' | '),
-    parse: oneOf(LOG_LEVELS),
-    default: D.logLevel,
-  },
+  logLevel: logLevelSetting(D.logLevel),
 })
 
 /** Every setting tally-node reads, in `--help` order. */
@@ -200,10 +196,7 @@ export function helpText(): string {
  * validated config or throws {@link ConfigError} naming the bad setting.
  * `--help` is handled by the caller (kit's readConfigOrExit).
  */
-export function parseConfig(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): NodeConfig {
+export function parseConfig(argv: readonly string[], env: Env): NodeConfig {
   const s = parseSettings(SCHEMA, argv, env)
   const advertise = s.advertise ?? s.host
   if (advertise === '0.0.0.0' || advertise === '::' || advertise === '') {

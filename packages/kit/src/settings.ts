@@ -80,10 +80,19 @@ export function envName(flag: string): string {
   return `TALLY_${flag.toUpperCase().replaceAll('-', '_')}`
 }
 
-/** Identity with inference: declares a schema so its value types are kept. */
+/**
+ * Declares a schema and keeps its value types (identity otherwise). Throws
+ * TypeError for a flag name that is not lower-case words joined by `-`, or a
+ * flag or env name used twice (programmer mistakes).
+ */
 export function defineSettings<const S extends SettingsSchema>(schema: S): S {
+  const seen = new Set<string>()
   for (const spec of Object.values(schema)) {
     if (!/^[a-z][a-z0-9-]*$/.test(spec.flag)) throw new TypeError(`bad flag name ${spec.flag}`)
+    for (const name of [`--${spec.flag}`, spec.env ?? envName(spec.flag)]) {
+      if (seen.has(name)) throw new TypeError(`${name} is declared twice`)
+      seen.add(name)
+    }
   }
   return schema
 }

@@ -3,7 +3,7 @@
 
 import { createFastify, httpError } from '@tally/kit'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
-import { ERROR_MAPPING, errorHandler } from './error-handler.js'
+import { ERROR_MAPPING } from './error-handler.js'
 import { Gateway, type GatewayOptions } from './gateway.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
@@ -36,6 +36,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: opts.bodyLimit ?? 4096,
     // Names are up to 128 characters; longer ones must reach the handler to get TALLY_NAME_INVALID.
     maxParamLength: 1024,
+    // Kit's handler plus the relay of a node's own error answers.
     errors: ERROR_MAPPING,
     // While closing, requests get our own 503 TALLY_SHUTTING_DOWN (hook below), not fastify's body.
     fastify: { return503OnClosing: false },
@@ -47,8 +48,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const gateway = new Gateway(opts)
   app.decorate('gateway', gateway)
-  // Kit's handler plus the relay of a node's own error answers.
-  app.setErrorHandler(errorHandler)
   let closing = false
   app.addHook('onRequest', async (_req, reply) => {
     if (closing) {

@@ -23,6 +23,16 @@ export interface ErrorMapping {
    * through to the common rules (e.g. the node's validation path → code).
    */
   readonly map?: (err: FastifyError, req: FastifyRequest) => HttpError | undefined
+  /**
+   * Component hook, run before anything else: answer the error itself and
+   * return the reply, or return undefined to let the handler map it (e.g. the
+   * gateway relays a node's own error answer unchanged, with its status).
+   */
+  readonly intercept?: (
+    err: FastifyError,
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ) => FastifyReply | undefined
 }
 
 /** Options of {@link createFastify}. */
@@ -133,7 +143,8 @@ export function sendHttpError(reply: FastifyReply, err: HttpError): FastifyReply
 }
 
 /**
- * The one error handler of a server: {@link toHttpError}, then logs — an
+ * The one error handler of a server: the component's `intercept`, else
+ * {@link toHttpError}, then logs — an
  * unexpected error (answered 500 `TALLY_INTERNAL`) at `error` with its stack,
  * any other 5xx at `warn`, client faults (4xx) never above `debug` — and
  * sends the house body.
@@ -142,6 +153,8 @@ export function errorHandler(
   mapping: ErrorMapping,
 ): (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => FastifyReply {
   return (err, req, reply) => {
+    const answered = mapping.intercept?.(err, req, reply)
+    if (answered !== undefined) return answered
     const e = toHttpError(err, req, mapping)
     if (e.statusCode >= 500) {
       if (e.code === 'TALLY_INTERNAL') req.log.error({ err }, 'unexpected error')

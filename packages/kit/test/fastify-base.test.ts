@@ -161,4 +161,16 @@ describe('createFastify', () => {
     const res = await app.inject({ method: 'POST', url: '/echo', payload: '{"n":1.5}', headers: json })
     expect(res.json()).toEqual({ error: { code: 'TALLY_AMOUNT_INVALID', message: 'amount must be integer' } })
   })
+
+  it('lets a component answer an error itself before any mapping', async () => {
+    const { app } = make({
+      errors: {
+        status: SHARED_ERROR_STATUS,
+        intercept: (err, _req, reply) =>
+          err instanceof DomainError ? reply.code(504).send({ relayed: err.code }) : undefined,
+      },
+    })
+    expect((await app.inject({ method: 'GET', url: '/domain' })).json()).toEqual({ relayed: 'TALLY_CUSTOM' })
+    expect((await app.inject({ method: 'GET', url: '/bug' })).statusCode).toBe(500)
+  })
 })

@@ -10,6 +10,7 @@ WORKDIR /app
 # Manifests first so the dependency layer is cached until a lockfile changes.
 COPY package.json package-lock.json ./
 COPY packages/crdt/package.json packages/crdt/
+COPY packages/kit/package.json packages/kit/
 COPY packages/node/package.json packages/node/
 COPY packages/discovery/package.json packages/discovery/
 COPY packages/gateway/package.json packages/gateway/
@@ -26,6 +27,9 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/packages/crdt/package.json packages/crdt/
 COPY --from=build /app/packages/crdt/dist packages/crdt/dist
+# @tally/kit: private, shared by the three bins at run time (settings, HTTP base).
+COPY --from=build /app/packages/kit/package.json packages/kit/
+COPY --from=build /app/packages/kit/dist packages/kit/dist
 COPY --from=build /app/packages/node/package.json packages/node/
 COPY --from=build /app/packages/node/dist packages/node/dist
 COPY --from=build /app/packages/discovery/package.json packages/discovery/

@@ -97,7 +97,7 @@ describe('docker-compose.yml', () => {
 
   it('runs bins that exist in the image (package bin entries and the Dockerfile copies)', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
-    for (const pkg of ['crdt', 'node', 'discovery', 'gateway']) {
+    for (const pkg of ['crdt', 'kit', 'node', 'discovery', 'gateway']) {
       expect(dockerfile, `Dockerfile copies packages/${pkg}/dist`).toContain(`/app/packages/${pkg}/dist`)
     }
     for (const name of Object.keys(services)) {

@@ -1,48 +1,72 @@
-import createError from '@fastify/error'
+// The discovery error codes. Routes and hooks throw DiscoveryError (code,
+// message; no status); the HTTP edge maps codes to statuses with
+// ERROR_STATUS, the one table of this package (listed in the README). Every
+// error body is `{ error: { code, message } }`.
 
-/**
- * The discovery error catalog. Codes are stable within a major version and
- * listed in the package README; messages may change. Every HTTP error body is
- * `{ error: { code, message } }` (see `app.ts`).
- */
-export const Errors = {
-  /** Body, params or JSON are malformed or break the schema. Nothing changed. */
-  BadRequest: createError<'TALLY_BAD_REQUEST', 400, [string]>('TALLY_BAD_REQUEST', '%s', 400),
-  /** Heartbeat or deregistration for an id the registry does not hold (expired, never registered, or the registry restarted). */
-  UnknownNode: createError<'TALLY_UNKNOWN_NODE', 404, [string]>(
-    'TALLY_UNKNOWN_NODE',
-    'node "%s" is not registered; register again with POST /register',
-    404,
-  ),
+import { DomainError, SHARED_ERROR_STATUS } from '@tally/kit'
+
+/** The discovery server's own codes → status. */
+const DISCOVERY_ERROR_STATUS = {
   /** A token is configured and the request lacks `Authorization: Bearer <token>` or it does not match. */
-  Unauthorized: createError<'TALLY_UNAUTHORIZED', 401, []>(
-    'TALLY_UNAUTHORIZED',
-    'missing or wrong bearer token (send Authorization: Bearer <token>)',
-    401,
-  ),
+  TALLY_UNAUTHORIZED: 401,
+  /** Heartbeat or deregistration for an id the registry does not hold (expired, never registered, or the registry restarted). */
+  TALLY_UNKNOWN_NODE: 404,
   /** The registry holds its maximum number of entries; a new id cannot be added until others expire. */
-  TableFull: createError<'TALLY_TABLE_FULL', 507, [number]>(
-    'TALLY_TABLE_FULL',
-    'registry is full (%d entries); try again after entries expire',
-    507,
-  ),
-  /** Request body larger than the configured body limit. */
-  BodyTooLarge: createError<'TALLY_BODY_TOO_LARGE', 413, [number]>(
-    'TALLY_BODY_TOO_LARGE',
-    'request body exceeds %d bytes',
-    413,
-  ),
-  /** Request body is not `application/json`. */
-  UnsupportedMediaType: createError<'TALLY_UNSUPPORTED_MEDIA_TYPE', 415, []>(
-    'TALLY_UNSUPPORTED_MEDIA_TYPE',
-    'request body must be application/json',
-    415,
-  ),
-  /** No such route. */
-  NotFound: createError<'TALLY_NOT_FOUND', 404, [string, string]>('TALLY_NOT_FOUND', 'no route %s %s', 404),
-  /** A bug: the error was logged; the registry state is unchanged. */
-  Internal: createError<'TALLY_INTERNAL', 500, []>('TALLY_INTERNAL', 'internal error', 500),
+  TALLY_TABLE_FULL: 507,
 } as const
 
+const {
+  TALLY_BAD_REQUEST,
+  TALLY_NOT_FOUND,
+  TALLY_BODY_TOO_LARGE,
+  TALLY_UNSUPPORTED_MEDIA_TYPE,
+  TALLY_INTERNAL,
+} = SHARED_ERROR_STATUS
+
+/** Every code the discovery server can put in an error body → its HTTP status. */
+export const ERROR_STATUS: Readonly<Record<string, number>> = {
+  TALLY_BAD_REQUEST,
+  TALLY_NOT_FOUND,
+  TALLY_BODY_TOO_LARGE,
+  TALLY_UNSUPPORTED_MEDIA_TYPE,
+  TALLY_INTERNAL,
+  ...DISCOVERY_ERROR_STATUS,
+}
+
 /** Every code the discovery server can put in an error body. */
-export type DiscoveryErrorCode = ReturnType<(typeof Errors)[keyof typeof Errors]>['code']
+export type DiscoveryErrorCode =
+  | keyof typeof DISCOVERY_ERROR_STATUS
+  | 'TALLY_BAD_REQUEST'
+  | 'TALLY_NOT_FOUND'
+  | 'TALLY_BODY_TOO_LARGE'
+  | 'TALLY_UNSUPPORTED_MEDIA_TYPE'
+  | 'TALLY_INTERNAL'
+
+/** A refusal of the discovery server: stable code, human message, no status. */
+export class DiscoveryError extends DomainError<DiscoveryErrorCode> {
+  constructor(code: DiscoveryErrorCode, message: string) {
+    super(code, message)
+    this.name = 'DiscoveryError'
+  }
+}
+
+/** The discovery server's refusals with their fixed messages. Each returns a new DiscoveryError. */
+export const Errors = {
+  /** Body, params or JSON break a rule the schema cannot state. Nothing changed. */
+  badRequest: (message: string) => new DiscoveryError('TALLY_BAD_REQUEST', message),
+  unknownNode: (id: string) =>
+    new DiscoveryError(
+      'TALLY_UNKNOWN_NODE',
+      `node ${JSON.stringify(id)} is not registered; register again with POST /register`,
+    ),
+  unauthorized: () =>
+    new DiscoveryError(
+      'TALLY_UNAUTHORIZED',
+      'missing or wrong bearer token (send Authorization: Bearer <token>)',
+    ),
+  tableFull: (size: number) =>
+    new DiscoveryError(
+      'TALLY_TABLE_FULL',
+      `registry is full (${size} entries); try again after entries expire`,
+    ),
+} as const

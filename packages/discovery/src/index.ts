@@ -13,7 +13,7 @@ export {
   SETTINGS,
   type Setting,
 } from './config.js'
-export { type DiscoveryErrorCode, Errors } from './errors.js'
+export { DiscoveryError, type DiscoveryErrorCode, ERROR_STATUS, Errors } from './errors.js'
 export {
   type Clock,
   expire,

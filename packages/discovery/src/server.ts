@@ -4,26 +4,14 @@
  * signals and listens. Exit codes: 0 clean shutdown, 1 start failure
  * (e.g. port in use), 2 bad configuration.
  */
+import { readConfigOrExit } from '@tally/kit'
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { buildApp } from './app.js'
-import { ConfigError, helpText, parseConfig } from './config.js'
+import { helpText, parseConfig } from './config.js'
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof parseConfig>
-  try {
-    config = parseConfig(process.argv.slice(2), process.env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tally-discovery: ${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
-  }
-  if (config.help) {
-    process.stdout.write(helpText())
-    return
-  }
+  const config = readConfigOrExit('tally-discovery', helpText, parseConfig)
   const logger = pino({ name: 'tally-discovery', level: config.logLevel })
   const app = await buildApp({
     ttlMs: config.ttlMs,

@@ -44,7 +44,7 @@ describe('parseConfig', () => {
       expect(s.env).toBe(`TALLY_${s.flag.toUpperCase().replaceAll('-', '_')}`)
       expect(help).toContain(`--${s.flag}`)
       expect(help).toContain(s.env)
-      if (s.default !== undefined) expect(help).toContain(`default ${s.default}`)
+      if (s.default !== undefined) expect(help).toContain(`(default: ${s.default})`)
     }
     expect(parseConfig(['--help'], {}).help).toBe(true)
   })

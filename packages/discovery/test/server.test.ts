@@ -36,7 +36,7 @@ describe('tally-discovery bin', () => {
     for (const s of SETTINGS) {
       expect(p.output()).toContain(`--${s.flag}`)
       expect(p.output()).toContain(s.env)
-      if (s.default !== undefined) expect(p.output()).toContain(`default ${s.default}`)
+      if (s.default !== undefined) expect(p.output()).toContain(`(default: ${s.default})`)
     }
   })
 

@@ -2,8 +2,8 @@
 // the discovery poll. Thin I/O shell over the registry; parsing is pure.
 
 import { isValidReplicaId } from '@tally/crdt'
+import { toOrigin } from '@tally/kit'
 import { request } from 'undici'
-import { toOrigin } from './config.js'
 import { shouldProbe } from './health.js'
 import type { DiscoveredNode, NodeEntry, NodeLoad, Registry } from './registry.js'
 import { send, UpstreamError } from './upstream.js'

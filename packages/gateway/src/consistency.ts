@@ -1,35 +1,8 @@
-// Pure pieces of routing decisions: how many replicas a read level needs,
-// how a node's answer is classified, and how replica states merge.
+// Pure pieces of routing decisions: how a node's answer is classified and
+// how replica states merge. (How many replicas a level needs is @tally/kit's
+// requiredReplicas, the rule the nodes use too.)
 
 import { CounterMap } from '@tally/crdt'
-
-/** Values of `?consistency=`. */
-export const CONSISTENCY_LEVELS = ['one', 'quorum', 'all'] as const
-
-/** One of {@link CONSISTENCY_LEVELS}. */
-export type Consistency = (typeof CONSISTENCY_LEVELS)[number]
-
-/** True when `x` is a consistency level. Never throws. */
-export function isConsistency(x: unknown): x is Consistency {
-  return typeof x === 'string' && (CONSISTENCY_LEVELS as readonly string[]).includes(x)
-}
-
-/**
- * Replicas a read at `level` must merge when the gateway knows `n` nodes
- * (ejected ones included): one → 1, quorum → ⌊n/2⌋+1, all → n. With writes
- * acknowledged by a quorum of the same n nodes, R + W > n, so a quorum read
- * overlaps every quorum-acknowledged write. Returns at least 1.
- */
-export function requiredReplicas(level: Consistency, n: number): number {
-  switch (level) {
-    case 'one':
-      return 1
-    case 'quorum':
-      return Math.floor(Math.max(n, 1) / 2) + 1
-    case 'all':
-      return Math.max(n, 1)
-  }
-}
 
 /** What to do with one node's answer. */
 export type Outcome =

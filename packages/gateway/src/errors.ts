@@ -1,66 +1,49 @@
-import createError from '@fastify/error'
+// The gateway's error codes. Cores (validate, forward, gateway, registry)
+// throw GatewayError (code, message; no status); the HTTP edge maps codes to
+// statuses with ERROR_STATUS, the one table of this package (listed in the
+// README). Every error body is `{ error: { code, message } }`. Errors a node
+// returns (4xx, and 504 TALLY_QUORUM_TIMEOUT) are relayed as-is with
+// RelayedError, so the node's codes reach the client unchanged.
+
+import { DomainError, SHARED_ERROR_STATUS } from '@tally/kit'
+
+/** The gateway's own codes → status. */
+const GATEWAY_ERROR_STATUS = {
+  /** A tenant of `/items` is not 1–122 of `[A-Za-z0-9._:-]` (so that `items:<tenant>` is a valid name). */
+  TALLY_TENANT_INVALID: 400,
+  /** `?consistency=` is not one of one|quorum|all. */
+  TALLY_CONSISTENCY_INVALID: 400,
+  /** Every attempt failed (connection errors, 5xx, bad answers) before the deadline. */
+  TALLY_UPSTREAM_FAILED: 502,
+  /** The gateway knows no node it could send the request to (none configured, or all ejected and failing). */
+  TALLY_NO_NODES: 503,
+  /** A consistency read could not gather states from enough nodes. The message says how many answered. */
+  TALLY_QUORUM_UNAVAILABLE: 503,
+  /** The overall deadline passed before any node answered. */
+  TALLY_UPSTREAM_TIMEOUT: 504,
+} as const
 
 /**
- * The gateway error catalog. Codes are stable within a major version and
- * listed in the package README; messages may change. Every HTTP error body is
- * `{ error: { code, message } }` (see `error-handler.ts`). Errors a node
- * returns (4xx, and 504 TALLY_QUORUM_TIMEOUT) are relayed as-is with
- * {@link RelayedError}, so the node's codes reach the client unchanged.
+ * Every code the gateway itself answers → its HTTP status: the shared codes
+ * of @tally/kit (TALLY_VALUE_UNSAFE is 422: a merged value beyond 2^53−1
+ * cannot be sent as an exact JSON number) and the gateway's own. Codes
+ * relayed from a node keep the node's status and are not listed here.
  */
-export const Errors = {
-  /** Body, params, query or JSON are malformed or break the schema. Nothing was sent to a node. */
-  BadRequest: createError<'TALLY_BAD_REQUEST', 400, [string]>('TALLY_BAD_REQUEST', '%s', 400),
-  /** `amount` (or `count` of `/items`) is not a positive safe integer. Same code as the nodes use. */
-  AmountInvalid: createError<'TALLY_AMOUNT_INVALID', 400, [string]>('TALLY_AMOUNT_INVALID', '%s', 400),
-  /** A counter name breaks the naming rules of `@tally/crdt`. Same code as the nodes use. */
-  NameInvalid: createError<'TALLY_NAME_INVALID', 400, [string]>('TALLY_NAME_INVALID', '%s', 400),
-  /** A tenant of `/items` is not 1–122 of `[A-Za-z0-9._:-]` (so that `items:<tenant>` is a valid name). */
-  TenantInvalid: createError<'TALLY_TENANT_INVALID', 400, [string]>('TALLY_TENANT_INVALID', '%s', 400),
-  /** `Idempotency-Key` is present but not 1–128 printable ASCII characters. */
-  IdempotencyKeyInvalid: createError<'TALLY_IDEMPOTENCY_KEY_INVALID', 400, [string]>(
-    'TALLY_IDEMPOTENCY_KEY_INVALID',
-    '%s',
-    400,
-  ),
-  /** `?consistency=` is not one of one|quorum|all. */
-  ConsistencyInvalid: createError<'TALLY_CONSISTENCY_INVALID', 400, [string]>(
-    'TALLY_CONSISTENCY_INVALID',
-    '%s',
-    400,
-  ),
-  /** No route matches. */
-  NotFound: createError<'TALLY_NOT_FOUND', 404, [string]>('TALLY_NOT_FOUND', '%s', 404),
-  /** Request body larger than the body limit. */
-  BodyTooLarge: createError<'TALLY_BODY_TOO_LARGE', 413, [number]>(
-    'TALLY_BODY_TOO_LARGE',
-    'request body exceeds %d bytes',
-    413,
-  ),
-  /** Request body is not `application/json`. */
-  UnsupportedMediaType: createError<'TALLY_UNSUPPORTED_MEDIA_TYPE', 415, []>(
-    'TALLY_UNSUPPORTED_MEDIA_TYPE',
-    'request body must be application/json',
-    415,
-  ),
-  /** The gateway knows no node it could send the request to (none configured, or all ejected and failing). */
-  NoNodes: createError<'TALLY_NO_NODES', 503, [string]>('TALLY_NO_NODES', '%s', 503),
-  /** The gateway is closing (SIGTERM): new requests are refused while in-flight ones finish. */
-  ShuttingDown: createError<'TALLY_SHUTTING_DOWN', 503, [string]>('TALLY_SHUTTING_DOWN', '%s', 503),
-  /** A consistency read could not gather states from enough nodes. The message says how many answered. */
-  QuorumUnavailable: createError<'TALLY_QUORUM_UNAVAILABLE', 503, [string]>(
-    'TALLY_QUORUM_UNAVAILABLE',
-    '%s',
-    503,
-  ),
-  /** Every attempt failed (connection errors, 5xx, bad answers) before the deadline. */
-  UpstreamFailed: createError<'TALLY_UPSTREAM_FAILED', 502, [string]>('TALLY_UPSTREAM_FAILED', '%s', 502),
-  /** The overall deadline passed before any node answered. */
-  UpstreamTimeout: createError<'TALLY_UPSTREAM_TIMEOUT', 504, [string]>('TALLY_UPSTREAM_TIMEOUT', '%s', 504),
-  /** A merged value is outside the safe-integer range (cannot be sent as an exact JSON number). */
-  ValueUnsafe: createError<'TALLY_VALUE_UNSAFE', 500, [string]>('TALLY_VALUE_UNSAFE', '%s', 500),
-  /** A bug: anything unexpected. Logged with its stack. */
-  Internal: createError<'TALLY_INTERNAL', 500, [string]>('TALLY_INTERNAL', '%s', 500),
-} as const
+export const ERROR_STATUS: Readonly<Record<string, number>> = {
+  ...SHARED_ERROR_STATUS,
+  ...GATEWAY_ERROR_STATUS,
+}
+
+/** A code the gateway's cores throw: its own or a shared one. */
+export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_STATUS | keyof typeof SHARED_ERROR_STATUS
+
+/** A refusal of the gateway's core: stable code, human message, no status. */
+export class GatewayError extends DomainError<GatewayErrorCode> {
+  constructor(code: GatewayErrorCode, message: string) {
+    super(code, message)
+    this.name = 'GatewayError'
+  }
+}
 
 /** An error answer of a node passed through to the client unchanged (status, code, message). */
 export class RelayedError extends Error {

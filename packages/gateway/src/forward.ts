@@ -6,7 +6,7 @@
 // Also the fan-out of consistency reads (gather N replica answers).
 
 import { classify, errorOf } from './consistency.js'
-import { Errors, RelayedError } from './errors.js'
+import { GatewayError, RelayedError } from './errors.js'
 import { type NodeEntry, Registry } from './registry.js'
 import { send, UpstreamError, type UpstreamRequest } from './upstream.js'
 
@@ -90,7 +90,8 @@ export async function forward(
   while (tried.size < limits.maxAttempts) {
     const left = limits.deadlineMs - (reg.now() - start)
     if (left <= 0)
-      throw new Errors.UpstreamTimeout(
+      throw new GatewayError(
+        'TALLY_UPSTREAM_TIMEOUT',
         `no node answered within ${limits.deadlineMs} ms (${failures.join('; ')})`,
       )
     const node = reg.pick(tried, affinity)
@@ -108,11 +109,12 @@ export async function forward(
     failures.push(r.fail)
     reached ||= r.reached
   }
-  if (tried.size === 0) throw new Errors.NoNodes('the gateway knows no node (check --nodes / --discovery)')
+  if (tried.size === 0)
+    throw new GatewayError('TALLY_NO_NODES', 'the gateway knows no node (check --nodes / --discovery)')
   if (!reached || tried.size >= reg.size) {
-    throw new Errors.NoNodes(`no node could serve the request (${failures.join('; ')})`)
+    throw new GatewayError('TALLY_NO_NODES', `no node could serve the request (${failures.join('; ')})`)
   }
-  throw new Errors.UpstreamFailed(`${tried.size} attempt(s) failed: ${failures.join('; ')}`)
+  throw new GatewayError('TALLY_UPSTREAM_FAILED', `${tried.size} attempt(s) failed: ${failures.join('; ')}`)
 }
 
 /**
@@ -153,7 +155,8 @@ export async function gather(
   if (relay !== undefined && got.length < k) throw relay
   if (got.length < k) {
     const why = failures.length > 0 ? ` (${failures.join('; ')})` : ''
-    throw new Errors.QuorumUnavailable(
+    throw new GatewayError(
+      'TALLY_QUORUM_UNAVAILABLE',
       `${k} replica(s) required, ${got.length} answered, ${reg.size} node(s) known${why}`,
     )
   }

@@ -4,9 +4,10 @@
 
 import { randomUUID } from 'node:crypto'
 import { isTallyError } from '@tally/crdt'
+import { type Consistency, DEFAULT_QUORUM_TIMEOUT_MS, requiredReplicas } from '@tally/kit'
 import { checkAll, type Log, Loop, refreshDiscovery } from './background.js'
-import { type Consistency, mergeStates, requiredReplicas } from './consistency.js'
-import { Errors } from './errors.js'
+import { mergeStates } from './consistency.js'
+import { GatewayError } from './errors.js'
 import { type ForwardLimits, forward, gather, type Served } from './forward.js'
 import { policyFor } from './health.js'
 import { Registry } from './registry.js'
@@ -130,7 +131,7 @@ export class Gateway {
   // top, so the node's own 504 (confirmed/required) arrives instead of a gateway timeout and a
   // retry elsewhere.
   #quorumLimits(): ForwardLimits {
-    const wait = this.#opts.quorumTimeoutMs ?? 2000
+    const wait = this.#opts.quorumTimeoutMs ?? DEFAULT_QUORUM_TIMEOUT_MS
     const requestTimeoutMs = this.limits.requestTimeoutMs + wait
     return {
       ...this.limits,
@@ -152,7 +153,7 @@ export class Gateway {
   async readMerged(name: string | undefined, level: Consistency): Promise<MergedRead> {
     const k = requiredReplicas(level, this.registry.size)
     if (this.registry.size === 0)
-      throw new Errors.NoNodes('the gateway knows no node (check --nodes / --discovery)')
+      throw new GatewayError('TALLY_NO_NODES', 'the gateway knows no node (check --nodes / --discovery)')
     const path = name === undefined ? '/state' : `/state?name=${encodeURIComponent(name)}`
     const answers = await gather(this.registry, { method: 'GET', path }, k, this.limits)
     let merged: ReturnType<typeof mergeStates>
@@ -160,14 +161,14 @@ export class Gateway {
       merged = mergeStates(answers.map((a) => a.json))
     } catch (err) {
       if (isTallyError(err))
-        throw new Errors.UpstreamFailed(`a node served a malformed state: ${err.message}`)
+        throw new GatewayError('TALLY_UPSTREAM_FAILED', `a node served a malformed state: ${err.message}`)
       throw err
     }
     const value = (n: string): number => {
       try {
         return merged.value(n)
       } catch (err) {
-        if (isTallyError(err, 'TALLY_VALUE_UNSAFE')) throw new Errors.ValueUnsafe(err.message)
+        if (isTallyError(err, 'TALLY_VALUE_UNSAFE')) throw new GatewayError('TALLY_VALUE_UNSAFE', err.message)
         throw err
       }
     }

@@ -1,27 +1,14 @@
 #!/usr/bin/env node
 // tally-gateway: the only file that reads argv/env, handles signals and listens.
 
+import { readConfigOrExit } from '@tally/kit'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { buildApp } from './app.js'
-import { ConfigError, helpText, parseConfig } from './config.js'
+import { helpText, parseConfig } from './config.js'
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2)
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${helpText()}\n`)
-    return
-  }
-  let config: ReturnType<typeof parseConfig>
-  try {
-    config = parseConfig(argv, process.env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tally-gateway: ${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
-  }
+  const config = readConfigOrExit('tally-gateway', helpText, parseConfig)
   const logger = pino({ level: config.logLevel, base: { component: 'gateway' } })
   const app = await buildApp({
     nodes: config.nodes,

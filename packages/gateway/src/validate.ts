@@ -1,18 +1,15 @@
 // Input rules the gateway enforces before anything reaches a node, with the
-// same codes the nodes use. Pure; each function throws a catalog error.
+// same codes the nodes use. Pure; each function throws a GatewayError.
 
 import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
-import { CONSISTENCY_LEVELS, type Consistency, isConsistency } from './consistency.js'
-import { Errors } from './errors.js'
+import { CONSISTENCY_LEVELS, type Consistency, isConsistency, isIdempotencyKey } from '@tally/kit'
+import { GatewayError } from './errors.js'
 
 /** Prefix of the counter backing a tenant's item count: tenant `t1` ↔ counter `items:t1`. */
 export const ITEMS_PREFIX = 'items:'
 
 /** Longest tenant id: the counter name `items:<tenant>` must stay within the 128-character name limit. */
 export const MAX_TENANT_LENGTH = MAX_NAME_LENGTH - ITEMS_PREFIX.length
-
-// 1 to 128 printable ASCII characters, not starting with a space (the nodes use the same rule).
-const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,127}$/
 
 function show(x: unknown): string {
   if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)
@@ -24,7 +21,8 @@ function show(x: unknown): string {
 export function readAmount(x: unknown, field: 'amount' | 'count'): number {
   if (x === undefined) return 1
   if (typeof x !== 'number' || !Number.isSafeInteger(x) || x <= 0) {
-    throw new Errors.AmountInvalid(
+    throw new GatewayError(
+      'TALLY_AMOUNT_INVALID',
       `${field} must be a positive safe integer (1 to ${Number.MAX_SAFE_INTEGER}), got ${show(x)}`,
     )
   }
@@ -34,7 +32,8 @@ export function readAmount(x: unknown, field: 'amount' | 'count'): number {
 /** Returns `x` when it is a valid counter name; throws TALLY_NAME_INVALID. */
 export function readName(x: unknown): string {
   if (!isValidName(x)) {
-    throw new Errors.NameInvalid(
+    throw new GatewayError(
+      'TALLY_NAME_INVALID',
       `counter name must be 1-${MAX_NAME_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(x)}`,
     )
   }
@@ -45,7 +44,8 @@ export function readName(x: unknown): string {
 export function tenantCounter(x: unknown): string {
   const name = typeof x === 'string' ? `${ITEMS_PREFIX}${x}` : undefined
   if (typeof x !== 'string' || x.length === 0 || x.length > MAX_TENANT_LENGTH || !isValidName(name)) {
-    throw new Errors.TenantInvalid(
+    throw new GatewayError(
+      'TALLY_TENANT_INVALID',
       `tenant must be 1-${MAX_TENANT_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(x)}`,
     )
   }
@@ -55,8 +55,9 @@ export function tenantCounter(x: unknown): string {
 /** Returns the `Idempotency-Key` header if present and valid, undefined if absent; throws TALLY_IDEMPOTENCY_KEY_INVALID. */
 export function readIdempotencyKey(x: string | string[] | undefined): string | undefined {
   if (x === undefined) return undefined
-  if (typeof x !== 'string' || !IDEMPOTENCY_KEY.test(x)) {
-    throw new Errors.IdempotencyKeyInvalid(
+  if (!isIdempotencyKey(x)) {
+    throw new GatewayError(
+      'TALLY_IDEMPOTENCY_KEY_INVALID',
       'Idempotency-Key must be 1-128 printable ASCII characters (sent once)',
     )
   }
@@ -67,7 +68,8 @@ export function readIdempotencyKey(x: string | string[] | undefined): string | u
 export function readConsistency(x: unknown): Consistency | undefined {
   if (x === undefined) return undefined
   if (!isConsistency(x)) {
-    throw new Errors.ConsistencyInvalid(
+    throw new GatewayError(
+      'TALLY_CONSISTENCY_INVALID',
       `consistency must be one of ${CONSISTENCY_LEVELS.join('|')}, got ${show(x)}`,
     )
   }

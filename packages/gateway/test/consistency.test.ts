@@ -1,27 +1,10 @@
 import { CounterMap } from '@tally/crdt'
+import { isConsistency } from '@tally/kit'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { classify, errorOf, isConsistency, mergeStates, requiredReplicas } from '../src/consistency.js'
+import { classify, errorOf, mergeStates } from '../src/consistency.js'
 
-describe('requiredReplicas', () => {
-  it.each([
-    ['one', 5, 1],
-    ['quorum', 1, 1],
-    ['quorum', 2, 2],
-    ['quorum', 3, 2],
-    ['quorum', 4, 3],
-    ['quorum', 5, 3],
-    ['all', 5, 5],
-    ['all', 0, 1],
-    ['quorum', 0, 1],
-  ] as const)('%s of %d → %d', (level, n, k) => {
-    expect(requiredReplicas(level, n)).toBe(k)
-  })
-
-  it('two quorums of the same n always overlap (R + W > N)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1000 }), (n) => 2 * requiredReplicas('quorum', n) > n))
-  })
-})
+// requiredReplicas (the quorum rule) is @tally/kit's: its table is in packages/kit/test/rules.test.ts.
 
 describe('classify', () => {
   const err = (code: string) => ({ error: { code, message: 'm' } })

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isConsistency, isIdempotencyKey, requiredReplicas } from '../src/rules.js'
 
@@ -13,6 +14,7 @@ describe('requiredReplicas', () => {
     ['quorum', 4, 3],
     ['quorum', 5, 3],
     ['all', 1, 1],
+    ['all', 5, 5],
     ['all', 7, 7],
   ] as const)('%s of %d members needs %d', (level, n, want) => {
     expect(requiredReplicas(level, n)).toBe(want)
@@ -20,6 +22,10 @@ describe('requiredReplicas', () => {
 
   it('quorum reads overlap quorum writes for every cluster size', () => {
     for (let n = 1; n <= 50; n++) expect(2 * requiredReplicas('quorum', n)).toBeGreaterThan(n)
+  })
+
+  it('two quorums of the same n always overlap (R + W > N)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 1000 }), (n) => 2 * requiredReplicas('quorum', n) > n))
   })
 })
 

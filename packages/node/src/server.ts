@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+
 // Process entry of tally-node: the only file that reads argv/env, installs
 // signal handlers and listens. Exit codes: 0 clean stop, 1 failed start, 2 bad config.
 
+import { readConfigOrExit } from '@tally/kit'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
-import { ConfigError, helpText, type NodeConfig, parseConfig } from './config.js'
+import { helpText, type NodeConfig, parseConfig } from './config.js'
 import { DiscoveryClient } from './discovery/discovery-client.js'
 import { MulticastDiscovery } from './discovery/multicast-discovery.js'
 import type { PeerSource, PeerSourceContext } from './discovery/peer-source.js'
@@ -14,20 +16,7 @@ import { createStore } from './storage/store-factory.js'
 import { TcpTransport } from './wire/tcp-transport.js'
 
 function readConfig(): NodeConfig {
-  const argv = process.argv.slice(2)
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${helpText()}\n`)
-    process.exit(0)
-  }
-  try {
-    return parseConfig(argv, process.env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tally-node: ${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
-  }
+  return readConfigOrExit('tally-node', helpText, parseConfig)
 }
 
 /** Peer sources for --discovery; an empty list when none is configured. */

@@ -1,7 +1,7 @@
 // Operator routes: the node table and the gateway's own health.
 
 import type { FastifyInstance } from 'fastify'
-import { Errors } from '../errors.js'
+import { GatewayError } from '../errors.js'
 import { Registry } from '../registry.js'
 import { send } from '../upstream.js'
 import { noQuery } from './schemas.js'
@@ -46,7 +46,8 @@ export async function clusterRoutes(app: FastifyInstance): Promise<void> {
     const known = gw.registry.size
     const usable = gw.registry.usableCount()
     if (usable === 0) {
-      throw new Errors.NoNodes(
+      throw new GatewayError(
+        'TALLY_NO_NODES',
         known === 0
           ? 'the gateway knows no node (check --nodes / --discovery)'
           : `all ${known} known node(s) are ejected`,

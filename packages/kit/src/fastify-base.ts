@@ -1,0 +1,174 @@
+// The fastify set-up the three servers share: no request logging, strict
+// JSON-only bodies, and every refusal (router, parser, schema, route, core)
+// answered in the house shape `{ "error": { "code", "message" } }`.
+
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify'
+import { type ErrorExtra, HttpError, httpError, MESSAGES } from './http-errors.js'
+
+/** How the error handler maps what it is handed; see {@link toHttpError}. */
+export interface ErrorMapping {
+  /** The package's ERROR_STATUS table: every code it can answer → its status. */
+  readonly status: Readonly<Record<string, number>>
+  /**
+   * Component hook, tried first on every error that is not already an
+   * HttpError: return an HttpError to answer with it, or undefined to fall
+   * through to the common rules (e.g. the node's validation path → code).
+   */
+  readonly map?: (err: FastifyError, req: FastifyRequest) => HttpError | undefined
+  /**
+   * Component hook, run before anything else: answer the error itself and
+   * return the reply, or return undefined to let the handler map it (e.g. the
+   * gateway relays a node's own error answer unchanged, with its status).
+   */
+  readonly intercept?: (
+    err: FastifyError,
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ) => FastifyReply | undefined
+}
+
+/** Options of {@link createFastify}. */
+export interface FastifyBaseOptions {
+  /** pino logger; default: no logging. */
+  readonly logger?: FastifyBaseLogger | undefined
+  /** Largest request body, bytes. */
+  readonly bodyLimit: number
+  /** Longest path parameter the router passes on (fastify's default 100); longer ones get 414. */
+  readonly maxParamLength?: number
+  /** How errors become answers. */
+  readonly errors: ErrorMapping
+  /** More fastify options (timeouts, forceCloseConnections, …); cannot override the ones above. */
+  readonly fastify?: Omit<
+    FastifyServerOptions,
+    'logger' | 'loggerInstance' | 'bodyLimit' | 'routerOptions' | 'frameworkErrors' | 'logController'
+  >
+}
+
+/**
+ * A fastify instance with the house base: request logging off, the router's
+ * `maxParamLength`, ajv without coercion or removal, prototype poisoning
+ * refused, one `application/json` parser (an empty body is no body, bad JSON
+ * is 400 `TALLY_BAD_REQUEST` `body is not valid JSON`, any other content type
+ * is 415), and the error, not-found and framework-error handlers of
+ * {@link errorHandler}. Routes and hooks are the caller's. Never listens.
+ */
+export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
+  const app = Fastify({
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ...opts.fastify,
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: opts.bodyLimit,
+    // No per-request log lines: hot paths log nothing at info.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: opts.maxParamLength ?? 100 },
+    frameworkErrors,
+  }) as unknown as FastifyInstance
+
+  // JSON only: anything else is 415 rather than a string body. Many clients
+  // send the header with an empty body: that is "no body".
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string
+    if (text.trim() === '') {
+      done(null, undefined)
+      return
+    }
+    parseJson(req, text, (err, value) => {
+      if (err) done(httpError('TALLY_BAD_REQUEST', MESSAGES.invalidJson), undefined)
+      else done(null, value)
+    })
+  })
+
+  app.setErrorHandler(errorHandler(opts.errors))
+  app.setNotFoundHandler((req, reply) => {
+    sendHttpError(
+      reply,
+      httpError('TALLY_NOT_FOUND', MESSAGES.notFound(req.method, req.url.split('?')[0] ?? '')),
+    )
+  })
+  return app
+}
+
+/**
+ * Maps anything fastify hands an error handler onto an {@link HttpError}:
+ * an HttpError as is; then the component's `map`; a schema validation
+ * failure → 400 `TALLY_BAD_REQUEST` with fastify's message; an error whose
+ * `code` is in `status` (a DomainError, a @tally/crdt error, a catalog
+ * error) → that status, its message and extra fields; body too large → 413;
+ * media type → 415; any other 4xx (`FST_*` client errors) → 400
+ * `TALLY_BAD_REQUEST`; anything else → 500 `TALLY_INTERNAL`. Pure.
+ */
+export function toHttpError(err: FastifyError, req: FastifyRequest, mapping: ErrorMapping): HttpError {
+  if (err instanceof HttpError) return err
+  const mapped = mapping.map?.(err, req)
+  if (mapped !== undefined) return mapped
+  if (err.validation) return httpError('TALLY_BAD_REQUEST', err.message)
+  const code = typeof err.code === 'string' ? err.code : undefined
+  const status = code === undefined ? undefined : mapping.status[code]
+  if (code !== undefined && status !== undefined) {
+    const extra = (err as { extra?: unknown }).extra
+    return new HttpError(code, status, err.message, isExtra(extra) ? extra : undefined)
+  }
+  // A catalog error of its own (e.g. @fastify/error with a TALLY_ code) keeps its status.
+  if (code?.startsWith('TALLY_') && typeof err.statusCode === 'number' && err.statusCode >= 400)
+    return new HttpError(code, err.statusCode, err.message)
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return httpError('TALLY_BODY_TOO_LARGE', MESSAGES.bodyTooLarge(req.routeOptions.bodyLimit ?? 0))
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return httpError('TALLY_UNSUPPORTED_MEDIA_TYPE', MESSAGES.unsupportedMediaType)
+  const sc = err.statusCode
+  if (typeof sc === 'number' && sc >= 400 && sc < 500)
+    return httpError('TALLY_BAD_REQUEST', String(err.message).slice(0, 300))
+  return httpError('TALLY_INTERNAL', MESSAGES.internal)
+}
+
+function isExtra(x: unknown): x is ErrorExtra {
+  return typeof x === 'object' && x !== null && !Array.isArray(x)
+}
+
+/** Sends `err` as the house error body with its status. Returns the reply. */
+export function sendHttpError(reply: FastifyReply, err: HttpError): FastifyReply {
+  return reply.code(err.statusCode).send(err.body())
+}
+
+/**
+ * The one error handler of a server: the component's `intercept`, else
+ * {@link toHttpError}, then logs — an
+ * unexpected error (answered 500 `TALLY_INTERNAL`) at `error` with its stack,
+ * any other 5xx at `warn`, client faults (4xx) never above `debug` — and
+ * sends the house body.
+ */
+export function errorHandler(
+  mapping: ErrorMapping,
+): (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => FastifyReply {
+  return (err, req, reply) => {
+    const answered = mapping.intercept?.(err, req, reply)
+    if (answered !== undefined) return answered
+    const e = toHttpError(err, req, mapping)
+    if (e.statusCode >= 500) {
+      if (e.code === 'TALLY_INTERNAL') req.log.error({ err }, 'unexpected error')
+      else req.log.warn({ code: e.code, msg: e.message }, 'request failed')
+    } else req.log.debug({ code: e.code }, 'request refused')
+    return sendHttpError(reply, e)
+  }
+}
+
+// Router-level refusals (a path parameter longer than maxParamLength, a
+// malformed URL) bypass the error handler: same body as every other refusal,
+// the router's status (414, 400).
+function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const status =
+    err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400
+  void reply.code(status).send({ error: { code: 'TALLY_BAD_REQUEST', message: err.message } })
+}

@@ -146,7 +146,7 @@ export function sendHttpError(reply: FastifyReply, err: HttpError): FastifyReply
  * The one error handler of a server: the component's `intercept`, else
  * {@link toHttpError}, then logs — an
  * unexpected error (answered 500 `TALLY_INTERNAL`) at `error` with its stack,
- * any other 5xx at `warn`, client faults (4xx) never above `debug` — and
+ * everything else (known 5xx states, client faults) at `debug` only — and
  * sends the house body.
  */
 export function errorHandler(
@@ -158,7 +158,10 @@ export function errorHandler(
     const e = toHttpError(err, req, mapping)
     if (e.statusCode >= 500) {
       if (e.code === 'TALLY_INTERNAL') req.log.error({ err }, 'unexpected error')
-      else req.log.warn({ code: e.code, msg: e.message }, 'request failed')
+      // Known 5xx (no nodes, store fenced, quorum timeout) are states the
+      // component logs once where they arise; one line per request would
+      // flood the log during an outage.
+      else req.log.debug({ code: e.code, msg: e.message }, 'request failed')
     } else req.log.debug({ code: e.code }, 'request refused')
     return sendHttpError(reply, e)
   }

@@ -136,13 +136,14 @@ describe('createFastify', () => {
     expect(res.json().error).toMatchObject(error)
   })
 
-  it('logs only unexpected errors at error; other 5xx at warn; client faults below warn', async () => {
+  it('logs only unexpected errors above debug (at error); known 5xx and client faults at debug', async () => {
     const { app, lines } = make()
     await app.inject({ method: 'POST', url: '/echo', payload: '{nope', headers: json })
     await app.inject({ method: 'GET', url: '/domain' })
     expect(lines.filter((l) => l.level >= 40)).toEqual([])
     await app.inject({ method: 'GET', url: '/full' })
-    expect(lines.filter((l) => l.level >= 40).map((l) => l.level)).toEqual([40])
+    expect(lines.filter((l) => l.level > 20)).toEqual([])
+    expect(lines.some((l) => l.level === 20 && l.msg === 'request failed')).toBe(true)
     await app.inject({ method: 'GET', url: '/bug' })
     expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual(['unexpected error'])
     expect(lines.some((l) => l.msg === 'incoming request')).toBe(false)

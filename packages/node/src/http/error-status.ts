@@ -4,6 +4,7 @@
 // `{ error: { code, message, ...details } }`.
 
 import { isTallyError } from '@tally/crdt'
+import { HttpError as KitHttpError } from '@tally/kit'
 import type { FastifyError } from 'fastify'
 import { isNodeError, NodeErrorCodes } from '../errors.js'
 
@@ -45,12 +46,15 @@ const FIELD_CODES: Readonly<Record<string, string>> = {
 }
 
 /**
- * Translates `err` into its HTTP answer. Domain errors (NodeError,
- * StoreError) and @tally/crdt errors keep their code, with the status of
- * {@link ERROR_STATUS} (a crdt code not listed there is a bad request);
- * fastify's refusals (schema, body size, media type, other 4xx) become the
- * matching TALLY_ code; anything else is 500 TALLY_INTERNAL, marked
- * unexpected. Pure; never throws.
+ * Translates an error of the node (its core, @tally/crdt, or a schema
+ * refusal of one of its routes) into its HTTP answer. Domain errors
+ * (NodeError, StoreError) and @tally/crdt errors keep their code, with the
+ * status of {@link ERROR_STATUS} (a crdt code not listed there is a bad
+ * request); a schema refusal of `amount` or `name` gets that field's code,
+ * any other a bad request. Anything else is 500 TALLY_INTERNAL marked
+ * `unexpected`: the HTTP layer then leaves it to the shared rules of
+ * `@tally/kit` (body size, media type, router refusals, bugs). Pure; never
+ * throws.
  */
 export function toHttp(err: unknown): HttpError {
   if (isNodeError(err) && ERROR_STATUS[err.code] !== undefined) {
@@ -70,14 +74,6 @@ export function toHttp(err: unknown): HttpError {
     if (code !== undefined) return answer(code, `${path.slice(1)} ${msg}`)
     return answer(NodeErrorCodes.BAD_REQUEST, `${f.validationContext ?? 'request'}${path} ${msg}`)
   }
-  if (f?.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return answer(NodeErrorCodes.BODY_TOO_LARGE, 'request body too large')
-  if (f?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return answer(NodeErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'send application/json')
-  }
-  if (f?.code?.startsWith('FST_') && (f.statusCode ?? 500) < 500) {
-    return answer(NodeErrorCodes.BAD_REQUEST, f.message ?? 'bad request')
-  }
   return { ...answer(NodeErrorCodes.INTERNAL, 'internal error'), unexpected: true }
 }
 
@@ -89,4 +85,16 @@ function answer(
   const error: ErrorBody['error'] = { code, message }
   for (const [k, v] of Object.entries(details ?? {})) if (k !== 'code' && k !== 'message') error[k] = v
   return { status: ERROR_STATUS[code] ?? 500, body: { error }, unexpected: false }
+}
+
+/**
+ * The node's hook into the shared error handler of `@tally/kit`: the answer
+ * {@link toHttp} gives for the node's own errors, or undefined for anything
+ * else (which the shared rules then answer). Never throws.
+ */
+export function mapNodeError(err: unknown): KitHttpError | undefined {
+  const res = toHttp(err)
+  if (res.unexpected) return undefined
+  const { code, message, ...extra } = res.body.error
+  return new KitHttpError(code, res.status, message, extra)
 }

@@ -1,5 +1,4 @@
 import { CounterMap, type Delta } from '@tally/crdt'
-import { requiredReplicas } from '@tally/kit'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -106,21 +105,6 @@ describe('mergeDeltas', () => {
     peer.applyDelta(merged)
     expect(peer.digest()).toBe(m.digest())
     expect(peer.summary()).toEqual(m.summary())
-  })
-})
-
-// The node takes its quorum rule from @tally/kit; these are the sizes it relies on.
-describe('requiredReplicas', () => {
-  it.each([
-    ['one', 5, 1],
-    ['quorum', 1, 1],
-    ['quorum', 2, 2],
-    ['quorum', 3, 2],
-    ['quorum', 4, 3],
-    ['quorum', 5, 3],
-    ['all', 5, 5],
-  ] as const)('%s of %i → %i', (c, n, want) => {
-    expect(requiredReplicas(c, n)).toBe(want)
   })
 })
 

@@ -1,5 +1,6 @@
-// vitest 5 targets Node >= 22 and calls Map.groupBy / Object.groupBy while
-// printing failures; on Node 20 that crash hides every failure's details.
+// Map.groupBy / Object.groupBy for Node 20: vitest 4 (the runner this repo
+// pins, since vitest 5 requires Node >= 22) supports Node 20, but test
+// helpers and a later runner upgrade may call them; kept as a safety net.
 // Loaded with `node --import` before the test runner; adds only what is
 // missing and changes nothing on newer Node versions.
 

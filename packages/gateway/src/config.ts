@@ -2,6 +2,13 @@
 // parsed and validated in a pure function so server.ts is the only place that
 // reads process.argv / process.env.
 
+import {
+  DEFAULT_DNS_INTERVAL_MS,
+  type DnsTarget,
+  isDnsDiscovery,
+  parseDnsServer,
+  parseDnsTarget,
+} from '@tally/kit'
 import { STRATEGY_NAMES, type StrategyName } from './strategies.js'
 
 /** One documented setting: `--flag` on the command line, `env` in the environment. */
@@ -31,6 +38,11 @@ export interface GatewayConfig {
   port: number
   /** Discovery service base URLs (origin only), polled for `GET /peers`. */
   discovery: string[]
+  /** `--discovery dns:…` / `dns+srv:…`: the name followed for the nodes' HTTP endpoints (then `discovery` is empty). */
+  dnsDiscovery: DnsTarget | undefined
+  dnsIntervalMs: number
+  /** Resolver for DNS discovery as `Resolver.setServers` takes it; undefined = the system's. */
+  dnsServer: string | undefined
   /** Static node list (origins). */
   nodes: string[]
   strategy: StrategyName
@@ -55,7 +67,12 @@ const S = (flag: string, description: string, def?: string): Setting =>
 export const SETTINGS: ReadonlyArray<Setting> = [
   S('host', 'bind address of the HTTP server', '127.0.0.1'),
   S('port', 'HTTP port (0 = any free port)', '8080'),
-  S('discovery', 'discovery service URL[,URL]; its GET /peers list is polled'),
+  S(
+    'discovery',
+    "discovery service URL[,URL] (its GET /peers list is polled), dns:NAME:NODE_HTTP_PORT (A/AAAA) or dns+srv:_service._proto.NAME (the nodes' HTTP port)",
+  ),
+  S('dns-interval', 'DNS discovery: period between two resolutions, ms', String(DEFAULT_DNS_INTERVAL_MS)),
+  S('dns-server', 'DNS discovery: resolver IP[:PORT] (default: the system resolvers)'),
   S('nodes', 'static node list http://host:port[,...] (ids learnt from their /health)'),
   S('strategy', STRATEGY_NAMES.join(' | '), 'round-robin'),
   S('request-timeout', 'timeout of one attempt on one node, ms', '2000'),
@@ -140,6 +157,15 @@ export function toOrigin(raw: string): string | undefined {
   }
 }
 
+/** Runs a DNS setting parser, turning its error into a ConfigError naming `flag`. */
+function dnsSetting<T>(flag: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (err) {
+    throw new ConfigError(flag, (err as Error).message)
+  }
+}
+
 function urls(flag: string, raw: string | undefined): string[] {
   if (raw === undefined || raw.trim() === '') return []
   const out: string[] = []
@@ -179,10 +205,23 @@ export function parseConfig(
       `must be at least --request-timeout (${requestTimeoutMs}), got ${deadlineMs}`,
     )
   }
+  const rawDisc = get('discovery')
+  const dnsDiscovery =
+    rawDisc !== undefined && isDnsDiscovery(rawDisc)
+      ? dnsSetting('discovery', () => parseDnsTarget(rawDisc))
+      : undefined
+  const rawDnsServer = get('dns-server')
+  const dnsServer =
+    rawDnsServer === undefined || rawDnsServer === ''
+      ? undefined
+      : dnsSetting('dns-server', () => parseDnsServer(rawDnsServer))
   return {
     host,
     port: int('port', val('port'), 0, 65535),
-    discovery: urls('discovery', get('discovery')),
+    discovery: dnsDiscovery === undefined ? urls('discovery', rawDisc) : [],
+    dnsDiscovery,
+    dnsIntervalMs: int('dns-interval', val('dns-interval'), 100, 3_600_000),
+    dnsServer,
     nodes: urls('nodes', get('nodes')),
     strategy: oneOf('strategy', val('strategy'), STRATEGY_NAMES),
     requestTimeoutMs,

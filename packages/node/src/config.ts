@@ -2,6 +2,14 @@
 // and validated in a pure function so server.ts is the only place that reads
 // process.argv / process.env.
 
+import {
+  DEFAULT_DNS_INTERVAL_MS,
+  type DnsTarget,
+  isDnsDiscovery,
+  parseDnsServer,
+  parseDnsTarget,
+} from '@tally/kit'
+
 /** One documented setting: `--flag` on the command line, `env` in the environment. */
 export interface Setting {
   /** Flag name without dashes, e.g. `http-port`. */
@@ -41,6 +49,11 @@ export interface NodeConfig {
   durability: 'sync' | 'async'
   snapshotIntervalMs: number
   discovery: string[] | 'multicast' | undefined
+  /** `--discovery dns:…` / `dns+srv:…`: the name followed for peers' gossip addresses (then `discovery` is undefined). */
+  dnsDiscovery: DnsTarget | undefined
+  dnsIntervalMs: number
+  /** Resolver for DNS discovery as `Resolver.setServers` takes it; undefined = the system's. */
+  dnsServer: string | undefined
   heartbeatIntervalMs: number
   discoveryToken: string | undefined
   idempotencyTtlMs: number
@@ -76,7 +89,12 @@ export const SETTINGS: ReadonlyArray<Setting> = [
   S('data-dir', 'data directory', 'data/<id>'),
   S('durability', 'sync (ack after fsync) | async', 'sync'),
   S('snapshot-interval', 'snapshot period, ms', '60000'),
-  S('discovery', 'discovery service URL[,URL] or "multicast"'),
+  S(
+    'discovery',
+    'discovery service URL[,URL], "multicast", dns:NAME:GOSSIP_PORT (A/AAAA) or dns+srv:_service._proto.NAME',
+  ),
+  S('dns-interval', 'DNS discovery: period between two resolutions, ms', String(DEFAULT_DNS_INTERVAL_MS)),
+  S('dns-server', 'DNS discovery: resolver IP[:PORT] (default: the system resolvers)'),
   S('heartbeat-interval', 'discovery heartbeat period, ms', '1000'),
   S('discovery-token', 'bearer token for the discovery service'),
   S('idempotency-ttl', 'how long an Idempotency-Key is remembered, ms', '86400000'),
@@ -137,6 +155,15 @@ function oneOf<T extends string>(flag: string, raw: string, values: readonly T[]
   return raw as T
 }
 
+/** Runs a DNS setting parser, turning its error into a ConfigError naming `flag`. */
+function dnsSetting<T>(flag: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (err) {
+    throw new ConfigError(flag, (err as Error).message)
+  }
+}
+
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/
 const ID = /^[A-Za-z0-9._-]{1,64}$/
 
@@ -195,9 +222,11 @@ export function parseConfig(
     throw new ConfigError('cluster-key', 'must be at least 8 characters')
 
   let discovery: NodeConfig['discovery']
+  let dnsDiscovery: DnsTarget | undefined
   const rawDisc = get('discovery')
   if (rawDisc !== undefined && rawDisc !== '') {
     if (rawDisc === 'multicast') discovery = 'multicast'
+    else if (isDnsDiscovery(rawDisc)) dnsDiscovery = dnsSetting('discovery', () => parseDnsTarget(rawDisc))
     else {
       discovery = rawDisc.split(',').map((u) => u.trim())
       for (const u of discovery) {
@@ -214,6 +243,12 @@ export function parseConfig(
       }
     }
   }
+
+  const rawDnsServer = get('dns-server')
+  const dnsServer =
+    rawDnsServer === undefined || rawDnsServer === ''
+      ? undefined
+      : dnsSetting('dns-server', () => parseDnsServer(rawDnsServer))
 
   const token = get('discovery-token')
   const dataDir = get('data-dir') ?? `data/${id}`
@@ -236,6 +271,9 @@ export function parseConfig(
     durability: oneOf('durability', val('durability'), ['sync', 'async'] as const),
     snapshotIntervalMs: int('snapshot-interval', val('snapshot-interval'), 100, 86_400_000),
     discovery,
+    dnsDiscovery,
+    dnsIntervalMs: int('dns-interval', val('dns-interval'), 100, 3_600_000),
+    dnsServer,
     heartbeatIntervalMs: int('heartbeat-interval', val('heartbeat-interval'), 50, 600_000),
     discoveryToken: token === '' ? undefined : token,
     idempotencyTtlMs: int('idempotency-ttl', val('idempotency-ttl'), 1000, 30 * 86_400_000),

@@ -105,9 +105,14 @@ describe('docker-compose.yml', () => {
       const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', pkg, 'package.json'), 'utf8')) as {
         bin?: Record<string, string>
       }
-      // The bin entry may not be declared yet; when it is, it must be the file compose runs.
-      for (const target of Object.values(manifest.bin ?? {}))
-        expect(target.replace(/^\.\//, '')).toBe('dist/server.js')
+      // The bin entry is a committed launcher that runs the file compose runs.
+      const targets = Object.values(manifest.bin ?? {})
+      expect(targets, `${pkg} declares its bin`).toHaveLength(1)
+      for (const target of targets) {
+        const launcher = readFileSync(join(ROOT, 'packages', pkg, target), 'utf8')
+        expect(launcher, `${pkg}: ${target} runs dist/server.js`).toContain("'../dist/server.js'")
+        expect(dockerfile, `Dockerfile copies packages/${pkg}/bin`).toContain(`/app/packages/${pkg}/bin`)
+      }
       expect(services[name]?.image, `${name} runs the image built from the Dockerfile`).toBe('tally:local')
     }
     expect(Object.values(services).some((s) => s.build !== undefined)).toBe(true)

@@ -14,8 +14,14 @@ describe('@tally/crdt package', () => {
     expect(pkg.peerDependencies ?? {}).toEqual({})
     expect(pkg.sideEffects).toBe(false)
     expect(pkg.type).toBe('module')
-    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' })
-    expect(pkg.files).toEqual(['dist'])
+    // `default` serves require() too (Node >= 20.19 loads this ESM synchronously).
+    expect(pkg.exports['.']).toEqual({
+      types: './dist/index.d.ts',
+      import: './dist/index.js',
+      default: './dist/index.js',
+    })
+    expect(pkg.files).toEqual(['dist', 'src', 'LICENSE'])
+    expect(pkg.license).toBe('MIT')
   })
 
   it.each(sources)('src/%s imports only relative modules, no Node built-ins or globals', (file) => {

@@ -4,11 +4,16 @@
 
 import {
   ConfigError,
+  DEFAULT_DNS_INTERVAL_MS,
   DEFAULT_QUORUM_TIMEOUT_MS,
+  type DnsTarget,
   defineSettings,
+  dnsServerSetting,
+  dnsTargetOr,
   type Env,
   host,
   int,
+  isDnsTarget,
   helpText as kitHelpText,
   type LogLevel,
   logLevelSetting,
@@ -29,6 +34,11 @@ export interface GatewayConfig {
   port: number
   /** Discovery service base URLs (origin only), polled for `GET /peers`. */
   discovery: string[]
+  /** `--discovery dns:…` / `dns+srv:…`: the name followed for the nodes' HTTP endpoints (then `discovery` is empty). */
+  dnsDiscovery: DnsTarget | undefined
+  dnsIntervalMs: number
+  /** Resolver for DNS discovery as `Resolver.setServers` takes it; undefined = the system's. */
+  dnsServer: string | undefined
   /** Static node list (origins). */
   nodes: string[]
   strategy: StrategyName
@@ -48,8 +58,20 @@ export const SCHEMA = defineSettings({
   port: { flag: 'port', description: 'HTTP port (0 = any free port)', parse: int(0, 65535), default: '8080' },
   discovery: {
     flag: 'discovery',
-    description: 'discovery service URL[,URL]; its GET /peers list is polled',
-    parse: urlList({ origins: true }),
+    description:
+      "discovery service URL[,URL] (its GET /peers list is polled), dns:NAME:NODE_HTTP_PORT (A/AAAA) or dns+srv:_service._proto.NAME (the nodes' HTTP port)",
+    parse: dnsTargetOr(urlList({ origins: true })),
+  },
+  dnsIntervalMs: {
+    flag: 'dns-interval',
+    description: 'DNS discovery: period between two resolutions, ms',
+    parse: int(100, 3_600_000),
+    default: String(DEFAULT_DNS_INTERVAL_MS),
+  },
+  dnsServer: {
+    flag: 'dns-server',
+    description: 'DNS discovery: resolver IP[:PORT] (default: the system resolvers)',
+    parse: dnsServerSetting(),
   },
   nodes: {
     flag: 'nodes',
@@ -130,5 +152,12 @@ export function parseConfig(argv: readonly string[], env: Env): GatewayConfig {
       `must be at least --request-timeout (${config.requestTimeoutMs}), got ${config.deadlineMs}`,
     )
   }
-  return { ...config, discovery: config.discovery ?? [], nodes: config.nodes ?? [] }
+  const { discovery, ...rest } = config
+  const dnsDiscovery = isDnsTarget(discovery) ? discovery : undefined
+  return {
+    ...rest,
+    discovery: dnsDiscovery === undefined ? ((discovery as string[] | undefined) ?? []) : [],
+    dnsDiscovery,
+    nodes: config.nodes ?? [],
+  }
 }

@@ -4,9 +4,10 @@
 
 import { randomUUID } from 'node:crypto'
 import { isTallyError } from '@tally/crdt'
-import { type Consistency, DEFAULT_QUORUM_TIMEOUT_MS, requiredReplicas } from '@tally/kit'
+import { type Consistency, DEFAULT_QUORUM_TIMEOUT_MS, type DnsWatcher, requiredReplicas } from '@tally/kit'
 import { checkAll, type Log, Loop, refreshDiscovery } from './background.js'
 import { mergeStates } from './consistency.js'
+import { type DnsSourceOptions, dnsSource } from './dns-source.js'
 import { GatewayError } from './errors.js'
 import { type ForwardLimits, forward, gather, type Served } from './forward.js'
 import { policyFor } from './health.js'
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   /** Discovery origins. */
   readonly discovery: readonly string[]
   readonly discoveryToken?: string | undefined
+  /** DNS discovery (`--discovery dns:…`): the nodes are what the name lists. */
+  readonly dns?: DnsSourceOptions | undefined
   readonly strategy: StrategyName
   readonly requestTimeoutMs: number
   readonly healthIntervalMs: number
@@ -56,6 +59,7 @@ export class Gateway {
   readonly limits: ForwardLimits
   readonly #opts: GatewayOptions
   readonly #loops: Loop[] = []
+  #dns: DnsWatcher | undefined
 
   constructor(opts: GatewayOptions) {
     this.#opts = opts
@@ -77,11 +81,17 @@ export class Gateway {
   /**
    * Polls discovery and health-checks every node once (so the first requests
    * see a real picture), then keeps both going in the background. Resolves
-   * after the first round; never rejects.
+   * after the first round; never rejects. DNS discovery starts in the
+   * background and is not waited for.
    */
   async start(log: Log): Promise<void> {
     const o = this.#opts
     const timeout = Math.min(o.requestTimeoutMs, o.healthIntervalMs * 2)
+    if (o.dns !== undefined) {
+      // Never waits on DNS: nodes appear when the first answer lands.
+      this.#dns = dnsSource(this.registry, o.dns, log)
+      this.#dns.start()
+    }
     if (o.discovery.length > 0) {
       const disc = new Loop(
         () => refreshDiscovery(this.registry, o.discovery, o.discoveryToken, timeout, log),
@@ -98,6 +108,7 @@ export class Gateway {
   /** Stops the loops and closes every connection pool (in-flight requests finish first). */
   async stop(): Promise<void> {
     for (const l of this.#loops) l.stop()
+    this.#dns?.stop()
     await this.registry.close()
   }
 

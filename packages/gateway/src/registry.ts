@@ -29,6 +29,8 @@ export interface NodeEntry {
   id: string | undefined
   fromStatic: boolean
   fromDiscovery: boolean
+  /** Listed by the last DNS discovery answer. */
+  fromDns: boolean
   /** Consecutive discovery answers that did not list this node. */
   missedPolls: number
   health: HealthState
@@ -86,6 +88,7 @@ export class Registry {
         id: undefined,
         fromStatic: false,
         fromDiscovery: false,
+        fromDns: false,
         missedPolls: 0,
         health: INITIAL_HEALTH,
         load: undefined,
@@ -142,7 +145,28 @@ export class Registry {
       // A healthy node missing from the list leaves only after MAX_MISSED_POLLS answers in a row:
       // a discovery server that just restarted answers an empty table until the nodes re-register
       // (one heartbeat), and must not take every healthy node away meanwhile.
-      if (!e.fromStatic && (!isUsable(e.health) || e.missedPolls >= MAX_MISSED_POLLS)) {
+      if (!e.fromStatic && !e.fromDns && (!isUsable(e.health) || e.missedPolls >= MAX_MISSED_POLLS)) {
+        this.#nodes.delete(e.key)
+        e.pool.close().catch(() => {})
+      }
+    }
+  }
+
+  /**
+   * Replaces the set of nodes DNS discovery lists (`origins`, HTTP origins;
+   * ids are learnt from each node's `/health`). A node DNS no longer lists,
+   * and that neither `--nodes` nor a discovery service names, is dropped at
+   * once and its pool closed in the background: an answer reaches here only
+   * when it is non-empty and well-formed (see `DnsWatcher`), so it is the
+   * current truth, unlike a restarted discovery server's empty table.
+   */
+  setDnsNodes(origins: readonly string[]): void {
+    const listed = new Set(origins)
+    for (const o of listed) this.#ensure(o).fromDns = true
+    for (const e of this.#nodes.values()) {
+      if (listed.has(e.key) || !e.fromDns) continue
+      e.fromDns = false
+      if (!e.fromStatic && !e.fromDiscovery) {
         this.#nodes.delete(e.key)
         e.pool.close().catch(() => {})
       }

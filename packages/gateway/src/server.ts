@@ -14,6 +14,10 @@ async function main(): Promise<void> {
     nodes: config.nodes,
     discovery: config.discovery,
     discoveryToken: config.discoveryToken,
+    dns:
+      config.dnsDiscovery === undefined
+        ? undefined
+        : { target: config.dnsDiscovery, intervalMs: config.dnsIntervalMs, server: config.dnsServer },
     strategy: config.strategy,
     requestTimeoutMs: config.requestTimeoutMs,
     healthIntervalMs: config.healthIntervalMs,
@@ -30,7 +34,12 @@ async function main(): Promise<void> {
   })
   const address = await app.listen({ host: config.host, port: config.port })
   logger.info(
-    { address, nodes: config.nodes, discovery: config.discovery, strategy: config.strategy },
+    {
+      address,
+      nodes: config.nodes,
+      discovery: config.dnsDiscovery ?? config.discovery,
+      strategy: config.strategy,
+    },
     'tally-gateway listening',
   )
 }

@@ -17,6 +17,9 @@ describe('config', () => {
       host: '127.0.0.1',
       port: 8080,
       discovery: [],
+      dnsDiscovery: undefined,
+      dnsIntervalMs: 5000,
+      dnsServer: undefined,
       nodes: [],
       strategy: 'round-robin',
       requestTimeoutMs: 2000,
@@ -64,6 +67,35 @@ describe('config', () => {
     [['stray'], 'stray'],
     [['--host', ''], 'host'],
   ])('%j names %s', (argv, setting) => {
+    expect(bad(argv)).toBe(setting)
+  })
+
+  it('reads DNS discovery: dns:NAME:PORT, dns+srv:, --dns-interval and --dns-server', () => {
+    const a = parseConfig(
+      ['--discovery', 'dns:tally-nodes:8010', '--dns-server', '127.0.0.1:5353', '--dns-interval', '250'],
+      {},
+    )
+    expect(a.dnsDiscovery).toEqual({ kind: 'a', name: 'tally-nodes', port: 8010 })
+    expect(a.discovery).toEqual([])
+    expect(a.dnsServer).toBe('127.0.0.1:5353')
+    expect(a.dnsIntervalMs).toBe(250)
+    const srv = parseConfig([], {
+      TALLY_DISCOVERY: 'dns+srv:_http._tcp.tally-nodes.default.svc.cluster.local',
+    })
+    expect(srv.dnsDiscovery).toEqual({
+      kind: 'srv',
+      name: '_http._tcp.tally-nodes.default.svc.cluster.local',
+    })
+    expect(parseConfig(['--discovery', 'http://d:8000'], {}).dnsDiscovery).toBeUndefined()
+  })
+
+  it.each([
+    [['--discovery', 'dns:tally-nodes'], 'discovery'],
+    [['--discovery', 'dns:tally-nodes:0'], 'discovery'],
+    [['--discovery', 'dns+srv:tally-nodes'], 'discovery'],
+    [['--dns-server', 'kube-dns'], 'dns-server'],
+    [['--dns-interval', '5'], 'dns-interval'],
+  ])('refuses bad DNS discovery settings %j naming --%s', (argv, setting) => {
     expect(bad(argv)).toBe(setting)
   })
 

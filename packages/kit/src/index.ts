@@ -1,6 +1,34 @@
 /** @tally/kit: what the three Tally servers share. Internal; never published. */
 
 export {
+  type DnsAnswer,
+  diffEndpoints,
+  type EndpointDiff,
+  endpointsOf,
+  joinHostPort,
+} from './dns/dns-answer.js'
+export { dnsServerSetting, dnsTargetOr, isDnsTarget } from './dns/dns-settings.js'
+export {
+  DEFAULT_DNS_INTERVAL_MS,
+  DNS_SETTING_INVALID,
+  DnsSettingError,
+  type DnsTarget,
+  isDnsDiscovery,
+  isDnsName,
+  parseDnsServer,
+  parseDnsTarget,
+} from './dns/dns-target.js'
+export {
+  type DnsLog,
+  type DnsLookup,
+  type DnsPoll,
+  DnsWatcher,
+  type DnsWatcherOptions,
+  resolverLookup,
+  retryDelay,
+  shouldWarn,
+} from './dns/dns-watcher.js'
+export {
   createFastify,
   type ErrorMapping,
   errorHandler,

@@ -5,11 +5,16 @@
 import {
   bool,
   ConfigError,
+  DEFAULT_DNS_INTERVAL_MS,
+  type DnsTarget,
   defineSettings,
+  dnsServerSetting,
+  dnsTargetOr,
   type Env,
   host,
   hostPortList,
   int,
+  isDnsTarget,
   helpText as kitHelpText,
   type LogLevel,
   logLevelSetting,
@@ -45,6 +50,11 @@ export interface NodeConfig {
   durability: 'sync' | 'async'
   snapshotIntervalMs: number
   discovery: string[] | 'multicast' | undefined
+  /** `--discovery dns:…` / `dns+srv:…`: the name followed for peers' gossip addresses (then `discovery` is undefined). */
+  dnsDiscovery: DnsTarget | undefined
+  dnsIntervalMs: number
+  /** Resolver for DNS discovery as `Resolver.setServers` takes it; undefined = the system's. */
+  dnsServer: string | undefined
   heartbeatIntervalMs: number
   discoveryToken: string | undefined
   idempotencyTtlMs: number
@@ -148,8 +158,20 @@ export const SCHEMA = defineSettings({
   },
   discovery: {
     flag: 'discovery',
-    description: 'discovery service URL[,URL] or "multicast"',
-    parse: orKeyword('multicast', urlList()),
+    description:
+      'discovery service URL[,URL], "multicast", dns:NAME:GOSSIP_PORT (A/AAAA) or dns+srv:_service._proto.NAME',
+    parse: dnsTargetOr(orKeyword('multicast', urlList())),
+  },
+  dnsIntervalMs: {
+    flag: 'dns-interval',
+    description: 'DNS discovery: period between two resolutions, ms',
+    parse: int(100, 3_600_000),
+    default: String(DEFAULT_DNS_INTERVAL_MS),
+  },
+  dnsServer: {
+    flag: 'dns-server',
+    description: 'DNS discovery: resolver IP[:PORT] (default: the system resolvers)',
+    parse: dnsServerSetting(),
   },
   heartbeatIntervalMs: {
     flag: 'heartbeat-interval',
@@ -205,6 +227,8 @@ export function parseConfig(argv: readonly string[], env: Env): NodeConfig {
       `cannot advertise ${JSON.stringify(advertise)}; set --advertise to a reachable host`,
     )
   }
-  const discovery = s.discovery === undefined || s.discovery.length === 0 ? undefined : s.discovery
-  return { ...s, advertise, dataDir: s.dataDir ?? `data/${s.id}`, discovery }
+  const dnsDiscovery = isDnsTarget(s.discovery) ? s.discovery : undefined
+  const listed = dnsDiscovery === undefined ? (s.discovery as string[] | 'multicast' | undefined) : undefined
+  const discovery = listed === undefined || listed.length === 0 ? undefined : listed
+  return { ...s, advertise, dataDir: s.dataDir ?? `data/${s.id}`, discovery, dnsDiscovery }
 }

@@ -8,6 +8,7 @@ import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { helpText, type NodeConfig, parseConfig } from './config.js'
 import { DiscoveryClient } from './discovery/discovery-client.js'
+import { DnsDiscovery } from './discovery/dns-discovery.js'
 import { MulticastDiscovery } from './discovery/multicast-discovery.js'
 import type { PeerSource, PeerSourceContext } from './discovery/peer-source.js'
 import { buildApp } from './http/app.js'
@@ -21,6 +22,17 @@ function readConfig(): NodeConfig {
 
 /** Peer sources for --discovery; an empty list when none is configured. */
 function peerSources(cfg: NodeConfig, ctx: PeerSourceContext, log: pino.Logger): PeerSource[] {
+  if (cfg.dnsDiscovery !== undefined) {
+    const dns = {
+      target: cfg.dnsDiscovery,
+      intervalMs: cfg.dnsIntervalMs,
+      server: cfg.dnsServer,
+      logger: log,
+      seed: ctx.seed,
+      forget: ctx.forget,
+    }
+    return [new DnsDiscovery(dns, ctx.self)]
+  }
   if (cfg.discovery === undefined) return []
   const common = {
     self: ctx.self,
@@ -78,7 +90,16 @@ async function main(): Promise<void> {
   const advertise = cfg.advertise.includes(':') ? `[${cfg.advertise}]` : cfg.advertise
   node.setHttp(`http://${advertise}:${httpPort}`)
   const self = { ...node.membership.self }
-  const sources = peerSources(cfg, { self, onPeers: (peers) => node.learn(peers) }, log)
+  const sources = peerSources(
+    cfg,
+    {
+      self,
+      onPeers: (peers) => node.learn(peers),
+      seed: (addrs) => node.membership.seed(addrs),
+      forget: (addrs) => node.membership.forget(addrs),
+    },
+    log,
+  )
   for (const s of sources) s.start()
   log.info({ http: self.http, gossip: self.addr }, 'listening')
 

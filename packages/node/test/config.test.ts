@@ -49,6 +49,11 @@ describe('parseConfig', () => {
     [['--id', 'a', '--durability', 'maybe'], 'durability'],
     [['--id', 'a', '--log-level', 'loud'], 'log-level'],
     [['--id', 'a', '--discovery', 'ftp://x'], 'discovery'],
+    [['--id', 'a', '--discovery', 'dns:nodes'], 'discovery'],
+    [['--id', 'a', '--discovery', 'dns:nodes:99999'], 'discovery'],
+    [['--id', 'a', '--discovery', 'dns+srv:nodes.svc'], 'discovery'],
+    [['--id', 'a', '--dns-server', 'resolver.local:53'], 'dns-server'],
+    [['--id', 'a', '--dns-interval', '0'], 'dns-interval'],
     [['--id', 'a', '--gossip-interval', '-5'], 'gossip-interval'],
     [['--id', 'a', '--bogus', '1'], 'bogus'],
     [['--id', 'a', '--fanout'], 'fanout'],
@@ -63,6 +68,32 @@ describe('parseConfig', () => {
     expect(err).toBeInstanceOf(ConfigError)
     expect((err as ConfigError).setting).toBe(setting)
     expect((err as ConfigError).message).toContain(`--${setting}`)
+  })
+
+  it('parses DNS discovery with its interval and resolver', () => {
+    const c = parseConfig(
+      [
+        '--id',
+        'a',
+        '--discovery',
+        'dns:tally-nodes:9000',
+        '--dns-interval',
+        '500',
+        '--dns-server',
+        '[::1]:5353',
+      ],
+      {},
+    )
+    expect(c.dnsDiscovery).toEqual({ kind: 'a', name: 'tally-nodes', port: 9000 })
+    expect(c.discovery).toBeUndefined()
+    expect(c.dnsIntervalMs).toBe(500)
+    expect(c.dnsServer).toBe('[::1]:5353')
+    const d = parseConfig(['--id', 'a'], {
+      TALLY_DISCOVERY: 'dns+srv:_gossip._tcp.tally-nodes.ns.svc.cluster.local',
+    })
+    expect(d.dnsDiscovery).toEqual({ kind: 'srv', name: '_gossip._tcp.tally-nodes.ns.svc.cluster.local' })
+    expect(d.dnsIntervalMs).toBe(5000)
+    expect(d.dnsServer).toBeUndefined()
   })
 
   it('allows 0.0.0.0 with an explicit advertise host', () => {

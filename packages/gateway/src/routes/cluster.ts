@@ -36,7 +36,14 @@ export async function clusterRoutes(app: FastifyInstance): Promise<void> {
         load: { gatewayInflight: e.inflight, ...(e.load ?? {}) },
         lastCheck: e.health.lastCheck === undefined ? null : new Date(e.health.lastCheck).toISOString(),
         lastError: e.health.lastError ?? null,
-        source: e.fromStatic && e.fromDiscovery ? 'both' : e.fromStatic ? 'static' : 'discovery',
+        source:
+          e.fromStatic && (e.fromDiscovery || e.fromDns)
+            ? 'both'
+            : e.fromStatic
+              ? 'static'
+              : e.fromDns
+                ? 'dns'
+                : 'discovery',
         value: values[i] ?? null,
       })),
     }

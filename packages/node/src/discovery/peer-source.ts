@@ -15,4 +15,8 @@ export interface PeerSource {
 export interface PeerSourceContext {
   self: { id: string; addr: string; http: string }
   onPeers: (peers: LearnedPeer[]) => void
+  /** Gossip addresses without an id yet (DNS answers): probed like --peers seeds. */
+  seed: (addrs: string[]) => void
+  /** Gossip addresses a source no longer lists: forgotten. */
+  forget: (addrs: string[]) => void
 }

@@ -45,6 +45,9 @@ interface Seed {
   nextProbeAt: number
 }
 
+/** Most addresses {@link Membership.forget} remembers as gone. */
+export const MAX_FORGOTTEN = 1024
+
 /** Options of {@link Membership}. */
 export interface MembershipOptions {
   self: { id: string; addr: string; http: string }
@@ -64,6 +67,8 @@ export class Membership {
   readonly #rand: () => number
   readonly #members = new Map<string, Member>()
   readonly #seeds = new Map<string, Seed>()
+  /** Addresses a discovery source reported gone: second-hand news of them is ignored until they are seeded or heard from again. */
+  readonly #forgotten = new Set<string>()
   #digest: string | null = null
   /** Called when a peer changes state (for logs). */
   onChange: (id: string, from: PeerState, to: PeerState) => void = () => {}
@@ -78,15 +83,41 @@ export class Membership {
   /** Adds seed addresses (host:port) to probe until a member with that address answers. */
   seed(addrs: readonly string[]): void {
     for (const addr of addrs) {
+      this.#forgotten.delete(addr)
       if (addr === this.self.addr || this.#seeds.has(addr)) continue
       this.#seeds.set(addr, { addr, probes: 0, nextProbeAt: 0 })
+    }
+  }
+
+  /**
+   * Forgets addresses a discovery source (DNS) no longer lists: their seeds
+   * and the members at those addresses go, and MEMBERS gossip naming them is
+   * ignored (so peers that have not noticed yet cannot bring them back) until
+   * the address is seeded again or a message arrives from it first-hand. At
+   * most {@link MAX_FORGOTTEN} addresses are remembered (oldest dropped).
+   */
+  forget(addrs: readonly string[]): void {
+    for (const addr of addrs) {
+      if (addr === this.self.addr) continue
+      this.#seeds.delete(addr)
+      for (const m of this.#members.values()) {
+        if (m.addr !== addr) continue
+        this.#members.delete(m.id)
+        this.#digest = null
+      }
+      this.#forgotten.delete(addr)
+      this.#forgotten.add(addr)
+      if (this.#forgotten.size > MAX_FORGOTTEN) {
+        const oldest = this.#forgotten.values().next().value
+        if (oldest !== undefined) this.#forgotten.delete(oldest)
+      }
     }
   }
 
   /** Adds peers learned second-hand (discovery, MEMBERS). Refreshes address/http of known ones. */
   learn(peers: readonly LearnedPeer[]): void {
     for (const p of peers) {
-      if (p.id === this.self.id) continue
+      if (p.id === this.self.id || this.#forgotten.has(p.addr)) continue
       const m = this.#members.get(p.id)
       if (!m) {
         const now = this.#now()
@@ -144,7 +175,10 @@ export class Membership {
       m.http = http
       this.#digest = null
     }
-    if (addr !== undefined) this.#seeds.delete(addr)
+    if (addr !== undefined) {
+      this.#seeds.delete(addr)
+      this.#forgotten.delete(addr)
+    }
     m.lastContact = now
     m.left = false
     m.probes = 0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Membership } from '../../src/membership/membership.js'
+import { MAX_FORGOTTEN, Membership } from '../../src/membership/membership.js'
 
 function make() {
   let now = 1_000_000
@@ -24,6 +24,39 @@ describe('Membership', () => {
     expect(m.list()).toEqual([
       { id: 'seedy', addr: 's:1', http: 'http://s:2', state: 'live', lastContact: expect.any(Number) },
     ])
+  })
+
+  it('forgets addresses discovery dropped: seeds and members go, gossip cannot bring them back, contact can', () => {
+    const { m } = make()
+    m.seed(['a:1', 'b:1', 'c:1'])
+    m.observe('a', 'a:1', 'http://a:2')
+    m.observe('b', 'b:1', 'http://b:2')
+    m.forget(['b:1', 'c:1', 'h:1'])
+    expect(m.list().map((p) => p.id)).toEqual(['a'])
+    expect(m.gossipTargets(3)).toEqual(['a:1'])
+    const before = m.digest()
+    // A peer that has not noticed yet gossips b: ignored.
+    m.learn([{ id: 'b', addr: 'b:1', http: 'http://b:2' }])
+    expect(m.list().map((p) => p.id)).toEqual(['a'])
+    expect(m.digest()).toBe(before)
+    // b itself speaks again (first-hand): back.
+    m.observe('b', 'b:1', 'http://b:2')
+    expect(m.list().map((p) => p.id)).toEqual(['a', 'b'])
+    // c is listed again by discovery: seeded, and gossip about it is heard again.
+    m.seed(['c:1'])
+    m.learn([{ id: 'c', addr: 'c:1' }])
+    expect(m.list().map((p) => p.id)).toEqual(['a', 'b', 'c'])
+  })
+
+  it('bounds the forgotten set', () => {
+    const { m } = make()
+    m.forget(Array.from({ length: MAX_FORGOTTEN + 1 }, (_, i) => `x${i}:1`))
+    // The oldest fell out: gossip about it is heard again; the newest is still ignored.
+    m.learn([
+      { id: 'old', addr: 'x0:1' },
+      { id: 'new', addr: `x${MAX_FORGOTTEN}:1` },
+    ])
+    expect(m.list().map((p) => p.id)).toEqual(['old'])
   })
 
   it('goes live → suspect → dead on silence, back to live on contact', () => {

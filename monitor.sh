@@ -4,7 +4,15 @@
 # how long ago the values last changed. q or Ctrl-C quits. Reads the same
 # port map and TALLY_* overrides as run-cluster.sh (scripts/cluster-env.sh).
 set -euo pipefail
-cd -P "$(dirname "${BASH_SOURCE[0]}")"
+# Run from the repository even when called through a symlink: follow the
+# links by hand, since readlink -f is not everywhere.
+self=${BASH_SOURCE[0]}
+while [[ -L $self ]]; do
+  link=$(readlink "$self")
+  [[ $link == /* ]] || link=$(dirname "$self")/$link
+  self=$link
+done
+cd -P "$(dirname "$self")"
 TALLY_ROOT=$PWD
 # shellcheck source=scripts/cluster-env.sh
 . scripts/cluster-env.sh

@@ -3,7 +3,15 @@
 # poke at it. `./run-cluster.sh help` lists the commands; the port map and the
 # environment overrides are in scripts/cluster-env.sh and the README.
 set -euo pipefail
-cd -P "$(dirname "${BASH_SOURCE[0]}")"
+# Run from the repository even when called through a symlink (in ~/bin, say):
+# follow the links by hand, since readlink -f is not everywhere.
+self=${BASH_SOURCE[0]}
+while [[ -L $self ]]; do
+  link=$(readlink "$self")
+  [[ $link == /* ]] || link=$(dirname "$self")/$link
+  self=$link
+done
+cd -P "$(dirname "$self")"
 TALLY_ROOT=$PWD
 # shellcheck source=scripts/cluster-env.sh
 . scripts/cluster-env.sh

@@ -3,7 +3,7 @@
 // shellcheck-clean when shellcheck is installed.
 
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -16,7 +16,10 @@ interface Result {
 }
 
 const runDir = mkdtempSync(join(tmpdir(), 'tally-cli-'))
-afterAll(() => rmSync(runDir, { recursive: true, force: true }))
+const otherDirs: string[] = []
+afterAll(() => {
+  for (const d of [runDir, ...otherDirs]) rmSync(d, { recursive: true, force: true })
+})
 
 // Ports nobody listens on (never the documented ones): nothing is started here.
 const env = {
@@ -28,12 +31,17 @@ const env = {
   TALLY_GATEWAY_PORT: '3',
 }
 
-function sh(script: string, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Result> {
+function sh(
+  script: string,
+  args: readonly string[],
+  extraEnv: Record<string, string> = {},
+  timeout = 20_000,
+): Promise<Result> {
   return new Promise((resolve) => {
     execFile(
       'bash',
-      [join(ROOT, script), ...args],
-      { env: { ...env, ...extraEnv }, timeout: 20_000 },
+      [script.startsWith('/') ? script : join(ROOT, script), ...args],
+      { env: { ...env, ...extraEnv }, timeout },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
         resolve({ code, stdout, stderr })
@@ -81,6 +89,22 @@ describe('run-cluster.sh arguments', () => {
     expect(inc.code).toBe(1)
     expect(inc.stderr).toMatch(/no cluster has been started/)
     expect((await sh('run-cluster.sh', ['consistency'])).code).toBe(1)
+  })
+
+  it('works through a symlink (and a symlink to a symlink) from another directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-cli-link-'))
+    otherDirs.push(dir)
+    symlinkSync(join(ROOT, 'run-cluster.sh'), join(dir, 'tally'))
+    symlinkSync('tally', join(dir, 'tally-again'))
+    symlinkSync(join(ROOT, 'monitor.sh'), join(dir, 'tally-monitor'))
+    for (const link of ['tally', 'tally-again']) {
+      const r = await sh(join(dir, link), ['help'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(/^Usage:/)
+    }
+    const m = await sh(join(dir, 'tally-monitor'), ['--once'])
+    expect(m.code, m.stderr).toBe(0)
+    expect(m.stdout).toMatch(/no cluster started/)
   })
 
   it('prints help with exit code 0', async () => {

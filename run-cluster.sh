@@ -265,8 +265,18 @@ cmd_logs() {
 cmd_clean() {
   (($# == 0)) || die 2 "usage: clean"
   cmd_stop
-  rm -rf "$DATA_DIR" "$LOG_DIR"
-  echo "removed $DATA_DIR and $LOG_DIR"
+  local dir removed=()
+  for dir in "$DATA_DIR" "$LOG_DIR"; do
+    if [[ -e $dir ]]; then
+      rm -rf "$dir"
+      removed+=("$dir")
+    fi
+  done
+  if ((${#removed[@]} == 0)); then
+    echo "nothing to remove: no $DATA_DIR or $LOG_DIR"
+  else
+    echo "removed ${removed[*]}"
+  fi
 }
 
 main() {

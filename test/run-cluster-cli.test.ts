@@ -3,7 +3,7 @@
 // shellcheck-clean when shellcheck is installed.
 
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -20,6 +20,15 @@ const otherDirs: string[] = []
 afterAll(() => {
   for (const d of [runDir, ...otherDirs]) rmSync(d, { recursive: true, force: true })
 })
+
+/** A new run directory in which a cluster of `size` nodes was started once (and is not running). */
+function stoppedCluster(size: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-cli-'))
+  otherDirs.push(dir)
+  mkdirSync(join(dir, 'logs'))
+  writeFileSync(join(dir, 'logs', 'cluster.size'), `${size}\n`)
+  return dir
+}
 
 // Ports nobody listens on (never the documented ones): nothing is started here.
 const env = {
@@ -89,6 +98,17 @@ describe('run-cluster.sh arguments', () => {
     expect(inc.code).toBe(1)
     expect(inc.stderr).toMatch(/no cluster has been started/)
     expect((await sh('run-cluster.sh', ['consistency'])).code).toBe(1)
+  })
+
+  it('says there was nothing to remove when clean finds nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-cli-'))
+    otherDirs.push(dir)
+    const r = await sh('run-cluster.sh', ['clean'], { TALLY_RUN_DIR: dir })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/nothing to remove/)
+    expect(r.stdout).not.toMatch(/removed/)
+    const again = await sh('run-cluster.sh', ['clean'], { TALLY_RUN_DIR: stoppedCluster(1) })
+    expect(again.stdout).toMatch(/removed \S+\/logs\n/)
   })
 
   it('works through a symlink (and a symlink to a symlink) from another directory', async () => {

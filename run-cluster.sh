@@ -144,39 +144,59 @@ cmd_stop() {
 
 cmd_status() {
   (($# == 0)) || die 2 "usage: status"
-  local n names=() name pid url state extra up=0 healthy=0 total=0
+  local n names=() pids=() name pid url state extra up=0 healthy=0 total=0 args=() i j=0 f=() v=()
   n=$(cluster_size)
-  names=(discovery)
-  for ((k = 1; k <= n; k++)); do names+=("node-$k"); done
-  names+=(gateway)
-  printf '%s%-10s %-8s %-10s %-24s %s%s\n' "$C_BOLD" COMPONENT PID STATE URL DETAIL "$C_OFF"
+  mapfile -t names < <(cluster_components "$n")
+  # Ask every running component at once, so that one that hangs delays nobody.
   for name in "${names[@]}"; do
+    pid=$(running_pid "$name") || pid='-'
+    pids+=("$pid")
+    [[ $pid != - ]] || continue
+    url=$(component_url "$name")
+    case $name in
+      discovery) args+=("$url/health" 'peers,error.message') ;;
+      gateway) args+=("$url/health" 'usable,known,error.message') ;;
+      *) args+=("$url/health" 'status,peers.live,error.message' "$url/counter" value) ;;
+    esac
+  done
+  PROBED=()
+  if ((${#args[@]})); then probe_get $((HTTP_TIMEOUT * 1000)) "${args[@]}"; fi
+  printf '%s%-10s %-8s %-10s %-24s %s%s\n' "$C_BOLD" COMPONENT PID STATE URL DETAIL "$C_OFF"
+  for i in "${!names[@]}"; do
+    name=${names[i]} pid=${pids[i]}
     total=$((total + 1))
     url=$(component_url "$name")
-    extra=''
-    if pid=$(running_pid "$name"); then
+    extra='' state=down
+    if [[ $pid != - ]]; then
       up=$((up + 1))
-      http_request GET "$url/health"
-      if [[ $HTTP_STATUS == 200 ]]; then
+      IFS=$'\t' read -r -a f <<<"${PROBED[j]:-000}"
+      j=$((j + 1))
+      v=()
+      if [[ $name == node-* ]]; then
+        IFS=$'\t' read -r -a v <<<"${PROBED[j]:-000}"
+        j=$((j + 1))
+      fi
+      if [[ ${f[0]} == 200 ]]; then
         state=healthy
         healthy=$((healthy + 1))
-        if [[ $name == gateway && $HTTP_BODY =~ \"usable\":([0-9]+),\"known\":([0-9]+) ]]; then
-          extra="usable nodes ${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"
-        elif [[ $name == discovery && $HTTP_BODY =~ \"peers\":([0-9]+) ]]; then
-          extra="registered nodes ${BASH_REMATCH[1]}"
-        elif [[ $name == node-* ]]; then
-          local v
-          v=$(node_value "${name#node-}") || v='?'
-          extra="value=$v"
-          if [[ $HTTP_BODY =~ \"live\"[[:space:]]*:[[:space:]]*([0-9]+) ]]; then extra+=" live-peers=${BASH_REMATCH[1]}"; fi
-        fi
+        case $name in
+          discovery) extra="registered nodes ${f[1]-?}" ;;
+          gateway) extra="usable nodes ${f[1]-?}/${f[2]-?}" ;;
+          *)
+            if [[ ${v[0]} == 200 ]] && is_int "${v[1]-}"; then extra="value=${v[1]}"; else extra='value=?'; fi
+            extra+=" live-peers=${f[2]-?}"
+            if [[ ${f[1]-} != ok ]]; then extra+=" status=${f[1]-?}"; fi
+            ;;
+        esac
       else
         state=unhealthy
-        extra="/health answered $HTTP_STATUS"
+        case ${f[0]} in
+          000) extra='/health does not answer' ;;
+          timeout) extra="/health did not answer within ${HTTP_TIMEOUT}s" ;;
+          *) extra="/health answered ${f[0]}" ;;
+        esac
+        if [[ ${f[-1]} != - && ${#f[@]} -gt 1 ]]; then extra+=": ${f[-1]}"; fi
       fi
-    else
-      pid='-'
-      state=down
     fi
     local colour=$C_BAD
     [[ $state == healthy ]] && colour=$C_OK

@@ -126,15 +126,21 @@ cmd_peers() {
     if (peers.length === 0) console.log("  (none)")' "$HTTP_BODY" 2>/dev/null || echo "$HTTP_BODY"
 }
 
-# collect_values: query every node; sets VALUES[k] (a number or "down"),
-# LIVE (how many answered), AGREE (1 when every answering node has the same
-# value and at least one answered), COMMON (that value) and SPREAD (max-min).
+# collect_values: query every node at once; sets VALUES[k] (a number or
+# "down"), LIVE (how many answered), AGREE (1 when every answering node has
+# the same value and at least one answered), COMMON (that value) and SPREAD
+# (max-min).
 collect_values() {
-  local n k v min='' max=''
+  local n k v min='' max='' args=() f=()
   n=$(cluster_size)
   VALUES=() LIVE=0 AGREE=1 COMMON='' SPREAD=0
+  for ((k = 1; k <= n; k++)); do args+=("$(node_url "$k")/counter" value); done
+  PROBED=()
+  if ((n > 0)); then probe_get $((HTTP_TIMEOUT * 1000)) "${args[@]}"; fi
   for ((k = 1; k <= n; k++)); do
-    if v=$(node_value "$k"); then
+    IFS=$'\t' read -r -a f <<<"${PROBED[k - 1]:-000}"
+    v=${f[1]-}
+    if [[ ${f[0]} == 200 ]] && is_int "$v"; then
       VALUES[k]=$v
       LIVE=$((LIVE + 1))
       if [[ -z $min ]] || ((v < min)); then min=$v; fi

@@ -4,6 +4,7 @@
 
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -109,6 +110,29 @@ describe('run-cluster.sh arguments', () => {
     expect(r.stdout).not.toMatch(/removed/)
     const again = await sh('run-cluster.sh', ['clean'], { TALLY_RUN_DIR: stoppedCluster(1) })
     expect(again.stdout).toMatch(/removed \S+\/logs\n/)
+  })
+
+  it('prints the whole message of a refusal, escaped quotes and all', async () => {
+    // A stand-in node-1 that refuses every request the way a node does.
+    const message = 'increment by 9 would take counter "default" past 2^53-1 (a \\ and\nnew line)'
+    const srv = createHttpServer((_req, res) => {
+      res.writeHead(422, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: { code: 'TALLY_OVERFLOW', message } }))
+    })
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (srv.address() as { port: number }).port
+      const r = await sh('run-cluster.sh', ['inc', '1', '9'], {
+        TALLY_RUN_DIR: stoppedCluster(1),
+        TALLY_HTTP_BASE_PORT: String(port),
+      })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(
+        'node-1 refused (422) TALLY_OVERFLOW: increment by 9 would take counter "default" past 2^53-1 (a \\ and new line)',
+      )
+    } finally {
+      srv.close()
+    }
   })
 
   it('works through a symlink (and a symlink to a symlink) from another directory', async () => {

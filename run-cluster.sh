@@ -42,9 +42,11 @@ Counter (the counter named "default")
   counter|cnt [k]              node k's value (the gateway's when omitted)
   peers|p [k]                  node k's view of its peers
   consistency                  every node's value; exit 1 when live nodes disagree
-  check                        increment, wait for convergence, verify; decrement, verify
+  check                        increment, wait until every node shows it, decrement by the same
+                               amount, verify again: the counter ends where it started
   simulation|sim [duration=60] [interval=2] [ops=3]
                                random increments/decrements on random nodes for duration seconds
+                               (changes the counter by the acknowledged sum it prints)
   client                       interactive prompt through the gateway (5, -3, get, q)
   help                         this text
 
@@ -53,7 +55,8 @@ Data in $DATA_DIR, logs and pid files in $LOG_DIR.
 Environment: TALLY_RUN_DIR TALLY_DISCOVERY_PORT TALLY_GOSSIP_BASE_PORT TALLY_HTTP_BASE_PORT TALLY_GATEWAY_PORT
   TALLY_SKIP_BUILD=1 TALLY_DRY_RUN=1 TALLY_START_TIMEOUT TALLY_STOP_TIMEOUT TALLY_CONVERGE_TIMEOUT TALLY_HTTP_TIMEOUT
   TALLY_LOG_LEVEL TALLY_NODE_ARGS TALLY_DISCOVERY_ARGS TALLY_GATEWAY_ARGS (see README.md)
-Exit codes: 0 ok, 1 failure (down, refused, inconsistent), 2 bad arguments.
+Exit codes: 0 ok, 1 failure (down, refused, inconsistent), 2 bad arguments,
+  3 nothing running (status, check, simulation).
 EOF
 }
 

@@ -38,6 +38,14 @@ live_nodes() {
   done
 }
 
+# require_running: exit 3 ("nothing running", as status) unless a node of
+# the recorded cluster runs, so that waiting commands fail at once.
+require_running() {
+  if (($(cluster_size) == 0)) || [[ -z $(live_nodes) ]]; then
+    die 3 "nothing running in $RUN_DIR (./run-cluster.sh start)"
+  fi
+}
+
 # pick_live_node: a random running node, or exit 1 when none is.
 pick_live_node() {
   local nodes=()
@@ -202,13 +210,13 @@ cmd_consistency() {
 
 cmd_check() {
   (($# == 0)) || die 2 "usage: check"
-  (($(cluster_size) > 0)) || die 1 "no cluster has been started in $RUN_DIR"
+  require_running
   echo "==> waiting for the nodes to agree"
   wait_converged || {
     print_values
     die 1 "✗ the nodes do not agree after ${CONVERGE_TIMEOUT}s"
   }
-  local v0=$COMMON a b k expected
+  local v0=$COMMON a k expected
   echo "  value $v0 on $LIVE live node(s)"
   a=$((RANDOM % 10 + 1))
   k=$(pick_live_node)
@@ -217,20 +225,19 @@ cmd_check() {
   echo "==> incremented node-$k by $a; waiting for every node to show $expected"
   wait_converged "$expected" || {
     print_values
-    die 1 "✗ not converged on $expected after ${CONVERGE_TIMEOUT}s (another client writing?)"
+    die 1 "✗ not converged on $expected after ${CONVERGE_TIMEOUT}s (another client writing?); check left the counter changed by +$a"
   }
   echo "  ${C_OK}✓${C_OFF} all $LIVE live node(s) show $expected after ${WAITED_MS} ms"
-  b=$((a + RANDOM % 10 + 1))
   k=$(pick_live_node)
-  change_on "$k" decrement "$b" || die 1 "✗ decrement refused"
-  expected=$((expected - b))
-  echo "==> decremented node-$k by $b; waiting for every node to show $expected"
+  change_on "$k" decrement "$a" || die 1 "✗ decrement refused; check left the counter changed by +$a"
+  expected=$v0
+  echo "==> decremented node-$k by $a; waiting for every node to show $expected again"
   wait_converged "$expected" || {
     print_values
     die 1 "✗ not converged on $expected after ${CONVERGE_TIMEOUT}s (another client writing?)"
   }
   echo "  ${C_OK}✓${C_OFF} all $LIVE live node(s) show $expected after ${WAITED_MS} ms"
-  echo "${C_OK}✓ check passed${C_OFF}"
+  echo "${C_OK}✓ check passed${C_OFF}; the counter is back to $v0"
 }
 
 cmd_simulation() {
@@ -240,7 +247,7 @@ cmd_simulation() {
   [[ $interval =~ ^([0-9]{1,4})(\.[0-9]{1,3})?$ && ! $interval =~ ^0+(\.0*)?$ ]] ||
     die 2 "interval must be seconds > 0 (e.g. 2 or 0.5), got '$interval'"
   [[ $ops =~ ^[1-9][0-9]{0,3}$ ]] || die 2 "ops must be a whole number >= 1, got '$ops'"
-  (($(cluster_size) > 0)) || die 1 "no cluster has been started in $RUN_DIR"
+  require_running
   wait_converged || die 1 "the nodes do not agree before the simulation starts"
   local v0=$COMMON acked=0 ok=0 failed=0 samples=0 agreed=0 stop=0 k amount op i
   local start end

@@ -101,6 +101,18 @@ describe('run-cluster.sh arguments', () => {
     expect((await sh('run-cluster.sh', ['consistency'])).code).toBe(1)
   })
 
+  it('fails at once with exit 3 "nothing running" for check and simulation on a stopped cluster', async () => {
+    const dir = stoppedCluster(3)
+    for (const args of [['check'], ['simulation', '5', '1', '1']]) {
+      const started = Date.now()
+      // Before: both waited TALLY_CONVERGE_TIMEOUT (30 s) for nodes that were not there.
+      const r = await sh('run-cluster.sh', args, { TALLY_RUN_DIR: dir }, 10_000)
+      expect(r.code, r.stdout + r.stderr).toBe(3)
+      expect(r.stderr).toMatch(/nothing running/)
+      expect(Date.now() - started).toBeLessThan(10_000)
+    }
+  })
+
   it('says there was nothing to remove when clean finds nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-cli-'))
     otherDirs.push(dir)

@@ -1,0 +1,99 @@
+// The paths a new user takes after the quick start, on real processes
+// started with run-cluster.sh (free loopback ports, a temporary run
+// directory): a refusal is printed whole; `check` leaves the counter where it
+// found it; on a stopped cluster `check` and `simulation` fail at once.
+// Needs the built bins (npm run build).
+
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT } from './support/components.ts'
+import { alive, freeBlock, killLeftovers, recordPids, runScript, until } from './support/processes.ts'
+
+const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', 'server.js'))
+const NODES = 2
+
+describe('run-cluster.sh after the quick start', () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'tally-lifecycle-'))
+  const logs = join(runDir, 'logs')
+  const pids = new Set<number>()
+  let env: NodeJS.ProcessEnv = {}
+  let base = 0
+  const nodeUrl = (k: number): string => `http://127.0.0.1:${base + 2 + NODES + k - 1}`
+
+  async function cluster(...args: string[]) {
+    const r = await runScript(join(ROOT, 'run-cluster.sh'), args, env, 90_000)
+    recordPids(logs, pids)
+    return r
+  }
+
+  const pidOf = (name: string): number => Number(readFileSync(join(logs, `${name}.pid`), 'utf8'))
+
+  async function nodeValue(k: number): Promise<number> {
+    const res = await fetch(`${nodeUrl(k)}/counter`, { signal: AbortSignal.timeout(2000) })
+    return Number(((await res.json()) as { value: unknown }).value)
+  }
+
+  async function _killHard(name: string): Promise<void> {
+    const pid = pidOf(name)
+    process.kill(pid, 'SIGKILL')
+    await until(`${name} to be gone`, async () => (alive(pid) ? undefined : true), 10_000)
+  }
+
+  beforeAll(async () => {
+    const missing = BINS.filter((b) => !existsSync(b))
+    if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run npm run build first`)
+    base = await freeBlock(2 + 2 * NODES)
+    env = {
+      ...process.env,
+      TALLY_RUN_DIR: runDir,
+      TALLY_DISCOVERY_PORT: String(base),
+      TALLY_GATEWAY_PORT: String(base + 1),
+      TALLY_GOSSIP_BASE_PORT: String(base + 2),
+      TALLY_HTTP_BASE_PORT: String(base + 2 + NODES),
+      TALLY_SKIP_BUILD: '1',
+      TALLY_LOG_LEVEL: 'warn',
+    }
+    const r = await cluster('start', String(NODES))
+    if (r.code !== 0) throw new Error(`start failed: ${r.stdout}${r.stderr}`)
+  }, 90_000)
+
+  afterAll(async () => {
+    if (base !== 0) await cluster('stop')
+    killLeftovers(pids, join(ROOT, 'packages'))
+    rmSync(runDir, { recursive: true, force: true })
+  }, 60_000)
+
+  it('prints a refusal whole, quotes included', async () => {
+    expect((await cluster('inc', '1', '5')).code).toBe(0)
+    const r = await cluster('inc', '1', '9007199254740991')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(
+      'TALLY_OVERFLOW: increment by 9007199254740991 would take counter "default" past 2^53-1',
+    )
+  }, 60_000)
+
+  it('check leaves the counter where it found it, and says so', async () => {
+    await until('both nodes to show 5', async () =>
+      (await nodeValue(1)) === 5 && (await nodeValue(2)) === 5 ? true : undefined,
+    )
+    const r = await cluster('check')
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/✓ check passed; the counter is back to 5/)
+    expect(await nodeValue(1)).toBe(5)
+    expect(await nodeValue(2)).toBe(5)
+  }, 90_000)
+
+  it('check and simulation fail at once with exit 3 once the cluster is stopped', async () => {
+    expect((await cluster('stop')).code).toBe(0)
+    for (const args of [['check'], ['simulation', '5']]) {
+      const started = Date.now()
+      const r = await cluster(...args)
+      expect(r.code, r.stdout + r.stderr).toBe(3)
+      expect(r.stderr).toMatch(/nothing running/)
+      // The convergence wait (TALLY_CONVERGE_TIMEOUT, 30 s) is not entered at all.
+      expect(Date.now() - started).toBeLessThan(10_000)
+    }
+  }, 60_000)
+})

@@ -64,6 +64,16 @@ if ! is_uint "$HTTP_TIMEOUT" || ((HTTP_TIMEOUT < 1)); then
   die 2 "TALLY_HTTP_TIMEOUT must be a whole number of seconds >= 1, got '$HTTP_TIMEOUT'"
 fi
 
+# now_ms: wall clock in milliseconds (second resolution on shells without EPOCHREALTIME).
+now_ms() {
+  if [[ -n ${EPOCHREALTIME:-} ]]; then
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((10#$t / 1000))
+  else
+    echo $(($(date +%s) * 1000))
+  fi
+}
+
 node_tcp_port() { echo $((GOSSIP_BASE_PORT + $1 - 1)); }
 node_http_port() { echo $((HTTP_BASE_PORT + $1 - 1)); }
 node_url() { echo "http://$HOST:$(node_http_port "$1")"; }
@@ -222,12 +232,4 @@ probe_get() {
   local out
   out=$(node "$PROBE" get "$@" 2>/dev/null) || true
   if [[ -n $out ]]; then mapfile -t PROBED <<<"$out"; fi
-}
-
-# node_value K: print node K's value of the default counter; fails when the
-# node does not answer.
-node_value() {
-  http_request GET "$(node_url "$1")/counter"
-  [[ $HTTP_STATUS == 200 ]] || return 1
-  json_value "$HTTP_BODY"
 }

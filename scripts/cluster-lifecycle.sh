@@ -18,16 +18,6 @@ BUILD_STAMP="$TALLY_ROOT/node_modules/.cache/tally/build.stamp"
 
 dry_run() { [[ ${TALLY_DRY_RUN:-0} == 1 ]]; }
 
-# now_ms: wall clock in milliseconds (second resolution on shells without EPOCHREALTIME).
-now_ms() {
-  if [[ -n ${EPOCHREALTIME:-} ]]; then
-    local t=${EPOCHREALTIME/[.,]/}
-    echo $((10#$t / 1000))
-  else
-    echo $(($(date +%s) * 1000))
-  fi
-}
-
 # ensure_installed: `npm ci` when node_modules is missing or older than the
 # lockfile (npm's own staleness rule: node_modules/.package-lock.json).
 ensure_installed() {

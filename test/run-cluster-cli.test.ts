@@ -2,9 +2,10 @@
 // message naming the problem, without starting anything, and the scripts are
 // shellcheck-clean when shellcheck is installed.
 
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
+import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -188,6 +189,62 @@ describe('monitor.sh', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/no cluster started/)
   })
+
+  it('lines up a DOWN row with the header (the dash is one column wide)', async () => {
+    const r = await sh('monitor.sh', ['--once'], { TALLY_RUN_DIR: stoppedCluster(2) })
+    expect(r.code, r.stderr).toBe(0)
+    const lines = r.stdout.split('\n')
+    const header = lines.find((l) => l.startsWith('NODE')) as string
+    const rows = lines.filter((l) => l.startsWith('node-'))
+    expect(rows).toHaveLength(2)
+    for (const row of rows) {
+      expect(row).toContain('DOWN')
+      expect(row.indexOf('DOWN')).toBe(header.indexOf('STATUS'))
+      // VALUE is right-aligned: the dash ends where the heading ends.
+      expect(row.indexOf('—') + 1).toBe(header.indexOf('VALUE') + 'VALUE'.length)
+      expect(row.lastIndexOf('—')).toBe(header.indexOf('LIVE PEERS'))
+    }
+  })
+
+  it('does not claim to know when the values last changed from a single frame', async () => {
+    const r = await sh('monitor.sh', ['--once'], { TALLY_RUN_DIR: stoppedCluster(1) })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/NO NODE ANSWERS/)
+    expect(r.stdout).not.toMatch(/last change/)
+  })
+
+  it('keeps its refresh interval while a node hangs', async () => {
+    // node-1 accepts connections and never answers.
+    const held: Socket[] = []
+    const srv = createServer((s) => held.push(s))
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+    const port = (srv.address() as { port: number }).port
+    const child = spawn('bash', [join(ROOT, 'monitor.sh'), '1'], {
+      env: { ...env, TALLY_RUN_DIR: stoppedCluster(1), TALLY_HTTP_BASE_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const frames: number[] = []
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d
+      for (const _ of String(d).matchAll(/Tally cluster monitor/g)) frames.push(Date.now())
+    })
+    try {
+      const deadline = Date.now() + 20_000
+      while (frames.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      expect(frames.length, out).toBe(5)
+      // 4 intervals of 1 s; before, each frame waited out the hanging node
+      // (TALLY_HTTP_TIMEOUT, 3 s) on top of the interval.
+      const mean = ((frames[4] as number) - (frames[0] as number)) / 4
+      expect(mean).toBeLessThan(1400)
+      expect(out).toMatch(/refresh 1s/)
+      expect(out).toMatch(/node-1 .* NO ANSWER/)
+    } finally {
+      child.kill('SIGKILL')
+      for (const s of held) s.destroy()
+      srv.close()
+    }
+  }, 30_000)
 
   it('refuses a bad interval with exit code 2', async () => {
     const r = await sh('monitor.sh', ['0'])

@@ -56,7 +56,7 @@ Environment: TALLY_RUN_DIR TALLY_DISCOVERY_PORT TALLY_GOSSIP_BASE_PORT TALLY_HTT
   TALLY_SKIP_BUILD=1 TALLY_DRY_RUN=1 TALLY_START_TIMEOUT TALLY_STOP_TIMEOUT TALLY_CONVERGE_TIMEOUT TALLY_HTTP_TIMEOUT
   TALLY_LOG_LEVEL TALLY_NODE_ARGS TALLY_DISCOVERY_ARGS TALLY_GATEWAY_ARGS (see README.md)
 Exit codes: 0 ok, 1 failure (down, refused, inconsistent), 2 bad arguments,
-  3 nothing running (status, check, simulation).
+  3 nothing running (status, check, simulation). Ctrl-C during start stops what it started.
 EOF
 }
 
@@ -72,47 +72,20 @@ parse_count() {
 
 cmd_start() {
   (($# <= 1)) || die 2 "usage: start [N]"
-  local n
+  local n name running=() names=()
   n=$(parse_count "${1:-5}")
-  local running=()
   while IFS= read -r name; do
     if running_pid "$name" >/dev/null; then running+=("$name"); fi
   done < <(all_components)
   ((${#running[@]} == 0)) || die 1 "already running (${running[*]}); use stop or restart first"
-  if ! dry_run; then
-    local port
-    for port in "$DISCOVERY_PORT" "$GATEWAY_PORT"; do
-      port_in_use "$port" && die 1 "port $port is already in use (another cluster? see TALLY_*_PORT in help)"
-    done
-    local k
-    for ((k = 1; k <= n; k++)); do
-      for port in "$(node_tcp_port "$k")" "$(node_http_port "$k")"; do
-        port_in_use "$port" && die 1 "port $port is already in use (another cluster? see TALLY_*_PORT in help)"
-      done
-    done
-  fi
-  prepare
+  mapfile -t names < <(cluster_components "$n")
+  check_ports_free "${names[@]}"
   if ! dry_run; then
     mkdir -p "$LOG_DIR" "$DATA_DIR"
     rm -f "$LOG_DIR"/*.pid
     echo "$n" >"$LOG_DIR/cluster.size"
   fi
-  echo "==> starting discovery on :$DISCOVERY_PORT"
-  discovery_cmd
-  spawn discovery "${CMD[@]}"
-  wait_healthy discovery || fail_start
-  echo "==> starting $n nodes (gossip :$(node_tcp_port 1)-$(node_tcp_port "$n"), HTTP :$(node_http_port 1)-$(node_http_port "$n"))"
-  local k names=()
-  for ((k = 1; k <= n; k++)); do
-    node_cmd "$k" "$n"
-    spawn "node-$k" "${CMD[@]}"
-    names+=("node-$k")
-  done
-  wait_healthy "${names[@]}" || fail_start
-  echo "==> starting gateway on :$GATEWAY_PORT"
-  gateway_cmd
-  spawn gateway "${CMD[@]}"
-  wait_healthy gateway || fail_start
+  guarded start prepare_and_bring_up "$n" "${names[@]}"
   dry_run && return 0
   echo "${C_OK}✓ cluster up${C_OFF}"
   cmd_status || true
@@ -123,13 +96,11 @@ Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter
 EOF
 }
 
-# fail_start: a component did not come up: stop what we started and exit 1.
-fail_start() {
-  echo "stopping what was started…" >&2
-  local names=()
-  while IFS= read -r name; do names+=("$name"); done < <(all_components)
-  if ((${#names[@]})); then stop_components "${names[@]}" >&2; fi
-  exit 1
+# prepare_and_bring_up N NAME...: install and build when needed, then start
+# the named components of an N-node cluster (run under `guarded`).
+prepare_and_bring_up() {
+  prepare
+  bring_up "$@"
 }
 
 cmd_stop() {
@@ -222,11 +193,19 @@ cmd_restart() {
   fi
   local k
   k=$(parse_node "$1")
-  prepare
-  echo "==> restarting node-$k"
-  stop_components "node-$k"
-  start_node "$k" "$(cluster_size)" || die 1 "node-$k did not come back (see $LOG_DIR/node-$k.log)"
+  guarded restart restart_one "node-$k" "$(cluster_size)"
+  dry_run && return 0
   echo "${C_OK}✓ node-$k up${C_OFF} at $(node_url "$k") (pid $(running_pid "node-$k"))"
+}
+
+# restart_one NAME N: build when needed, stop component NAME of the N-node
+# cluster and start it again (run under `guarded`).
+restart_one() {
+  prepare
+  echo "==> restarting $1"
+  stop_components "$1"
+  check_ports_free "$1"
+  bring_up "$2" "$1"
 }
 
 cmd_add() {
@@ -236,11 +215,10 @@ cmd_add() {
   n=$(cluster_size)
   k=$((n + 1))
   parse_count "$k" >/dev/null
-  port_in_use "$(node_tcp_port "$k")" && die 1 "port $(node_tcp_port "$k") is already in use"
-  port_in_use "$(node_http_port "$k")" && die 1 "port $(node_http_port "$k") is already in use"
+  check_ports_free "node-$k"
   echo "$k" >"$LOG_DIR/cluster.size"
   echo "==> adding node-$k (gossip :$(node_tcp_port "$k"), HTTP :$(node_http_port "$k"))"
-  start_node "$k" "$k" || die 1 "node-$k did not start (see $LOG_DIR/node-$k.log)"
+  guarded add bring_up "$k" "node-$k"
   echo "${C_OK}✓ node-$k up${C_OFF} at $(node_url "$k") (pid $(running_pid "node-$k"))"
 }
 

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Process lifecycle for run-cluster.sh: install/build on demand, the exact
-# command line of every component, start (with health wait), stop (TERM then
-# KILL, only our own pids). Sourced after cluster-env.sh.
+# command line of every component, start (with health wait; an interrupted or
+# failed start stops what it started), stop (TERM then KILL, only our own
+# pids). Sourced after cluster-env.sh.
 #
 #   TALLY_SKIP_BUILD=1     never run npm ci / npm run build (tests set this)
 #   TALLY_DRY_RUN=1        print the commands `start` would run, start nothing
@@ -96,6 +97,28 @@ port_in_use() {
   (: <"/dev/tcp/$HOST/$1") 2>/dev/null
 }
 
+# component_ports NAME: the ports component NAME listens on, one a line.
+component_ports() {
+  case $1 in
+    discovery) echo "$DISCOVERY_PORT" ;;
+    gateway) echo "$GATEWAY_PORT" ;;
+    node-*) node_tcp_port "${1#node-}" && node_http_port "${1#node-}" ;;
+  esac
+}
+
+# check_ports_free NAME...: exit 1 when a port of one of the components is taken.
+check_ports_free() {
+  dry_run && return 0
+  local name port
+  for name in "$@"; do
+    while IFS= read -r port; do
+      if port_in_use "$port"; then
+        die 1 "port $port ($name) is already in use (another cluster? see TALLY_*_PORT in help)"
+      fi
+    done < <(component_ports "$name")
+  done
+}
+
 # spawn NAME ARGS...: start component NAME detached (own session, stdio to
 # its log file) and record its pid. In dry-run mode print the command instead.
 spawn() {
@@ -155,11 +178,120 @@ wait_healthy() {
   done
 }
 
-# start_node K N: start node K of an N-node cluster and wait until healthy.
-start_node() {
-  node_cmd "$1" "$2"
-  spawn "node-$1" "${CMD[@]}"
-  wait_healthy "node-$1"
+# component_pids: "NAME PID" of every running component, one a line.
+component_pids() {
+  local name pid
+  while IFS= read -r name; do
+    if pid=$(running_pid "$name"); then echo "$name $pid"; fi
+  done < <(all_components)
+}
+
+# guarded WHAT CMD...: run CMD (install, build, start components) in a
+# worker while this shell waits for it. When the worker fails, or on Ctrl-C,
+# SIGTERM or hang-up, stop every component started meanwhile (a pid that was
+# not running before), say so, and exit (130 on Ctrl-C). WHAT names the
+# command in messages. Why a worker: bash drops a SIGINT that lands while it
+# is reaping a command substitution, trap or not, but never one that lands
+# in the wait builtin, so Ctrl-C is always seen here.
+INTERRUPTED=''
+guarded() {
+  local what=$1 before rc=0 worker
+  shift
+  before=$(component_pids)
+  INTERRUPTED=''
+  trap 'INTERRUPTED=Ctrl-C' INT
+  trap 'INTERRUPTED=SIGTERM' TERM
+  trap 'INTERRUPTED=hang-up' HUP
+  (
+    # The worker takes Ctrl-C as a foreground command would (npm and the
+    # health checks stop at once); this shell does the cleaning up.
+    trap - INT TERM HUP
+    "$@"
+  ) &
+  worker=$!
+  wait "$worker" || rc=$?
+  if [[ -n $INTERRUPTED ]] && kill -0 "$worker" 2>/dev/null; then
+    kill -TERM "$worker" 2>/dev/null || true
+    wait "$worker" 2>/dev/null || true
+  fi
+  if [[ -z $INTERRUPTED ]] && ((rc == 0)); then
+    trap - INT TERM HUP
+    return 0
+  fi
+  # Ignore further signals until everything started is stopped again.
+  trap '' INT TERM HUP
+  if [[ -t 1 ]]; then printf '\r\e[K'; fi
+  local name pid started=() i names=()
+  while read -r name pid; do
+    if [[ $'\n'$before$'\n' != *$'\n'"$name $pid"$'\n'* ]]; then started+=("$name"); fi
+  done < <(component_pids)
+  # Stale pid files of components that died during start-up go as well.
+  while IFS= read -r name; do
+    if ! running_pid "$name" >/dev/null && [[ $'\n'$before$'\n' != *$'\n'"$name "* ]]; then rm -f "$(pid_file "$name")"; fi
+  done < <(all_components)
+  local why="$what failed"
+  [[ -z $INTERRUPTED ]] || why="$what interrupted ($INTERRUPTED)"
+  if ((${#started[@]})); then
+    # Report in start order (discovery, nodes, gateway); stop in reverse.
+    while IFS= read -r name; do
+      if [[ " ${started[*]} " == *" $name "* ]]; then names+=("$name"); fi
+    done < <(cluster_components "$(cluster_size)")
+    for name in "${started[@]}"; do
+      if [[ " ${names[*]} " != *" $name "* ]]; then names+=("$name"); fi
+    done
+    echo "${C_BAD}✗ $why${C_OFF}: stopping what it had started (${names[*]})" >&2
+    started=()
+    for ((i = ${#names[@]} - 1; i >= 0; i--)); do started+=("${names[i]}"); done
+    stop_components "${started[@]}" >&2
+  elif [[ -n $INTERRUPTED ]]; then
+    echo "${C_BAD}✗ $why${C_OFF}: nothing had been started" >&2
+  fi
+  case $INTERRUPTED in
+    Ctrl-C) exit 130 ;;
+    SIGTERM) exit 143 ;;
+    hang-up) exit 129 ;;
+  esac
+  exit "$rc"
+}
+
+# bring_up N NAME...: start the named components of an N-node cluster in
+# dependency order (discovery, then those nodes together, then the gateway),
+# each group waited for until healthy. Exits 1 when one does not come up;
+# run it under `guarded`, which then stops what it started.
+bring_up() {
+  local n=$1 k nodes=()
+  shift
+  local want=" $* "
+  if [[ $want == *" discovery "* ]]; then
+    echo "==> starting discovery on :$DISCOVERY_PORT"
+    discovery_cmd
+    launch discovery
+    wait_healthy discovery || exit 1
+  fi
+  for ((k = 1; k <= n; k++)); do
+    if [[ $want == *" node-$k "* ]]; then nodes+=("node-$k"); fi
+  done
+  if ((${#nodes[@]} == n && n > 1)); then
+    echo "==> starting $n nodes (gossip :$(node_tcp_port 1)-$(node_tcp_port "$n"), HTTP :$(node_http_port 1)-$(node_http_port "$n"))"
+  elif ((${#nodes[@]})); then
+    echo "==> starting ${nodes[*]}"
+  fi
+  for k in "${nodes[@]}"; do
+    node_cmd "${k#node-}" "$n"
+    launch "$k"
+  done
+  if ((${#nodes[@]})); then wait_healthy "${nodes[@]}" || exit 1; fi
+  if [[ $want == *" gateway "* ]]; then
+    echo "==> starting gateway on :$GATEWAY_PORT"
+    gateway_cmd
+    launch gateway
+    wait_healthy gateway || exit 1
+  fi
+}
+
+# launch NAME: spawn component NAME with CMD.
+launch() {
+  spawn "$1" "${CMD[@]}"
 }
 
 # all_components: names with a pid file, gateway first and discovery last

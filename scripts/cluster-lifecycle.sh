@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# Process lifecycle for run-cluster.sh: install/build on demand, the exact
-# command line of every component, start (with health wait; an interrupted or
-# failed start stops what it started), stop (TERM then KILL, only our own
-# pids). Sourced after cluster-env.sh.
+# Process lifecycle for run-cluster.sh: install/build on demand (with
+# progress), the exact command line of every component, start (with health
+# wait; an interrupted or failed start stops what it started), stop (TERM
+# then KILL, only our own pids). Sourced after cluster-env.sh.
 #
 #   TALLY_SKIP_BUILD=1     never run npm ci / npm run build (tests set this)
 #   TALLY_DRY_RUN=1        print the commands `start` would run, start nothing
@@ -19,17 +19,80 @@ BUILD_STAMP="$TALLY_ROOT/node_modules/.cache/tally/build.stamp"
 
 dry_run() { [[ ${TALLY_DRY_RUN:-0} == 1 ]]; }
 
+# progress_tick START_MS TEXT: show that TEXT is still going on, started at
+# START_MS. On a terminal one line is redrawn in place (progress_clear removes
+# it); otherwise a line is printed every 5 s, so that logs stay short.
+PROGRESS_LINE=0 PROGRESS_NEXT=5
+progress_tick() {
+  local now secs
+  now=$(now_ms)
+  secs=$(((now - $1) / 1000))
+  if [[ -t 1 ]]; then
+    ((now - $1 >= 1000)) || return 0
+    printf '\r\e[K  %s … %ds' "$2" "$secs"
+    PROGRESS_LINE=1
+  elif ((secs >= PROGRESS_NEXT)); then
+    echo "  $2 … ${secs}s"
+    PROGRESS_NEXT=$((secs - secs % 5 + 5))
+  fi
+}
+
+# progress_clear: end the progress shown by progress_tick.
+progress_clear() {
+  if ((PROGRESS_LINE)); then printf '\r\e[K'; fi
+  PROGRESS_LINE=0 PROGRESS_NEXT=5
+}
+
+# run_logged LABEL FILE CMD...: run CMD with its output in FILE while a
+# background ticker shows LABEL and the time spent (npm ci and tsc print
+# nothing for long stretches). On failure shows the end of FILE. Returns
+# CMD's exit status.
+TICKER_PID=''
+run_logged() {
+  local label=$1 file=$2 start rc=0 owner=$BASHPID
+  shift 2
+  mkdir -p "${file%/*}"
+  start=$(now_ms)
+  echo "==> $label"
+  (
+    while sleep 1 && kill -0 "$owner" 2>/dev/null; do
+      progress_tick "$start" "$label"
+    done
+  ) &
+  TICKER_PID=$!
+  "$@" >"$file" 2>&1 || rc=$?
+  stop_ticker
+  if ((rc)); then
+    echo "${C_BAD}✗ $label failed (exit $rc)${C_OFF}; last lines of $file:" >&2
+    tail -n 30 "$file" >&2 || true
+  else
+    echo "  done in $((($(now_ms) - start) / 1000))s (output in $file)"
+  fi
+  return "$rc"
+}
+
+# stop_ticker: end run_logged's ticker, if one runs.
+stop_ticker() {
+  if [[ -n $TICKER_PID ]]; then
+    kill "$TICKER_PID" 2>/dev/null || true
+    wait "$TICKER_PID" 2>/dev/null || true
+    TICKER_PID=''
+    if [[ -t 1 ]]; then printf '\r\e[K'; fi
+  fi
+}
+
 # ensure_installed: `npm ci` when node_modules is missing or older than the
 # lockfile (npm's own staleness rule: node_modules/.package-lock.json).
 ensure_installed() {
   if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
     command -v npm >/dev/null 2>&1 || die 1 "npm not found: install Node.js >= 20 (https://nodejs.org)"
-    echo "==> installing dependencies (npm ci), this takes a minute on a fresh clone"
-    if ! npm ci --no-audit --no-fund; then
+    if ! run_logged "installing dependencies (npm ci, a minute or so on a fresh clone)" "$LOG_DIR/install.out" \
+      npm ci --no-audit --no-fund; then
       # npm ci refuses a lockfile it considers out of sync (for example one
       # written against a registry that lacks some optional platform packages).
       echo "==> npm ci failed; falling back to npm install (it may update package-lock.json)" >&2
-      npm install --no-audit --no-fund || die 1 "npm install failed (see above)"
+      run_logged "installing dependencies (npm install)" "$LOG_DIR/install.out" npm install --no-audit --no-fund ||
+        die 1 "npm install failed (see above)"
     fi
   fi
 }
@@ -47,8 +110,8 @@ ensure_built() {
     why='sources changed since the last build'
   fi
   if [[ -n $why ]]; then
-    echo "==> building (npm run build): $why"
-    npm run build --silent || die 1 "build failed (see above)"
+    run_logged "building (npm run build): $why" "$LOG_DIR/build.out" npm run build --silent ||
+      die 1 "build failed (see above)"
     mkdir -p "${BUILD_STAMP%/*}"
     touch "$BUILD_STAMP"
   fi
@@ -152,28 +215,38 @@ spawn() {
   done
 }
 
-# wait_healthy NAME...: poll each component's /health until it answers 200.
-# Fails (showing the log tail) when a process dies or the deadline passes.
+# wait_healthy NAME...: poll each component's /health until it answers 200,
+# showing what it still waits for. Fails (showing the log tail) when a
+# process dies or the deadline passes.
 wait_healthy() {
   dry_run && return 0
-  local deadline=$(($(now_ms) + START_TIMEOUT * 1000)) name url pending
+  local start deadline name pending what
+  start=$(now_ms)
+  deadline=$((start + START_TIMEOUT * 1000))
   while :; do
     pending=()
     for name in "$@"; do
-      url=$(component_url "$name")
       if ! running_pid "$name" >/dev/null; then
+        progress_clear
         echo "${C_BAD}✗ $name exited during start-up${C_OFF}; last lines of $LOG_DIR/$name.log:" >&2
         tail -n 20 "$LOG_DIR/$name.log" >&2 || true
         return 1
       fi
-      http_request GET "$url/health"
+      http_request GET "$(component_url "$name")/health"
       [[ $HTTP_STATUS == 200 ]] || pending+=("$name")
     done
-    ((${#pending[@]} == 0)) && return 0
+    if ((${#pending[@]} == 0)); then
+      progress_clear
+      return 0
+    fi
     if (($(now_ms) > deadline)); then
+      progress_clear
       echo "${C_BAD}✗ not healthy after ${START_TIMEOUT}s: ${pending[*]}${C_OFF} (logs in $LOG_DIR)" >&2
       return 1
     fi
+    what="${pending[0]} ($(component_url "${pending[0]}")/health)"
+    if ((${#pending[@]} > 1)); then what+=" and ${pending[*]:1}"; fi
+    progress_tick "$start" "waiting for $what"
     sleep 0.2
   done
 }

@@ -1,6 +1,7 @@
-// What `run-cluster.sh start` does around the components, on a stand-in
-// checkout (test/support/fake-checkout.ts): Ctrl-C in the middle stops what
-// it had started, so that the next start is not refused.
+// What `run-cluster.sh start` does before and around the components, on a
+// stand-in checkout (test/support/fake-checkout.ts): it shows every long
+// step progressing and what it waits for; and Ctrl-C in the middle stops
+// what it had started, so that the next start is not refused.
 
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -36,7 +37,7 @@ type Env = NodeJS.ProcessEnv
 type Checkout = FakeCheckout & { run: Env; pids: Set<number> }
 
 /** The stand-in npm's and tsc's calls so far, one string each. */
-function _calls(c: FakeCheckout): string[] {
+function calls(c: FakeCheckout): string[] {
   return readFileSync(c.npmLog, 'utf8').split('\n').filter(Boolean)
 }
 
@@ -47,6 +48,29 @@ function start(c: Checkout, args: string[], extra: Env = {}, timeoutMs = 60_000)
 }
 
 describe.concurrent('run-cluster.sh start on a checkout', () => {
+  it('shows the install, the build and the wait for health progressing, with what it waits for', async (ctx) => {
+    const c = await checkout(ctx, { FAKE_NODE: 'hang', FAKE_NPM_SECONDS: '6', TALLY_START_TIMEOUT: '6' })
+    c.age('node_modules/.package-lock.json', 950)
+    c.age('packages/gateway/src/index.ts', 0)
+    const r = await start(c, ['start', '1'], {}, 90_000)
+    expect(calls(c).filter((l) => l.startsWith('npm'))).toEqual([
+      'npm ci --no-audit --no-fund',
+      'npm run build --silent',
+    ])
+    expect(r.stdout).toMatch(/installing dependencies \(npm ci[^)]*\) … 5s/)
+    expect(r.stdout).toMatch(/building \(npm run build\): [^\n]* … 5s/)
+    const nodeHealth = `http://127.0.0.1:${c.run.TALLY_HTTP_BASE_PORT}/health`
+    expect(r.stdout).toContain(`waiting for node-1 (${nodeHealth}) … 5s`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/not healthy after 6s: node-1/)
+    expect(r.stderr).toMatch(/start failed: stopping what it had started \(discovery node-1\)/)
+    await until(
+      'every started process to exit',
+      async () => ([...c.pids].some(alive) ? undefined : true),
+      15_000,
+    )
+  }, 90_000)
+
   it('stops what it had started when interrupted (Ctrl-C), and says so; the next start is not refused', async (ctx) => {
     // The nodes never become healthy: the start is sure to be waiting for them.
     const c = await checkout(ctx, { FAKE_NODE: 'hang', TALLY_SKIP_BUILD: '1' })

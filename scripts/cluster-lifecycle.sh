@@ -97,18 +97,59 @@ ensure_installed() {
   fi
 }
 
-# ensure_built: `npm run build` when a bin is missing or any source or
-# tsconfig changed since the last build this script ran.
-ensure_built() {
-  local why='' pkg
+# build_outdated: print why `npm run build` is needed; print nothing when the
+# build is up to date, however it was made (npm run build, npm test, npm
+# install-ci-test or this script).
+#
+# Fast path, file times only: every bin exists and no source, tsconfig,
+# package.json or package-lock.json is newer than the oldest package's
+# tsconfig.tsbuildinfo (tsc -b writes one per package), or than BUILD_STAMP
+# (when this script last built or found the build up to date). Otherwise tsc
+# itself is asked (`tsc -b --dry`, under a second): a touched file whose
+# content did not change, or a package that depends on no changed one, needs
+# no build; then BUILD_STAMP records that the build was found up to date.
+build_outdated() {
+  local pkg f oldest='' marker markers=() newer=''
   for pkg in discovery node gateway; do
-    [[ -f packages/$pkg/dist/server.js ]] || why="packages/$pkg/dist/server.js is missing"
+    if [[ ! -f packages/$pkg/dist/server.js ]]; then
+      echo "packages/$pkg/dist/server.js is missing"
+      return 0
+    fi
   done
-  if [[ -z $why && ! -f $BUILD_STAMP ]]; then why='no build recorded yet'; fi
-  if [[ -z $why ]] && [[ -n $(find packages/*/src packages/*/tsconfig.json packages/*/package.json \
-    tsconfig.base.json -newer "$BUILD_STAMP" -print -quit 2>/dev/null) ]]; then
-    why='sources changed since the last build'
+  for f in packages/*/tsconfig.json; do
+    f=${f%.json}.tsbuildinfo
+    if [[ ! -f $f ]]; then
+      oldest=''
+      break
+    fi
+    if [[ -z $oldest || $f -ot $oldest ]]; then oldest=$f; fi
+  done
+  if [[ -n $oldest ]]; then markers+=("$oldest"); fi
+  if [[ -f $BUILD_STAMP ]]; then markers+=("$BUILD_STAMP"); fi
+  if ((${#markers[@]} == 0)); then
+    echo "no finished build found"
+    return 0
   fi
+  for marker in "${markers[@]}"; do
+    newer=$(find packages/*/src packages/*/tsconfig.json packages/*/package.json tsconfig.base.json \
+      tsconfig.json package-lock.json -newer "$marker" -print -quit 2>/dev/null) || true
+    [[ -n $newer ]] || return 0
+  done
+  if [[ -x node_modules/.bin/tsc ]]; then
+    local dry
+    if dry=$(node_modules/.bin/tsc -b --dry 2>&1) && [[ $dry != *"would build"* ]]; then
+      mkdir -p "${BUILD_STAMP%/*}"
+      touch "$BUILD_STAMP"
+      return 0
+    fi
+  fi
+  echo "$newer changed since the last build"
+}
+
+# ensure_built: `npm run build` when build_outdated says so.
+ensure_built() {
+  local why
+  why=$(build_outdated)
   if [[ -n $why ]]; then
     run_logged "building (npm run build): $why" "$LOG_DIR/build.out" npm run build --silent ||
       die 1 "build failed (see above)"

@@ -1,7 +1,8 @@
 // What `run-cluster.sh start` does before and around the components, on a
-// stand-in checkout (test/support/fake-checkout.ts): it shows every long
-// step progressing and what it waits for; and Ctrl-C in the middle stops
-// what it had started, so that the next start is not refused.
+// stand-in checkout (test/support/fake-checkout.ts): it installs and builds
+// only when something changed, however the last build was made; it shows
+// every long step progressing and what it waits for; and Ctrl-C in the
+// middle stops what it had started, so that the next start is not refused.
 
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -48,6 +49,43 @@ function start(c: Checkout, args: string[], extra: Env = {}, timeoutMs = 60_000)
 }
 
 describe.concurrent('run-cluster.sh start on a checkout', () => {
+  it('does not build again after a build it did not run itself, and builds when a source changed', async (ctx) => {
+    // Discovery's stand-in exits at once: each start stops right after install and build.
+    const c = await checkout(ctx, { FAKE_DISCOVERY: 'exit' })
+    const first = await start(c, ['start', '1'])
+    expect(first.stderr).toMatch(/discovery exited during start-up/)
+    expect(calls(c), first.stdout).toEqual([])
+    expect(first.stdout).not.toMatch(/building/)
+
+    c.age('packages/node/src/index.ts', 0)
+    const second = await start(c, ['start', '1'], { FAKE_BUILD_NOOP: '1' })
+    expect(calls(c)).toEqual(['tsc -b --dry', 'npm run build --silent'])
+    expect(second.stdout).toMatch(/building \(npm run build\): packages\/node\/src\/index\.ts changed/)
+
+    // tsc found nothing to rewrite (FAKE_BUILD_NOOP): the script's own stamp
+    // records that build, so the next start neither asks tsc nor builds.
+    const third = await start(c, ['start', '1'])
+    expect(calls(c), third.stdout).toEqual(['tsc -b --dry', 'npm run build --silent'])
+
+    c.age('package-lock.json', 0)
+    c.age('node_modules/.package-lock.json', 0)
+    await start(c, ['start', '1'])
+    expect(calls(c).filter((l) => l.startsWith('npm'))).toEqual([
+      'npm run build --silent',
+      'npm run build --silent',
+    ])
+  }, 60_000)
+
+  it('asks tsc before building when only file times moved, and remembers its answer', async (ctx) => {
+    const c = await checkout(ctx, { FAKE_DISCOVERY: 'exit', FAKE_TSC_DRY: 'up-to-date' })
+    c.age('packages/crdt/src/index.ts', 0) // touched (a checkout, an editor), content as built
+    const first = await start(c, ['start', '1'])
+    expect(calls(c), first.stdout).toEqual(['tsc -b --dry'])
+    expect(first.stdout).not.toMatch(/building/)
+    await start(c, ['start', '1'])
+    expect(calls(c)).toEqual(['tsc -b --dry'])
+  }, 60_000)
+
   it('shows the install, the build and the wait for health progressing, with what it waits for', async (ctx) => {
     const c = await checkout(ctx, { FAKE_NODE: 'hang', FAKE_NPM_SECONDS: '6', TALLY_START_TIMEOUT: '6' })
     c.age('node_modules/.package-lock.json', 950)

@@ -26,10 +26,12 @@ Usage: ./run-cluster.sh COMMAND [ARGS]
 
 Cluster
   start [N]               start discovery, N nodes (default 5, max $MAX_NODES) and the gateway;
-                          installs and builds first when needed, waits until all are healthy
+                          installs and builds first when needed, waits until all are healthy;
+                          when part of the cluster runs, starts only what is missing
   stop                    stop everything (SIGTERM, SIGKILL after \$TALLY_STOP_TIMEOUT s)
   status                  every component: pid, health, URL (exit 0 all healthy, 1 some down, 3 none running)
-  restart [k]             restart the whole cluster, or only node k (keeps its data)
+  restart [k|gateway|discovery]
+                          restart the whole cluster, or only node k (keeps its data), the gateway or discovery
   add                     start one more node (node N+1); it joins through discovery
   kill k                  SIGKILL node k (to demo a crash); \`restart k\` brings it back
   logs [k|discovery|gateway]
@@ -39,7 +41,7 @@ Cluster
 Counter (the counter named "default")
   increment|inc [k] [amount]   add amount (default 1) on node k (a random live node when k is omitted or "any")
   decrement|dec [k] [amount]   subtract amount on node k (values may go negative: dec 2 5)
-  counter|cnt [k]              node k's value (the gateway's when omitted)
+  counter|cnt [k]              node k's value (through the gateway when omitted; exit 1 if it is down)
   peers|p [k]                  node k's view of its peers
   consistency                  every node's value; exit 1 when live nodes disagree
   check                        increment, wait until every node shows it, decrement by the same
@@ -72,12 +74,36 @@ parse_count() {
 
 cmd_start() {
   (($# <= 1)) || die 2 "usage: start [N]"
-  local n name running=() names=()
-  n=$(parse_count "${1:-5}")
+  local n='' size name running=() missing=()
+  if (($# == 1)); then n=$(parse_count "$1"); fi
   while IFS= read -r name; do
     if running_pid "$name" >/dev/null; then running+=("$name"); fi
   done < <(all_components)
-  ((${#running[@]} == 0)) || die 1 "already running (${running[*]}); use stop or restart first"
+  if ((${#running[@]} == 0)); then
+    start_fresh "${n:-5}"
+    return
+  fi
+  # Part of the cluster runs (a component crashed or was killed, or a start
+  # was cut short): start what is missing, with the recorded size.
+  size=$(cluster_size)
+  ((size > 0)) || die 1 "already running (${running[*]}) but no cluster size is recorded; use stop first"
+  while IFS= read -r name; do
+    running_pid "$name" >/dev/null || missing+=("$name")
+  done < <(cluster_components "$size")
+  ((${#missing[@]})) || die 1 "already running (${running[*]}); use stop or restart first"
+  if [[ -n $n && $n != "$size" ]]; then
+    die 1 "a $size-node cluster is partly running (${running[*]}): start without N resumes it; stop it first to start $n nodes"
+  fi
+  check_ports_free "${missing[@]}"
+  echo "==> resuming the $size-node cluster: starting ${missing[*]} (already running: ${running[*]})"
+  guarded start prepare_and_bring_up "$size" "${missing[@]}"
+  dry_run && return 0
+  started_banner
+}
+
+# start_fresh N: start a whole N-node cluster (no part of one runs).
+start_fresh() {
+  local n=$1 names=()
   mapfile -t names < <(cluster_components "$n")
   check_ports_free "${names[@]}"
   if ! dry_run; then
@@ -87,13 +113,7 @@ cmd_start() {
   fi
   guarded start prepare_and_bring_up "$n" "${names[@]}"
   dry_run && return 0
-  echo "${C_OK}✓ cluster up${C_OFF}"
-  cmd_status || true
-  cat <<EOF
-
-Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter
-      ./monitor.sh                  ./run-cluster.sh stop
-EOF
+  started_banner
 }
 
 # prepare_and_bring_up N NAME...: install and build when needed, then start
@@ -101,6 +121,16 @@ EOF
 prepare_and_bring_up() {
   prepare
   bring_up "$@"
+}
+
+started_banner() {
+  echo "${C_OK}✓ cluster up${C_OFF}"
+  cmd_status || true
+  cat <<EOF
+
+Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter
+      ./monitor.sh                  ./run-cluster.sh stop
+EOF
 }
 
 cmd_stop() {
@@ -178,11 +208,14 @@ cmd_status() {
   done
   echo "${C_DIM}data: $DATA_DIR   logs: $LOG_DIR${C_OFF}"
   ((up == 0)) && return 3
+  if ((up < total)); then
+    echo "some components are down: ./run-cluster.sh start starts what is missing"
+  fi
   ((healthy == total)) || return 1
 }
 
 cmd_restart() {
-  (($# <= 1)) || die 2 "usage: restart [k]"
+  (($# <= 1)) || die 2 "usage: restart [k|gateway|discovery]"
   if (($# == 0)); then
     local n
     n=$(cluster_size)
@@ -191,11 +224,20 @@ cmd_restart() {
     cmd_start "$n"
     return
   fi
-  local k
-  k=$(parse_node "$1")
-  guarded restart restart_one "node-$k" "$(cluster_size)"
+  local name n
+  case $1 in
+    discovery | gateway) name=$1 ;;
+    *)
+      [[ $1 =~ ^(node-)?[1-9][0-9]{0,3}$ ]] ||
+        die 2 "restart takes a node number k, gateway or discovery (or nothing: the whole cluster), got '$1'"
+      name=node-$(parse_node "${1#node-}")
+      ;;
+  esac
+  n=$(cluster_size)
+  ((n > 0)) || die 1 "no cluster has been started in $RUN_DIR (./run-cluster.sh start)"
+  guarded restart restart_one "$name" "$n"
   dry_run && return 0
-  echo "${C_OK}✓ node-$k up${C_OFF} at $(node_url "$k") (pid $(running_pid "node-$k"))"
+  echo "${C_OK}✓ $name up${C_OFF} at $(component_url "$name") (pid $(running_pid "$name"))"
 }
 
 # restart_one NAME N: build when needed, stop component NAME of the N-node

@@ -46,6 +46,14 @@ require_running() {
   fi
 }
 
+# require_gateway: the gateway's URL; exit 1 saying so when it is not running.
+require_gateway() {
+  (($(cluster_size) > 0)) || die 1 "no cluster has been started in $RUN_DIR (./run-cluster.sh start)"
+  running_pid gateway >/dev/null ||
+    die 1 "the gateway is down ($(gateway_url)): ./run-cluster.sh restart gateway (or start) brings it back; cnt k reads node k"
+  gateway_url
+}
+
 # pick_live_node: a random running node, or exit 1 when none is.
 pick_live_node() {
   local nodes=()
@@ -91,17 +99,12 @@ cmd_change() {
 
 cmd_counter() {
   (($# <= 1)) || die 2 "usage: counter [k]"
-  local url who
+  local url who k
   if (($# == 1)); then
-    local k
     k=$(parse_node "$1")
     url=$(node_url "$k") who="node-$k"
-  elif running_pid gateway >/dev/null; then
-    url=$(gateway_url) who=gateway
   else
-    local k
-    k=$(pick_live_node)
-    url=$(node_url "$k") who="node-$k"
+    url=$(require_gateway) who=gateway
   fi
   http_request GET "$url/counter"
   local v
@@ -300,15 +303,8 @@ cmd_simulation() {
 
 cmd_client() {
   (($# == 0)) || die 2 "usage: client"
-  local url who line amount v
-  if running_pid gateway >/dev/null; then
-    url=$(gateway_url) who=gateway
-  else
-    local k
-    k=$(pick_live_node)
-    url=$(node_url "$k") who="node-$k"
-    echo "gateway not running; talking to $who"
-  fi
+  local url who=gateway line amount v
+  url=$(require_gateway)
   echo "Tally client on $who ($url). Type a number to add it, -n to subtract, get, help, q to quit."
   while :; do
     if ! IFS= read -r -p 'tally> ' line; then

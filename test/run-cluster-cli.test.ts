@@ -75,6 +75,8 @@ describe('run-cluster.sh arguments', () => {
     [['inc', '1', '9007199254740992'], /amount must be/],
     [['inc', '1', 'ten'], /amount must be/],
     [['kill'], /usage: kill/],
+    [['restart', 'gatway'], /restart takes a node number k, gateway or discovery/],
+    [['restart', '1', '2'], /usage: restart \[k\|gateway\|discovery\]/],
     [['sim', '0'], /duration/],
     [['sim', '10', 'fast'], /interval/],
     [['sim', '10', '1', '0'], /ops/],
@@ -100,6 +102,9 @@ describe('run-cluster.sh arguments', () => {
     expect(inc.code).toBe(1)
     expect(inc.stderr).toMatch(/no cluster has been started/)
     expect((await sh('run-cluster.sh', ['consistency'])).code).toBe(1)
+    const restart = await sh('run-cluster.sh', ['restart', 'gateway'])
+    expect(restart.code).toBe(1)
+    expect(restart.stderr).toMatch(/no cluster has been started/)
   })
 
   it('fails at once with exit 3 "nothing running" for check and simulation on a stopped cluster', async () => {

@@ -1,8 +1,10 @@
 // The paths a new user takes after the quick start, on real processes
 // started with run-cluster.sh (free loopback ports, a temporary run
-// directory): a refusal is printed whole; `check` leaves the counter where it
-// found it; on a stopped cluster `check` and `simulation` fail at once.
-// Needs the built bins (npm run build).
+// directory): the gateway or discovery dies and comes back on its own
+// (`start` starts what is missing, `restart gateway|discovery`); commands that
+// read through the gateway say when it is down; a refusal is printed whole;
+// `check` leaves the counter where it found it; on a stopped cluster `check`
+// and `simulation` fail at once. Needs the built bins (npm run build).
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,7 +16,7 @@ import { alive, freeBlock, killLeftovers, recordPids, runScript, until } from '.
 const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', 'server.js'))
 const NODES = 2
 
-describe('run-cluster.sh after the quick start', () => {
+describe('run-cluster.sh when parts of the cluster go away', () => {
   const runDir = mkdtempSync(join(tmpdir(), 'tally-lifecycle-'))
   const logs = join(runDir, 'logs')
   const pids = new Set<number>()
@@ -35,7 +37,7 @@ describe('run-cluster.sh after the quick start', () => {
     return Number(((await res.json()) as { value: unknown }).value)
   }
 
-  async function _killHard(name: string): Promise<void> {
+  async function killHard(name: string): Promise<void> {
     const pid = pidOf(name)
     process.kill(pid, 'SIGKILL')
     await until(`${name} to be gone`, async () => (alive(pid) ? undefined : true), 10_000)
@@ -64,6 +66,47 @@ describe('run-cluster.sh after the quick start', () => {
     killLeftovers(pids, join(ROOT, 'packages'))
     rmSync(runDir, { recursive: true, force: true })
   }, 60_000)
+
+  it('says the gateway is down when it is, and start starts only what is missing', async () => {
+    await killHard('gateway')
+    const cnt = await cluster('cnt')
+    expect(cnt.code, cnt.stdout).toBe(1)
+    expect(cnt.stderr).toMatch(/gateway is down/)
+    const client = await cluster('client')
+    expect(client.code).toBe(1)
+    expect(client.stderr).toMatch(/gateway is down/)
+    const status = await cluster('status')
+    expect(status.code).toBe(1)
+    expect(status.stdout).toMatch(/gateway +- +down/)
+
+    const discovery = pidOf('discovery')
+    const start = await cluster('start')
+    expect(start.code, start.stdout + start.stderr).toBe(0)
+    expect(start.stdout).toMatch(/starting gateway/)
+    expect(start.stdout).not.toMatch(/starting discovery|starting node/)
+    expect(pidOf('discovery')).toBe(discovery)
+    expect((await cluster('cnt')).stdout).toMatch(/gateway: value 0/)
+  }, 90_000)
+
+  it('restarts the gateway, discovery or one node on its own', async () => {
+    for (const name of ['gateway', 'discovery', '2']) {
+      const component = name === '2' ? 'node-2' : name
+      const before = pidOf(component)
+      const r = await cluster('restart', name)
+      expect(r.code, r.stdout + r.stderr).toBe(0)
+      expect(r.stdout).toContain(`✓ ${component} up`)
+      expect(pidOf(component)).not.toBe(before)
+      expect(alive(before)).toBe(false)
+    }
+    // The nodes register again with the restarted discovery; the gateway finds them.
+    await until('every node to be registered again', async () => {
+      const status = await cluster('status')
+      return status.code === 0 && /registered nodes 2/.test(status.stdout) ? true : undefined
+    })
+    const bad = await cluster('restart', 'gatway')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/restart takes a node number k, gateway or discovery/)
+  }, 90_000)
 
   it('prints a refusal whole, quotes included', async () => {
     expect((await cluster('inc', '1', '5')).code).toBe(0)

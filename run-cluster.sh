@@ -42,7 +42,7 @@ Counter (the counter named "default")
   increment|inc [k] [amount]   add amount (default 1) on node k (a random live node when k is omitted or "any")
   decrement|dec [k] [amount]   subtract amount on node k (values may go negative: dec 2 5)
   counter|cnt [k]              node k's value (through the gateway when omitted; exit 1 if it is down)
-  peers|p [k]                  node k's view of its peers
+  peers|p [k]                  node k's view of its peers (a random live node when k is omitted)
   consistency                  every node's value; exit 1 when live nodes disagree
   check                        increment, wait until every node shows it, decrement by the same
                                amount, verify again: the counter ends where it started
@@ -57,6 +57,7 @@ Data in $DATA_DIR, logs and pid files in $LOG_DIR.
 Environment: TALLY_RUN_DIR TALLY_DISCOVERY_PORT TALLY_GOSSIP_BASE_PORT TALLY_HTTP_BASE_PORT TALLY_GATEWAY_PORT
   TALLY_SKIP_BUILD=1 TALLY_DRY_RUN=1 TALLY_START_TIMEOUT TALLY_STOP_TIMEOUT TALLY_CONVERGE_TIMEOUT TALLY_HTTP_TIMEOUT
   TALLY_LOG_LEVEL TALLY_NODE_ARGS TALLY_DISCOVERY_ARGS TALLY_GATEWAY_ARGS (see README.md)
+Dashboard: $(gateway_url)/ (the gateway's GET /).
 Exit codes: 0 ok, 1 failure (down, refused, inconsistent), 2 bad arguments,
   3 nothing running (status, check, simulation). Ctrl-C during start stops what it started.
 EOF
@@ -129,7 +130,8 @@ started_banner() {
   cat <<EOF
 
 Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter
-      ./monitor.sh                  ./run-cluster.sh stop
+      ./monitor.sh                  dashboard: $(gateway_url)/ in a browser
+      ./run-cluster.sh stop
 EOF
 }
 

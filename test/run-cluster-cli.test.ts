@@ -1,9 +1,12 @@
 // run-cluster.sh and monitor.sh refuse bad arguments with exit code 2 and a
-// message naming the problem, without starting anything, and the scripts are
-// shellcheck-clean when shellcheck is installed.
+// message naming the problem, without starting anything; they say so at once
+// when nothing runs; they work through a symlink; they print what a node
+// answers whole; monitor.sh lines up its columns and keeps its refresh
+// interval when a node hangs; the README's examples stay on loopback; and the
+// scripts are shellcheck-clean when shellcheck is installed.
 
 import { execFile, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -169,6 +172,16 @@ describe('run-cluster.sh arguments', () => {
     expect(m.stdout).toMatch(/no cluster started/)
   })
 
+  it('documents restarting one part, exit code 3, the dashboard and a random node for peers', async () => {
+    const r = await sh('run-cluster.sh', ['help'])
+    expect(r.stdout).toMatch(/restart \[k\|gateway\|discovery\]/)
+    expect(r.stdout).toMatch(/3 nothing running/)
+    expect(r.stdout).toMatch(/Dashboard: http:\/\/127\.0\.0\.1:3\//)
+    expect(r.stdout).toMatch(
+      /peers\|p \[k\] +node k's view of its peers \(a random live node when k is omitted\)/,
+    )
+  })
+
   it('prints help with exit code 0', async () => {
     const r = await sh('run-cluster.sh', ['help'])
     expect(r.code).toBe(0)
@@ -255,6 +268,34 @@ describe('monitor.sh', () => {
     const r = await sh('monitor.sh', ['0'])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/interval/)
+  })
+})
+
+describe('README.md', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+
+  it('registers only loopback addresses with discovery in its examples, and removes them again', () => {
+    const registers = [...readme.matchAll(/\/register[^\n]*\n?[^\n]*-d '(\{[^']*\})'/g)].map(
+      (m) => JSON.parse(m[1] as string) as { id: string; addr: string; http: string },
+    )
+    expect(registers.length).toBeGreaterThan(0)
+    for (const r of registers) {
+      expect(r.addr).toMatch(/^127\.\d+\.\d+\.\d+:\d+$/)
+      expect(r.http).toMatch(/^http:\/\/127\.\d+\.\d+\.\d+:\d+$/)
+      const at = readme.indexOf(`"id":"${r.id}"`)
+      expect(readme.indexOf(`DELETE localhost:8000/peers/${r.id}`, at), r.id).toBeGreaterThan(at)
+    }
+  })
+
+  it("shows the dashboard (the gateway's GET /) and says p without a node picks a random one", () => {
+    expect(readme).toMatch(/dashboard[^\n]*http:\/\/127\.0\.0\.1:8080\//i)
+    const peersRow = readme.split('\n').find((l) => l.startsWith('| `peers'))
+    expect(peersRow).toMatch(/random/)
+  })
+
+  it('lists restart of the gateway and discovery, and exit code 3', () => {
+    expect(readme).toMatch(/\| `restart \[k\\\|gateway\\\|discovery\]` \|/)
+    expect(readme).toMatch(/3 nothing running/)
   })
 })
 

@@ -3,7 +3,15 @@
 # poke at it. `./run-cluster.sh help` lists the commands; the port map and the
 # environment overrides are in scripts/cluster-env.sh and the README.
 set -euo pipefail
-cd -P "$(dirname "${BASH_SOURCE[0]}")"
+# Run from the repository even when called through a symlink (in ~/bin, say):
+# follow the links by hand, since readlink -f is not everywhere.
+self=${BASH_SOURCE[0]}
+while [[ -L $self ]]; do
+  link=$(readlink "$self")
+  [[ $link == /* ]] || link=$(dirname "$self")/$link
+  self=$link
+done
+cd -P "$(dirname "$self")"
 TALLY_ROOT=$PWD
 # shellcheck source=scripts/cluster-env.sh
 . scripts/cluster-env.sh
@@ -18,10 +26,12 @@ Usage: ./run-cluster.sh COMMAND [ARGS]
 
 Cluster
   start [N]               start discovery, N nodes (default 5, max $MAX_NODES) and the gateway;
-                          installs and builds first when needed, waits until all are healthy
+                          installs and builds first when needed, waits until all are healthy;
+                          when part of the cluster runs, starts only what is missing
   stop                    stop everything (SIGTERM, SIGKILL after \$TALLY_STOP_TIMEOUT s)
   status                  every component: pid, health, URL (exit 0 all healthy, 1 some down, 3 none running)
-  restart [k]             restart the whole cluster, or only node k (keeps its data)
+  restart [k|gateway|discovery]
+                          restart the whole cluster, or only node k (keeps its data), the gateway or discovery
   add                     start one more node (node N+1); it joins through discovery
   kill k                  SIGKILL node k (to demo a crash); \`restart k\` brings it back
   logs [k|discovery|gateway]
@@ -31,12 +41,14 @@ Cluster
 Counter (the counter named "default")
   increment|inc [k] [amount]   add amount (default 1) on node k (a random live node when k is omitted or "any")
   decrement|dec [k] [amount]   subtract amount on node k (values may go negative: dec 2 5)
-  counter|cnt [k]              node k's value (the gateway's when omitted)
-  peers|p [k]                  node k's view of its peers
+  counter|cnt [k]              node k's value (through the gateway when omitted; exit 1 if it is down)
+  peers|p [k]                  node k's view of its peers (a random live node when k is omitted)
   consistency                  every node's value; exit 1 when live nodes disagree
-  check                        increment, wait for convergence, verify; decrement, verify
+  check                        increment, wait until every node shows it, decrement by the same
+                               amount, verify again: the counter ends where it started
   simulation|sim [duration=60] [interval=2] [ops=3]
                                random increments/decrements on random nodes for duration seconds
+                               (changes the counter by the acknowledged sum it prints)
   client                       interactive prompt through the gateway (5, -3, get, q)
   help                         this text
 
@@ -45,7 +57,9 @@ Data in $DATA_DIR, logs and pid files in $LOG_DIR.
 Environment: TALLY_RUN_DIR TALLY_DISCOVERY_PORT TALLY_GOSSIP_BASE_PORT TALLY_HTTP_BASE_PORT TALLY_GATEWAY_PORT
   TALLY_SKIP_BUILD=1 TALLY_DRY_RUN=1 TALLY_START_TIMEOUT TALLY_STOP_TIMEOUT TALLY_CONVERGE_TIMEOUT TALLY_HTTP_TIMEOUT
   TALLY_LOG_LEVEL TALLY_NODE_ARGS TALLY_DISCOVERY_ARGS TALLY_GATEWAY_ARGS (see README.md)
-Exit codes: 0 ok, 1 failure (down, refused, inconsistent), 2 bad arguments.
+Dashboard: $(gateway_url)/ (the gateway's GET /).
+Exit codes: 0 ok, 1 failure (down, refused, inconsistent), 2 bad arguments,
+  3 nothing running (status, check, simulation). Ctrl-C during start stops what it started.
 EOF
 }
 
@@ -61,64 +75,64 @@ parse_count() {
 
 cmd_start() {
   (($# <= 1)) || die 2 "usage: start [N]"
-  local n
-  n=$(parse_count "${1:-5}")
-  local running=()
+  local n='' size name running=() missing=()
+  if (($# == 1)); then n=$(parse_count "$1"); fi
   while IFS= read -r name; do
     if running_pid "$name" >/dev/null; then running+=("$name"); fi
   done < <(all_components)
-  ((${#running[@]} == 0)) || die 1 "already running (${running[*]}); use stop or restart first"
-  if ! dry_run; then
-    local port
-    for port in "$DISCOVERY_PORT" "$GATEWAY_PORT"; do
-      port_in_use "$port" && die 1 "port $port is already in use (another cluster? see TALLY_*_PORT in help)"
-    done
-    local k
-    for ((k = 1; k <= n; k++)); do
-      for port in "$(node_tcp_port "$k")" "$(node_http_port "$k")"; do
-        port_in_use "$port" && die 1 "port $port is already in use (another cluster? see TALLY_*_PORT in help)"
-      done
-    done
+  if ((${#running[@]} == 0)); then
+    start_fresh "${n:-5}"
+    return
   fi
-  prepare
+  # Part of the cluster runs (a component crashed or was killed, or a start
+  # was cut short): start what is missing, with the recorded size.
+  size=$(cluster_size)
+  ((size > 0)) || die 1 "already running (${running[*]}) but no cluster size is recorded; use stop first"
+  while IFS= read -r name; do
+    running_pid "$name" >/dev/null || missing+=("$name")
+  done < <(cluster_components "$size")
+  ((${#missing[@]})) || die 1 "already running (${running[*]}); use stop or restart first"
+  if [[ -n $n && $n != "$size" ]]; then
+    die 1 "a $size-node cluster is partly running (${running[*]}): start without N resumes it; stop it first to start $n nodes"
+  fi
+  check_ports_free "${missing[@]}"
+  echo "==> resuming the $size-node cluster: starting ${missing[*]} (already running: ${running[*]})"
+  guarded start prepare_and_bring_up "$size" "${missing[@]}"
+  dry_run && return 0
+  started_banner
+}
+
+# start_fresh N: start a whole N-node cluster (no part of one runs).
+start_fresh() {
+  local n=$1 names=()
+  mapfile -t names < <(cluster_components "$n")
+  check_ports_free "${names[@]}"
   if ! dry_run; then
     mkdir -p "$LOG_DIR" "$DATA_DIR"
     rm -f "$LOG_DIR"/*.pid
     echo "$n" >"$LOG_DIR/cluster.size"
   fi
-  echo "==> starting discovery on :$DISCOVERY_PORT"
-  discovery_cmd
-  spawn discovery "${CMD[@]}"
-  wait_healthy discovery || fail_start
-  echo "==> starting $n nodes (gossip :$(node_tcp_port 1)-$(node_tcp_port "$n"), HTTP :$(node_http_port 1)-$(node_http_port "$n"))"
-  local k names=()
-  for ((k = 1; k <= n; k++)); do
-    node_cmd "$k" "$n"
-    spawn "node-$k" "${CMD[@]}"
-    names+=("node-$k")
-  done
-  wait_healthy "${names[@]}" || fail_start
-  echo "==> starting gateway on :$GATEWAY_PORT"
-  gateway_cmd
-  spawn gateway "${CMD[@]}"
-  wait_healthy gateway || fail_start
+  guarded start prepare_and_bring_up "$n" "${names[@]}"
   dry_run && return 0
+  started_banner
+}
+
+# prepare_and_bring_up N NAME...: install and build when needed, then start
+# the named components of an N-node cluster (run under `guarded`).
+prepare_and_bring_up() {
+  prepare
+  bring_up "$@"
+}
+
+started_banner() {
   echo "${C_OK}✓ cluster up${C_OFF}"
   cmd_status || true
   cat <<EOF
 
 Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter
-      ./monitor.sh                  ./run-cluster.sh stop
+      ./monitor.sh                  dashboard: $(gateway_url)/ in a browser
+      ./run-cluster.sh stop
 EOF
-}
-
-# fail_start: a component did not come up: stop what we started and exit 1.
-fail_start() {
-  echo "stopping what was started…" >&2
-  local names=()
-  while IFS= read -r name; do names+=("$name"); done < <(all_components)
-  if ((${#names[@]})); then stop_components "${names[@]}" >&2; fi
-  exit 1
 }
 
 cmd_stop() {
@@ -136,39 +150,59 @@ cmd_stop() {
 
 cmd_status() {
   (($# == 0)) || die 2 "usage: status"
-  local n names=() name pid url state extra up=0 healthy=0 total=0
+  local n names=() pids=() name pid url state extra up=0 healthy=0 total=0 args=() i j=0 f=() v=()
   n=$(cluster_size)
-  names=(discovery)
-  for ((k = 1; k <= n; k++)); do names+=("node-$k"); done
-  names+=(gateway)
-  printf '%s%-10s %-8s %-10s %-24s %s%s\n' "$C_BOLD" COMPONENT PID STATE URL DETAIL "$C_OFF"
+  mapfile -t names < <(cluster_components "$n")
+  # Ask every running component at once, so that one that hangs delays nobody.
   for name in "${names[@]}"; do
+    pid=$(running_pid "$name") || pid='-'
+    pids+=("$pid")
+    [[ $pid != - ]] || continue
+    url=$(component_url "$name")
+    case $name in
+      discovery) args+=("$url/health" 'peers,error.message') ;;
+      gateway) args+=("$url/health" 'usable,known,error.message') ;;
+      *) args+=("$url/health" 'status,peers.live,error.message' "$url/counter" value) ;;
+    esac
+  done
+  PROBED=()
+  if ((${#args[@]})); then probe_get $((HTTP_TIMEOUT * 1000)) "${args[@]}"; fi
+  printf '%s%-10s %-8s %-10s %-24s %s%s\n' "$C_BOLD" COMPONENT PID STATE URL DETAIL "$C_OFF"
+  for i in "${!names[@]}"; do
+    name=${names[i]} pid=${pids[i]}
     total=$((total + 1))
     url=$(component_url "$name")
-    extra=''
-    if pid=$(running_pid "$name"); then
+    extra='' state=down
+    if [[ $pid != - ]]; then
       up=$((up + 1))
-      http_request GET "$url/health"
-      if [[ $HTTP_STATUS == 200 ]]; then
+      IFS=$'\t' read -r -a f <<<"${PROBED[j]:-000}"
+      j=$((j + 1))
+      v=()
+      if [[ $name == node-* ]]; then
+        IFS=$'\t' read -r -a v <<<"${PROBED[j]:-000}"
+        j=$((j + 1))
+      fi
+      if [[ ${f[0]} == 200 ]]; then
         state=healthy
         healthy=$((healthy + 1))
-        if [[ $name == gateway && $HTTP_BODY =~ \"usable\":([0-9]+),\"known\":([0-9]+) ]]; then
-          extra="usable nodes ${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"
-        elif [[ $name == discovery && $HTTP_BODY =~ \"peers\":([0-9]+) ]]; then
-          extra="registered nodes ${BASH_REMATCH[1]}"
-        elif [[ $name == node-* ]]; then
-          local v
-          v=$(node_value "${name#node-}") || v='?'
-          extra="value=$v"
-          if [[ $HTTP_BODY =~ \"live\"[[:space:]]*:[[:space:]]*([0-9]+) ]]; then extra+=" live-peers=${BASH_REMATCH[1]}"; fi
-        fi
+        case $name in
+          discovery) extra="registered nodes ${f[1]-?}" ;;
+          gateway) extra="usable nodes ${f[1]-?}/${f[2]-?}" ;;
+          *)
+            if [[ ${v[0]} == 200 ]] && is_int "${v[1]-}"; then extra="value=${v[1]}"; else extra='value=?'; fi
+            extra+=" live-peers=${f[2]-?}"
+            if [[ ${f[1]-} != ok ]]; then extra+=" status=${f[1]-?}"; fi
+            ;;
+        esac
       else
         state=unhealthy
-        extra="/health answered $HTTP_STATUS"
+        case ${f[0]} in
+          000) extra='/health does not answer' ;;
+          timeout) extra="/health did not answer within ${HTTP_TIMEOUT}s" ;;
+          *) extra="/health answered ${f[0]}" ;;
+        esac
+        if [[ ${f[-1]} != - && ${#f[@]} -gt 1 ]]; then extra+=": ${f[-1]}"; fi
       fi
-    else
-      pid='-'
-      state=down
     fi
     local colour=$C_BAD
     [[ $state == healthy ]] && colour=$C_OK
@@ -176,11 +210,14 @@ cmd_status() {
   done
   echo "${C_DIM}data: $DATA_DIR   logs: $LOG_DIR${C_OFF}"
   ((up == 0)) && return 3
+  if ((up < total)); then
+    echo "some components are down: ./run-cluster.sh start starts what is missing"
+  fi
   ((healthy == total)) || return 1
 }
 
 cmd_restart() {
-  (($# <= 1)) || die 2 "usage: restart [k]"
+  (($# <= 1)) || die 2 "usage: restart [k|gateway|discovery]"
   if (($# == 0)); then
     local n
     n=$(cluster_size)
@@ -189,13 +226,30 @@ cmd_restart() {
     cmd_start "$n"
     return
   fi
-  local k
-  k=$(parse_node "$1")
+  local name n
+  case $1 in
+    discovery | gateway) name=$1 ;;
+    *)
+      [[ $1 =~ ^(node-)?[1-9][0-9]{0,3}$ ]] ||
+        die 2 "restart takes a node number k, gateway or discovery (or nothing: the whole cluster), got '$1'"
+      name=node-$(parse_node "${1#node-}")
+      ;;
+  esac
+  n=$(cluster_size)
+  ((n > 0)) || die 1 "no cluster has been started in $RUN_DIR (./run-cluster.sh start)"
+  guarded restart restart_one "$name" "$n"
+  dry_run && return 0
+  echo "${C_OK}✓ $name up${C_OFF} at $(component_url "$name") (pid $(running_pid "$name"))"
+}
+
+# restart_one NAME N: build when needed, stop component NAME of the N-node
+# cluster and start it again (run under `guarded`).
+restart_one() {
   prepare
-  echo "==> restarting node-$k"
-  stop_components "node-$k"
-  start_node "$k" "$(cluster_size)" || die 1 "node-$k did not come back (see $LOG_DIR/node-$k.log)"
-  echo "${C_OK}✓ node-$k up${C_OFF} at $(node_url "$k") (pid $(running_pid "node-$k"))"
+  echo "==> restarting $1"
+  stop_components "$1"
+  check_ports_free "$1"
+  bring_up "$2" "$1"
 }
 
 cmd_add() {
@@ -205,11 +259,10 @@ cmd_add() {
   n=$(cluster_size)
   k=$((n + 1))
   parse_count "$k" >/dev/null
-  port_in_use "$(node_tcp_port "$k")" && die 1 "port $(node_tcp_port "$k") is already in use"
-  port_in_use "$(node_http_port "$k")" && die 1 "port $(node_http_port "$k") is already in use"
+  check_ports_free "node-$k"
   echo "$k" >"$LOG_DIR/cluster.size"
   echo "==> adding node-$k (gossip :$(node_tcp_port "$k"), HTTP :$(node_http_port "$k"))"
-  start_node "$k" "$k" || die 1 "node-$k did not start (see $LOG_DIR/node-$k.log)"
+  guarded add bring_up "$k" "node-$k"
   echo "${C_OK}✓ node-$k up${C_OFF} at $(node_url "$k") (pid $(running_pid "node-$k"))"
 }
 
@@ -257,8 +310,18 @@ cmd_logs() {
 cmd_clean() {
   (($# == 0)) || die 2 "usage: clean"
   cmd_stop
-  rm -rf "$DATA_DIR" "$LOG_DIR"
-  echo "removed $DATA_DIR and $LOG_DIR"
+  local dir removed=()
+  for dir in "$DATA_DIR" "$LOG_DIR"; do
+    if [[ -e $dir ]]; then
+      rm -rf "$dir"
+      removed+=("$dir")
+    fi
+  done
+  if ((${#removed[@]} == 0)); then
+    echo "nothing to remove: no $DATA_DIR or $LOG_DIR"
+  else
+    echo "removed ${removed[*]}"
+  fi
 }
 
 main() {

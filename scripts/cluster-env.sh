@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # the variables here are used by the scripts that source it
 # Shared by run-cluster.sh and monitor.sh: the local port map, where data and
-# logs live, process bookkeeping (pid files) and a tiny HTTP client.
+# logs live, process bookkeeping (pid files), a tiny HTTP client and JSON
+# reading (through scripts/json-probe.mjs).
 #
 # The caller sets TALLY_ROOT (the repository root) before sourcing this file.
 # Every setting below can be overridden from the environment, so that tests
@@ -63,6 +64,16 @@ if ! is_uint "$HTTP_TIMEOUT" || ((HTTP_TIMEOUT < 1)); then
   die 2 "TALLY_HTTP_TIMEOUT must be a whole number of seconds >= 1, got '$HTTP_TIMEOUT'"
 fi
 
+# now_ms: wall clock in milliseconds (second resolution on shells without EPOCHREALTIME).
+now_ms() {
+  if [[ -n ${EPOCHREALTIME:-} ]]; then
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((10#$t / 1000))
+  else
+    echo $(($(date +%s) * 1000))
+  fi
+}
+
 node_tcp_port() { echo $((GOSSIP_BASE_PORT + $1 - 1)); }
 node_http_port() { echo $((HTTP_BASE_PORT + $1 - 1)); }
 node_url() { echo "http://$HOST:$(node_http_port "$1")"; }
@@ -77,6 +88,15 @@ cluster_size() {
     n=$(<"$LOG_DIR/cluster.size")
   fi
   if is_uint "$n"; then echo "$n"; else echo 0; fi
+}
+
+# cluster_components N: the components of an N-node cluster in start order
+# (discovery, node-1 … node-N, gateway), one a line.
+cluster_components() {
+  local k
+  echo discovery
+  for ((k = 1; k <= $1; k++)); do echo "node-$k"; done
+  echo gateway
 }
 
 # package_of NAME: the workspace package whose bin runs component NAME.
@@ -168,28 +188,48 @@ http_request() {
   return 0
 }
 
+# JSON is read by scripts/json-probe.mjs (Node.js is needed anyway), never by
+# shell patterns, which break on an escaped quote inside a message.
+PROBE="$TALLY_ROOT/scripts/json-probe.mjs"
+
+# json_fields JSON FIELD...: set FIELDS to the value of each dotted FIELD of
+# JSON ("-" when missing). Fails when JSON is not JSON.
+json_fields() {
+  local body=$1 line
+  shift
+  line=$(printf '%s' "$body" | node "$PROBE" fields "$@" 2>/dev/null) || return 1
+  IFS=$'\t' read -r -a FIELDS <<<"$line"
+}
+
+# is_int STRING: an integer, possibly negative (a bigint may come as a string).
+is_int() {
+  [[ $1 =~ ^-?[0-9]+$ ]]
+}
+
 # json_value JSON: print the "value" field of a {name, value} reply (an
 # integer, possibly negative; a bigint sent as a string is printed as is).
 json_value() {
-  if [[ $1 =~ \"value\"[[:space:]]*:[[:space:]]*\"?(-?[0-9]+) ]]; then
-    echo "${BASH_REMATCH[1]}"
+  json_fields "$1" value && is_int "${FIELDS[0]}" || return 1
+  echo "${FIELDS[0]}"
+}
+
+# json_error JSON: print "CODE: message" from a Tally error body, else the
+# start of the body.
+json_error() {
+  if json_fields "$1" error.code error.message && [[ ${FIELDS[0]} != - || ${FIELDS[1]} != - ]]; then
+    echo "${FIELDS[0]}: ${FIELDS[1]}"
   else
-    return 1
+    echo "${1:0:200}"
   fi
 }
 
-# json_error JSON: print "CODE: message" from a Tally error body.
-json_error() {
-  local code='' msg=''
-  if [[ $1 =~ \"code\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]]; then code=${BASH_REMATCH[1]}; fi
-  if [[ $1 =~ \"message\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]]; then msg=${BASH_REMATCH[1]}; fi
-  if [[ -n $code || -n $msg ]]; then echo "$code: $msg"; else echo "${1:0:200}"; fi
-}
-
-# node_value K: print node K's value of the default counter; fails when the
-# node does not answer.
-node_value() {
-  http_request GET "$(node_url "$1")/counter"
-  [[ $HTTP_STATUS == 200 ]] || return 1
-  json_value "$HTTP_BODY"
+# probe_get TIMEOUT_MS URL FIELDS [URL FIELDS]...: GET every URL at once (see
+# scripts/json-probe.mjs); sets PROBED to one line per URL, in order:
+# "STATUS<tab>field<tab>…" with STATUS 000 (unreachable) or timeout when no
+# answer came.
+probe_get() {
+  PROBED=()
+  local out
+  out=$(node "$PROBE" get "$@" 2>/dev/null) || true
+  if [[ -n $out ]]; then mapfile -t PROBED <<<"$out"; fi
 }

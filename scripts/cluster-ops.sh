@@ -38,6 +38,22 @@ live_nodes() {
   done
 }
 
+# require_running: exit 3 ("nothing running", as status) unless a node of
+# the recorded cluster runs, so that waiting commands fail at once.
+require_running() {
+  if (($(cluster_size) == 0)) || [[ -z $(live_nodes) ]]; then
+    die 3 "nothing running in $RUN_DIR (./run-cluster.sh start)"
+  fi
+}
+
+# require_gateway: the gateway's URL; exit 1 saying so when it is not running.
+require_gateway() {
+  (($(cluster_size) > 0)) || die 1 "no cluster has been started in $RUN_DIR (./run-cluster.sh start)"
+  running_pid gateway >/dev/null ||
+    die 1 "the gateway is down ($(gateway_url)): ./run-cluster.sh restart gateway (or start) brings it back; cnt k reads node k"
+  gateway_url
+}
+
 # pick_live_node: a random running node, or exit 1 when none is.
 pick_live_node() {
   local nodes=()
@@ -83,17 +99,12 @@ cmd_change() {
 
 cmd_counter() {
   (($# <= 1)) || die 2 "usage: counter [k]"
-  local url who
+  local url who k
   if (($# == 1)); then
-    local k
     k=$(parse_node "$1")
     url=$(node_url "$k") who="node-$k"
-  elif running_pid gateway >/dev/null; then
-    url=$(gateway_url) who=gateway
   else
-    local k
-    k=$(pick_live_node)
-    url=$(node_url "$k") who="node-$k"
+    url=$(require_gateway) who=gateway
   fi
   http_request GET "$url/counter"
   local v
@@ -126,15 +137,21 @@ cmd_peers() {
     if (peers.length === 0) console.log("  (none)")' "$HTTP_BODY" 2>/dev/null || echo "$HTTP_BODY"
 }
 
-# collect_values: query every node; sets VALUES[k] (a number or "down"),
-# LIVE (how many answered), AGREE (1 when every answering node has the same
-# value and at least one answered), COMMON (that value) and SPREAD (max-min).
+# collect_values: query every node at once; sets VALUES[k] (a number or
+# "down"), LIVE (how many answered), AGREE (1 when every answering node has
+# the same value and at least one answered), COMMON (that value) and SPREAD
+# (max-min).
 collect_values() {
-  local n k v min='' max=''
+  local n k v min='' max='' args=() f=()
   n=$(cluster_size)
   VALUES=() LIVE=0 AGREE=1 COMMON='' SPREAD=0
+  for ((k = 1; k <= n; k++)); do args+=("$(node_url "$k")/counter" value); done
+  PROBED=()
+  if ((n > 0)); then probe_get $((HTTP_TIMEOUT * 1000)) "${args[@]}"; fi
   for ((k = 1; k <= n; k++)); do
-    if v=$(node_value "$k"); then
+    IFS=$'\t' read -r -a f <<<"${PROBED[k - 1]:-000}"
+    v=${f[1]-}
+    if [[ ${f[0]} == 200 ]] && is_int "$v"; then
       VALUES[k]=$v
       LIVE=$((LIVE + 1))
       if [[ -z $min ]] || ((v < min)); then min=$v; fi
@@ -196,13 +213,13 @@ cmd_consistency() {
 
 cmd_check() {
   (($# == 0)) || die 2 "usage: check"
-  (($(cluster_size) > 0)) || die 1 "no cluster has been started in $RUN_DIR"
+  require_running
   echo "==> waiting for the nodes to agree"
   wait_converged || {
     print_values
     die 1 "✗ the nodes do not agree after ${CONVERGE_TIMEOUT}s"
   }
-  local v0=$COMMON a b k expected
+  local v0=$COMMON a k expected
   echo "  value $v0 on $LIVE live node(s)"
   a=$((RANDOM % 10 + 1))
   k=$(pick_live_node)
@@ -211,20 +228,19 @@ cmd_check() {
   echo "==> incremented node-$k by $a; waiting for every node to show $expected"
   wait_converged "$expected" || {
     print_values
-    die 1 "✗ not converged on $expected after ${CONVERGE_TIMEOUT}s (another client writing?)"
+    die 1 "✗ not converged on $expected after ${CONVERGE_TIMEOUT}s (another client writing?); check left the counter changed by +$a"
   }
   echo "  ${C_OK}✓${C_OFF} all $LIVE live node(s) show $expected after ${WAITED_MS} ms"
-  b=$((a + RANDOM % 10 + 1))
   k=$(pick_live_node)
-  change_on "$k" decrement "$b" || die 1 "✗ decrement refused"
-  expected=$((expected - b))
-  echo "==> decremented node-$k by $b; waiting for every node to show $expected"
+  change_on "$k" decrement "$a" || die 1 "✗ decrement refused; check left the counter changed by +$a"
+  expected=$v0
+  echo "==> decremented node-$k by $a; waiting for every node to show $expected again"
   wait_converged "$expected" || {
     print_values
     die 1 "✗ not converged on $expected after ${CONVERGE_TIMEOUT}s (another client writing?)"
   }
   echo "  ${C_OK}✓${C_OFF} all $LIVE live node(s) show $expected after ${WAITED_MS} ms"
-  echo "${C_OK}✓ check passed${C_OFF}"
+  echo "${C_OK}✓ check passed${C_OFF}; the counter is back to $v0"
 }
 
 cmd_simulation() {
@@ -234,7 +250,7 @@ cmd_simulation() {
   [[ $interval =~ ^([0-9]{1,4})(\.[0-9]{1,3})?$ && ! $interval =~ ^0+(\.0*)?$ ]] ||
     die 2 "interval must be seconds > 0 (e.g. 2 or 0.5), got '$interval'"
   [[ $ops =~ ^[1-9][0-9]{0,3}$ ]] || die 2 "ops must be a whole number >= 1, got '$ops'"
-  (($(cluster_size) > 0)) || die 1 "no cluster has been started in $RUN_DIR"
+  require_running
   wait_converged || die 1 "the nodes do not agree before the simulation starts"
   local v0=$COMMON acked=0 ok=0 failed=0 samples=0 agreed=0 stop=0 k amount op i
   local start end
@@ -287,15 +303,8 @@ cmd_simulation() {
 
 cmd_client() {
   (($# == 0)) || die 2 "usage: client"
-  local url who line amount v
-  if running_pid gateway >/dev/null; then
-    url=$(gateway_url) who=gateway
-  else
-    local k
-    k=$(pick_live_node)
-    url=$(node_url "$k") who="node-$k"
-    echo "gateway not running; talking to $who"
-  fi
+  local url who=gateway line amount v
+  url=$(require_gateway)
   echo "Tally client on $who ($url). Type a number to add it, -n to subtract, get, help, q to quit."
   while :; do
     if ! IFS= read -r -p 'tally> ' line; then

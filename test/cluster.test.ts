@@ -9,70 +9,15 @@
 
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gossipRoundsPass, until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
+import { alive, freeBlock, killLeftovers, type Result, recordPids } from './support/processes.ts'
 
 const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', 'server.js'))
 const MAX_NODES = 4
-
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** True when something on 127.0.0.1 can bind `port` right now. */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-  })
-}
-
-/**
- * A block of `size` consecutive free loopback ports, below Linux's ephemeral
- * range (32768+) so that tests binding port 0 cannot take one meanwhile, and
- * away from the documented 8000-9xxx map.
- */
-async function freeBlock(size: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 12_000)
-    let ok = true
-    for (let p = base; p < base + size && ok; p++) ok = await portFree(p)
-    if (ok) return base
-  }
-  throw new Error('no block of free ports found')
-}
-
-/** Alive and not a zombie (a reaped-late zombie counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    if (existsSync('/proc/self')) return false
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
-}
-
-/** The command line of `pid` ('' when unknown). */
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
-  } catch {
-    return ''
-  }
-}
 
 async function getJson(url: string): Promise<unknown> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
@@ -95,22 +40,12 @@ describe('a local cluster started with run-cluster.sh', () => {
         [join(ROOT, 'run-cluster.sh'), ...args],
         { env, timeout: 90_000 },
         (err, stdout, stderr) => {
-          recordPids()
+          recordPids(join(runDir, 'logs'), pids)
           const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
           resolve({ code, stdout, stderr })
         },
       )
     })
-  }
-
-  function recordPids(): void {
-    const logs = join(runDir, 'logs')
-    if (!existsSync(logs)) return
-    for (const f of readdirSync(logs)) {
-      if (!f.endsWith('.pid')) continue
-      const pid = Number(readFileSync(join(logs, f), 'utf8').trim())
-      if (Number.isSafeInteger(pid) && pid > 1) pids.add(pid)
-    }
   }
 
   async function counterAt(url: string): Promise<number> {
@@ -153,9 +88,7 @@ describe('a local cluster started with run-cluster.sh', () => {
   afterAll(async () => {
     if (base !== 0) await cluster('stop')
     // Whatever survived `stop` (a failed test may have left it) is ours: kill it.
-    for (const pid of pids) {
-      if (alive(pid) && cmdline(pid).includes(join(ROOT, 'packages'))) process.kill(pid, 'SIGKILL')
-    }
+    killLeftovers(pids, join(ROOT, 'packages'))
     rmSync(runDir, { recursive: true, force: true })
   }, 60_000)
 

@@ -14,7 +14,7 @@ export const Errors = {
   AmountInvalid: createError<'TALLY_AMOUNT_INVALID', 400, [string]>('TALLY_AMOUNT_INVALID', '%s', 400),
   /** A counter name breaks the naming rules of `@tally/crdt`. Same code as the nodes use. */
   NameInvalid: createError<'TALLY_NAME_INVALID', 400, [string]>('TALLY_NAME_INVALID', '%s', 400),
-  /** A tenant of `/items` is not 1–122 of `[A-Za-z0-9._:-]` (so that `items:<tenant>` is a valid name). */
+  /** A tenant of `/items` is not 1–122 printable ASCII characters without spaces (so that `items:<tenant>` is a valid name). */
   TenantInvalid: createError<'TALLY_TENANT_INVALID', 400, [string]>('TALLY_TENANT_INVALID', '%s', 400),
   /** `Idempotency-Key` is present but not 1–128 printable ASCII characters. */
   IdempotencyKeyInvalid: createError<'TALLY_IDEMPOTENCY_KEY_INVALID', 400, [string]>(

@@ -30,7 +30,7 @@ const NAME = {
   type: 'string',
   minLength: 1,
   maxLength: MAX_NAME_LENGTH,
-  pattern: '^[A-Za-z0-9._:-]+$',
+  pattern: '^[\\x21-\\x7e]+$',
 } as const
 const nameParams = {
   type: 'object',

@@ -29,6 +29,10 @@ export class ConfigError extends Error {
 export interface GatewayConfig {
   host: string
   port: number
+  /** RESP (Redis protocol) port; 0 = no RESP listener. */
+  respPort: number
+  /** Password RESP clients must AUTH with; undefined = none. */
+  respPassword: string | undefined
   /** Discovery service base URLs (origin only), polled for `GET /peers`. */
   discovery: string[]
   /** Static node list (origins). */
@@ -55,6 +59,8 @@ const S = (flag: string, description: string, def?: string): Setting =>
 export const SETTINGS: ReadonlyArray<Setting> = [
   S('host', 'bind address of the HTTP server', '127.0.0.1'),
   S('port', 'HTTP port (0 = any free port)', '8080'),
+  S('resp-port', 'Redis protocol (RESP) port (0 = off)', '6379'),
+  S('resp-password', 'password RESP clients must AUTH with (default: none)'),
   S('discovery', 'discovery service URL[,URL]; its GET /peers list is polled'),
   S('nodes', 'static node list http://host:port[,...] (ids learnt from their /health)'),
   S('strategy', STRATEGY_NAMES.join(' | '), 'round-robin'),
@@ -171,6 +177,7 @@ export function parseConfig(
   const host = val('host')
   if (host === '') throw new ConfigError('host', 'must not be empty')
   const token = get('discovery-token')
+  const respPassword = get('resp-password')
   const requestTimeoutMs = int('request-timeout', val('request-timeout'), 10, 600_000)
   const deadlineMs = int('deadline', val('deadline'), 10, 3_600_000)
   if (deadlineMs < requestTimeoutMs) {
@@ -182,6 +189,8 @@ export function parseConfig(
   return {
     host,
     port: int('port', val('port'), 0, 65535),
+    respPort: int('resp-port', val('resp-port'), 0, 65535),
+    respPassword: respPassword === '' ? undefined : respPassword,
     discovery: urls('discovery', get('discovery')),
     nodes: urls('nodes', get('nodes')),
     strategy: oneOf('strategy', val('strategy'), STRATEGY_NAMES),

@@ -30,6 +30,10 @@ export interface NodeConfig {
   advertise: string
   tcpPort: number
   httpPort: number
+  /** RESP (Redis protocol) port; 0 = no RESP listener. */
+  respPort: number
+  /** Password RESP clients must AUTH with; undefined = none. */
+  respPassword: string | undefined
   peers: string[]
   gossipIntervalMs: number
   fanout: number
@@ -66,6 +70,8 @@ export const SETTINGS: ReadonlyArray<Setting> = [
   ),
   S('tcp-port', 'TCP gossip port (0 = any free port)', '9000'),
   S('http-port', 'HTTP API port (0 = any free port)', '8010'),
+  S('resp-port', 'Redis protocol (RESP) port (0 = off)', '6380'),
+  S('resp-password', 'password RESP clients must AUTH with (default: none)'),
   S('peers', 'comma-separated gossip seeds host:port', ''),
   S('gossip-interval', 'anti-entropy round period, ms', '200'),
   S('fanout', 'peers contacted per gossip round and per eager push', '3'),
@@ -215,6 +221,7 @@ export function parseConfig(
     }
   }
 
+  const respPassword = get('resp-password')
   const token = get('discovery-token')
   const dataDir = get('data-dir') ?? `data/${id}`
   if (dataDir === '') throw new ConfigError('data-dir', 'must not be empty')
@@ -225,6 +232,8 @@ export function parseConfig(
     advertise,
     tcpPort: int('tcp-port', val('tcp-port'), 0, 65535),
     httpPort: int('http-port', val('http-port'), 0, 65535),
+    respPort: int('resp-port', val('resp-port'), 0, 65535),
+    respPassword: respPassword === '' ? undefined : respPassword,
     peers,
     gossipIntervalMs: int('gossip-interval', val('gossip-interval'), 10, 600_000),
     fanout: int('fanout', val('fanout'), 1, 64),

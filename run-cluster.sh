@@ -40,9 +40,11 @@ Counter (the counter named "default")
   client                       interactive prompt through the gateway (5, -3, get, q)
   help                         this text
 
-Ports: discovery $DISCOVERY_PORT, node k gossip $GOSSIP_BASE_PORT+k-1 and HTTP $HTTP_BASE_PORT+k-1, gateway $GATEWAY_PORT.
+Ports: discovery $DISCOVERY_PORT, node k gossip $GOSSIP_BASE_PORT+k-1, HTTP $HTTP_BASE_PORT+k-1 and RESP $RESP_BASE_PORT+k-1,
+  gateway HTTP $GATEWAY_PORT and RESP (Redis protocol) $GATEWAY_RESP_PORT.
 Data in $DATA_DIR, logs and pid files in $LOG_DIR.
 Environment: TALLY_RUN_DIR TALLY_DISCOVERY_PORT TALLY_GOSSIP_BASE_PORT TALLY_HTTP_BASE_PORT TALLY_GATEWAY_PORT
+  TALLY_RESP_BASE_PORT TALLY_GATEWAY_RESP_PORT
   TALLY_SKIP_BUILD=1 TALLY_DRY_RUN=1 TALLY_START_TIMEOUT TALLY_STOP_TIMEOUT TALLY_CONVERGE_TIMEOUT TALLY_HTTP_TIMEOUT
   TALLY_LOG_LEVEL TALLY_NODE_ARGS TALLY_DISCOVERY_ARGS TALLY_GATEWAY_ARGS (see README.md)
 Exit codes: 0 ok, 1 failure (down, refused, inconsistent), 2 bad arguments.
@@ -55,6 +57,7 @@ parse_count() {
     die 2 "number of nodes must be an integer from 1 to $MAX_NODES, got '$1'"
   fi
   local top=$((HTTP_BASE_PORT > GOSSIP_BASE_PORT ? HTTP_BASE_PORT : GOSSIP_BASE_PORT))
+  top=$((RESP_BASE_PORT > top ? RESP_BASE_PORT : top))
   ((top + $1 - 1 <= 65535)) || die 2 "$1 nodes do not fit below port 65535 with the configured base ports"
   echo "$1"
 }
@@ -70,12 +73,12 @@ cmd_start() {
   ((${#running[@]} == 0)) || die 1 "already running (${running[*]}); use stop or restart first"
   if ! dry_run; then
     local port
-    for port in "$DISCOVERY_PORT" "$GATEWAY_PORT"; do
+    for port in "$DISCOVERY_PORT" "$GATEWAY_PORT" "$GATEWAY_RESP_PORT"; do
       port_in_use "$port" && die 1 "port $port is already in use (another cluster? see TALLY_*_PORT in help)"
     done
     local k
     for ((k = 1; k <= n; k++)); do
-      for port in "$(node_tcp_port "$k")" "$(node_http_port "$k")"; do
+      for port in "$(node_tcp_port "$k")" "$(node_http_port "$k")" "$(node_resp_port "$k")"; do
         port_in_use "$port" && die 1 "port $port is already in use (another cluster? see TALLY_*_PORT in help)"
       done
     done
@@ -90,7 +93,7 @@ cmd_start() {
   discovery_cmd
   spawn discovery "${CMD[@]}"
   wait_healthy discovery || fail_start
-  echo "==> starting $n nodes (gossip :$(node_tcp_port 1)-$(node_tcp_port "$n"), HTTP :$(node_http_port 1)-$(node_http_port "$n"))"
+  echo "==> starting $n nodes (gossip :$(node_tcp_port 1)-$(node_tcp_port "$n"), HTTP :$(node_http_port 1)-$(node_http_port "$n"), RESP :$(node_resp_port 1)-$(node_resp_port "$n"))"
   local k names=()
   for ((k = 1; k <= n; k++)); do
     node_cmd "$k" "$n"
@@ -98,7 +101,7 @@ cmd_start() {
     names+=("node-$k")
   done
   wait_healthy "${names[@]}" || fail_start
-  echo "==> starting gateway on :$GATEWAY_PORT"
+  echo "==> starting gateway on :$GATEWAY_PORT (RESP :$GATEWAY_RESP_PORT)"
   gateway_cmd
   spawn gateway "${CMD[@]}"
   wait_healthy gateway || fail_start
@@ -108,6 +111,7 @@ cmd_start() {
   cat <<EOF
 
 Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter
+      redis-cli -p $GATEWAY_RESP_PORT incr page-views
       ./monitor.sh                  ./run-cluster.sh stop
 EOF
 }
@@ -141,7 +145,7 @@ cmd_status() {
   names=(discovery)
   for ((k = 1; k <= n; k++)); do names+=("node-$k"); done
   names+=(gateway)
-  printf '%s%-10s %-8s %-10s %-24s %s%s\n' "$C_BOLD" COMPONENT PID STATE URL DETAIL "$C_OFF"
+  printf '%s%-10s %-8s %-10s %-24s %-6s %s%s\n' "$C_BOLD" COMPONENT PID STATE URL RESP DETAIL "$C_OFF"
   for name in "${names[@]}"; do
     total=$((total + 1))
     url=$(component_url "$name")
@@ -172,7 +176,12 @@ cmd_status() {
     fi
     local colour=$C_BAD
     [[ $state == healthy ]] && colour=$C_OK
-    printf '%-10s %-8s %s%-10s%s %-24s %s\n' "$name" "$pid" "$colour" "$state" "$C_OFF" "$url" "$extra"
+    local resp=-
+    case $name in
+      gateway) resp=$GATEWAY_RESP_PORT ;;
+      node-*) resp=$(node_resp_port "${name#node-}") ;;
+    esac
+    printf '%-10s %-8s %s%-10s%s %-24s %-6s %s\n' "$name" "$pid" "$colour" "$state" "$C_OFF" "$url" "$resp" "$extra"
   done
   echo "${C_DIM}data: $DATA_DIR   logs: $LOG_DIR${C_OFF}"
   ((up == 0)) && return 3
@@ -207,8 +216,9 @@ cmd_add() {
   parse_count "$k" >/dev/null
   port_in_use "$(node_tcp_port "$k")" && die 1 "port $(node_tcp_port "$k") is already in use"
   port_in_use "$(node_http_port "$k")" && die 1 "port $(node_http_port "$k") is already in use"
+  port_in_use "$(node_resp_port "$k")" && die 1 "port $(node_resp_port "$k") is already in use"
   echo "$k" >"$LOG_DIR/cluster.size"
-  echo "==> adding node-$k (gossip :$(node_tcp_port "$k"), HTTP :$(node_http_port "$k"))"
+  echo "==> adding node-$k (gossip :$(node_tcp_port "$k"), HTTP :$(node_http_port "$k"), RESP :$(node_resp_port "$k"))"
   start_node "$k" "$k" || die 1 "node-$k did not start (see $LOG_DIR/node-$k.log)"
   echo "${C_OK}✓ node-$k up${C_OFF} at $(node_url "$k") (pid $(running_pid "node-$k"))"
 }

@@ -85,7 +85,8 @@ discovery_cmd() {
   while IFS= read -r w; do CMD+=("$w"); done < <(extra_args TALLY_DISCOVERY_ARGS)
 }
 gateway_cmd() {
-  CMD=(--host "$HOST" --port "$GATEWAY_PORT" --discovery "$(discovery_url)" --log-level "${TALLY_LOG_LEVEL:-info}")
+  CMD=(--host "$HOST" --port "$GATEWAY_PORT" --resp-port "$GATEWAY_RESP_PORT" --discovery "$(discovery_url)"
+    --log-level "${TALLY_LOG_LEVEL:-info}")
   while IFS= read -r w; do CMD+=("$w"); done < <(extra_args TALLY_GATEWAY_ARGS)
 }
 node_cmd() {
@@ -95,6 +96,7 @@ node_cmd() {
     peers+="${peers:+,}$HOST:$(node_tcp_port "$j")"
   done
   CMD=(--id "node-$k" --host "$HOST" --tcp-port "$(node_tcp_port "$k")" --http-port "$(node_http_port "$k")"
+    --resp-port "$(node_resp_port "$k")"
     --discovery "$(discovery_url)" --data-dir "$DATA_DIR/node-$k" --cluster-size "$n"
     --log-level "${TALLY_LOG_LEVEL:-info}")
   if [[ -n $peers ]]; then CMD+=(--peers "$peers"); fi

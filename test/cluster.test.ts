@@ -148,7 +148,7 @@ describe('a local cluster started with run-cluster.sh', () => {
   beforeAll(async () => {
     const missing = BINS.filter((b) => !existsSync(b))
     if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run npm run build first`)
-    base = await freeBlock(2 + 2 * MAX_NODES)
+    base = await freeBlock(3 + 3 * MAX_NODES)
     env = {
       ...process.env,
       TALLY_RUN_DIR: runDir,
@@ -156,6 +156,8 @@ describe('a local cluster started with run-cluster.sh', () => {
       TALLY_GATEWAY_PORT: String(base + 1),
       TALLY_GOSSIP_BASE_PORT: String(base + 2),
       TALLY_HTTP_BASE_PORT: String(base + 2 + MAX_NODES),
+      TALLY_RESP_BASE_PORT: String(base + 2 + 2 * MAX_NODES),
+      TALLY_GATEWAY_RESP_PORT: String(base + 2 + 3 * MAX_NODES),
       TALLY_SKIP_BUILD: '1',
       TALLY_START_TIMEOUT: '60',
       TALLY_CONVERGE_TIMEOUT: '30',

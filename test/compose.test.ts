@@ -196,6 +196,8 @@ describe('run-cluster.sh (dry run)', () => {
     TALLY_GOSSIP_BASE_PORT: '19000',
     TALLY_HTTP_BASE_PORT: '18010',
     TALLY_GATEWAY_PORT: '18080',
+    TALLY_RESP_BASE_PORT: '16380',
+    TALLY_GATEWAY_RESP_PORT: '16379',
   }
 
   async function dryRun(...args: string[]): Promise<Map<string, Invocation>> {
@@ -227,12 +229,14 @@ describe('run-cluster.sh (dry run)', () => {
     }
     expect(get('discovery', 'port')).toBe('18000')
     expect(get('gateway', 'port')).toBe('18080')
+    expect(get('gateway', 'resp-port')).toBe('16379')
     expect(get('gateway', 'discovery')).toBe('http://127.0.0.1:18000')
     for (const k of [1, 2, 3]) {
       const name = `node-${k}`
       expect(get(name, 'id')).toBe(name)
       expect(get(name, 'tcp-port')).toBe(String(19000 + k - 1))
       expect(get(name, 'http-port')).toBe(String(18010 + k - 1))
+      expect(get(name, 'resp-port')).toBe(String(16380 + k - 1))
       expect(get(name, 'discovery')).toBe('http://127.0.0.1:18000')
       expect(get(name, 'data-dir')).toBe(join(runDir, 'data', name))
       expect(get(name, 'cluster-size')).toBe('3')

@@ -48,6 +48,8 @@ async function startNode(k: number): Promise<NodeProc> {
     String(tcp),
     '--http-port',
     String(httpPort),
+    '--resp-port',
+    '0',
     '--data-dir',
     join(dataRoot, id),
     '--discovery',

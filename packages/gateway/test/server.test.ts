@@ -50,7 +50,7 @@ describe('tally-gateway bin', () => {
     fakes = await startFakes(1)
     const p = spawn(
       process.execPath,
-      [GATEWAY_BIN, '--port', '0', '--nodes', fakes[0]!.url, '--log-level', 'info'],
+      [GATEWAY_BIN, '--port', '0', '--resp-port', '0', '--nodes', fakes[0]!.url, '--log-level', 'info'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -58,7 +58,7 @@ export class RealNode {
       NODE_BIN,
       ...['--id', this.id, '--host', '127.0.0.1', '--tcp-port', String(this.tcpPort)],
       ...['--http-port', String(this.httpPort), '--data-dir', this.dataDir, '--log-level', 'warn'],
-      ...['--gossip-interval', '100', '--peers', this.peers.join(',')],
+      ...['--gossip-interval', '100', '--peers', this.peers.join(','), '--resp-port', '0'],
       ...this.extra,
     ]
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })

@@ -1,2 +1,2 @@
 /** @tally/kit/testing: test support shared by every package's tests. */
-export {}
+export { type Decoded, decode, encodeCommand, RawResp } from './resp-client.js'

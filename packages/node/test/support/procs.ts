@@ -17,6 +17,8 @@ export interface Proc {
   id: string
   tcp: number
   http: number
+  /** RESP port from the `listening` line; 0 when RESP is off. */
+  resp: number
   url: string
   child: ChildProcess
   stderr: string[]
@@ -59,6 +61,8 @@ export async function spawnOnLoopback(id: string, dataDir: string, extra: string
       dataDir,
       '--log-level',
       'info',
+      // RESP is off unless a test asks for it (its default port 6380 is a shared, fixed port).
+      ...(extra.includes('--resp-port') ? [] : ['--resp-port', '0']),
       ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -67,7 +71,7 @@ export async function spawnOnLoopback(id: string, dataDir: string, extra: string
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 100) stderr.push(d.toString())
   })
-  const proc: Proc = { id, tcp: 0, http: 0, url: '', child, stderr }
+  const proc: Proc = { id, tcp: 0, http: 0, resp: 0, url: '', child, stderr }
   await new Promise<void>((resolve) => {
     let buf = ''
     const onExit = () => resolve()
@@ -82,9 +86,10 @@ export async function spawnOnLoopback(id: string, dataDir: string, extra: string
         buf = buf.slice(nl + 1)
         nl = buf.indexOf('\n')
         try {
-          const rec = JSON.parse(line) as { msg?: string; http?: string; gossip?: string }
+          const rec = JSON.parse(line) as { msg?: string; http?: string; gossip?: string; resp?: string }
           if (rec.msg === 'listening' && rec.http && rec.gossip) {
             proc.url = rec.http
+            if (rec.resp) proc.resp = Number(rec.resp.slice(rec.resp.lastIndexOf(':') + 1))
             proc.http = Number(new URL(rec.http).port)
             proc.tcp = Number(rec.gossip.slice(rec.gossip.lastIndexOf(':') + 1))
             child.off('close', onExit)

@@ -82,7 +82,9 @@ export class RespListener {
       port: () => this.#port,
     })
     for (const c of [...conn, ...o.commands]) this.#table.set(c.name, c)
-    this.#server = createServer({ noDelay: true }, (s) => this.#accept(s))
+    // Half-open: a client that sends its commands and then shuts down its side
+    // (`printf 'INCR a\r\n' | nc`) still gets every reply before we close.
+    this.#server = createServer({ noDelay: true, allowHalfOpen: true }, (s) => this.#accept(s))
     this.#server.maxConnections = o.maxConnections ?? 10_000
   }
 
@@ -139,6 +141,9 @@ export class RespListener {
     const maxPending = o.maxPending ?? 1024
     let writeBlocked = false
     let closing = false
+    let peerEnded = false
+    // Reading stops while the socket's write buffer is full or too many replies are pending.
+    let stalled = false
     let partialTimer: NodeJS.Timeout | undefined
 
     const idle = o.idleTimeoutMs ?? 300_000
@@ -152,11 +157,9 @@ export class RespListener {
       if (out !== '' && !socket.destroyed) {
         if (!socket.write(out, 'latin1')) writeBlocked = true
       }
-      if (closing && queue.length === 0) socket.end()
+      if ((closing || (peerEnded && !stalled)) && queue.length === 0) socket.end()
       else maybeResume()
     }
-    // Reading stops while the socket's write buffer is full or too many replies are pending.
-    let stalled = false
     const maybeResume = (): void => {
       if (!stalled || closing || writeBlocked || queue.length >= maxPending) return
       stalled = false
@@ -224,6 +227,10 @@ export class RespListener {
     socket.on('data', (chunk: Buffer) => {
       if (closing) return
       parser.push(chunk)
+      pump()
+    })
+    socket.on('end', () => {
+      peerEnded = true
       pump()
     })
     socket.on('drain', () => {

@@ -256,3 +256,15 @@ describe('bad input', () => {
     expect(d.pending.length).toBe(0)
   })
 })
+
+describe('half-close', () => {
+  it('a client that shuts down its side after a pipeline still gets every reply', async () => {
+    const d = await RawResp.open(f.port)
+    d.send('INCR half\r\nINCR half\r\nGET half\r\n')
+    d.socket.end()
+    await d.waitClosed()
+    expect(await d.read()).toBe(1)
+    expect(await d.read()).toBe(2)
+    expect(await d.read()).toBe('2')
+  })
+})

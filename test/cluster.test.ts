@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { RawResp } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
 
@@ -195,6 +196,21 @@ describe('a local cluster started with run-cluster.sh', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/node-1: \+5 → value 5/)
     await converge(5, [1, 2, 3])
+  }, 60_000)
+
+  it('speaks Redis on the gateway and on every node (redis-cli -p <port> incr …)', async () => {
+    const gw = await RawResp.open(base + 2 + 3 * MAX_NODES)
+    expect(await gw.call('INCR', 'resp:views')).toBe(1)
+    gw.close()
+    for (const k of [1, 2, 3]) {
+      const c = await RawResp.open(base + 2 + 2 * MAX_NODES + k - 1)
+      await until(`node-${k} to see the RESP write`, async () =>
+        (await c.call('GET', 'resp:views')) === '1' ? true : undefined,
+      )
+      expect(((await c.call('INFO', 'tally')) as string).includes(`tally_node_id:node-${k}`)).toBe(true)
+      c.close()
+    }
+    expect((await cluster('status')).stdout).toMatch(new RegExp(`gateway .* ${base + 2 + 3 * MAX_NODES} `))
   }, 60_000)
 
   it('counts a write retried through the gateway with the same Idempotency-Key once', async () => {

@@ -172,15 +172,22 @@ describe('docker-compose.yml', () => {
       const { pkg } = commandOf(name)
       const listen = pkg === 'node' ? flag(name, 'http-port') : flag(name, 'port')
       const ports = (services[name]?.ports ?? []) as string[]
-      expect(ports.length, `${name} publishes its HTTP port`).toBe(1)
+      // HTTP first; nodes and the gateway also publish their RESP (Redis protocol) port.
+      const resp = pkg === 'discovery' ? undefined : flag(name, 'resp-port')
+      expect(ports.length, `${name} publishes its HTTP (and RESP) port`).toBe(resp === undefined ? 1 : 2)
       const [host, container] = (ports[0] as string).split(':')
       expect(container, name).toBe(listen)
       published.push(host as string)
+      if (resp !== undefined) {
+        const [rhost, rcontainer] = (ports[1] as string).split(':')
+        expect(rcontainer, `${name} RESP`).toBe(resp)
+        published.push(rhost as string)
+      }
       const probe = JSON.stringify(services[name]?.healthcheck?.test ?? '')
       expect(probe, `${name}: healthcheck probes its own port`).toContain(`127.0.0.1:${listen}/health`)
     }
     expect(new Set(published).size).toBe(published.length)
-    expect(services.gateway?.ports).toEqual(['8080:8080'])
+    expect(services.gateway?.ports).toEqual(['8080:8080', '6379:6379'])
     expect(flag('discovery', 'port')).toBe('8000')
   })
 })

@@ -142,6 +142,16 @@ export class RespListener {
     let writeBlocked = false
     let closing = false
     let peerEnded = false
+    // Replies of one group commit resolve one by one: write them with one syscall, once they all have.
+    let flushScheduled = false
+    const flushSoon = (): void => {
+      if (flushScheduled) return
+      flushScheduled = true
+      setImmediate(() => {
+        flushScheduled = false
+        flush()
+      })
+    }
     // Reading stops while the socket's write buffer is full or too many replies are pending.
     let stalled = false
     let partialTimer: NodeJS.Timeout | undefined
@@ -178,11 +188,11 @@ export class RespListener {
       reply.then(
         (r) => {
           slot.text = encode(r, proto)
-          flush()
+          flushSoon()
         },
         (err: unknown) => {
           slot.text = encode(this.#errorReply(err), proto)
-          flush()
+          flushSoon()
         },
       )
     }

@@ -142,7 +142,14 @@ export class RespListener {
     let writeBlocked = false
     let closing = false
     let peerEnded = false
-    // Replies of one group commit resolve one by one: write them with one syscall, once they all have.
+    // Replies of one group commit resolve one by one: write them with one syscall once the last
+    // pending one has (at once when it was the only one), else at the end of this turn.
+    let unresolved = 0
+    const settled = (): void => {
+      unresolved--
+      if (unresolved === 0) flush()
+      else flushSoon()
+    }
     let flushScheduled = false
     const flushSoon = (): void => {
       if (flushScheduled) return
@@ -183,16 +190,17 @@ export class RespListener {
       }
       const slot: Slot = { text: undefined }
       queue.push(slot)
+      unresolved++
       // The protocol in force when the command ran (HELLO switches it for later replies only).
       const proto: Proto = session.proto
       reply.then(
         (r) => {
           slot.text = encode(r, proto)
-          flushSoon()
+          settled()
         },
         (err: unknown) => {
           slot.text = encode(this.#errorReply(err), proto)
-          flushSoon()
+          settled()
         },
       )
     }

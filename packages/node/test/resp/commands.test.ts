@@ -95,10 +95,17 @@ describe('counter commands', () => {
   })
 
   it('common Redis key shapes are counter names', async () => {
-    for (const k of ['user:42', 'rl:{tenant}/login', 'views@2026-12-01', 'page|home', 'a#b?c&d=e%f']) {
+    const shapes = ['user:42', 'rl:{tenant}/login', 'views@2026-12-01', 'page|home', 'a#b?c&d=e%f']
+    // Names that are Object.prototype members stay plain data (counters live in Maps; states refuse only __proto__).
+    const protoNames = ['constructor', 'toString', 'hasOwnProperty', '__defineGetter__', 'prototype']
+    for (const k of [...shapes, ...protoNames]) {
       expect(await c.call('INCRBY', k, '3')).toBe(3)
       expect(await c.call('GET', k)).toBe('3')
     }
+    const state = f.node.map.state()
+    for (const k of protoNames) expect(Object.hasOwn(state.counters, k)).toBe(true)
+    expect(Object.getPrototypeOf(state.counters)).toBe(Object.prototype)
+    expect(({} as Record<string, unknown>).constructor).toBe(Object)
   })
 
   it('MGET, EXISTS, TYPE, TTL, PTTL, DBSIZE', async () => {

@@ -52,9 +52,11 @@ Counter (the counter named "default")
   client                       interactive prompt through the gateway (5, -3, get, q)
   help                         this text
 
-Ports: discovery $DISCOVERY_PORT, node k gossip $GOSSIP_BASE_PORT+k-1 and HTTP $HTTP_BASE_PORT+k-1, gateway $GATEWAY_PORT.
+Ports: discovery $DISCOVERY_PORT, node k gossip $GOSSIP_BASE_PORT+k-1, HTTP $HTTP_BASE_PORT+k-1 and RESP $RESP_BASE_PORT+k-1,
+  gateway HTTP $GATEWAY_PORT and RESP (Redis protocol) $GATEWAY_RESP_PORT.
 Data in $DATA_DIR, logs and pid files in $LOG_DIR.
 Environment: TALLY_RUN_DIR TALLY_DISCOVERY_PORT TALLY_GOSSIP_BASE_PORT TALLY_HTTP_BASE_PORT TALLY_GATEWAY_PORT
+  TALLY_RESP_BASE_PORT TALLY_GATEWAY_RESP_PORT
   TALLY_SKIP_BUILD=1 TALLY_DRY_RUN=1 TALLY_START_TIMEOUT TALLY_STOP_TIMEOUT TALLY_CONVERGE_TIMEOUT TALLY_HTTP_TIMEOUT
   TALLY_LOG_LEVEL TALLY_NODE_ARGS TALLY_DISCOVERY_ARGS TALLY_GATEWAY_ARGS (see README.md)
 Dashboard: $(gateway_url)/ (the gateway's GET /).
@@ -69,6 +71,7 @@ parse_count() {
     die 2 "number of nodes must be an integer from 1 to $MAX_NODES, got '$1'"
   fi
   local top=$((HTTP_BASE_PORT > GOSSIP_BASE_PORT ? HTTP_BASE_PORT : GOSSIP_BASE_PORT))
+  top=$((RESP_BASE_PORT > top ? RESP_BASE_PORT : top))
   ((top + $1 - 1 <= 65535)) || die 2 "$1 nodes do not fit below port 65535 with the configured base ports"
   echo "$1"
 }
@@ -130,6 +133,7 @@ started_banner() {
   cat <<EOF
 
 Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter
+      redis-cli -p $GATEWAY_RESP_PORT incr page-views
       ./monitor.sh                  dashboard: $(gateway_url)/ in a browser
       ./run-cluster.sh stop
 EOF
@@ -167,7 +171,7 @@ cmd_status() {
   done
   PROBED=()
   if ((${#args[@]})); then probe_get $((HTTP_TIMEOUT * 1000)) "${args[@]}"; fi
-  printf '%s%-10s %-8s %-10s %-24s %s%s\n' "$C_BOLD" COMPONENT PID STATE URL DETAIL "$C_OFF"
+  printf '%s%-10s %-8s %-10s %-24s %-6s %s%s\n' "$C_BOLD" COMPONENT PID STATE URL RESP DETAIL "$C_OFF"
   for i in "${!names[@]}"; do
     name=${names[i]} pid=${pids[i]}
     total=$((total + 1))
@@ -206,7 +210,12 @@ cmd_status() {
     fi
     local colour=$C_BAD
     [[ $state == healthy ]] && colour=$C_OK
-    printf '%-10s %-8s %s%-10s%s %-24s %s\n' "$name" "$pid" "$colour" "$state" "$C_OFF" "$url" "$extra"
+    local resp=-
+    case $name in
+      gateway) resp=$GATEWAY_RESP_PORT ;;
+      node-*) resp=$(node_resp_port "${name#node-}") ;;
+    esac
+    printf '%-10s %-8s %s%-10s%s %-24s %-6s %s\n' "$name" "$pid" "$colour" "$state" "$C_OFF" "$url" "$resp" "$extra"
   done
   echo "${C_DIM}data: $DATA_DIR   logs: $LOG_DIR${C_OFF}"
   ((up == 0)) && return 3
@@ -261,7 +270,7 @@ cmd_add() {
   parse_count "$k" >/dev/null
   check_ports_free "node-$k"
   echo "$k" >"$LOG_DIR/cluster.size"
-  echo "==> adding node-$k (gossip :$(node_tcp_port "$k"), HTTP :$(node_http_port "$k"))"
+  echo "==> adding node-$k (gossip :$(node_tcp_port "$k"), HTTP :$(node_http_port "$k"), RESP :$(node_resp_port "$k"))"
   guarded add bring_up "$k" "node-$k"
   echo "${C_OK}✓ node-$k up${C_OFF} at $(node_url "$k") (pid $(running_pid "node-$k"))"
 }

@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@tally/crdt': fileURLToPath(new URL('./packages/crdt/src/index.ts', import.meta.url)),
       '@tally/kit/testing': fileURLToPath(new URL('./packages/kit/src/testing/index.ts', import.meta.url)),
+      '@tally/kit/resp': fileURLToPath(new URL('./packages/kit/src/resp/index.ts', import.meta.url)),
       '@tally/kit': fileURLToPath(new URL('./packages/kit/src/index.ts', import.meta.url)),
     },
   },

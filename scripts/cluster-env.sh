@@ -12,6 +12,8 @@
 #   TALLY_GOSSIP_BASE_PORT  node k gossips on base+k-1 (TCP)  (9000)
 #   TALLY_HTTP_BASE_PORT    node k serves HTTP on base+k-1    (8010)
 #   TALLY_GATEWAY_PORT      gateway HTTP port                 (8080)
+#   TALLY_RESP_BASE_PORT    node k speaks RESP on base+k-1    (6380)
+#   TALLY_GATEWAY_RESP_PORT gateway RESP (Redis) port         (6379)
 #   TALLY_HTTP_TIMEOUT      seconds per HTTP request          (3)
 
 : "${TALLY_ROOT:?TALLY_ROOT must be set before sourcing cluster-env.sh}"
@@ -24,6 +26,8 @@ DISCOVERY_PORT="${TALLY_DISCOVERY_PORT:-8000}"
 GOSSIP_BASE_PORT="${TALLY_GOSSIP_BASE_PORT:-9000}"
 HTTP_BASE_PORT="${TALLY_HTTP_BASE_PORT:-8010}"
 GATEWAY_PORT="${TALLY_GATEWAY_PORT:-8080}"
+RESP_BASE_PORT="${TALLY_RESP_BASE_PORT:-6380}"
+GATEWAY_RESP_PORT="${TALLY_GATEWAY_RESP_PORT:-6379}"
 HTTP_TIMEOUT="${TALLY_HTTP_TIMEOUT:-3}"
 # Largest number of nodes `start` accepts: keeps base+k-1 inside the port range.
 MAX_NODES=64
@@ -60,6 +64,8 @@ check_port TALLY_DISCOVERY_PORT "$DISCOVERY_PORT"
 check_port TALLY_GOSSIP_BASE_PORT "$GOSSIP_BASE_PORT"
 check_port TALLY_HTTP_BASE_PORT "$HTTP_BASE_PORT"
 check_port TALLY_GATEWAY_PORT "$GATEWAY_PORT"
+check_port TALLY_RESP_BASE_PORT "$RESP_BASE_PORT"
+check_port TALLY_GATEWAY_RESP_PORT "$GATEWAY_RESP_PORT"
 if ! is_uint "$HTTP_TIMEOUT" || ((HTTP_TIMEOUT < 1)); then
   die 2 "TALLY_HTTP_TIMEOUT must be a whole number of seconds >= 1, got '$HTTP_TIMEOUT'"
 fi
@@ -76,6 +82,7 @@ now_ms() {
 
 node_tcp_port() { echo $((GOSSIP_BASE_PORT + $1 - 1)); }
 node_http_port() { echo $((HTTP_BASE_PORT + $1 - 1)); }
+node_resp_port() { echo $((RESP_BASE_PORT + $1 - 1)); }
 node_url() { echo "http://$HOST:$(node_http_port "$1")"; }
 discovery_url() { echo "http://$HOST:$DISCOVERY_PORT"; }
 gateway_url() { echo "http://$HOST:$GATEWAY_PORT"; }

@@ -180,7 +180,8 @@ discovery_cmd() {
   while IFS= read -r w; do CMD+=("$w"); done < <(extra_args TALLY_DISCOVERY_ARGS)
 }
 gateway_cmd() {
-  CMD=(--host "$HOST" --port "$GATEWAY_PORT" --discovery "$(discovery_url)" --log-level "${TALLY_LOG_LEVEL:-info}")
+  CMD=(--host "$HOST" --port "$GATEWAY_PORT" --resp-port "$GATEWAY_RESP_PORT" --discovery "$(discovery_url)"
+    --log-level "${TALLY_LOG_LEVEL:-info}")
   while IFS= read -r w; do CMD+=("$w"); done < <(extra_args TALLY_GATEWAY_ARGS)
 }
 node_cmd() {
@@ -190,6 +191,7 @@ node_cmd() {
     peers+="${peers:+,}$HOST:$(node_tcp_port "$j")"
   done
   CMD=(--id "node-$k" --host "$HOST" --tcp-port "$(node_tcp_port "$k")" --http-port "$(node_http_port "$k")"
+    --resp-port "$(node_resp_port "$k")"
     --discovery "$(discovery_url)" --data-dir "$DATA_DIR/node-$k" --cluster-size "$n"
     --log-level "${TALLY_LOG_LEVEL:-info}")
   if [[ -n $peers ]]; then CMD+=(--peers "$peers"); fi
@@ -205,8 +207,8 @@ port_in_use() {
 component_ports() {
   case $1 in
     discovery) echo "$DISCOVERY_PORT" ;;
-    gateway) echo "$GATEWAY_PORT" ;;
-    node-*) node_tcp_port "${1#node-}" && node_http_port "${1#node-}" ;;
+    gateway) echo "$GATEWAY_PORT" && echo "$GATEWAY_RESP_PORT" ;;
+    node-*) node_tcp_port "${1#node-}" && node_http_port "${1#node-}" && node_resp_port "${1#node-}" ;;
   esac
 }
 
@@ -386,7 +388,7 @@ bring_up() {
     if [[ $want == *" node-$k "* ]]; then nodes+=("node-$k"); fi
   done
   if ((${#nodes[@]} == n && n > 1)); then
-    echo "==> starting $n nodes (gossip :$(node_tcp_port 1)-$(node_tcp_port "$n"), HTTP :$(node_http_port 1)-$(node_http_port "$n"))"
+    echo "==> starting $n nodes (gossip :$(node_tcp_port 1)-$(node_tcp_port "$n"), HTTP :$(node_http_port 1)-$(node_http_port "$n"), RESP :$(node_resp_port 1)-$(node_resp_port "$n"))"
   elif ((${#nodes[@]})); then
     echo "==> starting ${nodes[*]}"
   fi
@@ -396,7 +398,7 @@ bring_up() {
   done
   if ((${#nodes[@]})); then wait_healthy "${nodes[@]}" || exit 1; fi
   if [[ $want == *" gateway "* ]]; then
-    echo "==> starting gateway on :$GATEWAY_PORT"
+    echo "==> starting gateway on :$GATEWAY_PORT (RESP :$GATEWAY_RESP_PORT)"
     gateway_cmd
     launch gateway
     wait_healthy gateway || exit 1

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gossipRoundsPass, until } from '@tally/kit/testing'
+import { gossipRoundsPass, RawResp, until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
 import { alive, freeBlock, killLeftovers, type Result, recordPids } from './support/processes.ts'
@@ -70,7 +70,7 @@ describe('a local cluster started with run-cluster.sh', () => {
   beforeAll(async () => {
     const missing = BINS.filter((b) => !existsSync(b))
     if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run npm run build first`)
-    base = await freeBlock(2 + 2 * MAX_NODES)
+    base = await freeBlock(3 + 3 * MAX_NODES)
     env = {
       ...process.env,
       TALLY_RUN_DIR: runDir,
@@ -78,6 +78,8 @@ describe('a local cluster started with run-cluster.sh', () => {
       TALLY_GATEWAY_PORT: String(base + 1),
       TALLY_GOSSIP_BASE_PORT: String(base + 2),
       TALLY_HTTP_BASE_PORT: String(base + 2 + MAX_NODES),
+      TALLY_RESP_BASE_PORT: String(base + 2 + 2 * MAX_NODES),
+      TALLY_GATEWAY_RESP_PORT: String(base + 2 + 3 * MAX_NODES),
       TALLY_SKIP_BUILD: '1',
       TALLY_START_TIMEOUT: '60',
       TALLY_CONVERGE_TIMEOUT: '30',
@@ -113,6 +115,22 @@ describe('a local cluster started with run-cluster.sh', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/node-1: \+5 → value 5/)
     await converge(5, [1, 2, 3])
+  }, 60_000)
+
+  it('speaks Redis on the gateway and on every node (redis-cli -p <port> incr …)', async () => {
+    const gw = await RawResp.open(base + 2 + 3 * MAX_NODES)
+    expect(await gw.call('INCR', 'resp:views')).toBe(1)
+    gw.close()
+    for (const k of [1, 2, 3]) {
+      const c = await RawResp.open(base + 2 + 2 * MAX_NODES + k - 1)
+      await until(async () => (await c.call('GET', 'resp:views')) === '1', {
+        what: `node-${k} to see the RESP write`,
+        timeoutMs: 30_000,
+      })
+      expect(((await c.call('INFO', 'tally')) as string).includes(`tally_node_id:node-${k}`)).toBe(true)
+      c.close()
+    }
+    expect((await cluster('status')).stdout).toMatch(new RegExp(`gateway .* ${base + 2 + 3 * MAX_NODES} `))
   }, 60_000)
 
   it('counts a write retried through the gateway with the same Idempotency-Key once', async () => {

@@ -177,15 +177,22 @@ describe('docker-compose.yml', () => {
       const { pkg } = commandOf(name)
       const listen = pkg === 'node' ? flag(name, 'http-port') : flag(name, 'port')
       const ports = (services[name]?.ports ?? []) as string[]
-      expect(ports.length, `${name} publishes its HTTP port`).toBe(1)
+      // HTTP first; nodes and the gateway also publish their RESP (Redis protocol) port.
+      const resp = pkg === 'discovery' ? undefined : flag(name, 'resp-port')
+      expect(ports.length, `${name} publishes its HTTP (and RESP) port`).toBe(resp === undefined ? 1 : 2)
       const [host, container] = (ports[0] as string).split(':')
       expect(container, name).toBe(listen)
       published.push(host as string)
+      if (resp !== undefined) {
+        const [rhost, rcontainer] = (ports[1] as string).split(':')
+        expect(rcontainer, `${name} RESP`).toBe(resp)
+        published.push(rhost as string)
+      }
       const probe = JSON.stringify(services[name]?.healthcheck?.test ?? '')
       expect(probe, `${name}: healthcheck probes its own port`).toContain(`127.0.0.1:${listen}/health`)
     }
     expect(new Set(published).size).toBe(published.length)
-    expect(services.gateway?.ports).toEqual(['8080:8080'])
+    expect(services.gateway?.ports).toEqual(['8080:8080', '6379:6379'])
     expect(flag('discovery', 'port')).toBe('8000')
   })
 })
@@ -201,6 +208,8 @@ describe('run-cluster.sh (dry run)', () => {
     TALLY_GOSSIP_BASE_PORT: '19000',
     TALLY_HTTP_BASE_PORT: '18010',
     TALLY_GATEWAY_PORT: '18080',
+    TALLY_RESP_BASE_PORT: '16380',
+    TALLY_GATEWAY_RESP_PORT: '16379',
   }
 
   async function dryRun(...args: string[]): Promise<Map<string, Invocation>> {
@@ -232,12 +241,14 @@ describe('run-cluster.sh (dry run)', () => {
     }
     expect(get('discovery', 'port')).toBe('18000')
     expect(get('gateway', 'port')).toBe('18080')
+    expect(get('gateway', 'resp-port')).toBe('16379')
     expect(get('gateway', 'discovery')).toBe('http://127.0.0.1:18000')
     for (const k of [1, 2, 3]) {
       const name = `node-${k}`
       expect(get(name, 'id')).toBe(name)
       expect(get(name, 'tcp-port')).toBe(String(19000 + k - 1))
       expect(get(name, 'http-port')).toBe(String(18010 + k - 1))
+      expect(get(name, 'resp-port')).toBe(String(16380 + k - 1))
       expect(get(name, 'discovery')).toBe('http://127.0.0.1:18000')
       expect(get(name, 'data-dir')).toBe(join(runDir, 'data', name))
       expect(get(name, 'cluster-size')).toBe('3')

@@ -9,7 +9,7 @@ export const ErrorCodes = {
   OVERFLOW: 'TALLY_OVERFLOW',
   /** A counter's exact value is (or, for a refused local operation, would be) outside ±(2^53−1); read it with `bigValue`. */
   VALUE_UNSAFE: 'TALLY_VALUE_UNSAFE',
-  /** A counter name broke the naming rules (1–128 of `[A-Za-z0-9._:-]`). */
+  /** A counter name broke the naming rules (1–128 printable ASCII characters U+0021–U+007E, not `__proto__`). */
   NAME_INVALID: 'TALLY_NAME_INVALID',
   /** A replica id was not a string of 1–256 UTF-16 units without control characters or lone surrogates (and not `__proto__`). */
   REPLICA_INVALID: 'TALLY_REPLICA_INVALID',

@@ -4,8 +4,15 @@ import { type ErrorCode, ErrorCodes, TallyError } from './errors.js'
 export const MAX_REPLICA_ID_LENGTH = 256
 /** Longest counter name accepted. */
 export const MAX_NAME_LENGTH = 128
-/** Counter names: 1–128 characters of `A-Z a-z 0-9 . _ : -`, except the reserved `__proto__`. */
-export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/
+/**
+ * Counter names: 1–128 printable ASCII characters (U+0021–U+007E: letters,
+ * digits and punctuation; no space, no control or non-ASCII characters),
+ * except the reserved `__proto__`. That takes the key shapes Redis users
+ * write (`user:42`, `rl:{tenant}/login`, `views@2026-12-01`, `page|home`)
+ * while keeping names one byte per character, printable in logs, and free of
+ * the NUL that separates a name from a replica id in digests.
+ */
+export const NAME_PATTERN = /^[\x21-\x7e]{1,128}$/
 
 // Control characters in ids would corrupt logs and keys; everything else is allowed.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
@@ -73,7 +80,7 @@ export function assertName(name: unknown): asserts name is string {
   if (!isValidName(name)) {
     throw new TallyError(
       ErrorCodes.NAME_INVALID,
-      `counter name must be 1-${MAX_NAME_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${describe(name)}`,
+      `counter name must be 1-${MAX_NAME_LENGTH} printable ASCII characters without spaces (not __proto__), got ${describe(name)}`,
     )
   }
 }

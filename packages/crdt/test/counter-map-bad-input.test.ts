@@ -191,7 +191,19 @@ describe('CounterMap refuses bad input and stays unchanged', () => {
     },
   )
 
-  const badNames: unknown[] = ['', 'a b', 'é', 'x/y', 'n'.repeat(129), '__proto__', 5, null, undefined, ['x']]
+  const badNames: unknown[] = [
+    '',
+    'a b',
+    'é',
+    'x\ty',
+    'x\u0000y',
+    'n'.repeat(129),
+    '__proto__',
+    5,
+    null,
+    undefined,
+    ['x'],
+  ]
   it.each(badNames.map((n) => [String(n).slice(0, 20), n]))(
     'increment on name %s → TALLY_NAME_INVALID',
     (_l, n) => {

@@ -76,7 +76,16 @@ async function startNodes(n) {
       start([
         NODE_BIN,
         ...['--id', `b${n}-${i + 1}`, '--tcp-port', String(tcp), '--http-port', String(http)],
-        ...['--peers', peers, '--data-dir', join(dir, `b${n}-${i + 1}`), '--log-level', 'warn'],
+        ...[
+          '--peers',
+          peers,
+          '--data-dir',
+          join(dir, `b${n}-${i + 1}`),
+          '--log-level',
+          'warn',
+          '--resp-port',
+          '0',
+        ],
       ])
     } else {
       start([FAKE_BIN, String(http), `b${n}-${i + 1}`])
@@ -89,7 +98,17 @@ async function startNodes(n) {
 
 async function startGateway(nodeUrls) {
   const port = await freePort()
-  start([GATEWAY_BIN, '--port', String(port), '--nodes', nodeUrls.join(','), '--log-level', 'warn'])
+  start([
+    GATEWAY_BIN,
+    '--port',
+    String(port),
+    '--resp-port',
+    '0',
+    '--nodes',
+    nodeUrls.join(','),
+    '--log-level',
+    'warn',
+  ])
   const url = `http://127.0.0.1:${port}`
   await waitHealthy(url, 'gateway')
   return url

@@ -32,6 +32,10 @@ export { ConfigError, type Setting }
 export interface GatewayConfig {
   host: string
   port: number
+  /** Redis protocol (RESP) port; 0 = no RESP listener. */
+  respPort: number
+  /** Password RESP clients must AUTH with; undefined = none. */
+  respPassword: string | undefined
   /** Discovery service base URLs (origin only), polled for `GET /peers`. */
   discovery: string[]
   /** `--discovery dns:…` / `dns+srv:…`: the name followed for the nodes' HTTP endpoints (then `discovery` is empty). */
@@ -56,6 +60,17 @@ export interface GatewayConfig {
 export const SCHEMA = defineSettings({
   host: { flag: 'host', description: 'bind address of the HTTP server', parse: host(), default: '127.0.0.1' },
   port: { flag: 'port', description: 'HTTP port (0 = any free port)', parse: int(0, 65535), default: '8080' },
+  respPort: {
+    flag: 'resp-port',
+    description: 'Redis protocol (RESP) port (0 = off)',
+    parse: int(0, 65535),
+    default: '6379',
+  },
+  respPassword: {
+    flag: 'resp-password',
+    description: 'password RESP clients must AUTH with',
+    parse: text(),
+  },
   discovery: {
     flag: 'discovery',
     description:

@@ -48,9 +48,12 @@ export interface MergedRead {
   readonly replicas: string[]
 }
 
-/** Path segment for a counter name: `.` and `..` are percent-encoded so no URL layer resolves them. */
+/**
+ * Path segment for a counter name: percent-encoded (names may hold `/ ? # %`),
+ * and `.` / `..` too, so no URL layer resolves them.
+ */
 export function nameSegment(name: string): string {
-  return name === '.' || name === '..' ? name.replaceAll('.', '%2E') : name
+  return name === '.' || name === '..' ? name.replaceAll('.', '%2E') : encodeURIComponent(name)
 }
 
 /** The gateway: owns the registry and the loops. Create one per app; call {@link start} and {@link stop}. */

@@ -6,6 +6,7 @@ import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { buildApp } from './app.js'
 import { helpText, parseConfig } from './config.js'
+import { createGatewayResp } from './resp/resp-server.js'
 
 async function main(): Promise<void> {
   const config = readConfigOrExit('tally-gateway', helpText, parseConfig)
@@ -27,15 +28,30 @@ async function main(): Promise<void> {
     quorumTimeoutMs: config.quorumTimeoutMs,
     logger,
   })
+  // RESP binds like HTTP (same --host); 0 = no listener.
+  const resp =
+    config.respPort === 0
+      ? undefined
+      : createGatewayResp({
+          gateway: app.gateway,
+          host: config.host,
+          port: config.respPort,
+          password: config.respPassword,
+          logger,
+        })
   closeWithGrace({ delay: 5000, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'closing after error')
     else logger.info({ signal }, 'closing')
+    await resp?.close()
     await app.close()
   })
   const address = await app.listen({ host: config.host, port: config.port })
+  if (resp) await resp.listen()
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
   logger.info(
     {
       address,
+      ...(resp ? { resp: `${host}:${resp.port}` } : {}),
       nodes: config.nodes,
       discovery: config.dnsDiscovery ?? config.discovery,
       strategy: config.strategy,

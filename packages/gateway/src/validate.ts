@@ -34,7 +34,7 @@ export function readName(x: unknown): string {
   if (!isValidName(x)) {
     throw new GatewayError(
       'TALLY_NAME_INVALID',
-      `counter name must be 1-${MAX_NAME_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(x)}`,
+      `counter name must be 1-${MAX_NAME_LENGTH} printable ASCII characters without spaces (not __proto__), got ${show(x)}`,
     )
   }
   return x
@@ -46,7 +46,7 @@ export function tenantCounter(x: unknown): string {
   if (typeof x !== 'string' || x.length === 0 || x.length > MAX_TENANT_LENGTH || !isValidName(name)) {
     throw new GatewayError(
       'TALLY_TENANT_INVALID',
-      `tenant must be 1-${MAX_TENANT_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(x)}`,
+      `tenant must be 1-${MAX_TENANT_LENGTH} printable ASCII characters without spaces, got ${show(x)}`,
     )
   }
   return name as string

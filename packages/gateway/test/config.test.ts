@@ -16,6 +16,8 @@ describe('config', () => {
     expect(parseConfig([], {})).toEqual({
       host: '127.0.0.1',
       port: 8080,
+      respPort: 6379,
+      respPassword: undefined,
       discovery: [],
       dnsDiscovery: undefined,
       dnsIntervalMs: 5000,
@@ -31,6 +33,16 @@ describe('config', () => {
       discoveryToken: undefined,
       logLevel: 'info',
     })
+  })
+
+  it('RESP: --resp-port (0 = off) and --resp-password / TALLY_RESP_PASSWORD', () => {
+    expect(parseConfig(['--resp-port', '0'], {}).respPort).toBe(0)
+    expect(parseConfig([], { TALLY_RESP_PORT: '7000', TALLY_RESP_PASSWORD: 'pw' })).toMatchObject({
+      respPort: 7000,
+      respPassword: 'pw',
+    })
+    expect(parseConfig(['--resp-password', 'a'], { TALLY_RESP_PASSWORD: 'b' }).respPassword).toBe('a')
+    expect(() => parseConfig(['--resp-port', '70000'], {})).toThrow(/--resp-port/)
   })
 
   it('reads flags (both forms) and env, flags winning', () => {

@@ -5,10 +5,12 @@ import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { gossipRoundsPass, until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createGatewayResp } from '../src/resp/resp-server.js'
 import { NODE_BIN, type RealNode, startCluster } from './support/cluster.js'
 import { gatewayFor } from './support/gateway.js'
-import { writeLoadWithKill } from './support/load.js'
+import { respLoadWithKill, writeLoadWithKill } from './support/load.js'
 
 it('the node daemon is built (run npm run build)', () => {
   expect(existsSync(NODE_BIN), `missing ${NODE_BIN}: run npm run build`).toBe(true)
@@ -116,6 +118,47 @@ describe('with five real nodes', () => {
     // And it stays exact (no late compensation overshoots): every node has gossiped since.
     await gossipRoundsPass(nodes.map((n) => n.url))
     expect(await values()).toEqual(nodes.map(() => expected))
+  }, 60_000)
+
+  it('over RESP: a node killed mid-load costs the client nothing and counts nothing twice', async () => {
+    app = await gw()
+    const resp = createGatewayResp({
+      gateway: app.gateway,
+      host: '127.0.0.1',
+      port: 0,
+      logger: pino({ level: 'silent' }),
+    })
+    const { port } = await resp.listen()
+    try {
+      const { expected, errors } = await respLoadWithKill(port, {
+        requests: 600,
+        connections: 8,
+        maxAmount: 5,
+        killAfter: 150,
+        kill: () => nodes[3]!.kill(),
+      })
+      expect(errors).toEqual([])
+      await nodes[3]!.start()
+      const values = async () =>
+        Promise.all(
+          nodes.map(async (n) => {
+            const r = await fetch(`${n.url}/counters/load-resp`)
+            return r.status === 200 ? ((await r.json()) as { value: number }).value : -1
+          }),
+        )
+      let last: number[] = []
+      await until(
+        async () => {
+          last = await values()
+          return last.every((v) => v === expected)
+        },
+        { what: `every node to hold exactly ${expected}`, timeoutMs: 30_000 },
+      ).catch((err) => {
+        throw new Error(`${(err as Error).message}; last values ${JSON.stringify(last)}`)
+      })
+    } finally {
+      await resp.close()
+    }
   }, 60_000)
 
   it('503 TALLY_NO_NODES when every node is down; recovery when one returns', async () => {

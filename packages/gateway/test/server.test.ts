@@ -42,7 +42,7 @@ describe('tally-gateway bin', () => {
   it('serves requests on its port and stops cleanly on SIGTERM', async () => {
     fakes = await startFakes(1)
     const p = spawnProc(cleanup, 'gateway', GATEWAY_BIN, [
-      ...['--port', '0', '--nodes', fakes[0]!.url, '--log-level', 'info'],
+      ...['--port', '0', '--resp-port', '0', '--nodes', fakes[0]!.url, '--log-level', 'info'],
     ])
     const address = await waitForLine(
       p,

@@ -28,7 +28,9 @@ export function rm(dir) {
 /** Starts one node on OS-chosen ports (read back from its `listening` log line). */
 export function startNode(id, dir, extra) {
   const args = [SERVER, '--id', id, '--tcp-port', '0', '--http-port', '0']
-  args.push('--data-dir', join(dir, id), '--log-level', 'info', ...extra)
+  args.push('--data-dir', join(dir, id), '--log-level', 'info')
+  if (!extra.includes('--resp-port')) args.push('--resp-port', '0')
+  args.push(...extra)
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   children.add(child)
   child.once('exit', () => children.delete(child))
@@ -46,7 +48,8 @@ export function startNode(id, dir, extra) {
           if (rec.msg === 'listening') {
             found = true
             const tcp = Number(rec.gossip.slice(rec.gossip.lastIndexOf(':') + 1))
-            resolve({ id, tcp, http: Number(new URL(rec.http).port), url: rec.http, child })
+            const resp = rec.resp ? Number(rec.resp.slice(rec.resp.lastIndexOf(':') + 1)) : 0
+            resolve({ id, tcp, http: Number(new URL(rec.http).port), resp, url: rec.http, child })
             return
           }
         } catch {}

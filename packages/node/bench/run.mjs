@@ -4,6 +4,7 @@
 import { bandwidth } from './bandwidth.mjs'
 import { convergence } from './convergence.mjs'
 import { httpBench } from './http.mjs'
+import { respBench } from './resp.mjs'
 
 const quick = process.argv.includes('--quick')
 const samples = quick ? 20 : 50
@@ -17,3 +18,4 @@ for (const c of quick ? [1, 10_000] : [1, 10_000, 100_000])
   out(`idle bandwidth ${c} counters`, await bandwidth(c))
 out('http increment (sync)', await httpBench(quick ? 3 : 5, 32, 'sync'))
 out('http increment (async)', await httpBench(quick ? 3 : 5, 32, 'async'))
+out('resp INCR vs redis-server', await respBench(quick ? 30_000 : 100_000, quick ? 1 : 3))

@@ -39,6 +39,10 @@ export interface NodeConfig {
   advertise: string
   tcpPort: number
   httpPort: number
+  /** Redis protocol (RESP) port; 0 = no RESP listener. */
+  respPort: number
+  /** Password RESP clients must AUTH with; undefined = none. */
+  respPassword: string | undefined
   peers: string[]
   gossipIntervalMs: number
   fanout: number
@@ -96,6 +100,17 @@ export const SCHEMA = defineSettings({
     description: 'HTTP API port (0 = any free port)',
     parse: int(0, 65535),
     default: String(D.httpPort),
+  },
+  respPort: {
+    flag: 'resp-port',
+    description: 'Redis protocol (RESP) port (0 = off)',
+    parse: int(0, 65535),
+    default: String(D.respPort),
+  },
+  respPassword: {
+    flag: 'resp-password',
+    description: 'password RESP clients must AUTH with',
+    parse: text(),
   },
   peers: {
     flag: 'peers',

@@ -9,6 +9,8 @@ export const NODE_DEFAULTS = {
   host: '127.0.0.1',
   tcpPort: 9000,
   httpPort: 8010,
+  /** Redis protocol listener; 0 turns it off. */
+  respPort: 6380,
   gossipIntervalMs: 200,
   /** Peers contacted per gossip round and per eager push. */
   fanout: 3,

@@ -13,6 +13,7 @@ import { MulticastDiscovery } from './discovery/multicast-discovery.js'
 import type { PeerSource, PeerSourceContext } from './discovery/peer-source.js'
 import { buildApp } from './http/app.js'
 import { TallyNode } from './node.js'
+import { createNodeResp } from './resp/resp-server.js'
 import { createStore } from './storage/store-factory.js'
 import { TcpTransport } from './wire/tcp-transport.js'
 
@@ -89,6 +90,12 @@ async function main(): Promise<void> {
   const httpPort = (app.server.address() as { port: number }).port
   const advertise = cfg.advertise.includes(':') ? `[${cfg.advertise}]` : cfg.advertise
   node.setHttp(`http://${advertise}:${httpPort}`)
+  // RESP binds like HTTP (same --host); 0 = no listener. A failed bind (EADDRINUSE) fails the start.
+  const resp =
+    cfg.respPort === 0
+      ? undefined
+      : createNodeResp({ node, host: cfg.host, port: cfg.respPort, password: cfg.respPassword, logger: log })
+  if (resp) await resp.listen()
   const self = { ...node.membership.self }
   const sources = peerSources(
     cfg,
@@ -101,11 +108,16 @@ async function main(): Promise<void> {
     log,
   )
   for (const s of sources) s.start()
-  log.info({ http: self.http, gossip: self.addr }, 'listening')
+  const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host
+  log.info(
+    { http: self.http, gossip: self.addr, ...(resp ? { resp: `${host}:${resp.port}` } : {}) },
+    'listening',
+  )
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'fatal error, stopping')
     else log.info({ signal }, 'stopping')
+    await resp?.close()
     await app.close()
     await Promise.allSettled(sources.map((s) => s.stop()))
     await node.stop()

@@ -10,6 +10,7 @@ describe('parseConfig', () => {
       advertise: '127.0.0.1',
       tcpPort: 9000,
       httpPort: 8010,
+      respPort: 6380,
       peers: [],
       gossipIntervalMs: 200,
       fanout: 3,
@@ -21,7 +22,17 @@ describe('parseConfig', () => {
       logLevel: 'info',
     })
     expect(c.clusterKey).toBeUndefined()
+    expect(c.respPassword).toBeUndefined()
     expect(c.discovery).toBeUndefined()
+  })
+
+  it('RESP: --resp-port (0 = off) and --resp-password / TALLY_RESP_PASSWORD', () => {
+    expect(parseConfig(['--id', 'a', '--resp-port', '0'], {}).respPort).toBe(0)
+    expect(parseConfig(['--id', 'a'], { TALLY_RESP_PORT: '7000', TALLY_RESP_PASSWORD: 'pw' })).toMatchObject({
+      respPort: 7000,
+      respPassword: 'pw',
+    })
+    expect(() => parseConfig(['--id', 'a', '--resp-port', 'x'], {})).toThrow(/--resp-port/)
   })
 
   it('reads env, and flags win over env', () => {

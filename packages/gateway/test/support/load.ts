@@ -51,3 +51,45 @@ export async function writeLoadWithKill(
   }
   return out
 }
+
+/**
+ * As {@link writeLoadWithKill}, over RESP: `INCRBY load-resp <amount>` sent
+ * by `connections` ioredis clients to the gateway's RESP port.
+ */
+export async function respLoadWithKill(
+  port: number,
+  opts: {
+    requests: number
+    connections: number
+    maxAmount: number
+    killAfter: number
+    kill: () => Promise<unknown>
+  },
+): Promise<LoadResult> {
+  const { Redis } = await import('ioredis')
+  const clients = Array.from(
+    { length: opts.connections },
+    () => new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableOfflineQueue: true }),
+  )
+  const out: LoadResult = { expected: 0, done: 0, errors: [] }
+  let sent = 0
+  const worker = async (r: InstanceType<typeof Redis>) => {
+    while (sent < opts.requests) {
+      const amount = (sent++ % opts.maxAmount) + 1
+      try {
+        await r.incrby('load-resp', amount)
+        out.expected += amount
+      } catch (err) {
+        out.errors.push((err as Error).message)
+      }
+      out.done++
+      if (out.done === opts.killAfter) await opts.kill()
+    }
+  }
+  try {
+    await Promise.all(clients.map(worker))
+  } finally {
+    for (const c of clients) c.disconnect()
+  }
+  return out
+}

@@ -20,7 +20,7 @@ export interface TallyNodeProc extends Proc {
 /**
  * Starts tally-node `id` on 127.0.0.1 with its data in `dataDir`, the gossip
  * and HTTP ports chosen by the OS (port 0, no race) unless `ports` gives them,
- * then `extra` flags. The bound ports are read from the node's `listening`
+ * the RESP listener off unless `extra` has `--resp-port`, then `extra` flags. The bound ports are read from the node's `listening`
  * log line. Resolves once it listens, or once it has exited first (a refused
  * start: check `alive()` and `output()`). `cleanup` stops it by pid.
  */
@@ -34,6 +34,8 @@ export async function startTallyNode(
   const p = spawnProc(cleanup, id, NODE_BIN, [
     ...['--id', id, '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info'],
     ...['--tcp-port', String(ports.tcp ?? 0), '--http-port', String(ports.http ?? 0)],
+    // RESP is off unless a test asks for it: its default port (6380) is fixed and shared.
+    ...(extra.includes('--resp-port') ? [] : ['--resp-port', '0']),
     ...extra,
   ])
   let bound = { tcp: 0, http: 0, url: '' }

@@ -36,6 +36,18 @@ function errorOf(res: { statusCode: number; json: () => unknown }): { status: nu
 }
 
 describe('counter routes', () => {
+  it('names with Redis key shapes work percent-encoded in the path', async () => {
+    for (const name of ['user:42', 'rl:{tenant}/login', 'views@2026-12-01', 'page|home', 'q?a#b%c&d=e']) {
+      const seg = encodeURIComponent(name)
+      expect((await post(`/counters/${seg}/increment`, { amount: 3 })).json()).toEqual({ name, value: 3 })
+      expect((await post(`/counters/${seg}/decrement`)).json()).toEqual({ name, value: 2 })
+      expect((await app.inject(`/counters/${seg}`)).json()).toEqual({ name, value: 2 })
+      expect((await app.inject(`/state?name=${seg}`)).json().counters).toHaveProperty([name])
+    }
+    const listed = (await app.inject('/counters')).json().counters.map((c: { name: string }) => c.name)
+    expect(listed).toContain('rl:{tenant}/login')
+  })
+
   it('default counter: increment without a body, decrement with an amount, read', async () => {
     expect((await post('/increment')).json()).toEqual({ name: 'default', value: 1 })
     expect((await post('/increment', { amount: 41 })).json()).toEqual({ name: 'default', value: 42 })

@@ -1,0 +1,237 @@
+// The Redis counter dialect Tally speaks: INCR/INCRBY/DECR/DECRBY, GET/MGET,
+// EXISTS/TYPE/TTL/PTTL, SCAN/KEYS/DBSIZE, the TALLY.INCRBY/TALLY.DECRBY
+// extensions, and the refusals (SET, DEL, EXPIRE…) that name what to use
+// instead. Argument rules and reply shapes live here; what a write or a read
+// does is the server's {@link CounterBackend} (a node applies it, the
+// gateway forwards it with failover).
+
+import { type Consistency, isConsistency, isIdempotencyKey } from '../rules.js'
+import { globMatch, parseInteger } from './args.js'
+import type { CommandSpec, Handler } from './command-table.js'
+import { RedisErrors } from './errors.js'
+import { array, bulk, error, int, NIL, type Reply, simple } from './reply.js'
+
+/** One counter write as the backend receives it. `amount` is a positive safe integer. */
+export interface CounterWrite {
+  readonly name: string
+  readonly op: 'increment' | 'decrement'
+  readonly amount: number
+  /** Idempotency key (TALLY.INCRBY … KEY k); the gateway generates one when absent. */
+  readonly key?: string | undefined
+  /** Which try this is (TALLY.INCRBY … ATTEMPT n), 1–100. */
+  readonly attempt?: number | undefined
+  readonly consistency?: Consistency | undefined
+}
+
+/**
+ * What the counter commands need from a server. Methods may throw or reject
+ * with errors carrying a stable `TALLY_…` code (rendered by the listener).
+ */
+export interface CounterBackend {
+  /** Applies `w`; resolves with the counter's new value once the write is durable. */
+  mutate(w: CounterWrite): Promise<number>
+  /** The value of `name`, or undefined for a counter never written (or a name that can never be one). */
+  get(name: string): number | undefined | Promise<number | undefined>
+  /** Values of several counters, in order (undefined as for {@link get}). */
+  getMany(
+    names: readonly string[],
+  ): ReadonlyArray<number | undefined> | Promise<ReadonlyArray<number | undefined>>
+  /** Every counter name, sorted. */
+  names(): readonly string[] | Promise<readonly string[]>
+  /** Throws TALLY_NAME_INVALID unless `name` follows the counter naming rules. */
+  assertName(name: string): void
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const MAX_ATTEMPT = 100
+
+/** A `-TALLY <code> <message>` reply for Tally's own argument errors. */
+const tally = (code: string, message: string): Reply => error(`TALLY ${code} ${message}`)
+
+const valueReply = (v: number | undefined): Reply => (v === undefined ? NIL : bulk(String(v)))
+
+/**
+ * Runs a signed Redis increment: positive adds, negative subtracts, zero
+ * reads (writing nothing). Beyond ±(2^53−1) it is an overflow (no Tally
+ * counter can take it).
+ */
+async function signedAdd(b: CounterBackend, name: string, delta: bigint): Promise<Reply> {
+  if (delta === 0n) {
+    b.assertName(name)
+    return int((await b.get(name)) ?? 0)
+  }
+  const abs = delta < 0n ? -delta : delta
+  if (abs > MAX_SAFE) return error(RedisErrors.overflow)
+  const value = await b.mutate({ name, op: delta > 0n ? 'increment' : 'decrement', amount: Number(abs) })
+  return int(value)
+}
+
+/** TALLY.INCRBY / TALLY.DECRBY key amount [KEY k] [ATTEMPT n] [CONSISTENCY one|quorum|all]. */
+function tallyAdd(b: CounterBackend, op: 'increment' | 'decrement'): Handler {
+  return async (args) => {
+    const name = args[1] as string
+    const n = parseInteger(args[2] as string)
+    if (n === undefined || n <= 0n) return error(RedisErrors.notInteger)
+    if (n > MAX_SAFE) return error(RedisErrors.overflow)
+    let key: string | undefined
+    let attempt: number | undefined
+    let consistency: Consistency | undefined
+    for (let i = 3; i < args.length; i += 2) {
+      const opt = (args[i] as string).toLowerCase()
+      const v = args[i + 1]
+      if (v === undefined) return error(RedisErrors.syntax)
+      if (opt === 'key') {
+        if (!isIdempotencyKey(v))
+          return tally('TALLY_IDEMPOTENCY_KEY_INVALID', 'KEY must be 1-128 printable ASCII characters')
+        key = v
+      } else if (opt === 'attempt') {
+        const a = parseInteger(v)
+        if (a === undefined || a < 1n || a > BigInt(MAX_ATTEMPT))
+          return tally('TALLY_ATTEMPT_INVALID', `ATTEMPT must be an integer from 1 to ${MAX_ATTEMPT}`)
+        attempt = Number(a)
+      } else if (opt === 'consistency') {
+        const c = v.toLowerCase()
+        if (!isConsistency(c)) return tally('TALLY_CONSISTENCY_INVALID', 'CONSISTENCY must be one|quorum|all')
+        consistency = c
+      } else return error(RedisErrors.syntax)
+    }
+    return int(await b.mutate({ name, op, amount: Number(n), key, attempt, consistency }))
+  }
+}
+
+/** SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]: the cursor is a position in the sorted names. */
+async function scan(b: CounterBackend, args: readonly string[]): Promise<Reply> {
+  const cur = parseInteger(args[1] as string)
+  if (cur === undefined || cur < 0n) return error('ERR invalid cursor')
+  let match: string | undefined
+  let count = 10
+  let type: string | undefined
+  for (let i = 2; i < args.length; i += 2) {
+    const opt = (args[i] as string).toLowerCase()
+    const v = args[i + 1]
+    if (v === undefined) return error(RedisErrors.syntax)
+    if (opt === 'match') match = v
+    else if (opt === 'count') {
+      const c = parseInteger(v)
+      if (c === undefined) return error(RedisErrors.notInteger)
+      if (c < 1n) return error(RedisErrors.syntax)
+      count = Number(c > 100_000n ? 100_000n : c)
+    } else if (opt === 'type') type = v.toLowerCase()
+    else return error(RedisErrors.syntax)
+  }
+  // Counters are never deleted and new names only shift later ones right, so
+  // a full iteration returns every counter present throughout at least once.
+  const names = await b.names()
+  const from = cur > BigInt(names.length) ? names.length : Number(cur)
+  const page = names.slice(from, from + count)
+  const next = from + count >= names.length ? 0 : from + count
+  const keep = page.filter(
+    (n) => (match === undefined || globMatch(match, n)) && (type ?? 'string') === 'string',
+  )
+  return array([bulk(String(next)), array(keep.map(bulk))])
+}
+
+const REFUSED: ReadonlyArray<readonly [string[], string]> = [
+  [
+    ['set', 'setnx', 'setex', 'psetex', 'getset', 'mset', 'msetnx', 'setrange', 'append', 'incrbyfloat'],
+    'counters change only by whole increments and decrements: use INCRBY key n / DECRBY key n',
+  ],
+  [
+    ['del', 'unlink', 'getdel', 'rename', 'renamenx', 'move', 'copy', 'flushdb', 'flushall'],
+    'counters cannot be deleted or renamed (every replica keeps their history): use DECRBY key <value> to bring one back to 0',
+  ],
+  [
+    ['expire', 'pexpire', 'expireat', 'pexpireat', 'persist', 'getex'],
+    'counters do not expire: put the window in the name (e.g. rl:{user}:2026-12-01T10:05) and read the current one',
+  ],
+  [
+    ['multi', 'exec', 'discard', 'watch', 'unwatch'],
+    'transactions are not supported: each write is atomic on its own; use TALLY.INCRBY key n KEY <id> for exactly-once retries',
+  ],
+]
+
+const s = (
+  name: string,
+  arity: number,
+  flags: string[],
+  keys: readonly [number, number, number],
+  group: string,
+  summary: string,
+  handler: Handler,
+): CommandSpec => ({ name, arity, flags, keys, group, summary, handler })
+
+/** The counter commands over `b`, ready for a {@link RespListener}. */
+export function counterCommands(b: CounterBackend): CommandSpec[] {
+  const one = [1, 1, 1] as const
+  const w = ['write', 'denyoom', 'fast']
+  const r = ['readonly', 'fast']
+  const out: CommandSpec[] = [
+    s('incr', 2, w, one, 'string', 'Adds 1 to a counter; replies the new value.', (a) =>
+      signedAdd(b, a[1] as string, 1n),
+    ),
+    s('decr', 2, w, one, 'string', 'Subtracts 1 from a counter; replies the new value.', (a) =>
+      signedAdd(b, a[1] as string, -1n),
+    ),
+    s('incrby', 3, w, one, 'string', 'Adds an integer (negative subtracts) to a counter.', (a) => {
+      const n = parseInteger(a[2] as string)
+      return n === undefined ? error(RedisErrors.notInteger) : signedAdd(b, a[1] as string, n)
+    }),
+    s('decrby', 3, w, one, 'string', 'Subtracts an integer (negative adds) from a counter.', (a) => {
+      const n = parseInteger(a[2] as string)
+      return n === undefined ? error(RedisErrors.notInteger) : signedAdd(b, a[1] as string, -n)
+    }),
+    s(
+      'tally.incrby',
+      -3,
+      w,
+      one,
+      'tally',
+      'TALLY.INCRBY key amount [KEY idempotency-key] [ATTEMPT n] [CONSISTENCY one|quorum|all]',
+      tallyAdd(b, 'increment'),
+    ),
+    s(
+      'tally.decrby',
+      -3,
+      w,
+      one,
+      'tally',
+      'TALLY.DECRBY key amount [KEY idempotency-key] [ATTEMPT n] [CONSISTENCY one|quorum|all]',
+      tallyAdd(b, 'decrement'),
+    ),
+    s('get', 2, r, one, 'string', "A counter's value as a string; nil for one never written.", async (a) =>
+      valueReply(await b.get(a[1] as string)),
+    ),
+    s('mget', -2, r, [1, -1, 1], 'string', 'Values of several counters.', async (a) =>
+      array((await b.getMany(a.slice(1))).map(valueReply)),
+    ),
+    s('exists', -2, r, [1, -1, 1], 'generic', 'How many of the given counters exist.', async (a) => {
+      const vs = await b.getMany(a.slice(1))
+      return int(vs.filter((v) => v !== undefined).length)
+    }),
+    s('type', 2, r, one, 'generic', '"string" for a counter, "none" otherwise.', async (a) =>
+      simple((await b.get(a[1] as string)) === undefined ? 'none' : 'string'),
+    ),
+    s('ttl', 2, r, one, 'generic', 'Counters never expire: -1, or -2 for none.', async (a) =>
+      int((await b.get(a[1] as string)) === undefined ? -2 : -1),
+    ),
+    s('pttl', 2, r, one, 'generic', 'Counters never expire: -1, or -2 for none.', async (a) =>
+      int((await b.get(a[1] as string)) === undefined ? -2 : -1),
+    ),
+    s('dbsize', 1, r, [0, 0, 0], 'server', 'Number of counters.', async () => int((await b.names()).length)),
+    s('keys', 2, ['readonly'], [0, 0, 0], 'generic', 'Counter names matching a glob pattern.', async (a) => {
+      const p = a[1] as string
+      return array((await b.names()).filter((n) => globMatch(p, n)).map(bulk))
+    }),
+    s('scan', -2, ['readonly'], [0, 0, 0], 'generic', 'Iterates over counter names.', (a) => scan(b, a)),
+  ]
+  for (const [names, why] of REFUSED) {
+    for (const name of names) {
+      out.push(
+        s(name, -1, ['write'], [0, 0, 0], 'unsupported', `Not supported: ${why}`, () =>
+          error(`ERR '${name}' is not supported by Tally: ${why}`),
+        ),
+      )
+    }
+  }
+  return out
+}

@@ -1,0 +1,63 @@
+// The counter commands' view of a TallyNode: writes through TallyNode.mutate
+// (resolved once durable, idempotency keys honoured), reads from its map.
+
+import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
+import type { CounterBackend } from '@tally/kit/resp'
+import type { TallyNode } from '../node.js'
+
+/** An error with a stable code, for refusals made here rather than by the node. */
+export class RespRefusal extends Error {
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.name = 'RespRefusal'
+    this.code = code
+  }
+}
+
+/** Throws TALLY_STORE_FAILED once the node stopped serving after a storage failure. */
+function assertServing(node: TallyNode): void {
+  const why = node.storeFailure
+  if (why !== null) {
+    throw new RespRefusal(
+      'TALLY_STORE_FAILED',
+      `this node stopped serving after a write could not be made durable (${why}); restart it once storage is fixed`,
+    )
+  }
+}
+
+/** A {@link CounterBackend} over `node`. Reads are synchronous; writes resolve once durable. */
+export function nodeBackend(node: TallyNode): CounterBackend {
+  const get = (name: string): number | undefined => {
+    assertServing(node)
+    if (!isValidName(name) || !node.map.has(name)) return undefined
+    return node.value(name)
+  }
+  return {
+    async mutate(w) {
+      const r = await node.mutate({
+        name: w.name,
+        op: w.op,
+        amount: w.amount,
+        key: w.key,
+        attempt: w.attempt,
+        consistency: w.consistency ?? 'one',
+      })
+      return r.value
+    },
+    get,
+    getMany: (names) => names.map(get),
+    names: () => {
+      assertServing(node)
+      return node.map.names()
+    },
+    assertName: (name) => {
+      if (!isValidName(name)) {
+        throw new RespRefusal(
+          'TALLY_NAME_INVALID',
+          `counter name must be 1-${MAX_NAME_LENGTH} printable ASCII characters without spaces, got ${JSON.stringify(String(name).slice(0, 40))}`,
+        )
+      }
+    },
+  }
+}

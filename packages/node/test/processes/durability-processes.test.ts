@@ -45,10 +45,14 @@ async function counterValue(p: NodeProc, name: string): Promise<number> {
   return (r.body as { value: number }).value
 }
 
-/** `clients` loops of POST increment until `signal`; counts what was acknowledged and what was attempted. */
-async function load(p: NodeProc, name: string, clients: number, signal: AbortSignal) {
+/**
+ * `clients` loops of POST increment until `signal`; counts what was
+ * acknowledged and what was attempted. `counts` is live (read it while the
+ * load runs); `done` resolves once every loop has stopped.
+ */
+function load(p: NodeProc, name: string, clients: number, signal: AbortSignal) {
   const out = { acked: 0, attempted: 0, maxAcked: 0 }
-  await Promise.all(
+  const done = Promise.all(
     Array.from({ length: clients }, async () => {
       while (!signal.aborted) {
         out.attempted++
@@ -62,8 +66,8 @@ async function load(p: NodeProc, name: string, clients: number, signal: AbortSig
         }
       }
     }),
-  )
-  return out
+  ).then(() => out)
+  return { counts: out, done }
 }
 
 async function killLoop(
@@ -82,10 +86,14 @@ async function killLoop(
   for (let round = 0; round < rounds; round++) {
     const ctl = new AbortController()
     const work = load(p, 'k', 8, ctl.signal)
-    await new Promise((r) => setTimeout(r, 50 + Math.floor(random() * 500)))
+    // Kill at a random moment once writes are being acknowledged (a fixed
+    // delay alone can end before the first fsync on a loaded machine, and
+    // the round would then test nothing).
+    await until(() => work.counts.acked > 0, { what: 'the first acknowledged increment', timeoutMs: 30_000 })
+    await new Promise((r) => setTimeout(r, Math.floor(random() * 500)))
     await killProc(p)
     ctl.abort()
-    const { acked, attempted, maxAcked } = await work
+    const { acked, attempted, maxAcked } = await work.done
     running.splice(0)
     // Restart and read: every acknowledged op is there, at most the in-flight ones on top.
     p = await launch('n1', dataDir, flags)

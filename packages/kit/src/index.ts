@@ -1,7 +1,16 @@
 /** @tally/kit: what the three Tally servers share. Internal; never published. */
 
 export {
+  type ClientErrorLimits,
+  clientErrorAnswer,
+  clientErrorHandler,
+  missingHost,
+  type ParserError,
+  rawErrorResponse,
+} from './client-errors.js'
+export {
   createFastify,
+  DEFAULT_SERVER_TIMEOUTS,
   type ErrorMapping,
   errorHandler,
   type FastifyBaseOptions,
@@ -18,12 +27,14 @@ export {
   SHARED_ERROR_STATUS,
   type SharedErrorCode,
 } from './http-errors.js'
+export { findDuplicateKey } from './json-keys.js'
 export {
   CONSISTENCY_LEVELS,
   type Consistency,
   DEFAULT_QUORUM_TIMEOUT_MS,
   IDEMPOTENCY_KEY_PATTERN,
   isConsistency,
+  isHeaderRepeated,
   isIdempotencyKey,
   requiredReplicas,
 } from './rules.js'

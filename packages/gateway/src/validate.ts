@@ -2,7 +2,13 @@
 // same codes the nodes use. Pure; each function throws a GatewayError.
 
 import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
-import { CONSISTENCY_LEVELS, type Consistency, isConsistency, isIdempotencyKey } from '@tally/kit'
+import {
+  CONSISTENCY_LEVELS,
+  type Consistency,
+  isConsistency,
+  isHeaderRepeated,
+  isIdempotencyKey,
+} from '@tally/kit'
 import { GatewayError } from './errors.js'
 
 /** Prefix of the counter backing a tenant's item count: tenant `t1` ↔ counter `items:t1`. */
@@ -52,9 +58,20 @@ export function tenantCounter(x: unknown): string {
   return name as string
 }
 
-/** Returns the `Idempotency-Key` header if present and valid, undefined if absent; throws TALLY_IDEMPOTENCY_KEY_INVALID. */
-export function readIdempotencyKey(x: string | string[] | undefined): string | undefined {
+/**
+ * Returns the `Idempotency-Key` header if present and valid, undefined if
+ * absent. `rawHeaders` (the request's `rawHeaders`) tells whether it was sent
+ * more than once (Node joins the copies with ", "). Throws
+ * TALLY_IDEMPOTENCY_KEY_INVALID, also when sent twice.
+ */
+export function readIdempotencyKey(
+  x: string | string[] | undefined,
+  rawHeaders: readonly string[] = [],
+): string | undefined {
   if (x === undefined) return undefined
+  if (Array.isArray(x) || isHeaderRepeated(rawHeaders, 'idempotency-key')) {
+    throw new GatewayError('TALLY_IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key was sent twice; send it once')
+  }
   if (!isIdempotencyKey(x)) {
     throw new GatewayError(
       'TALLY_IDEMPOTENCY_KEY_INVALID',

@@ -41,6 +41,15 @@ describe('validate', () => {
     }
   })
 
+  it('readIdempotencyKey refuses a key sent twice (Node joins the copies with ", ")', () => {
+    expect(readIdempotencyKey('k-a, k-b')).toBe('k-a, k-b')
+    expect(
+      code(() => readIdempotencyKey('k-a, k-b', ['Idempotency-Key', 'k-a', 'idempotency-key', 'k-b'])),
+    ).toBe('TALLY_IDEMPOTENCY_KEY_INVALID')
+    expect(code(() => readIdempotencyKey(['k-a', 'k-b']))).toBe('TALLY_IDEMPOTENCY_KEY_INVALID')
+    expect(readIdempotencyKey('k', ['Idempotency-Key', 'k', 'Host', 'x'])).toBe('k')
+  })
+
   it('readIdempotencyKey', () => {
     expect(readIdempotencyKey(undefined)).toBeUndefined()
     expect(readIdempotencyKey('a b~')).toBe('a b~')

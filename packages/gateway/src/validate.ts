@@ -46,13 +46,29 @@ export function readName(x: unknown): string {
   return x
 }
 
-/** Returns the counter name `items:<tenant>` for a valid tenant; throws TALLY_TENANT_INVALID. */
+// Tenant ids are object keys in clients and dashboards: the names that are
+// special on every JavaScript object are refused even though the counter
+// name rules would let `items:<them>` through.
+const RESERVED_TENANTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * Returns the counter name `items:<tenant>` for a valid tenant: the tenant
+ * itself and `items:<tenant>` both follow the counter name rules of
+ * @tally/crdt, and the tenant is not `__proto__`, `constructor` or
+ * `prototype`. Throws TALLY_TENANT_INVALID.
+ */
 export function tenantCounter(x: unknown): string {
   const name = typeof x === 'string' ? `${ITEMS_PREFIX}${x}` : undefined
-  if (typeof x !== 'string' || x.length === 0 || x.length > MAX_TENANT_LENGTH || !isValidName(name)) {
+  if (
+    typeof x !== 'string' ||
+    x.length > MAX_TENANT_LENGTH ||
+    !isValidName(x) ||
+    !isValidName(name) ||
+    RESERVED_TENANTS.has(x)
+  ) {
     throw new GatewayError(
       'TALLY_TENANT_INVALID',
-      `tenant must be 1-${MAX_TENANT_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(x)}`,
+      `tenant must be 1-${MAX_TENANT_LENGTH} characters of A-Z a-z 0-9 . _ : - (not __proto__, constructor or prototype), got ${show(x)}`,
     )
   }
   return name as string

@@ -36,7 +36,7 @@ describe('validate', () => {
     expect(MAX_TENANT_LENGTH).toBe(122)
     expect(tenantCounter('t1')).toBe('items:t1')
     expect(tenantCounter('x'.repeat(122))).toHaveLength(128)
-    for (const bad of ['', 'x'.repeat(123), 'a/b', 1, undefined]) {
+    for (const bad of ['', 'x'.repeat(123), 'a/b', 1, undefined, '__proto__', 'constructor', 'prototype']) {
       expect(code(() => tenantCounter(bad))).toBe('TALLY_TENANT_INVALID')
     }
   })

@@ -58,10 +58,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       // stragglers: each request is tiny and clients retry, so nothing is lost,
       // and SIGTERM finishes at once.
       forceCloseConnections: true,
-      // Slow or stalled clients cannot pin sockets: a request must arrive within
-      // 10 s, and a connection idle for 30 s is closed.
-      requestTimeout: 10_000,
-      connectionTimeout: 30_000,
+      // Timeouts: kit's DEFAULT_SERVER_TIMEOUTS (a request must arrive within
+      // 10 s, a silent connection is closed after 30 s), as on every server.
     },
   })
   app.decorate('registry', registry)

@@ -2,7 +2,13 @@
 // same codes the nodes use. Pure; each function throws a GatewayError.
 
 import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
-import { CONSISTENCY_LEVELS, type Consistency, isConsistency, isIdempotencyKey } from '@tally/kit'
+import {
+  CONSISTENCY_LEVELS,
+  type Consistency,
+  isConsistency,
+  isHeaderRepeated,
+  isIdempotencyKey,
+} from '@tally/kit'
 import { GatewayError } from './errors.js'
 
 /** Prefix of the counter backing a tenant's item count: tenant `t1` ↔ counter `items:t1`. */
@@ -40,21 +46,48 @@ export function readName(x: unknown): string {
   return x
 }
 
-/** Returns the counter name `items:<tenant>` for a valid tenant; throws TALLY_TENANT_INVALID. */
+// Tenant ids are object keys in clients and dashboards: the names that are
+// special on every JavaScript object are refused even though the counter
+// name rules would let `items:<them>` through.
+const RESERVED_TENANTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * Returns the counter name `items:<tenant>` for a valid tenant: the tenant
+ * itself and `items:<tenant>` both follow the counter name rules of
+ * @tally/crdt, and the tenant is not `__proto__`, `constructor` or
+ * `prototype`. Throws TALLY_TENANT_INVALID.
+ */
 export function tenantCounter(x: unknown): string {
   const name = typeof x === 'string' ? `${ITEMS_PREFIX}${x}` : undefined
-  if (typeof x !== 'string' || x.length === 0 || x.length > MAX_TENANT_LENGTH || !isValidName(name)) {
+  if (
+    typeof x !== 'string' ||
+    x.length > MAX_TENANT_LENGTH ||
+    !isValidName(x) ||
+    !isValidName(name) ||
+    RESERVED_TENANTS.has(x)
+  ) {
     throw new GatewayError(
       'TALLY_TENANT_INVALID',
-      `tenant must be 1-${MAX_TENANT_LENGTH} printable ASCII characters without spaces, got ${show(x)}`,
+      `tenant must be 1-${MAX_TENANT_LENGTH} printable ASCII characters without spaces (not __proto__, constructor or prototype), got ${show(x)}`,
     )
   }
   return name as string
 }
 
-/** Returns the `Idempotency-Key` header if present and valid, undefined if absent; throws TALLY_IDEMPOTENCY_KEY_INVALID. */
-export function readIdempotencyKey(x: string | string[] | undefined): string | undefined {
+/**
+ * Returns the `Idempotency-Key` header if present and valid, undefined if
+ * absent. `rawHeaders` (the request's `rawHeaders`) tells whether it was sent
+ * more than once (Node joins the copies with ", "). Throws
+ * TALLY_IDEMPOTENCY_KEY_INVALID, also when sent twice.
+ */
+export function readIdempotencyKey(
+  x: string | string[] | undefined,
+  rawHeaders: readonly string[] = [],
+): string | undefined {
   if (x === undefined) return undefined
+  if (Array.isArray(x) || isHeaderRepeated(rawHeaders, 'idempotency-key')) {
+    throw new GatewayError('TALLY_IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key was sent twice; send it once')
+  }
   if (!isIdempotencyKey(x)) {
     throw new GatewayError(
       'TALLY_IDEMPOTENCY_KEY_INVALID',

@@ -36,9 +36,18 @@ describe('validate', () => {
     expect(MAX_TENANT_LENGTH).toBe(122)
     expect(tenantCounter('t1')).toBe('items:t1')
     expect(tenantCounter('x'.repeat(122))).toHaveLength(128)
-    for (const bad of ['', 'x'.repeat(123), 'a b', 1, undefined]) {
+    for (const bad of ['', 'x'.repeat(123), 'a b', 1, undefined, '__proto__', 'constructor', 'prototype']) {
       expect(code(() => tenantCounter(bad))).toBe('TALLY_TENANT_INVALID')
     }
+  })
+
+  it('readIdempotencyKey refuses a key sent twice (Node joins the copies with ", ")', () => {
+    expect(readIdempotencyKey('k-a, k-b')).toBe('k-a, k-b')
+    expect(
+      code(() => readIdempotencyKey('k-a, k-b', ['Idempotency-Key', 'k-a', 'idempotency-key', 'k-b'])),
+    ).toBe('TALLY_IDEMPOTENCY_KEY_INVALID')
+    expect(code(() => readIdempotencyKey(['k-a', 'k-b']))).toBe('TALLY_IDEMPOTENCY_KEY_INVALID')
+    expect(readIdempotencyKey('k', ['Idempotency-Key', 'k', 'Host', 'x'])).toBe('k')
   })
 
   it('readIdempotencyKey', () => {

@@ -2,6 +2,7 @@
 // JSON-only bodies, and every refusal (router, parser, schema, route, core)
 // answered in the house shape `{ "error": { "code", "message" } }`.
 
+import { maxHeaderSize } from 'node:http'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -11,7 +12,24 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify'
+import { clientErrorHandler, missingHost } from './client-errors.js'
 import { type ErrorExtra, HttpError, httpError, MESSAGES } from './http-errors.js'
+import { findDuplicateKey } from './json-keys.js'
+
+/**
+ * Socket timeouts of every server, ms; each can be overridden through
+ * `FastifyBaseOptions.fastify`. A request (head and body) must arrive within
+ * `requestTimeout` (else 408 `TALLY_REQUEST_TIMEOUT`); a socket with no
+ * traffic for `connectionTimeout` is closed; an idle keep-alive connection is
+ * closed after `keepAliveTimeout`, shorter than `connectionTimeout` so the
+ * server closes it cleanly (and tells clients so in `Keep-Alive: timeout=`)
+ * before the idle timer destroys it.
+ */
+export const DEFAULT_SERVER_TIMEOUTS = {
+  requestTimeout: 10_000,
+  connectionTimeout: 30_000,
+  keepAliveTimeout: 25_000,
+} as const
 
 /** How the error handler maps what it is handed; see {@link toHttpError}. */
 export interface ErrorMapping {
@@ -45,10 +63,20 @@ export interface FastifyBaseOptions {
   readonly maxParamLength?: number
   /** How errors become answers. */
   readonly errors: ErrorMapping
-  /** More fastify options (timeouts, forceCloseConnections, …); cannot override the ones above. */
+  /**
+   * More fastify options (timeouts over {@link DEFAULT_SERVER_TIMEOUTS},
+   * forceCloseConnections, …); cannot override the ones above nor the
+   * client-error handler.
+   */
   readonly fastify?: Omit<
     FastifyServerOptions,
-    'logger' | 'loggerInstance' | 'bodyLimit' | 'routerOptions' | 'frameworkErrors' | 'logController'
+    | 'logger'
+    | 'loggerInstance'
+    | 'bodyLimit'
+    | 'routerOptions'
+    | 'frameworkErrors'
+    | 'logController'
+    | 'clientErrorHandler'
   >
 }
 
@@ -56,23 +84,46 @@ export interface FastifyBaseOptions {
  * A fastify instance with the house base: request logging off, the router's
  * `maxParamLength`, ajv without coercion or removal, prototype poisoning
  * refused, one `application/json` parser (an empty body is no body, bad JSON
- * is 400 `TALLY_BAD_REQUEST` `body is not valid JSON`, any other content type
- * is 415), and the error, not-found and framework-error handlers of
- * {@link errorHandler}. Routes and hooks are the caller's. Never listens.
+ * is 400 `TALLY_BAD_REQUEST` `body is not valid JSON`, a key repeated in one
+ * object is 400 `TALLY_BAD_REQUEST` `duplicate key "k" in the JSON body`, any
+ * other content type is 415), {@link DEFAULT_SERVER_TIMEOUTS}, the error,
+ * not-found and framework-error handlers of {@link errorHandler}, and the
+ * house answer to client faults that never reach a route: parser errors
+ * (`clientErrorHandler`, see client-errors.ts) and an HTTP/1.1 request
+ * without `Host` (400 `TALLY_BAD_REQUEST`, first `onRequest` hook). Routes
+ * and other hooks are the caller's. Never listens.
  */
 export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
+  const requestTimeout = opts.fastify?.requestTimeout ?? DEFAULT_SERVER_TIMEOUTS.requestTimeout
+  // Called on client errors only, long after `app` exists.
+  const log = (): FastifyBaseLogger => app.log
   const app = Fastify({
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    ...DEFAULT_SERVER_TIMEOUTS,
     ...opts.fastify,
+    // Node's own refusal of a request without Host has an empty body: the
+    // onRequest hook below answers it in the house shape instead.
+    http: { requireHostHeader: false },
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: opts.bodyLimit,
     // No per-request log lines: hot paths log nothing at info.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: opts.maxParamLength ?? 100 },
     frameworkErrors,
+    clientErrorHandler: clientErrorHandler(
+      { maxHeaderBytes: maxHeaderSize, requestTimeoutMs: requestTimeout },
+      log,
+    ),
   }) as unknown as FastifyInstance
+
+  // A callback hook, not an async one: no promise per request on the hot path.
+  app.addHook('onRequest', (req, reply, done) => {
+    const refused = missingHost(req.raw.httpVersion, req.headers.host)
+    if (refused !== undefined) reply.header('connection', 'close')
+    done(refused)
+  })
 
   // JSON only: anything else is 415 rather than a string body. Many clients
   // send the header with an empty body: that is "no body".
@@ -85,8 +136,12 @@ export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
       return
     }
     parseJson(req, text, (err, value) => {
-      if (err) done(httpError('TALLY_BAD_REQUEST', MESSAGES.invalidJson), undefined)
-      else done(null, value)
+      if (err) return done(httpError('TALLY_BAD_REQUEST', MESSAGES.invalidJson), undefined)
+      // JSON.parse keeps the last of two equal keys; refuse rather than guess.
+      const dup = findDuplicateKey(text)
+      if (dup !== undefined)
+        return done(httpError('TALLY_BAD_REQUEST', MESSAGES.duplicateKey(dup)), undefined)
+      done(null, value)
     })
   })
 

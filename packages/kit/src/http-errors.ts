@@ -14,10 +14,14 @@ export const SHARED_ERROR_STATUS = {
   TALLY_BAD_REQUEST: 400,
   /** No route matches. */
   TALLY_NOT_FOUND: 404,
+  /** The request did not arrive completely within the server's request timeout. */
+  TALLY_REQUEST_TIMEOUT: 408,
   /** The body is larger than the body limit. */
   TALLY_BODY_TOO_LARGE: 413,
   /** The body is not `application/json`. */
   TALLY_UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Request line plus headers exceed the parser's limit (16 KiB): a long URL or a long header. */
+  TALLY_HEADERS_TOO_LARGE: 431,
   /** `amount` (or `count`) is not a positive safe integer. */
   TALLY_AMOUNT_INVALID: 400,
   /** A counter name breaks the naming rules of `@tally/crdt`. */
@@ -40,6 +44,8 @@ export const MESSAGES = {
   bodyTooLarge: (limitBytes: number): string => `request body exceeds ${limitBytes} bytes`,
   unsupportedMediaType: 'request body must be application/json',
   invalidJson: 'body is not valid JSON',
+  duplicateKey: (key: string): string =>
+    `duplicate key ${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)} in the JSON body`,
   notFound: (method: string, path: string): string => `no route ${method} ${path.slice(0, 200)}`,
   internal: 'internal error',
 } as const

@@ -1,6 +1,14 @@
 /** @tally/kit: what the three Tally servers share. Internal; never published. */
 
 export {
+  type ClientErrorLimits,
+  clientErrorAnswer,
+  clientErrorHandler,
+  missingHost,
+  type ParserError,
+  rawErrorResponse,
+} from './client-errors.js'
+export {
   type DnsAnswer,
   diffEndpoints,
   type EndpointDiff,
@@ -30,6 +38,7 @@ export {
 } from './dns/dns-watcher.js'
 export {
   createFastify,
+  DEFAULT_SERVER_TIMEOUTS,
   type ErrorMapping,
   errorHandler,
   type FastifyBaseOptions,
@@ -46,12 +55,14 @@ export {
   SHARED_ERROR_STATUS,
   type SharedErrorCode,
 } from './http-errors.js'
+export { findDuplicateKey } from './json-keys.js'
 export {
   CONSISTENCY_LEVELS,
   type Consistency,
   DEFAULT_QUORUM_TIMEOUT_MS,
   IDEMPOTENCY_KEY_PATTERN,
   isConsistency,
+  isHeaderRepeated,
   isIdempotencyKey,
   requiredReplicas,
 } from './rules.js'

@@ -48,3 +48,20 @@ export function isIdempotencyKey(x: unknown): x is string {
  * unless told otherwise. Milliseconds.
  */
 export const DEFAULT_QUORUM_TIMEOUT_MS = 2_000
+
+/**
+ * True when header `name` (lower case) occurs more than once in `rawHeaders`
+ * (Node's `req.rawHeaders`: name, value, name, value…). Node joins repeated
+ * headers with ", " (`Idempotency-Key: a` twice reads as `"a, a"`), which for
+ * a single-valued header like `Idempotency-Key` or `Tally-Attempt` would be
+ * taken as one odd value; callers refuse it instead. Linear in the number of
+ * headers; never throws.
+ */
+export function isHeaderRepeated(rawHeaders: readonly string[], name: string): boolean {
+  let seen = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const h = rawHeaders[i] as string
+    if (h.length === name.length && h.toLowerCase() === name && ++seen > 1) return true
+  }
+  return false
+}

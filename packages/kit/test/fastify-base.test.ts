@@ -94,6 +94,13 @@ describe('createFastify', () => {
       { error: { code: 'TALLY_BAD_REQUEST', message: 'body is not valid JSON' } },
     ],
     [
+      'a key repeated in one object',
+      '{"n":"x","n":2}',
+      json,
+      400,
+      { error: { code: 'TALLY_BAD_REQUEST', message: 'duplicate key "n" in the JSON body' } },
+    ],
+    [
       'text/plain',
       'hi',
       { 'content-type': 'text/plain' },

@@ -27,7 +27,7 @@ describe('SHARED_ERROR_STATUS', () => {
   })
 
   it('lists exactly the shared codes', () => {
-    expect(Object.keys(SHARED_ERROR_STATUS)).toHaveLength(10)
+    expect(Object.keys(SHARED_ERROR_STATUS)).toHaveLength(12)
     for (const code of Object.keys(SHARED_ERROR_STATUS)) expect(code).toMatch(/^TALLY_[A-Z_]+$/)
   })
 })

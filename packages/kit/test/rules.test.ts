@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isConsistency, isIdempotencyKey, requiredReplicas } from '../src/rules.js'
+import { isConsistency, isHeaderRepeated, isIdempotencyKey, requiredReplicas } from '../src/rules.js'
 
 describe('requiredReplicas', () => {
   it.each([
@@ -42,5 +42,18 @@ describe('isConsistency', () => {
   it('knows exactly one, quorum and all', () => {
     expect(['one', 'quorum', 'all'].every(isConsistency)).toBe(true)
     expect(['', 'ONE', 'two', 1, null].some(isConsistency)).toBe(false)
+  })
+})
+
+describe('isHeaderRepeated', () => {
+  it.each([
+    [[], false],
+    [['Host', 'a', 'Idempotency-Key', 'k'], false],
+    [['Idempotency-Key', 'k', 'IDEMPOTENCY-KEY', 'k'], true],
+    [['idempotency-key', 'k', 'Host', 'h', 'Idempotency-Key', 'j'], true],
+    // A value equal to the name is a value, not a second header.
+    [['X', 'idempotency-key', 'Idempotency-Key', 'k'], false],
+  ])('%j → %s', (raw, repeated) => {
+    expect(isHeaderRepeated(raw, 'idempotency-key')).toBe(repeated)
   })
 })

@@ -20,7 +20,7 @@ export async function counterRoutes(app: FastifyInstance): Promise<void> {
     const name = named ? readName(req.params.name) : 'default'
     const amount = readAmount(req.body?.amount, 'amount')
     const consistency = readConsistency(req.query.consistency)
-    const key = readIdempotencyKey(req.headers['idempotency-key'])
+    const key = readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders)
     const path = named ? `/counters/${nameSegment(name)}/${op}` : `/${op}`
     const served = await gw.write(path, amount, key, consistency)
     reply.header('x-tally-node', served.nodeId)

@@ -22,7 +22,7 @@ export async function itemRoutes(app: FastifyInstance): Promise<void> {
       const name = tenantCounter(body.tenant)
       const count = readAmount(body.count, 'count')
       const consistency = readConsistency(req.query.consistency)
-      const key = readIdempotencyKey(req.headers['idempotency-key'])
+      const key = readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders)
       const served = await gw.write(`/counters/${name}/increment`, count, key, consistency)
       reply.header('x-tally-node', served.nodeId)
       return { tenant: body.tenant as string, count: served.json.value, node: served.nodeId }

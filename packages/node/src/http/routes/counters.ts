@@ -29,13 +29,14 @@ export async function counterRoutes(app: FastifyInstance, opts: { node: TallyNod
       query: MutateRoute['Querystring']
       body: MutateRoute['Body']
       headers: Record<string, string | string[] | undefined>
+      raw: { rawHeaders: string[] }
     }) =>
       node.mutate({
         name: req.params.name ?? 'default',
         op,
         amount: req.body?.amount ?? 1,
-        key: readIdempotencyKey(req.headers['idempotency-key']),
-        attempt: readAttempt(req.headers['tally-attempt']),
+        key: readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders),
+        attempt: readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders),
         consistency: req.query.consistency ?? 'one',
       })
   const mutateSchema = { querystring: mutateQuery, body: mutateBody }

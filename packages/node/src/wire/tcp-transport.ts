@@ -5,7 +5,7 @@
 
 import net from 'node:net'
 import type { Logger } from 'pino'
-import { backoffDelay } from '../membership/backoff.js'
+import { backoffCap, backoffDelay } from '../membership/backoff.js'
 import { encodeFrame } from './frame-codec.js'
 import type { Message } from './messages.js'
 import { serveInbound } from './tcp-inbound.js'
@@ -23,11 +23,22 @@ export interface TcpTransportOptions {
   idleTimeoutMs?: number
   /** Close an inbound connection that leaves a frame incomplete this long. */
   readTimeoutMs?: number
+  /** Give up a connection attempt after this long (a lost SYN is retried by a new attempt). */
   connectTimeoutMs?: number
+  /**
+   * Close a connection whose queued bytes make no progress for this long
+   * (the peer stopped reading, or the link black-holes our segments).
+   */
+  writeStallMs?: number
+  /** TCP keepalive: first probe after this much idleness (half-open links). */
+  keepAliveMs?: number
   /** Most bytes queued per peer while its socket is not writable; beyond, messages are dropped. */
   maxQueueBytes?: number
   backoffBaseMs?: number
   backoffMaxMs?: number
+  /** Peers reachable within `recentMs` back off at most `recentBackoffMaxMs`. */
+  recentMs?: number
+  recentBackoffMaxMs?: number
   maxInboundConnections?: number
 }
 
@@ -39,6 +50,9 @@ class Outbound {
   queued = 0
   failures = 0
   retryAt = 0
+  /** Last time the peer was known reachable (connected, or sent us a message); null: never. */
+  lastGood: number | null = null
+  stallTimer: NodeJS.Timeout | undefined = undefined
   flushScheduled = false
   drainWaiters: Array<() => void> = []
   constructor(readonly addr: string) {}
@@ -70,10 +84,14 @@ export class TcpTransport implements Transport {
     this.#o = {
       idleTimeoutMs: 60_000,
       readTimeoutMs: 10_000,
-      connectTimeoutMs: 3_000,
+      connectTimeoutMs: 1_000,
+      writeStallMs: 2_000,
+      keepAliveMs: 1_000,
       maxQueueBytes: 64 * 1024 * 1024,
       backoffBaseMs: 100,
       backoffMaxMs: 10_000,
+      recentMs: 600_000,
+      recentBackoffMaxMs: 500,
       maxInboundConnections: 1024,
       ...opts,
     }
@@ -157,6 +175,8 @@ export class TcpTransport implements Transport {
     s.once('connect', () => {
       p.connected = true
       p.failures = 0
+      p.lastGood = Date.now()
+      s.setKeepAlive(true, this.#o.keepAliveMs)
       s.setTimeout(this.#o.idleTimeoutMs)
       this.#scheduleFlush(p)
     })
@@ -165,6 +185,7 @@ export class TcpTransport implements Transport {
     s.on('data', () => {})
     s.on('drain', () => {
       p.draining = false
+      this.#unwatch(p)
       this.#flush(p)
     })
     s.on('error', (err) => {
@@ -172,6 +193,7 @@ export class TcpTransport implements Transport {
     })
     s.on('close', () => {
       if (p.socket !== s) return
+      this.#unwatch(p)
       const wasIdle = p.connected && p.queue.length === 0
       p.socket = null
       p.connected = false
@@ -184,8 +206,10 @@ export class TcpTransport implements Transport {
   #fail(p: Outbound, err: Error): void {
     p.failures++
     this.#stats.connectFailures++
-    p.retryAt =
-      Date.now() + backoffDelay(p.failures, this.#o.backoffBaseMs, this.#o.backoffMaxMs, Math.random)
+    const now = Date.now()
+    const o = this.#o
+    const cap = backoffCap(p.lastGood, now, o.recentMs, o.recentBackoffMaxMs, o.backoffMaxMs)
+    p.retryAt = now + backoffDelay(p.failures, o.backoffBaseMs, cap, Math.random)
     this.#stats.dropped += p.queue.length
     p.queue = []
     p.queued = 0
@@ -217,8 +241,64 @@ export class TcpTransport implements Transport {
     p.queued = 0
     // write() returning false means the kernel buffer is full: wait for 'drain'
     // and keep queueing (bounded by maxQueueBytes) meanwhile.
-    if (!s.write(buf)) p.draining = true
-    else this.#releaseWaiters(p)
+    if (!s.write(buf)) {
+      p.draining = true
+      this.#watch(p, s)
+    } else this.#releaseWaiters(p)
+  }
+
+  // While bytes wait for 'drain', check every writeStallMs that some were
+  // written since the last check; a socket that made no progress is closed
+  // (its messages are dropped and counted; anti-entropy repairs them).
+  #watch(p: Outbound, s: net.Socket): void {
+    if (p.stallTimer) return
+    let mark = s.writableLength
+    const check = (): void => {
+      if (p.socket !== s || !p.draining) {
+        p.stallTimer = undefined
+        return
+      }
+      if (s.writableLength >= mark) {
+        p.stallTimer = undefined
+        this.#stats.writeStalls++
+        s.destroy(new Error('write stalled'))
+        return
+      }
+      mark = s.writableLength
+      p.stallTimer = setTimeout(check, this.#o.writeStallMs)
+    }
+    p.stallTimer = setTimeout(check, this.#o.writeStallMs)
+  }
+
+  #unwatch(p: Outbound): void {
+    clearTimeout(p.stallTimer)
+    p.stallTimer = undefined
+  }
+
+  heard(addr: string): void {
+    const p = this.#peers.get(addr)
+    if (!p) return
+    p.lastGood = Date.now()
+    if (!p.socket) {
+      p.failures = 0
+      p.retryAt = 0
+    }
+  }
+
+  drop(addr: string): void {
+    const p = this.#peers.get(addr)
+    if (!p?.socket) return
+    const s = p.socket
+    p.socket = null
+    p.connected = false
+    p.draining = false
+    this.#unwatch(p)
+    this.#stats.dropped += p.queue.length
+    this.#stats.linksDropped++
+    p.queue = []
+    p.queued = 0
+    s.destroy()
+    this.#releaseWaiters(p)
   }
 
   #releaseWaiters(p: Outbound): void {
@@ -267,6 +347,7 @@ export class TcpTransport implements Transport {
     if (this.#closed) return
     this.#closed = true
     for (const p of this.#peers.values()) {
+      this.#unwatch(p)
       p.socket?.end()
       p.socket?.destroy()
       this.#releaseWaiters(p)

@@ -12,6 +12,10 @@ export interface TransportStats {
   /** Messages not sent: peer unreachable (backing off) or its queue full. */
   dropped: number
   connectFailures: number
+  /** Outbound connections closed because their queued bytes stopped draining. */
+  writeStalls: number
+  /** Outbound connections closed because their peer turned suspect or dead. */
+  linksDropped: number
   openConnections: number
 }
 
@@ -34,6 +38,18 @@ export interface Transport {
    * as a whole (never with a hole in the middle). Never throws, never blocks.
    */
   sendAll(addr: string, msgs: readonly Message[]): void
+  /**
+   * The peer at `addr` just sent us a message: it is reachable, so forget
+   * any reconnect back-off towards it (a reply must not wait out a back-off
+   * earned while the link was down). Cheap; never throws.
+   */
+  heard(addr: string): void
+  /**
+   * The peer at `addr` looks down (suspect or dead): close our connection to
+   * it now rather than keep writing into a link that may be black-holed. The
+   * next send opens a fresh connection (no back-off is added). Never throws.
+   */
+  drop(addr: string): void
   /** Sets the handler for inbound messages (one handler; a later call replaces it). */
   onMessage(handler: MessageHandler): void
   /** Waits (at most `timeoutMs`) for queued outbound bytes to be written. */
@@ -64,6 +80,8 @@ export function emptyStats(): TransportStats {
     },
     dropped: 0,
     connectFailures: 0,
+    writeStalls: 0,
+    linksDropped: 0,
     openConnections: 0,
   }
 }

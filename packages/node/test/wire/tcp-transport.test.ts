@@ -140,6 +140,58 @@ describe('TcpTransport', () => {
     expect(got).not.toContain('lost')
   })
 
+  it('drop closes the link to a peer that looks down; the next send opens a fresh one without back-off', async () => {
+    const a = transport()
+    const b = transport()
+    const bAddr = await b.listen()
+    const got: string[] = []
+    b.onMessage((m) => got.push(m.f))
+    a.send(bAddr, leave('one'))
+    await until(() => got.includes('one'), 5000, 'first message')
+    a.drop(bAddr)
+    await until(() => b.stats().openConnections === 0, 5000, 'link closed on the far side')
+    a.send(bAddr, leave('two'))
+    await until(() => got.includes('two'), 5000, 'message on a fresh link')
+    expect(a.stats().linksDropped).toBe(1)
+    expect(a.stats().connectFailures).toBe(0)
+  })
+
+  it('heard forgets the back-off towards a peer that just spoke', () => {
+    const a = transport({ backoffBaseMs: 60_000, backoffMaxMs: 60_000 })
+    a.send('unparsable', leave('x'))
+    expect(a.stats().connectFailures).toBe(1)
+    a.send('unparsable', leave('x'))
+    expect(a.stats().connectFailures).toBe(1) // in back-off: dropped without trying
+    a.heard('unparsable')
+    a.send('unparsable', leave('x'))
+    expect(a.stats().connectFailures).toBe(2)
+  })
+
+  it('closes a connection whose queued bytes stop draining', async () => {
+    const stuck: net.Socket[] = []
+    const sink = net.createServer({ pauseOnConnect: true }, (s) => {
+      stuck.push(s)
+      s.on('error', () => {})
+    })
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()))
+    try {
+      const port = (sink.address() as net.AddressInfo).port
+      const a = transport({ writeStallMs: 200, maxQueueBytes: 256 << 20 })
+      const big: Message = {
+        t: MsgType.PUSH,
+        f: 'a',
+        delta: { ranges: [], entries: [['x'.repeat(1_000_000), 'r', 1, 0, 1]] },
+      }
+      // Far more than the kernel buffers of both ends hold: the writer must wait for 'drain'.
+      for (let i = 0; i < 64; i++) a.send(`127.0.0.1:${port}`, big)
+      await until(() => a.stats().writeStalls === 1, 10_000, 'stalled link closed')
+      expect(a.stats().openConnections).toBe(0)
+    } finally {
+      for (const s of stuck) s.destroy()
+      await new Promise<void>((r) => sink.close(() => r()))
+    }
+  })
+
   it('splitAddr parses host:port and bracketed IPv6', () => {
     expect(splitAddr('127.0.0.1:9000')).toEqual({ host: '127.0.0.1', port: 9000 })
     expect(splitAddr('[::1]:9000')).toEqual({ host: '::1', port: 9000 })

@@ -7,6 +7,8 @@ import net from 'node:net'
 import type { Logger } from 'pino'
 import { backoffCap, backoffDelay } from '../membership/backoff.js'
 import { encodeFrame } from './frame-codec.js'
+import { HELLO_BYTES, proof } from './handshake.js'
+import { InboundBudget } from './inbound-budget.js'
 import type { Message } from './messages.js'
 import { serveInbound } from './tcp-inbound.js'
 import { emptyStats, type MessageHandler, type Transport, type TransportStats } from './transport.js'
@@ -21,8 +23,14 @@ export interface TcpTransportOptions {
   logger: Logger
   /** Close a connection with no traffic for this long. */
   idleTimeoutMs?: number
-  /** Close an inbound connection that leaves a frame incomplete this long. */
+  /**
+   * Close an inbound connection that leaves a frame incomplete this long
+   * after its first byte, or that has not completed the handshake and its
+   * first frame this long after it was accepted.
+   */
   readTimeoutMs?: number
+  /** Most bytes held in incomplete inbound frames, all connections together. */
+  inboundBudgetBytes?: number
   /** Give up a connection attempt after this long (a lost SYN is retried by a new attempt). */
   connectTimeoutMs?: number
   /**
@@ -77,6 +85,7 @@ export class TcpTransport implements Transport {
   readonly #peers = new Map<string, Outbound>()
   readonly #inbound = new Set<net.Socket>()
   readonly #stats: TransportStats = emptyStats()
+  readonly #budget: InboundBudget
   #handler: MessageHandler = () => {}
   #closed = false
 
@@ -93,8 +102,10 @@ export class TcpTransport implements Transport {
       recentMs: 600_000,
       recentBackoffMaxMs: 500,
       maxInboundConnections: 1024,
+      inboundBudgetBytes: 64 * 1024 * 1024,
       ...opts,
     }
+    this.#budget = new InboundBudget(this.#o.inboundBudgetBytes)
     this.#key = opts.clusterKey ? Buffer.from(opts.clusterKey, 'utf8') : undefined
     this.#server = net.createServer((s) => this.#accept(s))
     this.#server.maxConnections = this.#o.maxInboundConnections
@@ -116,7 +127,12 @@ export class TcpTransport implements Transport {
   }
 
   stats(): TransportStats {
-    return { ...this.#stats, badFrames: { ...this.#stats.badFrames }, openConnections: this.#openCount() }
+    return {
+      ...this.#stats,
+      badFrames: { ...this.#stats.badFrames },
+      openConnections: this.#openCount(),
+      inboundHeldBytes: this.#budget.used,
+    }
   }
 
   #openCount(): number {
@@ -172,17 +188,35 @@ export class TcpTransport implements Transport {
     const s = net.connect({ host: hp.host, port: hp.port, noDelay: true })
     p.socket = s
     s.setTimeout(this.#o.connectTimeoutMs)
-    s.once('connect', () => {
+    // Ready once connected and, with a cluster key, once the acceptor's HELLO
+    // was answered with our proof (the connect timeout covers both).
+    const ready = (): void => {
       p.connected = true
       p.failures = 0
       p.lastGood = Date.now()
-      s.setKeepAlive(true, this.#o.keepAliveMs)
       s.setTimeout(this.#o.idleTimeoutMs)
       this.#scheduleFlush(p)
+    }
+    const key = this.#key
+    let helloBytes = Buffer.alloc(0)
+    s.once('connect', () => {
+      s.setKeepAlive(true, this.#o.keepAliveMs)
+      if (!key) ready()
+    })
+    // Peers never write on our outbound connections except the HELLO; anything else is ignored.
+    s.on('data', (d: Buffer) => {
+      if (!key || p.connected || p.socket !== s) return
+      helloBytes = Buffer.concat([helloBytes, d])
+      if (helloBytes.length < HELLO_BYTES) return
+      const answer = proof(key, helloBytes.subarray(0, HELLO_BYTES))
+      if (!answer) {
+        s.destroy(new Error('peer speaks another handshake version'))
+        return
+      }
+      s.write(answer)
+      ready()
     })
     s.on('timeout', () => s.destroy(new Error(p.connected ? 'idle' : 'connect timeout')))
-    // Peers never write on our outbound connections; anything arriving is ignored.
-    s.on('data', () => {})
     s.on('drain', () => {
       p.draining = false
       this.#unwatch(p)
@@ -337,6 +371,8 @@ export class TcpTransport implements Transport {
       key: this.#key,
       idleTimeoutMs: this.#o.idleTimeoutMs,
       readTimeoutMs: this.#o.readTimeoutMs,
+      keepAliveMs: this.#o.keepAliveMs,
+      budget: this.#budget,
       stats: this.#stats,
       logger: this.#o.logger,
       handler: (msg, remote) => this.#handler(msg, remote),

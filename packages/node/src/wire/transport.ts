@@ -7,8 +7,12 @@ export interface TransportStats {
   framesOut: number
   bytesIn: number
   bytesOut: number
-  /** Frames refused, by reason ('shape' = valid msgpack of the wrong form). */
-  badFrames: Record<FrameFault | 'shape' | 'timeout', number>
+  /**
+   * Frames refused, by reason ('shape' = valid msgpack of the wrong form,
+   * 'timeout' = handshake, first frame or a frame not complete in time,
+   * 'budget' = the shared budget for incomplete inbound frames was exhausted).
+   */
+  badFrames: Record<FrameFault | 'shape' | 'timeout' | 'budget', number>
   /** Messages not sent: peer unreachable (backing off) or its queue full. */
   dropped: number
   connectFailures: number
@@ -17,6 +21,8 @@ export interface TransportStats {
   /** Outbound connections closed because their peer turned suspect or dead. */
   linksDropped: number
   openConnections: number
+  /** Bytes held right now in incomplete inbound frames (all connections). */
+  inboundHeldBytes: number
 }
 
 /** Called for every valid inbound message; `remote` is the socket peer address, for logs only. */
@@ -77,11 +83,13 @@ export function emptyStats(): TransportStats {
       depth: 0,
       shape: 0,
       timeout: 0,
+      budget: 0,
     },
     dropped: 0,
     connectFailures: 0,
     writeStalls: 0,
     linksDropped: 0,
     openConnections: 0,
+    inboundHeldBytes: 0,
   }
 }

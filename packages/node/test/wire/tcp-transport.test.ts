@@ -32,6 +32,24 @@ async function rawSend(addr: string, bytes: Buffer): Promise<boolean> {
   })
 }
 
+/** A raw client: what it received, and a promise of the close with its time since connect. */
+function rawClient(addr: string): {
+  socket: net.Socket
+  received: Buffer[]
+  closed: Promise<number>
+  connected: Promise<void>
+} {
+  const hp = splitAddr(addr)!
+  const received: Buffer[] = []
+  const t0 = Date.now()
+  const socket = net.connect(hp.port, hp.host)
+  socket.on('error', () => {})
+  socket.on('data', (d) => received.push(d))
+  const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now() - t0)))
+  const connected = new Promise<void>((r) => socket.once('connect', () => r()))
+  return { socket, received, closed, connected }
+}
+
 describe('TcpTransport', () => {
   it('delivers messages in order over one persistent connection, batching small frames', async () => {
     const a = transport()
@@ -185,11 +203,87 @@ describe('TcpTransport', () => {
       // Far more than the kernel buffers of both ends hold: the writer must wait for 'drain'.
       for (let i = 0; i < 64; i++) a.send(`127.0.0.1:${port}`, big)
       await until(() => a.stats().writeStalls === 1, 10_000, 'stalled link closed')
-      expect(a.stats().openConnections).toBe(0)
+      await until(() => a.stats().openConnections === 0, 5000, 'no link left open')
     } finally {
       for (const s of stuck) s.destroy()
       await new Promise<void>((r) => sink.close(() => r()))
     }
+  })
+
+  it('with a cluster key, a dialer without it is closed after 32 bytes: a declared 60 MiB frame is never held', async () => {
+    const b = transport({ clusterKey: 'the-real-key', maxFrameBytes: 64 << 20 })
+    const bAddr = await b.listen()
+    const c = rawClient(bAddr)
+    await until(() => Buffer.concat(c.received).length >= 17, 5000, 'HELLO')
+    const header = Buffer.alloc(4)
+    header.writeUInt32BE(60 << 20, 0)
+    c.socket.write(Buffer.concat([header, Buffer.alloc(1 << 20, 7)]))
+    await c.closed
+    expect(b.stats().badFrames.auth).toBe(1)
+    expect(b.stats().inboundHeldBytes).toBe(0)
+    expect(b.stats().framesIn).toBe(0)
+  })
+
+  it('closes a connection that neither proves the key nor sends a first frame in time', async () => {
+    for (const clusterKey of ['the-real-key', undefined]) {
+      const b = transport({ clusterKey, readTimeoutMs: 200 })
+      const c = rawClient(await b.listen())
+      await c.connected
+      const ms = await c.closed
+      expect(ms).toBeLessThan(2000)
+      expect(b.stats().badFrames.timeout).toBe(1)
+    }
+  })
+
+  it('drip-fed bytes do not extend a frame deadline', async () => {
+    const b = transport({ readTimeoutMs: 300 })
+    const c = rawClient(await b.listen())
+    await c.connected
+    const header = Buffer.alloc(4)
+    header.writeUInt32BE(1000, 0)
+    c.socket.write(header)
+    let closed = false
+    void c.closed.then(() => {
+      closed = true
+    })
+    // One byte every 50 ms for up to 3 s: far longer than the deadline.
+    for (let i = 0; i < 60 && !closed; i++) {
+      c.socket.write(Buffer.of(1))
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(closed).toBe(true)
+    expect(b.stats().badFrames.timeout).toBe(1)
+  })
+
+  it('holds at most the shared budget of incomplete frames across connections', async () => {
+    const b = transport({ maxFrameBytes: 16 << 20, inboundBudgetBytes: 1 << 20 })
+    const bAddr = await b.listen()
+    const clients = Array.from({ length: 6 }, () => rawClient(bAddr))
+    await Promise.all(clients.map((c) => c.connected))
+    const header = Buffer.alloc(4)
+    header.writeUInt32BE(8 << 20, 0)
+    let maxHeld = 0
+    for (const c of clients) {
+      c.socket.write(Buffer.concat([header, Buffer.alloc(300 << 10, 1)]))
+    }
+    await until(
+      () => {
+        maxHeld = Math.max(maxHeld, b.stats().inboundHeldBytes)
+        return b.stats().badFrames.budget >= 2
+      },
+      5000,
+      'budget refusals',
+    )
+    expect(maxHeld).toBeLessThanOrEqual(1 << 20)
+    expect(b.stats().inboundHeldBytes).toBeLessThanOrEqual(1 << 20)
+    for (const c of clients) c.socket.destroy()
+    await until(() => b.stats().inboundHeldBytes === 0, 5000, 'budget released on close')
+    // Legitimate traffic still flows.
+    const got: string[] = []
+    b.onMessage((m) => got.push(m.f))
+    const a = transport()
+    a.send(bAddr, leave('after'))
+    await until(() => got.includes('after'), 5000, 'still serving')
   })
 
   it('splitAddr parses host:port and bracketed IPv6', () => {

@@ -46,6 +46,7 @@ export interface NodeConfig {
   idempotencyTtlMs: number
   idempotencyMaxKeys: number
   maxFrameBytes: number
+  inboundBudgetBytes: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
 
@@ -82,6 +83,11 @@ export const SETTINGS: ReadonlyArray<Setting> = [
   S('idempotency-ttl', 'how long an Idempotency-Key is remembered, ms', '86400000'),
   S('idempotency-max-keys', 'most idempotency keys remembered (oldest dropped first)', '1000000'),
   S('max-frame-bytes', 'largest gossip frame accepted, bytes', '67108864'),
+  S(
+    'inbound-budget-bytes',
+    'most bytes held in incomplete gossip frames, all connections together',
+    '67108864',
+  ),
   S('log-level', 'debug | info | warn | error', 'info'),
 ]
 
@@ -241,6 +247,12 @@ export function parseConfig(
     idempotencyTtlMs: int('idempotency-ttl', val('idempotency-ttl'), 1000, 30 * 86_400_000),
     idempotencyMaxKeys: int('idempotency-max-keys', val('idempotency-max-keys'), 1, 100_000_000),
     maxFrameBytes: int('max-frame-bytes', val('max-frame-bytes'), 1024, 1024 * 1024 * 1024),
+    inboundBudgetBytes: int(
+      'inbound-budget-bytes',
+      val('inbound-budget-bytes'),
+      65_536,
+      16 * 1024 * 1024 * 1024,
+    ),
     logLevel: oneOf('log-level', val('log-level'), ['debug', 'info', 'warn', 'error'] as const),
   }
 }

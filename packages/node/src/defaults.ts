@@ -23,5 +23,7 @@ export const NODE_DEFAULTS = {
   idempotencyTtlMs: 86_400_000,
   idempotencyMaxKeys: 1_000_000,
   maxFrameBytes: 64 * 1024 * 1024,
+  /** Bytes of incomplete inbound gossip frames, all connections together. */
+  inboundBudgetBytes: 64 * 1024 * 1024,
   logLevel: 'info',
 } as const

@@ -12,6 +12,7 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import type { Logger } from 'pino'
+import { NODE_DEFAULTS } from '../defaults.js'
 import * as E from '../errors.js'
 import { IDEMPOTENCY_KEY } from '../idempotency/idempotency.js'
 import type { Consistency, TallyNode } from '../node.js'
@@ -70,6 +71,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 4096,
+    // Slow and half-open clients: deadlines checked every second (Node's default is every 30 s).
+    connectionTimeout: NODE_DEFAULTS.httpConnectionTimeoutMs,
+    requestTimeout: NODE_DEFAULTS.httpRequestTimeoutMs,
+    keepAliveTimeout: NODE_DEFAULTS.httpKeepAliveTimeoutMs,
+    http: { connectionsCheckingInterval: 1_000, headersTimeout: NODE_DEFAULTS.httpRequestTimeoutMs },
     // Names are up to 128 characters; longer ones must reach the handler to get TALLY_NAME_INVALID.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkError,

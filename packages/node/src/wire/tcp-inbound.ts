@@ -126,12 +126,13 @@ export function serveInbound(s: net.Socket, ctx: InboundContext): void {
       ctx.budget.give(held - pending)
       held = pending
     }
-    // A frame left incomplete must finish within readTimeoutMs of its first byte.
-    if (values.length > 0 || pending === 0) {
+    // A frame left incomplete must finish within readTimeoutMs of its first
+    // byte (its header counts: reading the header does not restart the clock).
+    if (values.length > 0 || !dec.inFrame) {
       clearTimeout(readTimer)
       readTimer = undefined
     }
-    if (pending > 0 && readTimer === undefined) {
+    if (dec.inFrame && readTimer === undefined) {
       readTimer = setTimeout(() => bad('timeout', 'incomplete frame timed out'), ctx.readTimeoutMs)
     }
   })

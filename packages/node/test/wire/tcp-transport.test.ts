@@ -235,6 +235,18 @@ describe('TcpTransport', () => {
     }
   })
 
+  it('a frame whose header arrived but not a byte of its body still times out', async () => {
+    const b = transport({ readTimeoutMs: 200 })
+    const c = rawClient(await b.listen())
+    await c.connected
+    c.socket.write(encodeFrame(leave('first')))
+    const header = Buffer.alloc(4)
+    header.writeUInt32BE(1000, 0)
+    c.socket.write(header)
+    await c.closed
+    expect(b.stats().badFrames.timeout).toBe(1)
+  })
+
   it('drip-fed bytes do not extend a frame deadline', async () => {
     const b = transport({ readTimeoutMs: 300 })
     const c = rawClient(await b.listen())

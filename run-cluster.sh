@@ -50,6 +50,8 @@ Counter (the counter named "default")
                                random increments/decrements on random nodes for duration seconds
                                (changes the counter by the acknowledged sum it prints)
   client                       interactive prompt through the gateway (5, -3, get, q)
+  chaos [duration=60]          keyed writes through the gateway while nodes are killed, restarted and paused;
+                               then checks every node against the bounds: prints "chaos: PASS|FAIL …", exit 0|1
   help                         this text
 
 Ports: discovery $DISCOVERY_PORT, node k gossip $GOSSIP_BASE_PORT+k-1, HTTP $HTTP_BASE_PORT+k-1 and RESP $RESP_BASE_PORT+k-1,
@@ -353,6 +355,7 @@ main() {
     check) cmd_check "$@" ;;
     simulation | sim) cmd_simulation "$@" ;;
     client) cmd_client "$@" ;;
+    chaos) LOG_DIR="$LOG_DIR" HTTP_BASE_PORT="$HTTP_BASE_PORT" GATEWAY_PORT="$GATEWAY_PORT" node "$TALLY_ROOT/scripts/chaos.mjs" "$@" ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

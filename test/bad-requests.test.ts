@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp as buildDiscovery } from '../packages/discovery/src/app.ts'
 import { buildApp as buildGateway } from '../packages/gateway/src/app.ts'
 import { DEFAULT_SERVER_TIMEOUTS } from '../packages/kit/src/index.ts'
+import { NODE_DEFAULTS } from '../packages/node/src/defaults.ts'
 import { buildApp as buildNode } from '../packages/node/src/http/app.ts'
 import type { TallyNode } from '../packages/node/src/node.ts'
 import { MemoryNetwork } from '../packages/node/src/wire/memory-transport.ts'
@@ -387,13 +388,24 @@ describe('hostile requests over a raw socket', () => {
     expect(JSON.stringify(await t.state())).not.toBe(before)
   })
 
-  it.each(ALL)('%s: listens with the shared socket timeouts of @tally/kit', (name) => {
+  // The node, the exposed data plane, tightens kit's defaults (NODE_DEFAULTS);
+  // gateway and discovery keep them. Every server checks deadlines each second.
+  it.each(ALL)('%s: listens with the socket timeouts of @tally/kit (node: its own tighter ones)', (name) => {
     const server = (targets.find((x) => x.name === name) as Target).app.server
+    const want =
+      name === 'node'
+        ? {
+            requestTimeout: NODE_DEFAULTS.httpRequestTimeoutMs,
+            connectionTimeout: NODE_DEFAULTS.httpConnectionTimeoutMs,
+            keepAliveTimeout: NODE_DEFAULTS.httpKeepAliveTimeoutMs,
+          }
+        : DEFAULT_SERVER_TIMEOUTS
     expect({
       requestTimeout: server.requestTimeout,
       connectionTimeout: server.timeout,
       keepAliveTimeout: server.keepAliveTimeout,
-    }).toEqual(DEFAULT_SERVER_TIMEOUTS)
+    }).toEqual(want)
+    expect(server.headersTimeout).toBe(want.requestTimeout)
   })
 
   it('logged nothing at error on any server, once every connection is done', async () => {

@@ -104,8 +104,10 @@ export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
     ...DEFAULT_SERVER_TIMEOUTS,
     ...opts.fastify,
     // Node's own refusal of a request without Host has an empty body: the
-    // onRequest hook below answers it in the house shape instead.
-    http: { requireHostHeader: false },
+    // onRequest hook below answers it in the house shape instead. Deadlines
+    // are checked every second (Node's default is every 30 s), and the
+    // headers must arrive within the request timeout.
+    http: { requireHostHeader: false, connectionsCheckingInterval: 1_000, headersTimeout: requestTimeout },
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: opts.bodyLimit,
     // No per-request log lines: hot paths log nothing at info.

@@ -64,6 +64,7 @@ export interface NodeConfig {
   idempotencyTtlMs: number
   idempotencyMaxKeys: number
   maxFrameBytes: number
+  inboundBudgetBytes: number
   logLevel: LogLevel
 }
 
@@ -216,6 +217,12 @@ export const SCHEMA = defineSettings({
     description: 'largest gossip frame accepted, bytes',
     parse: int(1024, 1024 * 1024 * 1024),
     default: String(D.maxFrameBytes),
+  },
+  inboundBudgetBytes: {
+    flag: 'inbound-budget-bytes',
+    description: 'most bytes held in incomplete gossip frames, all connections together',
+    parse: int(65_536, 16 * 1024 * 1024 * 1024),
+    default: String(D.inboundBudgetBytes),
   },
   logLevel: logLevelSetting(D.logLevel),
 })

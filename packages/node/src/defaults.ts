@@ -25,5 +25,11 @@ export const NODE_DEFAULTS = {
   idempotencyTtlMs: 86_400_000,
   idempotencyMaxKeys: 1_000_000,
   maxFrameBytes: 64 * 1024 * 1024,
+  /** Bytes of incomplete inbound gossip frames, all connections together. */
+  inboundBudgetBytes: 64 * 1024 * 1024,
+  /** HTTP: close a socket silent this long, a request not received in full this long, an idle keep-alive after this long. */
+  httpConnectionTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 10_000,
+  httpKeepAliveTimeoutMs: 10_000,
   logLevel: 'info',
 } as const

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     port: cfg.tcpPort,
     clusterKey: cfg.clusterKey,
     maxFrameBytes: cfg.maxFrameBytes,
+    inboundBudgetBytes: cfg.inboundBudgetBytes,
     logger: log,
   })
   const node = await TallyNode.start({

@@ -20,6 +20,7 @@ describe('parseConfig', () => {
       heartbeatIntervalMs: 1000,
       idempotencyTtlMs: 86_400_000,
       logLevel: 'info',
+      inboundBudgetBytes: 64 * 1024 * 1024,
     })
     expect(c.clusterKey).toBeUndefined()
     expect(c.respPassword).toBeUndefined()
@@ -33,6 +34,13 @@ describe('parseConfig', () => {
       respPassword: 'pw',
     })
     expect(() => parseConfig(['--id', 'a', '--resp-port', 'x'], {})).toThrow(/--resp-port/)
+  })
+
+  it('reads the inbound budget and refuses one below 64 KiB', () => {
+    expect(parseConfig(['--id', 'n', '--inbound-budget-bytes', '1048576'], {}).inboundBudgetBytes).toBe(
+      1 << 20,
+    )
+    expect(() => parseConfig(['--id', 'n', '--inbound-budget-bytes', '1000'], {})).toThrow(ConfigError)
   })
 
   it('reads env, and flags win over env', () => {

@@ -6,6 +6,7 @@
 import { createFastify } from '@tally/kit'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { NODE_DEFAULTS } from '../defaults.js'
 import type { TallyNode } from '../node.js'
 import { ERROR_STATUS, mapNodeError } from './error-status.js'
 import { trackLoad } from './load.js'
@@ -29,6 +30,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const app = createFastify({
     logger: opts.logger as FastifyBaseLogger | undefined,
     bodyLimit: opts.bodyLimit ?? 4096,
+    // Slow and half-open clients get the node's tighter deadlines (kit checks them every second).
+    fastify: {
+      connectionTimeout: NODE_DEFAULTS.httpConnectionTimeoutMs,
+      requestTimeout: NODE_DEFAULTS.httpRequestTimeoutMs,
+      keepAliveTimeout: NODE_DEFAULTS.httpKeepAliveTimeoutMs,
+    },
     // Names are up to 128 characters; longer ones must reach the handler to get TALLY_NAME_INVALID.
     maxParamLength: 1024,
     errors: { status: ERROR_STATUS, map: mapNodeError },

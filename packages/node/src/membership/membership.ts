@@ -5,8 +5,8 @@
 
 import { createHash } from 'node:crypto'
 import type { MemberTuple } from '../wire/messages.js'
-import { backoffDelay } from './backoff.js'
-import { classify, type DetectorConfig, type PeerState } from './failure-detector.js'
+import { backoffCap, backoffDelay } from './backoff.js'
+import { classify, type DetectorConfig, isLateTick, needsProbe, type PeerState } from './failure-detector.js'
 import { pickRandom } from './peer-selection.js'
 
 /** A peer as reported by /peers. */
@@ -17,6 +17,14 @@ export interface PeerInfo {
   state: PeerState
   /** ms since epoch of the last message received from it, or null if never. */
   lastContact: number | null
+}
+
+/** A change of a peer's state, as returned by {@link Membership.tick}. */
+export interface StateChange {
+  id: string
+  addr: string
+  from: PeerState
+  to: PeerState
 }
 
 /** A peer learned from discovery or gossip. */
@@ -55,6 +63,13 @@ export interface MembershipOptions {
   /** Base and cap of the retry backoff for dead peers and unanswered seeds, ms. */
   probeBaseMs: number
   probeMaxMs: number
+  /**
+   * A dead peer heard from within `recentMs` (default 10 min) is probed at
+   * least every `recentProbeMaxMs` (default max(1 s, 5 × probeBaseMs)), so a
+   * partition heals within about that once the link is back.
+   */
+  recentMs?: number
+  recentProbeMaxMs?: number
   now?: () => number
   rand?: () => number
 }
@@ -70,6 +85,8 @@ export class Membership {
   /** Addresses a discovery source reported gone: second-hand news of them is ignored until they are seeded or heard from again. */
   readonly #forgotten = new Set<string>()
   #digest: string | null = null
+  #lastTick: number | null = null
+  #changes: StateChange[] = []
   /** Called when a peer changes state (for logs). */
   onChange: (id: string, from: PeerState, to: PeerState) => void = () => {}
 
@@ -199,35 +216,59 @@ export class Membership {
     const from = m.state
     m.state = to
     if (to === 'dead') m.nextProbeAt = this.#now() + this.#o.probeBaseMs
+    this.#changes.push({ id: m.id, addr: m.addr, from, to })
     this.onChange(m.id, from, to)
   }
 
-  /** Re-runs the failure detector over every member. Call once per gossip round. */
-  tick(): void {
+  /**
+   * Re-runs the failure detector over every member. Call once per gossip
+   * round. A tick that comes late (this node was stalled) downgrades nobody.
+   * Returns every state change since the previous tick (contacts included),
+   * oldest first.
+   */
+  tick(): StateChange[] {
     const now = this.#now()
-    for (const m of this.#members.values()) {
-      this.#setState(m, classify(m.lastContact ?? m.since, now, m.left, this.#o.detector))
+    const late = isLateTick(this.#lastTick, now, this.#o.detector)
+    this.#lastTick = now
+    if (!late) {
+      for (const m of this.#members.values()) {
+        this.#setState(m, classify(m.lastContact ?? m.since, now, m.left, this.#o.detector))
+      }
     }
+    const out = this.#changes
+    this.#changes = []
+    return out
   }
 
   /**
    * Addresses to open an anti-entropy round with: `fanout` random live or
-   * suspect members, plus every dead member and unanswered seed whose retry
-   * time has come (their backoff is advanced).
+   * suspect members, every live or suspect member silent long enough to be
+   * probed directly (see `needsProbe`), plus every dead member and unanswered
+   * seed whose retry time has come (their backoff is advanced; short for
+   * peers heard from recently). Each address at most once.
    */
   gossipTargets(fanout: number): string[] {
     const now = this.#now()
     const up: Member[] = []
     const out: string[] = []
+    const probed = new Set<Member>()
+    const recentMs = this.#o.recentMs ?? 600_000
+    const recentCap = this.#o.recentProbeMaxMs ?? Math.max(1_000, 5 * this.#o.probeBaseMs)
     for (const m of this.#members.values()) {
-      if (m.state !== 'dead') up.push(m)
-      else if (now >= m.nextProbeAt) {
+      if (m.state !== 'dead') {
+        if (needsProbe(m.lastContact ?? m.since, now, this.#o.detector)) {
+          probed.add(m)
+          out.push(m.addr)
+        } else up.push(m)
+      } else if (now >= m.nextProbeAt) {
         m.probes++
-        m.nextProbeAt = now + backoffDelay(m.probes, this.#o.probeBaseMs, this.#o.probeMaxMs, this.#rand)
+        const cap = backoffCap(m.lastContact, now, recentMs, recentCap, this.#o.probeMaxMs)
+        m.nextProbeAt = now + backoffDelay(m.probes, this.#o.probeBaseMs, cap, this.#rand)
         out.push(m.addr)
       }
     }
-    for (const m of pickRandom(up, fanout, this.#rand)) out.push(m.addr)
+    // Probed members count towards the fanout: a round never contacts fewer than `fanout`.
+    for (const m of pickRandom(up, Math.max(0, fanout - probed.size), this.#rand)) out.push(m.addr)
     const known = new Set([...this.#members.values()].map((m) => m.addr))
     for (const s of this.#seeds.values()) {
       if (known.has(s.addr)) {

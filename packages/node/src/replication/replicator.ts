@@ -135,10 +135,14 @@ export class Replicator {
     }, this.#o.gossipIntervalMs * jitter)
   }
 
-  /** One anti-entropy round: failure detection, then PULL to `fanout` peers (+ due probes). */
+  /**
+   * One anti-entropy round: failure detection (the connection to a peer that
+   * turned suspect or dead is dropped, not written into), then PULL to
+   * `fanout` peers, silent peers and due probes.
+   */
   round(): void {
     const m = this.#o.membership
-    m.tick()
+    for (const c of m.tick()) if (c.to !== 'live') this.#o.transport.drop(c.addr)
     this.stats.rounds++
     const pull: PullMsg = { t: MsgType.PULL, ...this.#origin(), d: this.#o.map.digest(), md: m.digest() }
     for (const addr of m.gossipTargets(this.#o.fanout)) this.#o.transport.send(addr, pull)
@@ -180,6 +184,9 @@ export class Replicator {
   #handle(msg: Message): void {
     const m = this.#o.membership
     if (msg.f === m.self.id) return
+    // The sender is reachable: a reply must not wait out a back-off earned while it was not.
+    const from = ('a' in msg ? msg.a : undefined) ?? m.addrOf(msg.f)
+    if (from !== undefined) this.#o.transport.heard(from)
     switch (msg.t) {
       case MsgType.PULL: {
         m.observe(msg.f, msg.a, msg.h)

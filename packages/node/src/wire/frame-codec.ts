@@ -64,9 +64,14 @@ export class FrameDecoder {
     this.#key = key
   }
 
-  /** Bytes received but not yet part of a complete frame. */
+  /** Bytes received but not yet part of a complete frame (a header already read is not counted). */
   get pending(): number {
     return this.#buffered
+  }
+
+  /** True while a frame has started (some of its bytes, even just its header, arrived) and is not complete. */
+  get inFrame(): boolean {
+    return this.#need !== -1 || this.#buffered > 0
   }
 
   push(chunk: Buffer): unknown[] {

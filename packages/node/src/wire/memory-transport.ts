@@ -111,6 +111,12 @@ export class MemoryTransport implements Transport {
     }
   }
 
+  /** No connections, no back-off: nothing to forget. */
+  heard(_addr: string): void {}
+
+  /** No connections: nothing to close. */
+  drop(_addr: string): void {}
+
   async flush(): Promise<void> {}
 
   async close(): Promise<void> {

@@ -5,8 +5,10 @@
 
 import net from 'node:net'
 import type { Logger } from 'pino'
-import { backoffDelay } from '../membership/backoff.js'
+import { backoffCap, backoffDelay } from '../membership/backoff.js'
 import { encodeFrame } from './frame-codec.js'
+import { HELLO_BYTES, proof } from './handshake.js'
+import { InboundBudget } from './inbound-budget.js'
 import type { Message } from './messages.js'
 import { serveInbound } from './tcp-inbound.js'
 import { emptyStats, type MessageHandler, type Transport, type TransportStats } from './transport.js'
@@ -21,13 +23,30 @@ export interface TcpTransportOptions {
   logger: Logger
   /** Close a connection with no traffic for this long. */
   idleTimeoutMs?: number
-  /** Close an inbound connection that leaves a frame incomplete this long. */
+  /**
+   * Close an inbound connection that leaves a frame incomplete this long
+   * after its first byte, or that has not completed the handshake and its
+   * first frame this long after it was accepted.
+   */
   readTimeoutMs?: number
+  /** Most bytes held in incomplete inbound frames, all connections together. */
+  inboundBudgetBytes?: number
+  /** Give up a connection attempt after this long (a lost SYN is retried by a new attempt). */
   connectTimeoutMs?: number
+  /**
+   * Close a connection whose queued bytes make no progress for this long
+   * (the peer stopped reading, or the link black-holes our segments).
+   */
+  writeStallMs?: number
+  /** TCP keepalive: first probe after this much idleness (half-open links). */
+  keepAliveMs?: number
   /** Most bytes queued per peer while its socket is not writable; beyond, messages are dropped. */
   maxQueueBytes?: number
   backoffBaseMs?: number
   backoffMaxMs?: number
+  /** Peers reachable within `recentMs` back off at most `recentBackoffMaxMs`. */
+  recentMs?: number
+  recentBackoffMaxMs?: number
   maxInboundConnections?: number
 }
 
@@ -39,6 +58,9 @@ class Outbound {
   queued = 0
   failures = 0
   retryAt = 0
+  /** Last time the peer was known reachable (connected, or sent us a message); null: never. */
+  lastGood: number | null = null
+  stallTimer: NodeJS.Timeout | undefined = undefined
   flushScheduled = false
   drainWaiters: Array<() => void> = []
   constructor(readonly addr: string) {}
@@ -63,6 +85,7 @@ export class TcpTransport implements Transport {
   readonly #peers = new Map<string, Outbound>()
   readonly #inbound = new Set<net.Socket>()
   readonly #stats: TransportStats = emptyStats()
+  readonly #budget: InboundBudget
   #handler: MessageHandler = () => {}
   #closed = false
 
@@ -70,13 +93,19 @@ export class TcpTransport implements Transport {
     this.#o = {
       idleTimeoutMs: 60_000,
       readTimeoutMs: 10_000,
-      connectTimeoutMs: 3_000,
+      connectTimeoutMs: 1_000,
+      writeStallMs: 2_000,
+      keepAliveMs: 1_000,
       maxQueueBytes: 64 * 1024 * 1024,
       backoffBaseMs: 100,
       backoffMaxMs: 10_000,
+      recentMs: 600_000,
+      recentBackoffMaxMs: 500,
       maxInboundConnections: 1024,
+      inboundBudgetBytes: 64 * 1024 * 1024,
       ...opts,
     }
+    this.#budget = new InboundBudget(this.#o.inboundBudgetBytes)
     this.#key = opts.clusterKey ? Buffer.from(opts.clusterKey, 'utf8') : undefined
     this.#server = net.createServer((s) => this.#accept(s))
     this.#server.maxConnections = this.#o.maxInboundConnections
@@ -98,7 +127,12 @@ export class TcpTransport implements Transport {
   }
 
   stats(): TransportStats {
-    return { ...this.#stats, badFrames: { ...this.#stats.badFrames }, openConnections: this.#openCount() }
+    return {
+      ...this.#stats,
+      badFrames: { ...this.#stats.badFrames },
+      openConnections: this.#openCount(),
+      inboundHeldBytes: this.#budget.used,
+    }
   }
 
   #openCount(): number {
@@ -154,17 +188,38 @@ export class TcpTransport implements Transport {
     const s = net.connect({ host: hp.host, port: hp.port, noDelay: true })
     p.socket = s
     s.setTimeout(this.#o.connectTimeoutMs)
-    s.once('connect', () => {
+    // Ready once connected and, with a cluster key, once the acceptor's HELLO
+    // was answered with our proof (the connect timeout covers both).
+    const ready = (): void => {
       p.connected = true
       p.failures = 0
+      p.lastGood = Date.now()
       s.setTimeout(this.#o.idleTimeoutMs)
       this.#scheduleFlush(p)
+    }
+    const key = this.#key
+    let helloBytes = Buffer.alloc(0)
+    s.once('connect', () => {
+      s.setKeepAlive(true, this.#o.keepAliveMs)
+      if (!key) ready()
+    })
+    // Peers never write on our outbound connections except the HELLO; anything else is ignored.
+    s.on('data', (d: Buffer) => {
+      if (!key || p.connected || p.socket !== s) return
+      helloBytes = Buffer.concat([helloBytes, d])
+      if (helloBytes.length < HELLO_BYTES) return
+      const answer = proof(key, helloBytes.subarray(0, HELLO_BYTES))
+      if (!answer) {
+        s.destroy(new Error('peer speaks another handshake version'))
+        return
+      }
+      s.write(answer)
+      ready()
     })
     s.on('timeout', () => s.destroy(new Error(p.connected ? 'idle' : 'connect timeout')))
-    // Peers never write on our outbound connections; anything arriving is ignored.
-    s.on('data', () => {})
     s.on('drain', () => {
       p.draining = false
+      this.#unwatch(p)
       this.#flush(p)
     })
     s.on('error', (err) => {
@@ -172,6 +227,7 @@ export class TcpTransport implements Transport {
     })
     s.on('close', () => {
       if (p.socket !== s) return
+      this.#unwatch(p)
       const wasIdle = p.connected && p.queue.length === 0
       p.socket = null
       p.connected = false
@@ -184,8 +240,10 @@ export class TcpTransport implements Transport {
   #fail(p: Outbound, err: Error): void {
     p.failures++
     this.#stats.connectFailures++
-    p.retryAt =
-      Date.now() + backoffDelay(p.failures, this.#o.backoffBaseMs, this.#o.backoffMaxMs, Math.random)
+    const now = Date.now()
+    const o = this.#o
+    const cap = backoffCap(p.lastGood, now, o.recentMs, o.recentBackoffMaxMs, o.backoffMaxMs)
+    p.retryAt = now + backoffDelay(p.failures, o.backoffBaseMs, cap, Math.random)
     this.#stats.dropped += p.queue.length
     p.queue = []
     p.queued = 0
@@ -217,8 +275,64 @@ export class TcpTransport implements Transport {
     p.queued = 0
     // write() returning false means the kernel buffer is full: wait for 'drain'
     // and keep queueing (bounded by maxQueueBytes) meanwhile.
-    if (!s.write(buf)) p.draining = true
-    else this.#releaseWaiters(p)
+    if (!s.write(buf)) {
+      p.draining = true
+      this.#watch(p, s)
+    } else this.#releaseWaiters(p)
+  }
+
+  // While bytes wait for 'drain', check every writeStallMs that some were
+  // written since the last check; a socket that made no progress is closed
+  // (its messages are dropped and counted; anti-entropy repairs them).
+  #watch(p: Outbound, s: net.Socket): void {
+    if (p.stallTimer) return
+    let mark = s.writableLength
+    const check = (): void => {
+      if (p.socket !== s || !p.draining) {
+        p.stallTimer = undefined
+        return
+      }
+      if (s.writableLength >= mark) {
+        p.stallTimer = undefined
+        this.#stats.writeStalls++
+        s.destroy(new Error('write stalled'))
+        return
+      }
+      mark = s.writableLength
+      p.stallTimer = setTimeout(check, this.#o.writeStallMs)
+    }
+    p.stallTimer = setTimeout(check, this.#o.writeStallMs)
+  }
+
+  #unwatch(p: Outbound): void {
+    clearTimeout(p.stallTimer)
+    p.stallTimer = undefined
+  }
+
+  heard(addr: string): void {
+    const p = this.#peers.get(addr)
+    if (!p) return
+    p.lastGood = Date.now()
+    if (!p.socket) {
+      p.failures = 0
+      p.retryAt = 0
+    }
+  }
+
+  drop(addr: string): void {
+    const p = this.#peers.get(addr)
+    if (!p?.socket) return
+    const s = p.socket
+    p.socket = null
+    p.connected = false
+    p.draining = false
+    this.#unwatch(p)
+    this.#stats.dropped += p.queue.length
+    this.#stats.linksDropped++
+    p.queue = []
+    p.queued = 0
+    s.destroy()
+    this.#releaseWaiters(p)
   }
 
   #releaseWaiters(p: Outbound): void {
@@ -257,6 +371,8 @@ export class TcpTransport implements Transport {
       key: this.#key,
       idleTimeoutMs: this.#o.idleTimeoutMs,
       readTimeoutMs: this.#o.readTimeoutMs,
+      keepAliveMs: this.#o.keepAliveMs,
+      budget: this.#budget,
       stats: this.#stats,
       logger: this.#o.logger,
       handler: (msg, remote) => this.#handler(msg, remote),
@@ -267,6 +383,7 @@ export class TcpTransport implements Transport {
     if (this.#closed) return
     this.#closed = true
     for (const p of this.#peers.values()) {
+      this.#unwatch(p)
       p.socket?.end()
       p.socket?.destroy()
       this.#releaseWaiters(p)

@@ -7,12 +7,22 @@ export interface TransportStats {
   framesOut: number
   bytesIn: number
   bytesOut: number
-  /** Frames refused, by reason ('shape' = valid msgpack of the wrong form). */
-  badFrames: Record<FrameFault | 'shape' | 'timeout', number>
+  /**
+   * Frames refused, by reason ('shape' = valid msgpack of the wrong form,
+   * 'timeout' = handshake, first frame or a frame not complete in time,
+   * 'budget' = the shared budget for incomplete inbound frames was exhausted).
+   */
+  badFrames: Record<FrameFault | 'shape' | 'timeout' | 'budget', number>
   /** Messages not sent: peer unreachable (backing off) or its queue full. */
   dropped: number
   connectFailures: number
+  /** Outbound connections closed because their queued bytes stopped draining. */
+  writeStalls: number
+  /** Outbound connections closed because their peer turned suspect or dead. */
+  linksDropped: number
   openConnections: number
+  /** Bytes held right now in incomplete inbound frames (all connections). */
+  inboundHeldBytes: number
 }
 
 /** Called for every valid inbound message; `remote` is the socket peer address, for logs only. */
@@ -34,6 +44,18 @@ export interface Transport {
    * as a whole (never with a hole in the middle). Never throws, never blocks.
    */
   sendAll(addr: string, msgs: readonly Message[]): void
+  /**
+   * The peer at `addr` just sent us a message: it is reachable, so forget
+   * any reconnect back-off towards it (a reply must not wait out a back-off
+   * earned while the link was down). Cheap; never throws.
+   */
+  heard(addr: string): void
+  /**
+   * The peer at `addr` looks down (suspect or dead): close our connection to
+   * it now rather than keep writing into a link that may be black-holed. The
+   * next send opens a fresh connection (no back-off is added). Never throws.
+   */
+  drop(addr: string): void
   /** Sets the handler for inbound messages (one handler; a later call replaces it). */
   onMessage(handler: MessageHandler): void
   /** Waits (at most `timeoutMs`) for queued outbound bytes to be written. */
@@ -61,9 +83,13 @@ export function emptyStats(): TransportStats {
       depth: 0,
       shape: 0,
       timeout: 0,
+      budget: 0,
     },
     dropped: 0,
     connectFailures: 0,
+    writeStalls: 0,
+    linksDropped: 0,
     openConnections: 0,
+    inboundHeldBytes: 0,
   }
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay } from '../../src/membership/backoff.js'
-import { classify, detectorFor } from '../../src/membership/failure-detector.js'
+import { backoffCap, backoffDelay } from '../../src/membership/backoff.js'
+import { classify, detectorFor, isLateTick, needsProbe } from '../../src/membership/failure-detector.js'
 import { pickRandom } from '../../src/membership/peer-selection.js'
 
-const cfg = { suspectAfterMs: 2000, deadAfterMs: 6000 }
+const cfg = { probeAfterMs: 600, suspectAfterMs: 2000, deadAfterMs: 6000, lateTickMs: 1000 }
 
 describe('classify', () => {
   it.each([
@@ -19,8 +19,55 @@ describe('classify', () => {
   })
 
   it('scales with the gossip interval, with floors', () => {
-    expect(detectorFor(200)).toEqual({ suspectAfterMs: 2000, deadAfterMs: 6000 })
-    expect(detectorFor(1000)).toEqual({ suspectAfterMs: 10_000, deadAfterMs: 30_000 })
+    expect(detectorFor(20)).toEqual({
+      probeAfterMs: 600,
+      suspectAfterMs: 1500,
+      deadAfterMs: 5000,
+      lateTickMs: 1000,
+    })
+    expect(detectorFor(200)).toEqual({
+      probeAfterMs: 600,
+      suspectAfterMs: 1600,
+      deadAfterMs: 5000,
+      lateTickMs: 1000,
+    })
+    expect(detectorFor(1000)).toEqual({
+      probeAfterMs: 3000,
+      suspectAfterMs: 8000,
+      deadAfterMs: 25_000,
+      lateTickMs: 5000,
+    })
+  })
+
+  it('a healthy peer gets several probes before it can be suspected; a dead one is suspected within 2 s and dead within 6 s at 200 ms rounds', () => {
+    const d = detectorFor(200)
+    expect(Math.floor((d.suspectAfterMs - d.probeAfterMs) / 200)).toBeGreaterThanOrEqual(4)
+    // Thresholds plus one jittered round (220 ms) of tick granularity.
+    expect(d.suspectAfterMs + 220).toBeLessThanOrEqual(2000)
+    expect(d.deadAfterMs + 220).toBeLessThanOrEqual(6000)
+  })
+})
+
+describe('needsProbe', () => {
+  it.each([
+    [0, 599, false],
+    [0, 600, true],
+    [0, 5000, true],
+    [1000, 1000, false],
+  ] as const)('lastContact %i now %i → %s', (last, now, want) => {
+    expect(needsProbe(last, now, cfg)).toBe(want)
+  })
+})
+
+describe('isLateTick', () => {
+  it.each([
+    [null, 5000, false],
+    [0, 200, false],
+    [0, 1000, false],
+    [0, 1001, true],
+    [0, 60_000, true],
+  ] as const)('previous tick %s now %i → %s', (prev, now, want) => {
+    expect(isLateTick(prev, now, cfg)).toBe(want)
   })
 })
 
@@ -34,6 +81,21 @@ describe('backoffDelay', () => {
     [50, 1 - 1e-9, 10_000],
   ])('failures %i rand %f → %i', (failures, r, want) => {
     expect(backoffDelay(failures, 100, 10_000, () => r)).toBe(want)
+  })
+})
+
+describe('backoffCap', () => {
+  it.each([
+    [null, 1000, 10_000],
+    [0, 599_999, 500],
+    [0, 600_000, 10_000],
+    [5000, 6000, 500],
+  ] as const)('lastGood %s now %i → %i', (last, now, want) => {
+    expect(backoffCap(last, now, 600_000, 500, 10_000)).toBe(want)
+  })
+
+  it('never exceeds the overall cap', () => {
+    expect(backoffCap(0, 1, 600_000, 5000, 1000)).toBe(1000)
   })
 })
 

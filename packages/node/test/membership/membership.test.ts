@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_FORGOTTEN, Membership } from '../../src/membership/membership.js'
 
-function make() {
+function make(probeMaxMs = 1000) {
   let now = 1_000_000
   const m = new Membership({
     self: { id: 'me', addr: 'h:1', http: 'http://h:2' },
-    detector: { suspectAfterMs: 2000, deadAfterMs: 6000 },
+    detector: { probeAfterMs: 600, suspectAfterMs: 2000, deadAfterMs: 6000, lateTickMs: 10_000 },
     probeBaseMs: 100,
-    probeMaxMs: 1000,
+    probeMaxMs,
     now: () => now,
     rand: () => 0.5,
   })
@@ -117,6 +117,55 @@ describe('Membership', () => {
     expect(x.digest()).not.toBe(y.digest())
     x.learn([{ id: 'a', addr: 'a:1', http: 'http://a' }])
     expect(x.digest()).toBe(y.digest())
+  })
+
+  it('probes every silent live or suspect member directly, counting them towards the fanout', () => {
+    const { m, advance } = make()
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) m.observe(id, `${id}:1`)
+    advance(100)
+    expect(m.gossipTargets(2)).toHaveLength(2)
+    advance(500)
+    m.observe('a', 'a:1')
+    m.observe('b', 'b:1')
+    // c..f silent for 600 ms: all four probed, the fanout is already covered.
+    expect(m.gossipTargets(2).sort()).toEqual(['c:1', 'd:1', 'e:1', 'f:1'])
+    m.observe('c', 'c:1')
+    m.observe('d', 'd:1')
+    m.observe('e', 'e:1')
+    // f alone is silent: probed, plus one random other to make up the fanout.
+    const t = m.gossipTargets(2)
+    expect(t).toHaveLength(2)
+    expect(t).toContain('f:1')
+    expect(new Set(t).size).toBe(2)
+  })
+
+  it('reports state changes from tick, and a late tick downgrades nobody', () => {
+    const { m, advance } = make()
+    m.observe('p', 'p:1')
+    m.tick()
+    advance(12_000)
+    // 12 s since the last tick: this node was stalled, p may well have spoken meanwhile.
+    expect(m.tick()).toEqual([])
+    expect(m.counts().live).toBe(1)
+    advance(100)
+    expect(m.tick()).toEqual([{ id: 'p', addr: 'p:1', from: 'live', to: 'dead' }])
+    m.observe('p', 'p:1')
+    expect(m.tick()).toEqual([{ id: 'p', addr: 'p:1', from: 'dead', to: 'live' }])
+  })
+
+  it('keeps probing a recently live dead peer at least every second', () => {
+    const { m, advance } = make(10_000)
+    m.observe('p', 'p:1')
+    advance(7000)
+    m.tick()
+    expect(m.counts().dead).toBe(1)
+    let probes = 0
+    // 60 s of rounds of 100 ms; without the recent cap the back-off would grow to 10 s.
+    for (let t = 0; t < 60_000; t += 100) {
+      advance(100)
+      if (m.gossipTargets(3).includes('p:1')) probes++
+    }
+    expect(probes).toBeGreaterThanOrEqual(55)
   })
 
   it('push targets exclude the sender and prefer live peers', () => {

@@ -19,6 +19,14 @@ export {
   type SharedErrorCode,
 } from './http-errors.js'
 export {
+  countRequests,
+  createMetricsRegistry,
+  type MetricsRegistry,
+  metricsRoute,
+  readCounter,
+  readLabelledCounter,
+} from './metrics.js'
+export {
   CONSISTENCY_LEVELS,
   type Consistency,
   DEFAULT_QUORUM_TIMEOUT_MS,

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     maxAttempts: config.maxAttempts,
     deadlineMs: config.deadlineMs,
     quorumTimeoutMs: config.quorumTimeoutMs,
+    forgetAfterMs: config.forgetAfterMs,
     logger,
   })
   closeWithGrace({ delay: 5000, logger }, async ({ signal, err }) => {

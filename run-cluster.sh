@@ -153,7 +153,18 @@ cmd_status() {
         state=healthy
         healthy=$((healthy + 1))
         if [[ $name == gateway && $HTTP_BODY =~ \"usable\":([0-9]+),\"known\":([0-9]+) ]]; then
-          extra="usable nodes ${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"
+          local usable=${BASH_REMATCH[1]} known=${BASH_REMATCH[2]} all=0 down=0 rest
+          # /nodes also lists the nodes the gateway remembers as down (out of its routing table).
+          http_request GET "$url/nodes"
+          rest=$HTTP_BODY
+          while [[ $rest == *'"state":"'* ]]; do
+            rest=${rest#*'"state":"'}
+            all=$((all + 1))
+            if [[ $rest == down\"* ]]; then down=$((down + 1)); fi
+          done
+          ((all > 0)) || all=$known
+          extra="usable nodes $usable/$all"
+          ((down == 0)) || extra+=", $down down"
         elif [[ $name == discovery && $HTTP_BODY =~ \"peers\":([0-9]+) ]]; then
           extra="registered nodes ${BASH_REMATCH[1]}"
         elif [[ $name == node-* ]]; then

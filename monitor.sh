@@ -3,6 +3,9 @@
 # local cluster (value, live peers, status), whether they have converged and
 # how long ago the values last changed. q or Ctrl-C quits. Reads the same
 # port map and TALLY_* overrides as run-cluster.sh (scripts/cluster-env.sh).
+# The same picture with history and charts is the gateway's dashboard (its
+# URL is printed below the table); every component serves Prometheus
+# metrics at GET /metrics (a node's JSON counters are at GET /stats).
 set -euo pipefail
 cd -P "$(dirname "${BASH_SOURCE[0]}")"
 TALLY_ROOT=$PWD
@@ -105,6 +108,7 @@ frame() {
   local since=$((now - last_change))
   out+="last change $((since / 1000)).$(((since % 1000) / 100))s ago"
   out+="   discovery $(component_state discovery)   gateway $(component_state gateway)"$'\n'
+  out+="${C_DIM}dashboard $(gateway_url)/   metrics: GET /metrics on every component${C_OFF}"$'\n'
   if ((interactive)); then printf '\e[H\e[2J%s' "$out"; else printf '%s\n' "$out"; fi
 }
 

@@ -130,7 +130,7 @@ export class NodeHistory {
     if (value !== undefined) r.lastValue = value
   }
 
-  /** Every remembered node, registry order first, then down ones by key. */
+  /** Every remembered node, in the order first seen. */
   list(): NodeRecord[] {
     return [...this.#records.values()]
   }

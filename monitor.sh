@@ -3,6 +3,9 @@
 # local cluster (value, live peers, status), whether they have converged and
 # how long ago the values last changed. q or Ctrl-C quits. Reads the same
 # port map and TALLY_* overrides as run-cluster.sh (scripts/cluster-env.sh).
+# The same picture with history and charts is the gateway's dashboard (its
+# URL is printed below the table); every component serves Prometheus
+# metrics at GET /metrics (a node's JSON counters are at GET /stats).
 set -euo pipefail
 # Run from the repository even when called through a symlink: follow the
 # links by hand, since readlink -f is not everywhere.
@@ -152,6 +155,7 @@ frame() {
   fi
   local d=${PROBED[2 * n]:-000} g=${PROBED[2 * n + 1]:-000}
   out+="discovery $(state_of "${d%%$'\t'*}")   gateway $(state_of "${g%%$'\t'*}")"$'\n'
+  out+="${C_DIM}dashboard $(gateway_url)/   metrics: GET /metrics on every component${C_OFF}"$'\n'
   if ((interactive)); then printf '\e[H\e[2J%s' "$out"; else printf '%s\n' "$out"; fi
 }
 

@@ -167,7 +167,7 @@ cmd_status() {
     url=$(component_url "$name")
     case $name in
       discovery) args+=("$url/health" 'peers,error.message') ;;
-      gateway) args+=("$url/health" 'usable,known,error.message') ;;
+      gateway) args+=("$url/health" 'usable,known,error.message' "$url/nodes" nodes) ;;
       *) args+=("$url/health" 'status,peers.live,error.message' "$url/counter" value) ;;
     esac
   done
@@ -184,7 +184,7 @@ cmd_status() {
       IFS=$'\t' read -r -a f <<<"${PROBED[j]:-000}"
       j=$((j + 1))
       v=()
-      if [[ $name == node-* ]]; then
+      if [[ $name == node-* || $name == gateway ]]; then
         IFS=$'\t' read -r -a v <<<"${PROBED[j]:-000}"
         j=$((j + 1))
       fi
@@ -193,7 +193,18 @@ cmd_status() {
         healthy=$((healthy + 1))
         case $name in
           discovery) extra="registered nodes ${f[1]-?}" ;;
-          gateway) extra="usable nodes ${f[1]-?}/${f[2]-?}" ;;
+          gateway)
+            # /nodes also lists the nodes the gateway remembers as down (out of its routing table).
+            local all=0 down=0 rest=${v[1]-}
+            while [[ $rest == *'"state":"'* ]]; do
+              rest=${rest#*'"state":"'}
+              all=$((all + 1))
+              if [[ $rest == down\"* ]]; then down=$((down + 1)); fi
+            done
+            ((all > 0)) || all=${f[2]-?}
+            extra="usable nodes ${f[1]-?}/$all"
+            ((down == 0)) || extra+=", $down down"
+            ;;
           *)
             if [[ ${v[0]} == 200 ]] && is_int "${v[1]-}"; then extra="value=${v[1]}"; else extra='value=?'; fi
             extra+=" live-peers=${f[2]-?}"

@@ -181,6 +181,11 @@ describe('a local cluster started with run-cluster.sh', () => {
     expect((await cluster('inc', '1', '3')).code).toBe(0)
     expect((await cluster('inc', '3', '2')).code).toBe(0)
     await converge(10, [1, 3, 4])
+    // The gateway keeps listing the killed node, as down, and status counts it.
+    await until(async () => ((await cluster('status')).stdout.includes(', 1 down') ? true : undefined), {
+      what: 'status to count node-2 as down at the gateway',
+      timeoutMs: 30_000,
+    })
     const r = await cluster('restart', '2')
     expect(r.code, r.stdout + r.stderr).toBe(0)
     await converge(10, [2], false)
@@ -236,6 +241,7 @@ describe('a local cluster started with run-cluster.sh', () => {
     )
     expect(monitor.code, monitor.stderr).toBe(0)
     expect(monitor.stdout).toContain(`✓ CONVERGED on ${final - 13} (4/4 nodes up)`)
+    expect(monitor.stdout).toMatch(/dashboard http:\/\/[^ ]+\//)
   }, 90_000)
 
   it('stops everything and leaves no process behind', async () => {

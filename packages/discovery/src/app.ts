@@ -2,10 +2,11 @@
 // signals: those are server.ts). Routes live in routes/; tests call
 // `app.inject(...)`.
 
-import { createFastify } from '@tally/kit'
+import { countRequests, createFastify, metricsRoute } from '@tally/kit'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { bearerMatches } from './auth.js'
 import { ERROR_STATUS, Errors } from './errors.js'
+import { discoveryMetrics } from './metrics.js'
 import { type Clock, monotonicClock, Registry } from './registry.js'
 import { healthRoutes } from './routes/health.js'
 import { peerRoutes } from './routes/peers.js'
@@ -73,7 +74,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     })
   }
 
-  await app.register(peerRoutes, { ttlMs: opts.ttlMs })
+  const metrics = discoveryMetrics(registry)
+  countRequests(app, metrics.registry, 'tally_discovery_requests_total')
+  metricsRoute(app, metrics.registry)
+  await app.register(peerRoutes, { ttlMs: opts.ttlMs, metrics })
   await app.register(healthRoutes, { ttlMs: opts.ttlMs, clock, started })
 
   const sweepEvery = opts.sweepIntervalMs ?? Math.max(50, Math.floor(opts.ttlMs / 2))

@@ -75,6 +75,7 @@ export class Registry {
   // ids or an address changes. Heartbeats do not bump it.
   readonly #boot = randomBytes(4).toString('hex')
   #changes = 0
+  #expired = 0
 
   /** `ttlMs` > 0: entries older than this are dropped; `maxEntries` ≥ 1 bounds memory. */
   constructor(opts: { ttlMs: number; maxEntries: number; clock?: Clock }) {
@@ -83,6 +84,11 @@ export class Registry {
     this.#ttlMs = opts.ttlMs
     this.#maxEntries = opts.maxEntries
     this.#clock = opts.clock ?? monotonicClock
+  }
+
+  /** Entries dropped because they expired (swept, or found expired by a heartbeat), since start. */
+  get expiredTotal(): number {
+    return this.#expired
   }
 
   /** Number of entries held, expired-but-unswept included. */
@@ -121,6 +127,7 @@ export class Registry {
     if (entry === undefined) return false
     if (!isAlive(entry, now, this.#ttlMs)) {
       this.#delete(id)
+      this.#expired++
       return false
     }
     this.#table.set(id, { ...entry, lastSeen: now })
@@ -139,6 +146,7 @@ export class Registry {
   sweep(): string[] {
     const gone = expire(this.#table, this.#clock.now(), this.#ttlMs)
     for (const id of gone) this.#delete(id)
+    this.#expired += gone.length
     return gone
   }
 

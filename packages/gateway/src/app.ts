@@ -1,7 +1,7 @@
 // buildApp: the gateway as a fastify app (no socket, no env, no signals:
 // those are server.ts). Tests call `app.inject(...)`.
 
-import { createFastify, httpError } from '@tally/kit'
+import { countRequests, createFastify, httpError } from '@tally/kit'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { ERROR_MAPPING } from './error-handler.js'
 import { Gateway, type GatewayOptions } from './gateway.js'
@@ -48,6 +48,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const gateway = new Gateway(opts)
   app.decorate('gateway', gateway)
+  countRequests(app, gateway.metrics, 'tally_gateway_requests_total')
   let closing = false
   app.addHook('onRequest', async (_req, reply) => {
     if (closing) {

@@ -53,6 +53,8 @@ export interface GatewayConfig {
   deadlineMs: number
   quorumTimeoutMs: number
   discoveryToken: string | undefined
+  /** How long a node no longer known stays listed as down in /nodes and the dashboard. */
+  forgetAfterMs: number
   logLevel: LogLevel
 }
 
@@ -140,6 +142,12 @@ export const SCHEMA = defineSettings({
     flag: 'discovery-token',
     description: 'bearer token for the discovery service',
     parse: text(),
+  },
+  forgetAfterMs: {
+    flag: 'forget-after',
+    description: 'how long a node no longer known stays listed (as down) in /nodes and the dashboard, ms',
+    parse: int(0, 30 * 24 * 3_600_000),
+    default: '3600000',
   },
   logLevel: logLevelSetting(),
 })

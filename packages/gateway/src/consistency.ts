@@ -2,7 +2,7 @@
 // how replica states merge. (How many replicas a level needs is @tally/kit's
 // requiredReplicas, the rule the nodes use too.)
 
-import { CounterMap } from '@tally/crdt'
+import { CounterMap, type CounterMapState } from '@tally/crdt'
 
 /** What to do with one node's answer. */
 export type Outcome =
@@ -51,4 +51,23 @@ export function mergeStates(states: readonly unknown[]): CounterMap {
   const m = new CounterMap('gateway')
   for (const s of states) m.merge(s)
   return m
+}
+
+/** One node's own value of counter `name` from its served state; null when unreadable. Never throws. */
+export function stateValue(state: unknown, name: string): number | null {
+  try {
+    return mergeStates([state]).value(name)
+  } catch {
+    return null
+  }
+}
+
+/** Per-replica increment/decrement totals of counter `name` in `state`, sorted by replica. Pure. */
+export function replicaTotals(
+  state: CounterMapState,
+  name: string,
+): Array<{ replica: string; increments: number; decrements: number }> {
+  return Object.entries(state.counters[name] ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([replica, [p, n]]) => ({ replica, increments: p, decrements: n }))
 }

@@ -34,6 +34,8 @@ type Attempt = { ok: Served } | { relay: RelayedError } | { fail: string; reache
 /** One attempt on `node`, bookkeeping health and in-flight counts. Never rejects. */
 async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Promise<Attempt> {
   node.inflight++
+  const t0 = performance.now()
+  let answered = false
   try {
     const ans = await send(node.pool, req)
     const outcome = classify(ans.status, ans.json)
@@ -43,6 +45,7 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
       return { fail: `${Registry.label(node)}: ${reason}`, reached: true }
     }
     reg.markSuccess(node)
+    answered = true
     if (outcome === 'relay') {
       const err = errorOf(ans.json)
       if (err === undefined) {
@@ -62,6 +65,7 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
     }
   } finally {
     node.inflight--
+    reg.events.attempt((performance.now() - t0) / 1000, answered ? 'ok' : 'failed')
   }
 }
 
@@ -97,6 +101,7 @@ export async function forward(
     const node = reg.pick(tried, affinity)
     if (!node) break
     tried.add(node.key)
+    if (tried.size > 1) reg.events.retry()
     const headers =
       req.method === 'POST' ? { ...req.headers, 'tally-attempt': String(tried.size) } : req.headers
     const r = await attempt(reg, node, {
@@ -141,6 +146,7 @@ export async function gather(
       if (left <= 0) return
       const node = reg.pick(tried)
       if (!node) return
+      if (tried.size >= k) reg.events.retry()
       tried.add(node.key)
       const r = await attempt(reg, node, { ...req, timeoutMs: Math.min(limits.requestTimeoutMs, left) })
       if ('ok' in r) {

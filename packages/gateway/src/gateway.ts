@@ -6,12 +6,15 @@ import { randomUUID } from 'node:crypto'
 import { isTallyError } from '@tally/crdt'
 import { type Consistency, DEFAULT_QUORUM_TIMEOUT_MS, type DnsWatcher, requiredReplicas } from '@tally/kit'
 import { checkAll, type Log, Loop, refreshDiscovery } from './background.js'
-import { mergeStates } from './consistency.js'
+import { mergeStates, replicaTotals, stateValue } from './consistency.js'
 import { type DnsSourceOptions, dnsSource } from './dns-source.js'
 import { GatewayError } from './errors.js'
 import { type ForwardLimits, forward, gather, type Served } from './forward.js'
+import { gatewayMetrics } from './gateway-metrics.js'
 import { policyFor } from './health.js'
+import { NodeHistory } from './node-history.js'
 import { Registry } from './registry.js'
+import { Sampler } from './sampler.js'
 import { type StrategyName, strategyFor } from './strategies.js'
 
 /** Everything the gateway service needs; `now`/`rng` are injectable for tests. */
@@ -35,6 +38,10 @@ export interface GatewayOptions {
    * that much more time than `requestTimeoutMs`.
    */
   readonly quorumTimeoutMs?: number
+  /** How long a node no longer known stays listed (as down) in /nodes and the dashboard, ms (default 1 h). */
+  readonly forgetAfterMs?: number
+  /** Period of the dashboard's stats poll of every node, ms (default 1000; 0 = no poll). */
+  readonly sampleIntervalMs?: number
   readonly now?: () => number
   readonly rng?: () => number
 }
@@ -46,6 +53,10 @@ export interface MergedRead {
   readonly consistency: Consistency
   /** Ids of the nodes whose states were merged. */
   readonly replicas: string[]
+  /** Each answering node's id and its own value of counter `name` (before the merge). */
+  readonly answered: (name: string) => Array<{ node: string; value: number | null }>
+  /** The merged per-replica totals of counter `name`. */
+  readonly totals: (name: string) => Array<{ replica: string; increments: number; decrements: number }>
 }
 
 /**
@@ -60,6 +71,14 @@ export function nameSegment(name: string): string {
 export class Gateway {
   readonly registry: Registry
   readonly limits: ForwardLimits
+  /** Every node seen in the last `forgetAfterMs`, with its state (down ones included). */
+  readonly history: NodeHistory
+  /** The dashboard's poller: last stats of each node, verdict, 15-minute ring. */
+  readonly sampler: Sampler
+  /** Prometheus registry of this gateway (GET /metrics). */
+  readonly metrics: ReturnType<typeof gatewayMetrics>['registry']
+  /** Discovery: not configured (null), or whether its last poll got an answer, and when one last did (ms). */
+  discovery: { reachable: boolean; lastOkAt: number | undefined } | null
   readonly #opts: GatewayOptions
   readonly #loops: Loop[] = []
   #dns: DnsWatcher | undefined
@@ -79,6 +98,17 @@ export class Gateway {
       maxAttempts: opts.maxAttempts,
       deadlineMs: opts.deadlineMs,
     }
+    this.history = new NodeHistory(opts.forgetAfterMs ?? 3_600_000)
+    const interval = opts.sampleIntervalMs ?? 1000
+    this.sampler = new Sampler(this.registry, this.history, {
+      timeoutMs: Math.min(1000, opts.requestTimeoutMs),
+      // 15 minutes of samples.
+      capacity: Math.max(1, Math.ceil(900_000 / Math.max(interval, 100))),
+    })
+    const m = gatewayMetrics(this.history, () => this.sampler.refreshHistory())
+    this.metrics = m.registry
+    this.registry.events = m.events
+    this.discovery = opts.discovery.length > 0 ? { reachable: false, lastOkAt: undefined } : null
   }
 
   /**
@@ -96,16 +126,21 @@ export class Gateway {
       this.#dns.start()
     }
     if (o.discovery.length > 0) {
-      const disc = new Loop(
-        () => refreshDiscovery(this.registry, o.discovery, o.discoveryToken, timeout, log),
-        o.discoveryIntervalMs,
-      )
+      const disc = new Loop(async () => {
+        const ok = await refreshDiscovery(this.registry, o.discovery, o.discoveryToken, timeout, log)
+        this.discovery = { reachable: ok, lastOkAt: ok ? this.registry.now() : this.discovery?.lastOkAt }
+      }, o.discoveryIntervalMs)
       this.#loops.push(disc)
       await disc.start()
     }
     const health = new Loop(() => checkAll(this.registry, timeout, log), o.healthIntervalMs)
     this.#loops.push(health)
     await health.start()
+    if ((o.sampleIntervalMs ?? 1000) > 0) {
+      const sampler = new Loop(() => this.sampler.tick(), o.sampleIntervalMs ?? 1000)
+      this.#loops.push(sampler)
+      await sampler.start()
+    }
   }
 
   /** Stops the loops and closes every connection pool (in-flight requests finish first). */
@@ -186,6 +221,13 @@ export class Gateway {
         throw err
       }
     }
-    return { value, names: () => merged.names(), consistency: level, replicas: answers.map((a) => a.nodeId) }
+    return {
+      value,
+      names: () => merged.names(),
+      consistency: level,
+      replicas: answers.map((a) => a.nodeId),
+      answered: (n) => answers.map((a) => ({ node: a.nodeId, value: stateValue(a.json, n) })),
+      totals: (n) => replicaTotals(merged.state([n]), n),
+    }
   }
 }

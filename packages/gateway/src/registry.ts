@@ -50,6 +50,18 @@ export interface DiscoveredNode {
   readonly http: string
 }
 
+/** Where the registry and the forwarding layer report what happened (metrics); each call O(1), never throws. */
+export interface RegistryEvents {
+  /** One attempt on a node ended after `seconds`: answered (`ok`: 2xx or relayed 4xx) or `failed`. */
+  attempt(seconds: number, outcome: 'ok' | 'failed'): void
+  /** A request moved on to another node after a failed attempt. */
+  retry(): void
+  /** A usable node was ejected. */
+  ejected(): void
+}
+
+const NO_EVENTS: RegistryEvents = { attempt() {}, retry() {}, ejected() {} }
+
 /** Dependencies of a {@link Registry}; `now` and `rng` are injectable for tests. */
 export interface RegistryOptions {
   readonly staticNodes: readonly string[]
@@ -70,6 +82,8 @@ export class Registry {
   #strategyState: StrategyState = INITIAL_STRATEGY_STATE
   readonly now: () => number
   readonly rng: () => number
+  /** Reported to by the registry and forward.ts; replace to observe (the gateway's metrics do). */
+  events: RegistryEvents = NO_EVENTS
 
   constructor(opts: RegistryOptions) {
     this.#strategy = opts.strategy
@@ -198,6 +212,7 @@ export class Registry {
 
   /** Records a failed exchange with `e` (ejects it). */
   markFailure(e: NodeEntry, reason: string): void {
+    if (isUsable(e.health)) this.events.ejected()
     e.health = onFailure(e.health, this.now(), this.#policy, reason)
   }
 

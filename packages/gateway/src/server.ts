@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     maxAttempts: config.maxAttempts,
     deadlineMs: config.deadlineMs,
     quorumTimeoutMs: config.quorumTimeoutMs,
+    forgetAfterMs: config.forgetAfterMs,
     logger,
   })
   // RESP binds like HTTP (same --host); 0 = no listener.

@@ -23,6 +23,8 @@ export interface UpstreamAnswer {
   readonly status: number
   /** Parsed JSON, or undefined when the body was empty or not JSON. */
   readonly json: unknown
+  /** The body as read (e.g. Prometheus text, which is not JSON). */
+  readonly text: string
 }
 
 /** The attempt failed before a complete answer: `kind` says how (timeouts and resets are ambiguous for writes). */
@@ -97,7 +99,7 @@ export async function send(pool: Pool, req: UpstreamRequest): Promise<UpstreamAn
         json = undefined
       }
     }
-    return { status: res.statusCode, json }
+    return { status: res.statusCode, json, text }
   } catch (err) {
     if (err instanceof UpstreamError) throw err
     throw classifyError(err, ac.signal.aborted)

@@ -108,3 +108,10 @@ export function readConsistency(x: unknown): Consistency | undefined {
   }
   return x
 }
+
+/** Reads `?explain=`: true for `1`/`true`, false when absent or `0`/`false`; throws TALLY_BAD_REQUEST otherwise. */
+export function readExplain(x: unknown): boolean {
+  if (x === undefined || x === '0' || x === 'false') return false
+  if (x === '1' || x === 'true') return true
+  throw new GatewayError('TALLY_BAD_REQUEST', `explain must be one of 1|true|0|false, got ${show(x)}`)
+}

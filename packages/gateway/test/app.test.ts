@@ -399,12 +399,12 @@ describe('GET /nodes and GET /health', () => {
 })
 
 describe('dashboard', () => {
-  it('GET / serves a self-contained page that polls /nodes', async () => {
+  it('GET / serves a self-contained page that polls /dashboard/state', async () => {
     const r = await app.inject({ method: 'GET', url: '/' })
     expect(r.statusCode).toBe(200)
     expect(r.headers['content-type']).toMatch(/^text\/html/)
     expect(r.headers['content-security-policy']).toContain("default-src 'self'")
-    expect(r.body).toContain("fetch('/nodes')")
+    expect(r.body).toContain('fetch("/dashboard/state"')
     expect(r.body).not.toMatch(/innerHTML/)
   })
 })

@@ -31,6 +31,7 @@ describe('config', () => {
       deadlineMs: 5000,
       quorumTimeoutMs: 2000,
       discoveryToken: undefined,
+      forgetAfterMs: 3_600_000,
       logLevel: 'info',
     })
   })

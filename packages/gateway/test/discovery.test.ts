@@ -55,10 +55,13 @@ describe('discovery', () => {
     const d = await fakeDiscovery(() => listed.map(entry), 'tok')
     disc = d.app
     app = await gatewayFor([], { discovery: [d.url], discoveryToken: 'tok', discoveryIntervalMs: 50 })
+    type Row = { id: string; state: string; lastError: string | null }
+    const rows = async (): Promise<Row[]> =>
+      (await app!.inject({ method: 'GET', url: '/nodes' })).json().nodes
     const ids = async () =>
-      (await app!.inject({ method: 'GET', url: '/nodes' }))
-        .json()
-        .nodes.map((n: { id: string }) => n.id)
+      (await rows())
+        .filter((n) => n.state !== 'down')
+        .map((n) => n.id)
         .sort()
     expect(await ids()).toEqual(['n1', 'n2'])
     expect(d.auth[0]).toBe('Bearer tok')
@@ -69,6 +72,9 @@ describe('discovery', () => {
       what: 'n1 dropped, n3 added',
       timeoutMs: 10_000,
     })
+    // The dropped node stays listed, down, with the reason.
+    const n1 = (await rows()).find((n) => n.id === 'n1')
+    expect(n1).toMatchObject({ state: 'down', lastError: 'no longer listed by discovery' })
   })
 
   it('keeps the last known nodes while discovery is down', async () => {

@@ -58,6 +58,49 @@ describe('with five real nodes', () => {
     expect(crossNode).toBeGreaterThan(0)
   })
 
+  it('explained reads: one node explains its replicas and peers; a quorum read says which nodes answered', async () => {
+    app = await gw()
+    for (const [i, n] of nodes.slice(0, 2).entries()) {
+      const w = await fetch(`${n.url}/counters/why/increment`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ amount: i + 1 }),
+      })
+      expect(w.status).toBe(200)
+    }
+    await until(async () => (await app!.inject('/counters/why?consistency=all')).json().value === 3, {
+      what: 'why = 3 everywhere',
+      timeoutMs: 10_000,
+    })
+    const one = await app.inject('/counters/why?explain=1')
+    expect(one.statusCode, one.body).toBe(200)
+    const ex = one.json().explain
+    expect(ex.node).toBe(one.json().node)
+    expect(ex.replicas.map((r: { increments: number }) => r.increments).sort()).toEqual([1, 2])
+    expect(ex.peers).toHaveLength(4)
+    const q = await app.inject('/counters/why?consistency=quorum&explain=1')
+    expect(q.statusCode, q.body).toBe(200)
+    expect(q.json().value).toBe(3)
+    expect(q.json().explain.answered).toHaveLength(3)
+    expect(
+      q
+        .json()
+        .explain.answered.map((a: { node: string }) => a.node)
+        .sort(),
+    ).toEqual([...q.json().replicas].sort())
+    expect(
+      q
+        .json()
+        .explain.replicas.map((r: { increments: number }) => r.increments)
+        .sort(),
+    ).toEqual([1, 2])
+    for (const bad of ['yes', '2']) {
+      const r = await app.inject(`/counters/why?explain=${bad}`)
+      expect(r.statusCode).toBe(400)
+      expect(r.json().error.code).toBe('TALLY_BAD_REQUEST')
+    }
+  })
+
   it('an Idempotency-Key retried through the gateway reaches the same node and counts once', async () => {
     app = await gw()
     const nodesSeen = new Set<string>()

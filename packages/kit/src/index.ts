@@ -57,6 +57,14 @@ export {
 } from './http-errors.js'
 export { findDuplicateKey } from './json-keys.js'
 export {
+  countRequests,
+  createMetricsRegistry,
+  type MetricsRegistry,
+  metricsRoute,
+  readCounter,
+  readLabelledCounter,
+} from './metrics.js'
+export {
   CONSISTENCY_LEVELS,
   type Consistency,
   DEFAULT_QUORUM_TIMEOUT_MS,

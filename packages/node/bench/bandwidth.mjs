@@ -1,5 +1,5 @@
 // Idle gossip bandwidth: bytes sent per node per second by the gossip
-// transport (from /metrics) over a quiet window, after loading `counters`
+// transport (from /stats) over a quiet window, after loading `counters`
 // distinct counters and letting the cluster converge.
 // Usage: node bench/bandwidth.mjs [counters] [N] [windowMs]
 import { cluster, get, post, rm, stop, tempDir, until } from './lib.mjs'
@@ -22,17 +22,17 @@ export async function bandwidth(counters, n = 3, windowMs = 10_000) {
     await load(nodes[0].url, counters)
     await until(
       async () => {
-        const ms = await Promise.all(nodes.map((x) => get(`${x.url}/metrics`)))
+        const ms = await Promise.all(nodes.map((x) => get(`${x.url}/stats`)))
         return ms.every((m) => m && m.digest === ms[0].digest && m.counters === counters)
       },
       120_000,
       200,
     )
     await new Promise((r) => setTimeout(r, 2000))
-    const before = await Promise.all(nodes.map((x) => get(`${x.url}/metrics`)))
+    const before = await Promise.all(nodes.map((x) => get(`${x.url}/stats`)))
     const t0 = performance.now()
     await new Promise((r) => setTimeout(r, windowMs))
-    const after = await Promise.all(nodes.map((x) => get(`${x.url}/metrics`)))
+    const after = await Promise.all(nodes.map((x) => get(`${x.url}/stats`)))
     const secs = (performance.now() - t0) / 1000
     const perNode = after.map((m, i) => (m.transport.bytesOut - before[i].transport.bytesOut) / secs)
     const avg = perNode.reduce((a, b) => a + b, 0) / n

@@ -19,8 +19,9 @@ import { type LearnedPeer, Membership } from './membership/membership.js'
 import { Replicator } from './replication/replicator.js'
 import { rebuildCounters } from './storage/recovery.js'
 import { SnapshotScheduler } from './storage/snapshot-scheduler.js'
-import type { Identity, Store } from './storage/store.js'
+import type { Identity, Store, StoreStats } from './storage/store.js'
 import { WriteFence } from './storage/write-fence.js'
+import { CountingTransport, type MessageCounts } from './wire/counting-transport.js'
 import type { Transport, TransportStats } from './wire/transport.js'
 
 export type { Consistency } from '@tally/kit'
@@ -68,6 +69,7 @@ export class TallyNode {
   readonly #fence: WriteFence
   readonly #keyed: KeyedWrites
   readonly #snapshots: SnapshotScheduler
+  readonly #transport: CountingTransport
   #stopping = false
 
   private constructor(o: Resolved, identity: Identity, map: CounterMap, membership: Membership) {
@@ -92,10 +94,11 @@ export class TallyNode {
       logger: o.logger,
       intervalMs: o.snapshotIntervalMs,
     })
+    this.#transport = new CountingTransport(o.transport)
     this.replicator = new Replicator({
       map,
       store: o.store,
-      transport: o.transport,
+      transport: this.#transport,
       membership,
       logger: o.logger,
       fanout: o.fanout,
@@ -287,6 +290,16 @@ export class TallyNode {
   /** Counters of the gossip transport. */
   transportStats(): TransportStats {
     return this.#o.transport.stats()
+  }
+
+  /** Gossip messages handed to / received from the transport, by direction and wire type. */
+  get messageCounts(): MessageCounts {
+    return this.#transport.counts
+  }
+
+  /** The store's counters (WAL batches, fsyncs, bytes…), or undefined for a store that keeps none. */
+  get storeStats(): StoreStats | undefined {
+    return this.#o.store.stats
   }
 
   /** Cluster size for quorum: known members incl. self, never below --cluster-size. */

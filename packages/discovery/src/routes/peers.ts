@@ -2,6 +2,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { Errors } from '../errors.js'
+import type { DiscoveryMetrics } from '../metrics.js'
 import { checkHttpUrl, parseHostPort } from '../validate.js'
 import { heartbeatBody, idParams, peerView, registerAnswer, registerBody } from './schemas.js'
 
@@ -9,6 +10,8 @@ import { heartbeatBody, idParams, peerView, registerAnswer, registerBody } from 
 export interface PeerRoutesOptions {
   /** Entry lifetime without heartbeat, ms (echoed by `/heartbeat`). */
   readonly ttlMs: number
+  /** Where registrations and heartbeats are counted. */
+  readonly metrics?: DiscoveryMetrics
 }
 
 /** Registers `POST /register`, `POST /heartbeat`, `GET /peers` and `DELETE /peers/:id` on `app.registry`. */
@@ -25,6 +28,7 @@ export async function peerRoutes(app: FastifyInstance, opts: PeerRoutesOptions):
       const bad = checkHttpUrl(http)
       if (bad !== undefined) throw Errors.badRequest(`body/http ${bad}`)
       const outcome = registry.register({ id, addr, http })
+      opts.metrics?.registered(outcome)
       if (outcome === 'full') throw Errors.tableFull(registry.size)
       if (outcome === 'created') req.log.info({ id, addr, http }, 'node registered')
       else req.log.debug({ id, addr, http }, 'node re-registered')
@@ -33,7 +37,9 @@ export async function peerRoutes(app: FastifyInstance, opts: PeerRoutesOptions):
   )
 
   app.post<{ Body: { id: string } }>('/heartbeat', { schema: { body: heartbeatBody } }, async (req) => {
-    if (!registry.heartbeat(req.body.id)) throw Errors.unknownNode(req.body.id)
+    const known = registry.heartbeat(req.body.id)
+    opts.metrics?.heartbeat(known)
+    if (!known) throw Errors.unknownNode(req.body.id)
     return { id: req.body.id, ttlMs: opts.ttlMs, version: registry.version }
   })
 

@@ -1,51 +1,50 @@
-// Operator routes: the node table and the gateway's own health.
+// Operator routes: the node table (every node seen within --forget-after,
+// down ones included), the gateway's own health and its Prometheus metrics.
 
+import { metricsRoute } from '@tally/kit'
 import type { FastifyInstance } from 'fastify'
 import { GatewayError } from '../errors.js'
 import { Registry } from '../registry.js'
-import { send } from '../upstream.js'
 import { noQuery } from './schemas.js'
 
-/** Registers `GET /nodes` and `GET /health`. */
+/** Registers `GET /nodes`, `GET /health` and `GET /metrics`. */
 export async function clusterRoutes(app: FastifyInstance): Promise<void> {
   const gw = app.gateway
+  metricsRoute(app, gw.metrics)
 
+  // Answered from the gateway's own health data and last poll: never waits on a node.
   app.get('/nodes', { schema: { querystring: noQuery } }, async () => {
-    const nodes = gw.registry.list()
-    // The default counter's value, asked live of each node in parallel (null when it does not answer within 1 s).
-    const values = await Promise.all(
-      nodes.map(async (e) => {
-        try {
-          const ans = await send(e.pool, {
-            method: 'GET',
-            path: '/counter',
-            timeoutMs: Math.min(1000, gw.limits.requestTimeoutMs),
-          })
-          const v = (ans.json as { value?: unknown } | undefined)?.value
-          return ans.status === 200 && typeof v === 'number' ? v : null
-        } catch {
-          return null
+    gw.sampler.refreshHistory()
+    const live = new Map(gw.registry.list().map((e) => [e.key, e]))
+    return {
+      nodes: gw.history.list().map((r) => {
+        const e = live.get(r.key)
+        const d = gw.sampler.detail(r.key)
+        return {
+          id: r.id ?? null,
+          address: r.key,
+          state: r.state,
+          since: new Date(r.since).toISOString(),
+          health: e?.health.health ?? 'gone',
+          lastError: r.lastError ?? null,
+          lastSeen: r.lastSeen === undefined ? null : new Date(r.lastSeen).toISOString(),
+          lastCheck: e?.health.lastCheck === undefined ? null : new Date(e.health.lastCheck).toISOString(),
+          source:
+            e === undefined
+              ? 'remembered'
+              : e.fromStatic && (e.fromDiscovery || e.fromDns)
+                ? 'both'
+                : e.fromStatic
+                  ? 'static'
+                  : e.fromDns
+                    ? 'dns'
+                    : 'discovery',
+          value: r.lastValue ?? null,
+          load: e === undefined ? null : { gatewayInflight: e.inflight, ...(e.load ?? {}) },
+          peers: d?.peers ?? null,
+          replicationLagSeconds: d?.lagSeconds ?? null,
         }
       }),
-    )
-    return {
-      nodes: nodes.map((e, i) => ({
-        id: e.id ?? null,
-        address: e.key,
-        health: e.health.health,
-        load: { gatewayInflight: e.inflight, ...(e.load ?? {}) },
-        lastCheck: e.health.lastCheck === undefined ? null : new Date(e.health.lastCheck).toISOString(),
-        lastError: e.health.lastError ?? null,
-        source:
-          e.fromStatic && (e.fromDiscovery || e.fromDns)
-            ? 'both'
-            : e.fromStatic
-              ? 'static'
-              : e.fromDns
-                ? 'dns'
-                : 'discovery',
-        value: values[i] ?? null,
-      })),
     }
   })
 

@@ -3,13 +3,13 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { nameSegment } from '../gateway.js'
-import { readAmount, readConsistency, readIdempotencyKey, readName } from '../validate.js'
-import { amountBody, consistencyQuery, nameParams } from './schemas.js'
+import { readAmount, readConsistency, readExplain, readIdempotencyKey, readName } from '../validate.js'
+import { amountBody, consistencyQuery, counterQuery, nameParams } from './schemas.js'
 
 type Req = FastifyRequest<{
   Params: { name?: string }
   Body: { amount?: unknown } | undefined
-  Querystring: { consistency?: unknown }
+  Querystring: { consistency?: unknown; explain?: unknown }
 }>
 
 /** Registers `/counter`, `/increment`, `/decrement`, `/counters`, `/counters/:name[/increment|/decrement]`. */
@@ -30,13 +30,17 @@ export async function counterRoutes(app: FastifyInstance): Promise<void> {
   const readOne = (named: boolean) => async (req: Req, reply: FastifyReply) => {
     const name = named ? readName(req.params.name) : 'default'
     const consistency = readConsistency(req.query.consistency)
+    const explain = named && readExplain(req.query.explain)
     if (consistency === undefined) {
-      const served = await gw.read(named ? `/counters/${nameSegment(name)}` : '/counter')
+      const path = named ? `/counters/${nameSegment(name)}${explain ? '?explain=1' : ''}` : '/counter'
+      const served = await gw.read(path)
       reply.header('x-tally-node', served.nodeId)
       return { ...served.json, node: served.nodeId }
     }
     const m = await gw.readMerged(name, consistency)
-    return { name, value: m.value(name), consistency, replicas: m.replicas, node: m.replicas[0] }
+    const answer = { name, value: m.value(name), consistency, replicas: m.replicas, node: m.replicas[0] }
+    if (!explain) return answer
+    return { ...answer, explain: { answered: m.answered(name), replicas: m.totals(name) } }
   }
 
   const writeSchema = { body: amountBody, querystring: consistencyQuery }
@@ -45,7 +49,7 @@ export async function counterRoutes(app: FastifyInstance): Promise<void> {
   app.get('/counter', { schema: { querystring: consistencyQuery } }, readOne(false))
   app.post('/increment', { schema: writeSchema }, write('increment', false))
   app.post('/decrement', { schema: writeSchema }, write('decrement', false))
-  app.get('/counters/:name', { schema: { querystring: consistencyQuery, params: nameParams } }, readOne(true))
+  app.get('/counters/:name', { schema: { querystring: counterQuery, params: nameParams } }, readOne(true))
   app.post('/counters/:name/increment', { schema: namedWriteSchema }, write('increment', true))
   app.post('/counters/:name/decrement', { schema: namedWriteSchema }, write('decrement', true))
 

@@ -1,47 +1,85 @@
-// A read-only dashboard at GET /: one static page (no external assets) that
-// polls GET /nodes and GET /counters and renders them. All data is inserted
-// with textContent, never as HTML.
+// The operator dashboard: GET / (one self-contained page, dashboard-page.ts)
+// and GET /dashboard/state, the JSON it polls every second — verdict, every
+// remembered node, and the samples of the last 15 minutes (only those newer
+// than `?since=` when given). Answered from the gateway's own data: never
+// waits on a node.
 
 import type { FastifyInstance } from 'fastify'
+import { GatewayError } from '../errors.js'
+import { DASHBOARD_PAGE } from './dashboard-page.js'
 
-const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Tally gateway</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:14px system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
-.healthy{color:#080}.ejected{color:#b00}.unknown{color:#888}#err{color:#b00}
-</style></head><body>
-<h1>Tally gateway</h1><p id="err"></p>
-<h2>Nodes</h2><table><thead><tr><th>id</th><th>address</th><th>health</th><th>in flight (gateway / node)</th><th>loop delay ms</th><th>last check</th><th>default counter</th></tr></thead><tbody id="nodes"></tbody></table>
-<h2>Counters</h2><table><thead><tr><th>name</th><th>value</th></tr></thead><tbody id="counters"></tbody></table>
-<script>
-function row(cells, cls){const tr=document.createElement('tr');cells.forEach(function(c,i){const td=document.createElement('td');td.textContent=c==null?'':String(c);if(i===2&&cls)td.className=cls;tr.appendChild(td)});return tr}
-async function tick(){
-  try{
-    const n=await (await fetch('/nodes')).json();
-    const tb=document.getElementById('nodes');tb.replaceChildren();
-    (n.nodes||[]).forEach(function(x){tb.appendChild(row([x.id,x.address,x.health,x.load.gatewayInflight+' / '+(x.load.inflight==null?'?':x.load.inflight),x.load.eventLoopDelayMs,x.lastCheck,x.value],x.health))});
-    const c=await (await fetch('/counters')).json();
-    const cb=document.getElementById('counters');cb.replaceChildren();
-    (c.counters||[]).forEach(function(x){cb.appendChild(row([x.name,x.value]))});
-    document.getElementById('err').textContent=c.error?c.error.code+': '+c.error.message:'';
-  }catch(e){document.getElementById('err').textContent=String(e)}
+const stateQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { since: {} },
+} as const
+
+/** Reads `?since=` (epoch ms, a non-negative integer); undefined when absent. Throws TALLY_BAD_REQUEST. */
+export function readSince(x: unknown): number | undefined {
+  if (x === undefined) return undefined
+  const n = typeof x === 'string' && /^\d{1,16}$/.test(x) ? Number(x) : Number.NaN
+  if (!Number.isSafeInteger(n)) {
+    throw new GatewayError('TALLY_BAD_REQUEST', 'since must be a time in epoch milliseconds (digits only)')
+  }
+  return n
 }
-tick();setInterval(tick,1000);
-</script></body></html>
-`
 
-/** Registers `GET /` (the dashboard page). */
+/** Registers `GET /` (the page) and `GET /dashboard/state` (its data). */
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+  const gw = app.gateway
+
   app.get('/', async (_req, reply) => {
     reply
       .type('text/html; charset=utf-8')
       .header(
         'content-security-policy',
-        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:",
       )
       .header('x-content-type-options', 'nosniff')
-    return PAGE
+    return DASHBOARD_PAGE
   })
+
+  app.get<{ Querystring: { since?: unknown } }>(
+    '/dashboard/state',
+    { schema: { querystring: stateQuery } },
+    async (req) => {
+      const since = readSince(req.query.since)
+      gw.sampler.refreshHistory()
+      const now = gw.registry.now()
+      const v = gw.sampler.verdict()
+      const samples = gw.sampler.ring.toArray()
+      return {
+        now,
+        verdict: {
+          converged: v.converged,
+          value: v.value,
+          spread: v.spread,
+          answering: v.answering,
+          sinceChangeMs: now - v.lastChangeAt,
+        },
+        discovery:
+          gw.discovery === null
+            ? null
+            : {
+                reachable: gw.discovery.reachable,
+                lastOkMsAgo: gw.discovery.lastOkAt === undefined ? null : now - gw.discovery.lastOkAt,
+              },
+        nodes: gw.history.list().map((r) => {
+          const d = gw.sampler.detail(r.key)
+          return {
+            id: r.id ?? null,
+            address: r.key,
+            state: r.state,
+            sinceMs: now - r.since,
+            lastError: r.lastError ?? null,
+            value: r.lastValue ?? null,
+            peers: d?.peers ?? null,
+            eventLoopDelayMs: d?.eventLoopDelayMs ?? null,
+            lagSeconds: d?.lagSeconds ?? null,
+          }
+        }),
+        samples: since === undefined ? samples : samples.filter((s) => s.t > since),
+      }
+    },
+  )
 }

@@ -38,3 +38,10 @@ export const tenantParams = {
   additionalProperties: false,
   properties: { tenant: { type: 'string' } },
 } as const
+
+/** Query of `GET /counters/:name`: optional `consistency` and `explain`, nothing else. */
+export const counterQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { consistency: {}, explain: {} },
+} as const

@@ -126,6 +126,25 @@ export class FakeNode {
       const name = req.query.name as string | undefined
       return name === undefined ? this.map.state() : this.map.state([name])
     })
+    // The parts of the node's /stats and /metrics the dashboard's poll reads.
+    app.get('/stats', async (req: R, reply: FastifyReply) => {
+      const f = await failing(req, false)
+      if (f === 'reset') return reply
+      if (f === 'error') return reply.code(500).send(err500)
+      return {
+        id: this.id,
+        digest: this.map.digest(),
+        peers: { live: 0, suspect: 0, dead: 0 },
+        load: this.load,
+      }
+    })
+    app.get('/metrics', async (req: R, reply: FastifyReply) => {
+      const f = await failing(req, false)
+      if (f === 'reset') return reply
+      if (f === 'error') return reply.code(500).send(err500)
+      reply.type('text/plain; version=0.0.4')
+      return `tally_writes_total{op="increment",result="ok"} ${this.seen.filter((x) => x.method === 'POST').length}\n`
+    })
     app.get('/health', async (req: R, reply: FastifyReply) => {
       const f = await failing(req, false)
       if (f === 'reset') return reply

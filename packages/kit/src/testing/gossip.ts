@@ -5,15 +5,15 @@ interface ReplicationMetrics {
 }
 
 async function replication(url: string): Promise<ReplicationMetrics['replication']> {
-  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })
-  if (res.status !== 200) throw new Error(`${url}/metrics answered ${res.status}`)
+  const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(5000) })
+  if (res.status !== 200) throw new Error(`${url}/stats answered ${res.status}`)
   return ((await res.json()) as ReplicationMetrics).replication
 }
 
 /**
  * For tests of running tally-node processes (`urls` are their HTTP base
  * URLs): resolves once every node has run `n` more gossip rounds and answered
- * `n` more digest pulls than when called, read from `GET /metrics`. Whatever
+ * `n` more digest pulls than when called, read from `GET /stats`. Whatever
  * a node had sent before the call has been processed by then, so a value
  * unchanged afterwards is not merely slow to change. Rejects after `timeoutMs`.
  */

@@ -18,6 +18,7 @@ export {
   stopProc,
   waitForLine,
 } from './process.js'
+export { promtool, promtoolProblems, sample } from './prometheus.js'
 export { type Decoded, decode, encodeCommand, RawResp } from './resp-client.js'
 export { NODE_BIN, startTallyNode, type TallyNodeProc, waitHealthy } from './tally-node.js'
 export { du, tempDir } from './temp-dir.js'

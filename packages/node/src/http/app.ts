@@ -10,6 +10,7 @@ import { NODE_DEFAULTS } from '../defaults.js'
 import type { TallyNode } from '../node.js'
 import { ERROR_STATUS, mapNodeError } from './error-status.js'
 import { trackLoad } from './load.js'
+import { nodeMetrics } from './metrics.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
 
@@ -41,7 +42,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     errors: { status: ERROR_STATUS, map: mapNodeError },
   })
   const load = trackLoad(app)
-  app.register(counterRoutes, { node: opts.node })
-  app.register(clusterRoutes, { node: opts.node, load })
+  const metrics = nodeMetrics(opts.node, load)
+  app.register(counterRoutes, { node: opts.node, writes: metrics.writes })
+  app.register(clusterRoutes, { node: opts.node, load, metrics: metrics.registry })
   return app
 }

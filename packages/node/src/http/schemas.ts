@@ -34,3 +34,13 @@ export const stateQuery = {
   additionalProperties: false,
   properties: { name: NAME },
 } as const
+
+/** Query of `GET /counters/:name`: optionally `explain=1|true|0|false` (anything else → 400 TALLY_BAD_REQUEST). */
+export const counterQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { explain: { type: 'string', enum: ['1', 'true', '0', 'false'] } },
+} as const
+
+/** Query of routes that take none. */
+export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const

@@ -23,6 +23,7 @@ import type { Transport } from '../wire/transport.js'
 import { AckCollector } from './ack-collector.js'
 import { answerPull, chunkPush, clipToDurable, isEmptyDelta } from './anti-entropy.js'
 import { CHUNK_KEYS, EagerPush } from './eager-push.js'
+import { SyncTracker } from './sync-tracker.js'
 
 /** Options of {@link Replicator}. Durations in ms. */
 export interface ReplicatorOptions {
@@ -98,6 +99,8 @@ export class Replicator {
     keyRecordsIn: 0,
     keyRecordsLearnt: 0,
   }
+  /** When each peer was last in sync with us and each replica last merged (explained reads, lag metric). */
+  readonly sync = new SyncTracker()
   #timer: NodeJS.Timeout | undefined
   readonly #push: EagerPush
   #lastRemote: Promise<void> = Promise.resolve()
@@ -192,7 +195,10 @@ export class Replicator {
         m.observe(msg.f, msg.a, msg.h)
         this.stats.pullsIn++
         const ans = answerPull(this.#o.map, msg.d)
-        if (!ans.s) this.stats.inSync++
+        if (!ans.s) {
+          this.stats.inSync++
+          this.sync.inSync(msg.f, Date.now())
+        }
         const ack: AckMsg = ans.s
           ? { t: MsgType.ACK, ...this.#origin(), md: m.digest(), s: ans.s }
           : { t: MsgType.ACK, ...this.#origin(), md: m.digest() }
@@ -203,6 +209,7 @@ export class Replicator {
       case MsgType.ACK: {
         m.observe(msg.f, msg.a, msg.h)
         if (msg.s) this.#pushBack(msg.a, msg.s, true)
+        else this.sync.inSync(msg.f, Date.now())
         this.#maybeMembers(msg.f, msg.a, msg.md)
         return
       }
@@ -275,7 +282,10 @@ export class Replicator {
       this.stats.keyRecordsLearnt += learnt.length
     }
     if (changed || learnt.length > 0) {
-      if (changed) this.stats.deltasApplied++
+      if (changed) {
+        this.stats.deltasApplied++
+        this.sync.merged(msg.delta as Delta, Date.now())
+      }
       const delta = changed ? (msg.delta as Delta) : EMPTY
       const p = this.#o.store.appendRemote(delta, learnt.length > 0 ? learnt : undefined).then(
         () => this.onRemoteChange(),

@@ -70,7 +70,7 @@ export class LevelStore implements Store {
   #failed: StoreError | null = null
   #cleanup: Promise<void> = Promise.resolve()
   #closing: Promise<void> | null = null
-  #stats: LevelStoreStats = { batches: 0, syncs: 0, ops: 0, opsSinceSnapshot: 0, snapshots: 0 }
+  #stats: LevelStoreStats = { batches: 0, syncs: 0, ops: 0, opsSinceSnapshot: 0, snapshots: 0, bytes: 0 }
 
   /** Does no I/O; `open` does. Throws RangeError for nonsensical options. */
   constructor(opts: LevelStoreOptions) {
@@ -248,8 +248,11 @@ export class LevelStore implements Store {
     const db = this.#db!
     const seq = this.#nextSeq
     const sync = this.#o.durability === 'sync' && items.some((op) => op.kind === 'local')
+    let bytes = 0
     try {
-      await db.put(walKey(seq), encodeBatch(seq, items), { sync })
+      const encoded = encodeBatch(seq, items)
+      bytes = encoded.length
+      await db.put(walKey(seq), encoded, { sync })
     } catch (err) {
       this.#failed = new StoreError(
         StoreErrorCodes.STORE_FAILED,
@@ -267,6 +270,7 @@ export class LevelStore implements Store {
     if (sync) this.#stats.syncs++
     this.#stats.ops += items.length
     this.#stats.opsSinceSnapshot += items.length
+    this.#stats.bytes += bytes
   }
 
   /**

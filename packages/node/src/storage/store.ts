@@ -116,6 +116,8 @@ export interface StoreStats {
   opsSinceSnapshot: number
   /** Snapshots written since open. */
   snapshots: number
+  /** Bytes of WAL batches written since open (encoded records, before LevelDB's own framing). */
+  bytes: number
 }
 
 /** Replica id for a node id and incarnation. */

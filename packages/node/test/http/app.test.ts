@@ -108,8 +108,8 @@ describe('counter routes', () => {
       load: { inflight: 0, eventLoopDelayMs: expect.any(Number) },
     })
     expect((await app.inject('/peers')).json()).toEqual({ peers: [] })
-    const metrics = (await app.inject('/metrics')).json() as { transport: { badFrames: object } }
-    expect(metrics.transport.badFrames).toBeDefined()
+    const stats = (await app.inject('/stats')).json() as { transport: { badFrames: object } }
+    expect(stats.transport.badFrames).toBeDefined()
   })
 })
 

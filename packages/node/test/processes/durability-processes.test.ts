@@ -109,7 +109,7 @@ async function killLoop(
     before = v
   }
   if (extra.includes('--snapshot-interval')) {
-    await until(async () => ((await http(`${p.url}/metrics`)).body as { snapshots: number }).snapshots > 0, {
+    await until(async () => ((await http(`${p.url}/stats`)).body as { snapshots: number }).snapshots > 0, {
       what: 'a snapshot',
       timeoutMs: 10_000,
     })

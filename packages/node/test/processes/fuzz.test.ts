@@ -121,7 +121,7 @@ describe('fuzzing the gossip port', () => {
     expect((health.body as { status: string }).status).toBe('ok')
     expect((await http(`${node.url}/counters/keep`)).body).toEqual(before)
     expect((await http(`${node.url}/counters/fuzz`)).body).toEqual({ name: 'fuzz', value: 0 })
-    const m = (await http(`${node.url}/metrics`)).body as {
+    const m = (await http(`${node.url}/stats`)).body as {
       transport: { framesIn: number; badFrames: Record<string, number> }
       replication: { deltasInvalid: number }
     }

@@ -1,18 +1,22 @@
 // Operator routes: the node's health (what gateways and probes act on), its
-// peers, and its metrics.
+// peers, its JSON stats and its Prometheus metrics.
 
+import { type MetricsRegistry, metricsRoute } from '@tally/kit'
 import type { FastifyInstance } from 'fastify'
 import type { TallyNode } from '../../node.js'
 import type { Load } from '../load.js'
+import { noQuery } from '../schemas.js'
 
 /** Options of {@link clusterRoutes}. */
 export interface ClusterRouteOptions {
   node: TallyNode
   /** Reader of the HTTP load (see load.ts). */
   load: () => Load
+  /** The app's Prometheus registry, served at `GET /metrics`. */
+  metrics: MetricsRegistry
 }
 
-/** Registers `GET /health`, `/peers` and `/metrics` on `app`. */
+/** Registers `GET /health`, `/peers`, `/stats` (JSON) and `/metrics` (Prometheus text) on `app`. */
 export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOptions): Promise<void> {
   const { node, load } = opts
 
@@ -33,7 +37,8 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
     }
   })
   app.get('/peers', async () => ({ peers: node.membership.list() }))
-  app.get('/metrics', async () => ({
+  metricsRoute(app, opts.metrics)
+  app.get('/stats', { schema: { querystring: noQuery } }, async () => ({
     id: node.identity.nodeId,
     counters: node.map.size,
     digest: node.map.digest(),

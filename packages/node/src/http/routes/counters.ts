@@ -3,10 +3,12 @@
 // the rest (names are validated there).
 
 import type { Consistency } from '@tally/kit'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TallyNode } from '../../node.js'
+import { explainCounter } from '../explain.js'
 import { readAttempt, readIdempotencyKey } from '../headers.js'
-import { mutateBody, mutateQuery, nameParams, stateQuery } from '../schemas.js'
+import type { WriteMetrics } from '../metrics.js'
+import { counterQuery, mutateBody, mutateQuery, nameParams, stateQuery } from '../schemas.js'
 
 interface MutateRoute {
   Params: { name?: string }
@@ -19,8 +21,11 @@ interface MutateRoute {
  * `/counters/:name/decrement`, `GET /counter`, `/counters`,
  * `/counters/:name` and `/state` on `app`, served by `opts.node`.
  */
-export async function counterRoutes(app: FastifyInstance, opts: { node: TallyNode }): Promise<void> {
-  const { node } = opts
+export async function counterRoutes(
+  app: FastifyInstance,
+  opts: { node: TallyNode; writes?: WriteMetrics },
+): Promise<void> {
+  const { node, writes } = opts
 
   const mutate =
     (op: 'increment' | 'decrement') =>
@@ -39,23 +44,37 @@ export async function counterRoutes(app: FastifyInstance, opts: { node: TallyNod
         attempt: readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders),
         consistency: req.query.consistency ?? 'one',
       })
+  // Every answered write, bad input included, is counted and timed once it is sent.
+  const counted = (op: 'increment' | 'decrement') =>
+    writes === undefined
+      ? {}
+      : {
+          onResponse: (_req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+            writes.record(op, reply.statusCode, reply.elapsedTime / 1000)
+            done()
+          },
+        }
   const mutateSchema = { querystring: mutateQuery, body: mutateBody }
   const namedSchema = { ...mutateSchema, params: nameParams }
-  app.post<MutateRoute>('/increment', { schema: mutateSchema }, mutate('increment'))
-  app.post<MutateRoute>('/decrement', { schema: mutateSchema }, mutate('decrement'))
-  app.post<MutateRoute>('/counters/:name/increment', { schema: namedSchema }, mutate('increment'))
-  app.post<MutateRoute>('/counters/:name/decrement', { schema: namedSchema }, mutate('decrement'))
+  const inc = { schema: mutateSchema, ...counted('increment') }
+  const dec = { schema: mutateSchema, ...counted('decrement') }
+  app.post<MutateRoute>('/increment', inc, mutate('increment'))
+  app.post<MutateRoute>('/decrement', dec, mutate('decrement'))
+  app.post<MutateRoute>('/counters/:name/increment', { ...inc, schema: namedSchema }, mutate('increment'))
+  app.post<MutateRoute>('/counters/:name/decrement', { ...dec, schema: namedSchema }, mutate('decrement'))
 
   app.get('/counter', async () => ({ name: 'default', value: node.value('default') }))
   app.get('/counters', async () => ({
     counters: node.map.names().map((name) => ({ name, value: node.value(name) })),
   }))
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: { name: string }; Querystring: { explain?: string } }>(
     '/counters/:name',
-    { schema: { params: nameParams } },
+    { schema: { params: nameParams, querystring: counterQuery } },
     async (req) => {
       const { name } = req.params
-      return { name, value: node.value(name) }
+      const value = node.value(name)
+      if (req.query.explain !== '1' && req.query.explain !== 'true') return { name, value }
+      return { name, value, explain: explainCounter(node, name, Date.now()) }
     },
   )
   app.get<{ Querystring: { name?: string } }>(

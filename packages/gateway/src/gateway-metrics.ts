@@ -1,0 +1,65 @@
+// The gateway's Prometheus series (GET /metrics): requests by route pattern,
+// upstream attempt latency, retries, ejections, and nodes by operator state.
+// Hot-path calls increment pre-bound children; node states are read when
+// scraped.
+
+import { createMetricsRegistry, type MetricsRegistry } from '@tally/kit'
+import { Counter, Gauge, Histogram } from 'prom-client'
+import { NODE_STATES, type NodeHistory } from './node-history.js'
+import type { RegistryEvents } from './registry.js'
+
+/** Upstream latency buckets, seconds (a node answers in ms; timeouts are seconds). */
+const UPSTREAM_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+/** The gateway's registry and the events object its node registry reports to. */
+export interface GatewayMetrics {
+  readonly registry: MetricsRegistry
+  readonly events: RegistryEvents
+}
+
+/**
+ * Builds the registry of one gateway app; `history` is read (and refreshed
+ * by `refresh`) when scraped. See the gateway README's metrics table.
+ */
+export function gatewayMetrics(history: NodeHistory, refresh: () => void): GatewayMetrics {
+  const registry = createMetricsRegistry()
+  const r = [registry]
+  const upstream = new Histogram({
+    name: 'tally_gateway_upstream_duration_seconds',
+    help: 'One attempt on one node, from send to complete answer or failure, by outcome',
+    labelNames: ['outcome'],
+    buckets: UPSTREAM_BUCKETS,
+    registers: r,
+  })
+  const ok = upstream.labels('ok')
+  const failed = upstream.labels('failed')
+  const retries = new Counter({
+    name: 'tally_gateway_retries_total',
+    help: 'Requests moved on to another node after a failed attempt',
+    registers: r,
+  })
+  const ejections = new Counter({
+    name: 'tally_gateway_ejections_total',
+    help: 'Usable nodes ejected from traffic (failed health check or request)',
+    registers: r,
+  })
+  new Gauge({
+    name: 'tally_gateway_nodes',
+    help: 'Nodes the gateway knows or remembers, by state (healthy, suspect, ejected, down)',
+    labelNames: ['state'],
+    registers: r,
+    collect() {
+      refresh()
+      const c = history.counts()
+      for (const s of NODE_STATES) this.set({ state: s }, c[s])
+    },
+  })
+  return {
+    registry,
+    events: {
+      attempt: (seconds, outcome) => (outcome === 'ok' ? ok : failed).observe(seconds),
+      retry: () => retries.inc(),
+      ejected: () => ejections.inc(),
+    },
+  }
+}

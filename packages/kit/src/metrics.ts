@@ -1,0 +1,118 @@
+// Prometheus metrics shared by the three servers: one prom-client Registry
+// per app instance (never the global one, so several apps in one process —
+// tests — keep separate series), the default process metrics, the
+// `GET /metrics` route in the text exposition format, and a counter of HTTP
+// requests by route pattern.
+
+import type { FastifyInstance } from 'fastify'
+import { Counter, type CounterConfiguration, collectDefaultMetrics, Registry } from 'prom-client'
+
+/** Query schema of `GET /metrics`: it takes none (anything else → 400 TALLY_BAD_REQUEST). */
+const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const
+
+/**
+ * A fresh registry for one app instance, with prom-client's default process
+ * metrics (CPU, memory, event loop lag, GC, handles) under their usual
+ * `process_`/`nodejs_` names (`defaults: false` leaves them out). Never throws.
+ */
+export function createMetricsRegistry(opts: { defaults?: boolean } = {}): Registry {
+  const registry = new Registry()
+  if (opts.defaults !== false) collectDefaultMetrics({ register: registry })
+  return registry
+}
+
+/**
+ * Registers `GET /metrics` on `app`, answering `registry`'s series in the
+ * Prometheus text format (version 0.0.4). A query string is refused with
+ * 400 TALLY_BAD_REQUEST. Collecting never blocks on I/O.
+ */
+export function metricsRoute(app: FastifyInstance, registry: Registry): void {
+  app.get('/metrics', { schema: { querystring: NO_QUERY } }, async (_req, reply) => {
+    const text = await registry.metrics()
+    reply.type(registry.contentType)
+    return text
+  })
+}
+
+/**
+ * A counter whose value is read from elsewhere when scraped (`read()`), for
+ * figures the code already keeps (transport, store, replication counters):
+ * nothing is added to their hot paths. `read` must be cheap and monotonic.
+ */
+export function readCounter(
+  registry: Registry,
+  config: Omit<CounterConfiguration<string>, 'registers' | 'collect'>,
+  read: () => number,
+): Counter {
+  return new Counter({
+    ...config,
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(read())
+    },
+  })
+}
+
+/**
+ * A counter with one label set per value of `read()` (e.g. bad frames by
+ * reason), read when scraped. Keys must be a bounded set.
+ */
+export function readLabelledCounter(
+  registry: Registry,
+  config: Omit<CounterConfiguration<string>, 'registers' | 'collect'>,
+  label: string,
+  read: () => Readonly<Record<string, number>>,
+): Counter {
+  return new Counter({
+    ...config,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [k, v] of Object.entries(read())) this.labels(k).inc(v)
+    },
+  })
+}
+
+/**
+ * Counts every request `app` answers as `tally_<prefix>requests_total{method,
+ * route,status}`, where `route` is the route pattern (`/counters/:name`), or
+ * `unmatched` for a 404 of an unknown URL: a bounded label set. The label
+ * children are looked up in a nested cache (no per-request allocation once
+ * warm). Call before the routes are registered.
+ */
+export function countRequests(app: FastifyInstance, registry: Registry, name: string): Counter {
+  const counter = new Counter({
+    name,
+    help: 'HTTP requests answered, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  })
+  type Child = ReturnType<typeof counter.labels>
+  const cache = new Map<string, Map<string, Map<number, Child>>>()
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched'
+    let byMethod = cache.get(route)
+    if (byMethod === undefined) {
+      byMethod = new Map()
+      cache.set(route, byMethod)
+    }
+    let byStatus = byMethod.get(req.method)
+    if (byStatus === undefined) {
+      byStatus = new Map()
+      byMethod.set(req.method, byStatus)
+    }
+    const status = reply.statusCode
+    let child = byStatus.get(status)
+    if (child === undefined) {
+      child = counter.labels(req.method, route, String(status))
+      byStatus.set(status, child)
+    }
+    child.inc()
+    done()
+  })
+  return counter
+}
+
+export type { Registry as MetricsRegistry } from 'prom-client'

@@ -4,16 +4,28 @@ import { ReplicaLog } from '../src/replica-log.js'
 
 // A tiny model: the current seq of each name; a log record is current iff it matches.
 function setup() {
-  const current = new Map<string, number>()
-  const log = new ReplicaLog((name, seq) => current.get(name) === seq)
+  // The log keys entries by number: names are numbered in order of first use.
+  const current = new Map<number, number>()
+  const ids = new Map<string, number>()
+  const names: string[] = []
+  const idOf = (name: string) => {
+    let id = ids.get(name)
+    if (id === undefined) {
+      id = names.push(name) - 1
+      ids.set(name, id)
+    }
+    return id
+  }
+  const log = new ReplicaLog((key, seq) => current.get(key) === seq)
   const put = (name: string, seq: number) => {
-    const replaced = current.has(name)
-    current.set(name, seq)
-    log.add(name, seq, replaced)
+    const key = idOf(name)
+    const replaced = current.has(key)
+    current.set(key, seq)
+    log.add(key, seq, replaced)
   }
   const after = (k: number) => {
     const out: string[] = []
-    log.forEachAfter(k, (n) => out.push(n))
+    log.forEachAfter(k, (key) => out.push(names[key] as string))
     return out
   }
   return { log, put, after }

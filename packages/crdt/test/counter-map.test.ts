@@ -304,3 +304,64 @@ describe('CounterMap exact arithmetic', () => {
     expect(a.value('x')).toBe(MAX)
   })
 })
+
+describe('CounterMap.stateSlice', () => {
+  it('slices cover the state in creation order, at least one counter each, bounded by entries', () => {
+    const m = new CounterMap('a')
+    const peer = new CounterMap('b')
+    for (let i = 0; i < 50; i++) {
+      m.increment(`c${i}`, i + 1)
+      if (i % 3 === 0) peer.decrement(`c${i}`, 2)
+    }
+    m.applyDelta(peer.deltaSince({}))
+    const counters: Record<string, unknown> = {}
+    const order: string[] = []
+    let slices = 0
+    for (let from = 0; from < m.size; slices++) {
+      const s = m.stateSlice(from, 7)
+      const names = Object.keys(s.counters)
+      expect(names.length).toBeGreaterThan(0)
+      const entries = names.reduce((k, n) => k + Object.keys(s.counters[n] ?? {}).length, 0)
+      // Stops once it holds 7 entries: at most 7 + one counter's entries (2 replicas).
+      expect(entries).toBeLessThanOrEqual(8)
+      Object.assign(counters, s.counters)
+      order.push(...names)
+      expect(s.next).toBe(from + names.length)
+      from = s.next
+    }
+    expect(slices).toBeGreaterThan(5)
+    expect(order).toEqual(Array.from({ length: 50 }, (_, i) => `c${i}`))
+    expect(counters).toEqual(m.state().counters)
+    expect(m.stateSlice(m.size, 10)).toEqual({ counters: {}, next: m.size })
+    expect(() => m.stateSlice(-1, 10)).toThrow(RangeError)
+    expect(() => m.stateSlice(0, 0)).toThrow(RangeError)
+  })
+
+  it('a summary, then slices read while the map changes, form a state that merges to the same as the map at the start', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(30), fc.integer({ min: 1, max: 9 })), { maxLength: 120 }), (ops) => {
+        const m = new CounterMap('a')
+        for (let i = 0; i < 40; i++) m.increment(`c${i % 25}`, 1)
+        const start = m.state()
+        const vv = m.summary()
+        const counters: Record<string, Record<string, [number, number, number]>> = {}
+        let from = 0
+        let k = 0
+        while (from < m.size) {
+          // Writes between slices, to known and new counters.
+          const op = ops[k++]
+          if (op) m.increment(`c${op[0]}`, op[1])
+          const s = m.stateSlice(from, 3)
+          Object.assign(counters, s.counters)
+          from = s.next
+        }
+        const restored = CounterMap.fromState('x', { vv, counters })
+        // Everything the start held is there; merging the start changes nothing.
+        expect(restored.merge(start)).toBe(false)
+        // And catching up from the live map ends equal.
+        restored.applyDelta(m.deltaSince(restored.summary()))
+        expect(restored.state()).toEqual(m.state())
+      }),
+    )
+  })
+})

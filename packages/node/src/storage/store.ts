@@ -1,4 +1,5 @@
 import type { CounterMapState, Delta } from '@tally/crdt'
+import type { StateSource } from './snapshot-source.js'
 
 /**
  * Who this node is across restarts. `replicaId` is the CRDT replica id its
@@ -89,10 +90,16 @@ export interface Store {
   appendRemote(delta: Delta, records?: readonly IdempotencyRecord[]): Promise<void>
   /**
    * Records `state` as a snapshot and drops the log entries it covers. The
-   * caller passes the live state and every live idempotency record (own and
-   * learnt); entries appended after the call are kept.
+   * caller passes the live state (a plain copy, or a source the store reads
+   * a slice at a time: see {@link StateSource}) and every live idempotency
+   * record (own and learnt); entries appended after the call are kept.
    */
-  snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void>
+  snapshot(state: CounterMapState | StateSource, idempotency: IdempotencyRecord[]): Promise<void>
+  /**
+   * Optional: false when nothing was logged since the latest snapshot (a new
+   * one would hold the same), so the node skips it. Absent: always snapshot.
+   */
+  changedSinceSnapshot?(): boolean
   /**
    * Optional hint: true when enough log has piled up since the last snapshot
    * that the node should take one now (checked after appends).

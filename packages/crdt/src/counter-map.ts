@@ -14,6 +14,7 @@ import { ErrorCodes, TallyError } from './errors.js'
 import { formatDigest, hashString, mixNumber } from './hash.js'
 import type { PNCounterState } from './pncounter.js'
 import { ReplicaLog } from './replica-log.js'
+import { ROW, readColumns, type StateColumns } from './state-columns.js'
 import { assertAmount, assertName, assertReplicaId, describe } from './validate.js'
 import { VersionVector } from './version-vector.js'
 
@@ -310,30 +311,121 @@ export class CounterMap {
 
   #apply(delta: Delta): boolean {
     let changed = false
-    const t = this.#t
     for (const [name, id, p, n, seq] of delta.entries) {
-      if (p === 0 && n === 0) continue
-      let c = t.counter(name)
-      let r = t.replica(id)
-      const e = c === undefined || r === undefined ? END : t.find(c, r)
-      if (e !== END) {
-        const ep = t.p(e)
-        const en = t.n(e)
-        const es = t.seq(e)
-        if (ep >= p && en >= n && es >= seq) continue
-        this.#put(c as number, r as number, Math.max(p, ep), Math.max(n, en), Math.max(seq, es), e)
-      } else {
-        c ??= t.counterFor(name)
-        r ??= t.replicaFor(id)
-        this.#put(c, r, p, n, seq, END)
-      }
-      changed = true
+      if (this.#mergeEntry(this.#t.counter(name), this.#t.replica(id), name, id, p, n, seq) !== END)
+        changed = true
     }
     for (const [r, from, to] of delta.ranges) if (this.#vv.advance(r, from, to)) changed = true
-    // Never reuse one of our own operation numbers, even if peers know more of us than we do.
+    return this.#afterMerge(changed)
+  }
+
+  // Never reuse one of our own operation numbers, even if peers know more of us than we do.
+  #afterMerge(changed: boolean): boolean {
     const own = this.#vv.get(this.replica)
     if (own > this.#seq) this.#seq = own
     return changed
+  }
+
+  // Per-field max of one (checked) entry into counter c / replica r (numbers when known).
+  // Returns the counter number when anything changed, else END.
+  #mergeEntry(
+    known: number | undefined,
+    knownReplica: number | undefined,
+    name: string,
+    id: string,
+    p: number,
+    n: number,
+    seq: number,
+  ): number {
+    if (p === 0 && n === 0) return END
+    const t = this.#t
+    const e = known === undefined || knownReplica === undefined ? END : t.find(known, knownReplica)
+    if (e !== END) {
+      const ep = t.p(e)
+      const en = t.n(e)
+      const es = t.seq(e)
+      if (ep >= p && en >= n && es >= seq) return END
+      this.#put(
+        known as number,
+        knownReplica as number,
+        Math.max(p, ep),
+        Math.max(n, en),
+        Math.max(seq, es),
+        e,
+      )
+      return known as number
+    }
+    const c = known ?? t.counterFor(name)
+    this.#put(c, knownReplica ?? t.replicaFor(id), p, n, seq, END)
+    return c
+  }
+
+  /**
+   * A slice of the counters in columnar form ({@link StateColumns}): as
+   * {@link stateSlice} (counters from number `from` on in creation order, at
+   * least one, stopping at about `maxEntries` entries; `next` continues), but
+   * with no object per counter or entry: what a snapshot writes. O(answer).
+   * Throws RangeError unless `from` is a non-negative integer and `maxEntries` ≥ 1.
+   */
+  stateColumns(from: number, maxEntries: number): { columns: StateColumns; next: number } {
+    if (!Number.isSafeInteger(from) || from < 0)
+      throw new RangeError(`stateColumns: bad from ${describe(from)}`)
+    if (!(maxEntries >= 1)) throw new RangeError(`stateColumns: maxEntries must be >= 1`)
+    const t = this.#t
+    const names: string[] = []
+    const replicas: string[] = []
+    const local = new Map<number, number>()
+    const rows: number[] = []
+    let c = from
+    for (; c < t.counters && rows.length < maxEntries * ROW; c++) {
+      const ci = names.push(t.names[c] as string) - 1
+      for (let e = t.head(c); e !== END; e = t.next(e)) {
+        const r = t.rep(e)
+        let ri = local.get(r)
+        if (ri === undefined) {
+          ri = replicas.push(t.replicaIds[r] as string) - 1
+          local.set(r, ri)
+        }
+        rows.push(ci, ri, t.p(e), t.n(e), t.seq(e))
+      }
+    }
+    return { columns: { names, replicas, rows }, next: c }
+  }
+
+  /**
+   * Merges untrusted state columns (per-entry max, as {@link merge} of the
+   * same entries with an empty summary): the bulk load of a snapshot slice.
+   * Validates all of it first: on TALLY_STATE_INVALID nothing changes.
+   * Returns true if anything changed. O(entries).
+   */
+  mergeColumns(columns: unknown): boolean {
+    const { names, replicas, rows } = readColumns(columns)
+    const t = this.#t
+    // Counter and replica numbers by column index, looked up once each.
+    const cs: Array<number | undefined> = names.map((name) => t.counter(name))
+    const rs: Array<number | undefined> = replicas.map((id) => t.replica(id))
+    let changed = false
+    for (let i = 0; i < rows.length; i += ROW) {
+      const ci = rows[i] as number
+      const ri = rows[i + 1] as number
+      const name = names[ci] as string
+      const id = replicas[ri] as string
+      const c = this.#mergeEntry(
+        cs[ci],
+        rs[ri],
+        name,
+        id,
+        rows[i + 2] as number,
+        rows[i + 3] as number,
+        rows[i + 4] as number,
+      )
+      if (c !== END) {
+        changed = true
+        cs[ci] = c
+        rs[ri] ??= t.replica(id)
+      }
+    }
+    return this.#afterMerge(changed)
   }
 
   // Sets entry `old` (or a new entry of replica r in counter c, when old is END) to (p, n, seq).
@@ -372,4 +464,4 @@ export class CounterMap {
   }
 }
 
-export type { CounterMapState, Delta, EntryTuple, RangeTuple, Summary }
+export type { CounterMapState, Delta, EntryTuple, RangeTuple, StateColumns, Summary }

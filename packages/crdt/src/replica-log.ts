@@ -96,24 +96,47 @@ export class ReplicaLog {
     this.#keys = keys
   }
 
+  // Stable sort of the records by seq: an LSD radix sort over 16-bit digits
+  // of the seq (a safe integer: at most 4 digits, constant digits skipped),
+  // O(n) where a comparison sort of a million records stalls for a second.
   #sort(): void {
     if (this.#sorted) return
     const n = this.#len
-    const seqs = this.#seqs
-    const keys = this.#keys
-    // Sort record positions by (seq, position): stable, so equal seqs keep arrival order.
-    const order = new Uint32Array(n)
-    for (let i = 0; i < n; i++) order[i] = i
-    order.sort((a, b) => (seqs[a] as number) - (seqs[b] as number) || a - b)
-    const s2 = new Float64Array(Math.max(4, seqs.length))
-    const k2 = new Int32Array(s2.length)
-    for (let i = 0; i < n; i++) {
-      const j = order[i] as number
-      s2[i] = seqs[j] as number
-      k2[i] = keys[j] as number
+    if (n === 0) {
+      this.#sorted = true
+      return
     }
-    this.#seqs = s2
-    this.#keys = k2
+    let seqs = this.#seqs
+    let keys = this.#keys
+    let s2 = new Float64Array(Math.max(4, seqs.length))
+    let k2 = new Int32Array(s2.length)
+    const count = new Uint32Array(1 << 16)
+    for (let d = 0; d < 4; d++) {
+      count.fill(0)
+      for (let i = 0; i < n; i++) {
+        const b = digit(seqs[i] as number, d)
+        count[b] = (count[b] as number) + 1
+      }
+      if (count[digit(seqs[0] as number, d)] === n) continue // every record has this digit
+      let sum = 0
+      for (let b = 0; b < count.length; b++) {
+        const c = count[b] as number
+        count[b] = sum
+        sum += c
+      }
+      for (let i = 0; i < n; i++) {
+        const s = seqs[i] as number
+        const b = digit(s, d)
+        const at = count[b] as number
+        count[b] = at + 1
+        s2[at] = s
+        k2[at] = keys[i] as number
+      }
+      ;[seqs, s2] = [s2, seqs]
+      ;[keys, k2] = [k2, keys]
+    }
+    this.#seqs = seqs
+    this.#keys = keys
     this.#sorted = true
   }
 
@@ -154,4 +177,10 @@ export class ReplicaLog {
       this.#keys = keys.slice(0, cap)
     }
   }
+}
+
+// 16-bit digit `d` (0 = lowest) of a non-negative safe integer.
+function digit(x: number, d: number): number {
+  if (d < 2) return (x >>> (16 * d)) & 0xffff
+  return (Math.floor(x / 0x100000000) >>> (16 * (d - 2))) & 0xffff
 }

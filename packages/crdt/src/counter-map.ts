@@ -11,7 +11,7 @@ import {
 } from './delta.js'
 import { END, EntryTable } from './entry-table.js'
 import { ErrorCodes, TallyError } from './errors.js'
-import { formatDigest, hashString, mixNumber } from './hash.js'
+import { formatDigest, type Hash64, hashPairInto, mixInto } from './hash.js'
 import type { PNCounterState } from './pncounter.js'
 import { ReplicaLog } from './replica-log.js'
 import { ROW, readColumns, type StateColumns } from './state-columns.js'
@@ -95,7 +95,7 @@ export class CounterMap {
       )
     }
     const r = t.replicaFor(this.replica)
-    const c = known ?? t.counterFor(name)
+    const c = known ?? t.addCounter(name)
     const own = known === undefined ? END : t.find(c, r)
     const seq = ++this.#seq
     const p = (own === END ? 0 : t.p(own)) + (field === 'p' ? amount : 0)
@@ -355,7 +355,7 @@ export class CounterMap {
       )
       return known as number
     }
-    const c = known ?? t.counterFor(name)
+    const c = known ?? t.addCounter(name)
     this.#put(c, knownReplica ?? t.replicaFor(id), p, n, seq, END)
     return c
   }
@@ -433,16 +433,17 @@ export class CounterMap {
     const t = this.#t
     const id = t.replicaIds[r] as string
     // An entry's digest contribution: hash of (name, replica) mixed with p, n and seq.
-    const base = hashString(`${t.names[c]}\u0000${id}`)
+    const h = SCRATCH
+    hashPairInto(t.names[c] as string, id, BASE)
     let e = old
     if (e !== END) {
-      const h = mixNumber(mixNumber(mixNumber(base, t.p(e)), t.n(e)), t.seq(e))
+      entryHash(t.p(e), t.n(e), t.seq(e))
       this.#h1 = (this.#h1 - h.h1) >>> 0
       this.#h2 = (this.#h2 - h.h2) >>> 0
     } else e = t.add(c, r)
     const seqChanged = t.seq(e) !== seq
     t.set(e, p, n, seq)
-    const h = mixNumber(mixNumber(mixNumber(base, p), n), seq)
+    entryHash(p, n, seq)
     this.#h1 = (this.#h1 + h.h1) >>> 0
     this.#h2 = (this.#h2 + h.h2) >>> 0
     if (seqChanged || old === END) {
@@ -462,6 +463,20 @@ export class CounterMap {
     const ids = this.#t.replicaIds.filter((_, r) => this.#logs[r] !== undefined)
     return [...new Set([...ids, ...this.#vv.keys()])].sort()
   }
+}
+
+// Scratch hashes of #put (no allocation per change): BASE = hash of (name,
+// replica); SCRATCH = BASE mixed with an entry's p, n and seq.
+const BASE: Hash64 = { h1: 0, h2: 0 }
+const SCRATCH: Hash64 = { h1: 0, h2: 0 }
+
+// An entry's digest contribution, into SCRATCH: hash of (name, replica) mixed with p, n and seq.
+function entryHash(p: number, n: number, seq: number): void {
+  SCRATCH.h1 = BASE.h1
+  SCRATCH.h2 = BASE.h2
+  mixInto(SCRATCH, p)
+  mixInto(SCRATCH, n)
+  mixInto(SCRATCH, seq)
 }
 
 export type { CounterMapState, Delta, EntryTuple, RangeTuple, StateColumns, Summary }

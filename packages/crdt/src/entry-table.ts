@@ -8,6 +8,8 @@
 // page, so a large map never copies its columns nor leaves freed copies
 // behind in the allocator (which would stay resident).
 
+import { NameIndex } from './name-index.js'
+
 const SHIFT = 13
 /** Rows per page (8192: a float page is 192 KiB). */
 const PAGE = 1 << SHIFT
@@ -35,7 +37,7 @@ export class EntryTable {
   readonly names: string[] = []
   /** Id of each replica, by number. */
   readonly replicaIds: string[] = []
-  readonly #counterOf = new Map<string, number>()
+  readonly #counterOf = new NameIndex(this.names)
   readonly #replicaOf = new Map<string, number>()
 
   /** Number of entries. */
@@ -55,12 +57,15 @@ export class EntryTable {
 
   /** Number of counter `name`, numbering it if new. O(1) amortised. */
   counterFor(name: string): number {
-    let c = this.#counterOf.get(name)
-    if (c !== undefined) return c
-    c = this.names.length
+    return this.#counterOf.get(name) ?? this.addCounter(name)
+  }
+
+  /** Numbers new counter `name` (the caller checked it is unknown) and returns its number. O(1) amortised. */
+  addCounter(name: string): number {
+    const c = this.names.length
     if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
     this.names.push(name)
-    this.#counterOf.set(name, c)
+    this.#counterOf.add(name, c)
     return c
   }
 

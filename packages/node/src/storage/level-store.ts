@@ -19,7 +19,17 @@ import {
   walKey,
 } from './record-codec.js'
 import { StateFold } from './recovery-fold.js'
-import { CHUNK_END, CHUNK_PREFIX, chunkRange, decodeChunk, decodeSnapshotValue } from './snapshot-codec.js'
+import {
+  CHUNK_END,
+  CHUNK_PREFIX,
+  chunkIndexOf,
+  chunkKey,
+  chunkRange,
+  decodeChunk,
+  decodeSnapshotValue,
+  frameIntact,
+  type SnapshotManifest,
+} from './snapshot-codec.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
 import { writeSnapshotChunks } from './snapshot-writer.js'
 import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
@@ -162,7 +172,7 @@ export class LevelStore implements Store {
     }
     const idem = new Map<string, IdempotencyRecord>()
     for (const r of v1?.idempotency ?? []) mergeIdem(idem, r)
-    if (manifest) await this.#readChunks(db, manifest.gen, manifest.chunks, fold, idem)
+    if (manifest) await this.#checkChunks(db, manifest, idem)
     const scan = await scanWal(
       walEntries(db),
       covered,
@@ -217,34 +227,30 @@ export class LevelStore implements Store {
     return {
       identity,
       state: snap || scan.ops > 0 ? fold.state() : null,
+      ...(manifest && manifest.chunks > 0 ? { slices: () => this.#slices(manifest) } : {}),
       deltas: [],
       idempotency: liveIdempotency(idem.values(), now, this.#o.idempotencyTtl),
       warnings,
     }
   }
 
-  // Folds every chunk of snapshot generation `gen` (there must be exactly `count`).
-  async #readChunks(
-    db: WalDb,
-    gen: number,
-    count: number,
-    fold: StateFold,
-    idem: Map<string, IdempotencyRecord>,
-  ): Promise<void> {
-    const it = db.iterator({ ...chunkRange(gen), highWaterMarkBytes: 1 << 20, fillCache: false })
+  // Checks every chunk of the snapshot (present, checksums intact) without
+  // decoding the counters (the node merges them afterwards, slice by slice:
+  // see #slices); reads the idempotency records.
+  async #checkChunks(db: WalDb, m: SnapshotManifest, idem: Map<string, IdempotencyRecord>): Promise<void> {
+    const it = db.iterator({ ...chunkRange(m.gen), highWaterMarkBytes: 1 << 20, fillCache: false })
     let seen = 0
     try {
       for (let rows = await it.nextv(64); rows.length > 0; rows = await it.nextv(64)) {
         for (const [key, value] of rows) {
-          const chunk = decodeChunk(value)
-          if ('reason' in chunk) throw this.#damagedSnapshot(`chunk ${key}: ${chunk.reason}`)
-          if ('records' in chunk) for (const r of chunk.records) mergeIdem(idem, r)
-          else {
-            try {
-              fold.mergeState({ counters: chunk.counters })
-            } catch (err) {
-              throw this.#damagedSnapshot(`chunk ${key} is invalid: ${msg(err)}`)
-            }
+          if (chunkIndexOf(key, m.gen) !== seen) throw this.#damagedSnapshot(`chunk ${seen} is missing`)
+          if (seen < m.chunks) {
+            if (!frameIntact(value)) throw this.#damagedSnapshot(`chunk ${key}: checksum mismatch`)
+          } else {
+            const chunk = decodeChunk(value)
+            if (!('records' in chunk))
+              throw this.#damagedSnapshot(`chunk ${key}: ${'reason' in chunk ? chunk.reason : 'not records'}`)
+            for (const r of chunk.records) mergeIdem(idem, r)
           }
           seen++
         }
@@ -252,7 +258,32 @@ export class LevelStore implements Store {
     } finally {
       await it.close()
     }
-    if (seen !== count) throw this.#damagedSnapshot(`${count} chunks expected, ${seen} found`)
+    const want = m.chunks + m.recordChunks
+    if (seen !== want) throw this.#damagedSnapshot(`${want} chunks expected, ${seen} found`)
+  }
+
+  // The counter chunks of snapshot `m`, decoded one at a time (checked by #checkChunks at open).
+  async *#slices(m: SnapshotManifest): AsyncGenerator<unknown> {
+    const db = this.#db
+    if (!db) throw closedError()
+    const it = db.iterator({
+      gte: chunkKey(m.gen, 0),
+      lt: chunkKey(m.gen, m.chunks),
+      highWaterMarkBytes: 1 << 20,
+      fillCache: false,
+    })
+    try {
+      for (let rows = await it.nextv(16); rows.length > 0; rows = await it.nextv(16)) {
+        for (const [key, value] of rows) {
+          const chunk = decodeChunk(value)
+          if (!('columns' in chunk))
+            throw this.#damagedSnapshot(`chunk ${key}: ${'reason' in chunk ? chunk.reason : 'not counters'}`)
+          yield chunk.columns
+        }
+      }
+    } finally {
+      await it.close()
+    }
   }
 
   #damagedSnapshot(reason: string): StoreError {
@@ -346,11 +377,11 @@ export class LevelStore implements Store {
     const run = Promise.all([fixed, this.#snapChain]).then(async () => {
       const cutoff = at - this.#o.idempotencyTtl
       const live = idempotency.filter((r) => r.at > cutoff)
-      const chunks = await writeSnapshotChunks(this.#db!, gen, src, live)
+      const { chunks, recordChunks } = await writeSnapshotChunks(this.#db!, gen, src, live)
       await queue.barrier(async () => {
         // After a failed write the memory may hold operations that were refused: do not persist them.
         if (this.#failed) throw this.#failed
-        const manifest = { v: 2, covered, at, gen, chunks, vv }
+        const manifest: SnapshotManifest = { v: 2, covered, at, gen, chunks, recordChunks, vv }
         await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: encodeFrame(manifest) }], {
           sync: true,
         })

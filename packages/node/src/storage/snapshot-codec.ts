@@ -6,7 +6,8 @@
 // interrupted or superseded snapshot and are deleted.
 // Format 1 (one frame holding everything) is still read: see record-codec.ts.
 
-import type { CounterMapState, Summary } from '@tally/crdt'
+import type { StateColumns, Summary } from '@tally/crdt'
+import { crc32 } from './crc32.js'
 import { decodeFrame, decodeSnapshot, encodeFrame, readIdem, type SnapshotRecord } from './record-codec.js'
 import type { IdempotencyRecord } from './store.js'
 
@@ -24,14 +25,19 @@ export interface SnapshotManifest {
   at: number
   /** Generation: its chunks are keyed `c:<gen>:…`. */
   gen: number
-  /** Number of chunks. */
+  /** Number of counter chunks (indexes 0 … chunks−1). */
   chunks: number
+  /** Number of idempotency-record chunks, after the counter chunks. */
+  recordChunks: number
   /** The version summary of the state. */
   vv: Summary
 }
 
-/** One chunk: a slice of the counters, or a slice of the idempotency records. */
-export type SnapshotChunk = { counters: CounterMapState['counters'] } | { records: IdempotencyRecord[] }
+/**
+ * One chunk: a slice of the counters in columns (checked when merged:
+ * `CounterMap.mergeColumns`), or a slice of the idempotency records.
+ */
+export type SnapshotChunk = { columns: StateColumns } | { records: IdempotencyRecord[] }
 
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, '0')
@@ -49,7 +55,7 @@ export function chunkRange(gen: number): { gte: string; lt: string } {
 
 /** Encodes a chunk as a checksummed frame. */
 export function encodeChunk(chunk: SnapshotChunk): Uint8Array {
-  return encodeFrame('counters' in chunk ? { c: chunk.counters } : { k: chunk.records })
+  return encodeFrame('columns' in chunk ? { x: chunk.columns } : { k: chunk.records })
 }
 
 /** Decodes a chunk, or why it is unusable. Counter contents are checked when folded. Never throws. */
@@ -58,9 +64,8 @@ export function decodeChunk(bytes: Uint8Array | undefined): SnapshotChunk | { re
   if (!d.ok) return { reason: d.reason }
   const v = d.value as Record<string, unknown> | null
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-    const c = v.c
-    if (typeof c === 'object' && c !== null && !Array.isArray(c))
-      return { counters: c as CounterMapState['counters'] }
+    const x = v.x
+    if (typeof x === 'object' && x !== null && !Array.isArray(x)) return { columns: x as StateColumns }
     if (Array.isArray(v.k)) {
       const records: IdempotencyRecord[] = []
       for (const x of v.k) {
@@ -82,6 +87,7 @@ export function readManifest(v: unknown): SnapshotManifest | null {
     Number.isSafeInteger(m.covered) &&
     Number.isSafeInteger(m.gen) &&
     Number.isSafeInteger(m.chunks) &&
+    Number.isSafeInteger(m.recordChunks) &&
     typeof m.vv === 'object' &&
     m.vv !== null
   if (!ok) return null
@@ -91,6 +97,7 @@ export function readManifest(v: unknown): SnapshotManifest | null {
     at: typeof m.at === 'number' ? m.at : 0,
     gen: m.gen as number,
     chunks: m.chunks as number,
+    recordChunks: m.recordChunks as number,
     vv: m.vv as Summary,
   }
 }
@@ -108,4 +115,19 @@ export function decodeSnapshotValue(
     return manifest ? { manifest } : { reason: 'malformed snapshot manifest' }
   }
   return decodeSnapshot(bytes)
+}
+
+/** True when a frame's checksum matches its bytes (nothing decoded). Pure; never throws. */
+export function frameIntact(bytes: Uint8Array): boolean {
+  if (bytes.length < 5) return false
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return view.getUint32(0) === crc32(bytes.subarray(4))
+}
+
+/** Index of a chunk key of generation `gen`, or null when the key is not one. */
+export function chunkIndexOf(key: string, gen: number): number | null {
+  const prefix = chunkRange(gen).gte
+  if (!key.startsWith(prefix) || key.length !== prefix.length + 8) return null
+  const n = Number.parseInt(key.slice(prefix.length), 16)
+  return Number.isSafeInteger(n) ? n : null
 }

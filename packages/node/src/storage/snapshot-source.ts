@@ -2,7 +2,7 @@
 // million counters are encoded over many event-loop turns instead of in one
 // block that stalls every request.
 
-import type { CounterMap, CounterMapState, Summary } from '@tally/crdt'
+import type { CounterMap, CounterMapState, StateColumns, Summary } from '@tally/crdt'
 
 /**
  * A state handed to `Store.snapshot` piece by piece. The store calls
@@ -17,16 +17,16 @@ export interface StateSource {
   summary(): Summary
   /** Counters to read (those created later are in the log after the covered position). */
   size(): number
-  /** Counters from number `from` on, at least one, stopping at about `maxEntries` entries; `next` continues. */
-  slice(from: number, maxEntries: number): { counters: CounterMapState['counters']; next: number }
+  /** Counters from number `from` on, at least one, stopping at about `maxEntries` entries, in columns; `next` continues. */
+  slice(from: number, maxEntries: number): { columns: StateColumns; next: number }
 }
 
-/** A live CounterMap as a source (see CounterMap.stateSlice). */
+/** A live CounterMap as a source (see CounterMap.stateColumns). */
 export function mapSource(map: CounterMap): StateSource {
   return {
     summary: () => map.summary(),
     size: () => map.size,
-    slice: (from, maxEntries) => map.stateSlice(from, maxEntries),
+    slice: (from, maxEntries) => map.stateColumns(from, maxEntries),
   }
 }
 
@@ -42,16 +42,24 @@ export function plainSource(state: CounterMapState): StateSource {
     size: () => all().length,
     slice(from, maxEntries) {
       const keys = all()
-      const counters: CounterMapState['counters'] = {}
-      let taken = 0
+      const names: string[] = []
+      const replicas: string[] = []
+      const local = new Map<string, number>()
+      const rows: number[] = []
       let i = from
-      for (; i < keys.length && taken < maxEntries; i++) {
+      for (; i < keys.length && rows.length < maxEntries * 5; i++) {
         const name = keys[i] as string
-        const byReplica = state.counters[name] as Record<string, [number, number, number]>
-        counters[name] = byReplica
-        taken += Object.keys(byReplica).length
+        const ci = names.push(name) - 1
+        for (const [r, cell] of Object.entries(state.counters[name] ?? {})) {
+          let ri = local.get(r)
+          if (ri === undefined) {
+            ri = replicas.push(r) - 1
+            local.set(r, ri)
+          }
+          rows.push(ci, ri, cell[0], cell[1], cell[2])
+        }
       }
-      return { counters, next: i }
+      return { columns: { names, replicas, rows }, next: i }
     },
   }
 }
@@ -67,9 +75,22 @@ export function readAll(src: StateSource): CounterMapState {
   const counters: CounterMapState['counters'] = {}
   const end = src.size()
   for (let from = 0; from < end; ) {
-    const s = src.slice(from, 1 << 16)
-    Object.assign(counters, s.counters)
-    from = s.next
+    const { columns, next } = src.slice(from, 1 << 16)
+    const { names, replicas, rows } = columns
+    for (let i = 0; i < rows.length; i += 5) {
+      const name = names[rows[i] as number] as string
+      let byReplica = counters[name]
+      if (!byReplica) {
+        byReplica = {}
+        counters[name] = byReplica
+      }
+      byReplica[replicas[rows[i + 1] as number] as string] = [
+        rows[i + 2] as number,
+        rows[i + 3] as number,
+        rows[i + 4] as number,
+      ]
+    }
+    from = next
   }
   return { vv, counters }
 }

@@ -22,8 +22,8 @@ function turn(): Promise<void> {
  * called; later ones are in the log) and `records` as chunks
  * `0, 1, …` of generation `gen`, unsynced (the manifest written after them
  * with fsync makes them durable: LevelDB's log is sequential). Between two
- * chunks the event loop runs. Resolves with the number of chunks; rejects
- * with the database's error.
+ * chunks the event loop runs. Resolves with the number of counter chunks and
+ * of record chunks after them; rejects with the database's error.
  */
 export async function writeSnapshotChunks(
   db: WalDb,
@@ -31,22 +31,23 @@ export async function writeSnapshotChunks(
   src: StateSource,
   records: readonly IdempotencyRecord[],
   opts: { entries?: number; records?: number } = {},
-): Promise<number> {
+): Promise<{ chunks: number; recordChunks: number }> {
   const perChunk = opts.entries ?? CHUNK_ENTRIES
   const perRecords = opts.records ?? CHUNK_RECORDS
   let index = 0
   const end = src.size()
   for (let from = 0; from < end; ) {
-    const { counters, next } = src.slice(from, perChunk)
-    const bytes = encodeChunk({ counters })
+    const { columns, next } = src.slice(from, perChunk)
+    const bytes = encodeChunk({ columns })
     await db.put(chunkKey(gen, index++), bytes)
     await turn()
     from = next
   }
+  const chunks = index
   for (let i = 0; i < records.length; i += perRecords) {
     const bytes = encodeChunk({ records: records.slice(i, i + perRecords) })
     await db.put(chunkKey(gen, index++), bytes)
     await turn()
   }
-  return index
+  return { chunks, recordChunks: index - chunks }
 }

@@ -50,6 +50,14 @@ export interface Recovered {
    * same, since merging is idempotent and order-independent.
    */
   state: CounterMapState | null
+  /**
+   * The rest of the snapshot, when a store reads it from disk a slice at a
+   * time (LevelStore, format 2): each item is a slice in columns, to merge
+   * with `CounterMap.mergeColumns` (idempotent and order-free, like `state`).
+   * Iterate it once, right after open and before anything is appended; it
+   * may reject with StoreError TALLY_WAL_CORRUPT. Absent: `state` holds everything.
+   */
+  slices?: () => AsyncIterable<unknown>
   /** Deltas logged after that snapshot, oldest first; applying them is idempotent. */
   deltas: Delta[]
   /**

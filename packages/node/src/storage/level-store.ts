@@ -22,14 +22,11 @@ import { StateFold } from './recovery-fold.js'
 import {
   CHUNK_END,
   CHUNK_PREFIX,
-  chunkIndexOf,
-  chunkKey,
   chunkRange,
-  decodeChunk,
   decodeSnapshotValue,
-  frameIntact,
   type SnapshotManifest,
 } from './snapshot-codec.js'
+import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
 import { writeSnapshotChunks } from './snapshot-writer.js'
 import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
@@ -159,7 +156,7 @@ export class LevelStore implements Store {
     const marker = decodeMarker(await db.get(RUNNING_KEY))
     const snapRaw = await db.get(SNAPSHOT_KEY)
     const snap = snapRaw === undefined ? null : decodeSnapshotValue(snapRaw)
-    if (snap && 'reason' in snap) throw this.#damagedSnapshot(snap.reason)
+    if (snap && 'reason' in snap) throw damagedSnapshot(this.#o.dataDir, snap.reason)
     const manifest = snap && 'manifest' in snap ? snap.manifest : null
     const v1 = snap && 'snapshot' in snap ? snap.snapshot : null
     const covered = manifest?.covered ?? v1?.covered ?? 0
@@ -168,11 +165,11 @@ export class LevelStore implements Store {
       fold = new StateFold(v1?.state ?? null)
       if (manifest) fold.mergeState({ vv: manifest.vv })
     } catch (err) {
-      throw this.#damagedSnapshot(`invalid: ${msg(err)}`)
+      throw damagedSnapshot(this.#o.dataDir, `invalid: ${msg(err)}`)
     }
     const idem = new Map<string, IdempotencyRecord>()
     for (const r of v1?.idempotency ?? []) mergeIdem(idem, r)
-    if (manifest) await this.#checkChunks(db, manifest, idem)
+    if (manifest) await checkChunks(db, manifest, idem, this.#o.dataDir)
     const scan = await scanWal(
       walEntries(db),
       covered,
@@ -234,65 +231,9 @@ export class LevelStore implements Store {
     }
   }
 
-  // Checks every chunk of the snapshot (present, checksums intact) without
-  // decoding the counters (the node merges them afterwards, slice by slice:
-  // see #slices); reads the idempotency records.
-  async #checkChunks(db: WalDb, m: SnapshotManifest, idem: Map<string, IdempotencyRecord>): Promise<void> {
-    const it = db.iterator({ ...chunkRange(m.gen), highWaterMarkBytes: 1 << 20, fillCache: false })
-    let seen = 0
-    try {
-      for (let rows = await it.nextv(64); rows.length > 0; rows = await it.nextv(64)) {
-        for (const [key, value] of rows) {
-          if (chunkIndexOf(key, m.gen) !== seen) throw this.#damagedSnapshot(`chunk ${seen} is missing`)
-          if (seen < m.chunks) {
-            if (!frameIntact(value)) throw this.#damagedSnapshot(`chunk ${key}: checksum mismatch`)
-          } else {
-            const chunk = decodeChunk(value)
-            if (!('records' in chunk))
-              throw this.#damagedSnapshot(`chunk ${key}: ${'reason' in chunk ? chunk.reason : 'not records'}`)
-            for (const r of chunk.records) mergeIdem(idem, r)
-          }
-          seen++
-        }
-      }
-    } finally {
-      await it.close()
-    }
-    const want = m.chunks + m.recordChunks
-    if (seen !== want) throw this.#damagedSnapshot(`${want} chunks expected, ${seen} found`)
-  }
-
-  // The counter chunks of snapshot `m`, decoded one at a time (checked by #checkChunks at open).
-  async *#slices(m: SnapshotManifest): AsyncGenerator<unknown> {
-    const db = this.#db
-    if (!db) throw closedError()
-    const it = db.iterator({
-      gte: chunkKey(m.gen, 0),
-      lt: chunkKey(m.gen, m.chunks),
-      highWaterMarkBytes: 1 << 20,
-      fillCache: false,
-    })
-    try {
-      for (let rows = await it.nextv(16); rows.length > 0; rows = await it.nextv(16)) {
-        for (const [key, value] of rows) {
-          const chunk = decodeChunk(value)
-          if (!('columns' in chunk))
-            throw this.#damagedSnapshot(`chunk ${key}: ${'reason' in chunk ? chunk.reason : 'not counters'}`)
-          yield chunk.columns
-        }
-      }
-    } finally {
-      await it.close()
-    }
-  }
-
-  #damagedSnapshot(reason: string): StoreError {
-    return new StoreError(
-      StoreErrorCodes.WAL_CORRUPT,
-      `snapshot in ${this.#o.dataDir} is damaged (${reason}): refusing to start. Move the data dir ` +
-        `away to start as a new replica that peers refill`,
-      { path: this.#o.dataDir },
-    )
+  #slices(m: SnapshotManifest): AsyncIterable<unknown> {
+    if (!this.#db) throw closedError()
+    return readSlices(this.#db, m, this.#o.dataDir)
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */

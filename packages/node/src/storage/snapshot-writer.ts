@@ -8,9 +8,9 @@ import type { IdempotencyRecord } from './store.js'
 import type { WalDb } from './wal-db.js'
 
 /** Entries per counters chunk: encoding one takes a few ms, far below a 50 ms pause. */
-export const CHUNK_ENTRIES = 4096
+export const CHUNK_ENTRIES = 2048
 /** Idempotency records per records chunk. */
-export const CHUNK_RECORDS = 2048
+export const CHUNK_RECORDS = 1024
 
 /** Yields to the event loop (I/O and timers run) before the caller goes on. */
 function turn(): Promise<void> {

@@ -410,9 +410,10 @@ export class CounterMap {
       const ri = rows[i + 1] as number
       const name = names[ci] as string
       const id = replicas[ri] as string
+      // A name or id listed twice in the columns: the second index finds what the first created.
       const c = this.#mergeEntry(
-        cs[ci],
-        rs[ri],
+        cs[ci] ?? t.counter(name),
+        rs[ri] ?? t.replica(id),
         name,
         id,
         rows[i + 2] as number,

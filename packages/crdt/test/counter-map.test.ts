@@ -415,3 +415,16 @@ describe('CounterMap.stateColumns / mergeColumns', () => {
     expect(m.has('c')).toBe(false)
   })
 })
+
+describe('CounterMap.mergeColumns with repeated names and ids', () => {
+  it('a name or replica id listed twice makes one counter and one entry (max of the rows)', () => {
+    const m = new CounterMap('z')
+    m.mergeColumns({ names: ['c', 'c'], replicas: ['a', 'a'], rows: [0, 0, 5, 0, 1, 1, 1, 7, 2, 3] })
+    expect(m.size).toBe(1)
+    expect(m.names()).toEqual(['c'])
+    expect(m.state().counters).toEqual({ c: { a: [7, 2, 3] } })
+    const ref = new CounterMap('z')
+    ref.merge({ counters: { c: { a: [7, 2, 3] } } })
+    expect(m.digest()).toBe(ref.digest())
+  })
+})

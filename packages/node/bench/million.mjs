@@ -2,12 +2,13 @@
 // with redis-server side by side where a comparison applies.
 //
 // Usage (after npm run build), from packages/node:
-//   node --expose-gc bench/million.mjs [snapshot|restart|memory|all]   (default all)
+//   node --expose-gc bench/million.mjs [snapshot|restart|memory|catchup|all]   (default all)
 // Env: N counters (default 1000000), REPLICAS entries per counter (default 3:
 // this node's and two peers'), KEYS idempotency records in the snapshot
 // (default 300000), TAIL logged operations after the snapshot (default 10000),
 // HTTP_N counters loaded over HTTP for the memory figure (default N),
-// RUNS timed repeats (default 3; medians reported).
+// RUNS timed repeats (default 3; medians reported), CATCHUP_N counters for
+// the catch-up figure (default 100000).
 //
 //   snapshot  in process: a LevelStore and a CounterMap of N counters; writes
 //             go on (one at a time) while a snapshot of the live map and KEYS
@@ -22,6 +23,11 @@
 //             a restart, and write throughput per tenth of the load; a
 //             redis-server loaded with as many keys (INCR), VmRSS per key.
 //
+//   catchup   node A loaded with CATCHUP_N counters by HTTP; node B starts
+//             empty with A as its seed: time until B holds A's state (same
+//             digest), the bytes A's gossip transport sent meanwhile, and
+//             A's /health latency (p50, p99, max) polled every 20 ms.
+//
 // redis-server (Debian package `redis-server`) is started on a unix socket
 // (no TCP port) when it is installed; otherwise its rows say "absent".
 import { spawn, spawnSync } from 'node:child_process'
@@ -31,7 +37,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CounterMap } from '@tally/crdt'
-import { percentile, rm, startNode, stop, tempDir, until } from './lib.mjs'
+import { get, percentile, rm, startNode, stop, tempDir, until } from './lib.mjs'
 
 const dist = (p) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url))
 const { LevelStore } = await import(dist('storage/level-store.js'))
@@ -45,6 +51,7 @@ const KEYS = Number(process.env.KEYS ?? 300_000)
 const TAIL = Number(process.env.TAIL ?? 10_000)
 const HTTP_N = Number(process.env.HTTP_N ?? N)
 const RUNS = Number(process.env.RUNS ?? 3)
+const CATCHUP_N = Number(process.env.CATCHUP_N ?? 100_000)
 const what = process.argv[2] ?? 'all'
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -323,9 +330,70 @@ async function memoryFigures() {
   }
 }
 
+async function catchupFigures() {
+  const dir = tempDir()
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+  const inc = (port, name) =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        { agent, port, host: '127.0.0.1', method: 'POST', path: `/counters/${name}/increment` },
+        (res) => {
+          res.resume()
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${res.statusCode}`))))
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+  const nodes = []
+  try {
+    const a = await startNode('a', dir, ['--durability', 'async'])
+    nodes.push(a)
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < CATCHUP_N) await inc(a.http, `user:${next++}`)
+      }),
+    )
+    const target = (await get(`${a.url}/metrics`)).digest
+    const sentBefore = (await get(`${a.url}/metrics`)).transport.bytesOut
+    let polling = true
+    const health = []
+    const poller = (async () => {
+      while (polling) {
+        const t0 = performance.now()
+        await get(`${a.url}/health`)
+        health.push(performance.now() - t0)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+    const t0 = performance.now()
+    const b = await startNode('b', dir, ['--durability', 'async', '--peers', `127.0.0.1:${a.tcp}`])
+    nodes.push(b)
+    await until(async () => (await get(`${b.url}/metrics`))?.digest === target, 600_000, 50)
+    const took = performance.now() - t0
+    polling = false
+    await poller
+    const sent = (await get(`${a.url}/metrics`)).transport.bytesOut - sentBefore
+    out('catch-up of a new node', {
+      counters: CATCHUP_N,
+      catchUpMs: ms(took),
+      wireMB: Number((sent / 2 ** 20).toFixed(1)),
+      seedHealthP50Ms: ms(percentile(health, 50)),
+      seedHealthP99Ms: ms(percentile(health, 99)),
+      seedHealthMaxMs: ms(Math.max(...health)),
+    })
+  } finally {
+    agent.destroy()
+    await stop(nodes)
+    rm(dir)
+  }
+}
+
 if (!globalThis.gc) console.log('(run with node --expose-gc for steadier figures)')
 console.log(
   `(machine: ${process.env.BENCH_NOTE ?? 'shared and loaded: compare figures of one run, not across runs'})`,
 )
 if (what === 'all' || what === 'snapshot' || what === 'restart') await restartFigures()
 if (what === 'all' || what === 'memory') await memoryFigures()
+if (what === 'all' || what === 'catchup') await catchupFigures()

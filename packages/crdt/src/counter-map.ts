@@ -1,4 +1,4 @@
-import { bigTotals, checkLocal, type Entry, entriesValue } from './counter-entry.js'
+import { bigTotals, checkLocal, entriesValue } from './counter-entry.js'
 import {
   type CounterMapState,
   type Delta,
@@ -9,10 +9,12 @@ import {
   type Summary,
   stateToDelta,
 } from './delta.js'
+import { END, EntryTable } from './entry-table.js'
 import { ErrorCodes, TallyError } from './errors.js'
-import { formatDigest, hashString, mixNumber } from './hash.js'
+import { formatDigest, type Hash64, hashPairInto, mixInto } from './hash.js'
 import type { PNCounterState } from './pncounter.js'
 import { ReplicaLog } from './replica-log.js'
+import { ROW, readColumns, type StateColumns } from './state-columns.js'
 import { assertAmount, assertName, assertReplicaId, describe } from './validate.js'
 import { VersionVector } from './version-vector.js'
 
@@ -28,16 +30,21 @@ import { VersionVector } from './version-vector.js'
  * Each replica numbers its own operations (`seq`); every entry remembers the
  * seq of its last change; the version summary says, per replica, up to which
  * seq this holder has every change. See the package README for why this converges.
+ *
+ * Memory: names and replica ids are held once each; entries are rows of
+ * typed arrays (see entry-table.ts), 32 bytes an entry plus 12 bytes
+ * in its replica's change log, so a replica costs memory only in counters it
+ * wrote. Objects are made only at the API edge.
  */
 export class CounterMap {
   /** This replica's id; local operations go to its entries. */
   readonly replica: string
-  readonly #counters = new Map<string, Map<string, Entry>>()
+  readonly #t = new EntryTable()
   readonly #vv = new VersionVector()
-  readonly #logs = new Map<string, ReplicaLog>()
+  // Change log of each replica, by replica number.
+  readonly #logs: Array<ReplicaLog | undefined> = []
   #h1 = 0
   #h2 = 0
-  #entryCount = 0
   #seq = 0
 
   /** Throws TALLY_REPLICA_INVALID for a bad id. */
@@ -76,8 +83,9 @@ export class CounterMap {
   #local(name: string, amount: number, field: 'p' | 'n'): void {
     assertName(name)
     assertAmount(amount)
-    const byReplica = this.#counters.get(name)
-    checkLocal(byReplica, field, amount, name)
+    const t = this.#t
+    const known = t.counter(name)
+    checkLocal(t, known, field, amount, name)
     // Operation numbers must stay exact: a peer claiming seq 2^53−1 of ours
     // (bug or malice) must not make the next one collide with it.
     if (this.#seq >= Number.MAX_SAFE_INTEGER) {
@@ -86,11 +94,13 @@ export class CounterMap {
         'this replica has used every operation number; start a new replica id',
       )
     }
-    const own = byReplica?.get(this.replica)
+    const r = t.replicaFor(this.replica)
+    const c = known ?? t.addCounter(name)
+    const own = known === undefined ? END : t.find(c, r)
     const seq = ++this.#seq
-    const p = (own?.p ?? 0) + (field === 'p' ? amount : 0)
-    const n = (own?.n ?? 0) + (field === 'n' ? amount : 0)
-    this.#put(name, this.replica, p, n, seq, own)
+    const p = (own === END ? 0 : t.p(own)) + (field === 'p' ? amount : 0)
+    const n = (own === END ? 0 : t.n(own)) + (field === 'n' ? amount : 0)
+    this.#put(c, r, p, n, seq, own)
     // (seq−1, seq] is complete: it is this very operation. If our summary of
     // ourselves lags (state rebuilt from peers with a gap), the range parks.
     this.#vv.advance(this.replica, seq - 1, seq)
@@ -103,28 +113,28 @@ export class CounterMap {
    * 2^53−1; read it with {@link bigValue}.
    */
   value(name: string): number {
-    return entriesValue(this.#counters.get(name), name)
+    return entriesValue(this.#t, this.#t.counter(name), name)
   }
 
   /** Exact value of counter `name` as a bigint (0n if unknown). Never throws. O(replicas). */
   bigValue(name: string): bigint {
-    const [p, n] = bigTotals(this.#counters.get(name))
+    const [p, n] = bigTotals(this.#t, this.#t.counter(name))
     return p - n
   }
 
   /** True when counter `name` has ever been changed anywhere this replica knows of. */
   has(name: string): boolean {
-    return this.#counters.has(name)
+    return this.#t.counter(name) !== undefined
   }
 
   /** Names of every known counter, sorted. O(k log k). */
   names(): string[] {
-    return [...this.#counters.keys()].sort()
+    return [...this.#t.names].sort()
   }
 
   /** Number of known counters. */
   get size(): number {
-    return this.#counters.size
+    return this.#t.counters
   }
 
   /** This replica's latest operation number (0 before its first). */
@@ -135,9 +145,13 @@ export class CounterMap {
   /** One counter's state in PNCounter form, e.g. for `PNCounter.fromState`. */
   counterState(name: string): PNCounterState {
     const out: PNCounterState = { p: {}, n: {} }
-    for (const [r, e] of this.#counters.get(name) ?? []) {
-      if (e.p > 0) out.p[r] = e.p
-      if (e.n > 0) out.n[r] = e.n
+    const t = this.#t
+    const c = t.counter(name)
+    if (c === undefined) return out
+    for (let e = t.head(c); e !== END; e = t.next(e)) {
+      const r = t.replicaIds[t.rep(e)] as string
+      if (t.p(e) > 0) out.p[r] = t.p(e)
+      if (t.n(e) > 0) out.n[r] = t.n(e)
     }
     return out
   }
@@ -151,15 +165,59 @@ export class CounterMap {
     if (typeof names === 'string')
       throw new TypeError('state(names) takes an iterable of names, not a string')
     const counters: CounterMapState['counters'] = {}
-    const pick = names ? [...names] : [...this.#counters.keys()]
-    for (const name of pick) {
-      const byReplica = this.#counters.get(name)
-      if (!byReplica) continue
-      const out: Record<string, [number, number, number]> = {}
-      for (const [r, e] of byReplica) out[r] = [e.p, e.n, e.seq]
-      counters[name] = out
+    const t = this.#t
+    if (names) {
+      for (const name of names) {
+        const c = t.counter(name)
+        if (c !== undefined) counters[name] = this.#entriesOf(c)
+      }
+      return { vv: {}, counters }
     }
-    return { vv: names ? {} : this.summary(), counters }
+    const vv = this.summary()
+    for (let c = 0; c < t.counters; c++) counters[t.names[c] as string] = this.#entriesOf(c)
+    return { vv, counters }
+  }
+
+  /**
+   * A slice of the counters for encoding a large state a piece at a time:
+   * counters are numbered 0, 1, … in order of creation (never reused), and
+   * this returns those from number `from` on, stopping once the slice holds
+   * at least `maxEntries` entries (always at least one counter when any is
+   * left), with `next`, the number to continue from (`next === size`: done).
+   * O(answer).
+   *
+   * Slices taken after a call to {@link summary}, at any later times, form
+   * together with that summary a valid state (a state may hold entries newer
+   * than its summary): entries only grow, so a slice read later only holds
+   * more. Counters created in between are reached by later slices.
+   * Throws RangeError unless `from` is a non-negative integer and `maxEntries` ≥ 1.
+   */
+  stateSlice(from: number, maxEntries: number): { counters: CounterMapState['counters']; next: number } {
+    if (!Number.isSafeInteger(from) || from < 0)
+      throw new RangeError(`stateSlice: bad from ${describe(from)}`)
+    if (!(maxEntries >= 1)) throw new RangeError(`stateSlice: maxEntries must be >= 1`)
+    const t = this.#t
+    const counters: CounterMapState['counters'] = {}
+    let taken = 0
+    let c = from
+    for (; c < t.counters && taken < maxEntries; c++) {
+      const out: Record<string, [number, number, number]> = {}
+      for (let e = t.head(c); e !== END; e = t.next(e)) {
+        out[t.replicaIds[t.rep(e)] as string] = [t.p(e), t.n(e), t.seq(e)]
+        taken++
+      }
+      counters[t.names[c] as string] = out
+    }
+    return { counters, next: c }
+  }
+
+  #entriesOf(c: number): Record<string, [number, number, number]> {
+    const t = this.#t
+    const out: Record<string, [number, number, number]> = {}
+    for (let e = t.head(c); e !== END; e = t.next(e)) {
+      out[t.replicaIds[t.rep(e)] as string] = [t.p(e), t.n(e), t.seq(e)]
+    }
+    return out
   }
 
   /**
@@ -184,7 +242,7 @@ export class CounterMap {
    */
   digest(): string {
     const vv = this.#vv.hash()
-    return formatDigest(this.#entryCount, { h1: (this.#h1 + vv.h1) >>> 0, h2: (this.#h2 + vv.h2) >>> 0 })
+    return formatDigest(this.#t.entries, { h1: (this.#h1 + vv.h1) >>> 0, h2: (this.#h2 + vv.h2) >>> 0 })
   }
 
   /** The version summary: per replica, the seq up to which every change is here. O(replicas). */
@@ -202,11 +260,14 @@ export class CounterMap {
     const s = readSummary(summary)
     const out: Delta = { ranges: [], entries: [] }
     const seen = new Set<string>()
-    for (const r of this.#logs.keys()) {
-      seen.add(r)
-      this.#collect(r, s.get(r) ?? 0, out)
+    const ids = this.#t.replicaIds
+    for (let r = 0; r < ids.length; r++) {
+      if (!this.#logs[r]) continue
+      const id = ids[r] as string
+      seen.add(id)
+      this.#collect(id, s.get(id) ?? 0, out)
     }
-    for (const r of this.#vv.keys()) if (!seen.has(r)) this.#collect(r, s.get(r) ?? 0, out)
+    for (const id of this.#vv.keys()) if (!seen.has(id)) this.#collect(id, s.get(id) ?? 0, out)
     return out
   }
 
@@ -224,16 +285,18 @@ export class CounterMap {
     return out
   }
 
-  #collect(r: string, after: number, out: Delta): void {
-    const log = this.#logs.get(r)
-    if (log && log.maxSeq > after) {
-      log.forEachAfter(after, (name) => {
-        const e = this.#counters.get(name)?.get(r) as Entry
-        out.entries.push([name, r, e.p, e.n, e.seq])
+  #collect(id: string, after: number, out: Delta): void {
+    const t = this.#t
+    const r = t.replica(id)
+    const log = r === undefined ? undefined : this.#logs[r]
+    if (r !== undefined && log && log.maxSeq > after) {
+      log.forEachAfter(after, (c) => {
+        const e = t.find(c, r)
+        out.entries.push([t.names[c] as string, id, t.p(e), t.n(e), t.seq(e)])
       })
     }
-    const to = this.#vv.get(r)
-    if (to > after) out.ranges.push([r, after, to])
+    const to = this.#vv.get(id)
+    if (to > after) out.ranges.push([id, after, to])
   }
 
   /**
@@ -248,61 +311,173 @@ export class CounterMap {
 
   #apply(delta: Delta): boolean {
     let changed = false
-    for (const [name, r, p, n, seq] of delta.entries) {
-      if (p === 0 && n === 0) continue
-      const byReplica = this.#counters.get(name)
-      const e = byReplica?.get(r)
-      if (e && e.p >= p && e.n >= n && e.seq >= seq) continue
-      this.#put(name, r, Math.max(p, e?.p ?? 0), Math.max(n, e?.n ?? 0), Math.max(seq, e?.seq ?? 0), e)
-      changed = true
+    for (const [name, id, p, n, seq] of delta.entries) {
+      if (this.#mergeEntry(this.#t.counter(name), this.#t.replica(id), name, id, p, n, seq) !== END)
+        changed = true
     }
     for (const [r, from, to] of delta.ranges) if (this.#vv.advance(r, from, to)) changed = true
-    // Never reuse one of our own operation numbers, even if peers know more of us than we do.
+    return this.#afterMerge(changed)
+  }
+
+  // Never reuse one of our own operation numbers, even if peers know more of us than we do.
+  #afterMerge(changed: boolean): boolean {
     const own = this.#vv.get(this.replica)
     if (own > this.#seq) this.#seq = own
     return changed
   }
 
-  #put(name: string, r: string, p: number, n: number, seq: number, old: Entry | undefined): void {
-    let byReplica = this.#counters.get(name)
-    if (!byReplica) {
-      byReplica = new Map()
-      this.#counters.set(name, byReplica)
+  // Per-field max of one (checked) entry into counter c / replica r (numbers when known).
+  // Returns the counter number when anything changed, else END.
+  #mergeEntry(
+    known: number | undefined,
+    knownReplica: number | undefined,
+    name: string,
+    id: string,
+    p: number,
+    n: number,
+    seq: number,
+  ): number {
+    if (p === 0 && n === 0) return END
+    const t = this.#t
+    const e = known === undefined || knownReplica === undefined ? END : t.find(known, knownReplica)
+    if (e !== END) {
+      const ep = t.p(e)
+      const en = t.n(e)
+      const es = t.seq(e)
+      if (ep >= p && en >= n && es >= seq) return END
+      this.#put(
+        known as number,
+        knownReplica as number,
+        Math.max(p, ep),
+        Math.max(n, en),
+        Math.max(seq, es),
+        e,
+      )
+      return known as number
     }
+    const c = known ?? t.addCounter(name)
+    this.#put(c, knownReplica ?? t.replicaFor(id), p, n, seq, END)
+    return c
+  }
+
+  /**
+   * A slice of the counters in columnar form ({@link StateColumns}): as
+   * {@link stateSlice} (counters from number `from` on in creation order, at
+   * least one, stopping at about `maxEntries` entries; `next` continues), but
+   * with no object per counter or entry: what a snapshot writes. O(answer).
+   * Throws RangeError unless `from` is a non-negative integer and `maxEntries` ≥ 1.
+   */
+  stateColumns(from: number, maxEntries: number): { columns: StateColumns; next: number } {
+    if (!Number.isSafeInteger(from) || from < 0)
+      throw new RangeError(`stateColumns: bad from ${describe(from)}`)
+    if (!(maxEntries >= 1)) throw new RangeError(`stateColumns: maxEntries must be >= 1`)
+    const t = this.#t
+    const names: string[] = []
+    const replicas: string[] = []
+    const local = new Map<number, number>()
+    const rows: number[] = []
+    let c = from
+    for (; c < t.counters && rows.length < maxEntries * ROW; c++) {
+      const ci = names.push(t.names[c] as string) - 1
+      for (let e = t.head(c); e !== END; e = t.next(e)) {
+        const r = t.rep(e)
+        let ri = local.get(r)
+        if (ri === undefined) {
+          ri = replicas.push(t.replicaIds[r] as string) - 1
+          local.set(r, ri)
+        }
+        rows.push(ci, ri, t.p(e), t.n(e), t.seq(e))
+      }
+    }
+    return { columns: { names, replicas, rows }, next: c }
+  }
+
+  /**
+   * Merges untrusted state columns (per-entry max, as {@link merge} of the
+   * same entries with an empty summary): the bulk load of a snapshot slice.
+   * Validates all of it first: on TALLY_STATE_INVALID nothing changes.
+   * Returns true if anything changed. O(entries).
+   */
+  mergeColumns(columns: unknown): boolean {
+    const { names, replicas, rows } = readColumns(columns)
+    const t = this.#t
+    // Counter and replica numbers by column index, looked up once each.
+    const cs: Array<number | undefined> = names.map((name) => t.counter(name))
+    const rs: Array<number | undefined> = replicas.map((id) => t.replica(id))
+    let changed = false
+    for (let i = 0; i < rows.length; i += ROW) {
+      const ci = rows[i] as number
+      const ri = rows[i + 1] as number
+      const name = names[ci] as string
+      const id = replicas[ri] as string
+      // A name or id listed twice in the columns: the second index finds what the first created.
+      const c = this.#mergeEntry(
+        cs[ci] ?? t.counter(name),
+        rs[ri] ?? t.replica(id),
+        name,
+        id,
+        rows[i + 2] as number,
+        rows[i + 3] as number,
+        rows[i + 4] as number,
+      )
+      if (c !== END) {
+        changed = true
+        cs[ci] = c
+        rs[ri] ??= t.replica(id)
+      }
+    }
+    return this.#afterMerge(changed)
+  }
+
+  // Sets entry `old` (or a new entry of replica r in counter c, when old is END) to (p, n, seq).
+  #put(c: number, r: number, p: number, n: number, seq: number, old: number): void {
+    const t = this.#t
+    const id = t.replicaIds[r] as string
+    // An entry's digest contribution: hash of (name, replica) mixed with p, n and seq.
+    const h = SCRATCH
+    hashPairInto(t.names[c] as string, id, BASE)
     let e = old
-    if (e) {
-      this.#h1 = (this.#h1 - e.h1) >>> 0
-      this.#h2 = (this.#h2 - e.h2) >>> 0
-    } else {
-      const b = hashString(`${name}\u0000${r}`)
-      e = { p: 0, n: 0, seq: 0, b1: b.h1, b2: b.h2, h1: 0, h2: 0 }
-      byReplica.set(r, e)
-      this.#entryCount++
-    }
-    const seqChanged = e.seq !== seq
-    e.p = p
-    e.n = n
-    e.seq = seq
-    const h = mixNumber(mixNumber(mixNumber({ h1: e.b1, h2: e.b2 }, p), n), seq)
-    e.h1 = h.h1
-    e.h2 = h.h2
+    if (e !== END) {
+      entryHash(t.p(e), t.n(e), t.seq(e))
+      this.#h1 = (this.#h1 - h.h1) >>> 0
+      this.#h2 = (this.#h2 - h.h2) >>> 0
+    } else e = t.add(c, r)
+    const seqChanged = t.seq(e) !== seq
+    t.set(e, p, n, seq)
+    entryHash(p, n, seq)
     this.#h1 = (this.#h1 + h.h1) >>> 0
     this.#h2 = (this.#h2 + h.h2) >>> 0
-    if (seqChanged || !old) {
-      let log = this.#logs.get(r)
+    if (seqChanged || old === END) {
+      let log = this.#logs[r]
       if (!log) {
-        log = new ReplicaLog((name, s) => this.#counters.get(name)?.get(r)?.seq === s)
-        this.#logs.set(r, log)
+        // The log holds counter numbers; a record is current while the entry still has its seq.
+        log = new ReplicaLog((k, s) => t.seq(t.find(k, r)) === s)
+        this.#logs[r] = log
       }
-      log.add(name, seq, old !== undefined)
+      log.add(c, seq, old !== END)
     }
-    if (r === this.replica && seq > this.#seq) this.#seq = seq
+    if (id === this.replica && seq > this.#seq) this.#seq = seq
   }
 
   /** Ids of every replica with an entry or a summary here, sorted. */
   replicas(): string[] {
-    return [...new Set([...this.#logs.keys(), ...this.#vv.keys()])].sort()
+    const ids = this.#t.replicaIds.filter((_, r) => this.#logs[r] !== undefined)
+    return [...new Set([...ids, ...this.#vv.keys()])].sort()
   }
 }
 
-export type { CounterMapState, Delta, EntryTuple, RangeTuple, Summary }
+// Scratch hashes of #put (no allocation per change): BASE = hash of (name,
+// replica); SCRATCH = BASE mixed with an entry's p, n and seq.
+const BASE: Hash64 = { h1: 0, h2: 0 }
+const SCRATCH: Hash64 = { h1: 0, h2: 0 }
+
+// An entry's digest contribution, into SCRATCH: hash of (name, replica) mixed with p, n and seq.
+function entryHash(p: number, n: number, seq: number): void {
+  SCRATCH.h1 = BASE.h1
+  SCRATCH.h2 = BASE.h2
+  mixInto(SCRATCH, p)
+  mixInto(SCRATCH, n)
+  mixInto(SCRATCH, seq)
+}
+
+export type { CounterMapState, Delta, EntryTuple, RangeTuple, StateColumns, Summary }

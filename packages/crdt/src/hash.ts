@@ -23,6 +23,37 @@ export function hashString(s: string): Hash64 {
   return finish(h1, h2)
 }
 
+/**
+ * `hashString(a + '\u0000' + b)` without building that string (an entry's
+ * (name, replica) key is hashed on every change: the concatenation would be
+ * a cons string flattened each time). Pure.
+ */
+export function hashPair(a: string, b: string): Hash64 {
+  const out = { h1: 0, h2: 0 }
+  hashPairInto(a, b, out)
+  return out
+}
+
+/** {@link hashPair} written into `out` (no allocation, for hot paths). */
+export function hashPairInto(a: string, b: string, out: Hash64): void {
+  const len = a.length + 1 + b.length
+  let h1 = SEED1 ^ len
+  let h2 = SEED2 ^ len
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  h1 = Math.imul(h1, 2654435761)
+  h2 = Math.imul(h2, 1597334677)
+  for (let i = 0; i < b.length; i++) {
+    const c = b.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  finishInto(h1, h2, out)
+}
+
 /** Mixes a non-negative safe integer into a hash. Pure. */
 export function mixNumber(h: Hash64, x: number): Hash64 {
   const lo = x >>> 0
@@ -32,6 +63,28 @@ export function mixNumber(h: Hash64, x: number): Hash64 {
   h1 = Math.imul(h1 ^ hi, 1597334677)
   h2 = Math.imul(h2 ^ lo, 2654435761)
   return finish(h1, h2)
+}
+
+/** `h = mixNumber(h, x)` in place (no allocation, for hot paths). */
+export function mixInto(h: Hash64, x: number): void {
+  const lo = x >>> 0
+  const hi = Math.floor(x / 0x100000000) >>> 0
+  let h1 = Math.imul(h.h1 ^ lo, 2654435761)
+  let h2 = Math.imul(h.h2 ^ hi, 1597334677)
+  h1 = Math.imul(h1 ^ hi, 1597334677)
+  h2 = Math.imul(h2 ^ lo, 2654435761)
+  finishInto(h1, h2, h)
+}
+
+function finishInto(a: number, b: number, out: Hash64): void {
+  let h1 = a
+  let h2 = b
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507)
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507)
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  out.h1 = h1 >>> 0
+  out.h2 = h2 >>> 0
 }
 
 function finish(a: number, b: number): Hash64 {

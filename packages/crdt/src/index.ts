@@ -8,6 +8,7 @@ export { readDelta, readSummary } from './delta.js'
 export { type ErrorCode, ErrorCodes, isTallyError, TallyError } from './errors.js'
 export { GCounter, type GCounterState } from './gcounter.js'
 export { PNCounter, type PNCounterState } from './pncounter.js'
+export { readColumns, type StateColumns } from './state-columns.js'
 export {
   assertAmount,
   assertName,

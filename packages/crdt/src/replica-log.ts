@@ -1,9 +1,11 @@
 /**
- * Per-replica index of counter names ordered by the sequence number of their
+ * Per-replica index of entries ordered by the sequence number of their
  * latest update, so "entries of replica r changed after seq k" costs
- * O(log n + answer) instead of a walk of every counter.
+ * O(log n + answer) instead of a walk of every counter. Keys are the
+ * caller's entry numbers (small non-negative integers); the records live in
+ * two typed arrays (12 bytes a record), not in objects or strings.
  *
- * An update appends (name, seq); the older record for that name goes stale
+ * An update appends (key, seq); the older record for that key goes stale
  * and is skipped on read (the caller says which seq is current), then dropped
  * by compaction once stale records outnumber live ones. Records arriving out
  * of seq order are inserted in place when close to the end (a relayed delta
@@ -14,55 +16,63 @@
 const NEAR_END = 64
 
 export class ReplicaLog {
-  readonly #isCurrent: (name: string, seq: number) => boolean
-  #seqs: number[] = []
-  #names: string[] = []
+  readonly #isCurrent: (key: number, seq: number) => boolean
+  #seqs = new Float64Array(4)
+  #keys = new Int32Array(4)
+  #len = 0
   #stale = 0
   #sorted = true
   #max = 0
 
-  /** `isCurrent(name, seq)` tells whether `seq` is still the latest seq of `name` (else the record is stale). */
-  constructor(isCurrent: (name: string, seq: number) => boolean) {
+  /** `isCurrent(key, seq)` tells whether `seq` is still the latest seq of entry `key` (else the record is stale). */
+  constructor(isCurrent: (key: number, seq: number) => boolean) {
     this.#isCurrent = isCurrent
   }
 
   /**
-   * Records that `name` now has sequence number `seq`; `replaced` says an
-   * older record exists. O(1) amortised for in-order seqs; a record slightly
-   * out of order (within NEAR_END of the end: the usual relay reordering) is
-   * inserted in place in O(distance); anything further marks the log for one
-   * lazy sort, so a bulk load in key order costs O(n log n), not O(n²).
+   * Records that entry `key` (an int32 ≥ 0) now has sequence number `seq`;
+   * `replaced` says an older record exists. O(1) amortised for in-order
+   * seqs; a record slightly out of order (within NEAR_END of the end: the
+   * usual relay reordering) is inserted in place in O(distance); anything
+   * further marks the log for one lazy sort, so a bulk load in key order
+   * costs O(n log n), not O(n²).
    */
-  add(name: string, seq: number, replaced: boolean): void {
+  add(key: number, seq: number, replaced: boolean): void {
     if (replaced) this.#stale++
-    const n = this.#seqs.length
+    if (this.#len === this.#seqs.length) this.#grow()
+    const n = this.#len
+    const seqs = this.#seqs
     if (seq >= this.#max || !this.#sorted) {
       if (seq > this.#max) this.#max = seq
       else if (seq < this.#max) this.#sorted = false
-      this.#seqs.push(seq)
-      this.#names.push(name)
+      seqs[n] = seq
+      this.#keys[n] = key
+      this.#len++
     } else {
       let i = n
-      while (i > 0 && n - i < NEAR_END && (this.#seqs[i - 1] as number) > seq) i--
-      if (i > 0 && (this.#seqs[i - 1] as number) > seq) {
+      while (i > 0 && n - i < NEAR_END && (seqs[i - 1] as number) > seq) i--
+      if (i > 0 && (seqs[i - 1] as number) > seq) {
         this.#sorted = false
-        this.#seqs.push(seq)
-        this.#names.push(name)
+        seqs[n] = seq
+        this.#keys[n] = key
       } else {
-        this.#seqs.splice(i, 0, seq)
-        this.#names.splice(i, 0, name)
+        seqs.copyWithin(i + 1, i, n)
+        this.#keys.copyWithin(i + 1, i, n)
+        seqs[i] = seq
+        this.#keys[i] = key
       }
+      this.#len++
     }
     this.#maybeCompact()
   }
 
-  /** Calls `visit(name)` for each current (non-stale) record with seq > `after`, in seq order. O(log n + answer) once sorted. */
-  forEachAfter(after: number, visit: (name: string) => void): void {
+  /** Calls `visit(key)` for each current (non-stale) record with seq > `after`, in seq order. O(log n + answer) once sorted. */
+  forEachAfter(after: number, visit: (key: number) => void): void {
     if (after >= this.#max) return
     this.#sort()
-    for (let i = this.#upperBound(after); i < this.#seqs.length; i++) {
-      const name = this.#names[i] as string
-      if (this.#isCurrent(name, this.#seqs[i] as number)) visit(name)
+    for (let i = this.#upperBound(after); i < this.#len; i++) {
+      const key = this.#keys[i] as number
+      if (this.#isCurrent(key, this.#seqs[i] as number)) visit(key)
     }
   }
 
@@ -73,22 +83,67 @@ export class ReplicaLog {
 
   /** Records held, stale ones included (for tests and memory accounting). */
   get length(): number {
-    return this.#seqs.length
+    return this.#len
   }
 
+  #grow(): void {
+    const cap = this.#seqs.length * 2
+    const seqs = new Float64Array(cap)
+    seqs.set(this.#seqs)
+    const keys = new Int32Array(cap)
+    keys.set(this.#keys)
+    this.#seqs = seqs
+    this.#keys = keys
+  }
+
+  // Stable sort of the records by seq: an LSD radix sort over 16-bit digits
+  // of the seq (a safe integer: at most 4 digits, constant digits skipped),
+  // O(n) where a comparison sort of a million records stalls for a second.
   #sort(): void {
     if (this.#sorted) return
-    const seqs = this.#seqs
-    const order = Array.from(seqs.keys()).sort((a, b) => (seqs[a] as number) - (seqs[b] as number) || a - b)
-    this.#seqs = order.map((i) => seqs[i] as number)
-    this.#names = order.map((i) => this.#names[i] as string)
+    const n = this.#len
+    if (n === 0) {
+      this.#sorted = true
+      return
+    }
+    let seqs = this.#seqs
+    let keys = this.#keys
+    let s2 = new Float64Array(Math.max(4, seqs.length))
+    let k2 = new Int32Array(s2.length)
+    const count = new Uint32Array(1 << 16)
+    for (let d = 0; d < 4; d++) {
+      count.fill(0)
+      for (let i = 0; i < n; i++) {
+        const b = digit(seqs[i] as number, d)
+        count[b] = (count[b] as number) + 1
+      }
+      if (count[digit(seqs[0] as number, d)] === n) continue // every record has this digit
+      let sum = 0
+      for (let b = 0; b < count.length; b++) {
+        const c = count[b] as number
+        count[b] = sum
+        sum += c
+      }
+      for (let i = 0; i < n; i++) {
+        const s = seqs[i] as number
+        const b = digit(s, d)
+        const at = count[b] as number
+        count[b] = at + 1
+        s2[at] = s
+        k2[at] = keys[i] as number
+      }
+      ;[seqs, s2] = [s2, seqs]
+      ;[keys, k2] = [k2, keys]
+    }
+    this.#seqs = seqs
+    this.#keys = keys
     this.#sorted = true
   }
 
   // First index whose seq is > x (the arrays are sorted).
   #upperBound(x: number): number {
     let lo = 0
-    let hi = this.#seqs.length
+    let hi = this.#len
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
       if ((this.#seqs[mid] as number) <= x) lo = mid + 1
@@ -98,20 +153,34 @@ export class ReplicaLog {
   }
 
   // Drops stale records once they are at least half of the log: amortised O(1) per add.
+  // In place: order is kept, so a sorted log stays sorted.
   #maybeCompact(): void {
-    if (this.#stale < 1024 || this.#stale * 2 < this.#seqs.length) return
-    const seqs: number[] = []
-    const names: string[] = []
-    for (let i = 0; i < this.#seqs.length; i++) {
-      const name = this.#names[i] as string
-      const seq = this.#seqs[i] as number
-      if (this.#isCurrent(name, seq)) {
-        seqs.push(seq)
-        names.push(name)
+    if (this.#stale < 1024 || this.#stale * 2 < this.#len) return
+    const seqs = this.#seqs
+    const keys = this.#keys
+    let w = 0
+    for (let i = 0; i < this.#len; i++) {
+      const key = keys[i] as number
+      const seq = seqs[i] as number
+      if (this.#isCurrent(key, seq)) {
+        seqs[w] = seq
+        keys[w] = key
+        w++
       }
     }
-    this.#seqs = seqs
-    this.#names = names
+    this.#len = w
     this.#stale = 0
+    // Give memory back when the log shrank a lot.
+    if (w * 4 < seqs.length && seqs.length > 64) {
+      const cap = Math.max(64, w * 2)
+      this.#seqs = seqs.slice(0, cap)
+      this.#keys = keys.slice(0, cap)
+    }
   }
+}
+
+// 16-bit digit `d` (0 = lowest) of a non-negative safe integer.
+function digit(x: number, d: number): number {
+  if (d < 2) return (x >>> (16 * d)) & 0xffff
+  return (Math.floor(x / 0x100000000) >>> (16 * (d - 2))) & 0xffff
 }

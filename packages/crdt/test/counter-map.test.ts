@@ -304,3 +304,127 @@ describe('CounterMap exact arithmetic', () => {
     expect(a.value('x')).toBe(MAX)
   })
 })
+
+describe('CounterMap.stateSlice', () => {
+  it('slices cover the state in creation order, at least one counter each, bounded by entries', () => {
+    const m = new CounterMap('a')
+    const peer = new CounterMap('b')
+    for (let i = 0; i < 50; i++) {
+      m.increment(`c${i}`, i + 1)
+      if (i % 3 === 0) peer.decrement(`c${i}`, 2)
+    }
+    m.applyDelta(peer.deltaSince({}))
+    const counters: Record<string, unknown> = {}
+    const order: string[] = []
+    let slices = 0
+    for (let from = 0; from < m.size; slices++) {
+      const s = m.stateSlice(from, 7)
+      const names = Object.keys(s.counters)
+      expect(names.length).toBeGreaterThan(0)
+      const entries = names.reduce((k, n) => k + Object.keys(s.counters[n] ?? {}).length, 0)
+      // Stops once it holds 7 entries: at most 7 + one counter's entries (2 replicas).
+      expect(entries).toBeLessThanOrEqual(8)
+      Object.assign(counters, s.counters)
+      order.push(...names)
+      expect(s.next).toBe(from + names.length)
+      from = s.next
+    }
+    expect(slices).toBeGreaterThan(5)
+    expect(order).toEqual(Array.from({ length: 50 }, (_, i) => `c${i}`))
+    expect(counters).toEqual(m.state().counters)
+    expect(m.stateSlice(m.size, 10)).toEqual({ counters: {}, next: m.size })
+    expect(() => m.stateSlice(-1, 10)).toThrow(RangeError)
+    expect(() => m.stateSlice(0, 0)).toThrow(RangeError)
+  })
+
+  it('a summary, then slices read while the map changes, form a state that merges to the same as the map at the start', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(30), fc.integer({ min: 1, max: 9 })), { maxLength: 120 }),
+        (ops) => {
+          const m = new CounterMap('a')
+          for (let i = 0; i < 40; i++) m.increment(`c${i % 25}`, 1)
+          const start = m.state()
+          const vv = m.summary()
+          const counters: Record<string, Record<string, [number, number, number]>> = {}
+          let from = 0
+          let k = 0
+          while (from < m.size) {
+            // Writes between slices, to known and new counters.
+            const op = ops[k++]
+            if (op) m.increment(`c${op[0]}`, op[1])
+            const s = m.stateSlice(from, 3)
+            Object.assign(counters, s.counters)
+            from = s.next
+          }
+          const restored = CounterMap.fromState('x', { vv, counters })
+          // Everything the start held is there; merging the start changes nothing.
+          expect(restored.merge(start)).toBe(false)
+          // And catching up from the live map ends equal.
+          restored.applyDelta(m.deltaSince(restored.summary()))
+          expect(restored.state()).toEqual(m.state())
+        },
+      ),
+    )
+  })
+})
+
+describe('CounterMap.stateColumns / mergeColumns', () => {
+  it('columns of every slice merged into an empty map give the same entries; merging again changes nothing', () => {
+    fc.assert(
+      fc.property(historyArb, (h) => {
+        const replicas = run(h)
+        const m = replicas[0] as CounterMap
+        const copy = new CounterMap('z')
+        let changed = false
+        for (let from = 0; from < m.size; ) {
+          const { columns, next } = m.stateColumns(from, 3)
+          expect(next).toBeGreaterThan(from)
+          // Through JSON, as through a disk format.
+          changed = copy.mergeColumns(JSON.parse(JSON.stringify(columns))) || changed
+          from = next
+        }
+        expect(changed).toBe(m.size > 0)
+        expect(copy.state().counters).toEqual(m.state().counters)
+        for (let from = 0; from < m.size; ) {
+          const { columns, next } = m.stateColumns(from, 1000)
+          expect(copy.mergeColumns(columns)).toBe(false)
+          from = next
+        }
+      }),
+    )
+  })
+
+  it.each([
+    ['not an object', 5],
+    ['an extra field', { names: [], replicas: [], rows: [], x: 1 }],
+    ['a bad name', { names: [''], replicas: ['a'], rows: [0, 0, 1, 0, 1] }],
+    ['a bad replica id', { names: ['c'], replicas: [''], rows: [0, 0, 1, 0, 1] }],
+    ['a partial row', { names: ['c'], replicas: ['a'], rows: [0, 0, 1, 0] }],
+    ['an index out of range', { names: ['c'], replicas: ['a'], rows: [1, 0, 1, 0, 1] }],
+    ['a negative count', { names: ['c'], replicas: ['a'], rows: [0, 0, -1, 0, 1] }],
+    ['an unsafe count', { names: ['c'], replicas: ['a'], rows: [0, 0, 2 ** 53, 0, 1] }],
+    ['a non-zero entry at seq 0', { names: ['c'], replicas: ['a'], rows: [0, 0, 1, 0, 0] }],
+    ['a later bad row', { names: ['c', 'd'], replicas: ['a'], rows: [0, 0, 1, 0, 1, 1, 0, 1.5, 0, 2] }],
+  ])('refuses %s with TALLY_STATE_INVALID and changes nothing', (_label, input) => {
+    const m = new CounterMap('a')
+    m.increment('keep', 2)
+    const before = m.digest()
+    expect(() => m.mergeColumns(input)).toThrow(expect.objectContaining({ code: ErrorCodes.STATE_INVALID }))
+    expect(m.digest()).toBe(before)
+    expect(m.has('c')).toBe(false)
+  })
+})
+
+describe('CounterMap.mergeColumns with repeated names and ids', () => {
+  it('a name or replica id listed twice makes one counter and one entry (max of the rows)', () => {
+    const m = new CounterMap('z')
+    m.mergeColumns({ names: ['c', 'c'], replicas: ['a', 'a'], rows: [0, 0, 5, 0, 1, 1, 1, 7, 2, 3] })
+    expect(m.size).toBe(1)
+    expect(m.names()).toEqual(['c'])
+    expect(m.state().counters).toEqual({ c: { a: [7, 2, 3] } })
+    const ref = new CounterMap('z')
+    ref.merge({ counters: { c: { a: [7, 2, 3] } } })
+    expect(m.digest()).toBe(ref.digest())
+  })
+})

@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { formatDigest, hashString, mixNumber } from '../src/hash.js'
+import { formatDigest, hashPair, hashPairInto, hashString, mixInto, mixNumber } from '../src/hash.js'
 
 const u32 = (x: number) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff
 
@@ -44,5 +45,30 @@ describe('hash', () => {
     [100000, { h1: 0xdeadbeef, h2: 1 }, '100000:deadbeef00000001'],
   ])('formatDigest(%s, %j) → %s', (count, acc, text) => {
     expect(formatDigest(count, acc)).toBe(text)
+  })
+})
+
+describe('hashPair', () => {
+  it('equals hashString of the two strings joined by a NUL', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (a, b) => {
+        expect(hashPair(a, b)).toEqual(hashString(`${a}\u0000${b}`))
+      }),
+    )
+  })
+})
+
+describe('allocation-free variants', () => {
+  it('hashPairInto and mixInto give the same lanes as hashPair and mixNumber', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.nat(), fc.maxSafeNat(), (a, b, x, y) => {
+        const out = { h1: 0, h2: 0 }
+        hashPairInto(a, b, out)
+        expect(out).toEqual(hashPair(a, b))
+        mixInto(out, x)
+        mixInto(out, y)
+        expect(out).toEqual(mixNumber(mixNumber(hashPair(a, b), x), y))
+      }),
+    )
   })
 })

@@ -132,7 +132,7 @@ export class TallyNode {
     const log = o.logger
     const rec = await o.store.open(o.id)
     for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
-    const { map, skipped } = rebuildCounters(rec)
+    const { map, skipped } = await rebuildCounters(rec)
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
     let bound: string
     try {

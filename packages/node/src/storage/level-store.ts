@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { CounterMapState, Delta } from '@tally/crdt'
+import type { CounterMapState, Delta, Summary } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { liveIdempotency, mergeIdem } from '../idempotency/idempotency-retention.js'
 import { readBootId } from './boot-id.js'
@@ -8,7 +8,6 @@ import { decideIdentity, ForeignDataDirError } from './identity.js'
 import {
   decodeIdentity,
   decodeMarker,
-  decodeSnapshot,
   encodeBatch,
   encodeFrame,
   IDENTITY_KEY,
@@ -20,6 +19,16 @@ import {
   walKey,
 } from './record-codec.js'
 import { StateFold } from './recovery-fold.js'
+import {
+  CHUNK_END,
+  CHUNK_PREFIX,
+  chunkRange,
+  decodeSnapshotValue,
+  type SnapshotManifest,
+} from './snapshot-codec.js'
+import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
+import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
+import { writeSnapshotChunks } from './snapshot-writer.js'
 import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import { defaultOpenDb, openAt, type WalDb, walEntries } from './wal-db.js'
@@ -69,6 +78,10 @@ export class LevelStore implements Store {
   #nextSeq = 1
   #failed: StoreError | null = null
   #cleanup: Promise<void> = Promise.resolve()
+  // Snapshots write their chunks one after another; the last one's end (never rejects).
+  #snapChain: Promise<void> = Promise.resolve()
+  // Generation of the latest snapshot started (its chunks are keyed by it).
+  #gen = 0
   #closing: Promise<void> | null = null
   #stats: LevelStoreStats = { batches: 0, syncs: 0, ops: 0, opsSinceSnapshot: 0, snapshots: 0, bytes: 0 }
 
@@ -142,30 +155,21 @@ export class LevelStore implements Store {
       warnings.push(`stored identity unreadable (${id.reason}): starting a new incarnation`)
     const marker = decodeMarker(await db.get(RUNNING_KEY))
     const snapRaw = await db.get(SNAPSHOT_KEY)
-    const snap = snapRaw === undefined ? null : decodeSnapshot(snapRaw)
-    if (snap && 'reason' in snap) {
-      throw new StoreError(
-        StoreErrorCodes.WAL_CORRUPT,
-        `snapshot in ${this.#o.dataDir} is damaged (${snap.reason}): refusing to start. Move the data dir ` +
-          `away to start as a new replica that peers refill`,
-        { path: this.#o.dataDir },
-      )
-    }
-    const covered = snap?.snapshot.covered ?? 0
+    const snap = snapRaw === undefined ? null : decodeSnapshotValue(snapRaw)
+    if (snap && 'reason' in snap) throw damagedSnapshot(this.#o.dataDir, snap.reason)
+    const manifest = snap && 'manifest' in snap ? snap.manifest : null
+    const v1 = snap && 'snapshot' in snap ? snap.snapshot : null
+    const covered = manifest?.covered ?? v1?.covered ?? 0
     let fold: StateFold
     try {
-      fold = new StateFold(snap?.snapshot.state ?? null)
+      fold = new StateFold(v1?.state ?? null)
+      if (manifest) fold.mergeState({ vv: manifest.vv })
     } catch (err) {
-      throw new StoreError(
-        StoreErrorCodes.WAL_CORRUPT,
-        `snapshot in ${this.#o.dataDir} is invalid: ${msg(err)}`,
-        {
-          path: this.#o.dataDir,
-        },
-      )
+      throw damagedSnapshot(this.#o.dataDir, `invalid: ${msg(err)}`)
     }
     const idem = new Map<string, IdempotencyRecord>()
-    for (const r of snap?.snapshot.idempotency ?? []) mergeIdem(idem, r)
+    for (const r of v1?.idempotency ?? []) mergeIdem(idem, r)
+    if (manifest) await checkChunks(db, manifest, idem, this.#o.dataDir)
     const scan = await scanWal(
       walEntries(db),
       covered,
@@ -194,6 +198,11 @@ export class LevelStore implements Store {
     if (decision.fresh) ops.push({ type: 'put', key: IDENTITY_KEY, value: encodeFrame(decision.identity) })
     for (const key of [...scan.stale, ...scan.cut]) ops.push({ type: 'del', key })
     await db.batch(ops, { sync: true })
+    // Chunks of any other generation: an interrupted or superseded snapshot's.
+    this.#gen = manifest?.gen ?? 0
+    const keep = chunkRange(this.#gen)
+    await db.clear({ gte: CHUNK_PREFIX, lt: keep.gte })
+    await db.clear({ gte: keep.lt, lt: CHUNK_END })
 
     this.#db = db
     this.#closing = null
@@ -215,10 +224,16 @@ export class LevelStore implements Store {
     return {
       identity,
       state: snap || scan.ops > 0 ? fold.state() : null,
+      ...(manifest && manifest.chunks > 0 ? { slices: () => this.#slices(manifest) } : {}),
       deltas: [],
       idempotency: liveIdempotency(idem.values(), now, this.#o.idempotencyTtl),
       warnings,
     }
+  }
+
+  #slices(m: SnapshotManifest): AsyncIterable<unknown> {
+    if (!this.#db) throw closedError()
+    return readSlices(this.#db, m, this.#o.dataDir)
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */
@@ -274,33 +289,66 @@ export class LevelStore implements Store {
   }
 
   /**
-   * Records `state` as the snapshot (fsynced) and then drops the WAL batches
-   * it covers. `state` must include every delta already passed to
-   * `appendLocal`/`appendRemote` (the daemon applies to memory before
-   * appending); appends made after this call stay in the log.
+   * Records `state` as the snapshot and then drops the WAL batches (and the
+   * older snapshot's chunks) it covers. `state` must include every delta
+   * already passed to `appendLocal`/`appendRemote` (the daemon applies to
+   * memory before appending); appends made after this call stay in the log.
+   *
+   * Never blocks the event loop for long: the log position it covers is fixed
+   * at once (behind the appends already queued), then the state is encoded
+   * and written a slice at a time (`state` may be a {@link StateSource}
+   * read over many turns, e.g. the live map), and finally a small manifest
+   * is written with fsync behind the appends queued meanwhile; only then
+   * does the snapshot exist. Appends go on throughout. Rejects (and the
+   * previous snapshot stays) if the store failed or closed meanwhile.
    */
-  snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void> {
+  snapshot(state: CounterMapState | StateSource, idempotency: IdempotencyRecord[]): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed)
     if (!this.#queue || this.#closing) return Promise.reject(closedError())
+    const queue = this.#queue
+    const src = isStateSource(state) ? state : plainSource(state)
     const at = this.#o.now()
-    const live = liveIdempotency(idempotency, at, this.#o.idempotencyTtl)
-    return this.#queue.barrier(async () => {
-      // After a failed write the memory may hold operations that were refused: do not persist them.
+    const gen = ++this.#gen
+    let covered = 0
+    let opsAt = 0
+    let vv: Summary = {}
+    // Fixes the covered position synchronously behind everything already queued.
+    const fixed = queue.barrier(async () => {
       if (this.#failed) throw this.#failed
-      const covered = this.#nextSeq - 1
-      const frame = encodeFrame({ covered, at, state, idempotency: live })
-      await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: frame }], { sync: true })
-      this.#stats.opsSinceSnapshot = 0
-      this.#stats.snapshots++
-      // Dropping covered batches need not hold up appends: recovery skips anything at or below `covered`.
-      this.#cleanup = this.#cleanup.then(() => this.#truncate(covered))
+      covered = this.#nextSeq - 1
+      opsAt = this.#stats.ops
+      vv = src.summary()
     })
+    const run = Promise.all([fixed, this.#snapChain]).then(async () => {
+      const cutoff = at - this.#o.idempotencyTtl
+      const live = idempotency.filter((r) => r.at > cutoff)
+      const { chunks, recordChunks } = await writeSnapshotChunks(this.#db!, gen, src, live)
+      await queue.barrier(async () => {
+        // After a failed write the memory may hold operations that were refused: do not persist them.
+        if (this.#failed) throw this.#failed
+        const manifest: SnapshotManifest = { v: 2, covered, at, gen, chunks, recordChunks, vv }
+        await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: encodeFrame(manifest) }], {
+          sync: true,
+        })
+        this.#stats.opsSinceSnapshot = this.#stats.ops - opsAt
+        this.#stats.snapshots++
+        // Dropping covered batches need not hold up appends: recovery skips anything at or below `covered`.
+        this.#cleanup = this.#cleanup.then(() => this.#truncate(covered, gen))
+      })
+    })
+    this.#snapChain = run.then(
+      () => {},
+      () => {},
+    )
+    return run
   }
 
-  async #truncate(covered: number): Promise<void> {
+  async #truncate(covered: number, gen: number): Promise<void> {
     const db = this.#db
-    if (!db || covered === 0) return
+    if (!db) return
     try {
+      await db.clear({ gte: CHUNK_PREFIX, lt: chunkRange(gen).gte })
+      if (covered === 0) return
       await db.clear({ gte: WAL_PREFIX, lte: walKey(covered) })
       await db.compactRange?.(WAL_PREFIX, walKey(covered))
     } catch (err) {
@@ -316,6 +364,11 @@ export class LevelStore implements Store {
     return this.#stats.opsSinceSnapshot >= this.#o.snapshotEveryOps
   }
 
+  /** False when nothing was logged since the log position the latest snapshot covers: a new one would be the same. */
+  changedSinceSnapshot(): boolean {
+    return this.#stats.opsSinceSnapshot > 0
+  }
+
   /**
    * Waits for queued writes, removes the running marker (a clean shutdown:
    * the next open keeps the incarnation) and releases the lock. Take a final
@@ -329,6 +382,7 @@ export class LevelStore implements Store {
   async #doClose(): Promise<void> {
     const db = this.#db
     if (!db) return
+    await this.#snapChain
     await this.#queue!.flush()
     await this.#cleanup
     try {

@@ -1,4 +1,5 @@
 import type { CounterMapState, Delta } from '@tally/crdt'
+import { isStateSource, readAll, type StateSource } from './snapshot-source.js'
 import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store } from './store.js'
 
 /**
@@ -37,8 +38,8 @@ export class MemoryStore implements Store {
     for (const r of records ?? []) this.#idem.push({ ...r })
   }
 
-  async snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void> {
-    this.#state = state
+  async snapshot(state: CounterMapState | StateSource, idempotency: IdempotencyRecord[]): Promise<void> {
+    this.#state = isStateSource(state) ? readAll(state) : state
     this.#deltas = []
     this.#idem = idempotency.map((r) => ({ ...r }))
   }

@@ -26,10 +26,20 @@ export class StateFold {
 
   /** Starts from `state` (a snapshot, trusted as written by this store; checked like a delta). Throws TypeError when malformed. */
   constructor(state: CounterMapState | null) {
-    if (!state) return
+    if (state) this.mergeState(state)
+  }
+
+  /**
+   * Merges a (partial) state read from a snapshot: its summary and/or a slice
+   * of its counters, checked like a delta. Throws TypeError when malformed
+   * (then nothing of it was applied). O(size of the state).
+   */
+  mergeState(state: Partial<CounterMapState>): void {
     const ranges: unknown[] = Object.entries(state.vv ?? {}).map(([r, to]) => [r, 0, to])
     const entries: unknown[] = []
     for (const [name, byReplica] of Object.entries(state.counters ?? {})) {
+      if (typeof byReplica !== 'object' || byReplica === null)
+        throw new TypeError(`snapshot counter ${name} is malformed`)
       for (const [r, cell] of Object.entries(byReplica)) {
         if (!Array.isArray(cell)) throw new TypeError(`snapshot counter ${name} has a malformed entry`)
         entries.push([name, r, cell[0], cell[1], cell[2]])

@@ -1,5 +1,7 @@
 // When the node snapshots: every `intervalMs`, when the store says its log
-// has grown enough (`needsSnapshot`), and on clean shutdown; one at a time.
+// has grown enough (`needsSnapshot`), and on clean shutdown; one at a time,
+// and never when nothing was logged since the last one. The store reads the
+// live map a slice at a time (mapSource), so a snapshot never stalls requests.
 // A snapshot holds the whole CounterMap state and every live idempotency
 // record, including those of writes still being logged (the state already
 // holds their operations). Never after a failed append: the map may then hold
@@ -7,6 +9,7 @@
 
 import type { CounterMap } from '@tally/crdt'
 import type { Logger } from 'pino'
+import { mapSource } from './snapshot-source.js'
 import type { IdempotencyRecord, Store } from './store.js'
 import type { WriteFence } from './write-fence.js'
 
@@ -33,6 +36,7 @@ export class SnapshotScheduler {
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | null = null
   #taken = 0
+  #skipped = 0
 
   constructor(o: SnapshotSchedulerOptions) {
     this.#o = o
@@ -54,10 +58,18 @@ export class SnapshotScheduler {
     if (this.#o.store.needsSnapshot?.()) void this.take()
   }
 
-  /** Writes a snapshot unless one is running (then waits for it). Never rejects; failures are logged. */
+  /**
+   * Writes a snapshot unless one is running (then waits for it) or nothing
+   * changed since the last one (then resolves at once). Never rejects;
+   * failures are logged.
+   */
   take(): Promise<void> {
     if (this.#running) return this.#running
     if (this.#o.fence.failure !== null) return Promise.resolve()
+    if (this.#o.store.changedSinceSnapshot?.() === false) {
+      this.#skipped++
+      return Promise.resolve()
+    }
     let records: IdempotencyRecord[]
     try {
       records = this.#o.records.snapshotRecords().concat(this.#o.fence.unsettled())
@@ -66,7 +78,7 @@ export class SnapshotScheduler {
       return Promise.resolve()
     }
     this.#running = this.#o.store
-      .snapshot(this.#o.map.state(), records)
+      .snapshot(mapSource(this.#o.map), records)
       .then(
         () => {
           this.#taken++
@@ -82,5 +94,10 @@ export class SnapshotScheduler {
   /** Snapshots written since start. */
   get taken(): number {
     return this.#taken
+  }
+
+  /** Snapshots skipped since start because nothing had changed. */
+  get skipped(): number {
+    return this.#skipped
   }
 }

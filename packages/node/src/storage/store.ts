@@ -1,4 +1,5 @@
 import type { CounterMapState, Delta } from '@tally/crdt'
+import type { StateSource } from './snapshot-source.js'
 
 /**
  * Who this node is across restarts. `replicaId` is the CRDT replica id its
@@ -49,6 +50,14 @@ export interface Recovered {
    * same, since merging is idempotent and order-independent.
    */
   state: CounterMapState | null
+  /**
+   * The rest of the snapshot, when a store reads it from disk a slice at a
+   * time (LevelStore, format 2): each item is a slice in columns, to merge
+   * with `CounterMap.mergeColumns` (idempotent and order-free, like `state`).
+   * Iterate it once, right after open and before anything is appended; it
+   * may reject with StoreError TALLY_WAL_CORRUPT. Absent: `state` holds everything.
+   */
+  slices?: () => AsyncIterable<unknown>
   /** Deltas logged after that snapshot, oldest first; applying them is idempotent. */
   deltas: Delta[]
   /**
@@ -89,10 +98,16 @@ export interface Store {
   appendRemote(delta: Delta, records?: readonly IdempotencyRecord[]): Promise<void>
   /**
    * Records `state` as a snapshot and drops the log entries it covers. The
-   * caller passes the live state and every live idempotency record (own and
-   * learnt); entries appended after the call are kept.
+   * caller passes the live state (a plain copy, or a source the store reads
+   * a slice at a time: see {@link StateSource}) and every live idempotency
+   * record (own and learnt); entries appended after the call are kept.
    */
-  snapshot(state: CounterMapState, idempotency: IdempotencyRecord[]): Promise<void>
+  snapshot(state: CounterMapState | StateSource, idempotency: IdempotencyRecord[]): Promise<void>
+  /**
+   * Optional: false when nothing was logged since the latest snapshot (a new
+   * one would hold the same), so the node skips it. Absent: always snapshot.
+   */
+  changedSinceSnapshot?(): boolean
   /**
    * Optional hint: true when enough log has piled up since the last snapshot
    * that the node should take one now (checked after appends).

@@ -299,7 +299,7 @@ describe('LevelStore on LevelDB', () => {
     expect(batches).toBeLessThan(50)
     await store.close()
     const again = await Driver.open(leveldb(dir))
-    expect(rebuild(again.recovered).value('c')).toBe(500)
+    expect((await rebuild(again.recovered)).value('c')).toBe(500)
     await again.store.close()
   })
 

@@ -15,14 +15,16 @@ export class Driver {
   private constructor(
     readonly store: Store,
     recovered: Recovered,
+    map: CounterMap,
   ) {
     this.recovered = recovered
-    this.map = rebuild(recovered)
+    this.map = map
     this.idem = [...recovered.idempotency]
   }
 
   static async open(store: Store, nodeId = 'n1'): Promise<Driver> {
-    return new Driver(store, await store.open(nodeId))
+    const recovered = await store.open(nodeId)
+    return new Driver(store, recovered, await rebuild(recovered))
   }
 
   /** Increments locally and logs it; resolves when the store acknowledges. */
@@ -47,10 +49,11 @@ export class Driver {
   }
 }
 
-/** The daemon's rebuild: state, then every delta. */
-export function rebuild(r: Recovered): CounterMap {
+/** The daemon's rebuild: state, the snapshot's slices, then every delta. */
+export async function rebuild(r: Recovered): Promise<CounterMap> {
   const m = new CounterMap(r.identity.replicaId)
   if (r.state) m.merge(r.state)
+  if (r.slices) for await (const columns of r.slices()) m.mergeColumns(columns)
   for (const d of r.deltas) m.applyDelta(d)
   return m
 }

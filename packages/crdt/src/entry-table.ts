@@ -1,0 +1,152 @@
+// The storage of a CounterMap: every counter name once, every replica id
+// once, and every (counter, replica) entry as one row of typed arrays,
+// 32 bytes a row. A million counters are a few hundred typed-array pages and
+// one name index, not a million Maps and entry objects; objects are made
+// only at the API edge (state(), deltas).
+//
+// Rows live in fixed-size pages that are never reallocated: growing adds a
+// page, so a large map never copies its columns nor leaves freed copies
+// behind in the allocator (which would stay resident).
+
+import { NameIndex } from './name-index.js'
+
+const SHIFT = 13
+/** Rows per page (8192: a float page is 192 KiB). */
+const PAGE = 1 << SHIFT
+const MASK = PAGE - 1
+
+/** End of an entry chain, and "no entry". */
+export const END = -1
+
+/**
+ * Counter names, replica ids and entries, each numbered from 0 in order of
+ * first use (numbers are never reused: nothing is ever removed). The entries
+ * of one counter form a chain (`head(counter)`, then `next(entry)`), in
+ * order of creation. The arithmetic and the CRDT rules live in CounterMap
+ * and counter-entry.ts; this is storage only.
+ */
+export class EntryTable {
+  // Per entry: p, n, seq (safe integers: exact in a float64) in one float page,
+  // replica number and next entry of the same counter in one int page.
+  readonly #f: Float64Array[] = []
+  readonly #i: Int32Array[] = []
+  // Per counter: first entry.
+  readonly #head: Int32Array[] = []
+  #entries = 0
+  /** Name of each counter, by number. */
+  readonly names: string[] = []
+  /** Id of each replica, by number. */
+  readonly replicaIds: string[] = []
+  readonly #counterOf = new NameIndex(this.names)
+  readonly #replicaOf = new Map<string, number>()
+
+  /** Number of entries. */
+  get entries(): number {
+    return this.#entries
+  }
+
+  /** Number of counters. */
+  get counters(): number {
+    return this.names.length
+  }
+
+  /** Number of a known counter, or undefined. O(1). */
+  counter(name: string): number | undefined {
+    return this.#counterOf.get(name)
+  }
+
+  /** Number of counter `name`, numbering it if new. O(1) amortised. */
+  counterFor(name: string): number {
+    return this.#counterOf.get(name) ?? this.addCounter(name)
+  }
+
+  /** Numbers new counter `name` (the caller checked it is unknown) and returns its number. O(1) amortised. */
+  addCounter(name: string): number {
+    const c = this.names.length
+    if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
+    this.names.push(name)
+    this.#counterOf.add(name, c)
+    return c
+  }
+
+  /** Number of a known replica id, or undefined. O(1). */
+  replica(id: string): number | undefined {
+    return this.#replicaOf.get(id)
+  }
+
+  /** Number of replica `id`, numbering it if new. O(1) amortised. */
+  replicaFor(id: string): number {
+    let r = this.#replicaOf.get(id)
+    if (r !== undefined) return r
+    r = this.replicaIds.length
+    this.replicaIds.push(id)
+    this.#replicaOf.set(id, r)
+    return r
+  }
+
+  /** First entry of counter number `c`, or END. */
+  head(c: number): number {
+    return (this.#head[c >>> SHIFT] as Int32Array)[c & MASK] as number
+  }
+
+  /** The entry after `e` in its counter's chain, or END. */
+  next(e: number): number {
+    return (this.#i[e >>> SHIFT] as Int32Array)[((e & MASK) << 1) + 1] as number
+  }
+
+  /** Replica number of entry `e`. */
+  rep(e: number): number {
+    return (this.#i[e >>> SHIFT] as Int32Array)[(e & MASK) << 1] as number
+  }
+
+  /** Increment total of entry `e`. */
+  p(e: number): number {
+    return (this.#f[e >>> SHIFT] as Float64Array)[(e & MASK) * 3] as number
+  }
+
+  /** Decrement total of entry `e`. */
+  n(e: number): number {
+    return (this.#f[e >>> SHIFT] as Float64Array)[(e & MASK) * 3 + 1] as number
+  }
+
+  /** Seq of entry `e`'s last change. */
+  seq(e: number): number {
+    return (this.#f[e >>> SHIFT] as Float64Array)[(e & MASK) * 3 + 2] as number
+  }
+
+  /** Sets entry `e` to (p, n, seq). */
+  set(e: number, p: number, n: number, seq: number): void {
+    const f = this.#f[e >>> SHIFT] as Float64Array
+    const o = (e & MASK) * 3
+    f[o] = p
+    f[o + 1] = n
+    f[o + 2] = seq
+  }
+
+  /** Entry of replica number `r` in counter number `c`, or END. O(entries of the counter). */
+  find(c: number, r: number): number {
+    for (let e = this.head(c); e !== END; e = this.next(e)) if (this.rep(e) === r) return e
+    return END
+  }
+
+  /** Adds a zero entry of replica `r` to counter `c` (caller checked there is none) and returns its number. */
+  add(c: number, r: number): number {
+    const e = this.#entries
+    if ((e & MASK) === 0) {
+      this.#f.push(new Float64Array(PAGE * 3))
+      this.#i.push(new Int32Array(PAGE * 2))
+    }
+    const ints = this.#i[e >>> SHIFT] as Int32Array
+    const o = (e & MASK) << 1
+    ints[o] = r
+    ints[o + 1] = END
+    let last = this.head(c)
+    if (last === END) (this.#head[c >>> SHIFT] as Int32Array)[c & MASK] = e
+    else {
+      for (let x = this.next(last); x !== END; x = this.next(x)) last = x
+      ;(this.#i[last >>> SHIFT] as Int32Array)[((last & MASK) << 1) + 1] = e
+    }
+    this.#entries = e + 1
+    return e
+  }
+}

@@ -1,0 +1,399 @@
+// A million counters on one node: snapshot pauses, restart time and memory,
+// with redis-server side by side where a comparison applies.
+//
+// Usage (after npm run build), from packages/node:
+//   node --expose-gc bench/million.mjs [snapshot|restart|memory|catchup|all]   (default all)
+// Env: N counters (default 1000000), REPLICAS entries per counter (default 3:
+// this node's and two peers'), KEYS idempotency records in the snapshot
+// (default 300000), TAIL logged operations after the snapshot (default 10000),
+// HTTP_N counters loaded over HTTP for the memory figure (default N),
+// RUNS timed repeats (default 3; medians reported), CATCHUP_N counters for
+// the catch-up figure (default 100000).
+//
+//   snapshot  in process: a LevelStore and a CounterMap of N counters; writes
+//             go on (one at a time) while a snapshot of the live map and KEYS
+//             records is taken. Reports the longest event-loop pause (gap
+//             between two turns), write latency during the snapshot, and the
+//             one block the former whole-state encoding took for the same state.
+//   restart   the same data dir (snapshot + TAIL logged ops): open + rebuild
+//             of the map, median of RUNS; then an empty data dir; redis-server
+//             start for comparison.
+//   memory    a tally-node process (async durability) loaded with HTTP_N
+//             counters by HTTP increments; VmRSS per counter, before and after
+//             a restart, and write throughput per tenth of the load; a
+//             redis-server loaded with as many keys (INCR), VmRSS per key.
+//
+//   catchup   node A loaded with CATCHUP_N counters by HTTP; node B starts
+//             empty with A as its seed: time until B holds A's state (same
+//             digest), the bytes A's gossip transport sent meanwhile, and
+//             A's /health latency (p50, p99, max) polled every 20 ms.
+//
+// redis-server (Debian package `redis-server`) is started on a unix socket
+// (no TCP port) when it is installed; otherwise its rows say "absent".
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CounterMap } from '@tally/crdt'
+import { get, percentile, rm, startNode, stop, tempDir, until } from './lib.mjs'
+
+const dist = (p) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url))
+const { LevelStore } = await import(dist('storage/level-store.js'))
+const { mapSource } = await import(dist('storage/snapshot-source.js'))
+const { rebuildCounters } = await import(dist('storage/recovery.js'))
+const { encodeFrame } = await import(dist('storage/record-codec.js'))
+
+const N = Number(process.env.N ?? 1_000_000)
+const REPLICAS = Number(process.env.REPLICAS ?? 3)
+const KEYS = Number(process.env.KEYS ?? 300_000)
+const TAIL = Number(process.env.TAIL ?? 10_000)
+const HTTP_N = Number(process.env.HTTP_N ?? N)
+const RUNS = Number(process.env.RUNS ?? 3)
+const CATCHUP_N = Number(process.env.CATCHUP_N ?? 100_000)
+const what = process.argv[2] ?? 'all'
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const out = (name, r) => console.log(`${name.padEnd(34)} ${JSON.stringify(r)}`)
+const ms = (x) => Math.round(x)
+const turn = () => new Promise((r) => setImmediate(r))
+const redisBin = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim()
+
+/** Adds REPLICAS−1 peers' entries to every counter of `map` (columns, as a snapshot slice would). */
+function addPeers(map, n) {
+  for (let r = 1; r < REPLICAS; r++) {
+    const id = `peer-${r}.1838381891282792`
+    for (let i = 0; i < n; i += 4096) {
+      const names = []
+      const rows = []
+      for (let j = i; j < Math.min(n, i + 4096); j++) {
+        rows.push(names.push(`counter-${j}`) - 1, 0, 1 + (j % 100), j % 7, j + 1)
+      }
+      map.mergeColumns({ names, replicas: [id], rows })
+    }
+    map.applyDelta({ ranges: [[id, 0, n]], entries: [] })
+  }
+}
+
+function keyRecords(replica) {
+  const at = Date.now()
+  return Array.from({ length: KEYS }, (_, i) => ({
+    key: `key-${i}-0123456789abcdef`,
+    name: `counter-${i % N}`,
+    op: 'increment',
+    amount: 1,
+    value: 1,
+    at,
+    replica,
+    seq: i + 1,
+    attempt: 1,
+  }))
+}
+
+/** Longest gap between two event-loop turns while `fn` runs, and write latencies of a writer running meanwhile. */
+async function underLoad(map, store, fn) {
+  let running = true
+  let last = performance.now()
+  let maxGap = 0
+  const tick = () => {
+    const now = performance.now()
+    if (now - last > maxGap) maxGap = now - last
+    last = now
+    if (running) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const lat = []
+  const writer = (async () => {
+    for (let i = 0; running; i++) {
+      map.increment(`counter-${(i * 7919) % N}`, 1)
+      const t0 = performance.now()
+      await store.appendLocal(map.deltaFor(map.replica, map.seq - 1))
+      lat.push(performance.now() - t0)
+      await turn()
+    }
+  })()
+  const t0 = performance.now()
+  await fn()
+  const took = performance.now() - t0
+  running = false
+  await writer
+  return {
+    tookMs: ms(took),
+    longestPauseMs: ms(maxGap),
+    writes: lat.length,
+    writeP50Ms: Number(percentile(lat, 50).toFixed(1)),
+    writeP99Ms: Number(percentile(lat, 99).toFixed(1)),
+    writeMaxMs: ms(Math.max(...lat)),
+  }
+}
+
+async function snapshotAndRestart(dir) {
+  const store = new LevelStore({ dataDir: dir, durability: 'async', snapshotEveryOps: Infinity })
+  const rec = await store.open('bench')
+  const map = new CounterMap(rec.identity.replicaId)
+  for (let i = 0; i < N; i++) map.increment(`counter-${i}`, 1)
+  addPeers(map, N)
+  const records = keyRecords(rec.identity.replicaId)
+  globalThis.gc?.()
+  if (what === 'all' || what === 'snapshot') {
+    const idle = await underLoad(map, store, () => new Promise((r) => setTimeout(r, 2000)))
+    out('no snapshot (2 s of writes)', { counters: N, ...idle })
+    const snap = await underLoad(map, store, () => store.snapshot(mapSource(map), records))
+    out('snapshot of the live map', { counters: N, replicas: REPLICAS, keyRecords: KEYS, ...snap })
+    // What the former snapshot did on the main thread, in one block.
+    const t0 = performance.now()
+    const bytes = encodeFrame({ covered: 1, at: 0, state: map.state(), idempotency: records }).length
+    out('former whole-state encode (1 block)', { blockMs: ms(performance.now() - t0), bytes })
+  } else await store.snapshot(mapSource(map), records)
+  for (let i = 0; i < TAIL; i++) {
+    map.increment(`counter-${(i * 31) % N}`, 1)
+    await store.appendLocal(map.deltaFor(map.replica, map.seq - 1))
+  }
+  await store.close()
+  const digest = map.digest()
+  return { digest }
+}
+
+async function restart(dir, digest) {
+  const times = []
+  for (let i = 0; i < RUNS; i++) {
+    globalThis.gc?.()
+    const t0 = performance.now()
+    const store = new LevelStore({ dataDir: dir })
+    const rec = await store.open('bench')
+    const t1 = performance.now()
+    const { map } = await rebuildCounters(rec)
+    times.push(performance.now() - t0)
+    if (process.env.VERBOSE) console.log('open', ms(t1 - t0), 'rebuild', ms(performance.now() - t1))
+    if (map.digest() !== digest) throw new Error('recovered state differs from the written one')
+    await store.close()
+  }
+  return median(times)
+}
+
+function rssOf(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) * 1024 : Number.NaN
+}
+
+/** Starts redis-server on a unix socket in `dir`; resolves once it answers. */
+async function startRedis(dir) {
+  const sock = join(dir, 'redis.sock')
+  const child = spawn(
+    redisBin,
+    ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  )
+  const t0 = performance.now()
+  const ready = async () => {
+    try {
+      return existsSync(sock) && (await redisCmds(sock, ['PING'])).length === 1
+    } catch {
+      return false
+    }
+  }
+  await until(ready, 10_000, 2)
+  return { child, sock, startMs: performance.now() - t0 }
+}
+
+/** Sends RESP commands (arrays of strings) over one connection; resolves with the raw replies (one line each). */
+function redisCmds(sock, cmds) {
+  return new Promise((resolve, reject) => {
+    const c = connect(sock)
+    let buf = ''
+    const replies = []
+    c.on('error', reject)
+    c.on('data', (d) => {
+      buf += d
+      const lines = buf.split('\r\n')
+      buf = lines.pop()
+      replies.push(...lines)
+      if (replies.length >= cmds.length) {
+        c.end()
+        resolve(replies)
+      }
+    })
+    c.write(cmds.map((x) => (Array.isArray(x) ? x.join(' ') : x)).join('\r\n') + '\r\n')
+  })
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null) return
+  const done = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  await done
+}
+
+async function restartFigures() {
+  const dir = tempDir()
+  try {
+    const { digest } = await snapshotAndRestart(join(dir, 'store'))
+    if (what === 'all' || what === 'restart') {
+      out('restart: snapshot + log tail', {
+        counters: N,
+        replicas: REPLICAS,
+        keyRecords: KEYS,
+        tailOps: TAIL,
+        openAndRebuildMsMedian: ms(await restart(join(dir, 'store'), digest)),
+      })
+      const empty = []
+      for (let i = 0; i < RUNS; i++) {
+        const t0 = performance.now()
+        const node = await startNode(`e${i}`, dir, ['--durability', 'async'])
+        empty.push(performance.now() - t0)
+        await stop([node])
+      }
+      const row = { tallyNodeToListeningMsMedian: ms(median(empty)) }
+      if (redisBin) {
+        const starts = []
+        for (let i = 0; i < RUNS; i++) {
+          const r = await startRedis(tempDir())
+          starts.push(r.startMs)
+          await stopChild(r.child)
+        }
+        row.redisServerToPingMsMedian = ms(median(starts))
+      } else row.redis = 'redis-server absent'
+      out('restart: empty node', row)
+    }
+  } finally {
+    rm(dir)
+  }
+}
+
+async function memoryFigures() {
+  const dir = tempDir()
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+  const inc = (port, name) =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        { agent, port, host: '127.0.0.1', method: 'POST', path: `/counters/${name}/increment` },
+        (res) => {
+          res.resume()
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${res.statusCode}`))))
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+  try {
+    const args = ['--durability', 'async', '--snapshot-interval', '60000']
+    const node = await startNode('m1', dir, args)
+    const rss0 = rssOf(node.child.pid)
+    const rates = []
+    const step = Math.max(1, Math.floor(HTTP_N / 10))
+    for (let from = 0; from < HTTP_N; from += step) {
+      const t0 = performance.now()
+      let next = from
+      const end = Math.min(HTTP_N, from + step)
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (next < end) await inc(node.http, `user:${next++}`)
+        }),
+      )
+      rates.push(Math.round((end - from) / ((performance.now() - t0) / 1000)))
+    }
+    await new Promise((r) => setTimeout(r, 2000))
+    const rss = rssOf(node.child.pid)
+    await stop([node])
+    const t0 = performance.now()
+    const again = await startNode('m1', dir, args)
+    const restartMs = performance.now() - t0
+    await new Promise((r) => setTimeout(r, 2000))
+    const rssAfter = rssOf(again.child.pid)
+    await stop([again])
+    const row = {
+      counters: HTTP_N,
+      emptyNodeRssMB: Math.round(rss0 / 2 ** 20),
+      rssMB: Math.round(rss / 2 ** 20),
+      rssBytesPerCounter: Math.round(rss / HTTP_N),
+      rssBytesPerCounterAfterRestart: Math.round(rssAfter / HTTP_N),
+      restartToListeningMs: ms(restartMs),
+      writesPerSecByTenth: rates,
+    }
+    if (redisBin) {
+      const r = await startRedis(tempDir())
+      for (let i = 0; i < HTTP_N; i += 10_000) {
+        const cmds = []
+        for (let j = i; j < Math.min(HTTP_N, i + 10_000); j++) cmds.push(['INCR', `user:${j}`])
+        await redisCmds(r.sock, cmds)
+      }
+      const redisRss = rssOf(r.child.pid)
+      await stopChild(r.child)
+      row.redisRssBytesPerKey = Math.round(redisRss / HTTP_N)
+      row.ratioToRedis = Number((rss / redisRss).toFixed(1))
+    } else row.redis = 'redis-server absent'
+    out('memory: counters by HTTP', row)
+  } finally {
+    agent.destroy()
+    rm(dir)
+  }
+}
+
+async function catchupFigures() {
+  const dir = tempDir()
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+  const inc = (port, name) =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        { agent, port, host: '127.0.0.1', method: 'POST', path: `/counters/${name}/increment` },
+        (res) => {
+          res.resume()
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${res.statusCode}`))))
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+  const nodes = []
+  try {
+    const a = await startNode('a', dir, ['--durability', 'async'])
+    nodes.push(a)
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < CATCHUP_N) await inc(a.http, `user:${next++}`)
+      }),
+    )
+    const target = (await get(`${a.url}/metrics`)).digest
+    const sentBefore = (await get(`${a.url}/metrics`)).transport.bytesOut
+    let polling = true
+    const health = []
+    const poller = (async () => {
+      while (polling) {
+        const t0 = performance.now()
+        await get(`${a.url}/health`)
+        health.push(performance.now() - t0)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+    const t0 = performance.now()
+    const b = await startNode('b', dir, ['--durability', 'async', '--peers', `127.0.0.1:${a.tcp}`])
+    nodes.push(b)
+    await until(async () => (await get(`${b.url}/metrics`))?.digest === target, 600_000, 50)
+    const took = performance.now() - t0
+    polling = false
+    await poller
+    const sent = (await get(`${a.url}/metrics`)).transport.bytesOut - sentBefore
+    out('catch-up of a new node', {
+      counters: CATCHUP_N,
+      catchUpMs: ms(took),
+      wireMB: Number((sent / 2 ** 20).toFixed(1)),
+      seedHealthP50Ms: ms(percentile(health, 50)),
+      seedHealthP99Ms: ms(percentile(health, 99)),
+      seedHealthMaxMs: ms(Math.max(...health)),
+    })
+  } finally {
+    agent.destroy()
+    await stop(nodes)
+    rm(dir)
+  }
+}
+
+if (!globalThis.gc) console.log('(run with node --expose-gc for steadier figures)')
+console.log(
+  `(machine: ${process.env.BENCH_NOTE ?? 'shared and loaded: compare figures of one run, not across runs'})`,
+)
+if (what === 'all' || what === 'snapshot' || what === 'restart') await restartFigures()
+if (what === 'all' || what === 'memory') await memoryFigures()
+if (what === 'all' || what === 'catchup') await catchupFigures()

@@ -1,0 +1,133 @@
+// On-disk layout of a snapshot written in slices (format 2). The snapshot
+// key holds a small manifest; the state and the idempotency records are
+// chunk records `c:<generation>:<index>`, each a checksummed frame holding a
+// slice. A snapshot exists once its manifest is written (fsynced, after
+// every chunk): chunks of another generation are leftovers of an
+// interrupted or superseded snapshot and are deleted.
+// Format 1 (one frame holding everything) is still read: see record-codec.ts.
+
+import type { StateColumns, Summary } from '@tally/crdt'
+import { crc32 } from './crc32.js'
+import { decodeFrame, decodeSnapshot, encodeFrame, readIdem, type SnapshotRecord } from './record-codec.js'
+import type { IdempotencyRecord } from './store.js'
+
+/** Every chunk key starts with this. */
+export const CHUNK_PREFIX = 'c:'
+/** Upper bound (exclusive) for a range over every chunk key. */
+export const CHUNK_END = 'c;'
+
+/** The manifest under the snapshot key (format 2). */
+export interface SnapshotManifest {
+  v: 2
+  /** Every WAL batch up to and including this one is in the snapshot. */
+  covered: number
+  /** When it was taken (ms since epoch). */
+  at: number
+  /** Generation: its chunks are keyed `c:<gen>:…`. */
+  gen: number
+  /** Number of counter chunks (indexes 0 … chunks−1). */
+  chunks: number
+  /** Number of idempotency-record chunks, after the counter chunks. */
+  recordChunks: number
+  /** The version summary of the state. */
+  vv: Summary
+}
+
+/**
+ * One chunk: a slice of the counters in columns (checked when merged:
+ * `CounterMap.mergeColumns`), or a slice of the idempotency records.
+ */
+export type SnapshotChunk = { columns: StateColumns } | { records: IdempotencyRecord[] }
+
+function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, '0')
+}
+
+/** Key of chunk `index` of generation `gen` (fixed-width hex: string order = numeric order). */
+export function chunkKey(gen: number, index: number): string {
+  return `${CHUNK_PREFIX}${hex(gen, 14)}:${hex(index, 8)}`
+}
+
+/** Key range `[gte, lt)` holding every chunk of generation `gen`. */
+export function chunkRange(gen: number): { gte: string; lt: string } {
+  return { gte: `${CHUNK_PREFIX}${hex(gen, 14)}:`, lt: `${CHUNK_PREFIX}${hex(gen, 14)};` }
+}
+
+/** Encodes a chunk as a checksummed frame. */
+export function encodeChunk(chunk: SnapshotChunk): Uint8Array {
+  return encodeFrame('columns' in chunk ? { x: chunk.columns } : { k: chunk.records })
+}
+
+/** Decodes a chunk, or why it is unusable. Counter contents are checked when folded. Never throws. */
+export function decodeChunk(bytes: Uint8Array | undefined): SnapshotChunk | { reason: string } {
+  const d = decodeFrame(bytes)
+  if (!d.ok) return { reason: d.reason }
+  const v = d.value as Record<string, unknown> | null
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    const x = v.x
+    if (typeof x === 'object' && x !== null && !Array.isArray(x)) return { columns: x as StateColumns }
+    if (Array.isArray(v.k)) {
+      const records: IdempotencyRecord[] = []
+      for (const x of v.k) {
+        const r = readIdem(x)
+        if (r) records.push(r)
+      }
+      return { records }
+    }
+  }
+  return { reason: 'not a snapshot chunk' }
+}
+
+/** The manifest of a format-2 snapshot value, or null when `v` is not one. */
+export function readManifest(v: unknown): SnapshotManifest | null {
+  if (typeof v !== 'object' || v === null) return null
+  const m = v as Record<string, unknown>
+  if (m.v !== 2) return null
+  const ok =
+    Number.isSafeInteger(m.covered) &&
+    Number.isSafeInteger(m.gen) &&
+    Number.isSafeInteger(m.chunks) &&
+    Number.isSafeInteger(m.recordChunks) &&
+    typeof m.vv === 'object' &&
+    m.vv !== null
+  if (!ok) return null
+  return {
+    v: 2,
+    covered: m.covered as number,
+    at: typeof m.at === 'number' ? m.at : 0,
+    gen: m.gen as number,
+    chunks: m.chunks as number,
+    recordChunks: m.recordChunks as number,
+    vv: m.vv as Summary,
+  }
+}
+
+/**
+ * Decodes the value under the snapshot key: a format-2 manifest, a format-1
+ * snapshot (everything in that one frame), or why it is unusable. Never throws.
+ */
+export function decodeSnapshotValue(
+  bytes: Uint8Array | undefined,
+): { manifest: SnapshotManifest } | { snapshot: SnapshotRecord } | { reason: string } {
+  const d = decodeFrame(bytes)
+  if (d.ok && typeof d.value === 'object' && d.value !== null && (d.value as { v?: unknown }).v === 2) {
+    const manifest = readManifest(d.value)
+    return manifest ? { manifest } : { reason: 'malformed snapshot manifest' }
+  }
+  return decodeSnapshot(bytes)
+}
+
+/** True when a frame's checksum matches its bytes (nothing decoded). Pure; never throws. */
+export function frameIntact(bytes: Uint8Array): boolean {
+  if (bytes.length < 5) return false
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return view.getUint32(0) === crc32(bytes.subarray(4))
+}
+
+/** Index of a chunk key of generation `gen`, or null when the key is not one. */
+export function chunkIndexOf(key: string, gen: number): number | null {
+  const prefix = chunkRange(gen).gte
+  if (!key.startsWith(prefix) || key.length !== prefix.length + 8) return null
+  const n = Number.parseInt(key.slice(prefix.length), 16)
+  return Number.isSafeInteger(n) ? n : null
+}

@@ -1,0 +1,184 @@
+import { CounterMap } from '@tally/crdt'
+import { Cleanup, tempDir } from '@tally/kit/testing'
+import { Level } from 'level'
+import { MemoryLevel } from 'memory-level'
+import { afterEach, describe, expect, it } from 'vitest'
+import { LevelStore } from '../../src/storage/level-store.js'
+import { SNAPSHOT_KEY } from '../../src/storage/record-codec.js'
+import { CHUNK_END, CHUNK_PREFIX, chunkKey, chunkRange } from '../../src/storage/snapshot-codec.js'
+import { mapSource } from '../../src/storage/snapshot-source.js'
+import { CHUNK_ENTRIES } from '../../src/storage/snapshot-writer.js'
+import type { WalDb } from '../../src/storage/wal-db.js'
+import { Driver } from '../support/store-driver.js'
+
+const cleanup = new Cleanup()
+afterEach(() => cleanup.run())
+
+const BOOT = 'boot-A'
+const dbs = new Map<string, MemoryLevel<string, Uint8Array>>()
+function memStore(dataDir: string, extra: Partial<ConstructorParameters<typeof LevelStore>[0]> = {}) {
+  return new LevelStore({
+    dataDir,
+    bootId: BOOT,
+    openDb: (loc) => {
+      let db = dbs.get(loc)
+      if (!db) {
+        db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
+        dbs.set(loc, db)
+      }
+      return db as unknown as WalDb
+    },
+    ...extra,
+  })
+}
+const diskStore = (dataDir: string) => new LevelStore({ dataDir, bootId: BOOT })
+
+async function keysIn(db: WalDb, range: { gte: string; lt: string }): Promise<string[]> {
+  const it = db.iterator(range)
+  const out: string[] = []
+  for (let rows = await it.nextv(1000); rows.length > 0; rows = await it.nextv(1000))
+    out.push(...rows.map((r) => r[0]))
+  await it.close()
+  return out
+}
+
+async function rawDisk(dataDir: string, fn: (db: WalDb) => Promise<void>): Promise<void> {
+  const db = new Level<string, Uint8Array>(`${dataDir}/db`, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'view',
+  }) as unknown as WalDb
+  await db.open()
+  try {
+    await fn(db)
+  } finally {
+    await db.close()
+  }
+}
+
+/** A driver holding `n` counters, each written by this replica and by a peer. */
+async function filled(store: LevelStore, n: number): Promise<Driver> {
+  const a = await Driver.open(store)
+  const peer = new CounterMap('peer.1')
+  for (let i = 0; i < n; i++) peer.increment(`c${i}`, 2)
+  await a.remote(peer.deltaSince({}))
+  await Promise.all(Array.from({ length: n }, (_, i) => a.inc(`c${i}`, 1)))
+  return a
+}
+
+describe('snapshots written in slices (format 2)', () => {
+  it('a snapshot of the live map taken while writes go on recovers every write, and writes finish before it does', async () => {
+    const dir = await tempDir(cleanup, 'tally-chunks-')
+    const store = diskStore(dir)
+    const a = await filled(store, 3 * CHUNK_ENTRIES)
+    let snapshotDone = false
+    const snap = store.snapshot(mapSource(a.map), []).then(() => {
+      snapshotDone = true
+    })
+    // Writes and new counters while the slices are read and written: each
+    // append must complete on its own, not queue behind the whole snapshot.
+    let doneBefore = 0
+    for (let i = 0; i < 40; i++) {
+      await a.inc(i % 2 === 0 ? `c${i * 97}` : `new${i}`, 5)
+      if (!snapshotDone) doneBefore++
+    }
+    await snap
+    expect(doneBefore).toBeGreaterThan(0)
+    await a.inc('after', 1)
+    await store.close()
+    await rawDisk(dir, async (db) => {
+      const chunks = await keysIn(db, { gte: CHUNK_PREFIX, lt: CHUNK_END })
+      // Counters of the two replicas in several chunks.
+      expect(chunks.length).toBeGreaterThanOrEqual(2)
+    })
+    const b = await Driver.open(diskStore(dir))
+    expect(b.map.digest()).toBe(a.map.digest())
+    expect(b.map.state()).toEqual(a.map.state())
+    await b.store.close()
+  })
+
+  it('is skipped when nothing was logged since the last one (changedSinceSnapshot)', async () => {
+    const dir = await tempDir(cleanup, 'tally-chunks-')
+    const a = await Driver.open(memStore(dir))
+    const store = a.store as LevelStore
+    expect(store.changedSinceSnapshot()).toBe(false)
+    await a.inc('x')
+    expect(store.changedSinceSnapshot()).toBe(true)
+    const snap = store.snapshot(mapSource(a.map), [])
+    // Logged after the covered position: still to snapshot afterwards.
+    const late = a.inc('y')
+    await Promise.all([snap, late])
+    expect(store.changedSinceSnapshot()).toBe(true)
+    await store.snapshot(mapSource(a.map), [])
+    expect(store.changedSinceSnapshot()).toBe(false)
+    await store.close()
+    const b = await Driver.open(memStore(dir))
+    expect((b.store as LevelStore).changedSinceSnapshot()).toBe(false)
+    expect(b.map.value('y')).toBe(1)
+    await b.store.close()
+  })
+
+  it('keeps idempotency records in chunks of their own', async () => {
+    const dir = await tempDir(cleanup, 'tally-chunks-')
+    const now = 5_000_000
+    const a = await Driver.open(memStore(dir, { now: () => now }))
+    await a.inc('c', 1)
+    const records = Array.from({ length: 5000 }, (_, i) => ({
+      key: `k${i}`,
+      name: 'c',
+      op: 'increment' as const,
+      amount: 1,
+      value: 1,
+      at: now - i,
+      replica: 'peer.1',
+      seq: i + 1,
+      attempt: 1,
+    }))
+    await a.store.snapshot(mapSource(a.map), records)
+    await a.store.close()
+    const b = await Driver.open(memStore(dir, { now: () => now }))
+    expect(b.recovered.idempotency).toHaveLength(5000)
+    await b.store.close()
+  })
+
+  it('refuses to start on a damaged or missing chunk (TALLY_WAL_CORRUPT), and ignores chunks of an unfinished snapshot', async () => {
+    const dir = await tempDir(cleanup, 'tally-chunks-')
+    const a = await filled(memStore(dir), CHUNK_ENTRIES)
+    await a.store.snapshot(mapSource(a.map), [])
+    await a.store.close()
+    const db = dbs.get(`${dir}/db`) as unknown as WalDb
+    await db.open()
+    const manifest = await db.get(SNAPSHOT_KEY)
+    const chunks = await keysIn(db, { gte: CHUNK_PREFIX, lt: CHUNK_END })
+    expect(chunks.length).toBeGreaterThanOrEqual(2)
+    const gen = Number.parseInt((chunks[0] as string).slice(2, 16), 16)
+    // An unfinished later snapshot left a chunk behind: ignored, then deleted.
+    await db.put(chunkKey(gen + 1, 0), new Uint8Array([1, 2, 3, 4, 5]))
+    await db.close()
+    const b = await Driver.open(memStore(dir))
+    expect(b.map.digest()).toBe(a.map.digest())
+    await b.store.close()
+    await db.open()
+    expect(await keysIn(db, chunkRange(gen + 1))).toEqual([])
+    // A damaged chunk of the current snapshot.
+    // Copies (a Buffer's slice() would be a view).
+    const first = new Uint8Array((await db.get(chunks[0] as string)) as Uint8Array)
+    const bad = new Uint8Array(first)
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff
+    await db.put(chunks[0] as string, bad)
+    await db.close()
+    await expect(memStore(dir).open('n1')).rejects.toMatchObject({
+      code: 'TALLY_WAL_CORRUPT',
+      message: expect.stringMatching(/snapshot .* is damaged .*checksum/),
+    })
+    // A missing chunk.
+    await db.open()
+    await db.put(chunks[0] as string, first)
+    await db.batch([{ type: 'del', key: chunks[1] as string }])
+    expect(await db.get(SNAPSHOT_KEY)).toEqual(manifest)
+    await db.close()
+    await expect(memStore(dir).open('n1')).rejects.toMatchObject({
+      code: 'TALLY_WAL_CORRUPT',
+      message: expect.stringMatching(/chunk 1 is missing|chunks expected/),
+    })
+  })
+})

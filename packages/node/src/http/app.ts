@@ -34,7 +34,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     errors: { status: ERROR_STATUS, map: mapNodeError },
   })
   const load = trackLoad(app)
-  app.register(counterRoutes, { node: opts.node })
+  app.register(counterRoutes, { node: opts.node, load })
   app.register(clusterRoutes, { node: opts.node, load })
   return app
 }

@@ -3,13 +3,13 @@
 
 import type { FastifyInstance } from 'fastify'
 import type { TallyNode } from '../../node.js'
-import type { Load } from '../load.js'
+import type { LoadTracker } from '../load.js'
 
 /** Options of {@link clusterRoutes}. */
 export interface ClusterRouteOptions {
   node: TallyNode
-  /** Reader of the HTTP load (see load.ts). */
-  load: () => Load
+  /** The HTTP load (see load.ts). */
+  load: LoadTracker
 }
 
 /** Registers `GET /health`, `/peers` and `/metrics` on `app`. */
@@ -29,7 +29,7 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
       status,
       peers: node.membership.counts(),
       uptime: Math.round((Date.now() - node.startedAt) / 1000),
-      load: load(),
+      load: load.read(),
     }
   })
   app.get('/peers', async () => ({ peers: node.membership.list() }))
@@ -45,6 +45,6 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
     snapshots: node.snapshots,
     replication: node.replicator.stats,
     transport: node.transportStats(),
-    load: load(),
+    load: load.read(),
   }))
 }

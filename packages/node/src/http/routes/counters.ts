@@ -6,6 +6,7 @@ import type { Consistency } from '@tally/kit'
 import type { FastifyInstance } from 'fastify'
 import type { TallyNode } from '../../node.js'
 import { readAttempt, readIdempotencyKey } from '../headers.js'
+import type { LoadTracker } from '../load.js'
 import { mutateBody, mutateQuery, nameParams, stateQuery } from '../schemas.js'
 
 interface MutateRoute {
@@ -19,8 +20,11 @@ interface MutateRoute {
  * `/counters/:name/decrement`, `GET /counter`, `/counters`,
  * `/counters/:name` and `/state` on `app`, served by `opts.node`.
  */
-export async function counterRoutes(app: FastifyInstance, opts: { node: TallyNode }): Promise<void> {
-  const { node } = opts
+export async function counterRoutes(
+  app: FastifyInstance,
+  opts: { node: TallyNode; load: LoadTracker },
+): Promise<void> {
+  const { node, load } = opts
 
   const mutate =
     (op: 'increment' | 'decrement') =>
@@ -29,15 +33,22 @@ export async function counterRoutes(app: FastifyInstance, opts: { node: TallyNod
       query: MutateRoute['Querystring']
       body: MutateRoute['Body']
       headers: Record<string, string | string[] | undefined>
-    }) =>
-      node.mutate({
-        name: req.params.name ?? 'default',
-        op,
-        amount: req.body?.amount ?? 1,
-        key: readIdempotencyKey(req.headers['idempotency-key']),
-        attempt: readAttempt(req.headers['tally-attempt']),
-        consistency: req.query.consistency ?? 'one',
-      })
+    }) => {
+      // A write waits for its fsync (and quorum acks): it counts as in flight meanwhile.
+      load.begin()
+      try {
+        return await node.mutate({
+          name: req.params.name ?? 'default',
+          op,
+          amount: req.body?.amount ?? 1,
+          key: readIdempotencyKey(req.headers['idempotency-key']),
+          attempt: readAttempt(req.headers['tally-attempt']),
+          consistency: req.query.consistency ?? 'one',
+        })
+      } finally {
+        load.end()
+      }
+    }
   const mutateSchema = { querystring: mutateQuery, body: mutateBody }
   const namedSchema = { ...mutateSchema, params: nameParams }
   app.post<MutateRoute>('/increment', { schema: mutateSchema }, mutate('increment'))

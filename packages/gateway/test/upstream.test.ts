@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { Cleanup } from '@tally/kit/testing'
 import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createPool, PIPELINING, send, UpstreamError, withNode } from '../src/upstream.js'
+import { coalesceWrites, createPool, PIPELINING, send, UpstreamError, withNode } from '../src/upstream.js'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.run())
@@ -123,5 +123,53 @@ describe('send', () => {
     expect(err).toBeInstanceOf(UpstreamError)
     expect((err as UpstreamError).kind).toBe('timeout')
     expect(Date.now() - t0).toBeLessThan(4000)
+  })
+})
+
+describe('coalesceWrites', () => {
+  // A socket that records what reaches it and whether it is corked at each write.
+  function fakeSocket() {
+    const log: string[] = []
+    let corks = 0
+    const s = {
+      write(chunk: unknown): boolean {
+        log.push(`${corks > 0 ? 'corked' : 'direct'}:${String(chunk)}`)
+        return true
+      },
+      cork(): void {
+        corks++
+        log.push('cork')
+      },
+      uncork(): void {
+        corks--
+        log.push('uncork')
+      },
+    }
+    return { s, log }
+  }
+
+  it('corks on the first write of a turn and flushes once, in order, before the next turn', async () => {
+    const { s, log } = fakeSocket()
+    coalesceWrites(s)
+    s.write('a')
+    s.write('b')
+    s.write('c')
+    expect(log).toEqual(['cork', 'corked:a', 'corked:b', 'corked:c'])
+    await new Promise((r) => setImmediate(r))
+    expect(log).toEqual(['cork', 'corked:a', 'corked:b', 'corked:c', 'uncork'])
+    s.write('d')
+    await new Promise((r) => setImmediate(r))
+    expect(log.slice(5)).toEqual(['cork', 'corked:d', 'uncork'])
+  })
+
+  it('a pool answers through coalesced connections (reads and writes)', async () => {
+    const node = await counting()
+    const pool = createPool(node.url, 5000)
+    cleanup.add(() => pool.close())
+    const answers = await Promise.all([
+      ...Array.from({ length: 20 }, () => send(pool, { method: 'GET', path: '/counter', timeoutMs: 5000 })),
+      send(pool, { method: 'POST', path: '/increment', body: { amount: 1 }, timeoutMs: 5000 }),
+    ])
+    expect(answers.map((a) => a.status)).toEqual(Array(21).fill(200))
   })
 })

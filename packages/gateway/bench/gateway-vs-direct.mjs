@@ -4,13 +4,18 @@
 // packages/node/dist/server.js exists (else a fake node, and says so).
 //
 //   npm run bench -w @tally/gateway            (after npm run build)
-//   BENCH_DURATION=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=3 npm run bench -w @tally/gateway
+//   BENCH_DURATION=4 BENCH_CONNECTIONS=10,100 BENCH_ROUNDS=3 npm run bench -w @tally/gateway
 //
-// Each target is measured BENCH_ROUNDS times, interleaved; the median is kept.
+// For each connection count, each target is measured BENCH_ROUNDS times,
+// interleaved; medians are kept. Every write (direct or through the gateway)
+// carries a fresh Idempotency-Key, as every write the gateway forwards does,
+// so the client does the same work on both sides; unkeyed direct writes are
+// listed for reference. Node and gateway CPU per request come from
+// /proc/<pid>/stat (Linux), so they do not depend on the client's share.
 
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,9 +26,12 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 const GATEWAY_BIN = here('../dist/server.js')
 const NODE_BIN = here('../../node/dist/server.js')
 const FAKE_BIN = here('./fake-node.mjs')
-const DURATION = Number(process.env.BENCH_DURATION ?? 5)
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const DURATION = Number(process.env.BENCH_DURATION ?? 4)
+const CONNECTION_COUNTS = String(process.env.BENCH_CONNECTIONS ?? '10,100')
+  .split(',')
+  .map(Number)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+let CONNECTIONS = CONNECTION_COUNTS[0]
 
 if (!existsSync(GATEWAY_BIN)) {
   console.error(`missing ${GATEWAY_BIN}: run npm run build`)
@@ -63,6 +71,7 @@ function start(args) {
 }
 
 async function startNodes(n) {
+  const pids = []
   const ports = []
   for (let i = 0; i < n; i++) ports.push({ tcp: await freePort(), http: await freePort() })
   const urls = []
@@ -73,7 +82,7 @@ async function startNodes(n) {
       .map((p) => `127.0.0.1:${p.tcp}`)
       .join(',')
     if (realNodes) {
-      start([
+      const p = start([
         NODE_BIN,
         ...['--id', `b${n}-${i + 1}`, '--tcp-port', String(tcp), '--http-port', String(http)],
         ...[
@@ -87,18 +96,19 @@ async function startNodes(n) {
           '0',
         ],
       ])
+      pids.push(p.pid)
     } else {
-      start([FAKE_BIN, String(http), `b${n}-${i + 1}`])
+      pids.push(start([FAKE_BIN, String(http), `b${n}-${i + 1}`]).pid)
     }
     urls.push(`http://127.0.0.1:${http}`)
   }
   await Promise.all(urls.map((u) => waitHealthy(u, u)))
-  return urls
+  return { urls, pids }
 }
 
 async function startGateway(nodeUrls) {
   const port = await freePort()
-  start([
+  const p = start([
     GATEWAY_BIN,
     '--port',
     String(port),
@@ -111,23 +121,34 @@ async function startGateway(nodeUrls) {
   ])
   const url = `http://127.0.0.1:${port}`
   await waitHealthy(url, 'gateway')
-  return url
+  return { url, pid: p.pid }
 }
 
-// A target is one URL, `{ url }` (send a fresh Idempotency-Key with each request), or several
-// URLs hit at once with the connections split between them.
-async function runTarget(target, method, path) {
-  if (typeof target === 'object' && !Array.isArray(target)) {
-    return run(target.url, method, path, CONNECTIONS, true)
+// CPU time (user + system) a process has used so far, ms (Linux /proc; 10 ms ticks).
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10
+  } catch {
+    return Number.NaN
   }
-  if (!Array.isArray(target)) return run(target, method, path, CONNECTIONS)
-  const per = Math.max(1, Math.floor(CONNECTIONS / target.length))
-  const all = await Promise.all(target.map((u) => run(u, method, path, per)))
+}
+
+// Runs one target: its URLs hit at once with the connections split between them.
+async function runTarget(target, method, path) {
+  const per = Math.max(1, Math.floor(CONNECTIONS / target.urls.length))
+  const keyed = method === 'POST' && target.keyed
+  const before = { gw: target.gwPid ? cpuMs(target.gwPid) : 0, nodes: target.nodePids.map(cpuMs) }
+  const all = await Promise.all(target.urls.map((u) => run(u, method, path, per, keyed)))
+  const total = all.reduce((s, r) => s + r.requests.total, 0)
+  const nodesMs = target.nodePids.reduce((s, pid, i) => s + cpuMs(pid) - before.nodes[i], 0)
   return {
     non2xx: all.reduce((s, r) => s + r.non2xx, 0),
     errors: all.reduce((s, r) => s + r.errors, 0),
-    requests: { average: all.reduce((s, r) => s + r.requests.average, 0) },
-    latency: { p99: Math.max(...all.map((r) => r.latency.p99)) },
+    rps: all.reduce((s, r) => s + r.requests.average, 0),
+    p99: Math.max(...all.map((r) => r.latency.p99)),
+    gwUs: target.gwPid ? ((cpuMs(target.gwPid) - before.gw) * 1000) / total : undefined,
+    nodeUs: (nodesMs * 1000) / total,
   }
 }
 
@@ -150,57 +171,83 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)]
 }
+const fmt = (x) => (x === undefined || Number.isNaN(x) ? '' : String(Math.round(x)))
 
 try {
   const one = await startNodes(1)
   const three = await startNodes(3)
-  const gw1 = await startGateway(one)
-  const gw3 = await startGateway(three)
-  // Baselines: the lone node, and one node of the 3-node cluster (it gossips, so it is slower).
-  // [name, target, baseline name, methods]. Baselines: the lone node (for writes, sent a fresh
-  // Idempotency-Key per request like the gateway does: keyed writes cost the node more), and for
-  // the cluster the same three nodes hit directly with the connections split between them.
-  const KEYED = 'direct → lone node, fresh Idempotency-Key per write'
+  const gw1 = await startGateway(one.urls)
+  const gw3 = await startGateway(three.urls)
+  const ONE = 'direct → lone node'
+  const THREE = 'direct → all 3 nodes (connections split)'
+  // [name, target, baseline name, methods]. Writes are keyed everywhere except the reference row.
   const targets = [
-    ['direct → lone node', one[0], 'direct → lone node', ['GET', 'POST']],
-    [KEYED, { url: one[0] }, KEYED, ['POST']],
-    ['gateway → lone node', gw1, { GET: 'direct → lone node', POST: KEYED }, ['GET', 'POST']],
     [
-      'direct → all 3 nodes (connections split)',
-      three,
-      'direct → all 3 nodes (connections split)',
+      'direct → lone node, no Idempotency-Key',
+      { urls: one.urls, nodePids: one.pids, keyed: false },
+      null,
+      ['POST'],
+    ],
+    [ONE, { urls: one.urls, nodePids: one.pids, keyed: true }, ONE, ['GET', 'POST']],
+    [
+      'gateway → lone node',
+      { urls: [gw1.url], gwPid: gw1.pid, nodePids: one.pids, keyed: true },
+      ONE,
       ['GET', 'POST'],
     ],
-    ['gateway → 3-node cluster', gw3, 'direct → all 3 nodes (connections split)', ['GET', 'POST']],
+    [THREE, { urls: three.urls, nodePids: three.pids, keyed: true }, THREE, ['GET', 'POST']],
+    [
+      'gateway → 3-node cluster',
+      { urls: [gw3.url], gwPid: gw3.pid, nodePids: three.pids, keyed: true },
+      THREE,
+      ['GET', 'POST'],
+    ],
   ]
   console.log(
-    `tally-gateway bench: ${realNodes ? 'real tally-node processes' : 'FAKE node (packages/node not built)'}, ` +
-      `autocannon ${CONNECTIONS} connections × ${DURATION} s, ${ROUNDS} rounds (median), node ${process.version}`,
+    `tally-gateway bench: ${realNodes ? 'real tally-node processes (--durability sync)' : 'FAKE node (packages/node not built)'}, ` +
+      `autocannon ${CONNECTION_COUNTS.join(' and ')} connections × ${DURATION} s, ${ROUNDS} rounds (median), node ${process.version}`,
   )
-  for (const [method, path] of [
-    ['GET', '/counter'],
-    ['POST', '/increment'],
-  ]) {
-    const mine = targets.filter((t) => t[3].includes(method))
-    const results = new Map(mine.map(([name]) => [name, []]))
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, url] of mine) {
-        const res = await runTarget(url, method, path)
-        if (res.non2xx > 0 || res.errors > 0)
-          console.warn(`  ${name}: ${res.non2xx} non-2xx, ${res.errors} errors`)
-        results.get(name).push({ rps: res.requests.average, p99: res.latency.p99 })
+  for (const c of CONNECTION_COUNTS) {
+    CONNECTIONS = c
+    for (const [method, path] of [
+      ['GET', '/counter'],
+      ['POST', '/increment'],
+    ]) {
+      const mine = targets.filter((t) => t[3].includes(method))
+      const results = new Map(mine.map(([name]) => [name, []]))
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const [name, target] of mine) {
+          const res = await runTarget(target, method, path)
+          if (res.non2xx > 0 || res.errors > 0)
+            console.warn(`  ${name}: ${res.non2xx} non-2xx, ${res.errors} errors`)
+          results.get(name).push(res)
+        }
       }
-    }
-    console.log(`\n${method} ${path}`)
-    console.log('| target | req/s (median) | p99 ms (median) | vs baseline |')
-    console.log('|---|---|---|---|')
-    for (const [name, , baseOf] of mine) {
-      const rps = median(results.get(name).map((x) => x.rps))
-      const p99 = median(results.get(name).map((x) => x.p99))
-      const baseName = typeof baseOf === 'string' ? baseOf : baseOf[method]
-      const base = median(results.get(baseName).map((x) => x.rps))
-      const vs = baseName === name ? 'baseline' : `${(rps / base).toFixed(2)}× ${baseName}`
-      console.log(`| ${name} | ${Math.round(rps)} | ${p99} | ${vs} |`)
+      const med = (name, k) => median(results.get(name).map((x) => x[k]))
+      console.log(
+        `\n${method} ${path}${method === 'POST' ? ' (fresh Idempotency-Key per write)' : ''}, ${c} connections`,
+      )
+      console.log(
+        '| target | req/s | p99 ms | vs baseline | p99 vs baseline | gateway CPU µs/req | node CPU µs/req |',
+      )
+      console.log('|---|---|---|---|---|---|---|')
+      for (const [name, , baseName] of mine) {
+        const rps = med(name, 'rps')
+        const p99 = med(name, 'p99')
+        const vs =
+          baseName === null
+            ? '(reference)'
+            : baseName === name
+              ? 'baseline'
+              : `${(rps / med(baseName, 'rps')).toFixed(2)}×`
+        const p99vs =
+          baseName === null || baseName === name
+            ? ''
+            : `${(p99 / Math.max(1, med(baseName, 'p99'))).toFixed(1)}×`
+        console.log(
+          `| ${name} | ${Math.round(rps)} | ${p99} | ${vs} | ${p99vs} | ${fmt(med(name, 'gwUs'))} | ${fmt(med(name, 'nodeUs'))} |`,
+        )
+      }
     }
   }
 } finally {

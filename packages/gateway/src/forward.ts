@@ -26,6 +26,8 @@ export interface Served {
   /** The node's id (or URL while unknown). */
   readonly nodeId: string
   readonly json: Record<string, unknown>
+  /** The node's body as received (the text of `json`), for relaying without re-serialising. */
+  readonly text: string
 }
 
 // `reached` is false only when the connection itself failed: the node surely never saw the request.
@@ -55,7 +57,8 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
       const body = ans.json as { error: { code: string; message: string } }
       return { relay: new RelayedError(ans.status, err.code, err.message, Registry.label(node), body) }
     }
-    return { ok: { node, nodeId: Registry.label(node), json: ans.json as Record<string, unknown> } }
+    const json = ans.json as Record<string, unknown>
+    return { ok: { node, nodeId: Registry.label(node), json, text: ans.text } }
   } catch (err) {
     const reason = err instanceof UpstreamError ? `${err.kind}: ${err.message}` : String(err)
     reg.markFailure(node, reason)

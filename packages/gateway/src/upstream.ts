@@ -1,10 +1,30 @@
-// One HTTP exchange with one node over its keep-alive undici Pool. No retry,
-// no routing: that is forward.ts. Everything a node sends back is untrusted.
+// One HTTP exchange with one node over its keep-alive, pipelined undici Pool.
+// No retry, no routing: that is forward.ts. Everything a node sends back is
+// untrusted.
+//
+// The exchange is driven through undici's dispatcher handler interface, not
+// `pool.request()`: no body stream, no AbortSignal, the answer collected as
+// raw bytes. That is most of the gateway's cost per request (see the README's
+// Benchmark section).
 
-import { Pool } from 'undici'
+import type { Socket } from 'node:net'
+import { buildConnector, Pool } from 'undici'
 
 /** Largest node answer read, bytes; a bigger one is a failed attempt (a state of every counter can be big). */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
+/**
+ * Reads in flight at once on one connection to a node (HTTP/1.1
+ * pipelining). Only reads are pipelined: a write goes alone on an idle
+ * connection and nothing is queued behind it, so a write is never re-sent
+ * by the pool (a connection lost with a write in flight fails that attempt,
+ * as without pipelining) and a write waiting for its fsync or quorum never
+ * holds up reads or health checks.
+ */
+export const PIPELINING = 8
+
+/** Connections per node pool. */
+export const POOL_CONNECTIONS = 128
 
 /** One request to a node. */
 export interface UpstreamRequest {
@@ -14,17 +34,17 @@ export interface UpstreamRequest {
   /** JSON body (POST only). */
   readonly body?: unknown
   readonly headers?: Readonly<Record<string, string>>
-  /** Time budget of this one attempt, ms (connect + headers + body). */
+  /** Time budget of this one attempt, ms (queueing + connect + headers + body). */
   readonly timeoutMs: number
 }
 
-/** A node answered with an HTTP status and (maybe) a JSON body. */
+/** A node answered with an HTTP status and a body. */
 export interface UpstreamAnswer {
   readonly status: number
+  /** The body as received (UTF-8). */
+  readonly text: string
   /** Parsed JSON, or undefined when the body was empty or not JSON. */
   readonly json: unknown
-  /** The body as read (e.g. Prometheus text, which is not JSON). */
-  readonly text: string
 }
 
 /** The attempt failed before a complete answer: `kind` says how (timeouts and resets are ambiguous for writes). */
@@ -37,11 +57,49 @@ export class UpstreamError extends Error {
   }
 }
 
-/** Creates the connection pool for one node origin. `timeoutMs` bounds connect, headers and body waits. */
-export function createPool(origin: string, timeoutMs: number): Pool {
+/**
+ * Makes `socket` send everything written to it during one turn of the event
+ * loop in one go: the first write of a turn corks it, and it is uncorked
+ * (flushed, one `writev`) in the check phase of that same turn. undici writes
+ * each request on its own; with this the requests pipelined on a connection
+ * in one turn leave in one syscall, and the node reads them in one `read`
+ * and answers them together. Order and backpressure are the socket's own.
+ * Returns `socket`.
+ */
+export function coalesceWrites<S extends Pick<Socket, 'write' | 'cork' | 'uncork'>>(socket: S): S {
+  const write = socket.write
+  let corked = false
+  const flush = (): void => {
+    corked = false
+    socket.uncork()
+  }
+  socket.write = function (this: S, ...args: unknown[]): boolean {
+    if (!corked) {
+      corked = true
+      socket.cork()
+      setImmediate(flush)
+    }
+    return (write as (...a: unknown[]) => boolean).apply(socket, args)
+  } as S['write']
+  return socket
+}
+
+/**
+ * Creates the connection pool for one node origin. `timeoutMs` bounds
+ * connect, headers and body waits; `connections` (default
+ * {@link POOL_CONNECTIONS}) bounds the connections. Writes to each
+ * connection are coalesced per event-loop turn ({@link coalesceWrites}).
+ */
+export function createPool(origin: string, timeoutMs: number, connections = POOL_CONNECTIONS): Pool {
+  const connect = buildConnector({ timeout: timeoutMs })
   return new Pool(origin, {
-    connections: 128,
-    pipelining: 1,
+    connect: (opts, done) =>
+      connect(opts, (err, socket) => {
+        if (err !== null) done(err, null)
+        else done(null, coalesceWrites(socket))
+      }),
+    connections,
+    pipelining: PIPELINING,
     keepAliveTimeout: 30_000,
     connectTimeout: timeoutMs,
     headersTimeout: timeoutMs,
@@ -51,10 +109,11 @@ export function createPool(origin: string, timeoutMs: number): Pool {
   })
 }
 
-function classifyError(err: unknown, aborted: boolean): UpstreamError {
+function classifyError(err: unknown, timedOut: boolean): UpstreamError {
+  if (err instanceof UpstreamError) return err
   const code = (err as { code?: unknown })?.code
   const msg = err instanceof Error ? err.message : String(err)
-  if (aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+  if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new UpstreamError('timeout', 'timed out')
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamError('connect', 'connect timed out')
@@ -64,46 +123,126 @@ function classifyError(err: unknown, aborted: boolean): UpstreamError {
   return new UpstreamError('network', typeof code === 'string' ? `${code}: ${msg}` : msg)
 }
 
+/** Parses a node's body: undefined when empty or not JSON. Never throws. */
+export function parseAnswer(text: string): unknown {
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const TIMED_OUT = new UpstreamError('timeout', 'timed out')
+
+// One exchange as an undici dispatch handler (the dispatcher's own callback
+// interface: onConnect, onHeaders, onData, onComplete, onError). Settles once.
+class Exchange {
+  readonly #resolve: (a: UpstreamAnswer) => void
+  readonly #reject: (e: UpstreamError) => void
+  readonly #timer: NodeJS.Timeout
+  #abort: ((err: Error) => void) | undefined
+  #chunks: Buffer[] = []
+  #status = 0
+  #done = false
+  #timedOut = false
+
+  constructor(resolve: (a: UpstreamAnswer) => void, reject: (e: UpstreamError) => void, timeoutMs: number) {
+    this.#resolve = resolve
+    this.#reject = reject
+    // The whole attempt, queueing in the pool included (undici's own timeouts start later).
+    this.#timer = setTimeout(() => this.#timeout(), timeoutMs)
+  }
+
+  #timeout(): void {
+    this.#timedOut = true
+    if (this.#abort) this.#abort(TIMED_OUT)
+    else this.#settle(undefined, TIMED_OUT)
+  }
+
+  #settle(answer: UpstreamAnswer | undefined, err?: UpstreamError): void {
+    if (this.#done) return
+    this.#done = true
+    clearTimeout(this.#timer)
+    if (answer) this.#resolve(answer)
+    else this.#reject(err ?? TIMED_OUT)
+  }
+
+  onConnect(abort: (err: Error) => void): void {
+    if (this.#done) abort(TIMED_OUT)
+    else this.#abort = abort
+  }
+
+  onHeaders(status: number): boolean {
+    this.#status = status
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#chunks.push(chunk)
+    return true
+  }
+
+  onComplete(): void {
+    const c = this.#chunks
+    const text = c.length === 1 ? (c[0] as Buffer).toString() : Buffer.concat(c).toString()
+    this.#settle({ status: this.#status, text, json: parseAnswer(text) })
+  }
+
+  onError(err: Error): void {
+    this.#settle(undefined, classifyError(err, this.#timedOut))
+  }
+}
+
 /**
  * Sends one request on `pool` and reads the whole answer. Resolves with the
- * status and parsed JSON for any HTTP status; rejects with
- * {@link UpstreamError} on connection failure, reset or timeout. Never
+ * status, raw body and parsed JSON for any HTTP status; rejects with
+ * {@link UpstreamError} on connection failure, reset or timeout (the whole
+ * attempt, queueing included, is bounded by `req.timeoutMs`). Never
  * retries. `connect` failures are the only ones where the node surely did
  * not receive the request.
  */
-export async function send(pool: Pool, req: UpstreamRequest): Promise<UpstreamAnswer> {
-  const ac = new AbortController()
-  const timer = setTimeout(() => ac.abort(), req.timeoutMs)
-  try {
+export function send(pool: Pool, req: UpstreamRequest): Promise<UpstreamAnswer> {
+  return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers }
-    let body: string | undefined
+    let body: string | null = null
     if (req.body !== undefined) {
       body = JSON.stringify(req.body)
       headers['content-type'] = 'application/json'
     }
-    const res = await pool.request({
-      method: req.method,
-      path: req.path,
-      headers,
-      body: body ?? null,
-      signal: ac.signal,
-      headersTimeout: req.timeoutMs,
-      bodyTimeout: req.timeoutMs,
-    })
-    const text = await res.body.text()
-    let json: unknown
-    if (text !== '') {
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = undefined
-      }
+    const write = req.method === 'POST'
+    const ex = new Exchange(resolve, reject, req.timeoutMs)
+    try {
+      pool.dispatch(
+        {
+          method: req.method,
+          path: req.path,
+          headers,
+          body,
+          headersTimeout: req.timeoutMs,
+          bodyTimeout: req.timeoutMs,
+          // Reads are pipelined (re-sent by the pool if their connection drops: harmless).
+          // A write is sent alone on an idle connection with nothing behind it (see PIPELINING).
+          idempotent: !write,
+          blocking: write,
+        },
+        ex,
+      )
+    } catch (err) {
+      ex.onError(err as Error)
     }
-    return { status: res.statusCode, json, text }
-  } catch (err) {
-    if (err instanceof UpstreamError) throw err
-    throw classifyError(err, ac.signal.aborted)
-  } finally {
-    clearTimeout(timer)
-  }
+  })
+}
+
+/**
+ * A node's JSON object answer with `"node": <nodeId>` added as its last
+ * field, spliced into the raw text (no re-serialisation). `text` must be the
+ * body whose parse is a JSON object (as {@link send}'s `json` says); a
+ * `node` field the node sent itself is overridden, as with `{ ...json, node }`.
+ */
+export function withNode(text: string, nodeId: string): string {
+  const end = text.lastIndexOf('}')
+  const head = text.slice(0, end).trimEnd()
+  const sep = head.endsWith('{') ? '' : ','
+  return `${head}${sep}"node":${JSON.stringify(nodeId)}}`
 }

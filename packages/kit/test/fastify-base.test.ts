@@ -182,3 +182,29 @@ describe('createFastify', () => {
     expect((await app.inject({ method: 'GET', url: '/bug' })).statusCode).toBe(500)
   })
 })
+
+describe('request logger', () => {
+  it('is the server logger itself: no child logger is made per request', async () => {
+    const base = recorder([])
+    let children = 0
+    // Every child is a new object, as pino's are.
+    const child = (): FastifyBaseLogger => {
+      children++
+      return Object.assign(Object.create(base) as FastifyBaseLogger, { child })
+    }
+    const logger = Object.assign(Object.create(base) as FastifyBaseLogger, { child })
+    const app = createFastify({ logger, bodyLimit: 64, errors: { status: SHARED_ERROR_STATUS } })
+    apps.push(app)
+    let same = 0
+    app.get('/who', async (req) => {
+      if (req.log === app.log) same++
+      return {}
+    })
+    await app.ready()
+    const before = children
+    for (let i = 0; i < 3; i++)
+      expect((await app.inject({ method: 'GET', url: '/who' })).statusCode).toBe(200)
+    expect(children - before).toBe(0)
+    expect(same).toBe(3)
+  })
+})

@@ -27,7 +27,16 @@ export function rm(dir) {
 
 /** Starts one node on OS-chosen ports (read back from its `listening` log line). */
 export function startNode(id, dir, extra) {
-  const args = [SERVER, '--id', id, '--tcp-port', '0', '--http-port', '0']
+  const args = [
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
+    SERVER,
+    '--id',
+    id,
+    '--tcp-port',
+    '0',
+    '--http-port',
+    '0',
+  ]
   args.push('--data-dir', join(dir, id), '--log-level', 'info')
   if (!extra.includes('--resp-port')) args.push('--resp-port', '0')
   args.push(...extra)

@@ -4,6 +4,7 @@
 import { bandwidth } from './bandwidth.mjs'
 import { convergence } from './convergence.mjs'
 import { httpBench } from './http.mjs'
+import { keyedBench } from './keyed.mjs'
 import { respBench } from './resp.mjs'
 
 const quick = process.argv.includes('--quick')
@@ -19,3 +20,6 @@ for (const c of quick ? [1, 10_000] : [1, 10_000, 100_000])
 out('http increment (sync)', await httpBench(quick ? 3 : 5, 32, 'sync'))
 out('http increment (async)', await httpBench(quick ? 3 : 5, 32, 'async'))
 out('resp INCR vs redis-server', await respBench(quick ? 30_000 : 100_000, quick ? 1 : 3))
+for (const nodes of [1, 3])
+  for (const c of [10, 100])
+    out(`keyed vs unkeyed, ${nodes} node(s), c=${c}`, await keyedBench(quick ? 3 : 4, c, nodes))

@@ -2,7 +2,9 @@
 // plus `node` (which node served it) in every answer.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Served } from '../forward.js'
 import { nameSegment } from '../gateway.js'
+import { withNode } from '../upstream.js'
 import { readAmount, readConsistency, readExplain, readIdempotencyKey, readName } from '../validate.js'
 import { amountBody, consistencyQuery, counterQuery, nameParams } from './schemas.js'
 
@@ -11,6 +13,17 @@ type Req = FastifyRequest<{
   Body: { amount?: unknown } | undefined
   Querystring: { consistency?: unknown; explain?: unknown }
 }>
+
+/**
+ * Answers with the node's own JSON text plus `node` (spliced in, not
+ * re-serialised) and the `x-tally-node` header.
+ */
+function relay(reply: FastifyReply, served: Served): FastifyReply {
+  return reply
+    .header('x-tally-node', served.nodeId)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(withNode(served.text, served.nodeId))
+}
 
 /** Registers `/counter`, `/increment`, `/decrement`, `/counters`, `/counters/:name[/increment|/decrement]`. */
 export async function counterRoutes(app: FastifyInstance): Promise<void> {
@@ -22,9 +35,7 @@ export async function counterRoutes(app: FastifyInstance): Promise<void> {
     const consistency = readConsistency(req.query.consistency)
     const key = readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders)
     const path = named ? `/counters/${nameSegment(name)}/${op}` : `/${op}`
-    const served = await gw.write(path, amount, key, consistency)
-    reply.header('x-tally-node', served.nodeId)
-    return { ...served.json, node: served.nodeId }
+    return relay(reply, await gw.write(path, amount, key, consistency))
   }
 
   const readOne = (named: boolean) => async (req: Req, reply: FastifyReply) => {
@@ -32,10 +43,10 @@ export async function counterRoutes(app: FastifyInstance): Promise<void> {
     const consistency = readConsistency(req.query.consistency)
     const explain = named && readExplain(req.query.explain)
     if (consistency === undefined) {
-      const path = named ? `/counters/${nameSegment(name)}${explain ? '?explain=1' : ''}` : '/counter'
-      const served = await gw.read(path)
-      reply.header('x-tally-node', served.nodeId)
-      return { ...served.json, node: served.nodeId }
+      return relay(
+        reply,
+        await gw.read(named ? `/counters/${nameSegment(name)}${explain ? '?explain=1' : ''}` : '/counter'),
+      )
     }
     const m = await gw.readMerged(name, consistency)
     const answer = { name, value: m.value(name), consistency, replicas: m.replicas, node: m.replicas[0] }
@@ -56,9 +67,7 @@ export async function counterRoutes(app: FastifyInstance): Promise<void> {
   app.get('/counters', { schema: { querystring: consistencyQuery } }, async (req: Req, reply) => {
     const consistency = readConsistency(req.query.consistency)
     if (consistency === undefined) {
-      const served = await gw.read('/counters')
-      reply.header('x-tally-node', served.nodeId)
-      return { ...served.json, node: served.nodeId }
+      return relay(reply, await gw.read('/counters'))
     }
     const m = await gw.readMerged(undefined, consistency)
     const counters = m.names().map((name) => ({ name, value: m.value(name) }))

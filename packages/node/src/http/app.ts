@@ -42,8 +42,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     errors: { status: ERROR_STATUS, map: mapNodeError },
   })
   const load = trackLoad(app)
-  const metrics = nodeMetrics(opts.node, load)
-  app.register(counterRoutes, { node: opts.node, writes: metrics.writes })
+  const metrics = nodeMetrics(opts.node, () => load.read())
+  app.register(counterRoutes, { node: opts.node, load, writes: metrics.writes })
   app.register(clusterRoutes, { node: opts.node, load, metrics: metrics.registry })
   return app
 }

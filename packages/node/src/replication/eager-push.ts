@@ -55,20 +55,13 @@ export class EagerPush {
     const m = this.#o.membership
     const self = m.self.id
     if (this.#outbox.length > 0) {
-      const delta = mergeDeltas(this.#outbox)
+      const targets = m.pushTargets(this.#o.fanout)
+      const outbox = this.#outbox
       const keys = this.#outboxKeys
       this.#outbox = []
       this.#outboxKeys = []
-      // One sequence per peer: the key records may need more than one frame.
-      const msgs: PushMsg[] = chunkPush(delta, keys, Number.POSITIVE_INFINITY, CHUNK_KEYS).map((p) =>
-        p.k
-          ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
-          : { t: MsgType.PUSH, f: self, delta: p.delta },
-      )
-      for (const addr of m.pushTargets(this.#o.fanout)) {
-        this.#o.transport.sendAll(addr, msgs)
-        this.#o.stats.pushesOut += msgs.length
-      }
+      // No peer to push to (a lone node): nothing to merge; anti-entropy carries it to later peers.
+      if (targets.length > 0) this.#pushLocal(targets, outbox, keys)
     }
     const fwd = this.#forwards
     this.#forwards = []
@@ -79,6 +72,22 @@ export class EagerPush {
         this.#o.transport.send(addr, msg)
         this.#o.stats.forwards++
       }
+    }
+  }
+
+  // One PUSH sequence of the merged local deltas (with their key records) to each target.
+  #pushLocal(targets: string[], outbox: Delta[], keys: KeyTuple[]): void {
+    const self = this.#o.membership.self.id
+    const delta = mergeDeltas(outbox)
+    // One sequence per peer: the key records may need more than one frame.
+    const msgs: PushMsg[] = chunkPush(delta, keys, Number.POSITIVE_INFINITY, CHUNK_KEYS).map((p) =>
+      p.k
+        ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
+        : { t: MsgType.PUSH, f: self, delta: p.delta },
+    )
+    for (const addr of targets) {
+      this.#o.transport.sendAll(addr, msgs)
+      this.#o.stats.pushesOut += msgs.length
     }
   }
 

@@ -1,4 +1,6 @@
 // HTTP API through app.inject(): every route, every kind of bad input.
+
+import { until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/http/app.js'
@@ -279,5 +281,29 @@ describe('router-level refusals use the error body too', () => {
     const justOver = await app.inject({ method: 'GET', url: `/counters/${'a'.repeat(129)}` })
     expect(justOver.statusCode).toBe(400)
     expect(justOver.json().error.code).toBe('TALLY_NAME_INVALID')
+  })
+})
+
+describe('load', () => {
+  it('a write waiting for its quorum counts as in flight on /health until it is answered', async () => {
+    // Two replicas required and no peer: the write waits its whole quorum timeout.
+    const lone = (
+      await startSim(new MemoryNetwork(), 'lone', [], { clusterSize: 2, quorumTimeoutMs: 60_000 })
+    ).node
+    const a = buildApp({ node: lone })
+    try {
+      await a.ready()
+      const inflight = async () => ((await a.inject('/health')).json() as { load: { inflight: number } }).load
+      expect((await inflight()).inflight).toBe(0)
+      const pending = a.inject({ method: 'POST', url: '/increment?consistency=all' })
+      await until(async () => (await inflight()).inflight === 1, { what: 'the write counted in flight' })
+      // Stopping the node finishes the ack wait: the write is answered and no longer in flight.
+      await lone.stop()
+      expect((await pending).statusCode).toBe(504)
+      expect((await inflight()).inflight).toBe(0)
+    } finally {
+      await a.close()
+      await lone.stop()
+    }
   })
 })

@@ -4,14 +4,14 @@
 import { type MetricsRegistry, metricsRoute } from '@tally/kit'
 import type { FastifyInstance } from 'fastify'
 import type { TallyNode } from '../../node.js'
-import type { Load } from '../load.js'
+import type { LoadTracker } from '../load.js'
 import { noQuery } from '../schemas.js'
 
 /** Options of {@link clusterRoutes}. */
 export interface ClusterRouteOptions {
   node: TallyNode
-  /** Reader of the HTTP load (see load.ts). */
-  load: () => Load
+  /** The HTTP load (see load.ts). */
+  load: LoadTracker
   /** The app's Prometheus registry, served at `GET /metrics`. */
   metrics: MetricsRegistry
 }
@@ -33,7 +33,7 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
       status,
       peers: node.membership.counts(),
       uptime: Math.round((Date.now() - node.startedAt) / 1000),
-      load: load(),
+      load: load.read(),
     }
   })
   app.get('/peers', async () => ({ peers: node.membership.list() }))
@@ -50,6 +50,6 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
     snapshots: node.snapshots,
     replication: node.replicator.stats,
     transport: node.transportStats(),
-    load: load(),
+    load: load.read(),
   }))
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TallyNode } from '../../node.js'
 import { explainCounter } from '../explain.js'
 import { readAttempt, readIdempotencyKey } from '../headers.js'
+import type { LoadTracker } from '../load.js'
 import type { WriteMetrics } from '../metrics.js'
 import { counterQuery, mutateBody, mutateQuery, nameParams, stateQuery } from '../schemas.js'
 
@@ -23,9 +24,9 @@ interface MutateRoute {
  */
 export async function counterRoutes(
   app: FastifyInstance,
-  opts: { node: TallyNode; writes?: WriteMetrics },
+  opts: { node: TallyNode; load: LoadTracker; writes?: WriteMetrics },
 ): Promise<void> {
-  const { node, writes } = opts
+  const { node, load, writes } = opts
 
   const mutate =
     (op: 'increment' | 'decrement') =>
@@ -35,15 +36,22 @@ export async function counterRoutes(
       body: MutateRoute['Body']
       headers: Record<string, string | string[] | undefined>
       raw: { rawHeaders: string[] }
-    }) =>
-      node.mutate({
-        name: req.params.name ?? 'default',
-        op,
-        amount: req.body?.amount ?? 1,
-        key: readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders),
-        attempt: readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders),
-        consistency: req.query.consistency ?? 'one',
-      })
+    }) => {
+      // A write waits for its fsync (and quorum acks): it counts as in flight meanwhile.
+      load.begin()
+      try {
+        return await node.mutate({
+          name: req.params.name ?? 'default',
+          op,
+          amount: req.body?.amount ?? 1,
+          key: readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders),
+          attempt: readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders),
+          consistency: req.query.consistency ?? 'one',
+        })
+      } finally {
+        load.end()
+      }
+    }
   // Every answered write, bad input included, is counted and timed once it is sent.
   const counted = (op: 'increment' | 'decrement') =>
     writes === undefined

@@ -1,0 +1,121 @@
+// Keyed vs unkeyed writes on one node, and both vs a bare fastify route
+// (bare-server.mjs), same run, interleaved rounds, medians. Every request of
+// every target is built per request by autocannon (a fresh header each:
+// `Idempotency-Key` for keyed writes, an `x-bench-id` the node ignores for the
+// others), so the client spends the same CPU per request on every target: a
+// fresh key per request roughly halves what autocannon can send, and
+// comparing a keyed run against a prebuilt unkeyed one measures the client.
+// Server CPU per request is read from /proc/<pid>/stat (Linux): with
+// `nodes` > 1, the writes go to the first node and its peers' CPU (they take
+// in the replicated deltas and key records) is reported too.
+//
+// Usage: node bench/keyed.mjs [durationSec=4] [connections=10,100] [nodes=1,3] [rounds=3]
+
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { cluster, rm, stop, tempDir } from './lib.mjs'
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+// CPU time (user + system) of a process so far, ms (10 ms ticks).
+function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[11]) + Number(f[12])) * 10
+}
+
+let next = 0
+function cannon(url, duration, connections, header) {
+  const requests = [
+    {
+      setupRequest: (req) => ({
+        ...req,
+        headers: { ...req.headers, [header]: `b-${process.pid}-${next++}` },
+      }),
+    },
+  ]
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        method: 'POST',
+        duration,
+        connections,
+        body: '{"amount":1}',
+        headers: { 'content-type': 'application/json' },
+        requests,
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    )
+  })
+}
+
+async function measure(url, pids, duration, connections, header) {
+  const before = pids.map(cpuMs)
+  const r = await cannon(url, duration, connections, header)
+  const us = pids.map((pid, i) => ((cpuMs(pid) - before[i]) * 1000) / Math.max(1, r.requests.total))
+  return { rps: r.requests.average, p99: r.latency.p99, us, bad: r.errors + r.non2xx }
+}
+
+/** One comparison: `nodes` nodes (writes to the first), `connections` connections, `rounds` rounds. */
+export async function keyedBench(duration = 4, connections = 10, nodes = 1, rounds = 3) {
+  const server = spawn(process.execPath, [fileURLToPath(new URL('./bare-server.mjs', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const port = await new Promise((resolve) =>
+    server.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
+  )
+  const bareUrl = `http://127.0.0.1:${port}/increment`
+  const dir = tempDir()
+  const all = await cluster(nodes, dir, ['--durability', 'sync'])
+  const nodeUrl = `${all[0].url}/increment`
+  const pids = all.map((n) => n.child.pid)
+  try {
+    await cannon(bareUrl, 1, connections, 'x-bench-id')
+    await cannon(nodeUrl, 1, connections, 'idempotency-key')
+    const runs = { bare: [], unkeyed: [], keyed: [] }
+    for (let i = 0; i < rounds; i++) {
+      runs.bare.push(await measure(bareUrl, [server.pid], duration, connections, 'x-bench-id'))
+      runs.unkeyed.push(await measure(nodeUrl, pids, duration, connections, 'x-bench-id'))
+      runs.keyed.push(await measure(nodeUrl, pids, duration, connections, 'idempotency-key'))
+    }
+    const rps = (k) => median(runs[k].map((r) => r.rps))
+    const p99 = (k) => median(runs[k].map((r) => r.p99))
+    const us = (k, i) => Math.round(median(runs[k].map((r) => r.us[i] ?? 0)))
+    const peers = (k) => Math.round(median(runs[k].map((r) => r.us.slice(1).reduce((s, x) => s + x, 0))))
+    return {
+      nodes,
+      connections,
+      bareReqPerSec: Math.round(rps('bare')),
+      unkeyedReqPerSec: Math.round(rps('unkeyed')),
+      keyedReqPerSec: Math.round(rps('keyed')),
+      keyedVsUnkeyed: Math.round((rps('keyed') / rps('unkeyed')) * 100) / 100,
+      unkeyedVsBare: Math.round((rps('unkeyed') / rps('bare')) * 100) / 100,
+      p99ms: { bare: p99('bare'), unkeyed: p99('unkeyed'), keyed: p99('keyed') },
+      cpuUsPerReq: {
+        bare: us('bare', 0),
+        unkeyed: us('unkeyed', 0),
+        keyed: us('keyed', 0),
+        ...(nodes > 1 ? { peersUnkeyed: peers('unkeyed'), peersKeyed: peers('keyed') } : {}),
+      },
+      errors: Object.values(runs)
+        .flat()
+        .reduce((s, r) => s + r.bad, 0),
+    }
+  } finally {
+    server.kill('SIGTERM')
+    await stop(all)
+    rm(dir)
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [d = '4', cs = '10,100', ns = '1,3', rounds = '3'] = process.argv.slice(2)
+  for (const n of ns.split(',').map(Number))
+    for (const c of cs.split(',').map(Number))
+      console.log(JSON.stringify(await keyedBench(Number(d), c, n, Number(rounds))))
+}

@@ -173,9 +173,12 @@ describe('quorum writes', () => {
     }
     for (const f of slow) {
       f.writeAnswer = { status: 504, body }
-      f.writeDelayMs = 500 // the node waits its whole quorum timeout before answering
+      f.writeDelayMs = 1000 // the node waits (most of) its quorum timeout before answering
     }
-    const gw = await gatewayFor(slow, { requestTimeoutMs: 300, deadlineMs: 1000, quorumTimeoutMs: 500 })
+    // The node's answer (1 s) falls between the plain budget (300 ms) and the
+    // quorum budget (300 ms + 2 s), with wide margins on both sides: a loaded
+    // runner may delay a timer by hundreds of ms.
+    const gw = await gatewayFor(slow, { requestTimeoutMs: 300, deadlineMs: 3000, quorumTimeoutMs: 2000 })
     try {
       const r = await gw.inject({ method: 'POST', url: '/counters/qw/increment?consistency=quorum' })
       expect(r.statusCode).toBe(504)

@@ -4,11 +4,10 @@
 
 import {
   ConfigError,
-  DEFAULT_DNS_INTERVAL_MS,
   DEFAULT_QUORUM_TIMEOUT_MS,
   type DnsTarget,
   defineSettings,
-  dnsServerSetting,
+  dnsSettings,
   dnsTargetOr,
   type Env,
   host,
@@ -19,6 +18,7 @@ import {
   logLevelSetting,
   oneOf,
   parseSettings,
+  respSettings,
   type Setting,
   settingList,
   text,
@@ -62,34 +62,14 @@ export interface GatewayConfig {
 export const SCHEMA = defineSettings({
   host: { flag: 'host', description: 'bind address of the HTTP server', parse: host(), default: '127.0.0.1' },
   port: { flag: 'port', description: 'HTTP port (0 = any free port)', parse: int(0, 65535), default: '8080' },
-  respPort: {
-    flag: 'resp-port',
-    description: 'Redis protocol (RESP) port (0 = off)',
-    parse: int(0, 65535),
-    default: '6379',
-  },
-  respPassword: {
-    flag: 'resp-password',
-    description: 'password RESP clients must AUTH with',
-    parse: text(),
-  },
+  ...respSettings(6379),
   discovery: {
     flag: 'discovery',
     description:
       "discovery service URL[,URL] (its GET /peers list is polled), dns:NAME:NODE_HTTP_PORT (A/AAAA) or dns+srv:_service._proto.NAME (the nodes' HTTP port)",
     parse: dnsTargetOr(urlList({ origins: true })),
   },
-  dnsIntervalMs: {
-    flag: 'dns-interval',
-    description: 'DNS discovery: period between two resolutions, ms',
-    parse: int(100, 3_600_000),
-    default: String(DEFAULT_DNS_INTERVAL_MS),
-  },
-  dnsServer: {
-    flag: 'dns-server',
-    description: 'DNS discovery: resolver IP[:PORT] (default: the system resolvers)',
-    parse: dnsServerSetting(),
-  },
+  ...dnsSettings(),
   nodes: {
     flag: 'nodes',
     description: 'static node list http://host:port[,...] (ids learnt from their /health)',

@@ -15,7 +15,7 @@ export {
   endpointsOf,
   joinHostPort,
 } from './dns/dns-answer.js'
-export { dnsServerSetting, dnsTargetOr, isDnsTarget } from './dns/dns-settings.js'
+export { dnsServerSetting, dnsSettings, dnsTargetOr, isDnsTarget } from './dns/dns-settings.js'
 export {
   DEFAULT_DNS_INTERVAL_MS,
   DNS_SETTING_INVALID,
@@ -87,6 +87,7 @@ export {
   nonEmpty,
   oneOf,
   orKeyword,
+  respSettings,
   text,
   toOrigin,
   urlList,

@@ -33,6 +33,27 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/**
+ * The `--resp-port` and `--resp-password` settings of a bin with a Redis
+ * protocol listener; `defaultPort` as written in `--help` (0 = off). Spread
+ * into a `defineSettings` schema.
+ */
+export function respSettings(defaultPort: number) {
+  return {
+    respPort: {
+      flag: 'resp-port',
+      description: 'Redis protocol (RESP) port (0 = off)',
+      parse: int(0, 65535),
+      default: String(defaultPort),
+    },
+    respPassword: {
+      flag: 'resp-password',
+      description: 'password RESP clients must AUTH with',
+      parse: text(),
+    },
+  } as const
+}
+
 /** The `--log-level` setting every bin has (pino levels), default `level`. */
 export function logLevelSetting(level: LogLevel = 'info') {
   return {

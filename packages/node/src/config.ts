@@ -5,10 +5,9 @@
 import {
   bool,
   ConfigError,
-  DEFAULT_DNS_INTERVAL_MS,
   type DnsTarget,
   defineSettings,
-  dnsServerSetting,
+  dnsSettings,
   dnsTargetOr,
   type Env,
   host,
@@ -23,6 +22,7 @@ import {
   oneOf,
   orKeyword,
   parseSettings,
+  respSettings,
   type Setting,
   settingList,
   text,
@@ -102,17 +102,7 @@ export const SCHEMA = defineSettings({
     parse: int(0, 65535),
     default: String(D.httpPort),
   },
-  respPort: {
-    flag: 'resp-port',
-    description: 'Redis protocol (RESP) port (0 = off)',
-    parse: int(0, 65535),
-    default: String(D.respPort),
-  },
-  respPassword: {
-    flag: 'resp-password',
-    description: 'password RESP clients must AUTH with',
-    parse: text(),
-  },
+  ...respSettings(D.respPort),
   peers: {
     flag: 'peers',
     description: 'comma-separated gossip seeds host:port',
@@ -178,17 +168,7 @@ export const SCHEMA = defineSettings({
       'discovery service URL[,URL], "multicast", dns:NAME:GOSSIP_PORT (A/AAAA) or dns+srv:_service._proto.NAME',
     parse: dnsTargetOr(orKeyword('multicast', urlList())),
   },
-  dnsIntervalMs: {
-    flag: 'dns-interval',
-    description: 'DNS discovery: period between two resolutions, ms',
-    parse: int(100, 3_600_000),
-    default: String(DEFAULT_DNS_INTERVAL_MS),
-  },
-  dnsServer: {
-    flag: 'dns-server',
-    description: 'DNS discovery: resolver IP[:PORT] (default: the system resolvers)',
-    parse: dnsServerSetting(),
-  },
+  ...dnsSettings(),
   heartbeatIntervalMs: {
     flag: 'heartbeat-interval',
     description: 'discovery heartbeat period, ms',

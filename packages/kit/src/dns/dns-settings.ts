@@ -2,8 +2,10 @@
 // tally-gateway declare them in their settings schema like any other flag
 // (a bad value is a ConfigError naming the flag, exit 2).
 
+import { int } from '../setting-parsers.js'
 import { InvalidValue, type Parser } from '../settings.js'
 import {
+  DEFAULT_DNS_INTERVAL_MS,
   DnsSettingError,
   type DnsTarget,
   isDnsDiscovery,
@@ -40,4 +42,24 @@ export function dnsTargetOr<T>(other: Parser<T>): Parser<DnsTarget | T> {
  */
 export function dnsServerSetting(): Parser<string | undefined> {
   return (raw) => (raw === '' ? undefined : asSetting(() => parseDnsServer(raw)))
+}
+
+/**
+ * The `--dns-interval` and `--dns-server` settings, the same for every bin
+ * that follows a DNS name (spread into a `defineSettings` schema).
+ */
+export function dnsSettings() {
+  return {
+    dnsIntervalMs: {
+      flag: 'dns-interval',
+      description: 'DNS discovery: period between two resolutions, ms',
+      parse: int(100, 3_600_000),
+      default: String(DEFAULT_DNS_INTERVAL_MS),
+    },
+    dnsServer: {
+      flag: 'dns-server',
+      description: 'DNS discovery: resolver IP[:PORT] (default: the system resolvers)',
+      parse: dnsServerSetting(),
+    },
+  } as const
 }

@@ -247,16 +247,20 @@ describe('nodes: StatefulSet tally-node', () => {
     expect(flagsFor(c).has('cluster-key'), 'never on the command line').toBe(false)
   })
 
-  it('carries Prometheus scrape annotations pointing at /metrics on the HTTP port', () => {
-    const t = nodeSet().spec.template as PodTemplate
-    expect(t.metadata.annotations).toMatchObject({
-      'prometheus.io/scrape': 'true',
-      'prometheus.io/path': '/metrics',
-    })
-    expect(Number(t.metadata.annotations?.['prometheus.io/port'])).toBe(
-      portOf(containerOf(nodeSet()), 'http'),
-    )
-  })
+  it.each([
+    ['nodes', nodeSet],
+    ['gateway', gatewayDeploy],
+  ] as const)(
+    '%s carry Prometheus scrape annotations pointing at /metrics on the HTTP port',
+    (_what, get) => {
+      const t = get().spec.template as PodTemplate
+      expect(t.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/path': '/metrics',
+      })
+      expect(Number(t.metadata.annotations?.['prometheus.io/port'])).toBe(portOf(containerOf(get()), 'http'))
+    },
+  )
 })
 
 describe('hardening of every pod', () => {

@@ -1,3 +1,9 @@
+// Past the ~400-line guide on purpose: every public operation of CounterMap
+// keeps the entry pages, the per-replica change logs, the version summary and
+// the O(1) digest consistent through private state, so the class stays whole.
+// Its pure parts already live beside it: entry-table.ts (typed-array pages),
+// replica-log.ts, state-columns.ts, hash.ts, delta.ts, validate.ts.
+
 import { bigTotals, checkLocal, entriesValue } from './counter-entry.js'
 import {
   type CounterMapState,

@@ -1,3 +1,9 @@
+// Past the ~400-line guide on purpose: LevelStore is the one owner of the
+// open LevelDB handle, the lock, the group commit and the snapshot manifest,
+// and its open/recover/append/snapshot/close sequence shares that state. The
+// pure pieces live beside it: record-codec.ts, wal-scan.ts, recovery-fold.ts,
+// identity.ts, snapshot-reader.ts, group-commit.ts.
+
 import { resolve } from 'node:path'
 import type { CounterMapState, Delta, Summary } from '@tally/crdt'
 import type { Logger } from 'pino'

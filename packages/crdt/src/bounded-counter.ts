@@ -83,7 +83,9 @@ export class BoundedCounter {
    * with `localRights` and `value`) when this replica holds fewer than
    * `amount` rights, even if the value is larger: rights elsewhere must be
    * transferred here first; TALLY_OVERFLOW when the decrement total would
-   * pass 2^53−1. Nothing changes when it throws.
+   * pass 2^53−1; TALLY_VALUE_UNSAFE when the value afterwards would still be
+   * above 2^53−1 (only after merges of concurrent large increments; as
+   * PNCounter). Nothing changes when it throws.
    */
   decrement(amount = 1): BoundedCounterState {
     assertAmount(amount)

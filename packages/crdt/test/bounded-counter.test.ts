@@ -45,6 +45,27 @@ function refusal(fn: () => unknown): BoundExceededError {
 }
 
 describe('BoundedCounter', () => {
+  it('runs the README example through the package entry point (dist/)', async () => {
+    const { BoundedCounter, grantFor, isTallyError, richestReplica } = await import('@tally/crdt')
+    const a = new BoundedCounter('node-a')
+    const b = new BoundedCounter('node-b')
+    b.applyDelta(a.increment(10))
+    expect([a.value, b.value, b.localRights]).toEqual([10, 10, 0])
+    let asked: string | undefined
+    try {
+      b.decrement(1)
+    } catch (err) {
+      if (!isTallyError(err, 'TALLY_BOUND_EXCEEDED')) throw err
+      asked = richestReplica(b.state(), b.replica)
+      const granted = grantFor(a.state(), a.replica, b.replica, 4)
+      expect(granted).toBe(4)
+      b.applyDelta(a.transfer(b.replica, granted))
+    }
+    expect(asked).toBe('node-a')
+    b.decrement(3)
+    expect([b.value, b.localRights, a.localRights]).toEqual([7, 1, 6])
+  })
+
   it('keeps the documented example working', () => {
     const a = new BoundedCounter('node-a')
     const b = new BoundedCounter('node-b')
@@ -267,6 +288,9 @@ describe('BoundedCounter', () => {
     const z = BoundedCounter.fromState('z', x.state())
     const e = refusal(() => z.decrement(1))
     expect([e.value, e.localRights]).toEqual([MAX, 0]) // value capped: the exact value is bigValue
+    // A decrement that leaves the value above 2^53−1 is refused, as for a PNCounter.
+    expect(() => x.decrement(1)).toThrow(expect.objectContaining({ code: ErrorCodes.VALUE_UNSAFE }))
+    expect(x.localRights).toBe(MAX)
     x.decrement(MAX)
     expect(x.value).toBe(MAX)
     expect(x.localRights).toBe(0)

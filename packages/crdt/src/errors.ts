@@ -17,6 +17,12 @@ export const ErrorCodes = {
   STATE_INVALID: 'TALLY_STATE_INVALID',
   /** A delta or version summary given to `applyDelta`/`deltaSince` was malformed. The receiver is unchanged. */
   DELTA_INVALID: 'TALLY_DELTA_INVALID',
+  /**
+   * A bounded counter refused a decrement or transfer: this replica holds fewer
+   * rights than asked (the error is a {@link BoundExceededError} carrying
+   * `localRights` and `value`). Nothing changed; ask a peer for rights.
+   */
+  BOUND_EXCEEDED: 'TALLY_BOUND_EXCEEDED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -35,4 +41,28 @@ export class TallyError extends Error {
 /** True when `err` is a {@link TallyError} (optionally with the given code). */
 export function isTallyError(err: unknown, code?: ErrorCode): err is TallyError {
   return err instanceof TallyError && (code === undefined || err.code === code)
+}
+
+/**
+ * TALLY_BOUND_EXCEEDED: a bounded counter's decrement or transfer asked for
+ * more than the local replica's rights. `localRights` is what this replica
+ * may spend now, `value` the counter's value in its view (capped at 2^53−1;
+ * the exact value is the counter's `bigValue`), `requested` the amount asked
+ * for. `details` holds the three as one record, for edges that forward facts
+ * with the code. The counter is unchanged.
+ */
+export class BoundExceededError extends TallyError {
+  readonly localRights: number
+  readonly value: number
+  readonly requested: number
+  readonly details: Readonly<{ localRights: number; value: number; requested: number }>
+
+  constructor(message: string, facts: { localRights: number; value: number; requested: number }) {
+    super(ErrorCodes.BOUND_EXCEEDED, message)
+    this.name = 'BoundExceededError'
+    this.localRights = facts.localRights
+    this.value = facts.value
+    this.requested = facts.requested
+    this.details = Object.freeze({ ...facts })
+  }
 }

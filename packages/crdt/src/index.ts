@@ -2,10 +2,14 @@
  * @tally/crdt: exact, convergent counters for replicated systems.
  * Zero dependencies, no Node built-ins: runs in Node and browsers.
  */
+
+export { BoundedCounter } from './bounded-counter.js'
+export { type GrantPolicy, grantFor, richestReplica, rightsOf } from './bounded-grant.js'
+export type { BoundedCounterDelta, BoundedCounterState } from './bounded-state.js'
 export { CounterMap } from './counter-map.js'
 export type { CounterMapState, Delta, EntryTuple, RangeTuple, Summary } from './delta.js'
 export { readDelta, readSummary } from './delta.js'
-export { type ErrorCode, ErrorCodes, isTallyError, TallyError } from './errors.js'
+export { BoundExceededError, type ErrorCode, ErrorCodes, isTallyError, TallyError } from './errors.js'
 export { GCounter, type GCounterState } from './gcounter.js'
 export { PNCounter, type PNCounterState } from './pncounter.js'
 export { readColumns, type StateColumns } from './state-columns.js'

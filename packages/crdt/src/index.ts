@@ -12,6 +12,11 @@ export { readDelta, readSummary } from './delta.js'
 export { BoundExceededError, type ErrorCode, ErrorCodes, isTallyError, TallyError } from './errors.js'
 export { GCounter, type GCounterState } from './gcounter.js'
 export { PNCounter, type PNCounterState } from './pncounter.js'
+export {
+  ResettableCounter,
+  type ResettableCounterDelta,
+  type ResettableCounterState,
+} from './resettable-counter.js'
 export { readColumns, type StateColumns } from './state-columns.js'
 export {
   assertAmount,

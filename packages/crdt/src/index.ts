@@ -13,6 +13,7 @@ export { BoundExceededError, type ErrorCode, ErrorCodes, isTallyError, TallyErro
 export { GCounter, type GCounterState } from './gcounter.js'
 export { PNCounter, type PNCounterState } from './pncounter.js'
 export {
+  compactResettable,
   ResettableCounter,
   type ResettableCounterDelta,
   type ResettableCounterState,

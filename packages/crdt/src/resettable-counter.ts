@@ -186,6 +186,24 @@ export class ResettableCounter {
   }
 
   /**
+   * Deletes this replica's own writes only: the mark of this replica's
+   * entries becomes its totals, other replicas' entries are untouched. This
+   * is how an expiry is applied (see `ttl.ts`): each replica removes the
+   * operations it made before its own clock passed the expiry, so no
+   * replica's skew removes another's later writes. Idempotent; never throws.
+   * Returns the delta (this replica's totals and their mark).
+   */
+  resetOwn(): ResettableCounterDelta {
+    const r = this.replica
+    const p = this.#t.p.get(r) ?? 0
+    const n = this.#t.n.get(r) ?? 0
+    if (p > 0) this.#t.mp.set(r, p)
+    if (n > 0) this.#t.mn.set(r, n)
+    const one = (v: number): Record<string, number> => (v > 0 ? { [r]: v } : {})
+    return { p: one(p), n: one(n), mark: { p: one(p), n: one(n) } }
+  }
+
+  /**
    * Σ (p − mark.p) − Σ (n − mark.n), exact. Throws TALLY_VALUE_UNSAFE only
    * when that value is outside ±(2^53−1) (read it with `bigValue`).
    */
@@ -262,5 +280,31 @@ export class ResettableCounter {
         throw new TallyError(ErrorCodes.DELTA_INVALID, err.message.replace(/^state/, 'delta'))
       throw err
     }
+  }
+}
+
+/**
+ * Garbage collection of a deleted counter: returns the empty state when
+ * `ackedByAll` and the mark covers every total of `state` (the counter is
+ * empty), otherwise a copy of `state` unchanged. The value is never changed
+ * (it is 0 in the first case). Throws TALLY_STATE_INVALID for a malformed
+ * state. Pure; O(replicas).
+ *
+ * `ackedByAll` is the caller's promise, and compaction is unsafe without it:
+ * every replica holds a mark covering these totals, no state or delta
+ * carrying older totals without that mark can still arrive (else the old
+ * counts come back uncovered), and every replica drops the counter in the
+ * same step, e.g. under a new incarnation of the name (else a replica whose
+ * total restarts below a mark some peer still holds has its new writes
+ * covered). See docs/crdt.md.
+ */
+export function compactResettable(state: unknown, ackedByAll: boolean): ResettableCounterState {
+  const s = readResettable(state)
+  const covered = live(s.p, s.mp).size === 0 && live(s.n, s.mn).size === 0
+  if (ackedByAll && covered) return { p: {}, n: {}, mark: { p: {}, n: {} } }
+  return {
+    p: countsToObject(s.p),
+    n: countsToObject(s.n),
+    mark: { p: countsToObject(s.mp), n: countsToObject(s.mn) },
   }
 }

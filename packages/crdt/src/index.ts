@@ -19,6 +19,7 @@ export {
   type ResettableCounterState,
 } from './resettable-counter.js'
 export { readColumns, type StateColumns } from './state-columns.js'
+export { compareTtl, expired, expiryDue, makeTtl, mergeTtl, readTtl, type Ttl } from './ttl.js'
 export {
   assertAmount,
   assertName,

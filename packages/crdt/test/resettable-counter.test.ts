@@ -170,9 +170,9 @@ describe('ResettableCounter', () => {
         for (const c of counters) viaStates.merge(c.state())
         const viaDeltas = new ResettableCounter('obs2')
         const shuffled = [...deltas, ...deltas]
-        const it = order[Symbol.iterator]()
+        const picks = order[Symbol.iterator]()
         for (let i = shuffled.length - 1; i > 0; i--) {
-          const j = (it.next().value as number) % (i + 1)
+          const j = (picks.next().value as number) % (i + 1)
           ;[shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]]
         }
         for (const d of shuffled) viaDeltas.applyDelta(d)

@@ -12,7 +12,14 @@ export { readDelta, readSummary } from './delta.js'
 export { BoundExceededError, type ErrorCode, ErrorCodes, isTallyError, TallyError } from './errors.js'
 export { GCounter, type GCounterState } from './gcounter.js'
 export { PNCounter, type PNCounterState } from './pncounter.js'
+export {
+  compactResettable,
+  ResettableCounter,
+  type ResettableCounterDelta,
+  type ResettableCounterState,
+} from './resettable-counter.js'
 export { readColumns, type StateColumns } from './state-columns.js'
+export { compareTtl, expired, expiryDue, makeTtl, mergeTtl, readTtl, type Ttl } from './ttl.js'
 export {
   assertAmount,
   assertName,

@@ -16,6 +16,28 @@ it('the node daemon is built (run npm run build)', () => {
   expect(existsSync(NODE_BIN), `missing ${NODE_BIN}: run npm run build`).toBe(true)
 })
 
+/** Every node's value of counter `name` (-1 where it does not answer 200). */
+const valuesOf = (nodes: readonly { url: string }[], name: string): Promise<number[]> =>
+  Promise.all(
+    nodes.map(async (n) => {
+      const r = await fetch(`${n.url}/counters/${name}`)
+      return r.status === 200 ? ((await r.json()) as { value: number }).value : -1
+    }),
+  )
+
+/** Waits (30 s at most) until every node holds exactly `expected` in `name`; the error lists the last values. */
+async function everyNodeAt(nodes: readonly { url: string }[], name: string, expected: number): Promise<void> {
+  let last: number[] = []
+  await until(
+    async () => {
+      last = await valuesOf(nodes, name)
+      return last.every((v) => v === expected)
+    },
+    { what: `every node to hold exactly ${expected}`, timeoutMs: 30_000 },
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}; last values ${JSON.stringify(last)}`)
+  })
+}
 describe('with five real nodes', () => {
   let nodes: RealNode[] = []
   let stop: () => Promise<void> = async () => {}
@@ -141,26 +163,10 @@ describe('with five real nodes', () => {
     // answered, which the gateway retried on another node (same generated key, Tally-Attempt 2):
     // once that node learns n3's key record, it cancels its own application (README, Idempotency).
     await nodes[2]!.start()
-    const values = async () =>
-      Promise.all(
-        nodes.map(async (n) => {
-          const r = await fetch(`${n.url}/counters/load`)
-          return r.status === 200 ? ((await r.json()) as { value: number }).value : -1
-        }),
-      )
-    let last: number[] = []
-    await until(
-      async () => {
-        last = await values()
-        return last.every((v) => v === expected)
-      },
-      { what: `every node to hold exactly ${expected}`, timeoutMs: 30_000 },
-    ).catch((err) => {
-      throw new Error(`${(err as Error).message}; last values ${JSON.stringify(last)}`)
-    })
+    await everyNodeAt(nodes, 'load', expected)
     // And it stays exact (no late compensation overshoots): every node has gossiped since.
     await gossipRoundsPass(nodes.map((n) => n.url))
-    expect(await values()).toEqual(nodes.map(() => expected))
+    expect(await valuesOf(nodes, 'load')).toEqual(nodes.map(() => expected))
   }, 60_000)
 
   it('over RESP: a node killed mid-load costs the client nothing and counts nothing twice', async () => {
@@ -182,23 +188,7 @@ describe('with five real nodes', () => {
       })
       expect(errors).toEqual([])
       await nodes[3]!.start()
-      const values = async () =>
-        Promise.all(
-          nodes.map(async (n) => {
-            const r = await fetch(`${n.url}/counters/load-resp`)
-            return r.status === 200 ? ((await r.json()) as { value: number }).value : -1
-          }),
-        )
-      let last: number[] = []
-      await until(
-        async () => {
-          last = await values()
-          return last.every((v) => v === expected)
-        },
-        { what: `every node to hold exactly ${expected}`, timeoutMs: 30_000 },
-      ).catch((err) => {
-        throw new Error(`${(err as Error).message}; last values ${JSON.stringify(last)}`)
-      })
+      await everyNodeAt(nodes, 'load-resp', expected)
     } finally {
       await resp.close()
     }

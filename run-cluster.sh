@@ -55,7 +55,9 @@ Counter (the counter named "default")
   help                         this text
 
 Ports: discovery $DISCOVERY_PORT, node k gossip $GOSSIP_BASE_PORT+k-1, HTTP $HTTP_BASE_PORT+k-1 and RESP $RESP_BASE_PORT+k-1,
-  gateway HTTP $GATEWAY_PORT and RESP (Redis protocol) $GATEWAY_RESP_PORT.
+  gateway HTTP $GATEWAY_PORT and RESP (Redis protocol) $GATEWAY_RESP_PORT. RESP port 0 = off. A port set to 0
+  (RESP: any) is chosen at start (a free port) and recorded in \$LOG_DIR/NAME.ports ("HTTP GOSSIP RESP");
+  a restart binds it again.
 Data in $DATA_DIR, logs and pid files in $LOG_DIR.
 Environment: TALLY_RUN_DIR TALLY_DISCOVERY_PORT TALLY_GOSSIP_BASE_PORT TALLY_HTTP_BASE_PORT TALLY_GATEWAY_PORT
   TALLY_RESP_BASE_PORT TALLY_GATEWAY_RESP_PORT
@@ -73,7 +75,7 @@ parse_count() {
     die 2 "number of nodes must be an integer from 1 to $MAX_NODES, got '$1'"
   fi
   local top=$((HTTP_BASE_PORT > GOSSIP_BASE_PORT ? HTTP_BASE_PORT : GOSSIP_BASE_PORT))
-  top=$((RESP_BASE_PORT > top ? RESP_BASE_PORT : top))
+  if [[ $RESP_BASE_PORT != any ]]; then top=$((RESP_BASE_PORT > top ? RESP_BASE_PORT : top)); fi
   ((top + $1 - 1 <= 65535)) || die 2 "$1 nodes do not fit below port 65535 with the configured base ports"
   echo "$1"
 }
@@ -114,7 +116,7 @@ start_fresh() {
   check_ports_free "${names[@]}"
   if ! dry_run; then
     mkdir -p "$LOG_DIR" "$DATA_DIR"
-    rm -f "$LOG_DIR"/*.pid
+    rm -f "$LOG_DIR"/*.pid "$LOG_DIR"/*.ports
     echo "$n" >"$LOG_DIR/cluster.size"
   fi
   guarded start prepare_and_bring_up "$n" "${names[@]}"
@@ -132,13 +134,13 @@ prepare_and_bring_up() {
 started_banner() {
   echo "${C_OK}✓ cluster up${C_OFF}"
   cmd_status || true
-  cat <<EOF
-
-Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter
-      redis-cli -p $GATEWAY_RESP_PORT incr page-views
-      ./monitor.sh                  dashboard: $(gateway_url)/ in a browser
-      ./run-cluster.sh stop
-EOF
+  local resp
+  resp=$(gateway_resp_port)
+  echo
+  echo "Try:  ./run-cluster.sh inc 2        curl $(gateway_url)/counter"
+  if [[ $resp != 0 ]]; then echo "      redis-cli -p $resp incr page-views"; fi
+  echo "      ./monitor.sh                  dashboard: $(gateway_url)/ in a browser"
+  echo "      ./run-cluster.sh stop"
 }
 
 cmd_stop() {
@@ -225,9 +227,10 @@ cmd_status() {
     [[ $state == healthy ]] && colour=$C_OK
     local resp=-
     case $name in
-      gateway) resp=$GATEWAY_RESP_PORT ;;
+      gateway) resp=$(gateway_resp_port) ;;
       node-*) resp=$(node_resp_port "${name#node-}") ;;
     esac
+    [[ $resp != 0 ]] || resp=off
     printf '%-10s %-8s %s%-10s%s %-24s %-6s %s\n' "$name" "$pid" "$colour" "$state" "$C_OFF" "$url" "$resp" "$extra"
   done
   echo "${C_DIM}data: $DATA_DIR   logs: $LOG_DIR${C_OFF}"
@@ -283,7 +286,7 @@ cmd_add() {
   parse_count "$k" >/dev/null
   check_ports_free "node-$k"
   echo "$k" >"$LOG_DIR/cluster.size"
-  echo "==> adding node-$k (gossip :$(node_tcp_port "$k"), HTTP :$(node_http_port "$k"), RESP :$(node_resp_port "$k"))"
+  echo "==> adding node-$k (gossip :$(port_text "$(node_tcp_port "$k")"), HTTP :$(port_text "$(node_http_port "$k")"), RESP $(resp_text "$(node_resp_port "$k")"))"
   guarded add bring_up "$k" "node-$k"
   echo "${C_OK}✓ node-$k up${C_OFF} at $(node_url "$k") (pid $(running_pid "node-$k"))"
 }
@@ -366,7 +369,7 @@ main() {
     check) cmd_check "$@" ;;
     simulation | sim) cmd_simulation "$@" ;;
     client) cmd_client "$@" ;;
-    chaos) LOG_DIR="$LOG_DIR" HTTP_BASE_PORT="$HTTP_BASE_PORT" GATEWAY_PORT="$GATEWAY_PORT" node "$TALLY_ROOT/scripts/chaos.mjs" "$@" ;;
+    chaos) LOG_DIR="$LOG_DIR" HTTP_BASE_PORT="$HTTP_BASE_PORT" GATEWAY_PORT="$(gateway_port)" node "$TALLY_ROOT/scripts/chaos.mjs" "$@" ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

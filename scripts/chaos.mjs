@@ -21,6 +21,8 @@
 // packages/node/bench/heal.mjs cover partitions.
 //
 // Environment (set by run-cluster.sh): LOG_DIR, HTTP_BASE_PORT, GATEWAY_PORT.
+// A node that chose its ports at start (base port 0) has them in
+// LOG_DIR/node-k.ports ("HTTP GOSSIP RESP"); a restart binds them again.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -40,6 +42,26 @@ const t0 = Date.now()
 const log = (msg) => console.log(`chaos: [${((Date.now() - t0) / 1000).toFixed(1)} s] ${msg}`)
 
 // ---- the cluster as run-cluster.sh left it ------------------------------------------
+/** The ports node `k` recorded (HTTP, gossip, RESP), or undefined. */
+function recordedPorts(k) {
+  try {
+    const ports = readFileSync(join(LOG_DIR, `node-${k}.ports`), 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+    return ports.length === 3 && ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535)
+      ? ports
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+/** `argv` with each port flag given as 0 replaced by the port the node recorded (a restart binds it again). */
+function withRecordedPorts(argv, ports) {
+  if (ports === undefined) return argv
+  const flags = { '--http-port': ports[0], '--tcp-port': ports[1], '--resp-port': ports[2] }
+  return argv.map((a, i) => (i > 0 && a === '0' && flags[argv[i - 1]] > 0 ? String(flags[argv[i - 1]]) : a))
+}
 const nodes = readdirSync(LOG_DIR)
   .map((f) => /^node-(\d+)\.pid$/.exec(f))
   .filter(Boolean)
@@ -51,13 +73,15 @@ const nodes = readdirSync(LOG_DIR)
     try {
       argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
     } catch {}
+    const ports = recordedPorts(k)
+    const httpPort = HTTP_BASE === 0 ? (ports?.[0] ?? 0) : HTTP_BASE + k - 1
     return {
       k,
       name: `node-${k}`,
       pid,
       pidFile,
-      argv,
-      url: `http://127.0.0.1:${HTTP_BASE + k - 1}`,
+      argv: argv && withRecordedPorts(argv, ports),
+      url: `http://127.0.0.1:${httpPort}`,
       state: 'up',
     }
   })

@@ -12,9 +12,16 @@
 #   TALLY_GOSSIP_BASE_PORT  node k gossips on base+k-1 (TCP)  (9000)
 #   TALLY_HTTP_BASE_PORT    node k serves HTTP on base+k-1    (8010)
 #   TALLY_GATEWAY_PORT      gateway HTTP port                 (8080)
-#   TALLY_RESP_BASE_PORT    node k speaks RESP on base+k-1    (6380)
-#   TALLY_GATEWAY_RESP_PORT gateway RESP (Redis) port         (6379)
+#   TALLY_RESP_BASE_PORT    node k speaks RESP on base+k-1    (6380; 0 = off)
+#   TALLY_GATEWAY_RESP_PORT gateway RESP (Redis) port         (6379; 0 = off)
 #   TALLY_HTTP_TIMEOUT      seconds per HTTP request          (3)
+#
+# A port (or base port) of 0 — for the RESP ports, `any`, since 0 turns RESP
+# off as it does for the bins — lets the system pick a free port when that
+# component first starts: the script reads the ports each component bound
+# from its log into logs/NAME.ports ("HTTP GOSSIP RESP", 0 for none) and
+# uses them from then on; a restarted component binds its recorded ports
+# again. Tests use 0, so that nothing ever has to guess a free port.
 
 : "${TALLY_ROOT:?TALLY_ROOT must be set before sourcing cluster-env.sh}"
 
@@ -53,10 +60,10 @@ is_uint() {
   [[ $1 =~ ^(0|[1-9][0-9]{0,14})$ ]]
 }
 
-# check_port NAME VALUE: exit 2 unless VALUE is a TCP port number.
+# check_port NAME VALUE: exit 2 unless VALUE is a TCP port number (0: any free port).
 check_port() {
-  if ! is_uint "$2" || (($2 < 1 || $2 > 65535)); then
-    die 2 "$1 must be a port number 1-65535, got '$2'"
+  if ! is_uint "$2" || (($2 > 65535)); then
+    die 2 "$1 must be a port number 1-65535 (or 0: any free port), got '$2'"
   fi
 }
 
@@ -64,8 +71,14 @@ check_port TALLY_DISCOVERY_PORT "$DISCOVERY_PORT"
 check_port TALLY_GOSSIP_BASE_PORT "$GOSSIP_BASE_PORT"
 check_port TALLY_HTTP_BASE_PORT "$HTTP_BASE_PORT"
 check_port TALLY_GATEWAY_PORT "$GATEWAY_PORT"
-check_port TALLY_RESP_BASE_PORT "$RESP_BASE_PORT"
-check_port TALLY_GATEWAY_RESP_PORT "$GATEWAY_RESP_PORT"
+# check_resp_port NAME VALUE: exit 2 unless VALUE is a port, 0 (off) or any (chosen at start).
+check_resp_port() {
+  if [[ $2 != any ]] && { ! is_uint "$2" || (($2 > 65535)); }; then
+    die 2 "$1 must be a port number 1-65535, 0 (off) or any (any free port), got '$2'"
+  fi
+}
+check_resp_port TALLY_RESP_BASE_PORT "$RESP_BASE_PORT"
+check_resp_port TALLY_GATEWAY_RESP_PORT "$GATEWAY_RESP_PORT"
 if ! is_uint "$HTTP_TIMEOUT" || ((HTTP_TIMEOUT < 1)); then
   die 2 "TALLY_HTTP_TIMEOUT must be a whole number of seconds >= 1, got '$HTTP_TIMEOUT'"
 fi
@@ -80,12 +93,70 @@ now_ms() {
   fi
 }
 
-node_tcp_port() { echo $((GOSSIP_BASE_PORT + $1 - 1)); }
-node_http_port() { echo $((HTTP_BASE_PORT + $1 - 1)); }
-node_resp_port() { echo $((RESP_BASE_PORT + $1 - 1)); }
+ports_file() { echo "$LOG_DIR/$1.ports"; }
+
+# recorded_port NAME FIELD: the port component NAME bound, from its ports
+# file (FIELD 1 HTTP, 2 gossip, 3 RESP); 0 while none is recorded.
+recorded_port() {
+  local file ports=()
+  file=$(ports_file "$1")
+  if [[ -r $file ]]; then read -r -a ports <"$file" || true; fi
+  local p=${ports[$(($2 - 1))]:-0}
+  if is_uint "$p"; then echo "$p"; else echo 0; fi
+}
+
+# port_or_recorded CONFIGURED NAME FIELD: CONFIGURED, or when it is 0 (any
+# free port) the port NAME recorded.
+port_or_recorded() {
+  if (($1 != 0)); then echo "$1"; else recorded_port "$2" "$3"; fi
+}
+
+# based PORT K: node K's port from base PORT (0 stays 0: chosen at start).
+based() { if (($1 == 0)); then echo 0; else echo $(($1 + $2 - 1)); fi; }
+
+node_tcp_port() { port_or_recorded "$(based "$GOSSIP_BASE_PORT" "$1")" "node-$1" 2; }
+node_http_port() { port_or_recorded "$(based "$HTTP_BASE_PORT" "$1")" "node-$1" 1; }
+node_resp_port() { resp_port "$(based_resp "$RESP_BASE_PORT" "$1")" "node-$1"; }
+discovery_port() { port_or_recorded "$DISCOVERY_PORT" discovery 1; }
+gateway_port() { port_or_recorded "$GATEWAY_PORT" gateway 1; }
+gateway_resp_port() { resp_port "$GATEWAY_RESP_PORT" gateway; }
+
+# based_resp BASE K: node K's RESP port from BASE (0 off and any stay as they are).
+based_resp() { if [[ $1 == any ]]; then echo any; else based "$1" "$2"; fi; }
+
+# resp_port CONFIGURED NAME: the RESP port of NAME: CONFIGURED (0 = off), or
+# for `any` the port NAME recorded ("any" while none is recorded).
+resp_port() {
+  if [[ $1 != any ]]; then
+    echo "$1"
+    return
+  fi
+  local p
+  p=$(recorded_port "$2" 3)
+  if ((p == 0)); then echo any; else echo "$p"; fi
+}
 node_url() { echo "http://$HOST:$(node_http_port "$1")"; }
-discovery_url() { echo "http://$HOST:$DISCOVERY_PORT"; }
-gateway_url() { echo "http://$HOST:$GATEWAY_PORT"; }
+discovery_url() { echo "http://$HOST:$(discovery_port)"; }
+gateway_url() { echo "http://$HOST:$(gateway_port)"; }
+
+# chooses_ports NAME: true when some port of component NAME is chosen at start (configured 0).
+chooses_ports() {
+  case $1 in
+    discovery) ((DISCOVERY_PORT == 0)) ;;
+    gateway) ((GATEWAY_PORT == 0)) || [[ $GATEWAY_RESP_PORT == any ]] ;;
+    *) ((GOSSIP_BASE_PORT == 0 || HTTP_BASE_PORT == 0)) || [[ $RESP_BASE_PORT == any ]] ;;
+  esac
+}
+
+# learn_ports NAME: when component NAME chooses its ports and none are
+# recorded yet, record those its log says it bound. Fails while unknown.
+learn_ports() {
+  chooses_ports "$1" || return 0
+  [[ ! -s $(ports_file "$1") ]] || return 0
+  local ports
+  ports=$(node "$PROBE" listening "$LOG_DIR/$1.log" "$1" 2>/dev/null) || return 1
+  echo "$ports" >"$(ports_file "$1")"
+}
 
 # cluster_size: the number of nodes of the cluster last started in RUN_DIR
 # (0 when none was started).

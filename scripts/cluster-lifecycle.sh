@@ -176,19 +176,21 @@ extra_args() {
 # argv (without `node server.js`). Node K of N gets the others as gossip seeds
 # and N as the cluster size that quorum writes count from.
 discovery_cmd() {
-  CMD=(--host "$HOST" --port "$DISCOVERY_PORT" --log-level "${TALLY_LOG_LEVEL:-info}")
+  CMD=(--host "$HOST" --port "$(discovery_port)" --log-level "${TALLY_LOG_LEVEL:-info}")
   while IFS= read -r w; do CMD+=("$w"); done < <(extra_args TALLY_DISCOVERY_ARGS)
 }
 gateway_cmd() {
-  CMD=(--host "$HOST" --port "$GATEWAY_PORT" --resp-port "$GATEWAY_RESP_PORT" --discovery "$(discovery_url)"
+  CMD=(--host "$HOST" --port "$(gateway_port)" --resp-port "$(gateway_resp_port)" --discovery "$(discovery_url)"
     --log-level "${TALLY_LOG_LEVEL:-info}")
   while IFS= read -r w; do CMD+=("$w"); done < <(extra_args TALLY_GATEWAY_ARGS)
 }
 node_cmd() {
-  local k=$1 n=$2 j peers=''
+  local k=$1 n=$2 j port peers=''
   for ((j = 1; j <= n; j++)); do
     ((j == k)) && continue
-    peers+="${peers:+,}$HOST:$(node_tcp_port "$j")"
+    # A peer whose port is chosen at its start, and not known yet, is found through discovery.
+    port=$(node_tcp_port "$j")
+    ((port == 0)) || peers+="${peers:+,}$HOST:$port"
   done
   CMD=(--id "node-$k" --host "$HOST" --tcp-port "$(node_tcp_port "$k")" --http-port "$(node_http_port "$k")"
     --resp-port "$(node_resp_port "$k")"
@@ -203,13 +205,14 @@ port_in_use() {
   (: <"/dev/tcp/$HOST/$1") 2>/dev/null
 }
 
-# component_ports NAME: the ports component NAME listens on, one a line.
+# component_ports NAME: the ports component NAME listens on, one a line
+# (those chosen at start and not recorded yet, and RESP when off, left out).
 component_ports() {
   case $1 in
-    discovery) echo "$DISCOVERY_PORT" ;;
-    gateway) echo "$GATEWAY_PORT" && echo "$GATEWAY_RESP_PORT" ;;
+    discovery) discovery_port ;;
+    gateway) gateway_port && gateway_resp_port ;;
     node-*) node_tcp_port "${1#node-}" && node_http_port "${1#node-}" && node_resp_port "${1#node-}" ;;
-  esac
+  esac | grep -x '[1-9][0-9]*' || true
 }
 
 # check_ports_free NAME...: exit 1 when a port of one of the components is taken.
@@ -263,17 +266,23 @@ spawn() {
 # process dies or the deadline passes.
 wait_healthy() {
   dry_run && return 0
-  local start deadline name pending what
+  local start deadline name pending what unbound
   start=$(now_ms)
   deadline=$((start + START_TIMEOUT * 1000))
   while :; do
-    pending=()
+    pending=() unbound=()
     for name in "$@"; do
       if ! running_pid "$name" >/dev/null; then
         progress_clear
         echo "${C_BAD}✗ $name exited during start-up${C_OFF}; last lines of $LOG_DIR/$name.log:" >&2
         tail -n 20 "$LOG_DIR/$name.log" >&2 || true
         return 1
+      fi
+      # A component that chooses its ports has a URL once its log shows them.
+      if ! learn_ports "$name"; then
+        pending+=("$name")
+        unbound+=("$name")
+        continue
       fi
       http_request GET "$(component_url "$name")/health"
       [[ $HTTP_STATUS == 200 ]] || pending+=("$name")
@@ -287,7 +296,11 @@ wait_healthy() {
       echo "${C_BAD}✗ not healthy after ${START_TIMEOUT}s: ${pending[*]}${C_OFF} (logs in $LOG_DIR)" >&2
       return 1
     fi
-    what="${pending[0]} ($(component_url "${pending[0]}")/health)"
+    if [[ " ${unbound[*]} " == *" ${pending[0]} "* ]]; then
+      what="${pending[0]} (to log the ports it chose)"
+    else
+      what="${pending[0]} ($(component_url "${pending[0]}")/health)"
+    fi
     if ((${#pending[@]} > 1)); then what+=" and ${pending[*]:1}"; fi
     progress_tick "$start" "waiting for $what"
     sleep 0.2
@@ -379,7 +392,7 @@ bring_up() {
   shift
   local want=" $* "
   if [[ $want == *" discovery "* ]]; then
-    echo "==> starting discovery on :$DISCOVERY_PORT"
+    echo "==> starting discovery on :$(port_text "$(discovery_port)")"
     discovery_cmd
     launch discovery
     wait_healthy discovery || exit 1
@@ -388,7 +401,9 @@ bring_up() {
     if [[ $want == *" node-$k "* ]]; then nodes+=("node-$k"); fi
   done
   if ((${#nodes[@]} == n && n > 1)); then
-    echo "==> starting $n nodes (gossip :$(node_tcp_port 1)-$(node_tcp_port "$n"), HTTP :$(node_http_port 1)-$(node_http_port "$n"), RESP :$(node_resp_port 1)-$(node_resp_port "$n"))"
+    local resp='RESP off'
+    [[ $RESP_BASE_PORT == 0 ]] || resp="RESP $(port_range node_resp_port "$n")"
+    echo "==> starting $n nodes (gossip $(port_range node_tcp_port "$n"), HTTP $(port_range node_http_port "$n"), $resp)"
   elif ((${#nodes[@]})); then
     echo "==> starting ${nodes[*]}"
   fi
@@ -398,11 +413,25 @@ bring_up() {
   done
   if ((${#nodes[@]})); then wait_healthy "${nodes[@]}" || exit 1; fi
   if [[ $want == *" gateway "* ]]; then
-    echo "==> starting gateway on :$GATEWAY_PORT (RESP :$GATEWAY_RESP_PORT)"
+    echo "==> starting gateway on :$(port_text "$(gateway_port)") (RESP $(resp_text "$(gateway_resp_port)"))"
     gateway_cmd
     launch gateway
     wait_healthy gateway || exit 1
   fi
+}
+
+# port_text PORT: PORT, or "any" for 0 (chosen at start).
+port_text() { if [[ $1 == 0 || $1 == any ]]; then echo any; else echo "$1"; fi; }
+
+# resp_text PORT: ":PORT", ":any" (chosen at start) or "off" (0).
+resp_text() { if [[ $1 == 0 ]]; then echo off; else echo ":$(port_text "$1")"; fi; }
+
+# port_range FN N: ":FIRST-LAST" of node ports FN 1 … FN N, or "on any free ports".
+port_range() {
+  local first last
+  first=$("$1" 1)
+  last=$("$1" "$2")
+  if [[ $first == 0 || $first == any ]]; then echo 'on any free ports'; else echo ":$first-$last"; fi
 }
 
 # launch NAME: spawn component NAME with CMD.

@@ -14,6 +14,12 @@
 //     the value of each of that URL's comma-separated FIELDS ("" for none)
 //     in its JSON body, tab-separated. Never fails for an unreachable URL.
 //
+//   node scripts/json-probe.mjs listening LOG_FILE NAME
+//     The ports component NAME bound when it was last started, from its log
+//     (the first "…listening" line after run-cluster.sh's last "starting
+//     NAME" line): one line "HTTP GOSSIP RESP", 0 for a port it does not
+//     have. Exit 1 when that start has not logged its ports (yet).
+//
 // A FIELD is a dotted path (`value`, `error.message`, `peers.live`). A value
 // prints on one line (whitespace runs become one space); a missing, null or
 // empty value prints as `-`, an object or array as compact JSON.
@@ -55,6 +61,39 @@ async function probe(url, timeoutMs, paths) {
   }
 }
 
+/** The port at the end of `address` ("http://127.0.0.1:8010", "127.0.0.1:9000", "[::1]:6380"), or 0. */
+function portOf(address) {
+  const m = typeof address === 'string' ? /:(\d{1,5})\/?$/.exec(address) : null
+  return m ? Number(m[1]) : 0
+}
+
+/** "HTTP GOSSIP RESP" of the last start of `name` logged in `file`, or undefined. */
+function listeningPorts(file, name) {
+  let text
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  const lines = text.split('\n')
+  let from = -1
+  for (let i = lines.length - 1; i >= 0 && from === -1; i--) {
+    if (lines[i].includes(`"run-cluster.sh: starting ${name}"`)) from = i
+  }
+  if (from === -1) return undefined
+  for (let i = from + 1; i < lines.length; i++) {
+    let r
+    try {
+      r = JSON.parse(lines[i])
+    } catch {
+      continue
+    }
+    if (typeof r?.msg !== 'string' || !r.msg.endsWith('listening')) continue
+    return [portOf(r.http ?? r.address), portOf(r.gossip), portOf(r.resp)].join(' ')
+  }
+  return undefined
+}
+
 function usage(msg) {
   process.stderr.write(`json-probe.mjs: ${msg}\n`)
   process.exit(2)
@@ -83,6 +122,13 @@ if (mode === 'fields') {
   const lines = await Promise.all(jobs)
   // Exit at once: an idle keep-alive socket must not hold the caller's frame.
   process.stdout.write(lines.map((l) => `${l}\n`).join(''), () => process.exit(0))
+} else if (mode === 'listening') {
+  if (rest.length !== 2) usage('usage: json-probe.mjs listening LOG_FILE NAME')
+  const ports = listeningPorts(rest[0], rest[1])
+  if (ports === undefined) process.exit(1)
+  process.stdout.write(`${ports}\n`)
 } else {
-  usage('usage: json-probe.mjs fields FIELD... | get TIMEOUT_MS URL FIELDS [URL FIELDS]...')
+  usage(
+    'usage: json-probe.mjs fields FIELD... | get TIMEOUT_MS URL FIELDS [URL FIELDS]... | listening LOG_FILE NAME',
+  )
 }

@@ -1,5 +1,5 @@
 // Acceptance: a user's story against real processes, started exactly the way
-// an operator does it (run-cluster.sh) on free loopback ports in a temporary
+// an operator does it (run-cluster.sh) on ports the system picks, in a temporary
 // run directory: discovery, three nodes and the gateway come up healthy; an
 // increment shows everywhere; a write retried through the gateway with the
 // same Idempotency-Key counts once; a node added later is discovered and catches
@@ -14,10 +14,16 @@ import { join } from 'node:path'
 import { gossipRoundsPass, RawResp, until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
-import { alive, freeBlock, killLeftovers, type Result, recordPids } from './support/processes.ts'
+import {
+  alive,
+  CHOSEN_PORTS,
+  killLeftovers,
+  type Result,
+  recordedPorts,
+  recordPids,
+} from './support/processes.ts'
 
 const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', 'server.js'))
-const MAX_NODES = 4
 
 async function getJson(url: string): Promise<unknown> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
@@ -29,9 +35,10 @@ describe('a local cluster started with run-cluster.sh', () => {
   const runDir = mkdtempSync(join(tmpdir(), 'tally-cluster-'))
   const pids = new Set<number>()
   let env: NodeJS.ProcessEnv = {}
-  let base = 0
-  const nodeUrl = (k: number): string => `http://127.0.0.1:${base + 2 + MAX_NODES + k - 1}`
-  const gatewayUrl = (): string => `http://127.0.0.1:${base + 1}`
+  let started = false
+  const ports = (name: string) => recordedPorts(join(runDir, 'logs'), name)
+  const nodeUrl = (k: number): string => `http://127.0.0.1:${ports(`node-${k}`).http}`
+  const gatewayUrl = (): string => `http://127.0.0.1:${ports('gateway').http}`
 
   function cluster(...args: string[]): Promise<Result> {
     return new Promise((resolve) => {
@@ -70,16 +77,11 @@ describe('a local cluster started with run-cluster.sh', () => {
   beforeAll(async () => {
     const missing = BINS.filter((b) => !existsSync(b))
     if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run npm run build first`)
-    base = await freeBlock(3 + 3 * MAX_NODES)
+    started = true
     env = {
       ...process.env,
       TALLY_RUN_DIR: runDir,
-      TALLY_DISCOVERY_PORT: String(base),
-      TALLY_GATEWAY_PORT: String(base + 1),
-      TALLY_GOSSIP_BASE_PORT: String(base + 2),
-      TALLY_HTTP_BASE_PORT: String(base + 2 + MAX_NODES),
-      TALLY_RESP_BASE_PORT: String(base + 2 + 2 * MAX_NODES),
-      TALLY_GATEWAY_RESP_PORT: String(base + 2 + 3 * MAX_NODES),
+      ...CHOSEN_PORTS,
       TALLY_SKIP_BUILD: '1',
       TALLY_START_TIMEOUT: '60',
       TALLY_CONVERGE_TIMEOUT: '30',
@@ -88,7 +90,7 @@ describe('a local cluster started with run-cluster.sh', () => {
   })
 
   afterAll(async () => {
-    if (base !== 0) await cluster('stop')
+    if (started) await cluster('stop')
     // Whatever survived `stop` (a failed test may have left it) is ours: kill it.
     killLeftovers(pids, join(ROOT, 'packages'))
     rmSync(runDir, { recursive: true, force: true })
@@ -118,11 +120,11 @@ describe('a local cluster started with run-cluster.sh', () => {
   }, 60_000)
 
   it('speaks Redis on the gateway and on every node (redis-cli -p <port> incr …)', async () => {
-    const gw = await RawResp.open(base + 2 + 3 * MAX_NODES)
+    const gw = await RawResp.open(ports('gateway').resp)
     expect(await gw.call('INCR', 'resp:views')).toBe(1)
     gw.close()
     for (const k of [1, 2, 3]) {
-      const c = await RawResp.open(base + 2 + 2 * MAX_NODES + k - 1)
+      const c = await RawResp.open(ports(`node-${k}`).resp)
       await until(async () => (await c.call('GET', 'resp:views')) === '1', {
         what: `node-${k} to see the RESP write`,
         timeoutMs: 30_000,
@@ -130,7 +132,7 @@ describe('a local cluster started with run-cluster.sh', () => {
       expect(((await c.call('INFO', 'tally')) as string).includes(`tally_node_id:node-${k}`)).toBe(true)
       c.close()
     }
-    expect((await cluster('status')).stdout).toMatch(new RegExp(`gateway .* ${base + 2 + 3 * MAX_NODES} `))
+    expect((await cluster('status')).stdout).toMatch(new RegExp(`gateway .* ${ports('gateway').resp} `))
   }, 60_000)
 
   it('counts a write retried through the gateway with the same Idempotency-Key once', async () => {

@@ -56,12 +56,12 @@ async function startNode(id: string, ip: string): Promise<TallyNodeProc> {
     ...['--id', id, '--data-dir', dir, '--log-level', 'info', '--host', ip],
     ...['--tcp-port', String(gossipPort), '--http-port', String(httpPort)],
     ...['--discovery', `dns:${NAME}:${gossipPort}`, '--dns-server', dns.address],
-    ...['--dns-interval', String(INTERVAL_MS)],
+    ...['--dns-interval', String(INTERVAL_MS), '--resp-port', '0'],
   ])
   const url = await waitForLine(p, (r) =>
     r.msg === 'listening' && typeof r.http === 'string' ? r.http : undefined,
   )
-  const node: TallyNodeProc = { ...p, id, dataDir: dir, tcp: gossipPort, http: httpPort, url }
+  const node: TallyNodeProc = { ...p, id, dataDir: dir, tcp: gossipPort, http: httpPort, url, resp: 0 }
   await waitHealthy(node)
   return node
 }

@@ -1,5 +1,5 @@
 // The paths a new user takes after the quick start, on real processes
-// started with run-cluster.sh (free loopback ports, a temporary run
+// started with run-cluster.sh (ports the system picks, a temporary run
 // directory): the gateway or discovery dies and comes back on its own
 // (`start` starts what is missing, `restart gateway|discovery`); commands that
 // read through the gateway say when it is down; a refusal is printed whole;
@@ -12,7 +12,14 @@ import { join } from 'node:path'
 import { until } from '@tally/kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
-import { alive, freeBlock, killLeftovers, recordPids, runScript } from './support/processes.ts'
+import {
+  alive,
+  CHOSEN_PORTS,
+  killLeftovers,
+  recordedPorts,
+  recordPids,
+  runScript,
+} from './support/processes.ts'
 
 const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', 'server.js'))
 const NODES = 2
@@ -22,8 +29,8 @@ describe('run-cluster.sh when parts of the cluster go away', () => {
   const logs = join(runDir, 'logs')
   const pids = new Set<number>()
   let env: NodeJS.ProcessEnv = {}
-  let base = 0
-  const nodeUrl = (k: number): string => `http://127.0.0.1:${base + 2 + NODES + k - 1}`
+  let started = false
+  const nodeUrl = (k: number): string => `http://127.0.0.1:${recordedPorts(logs, `node-${k}`).http}`
 
   async function cluster(...args: string[]) {
     const r = await runScript(join(ROOT, 'run-cluster.sh'), args, env, 90_000)
@@ -50,14 +57,11 @@ describe('run-cluster.sh when parts of the cluster go away', () => {
   beforeAll(async () => {
     const missing = BINS.filter((b) => !existsSync(b))
     if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run npm run build first`)
-    base = await freeBlock(2 + 2 * NODES)
+    started = true
     env = {
       ...process.env,
       TALLY_RUN_DIR: runDir,
-      TALLY_DISCOVERY_PORT: String(base),
-      TALLY_GATEWAY_PORT: String(base + 1),
-      TALLY_GOSSIP_BASE_PORT: String(base + 2),
-      TALLY_HTTP_BASE_PORT: String(base + 2 + NODES),
+      ...CHOSEN_PORTS,
       TALLY_SKIP_BUILD: '1',
       TALLY_LOG_LEVEL: 'warn',
     }
@@ -66,7 +70,7 @@ describe('run-cluster.sh when parts of the cluster go away', () => {
   }, 90_000)
 
   afterAll(async () => {
-    if (base !== 0) await cluster('stop')
+    if (started) await cluster('stop')
     killLeftovers(pids, join(ROOT, 'packages'))
     rmSync(runDir, { recursive: true, force: true })
   }, 60_000)

@@ -6,7 +6,8 @@
 //
 // The stand-in bin of package <pkg> (discovery, node, gateway) does what the
 // environment variable FAKE_<PKG> says:
-//   serve (default)  listen on its --port / --http-port and answer 200 to every GET
+//   serve (default)  listen on its --port / --http-port (0: any free port, logged
+//                    as the real bins do) and answer 200 to every GET
 //   hang             stay up without listening (never healthy)
 //   exit             exit at once
 // The stand-in npm appends "npm <its arguments>" to FAKE_NPM_LOG, sleeps
@@ -36,12 +37,15 @@ const flag = (name) => {
 }
 if (mode === 'serve') {
   const port = Number(flag('http-port') || flag('port'))
-  require('node:http')
+  const server = require('node:http')
     .createServer((req, res) => {
       res.setHeader('content-type', 'application/json')
       res.end(JSON.stringify({ status: 'ok', name: 'default', value: 0 }))
     })
-    .listen(port, '127.0.0.1')
+  // Like the real bins: one "listening" log line with the port it bound.
+  server.listen(port, '127.0.0.1', () =>
+    console.log(JSON.stringify({ msg: 'listening', address: 'http://127.0.0.1:' + server.address().port })),
+  )
 } else if (mode === 'hang') {
   setInterval(() => {}, 1 << 30)
 }

@@ -1,10 +1,9 @@
 // Process and port helpers shared by the tests that run the scripts against
-// real (or stand-in) processes: free loopback ports, liveness of a pid, and
-// waiting on a condition with a deadline.
+// real (or stand-in) processes: the ports they chose, liveness of a pid, and
+// the pids to kill whatever happens.
 
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 
 /** Outcome of one script run. */
@@ -29,28 +28,37 @@ export function runScript(
   })
 }
 
-/** True when something on 127.0.0.1 can bind `port` right now. */
-export function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-  })
+/** Every port setting of run-cluster.sh chosen at start (0; `any` for RESP, where 0 is off): each component binds a port the system picks. */
+export const CHOSEN_PORTS = {
+  TALLY_DISCOVERY_PORT: '0',
+  TALLY_GATEWAY_PORT: '0',
+  TALLY_GATEWAY_RESP_PORT: 'any',
+  TALLY_GOSSIP_BASE_PORT: '0',
+  TALLY_HTTP_BASE_PORT: '0',
+  TALLY_RESP_BASE_PORT: 'any',
+} as const
+
+/** The ports a component bound, as run-cluster.sh recorded them. */
+export interface Ports {
+  http: number
+  gossip: number
+  resp: number
 }
 
 /**
- * A block of `size` consecutive free loopback ports, below Linux's ephemeral
- * range (32768+) so that tests binding port 0 cannot take one meanwhile, and
- * away from the documented 8000-9xxx map.
+ * The ports component `name` (discovery, gateway, node-k) recorded in
+ * `logDir/NAME.ports` when it started with chosen ports. Throws when none are
+ * recorded.
  */
-export async function freeBlock(size: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 12_000)
-    let ok = true
-    for (let p = base; p < base + size && ok; p++) ok = await portFree(p)
-    if (ok) return base
+export function recordedPorts(logDir: string, name: string): Ports {
+  const [http = 0, gossip = 0, resp = 0] = readFileSync(join(logDir, `${name}.ports`), 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number)
+  if (![http, gossip, resp].every(Number.isInteger) || http === 0) {
+    throw new Error(`${name}.ports in ${logDir} records no HTTP port`)
   }
-  throw new Error('no block of free ports found')
+  return { http, gossip, resp }
 }
 
 /** Alive and not a zombie (a reaped-late zombie counts as gone). */

@@ -4,7 +4,7 @@
  * signals and listens. Exit codes: 0 clean shutdown, 1 start failure
  * (e.g. port in use), 2 bad configuration.
  */
-import { readConfigOrExit } from '@tally/kit'
+import { logListening, readConfigOrExit } from '@tally/kit'
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { buildApp } from './app.js'
@@ -26,7 +26,11 @@ async function main(): Promise<void> {
   })
   try {
     const address = await app.listen({ host: config.host, port: config.port })
-    logger.info({ address, ttlMs: config.ttlMs, auth: config.token !== undefined }, 'discovery listening')
+    logListening(
+      logger,
+      { address, ttlMs: config.ttlMs, auth: config.token !== undefined },
+      'discovery listening',
+    )
   } catch (err) {
     logger.error({ err }, 'cannot listen')
     process.exit(1)

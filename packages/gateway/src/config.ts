@@ -18,6 +18,7 @@ import {
   logLevelSetting,
   oneOf,
   parseSettings,
+  type RespPort,
   respSettings,
   type Setting,
   settingList,
@@ -33,7 +34,7 @@ export interface GatewayConfig {
   host: string
   port: number
   /** Redis protocol (RESP) port; 0 = no RESP listener. */
-  respPort: number
+  respPort: RespPort
   /** Password RESP clients must AUTH with; undefined = none. */
   respPassword: string | undefined
   /** Discovery service base URLs (origin only), polled for `GET /peers`. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // tally-gateway: the only file that reads argv/env, handles signals and listens.
 
-import { readConfigOrExit } from '@tally/kit'
+import { logListening, readConfigOrExit, respBindPort } from '@tally/kit'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { buildApp } from './app.js'
@@ -31,12 +31,12 @@ async function main(): Promise<void> {
   })
   // RESP binds like HTTP (same --host); 0 = no listener.
   const resp =
-    config.respPort === 0
+    respBindPort(config.respPort) === undefined
       ? undefined
       : createGatewayResp({
           gateway: app.gateway,
           host: config.host,
-          port: config.respPort,
+          port: respBindPort(config.respPort) ?? 0,
           password: config.respPassword,
           logger,
         })
@@ -49,7 +49,8 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port })
   if (resp) await resp.listen()
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
-  logger.info(
+  logListening(
+    logger,
     {
       address,
       ...(resp ? { resp: `${host}:${resp.port}` } : {}),

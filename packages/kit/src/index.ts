@@ -56,6 +56,7 @@ export {
   type SharedErrorCode,
 } from './http-errors.js'
 export { findDuplicateKey } from './json-keys.js'
+export { type ChildLogger, logListening } from './listening-line.js'
 export {
   countRequests,
   createMetricsRegistry,
@@ -87,6 +88,9 @@ export {
   nonEmpty,
   oneOf,
   orKeyword,
+  type RespPort,
+  respBindPort,
+  respPort,
   respSettings,
   text,
   toOrigin,

@@ -33,6 +33,28 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** A RESP port: a port 1-65535, `0` (no listener) or `any` (a free port the system picks). */
+export type RespPort = number | 'any'
+
+/** Parses a {@link RespPort}. */
+export function respPort(): Parser<RespPort> {
+  const port = int(0, 65535)
+  return (raw) => {
+    if (raw === 'any') return 'any'
+    try {
+      return port(raw)
+    } catch {
+      throw new InvalidValue(`must be a port 1-65535, 0 (off) or any (a free port), got ${quote(raw)}`)
+    }
+  }
+}
+
+/** The port to bind for `p` (`any` → 0, which the system resolves), or undefined when RESP is off. */
+export function respBindPort(p: RespPort): number | undefined {
+  if (p === 'any') return 0
+  return p === 0 ? undefined : p
+}
+
 /**
  * The `--resp-port` and `--resp-password` settings of a bin with a Redis
  * protocol listener; `defaultPort` as written in `--help` (0 = off). Spread
@@ -42,8 +64,8 @@ export function respSettings(defaultPort: number) {
   return {
     respPort: {
       flag: 'resp-port',
-      description: 'Redis protocol (RESP) port (0 = off)',
-      parse: int(0, 65535),
+      description: 'Redis protocol (RESP) port (0 = off, any = a free port)',
+      parse: respPort(),
       default: String(defaultPort),
     },
     respPassword: {

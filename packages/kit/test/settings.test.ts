@@ -16,6 +16,8 @@ import {
   orKeyword,
   parseSettings,
   readConfigOrExit,
+  respBindPort,
+  respPort,
   settingList,
   text,
   toOrigin,
@@ -163,6 +165,20 @@ describe('parsers', () => {
     ['nope', undefined],
   ])('toOrigin(%j) is %j', (raw, origin) => {
     expect(toOrigin(raw)).toBe(origin)
+  })
+
+  it.each([
+    ['6380', 6380, 6380],
+    ['0', 0, undefined],
+    ['any', 'any', 0],
+  ] as const)('respPort(%j) is %j and binds %j', (raw, parsed, bind) => {
+    const p = respPort()(raw)
+    expect(p).toBe(parsed)
+    expect(respBindPort(p)).toBe(bind)
+  })
+
+  it.each(['', 'Any', '-1', '65536', '6380x'])('respPort refuses %j, naming 0 and any', (raw) => {
+    expect(() => respPort()(raw)).toThrow(/port 1-65535, 0 \(off\) or any \(a free port\)/)
   })
 
   it('refuses a bad range or flag name as a programmer mistake', () => {

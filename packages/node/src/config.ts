@@ -22,6 +22,7 @@ import {
   oneOf,
   orKeyword,
   parseSettings,
+  type RespPort,
   respSettings,
   type Setting,
   settingList,
@@ -40,7 +41,7 @@ export interface NodeConfig {
   tcpPort: number
   httpPort: number
   /** Redis protocol (RESP) port; 0 = no RESP listener. */
-  respPort: number
+  respPort: RespPort
   /** Password RESP clients must AUTH with; undefined = none. */
   respPassword: string | undefined
   peers: string[]

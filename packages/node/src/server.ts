@@ -3,7 +3,7 @@
 // Process entry of tally-node: the only file that reads argv/env, installs
 // signal handlers and listens. Exit codes: 0 clean stop, 1 failed start, 2 bad config.
 
-import { readConfigOrExit } from '@tally/kit'
+import { logListening, readConfigOrExit, respBindPort } from '@tally/kit'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { helpText, type NodeConfig, parseConfig } from './config.js'
@@ -93,9 +93,15 @@ async function main(): Promise<void> {
   node.setHttp(`http://${advertise}:${httpPort}`)
   // RESP binds like HTTP (same --host); 0 = no listener. A failed bind (EADDRINUSE) fails the start.
   const resp =
-    cfg.respPort === 0
+    respBindPort(cfg.respPort) === undefined
       ? undefined
-      : createNodeResp({ node, host: cfg.host, port: cfg.respPort, password: cfg.respPassword, logger: log })
+      : createNodeResp({
+          node,
+          host: cfg.host,
+          port: respBindPort(cfg.respPort) ?? 0,
+          password: cfg.respPassword,
+          logger: log,
+        })
   if (resp) await resp.listen()
   const self = { ...node.membership.self }
   const sources = peerSources(
@@ -110,7 +116,8 @@ async function main(): Promise<void> {
   )
   for (const s of sources) s.start()
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host
-  log.info(
+  logListening(
+    log,
     { http: self.http, gossip: self.addr, ...(resp ? { resp: `${host}:${resp.port}` } : {}) },
     'listening',
   )

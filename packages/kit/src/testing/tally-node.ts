@@ -15,6 +15,8 @@ export interface TallyNodeProc extends Proc {
   readonly tcp: number
   readonly http: number
   readonly url: string
+  /** Bound RESP port; 0 when RESP is off (the default here; `--resp-port any` picks a free one). */
+  readonly resp: number
 }
 
 /**
@@ -38,11 +40,16 @@ export async function startTallyNode(
     ...(extra.includes('--resp-port') ? [] : ['--resp-port', '0']),
     ...extra,
   ])
-  let bound = { tcp: 0, http: 0, url: '' }
+  let bound = { tcp: 0, http: 0, url: '', resp: 0 }
   try {
     bound = await waitForLine(p, (r) =>
       r.msg === 'listening' && typeof r.http === 'string' && typeof r.gossip === 'string'
-        ? { tcp: portOf(r.gossip), http: portOf(r.http), url: r.http }
+        ? {
+            tcp: portOf(r.gossip),
+            http: portOf(r.http),
+            url: r.http,
+            resp: typeof r.resp === 'string' ? portOf(r.resp) : 0,
+          }
         : undefined,
     )
   } catch (err) {

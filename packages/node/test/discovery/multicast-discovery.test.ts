@@ -18,18 +18,24 @@ const IFACE = '127.0.0.1' // keep every datagram on loopback
 const KEY = 'cluster-key-123'
 const INTERVAL = 100
 
-/** Finds a free UDP port by binding port 0 and releasing it. */
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4')
-  await new Promise<void>((r) => s.bind(0, IFACE, r))
-  const { port } = s.address()
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
+/** Sockets holding the ports of the running test (closed after it). */
+const holders: dgram.Socket[] = []
+
+/**
+ * A UDP port the system picks, held until the test ends: members share their
+ * port by design (SO_REUSEADDR), so a socket of the test stays bound to it
+ * beside them, and no other process can take it meanwhile.
+ */
+async function heldUdpPort(): Promise<number> {
+  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true })
+  holders.push(s)
+  await new Promise<void>((r) => s.bind(0, r))
+  return s.address().port
 }
 
 /** True when a datagram sent to a multicast group on loopback comes back to a member. */
 async function probeMulticast(group: string): Promise<boolean> {
-  const port = await freeUdpPort()
+  const port = await heldUdpPort()
   const s = dgram.createSocket({ type: 'udp4', reuseAddr: true })
   try {
     await new Promise<void>((r) => s.bind(port, r))
@@ -61,7 +67,7 @@ const started: MulticastDiscovery[] = []
 const sockets: dgram.Socket[] = []
 afterEach(async () => {
   await Promise.all(started.splice(0).map((m) => m.stop()))
-  for (const s of sockets.splice(0)) s.close()
+  for (const s of [...sockets.splice(0), ...holders.splice(0)]) s.close()
 })
 
 function member(
@@ -111,7 +117,7 @@ function ann(id: string, over: Partial<Announcement> = {}): Announcement {
 describe('MulticastDiscovery on loopback', () => {
   it('members discover each other; a stopped member leaves at once', async ({ skip }) => {
     if (!multicastWorks) skip('multicast loopback unavailable on this host')
-    const port = await freeUdpPort()
+    const port = await heldUdpPort()
     // Long expiry so only the 'leave' datagram can explain a prompt removal.
     const a = member('n1', port, { expiryMs: 60_000 })
     const b = member('n2', port)
@@ -127,7 +133,7 @@ describe('MulticastDiscovery on loopback', () => {
 
   it('a peer that stops announcing expires', async ({ skip }) => {
     if (!multicastWorks) skip('multicast loopback unavailable on this host')
-    const port = await freeUdpPort()
+    const port = await heldUdpPort()
     const a = member('n1', port, { expiryMs: 300 })
     a.m.start()
     const s = await rawSender()
@@ -141,7 +147,7 @@ describe('MulticastDiscovery on loopback', () => {
     skip,
   }) => {
     if (!multicastWorks) skip('multicast loopback unavailable on this host')
-    const port = await freeUdpPort()
+    const port = await heldUdpPort()
     const a = member('n1', port, { clusterKey: KEY })
     a.m.start()
     const s = await rawSender()

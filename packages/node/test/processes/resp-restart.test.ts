@@ -18,29 +18,18 @@ const cleanup = new Cleanup()
 afterEach(() => cleanup.run())
 
 /**
- * Starts a node whose RESP port is a random high port: `--resp-port 0` means
- * "off", so there is no OS-chosen port to read back. A port someone else
- * holds fails the start with EADDRINUSE; then another port is tried. The
- * port is never bound by the test itself (no bind-release-reuse race).
+ * Starts a node with RESP on: a port the system picks (`--resp-port any`,
+ * read back from its `listening` line), or `port` again after a restart.
  */
-async function startWithResp(
-  id: string,
-  dataDir: string,
-  port?: number,
-): Promise<TallyNodeProc & { resp: number }> {
-  for (let i = 0; i < 20; i++) {
-    const want = port ?? 20_000 + Math.floor(Math.random() * 40_000)
-    const p = await startTallyNode(cleanup, id, dataDir, [
-      '--resp-port',
-      String(want),
-      '--durability',
-      'sync',
-    ])
-    if (p.url !== '') return { ...p, resp: want }
-    if (port !== undefined || !p.output().includes('EADDRINUSE'))
-      throw new Error(`${id} did not start: ${p.output()}`)
-  }
-  throw new Error('no free RESP port found in 20 tries')
+async function startWithResp(id: string, dataDir: string, port?: number): Promise<TallyNodeProc> {
+  const p = await startTallyNode(cleanup, id, dataDir, [
+    '--resp-port',
+    port === undefined ? 'any' : String(port),
+    '--durability',
+    'sync',
+  ])
+  if (p.url === '' || p.resp === 0) throw new Error(`${id} did not start with RESP on: ${p.output()}`)
+  return p
 }
 
 describe('RESP across restarts', () => {

@@ -9,7 +9,12 @@
 // `nodes` > 1, the writes go to the first node and its peers' CPU (they take
 // in the replicated deltas and key records) is reported too.
 //
-// Usage: node bench/keyed.mjs [durationSec=4] [connections=10,100] [nodes=1,3] [rounds=3]
+// `nodeCpuVsBare` is the bare route's CPU per request ÷ the node's (1 = the
+// node spends no more than a route that only answers). With `--durability
+// sync` an answer waits for a group commit's fsync, work a bare route does
+// not do; `async` compares the HTTP write path itself.
+//
+// Usage: node bench/keyed.mjs [durationSec=4] [connections=10,100] [nodes=1,3] [rounds=3] [durability=sync]
 
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -62,7 +67,7 @@ async function measure(url, pids, duration, connections, header) {
 }
 
 /** One comparison: `nodes` nodes (writes to the first), `connections` connections, `rounds` rounds. */
-export async function keyedBench(duration = 4, connections = 10, nodes = 1, rounds = 3) {
+export async function keyedBench(duration = 4, connections = 10, nodes = 1, rounds = 3, durability = 'sync') {
   const server = spawn(process.execPath, [fileURLToPath(new URL('./bare-server.mjs', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -71,7 +76,7 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
   )
   const bareUrl = `http://127.0.0.1:${port}/increment`
   const dir = tempDir()
-  const all = await cluster(nodes, dir, ['--durability', 'sync'])
+  const all = await cluster(nodes, dir, ['--durability', durability])
   const nodeUrl = `${all[0].url}/increment`
   const pids = all.map((n) => n.child.pid)
   try {
@@ -90,11 +95,13 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
     return {
       nodes,
       connections,
+      durability,
       bareReqPerSec: Math.round(rps('bare')),
       unkeyedReqPerSec: Math.round(rps('unkeyed')),
       keyedReqPerSec: Math.round(rps('keyed')),
       keyedVsUnkeyed: Math.round((rps('keyed') / rps('unkeyed')) * 100) / 100,
       unkeyedVsBare: Math.round((rps('unkeyed') / rps('bare')) * 100) / 100,
+      nodeCpuVsBare: Math.round((us('bare', 0) / Math.max(1, us('unkeyed', 0))) * 100) / 100,
       p99ms: { bare: p99('bare'), unkeyed: p99('unkeyed'), keyed: p99('keyed') },
       cpuUsPerReq: {
         bare: us('bare', 0),
@@ -114,8 +121,8 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [d = '4', cs = '10,100', ns = '1,3', rounds = '3'] = process.argv.slice(2)
+  const [d = '4', cs = '10,100', ns = '1,3', rounds = '3', durability = 'sync'] = process.argv.slice(2)
   for (const n of ns.split(',').map(Number))
     for (const c of cs.split(',').map(Number))
-      console.log(JSON.stringify(await keyedBench(Number(d), c, n, Number(rounds))))
+      console.log(JSON.stringify(await keyedBench(Number(d), c, n, Number(rounds), durability)))
 }

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+// BENCH_NODE_SERVER: another build of the node (e.g. the commit before a change) to measure instead.
+export const SERVER =
+  process.env.BENCH_NODE_SERVER ?? fileURLToPath(new URL('../dist/server.js', import.meta.url))
 if (!existsSync(SERVER)) {
   console.error(`${SERVER} is missing: run npm run build`)
   process.exit(1)

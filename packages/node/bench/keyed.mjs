@@ -14,6 +14,9 @@
 // sync` an answer waits for a group commit's fsync, work a bare route does
 // not do; `async` compares the HTTP write path itself.
 //
+// BENCH_COMPARE_NODE_SERVER=<server.js>: also a cluster of another build (e.g. the
+// commit before a change), its unkeyed and keyed rounds interleaved with the others.
+//
 // Usage: node bench/keyed.mjs [durationSec=4] [connections=10,100] [nodes=1,3] [rounds=3] [durability=sync]
 
 import { spawn } from 'node:child_process'
@@ -79,14 +82,25 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
   const all = await cluster(nodes, dir, ['--durability', durability])
   const nodeUrl = `${all[0].url}/increment`
   const pids = all.map((n) => n.child.pid)
+  const compareBin = process.env.BENCH_COMPARE_NODE_SERVER
+  const other = compareBin
+    ? await cluster(nodes, dir + '-compare', ['--durability', durability], compareBin)
+    : []
+  const otherUrl = other.length > 0 ? `${other[0].url}/increment` : ''
+  const otherPids = other.map((n) => n.child.pid)
   try {
     await cannon(bareUrl, 1, connections, 'x-bench-id')
     await cannon(nodeUrl, 1, connections, 'idempotency-key')
-    const runs = { bare: [], unkeyed: [], keyed: [] }
+    if (otherUrl) await cannon(otherUrl, 1, connections, 'idempotency-key')
+    const runs = { bare: [], unkeyed: [], keyed: [], cmpUnkeyed: [], cmpKeyed: [] }
     for (let i = 0; i < rounds; i++) {
       runs.bare.push(await measure(bareUrl, [server.pid], duration, connections, 'x-bench-id'))
       runs.unkeyed.push(await measure(nodeUrl, pids, duration, connections, 'x-bench-id'))
+      if (otherUrl)
+        runs.cmpUnkeyed.push(await measure(otherUrl, otherPids, duration, connections, 'x-bench-id'))
       runs.keyed.push(await measure(nodeUrl, pids, duration, connections, 'idempotency-key'))
+      if (otherUrl)
+        runs.cmpKeyed.push(await measure(otherUrl, otherPids, duration, connections, 'idempotency-key'))
     }
     const rps = (k) => median(runs[k].map((r) => r.rps))
     const p99 = (k) => median(runs[k].map((r) => r.p99))
@@ -109,6 +123,21 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
         keyed: us('keyed', 0),
         ...(nodes > 1 ? { peersUnkeyed: peers('unkeyed'), peersKeyed: peers('keyed') } : {}),
       },
+      ...(otherUrl
+        ? {
+            compared: {
+              server: compareBin,
+              unkeyedReqPerSec: Math.round(rps('cmpUnkeyed')),
+              keyedReqPerSec: Math.round(rps('cmpKeyed')),
+              keyedVsUnkeyed: Math.round((rps('cmpKeyed') / rps('cmpUnkeyed')) * 100) / 100,
+              cpuUsPerReq: {
+                unkeyed: us('cmpUnkeyed', 0),
+                keyed: us('cmpKeyed', 0),
+                ...(nodes > 1 ? { peersUnkeyed: peers('cmpUnkeyed'), peersKeyed: peers('cmpKeyed') } : {}),
+              },
+            },
+          }
+        : {}),
       errors: Object.values(runs)
         .flat()
         .reduce((s, r) => s + r.bad, 0),
@@ -116,7 +145,9 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
   } finally {
     server.kill('SIGTERM')
     await stop(all)
+    await stop(other)
     rm(dir)
+    if (otherUrl) rm(dir + '-compare')
   }
 }
 

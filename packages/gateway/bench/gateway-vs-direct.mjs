@@ -5,6 +5,9 @@
 //
 //   npm run bench -w @tally/gateway            (after npm run build)
 //   BENCH_DURATION=4 BENCH_CONNECTIONS=10,100 BENCH_ROUNDS=3 npm run bench -w @tally/gateway
+//   BENCH_METHODS=GET                 only the reads (GET,POST by default)
+//   BENCH_COMPARE_GATEWAY=<server.js> also run another gateway build (e.g. the commit before a
+//                                     change) in front of the same nodes, interleaved: before/after
 //
 // For each connection count, each target is measured BENCH_ROUNDS times,
 // interleaved; medians are kept. Every write (direct or through the gateway)
@@ -17,7 +20,7 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -32,6 +35,8 @@ const CONNECTION_COUNTS = String(process.env.BENCH_CONNECTIONS ?? '10,100')
   .map(Number)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 let CONNECTIONS = CONNECTION_COUNTS[0]
+const METHODS = String(process.env.BENCH_METHODS ?? 'GET,POST').split(',')
+const COMPARE_BIN = process.env.BENCH_COMPARE_GATEWAY
 
 if (!existsSync(GATEWAY_BIN)) {
   console.error(`missing ${GATEWAY_BIN}: run npm run build`)
@@ -106,10 +111,10 @@ async function startNodes(n) {
   return { urls, pids }
 }
 
-async function startGateway(nodeUrls) {
+async function startGateway(nodeUrls, bin = GATEWAY_BIN) {
   const port = await freePort()
   const p = start([
-    GATEWAY_BIN,
+    bin,
     '--port',
     String(port),
     '--resp-port',
@@ -178,6 +183,8 @@ try {
   const three = await startNodes(3)
   const gw1 = await startGateway(one.urls)
   const gw3 = await startGateway(three.urls)
+  const cmp1 = COMPARE_BIN ? await startGateway(one.urls, COMPARE_BIN) : undefined
+  const cmp3 = COMPARE_BIN ? await startGateway(three.urls, COMPARE_BIN) : undefined
   const ONE = 'direct → lone node'
   const THREE = 'direct → all 3 nodes (connections split)'
   // [name, target, baseline name, methods]. Writes are keyed everywhere except the reference row.
@@ -203,16 +210,25 @@ try {
       ['GET', 'POST'],
     ],
   ]
+  if (cmp1 && cmp3) {
+    const gw = { urls: [cmp1.url], gwPid: cmp1.pid, nodePids: one.pids, keyed: true }
+    targets.splice(3, 0, ['compared gateway → lone node', gw, ONE, ['GET', 'POST']])
+    const gw3c = { urls: [cmp3.url], gwPid: cmp3.pid, nodePids: three.pids, keyed: true }
+    targets.push(['compared gateway → 3-node cluster', gw3c, THREE, ['GET', 'POST']])
+  }
   console.log(
     `tally-gateway bench: ${realNodes ? 'real tally-node processes (--durability sync)' : 'FAKE node (packages/node not built)'}, ` +
-      `autocannon ${CONNECTION_COUNTS.join(' and ')} connections × ${DURATION} s, ${ROUNDS} rounds (median), node ${process.version}`,
+      `autocannon ${CONNECTION_COUNTS.join(' and ')} connections × ${DURATION} s, ${ROUNDS} rounds (median), node ${process.version}` +
+      `${COMPARE_BIN ? `, compared gateway: ${COMPARE_BIN}` : ''}, load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
   )
   for (const c of CONNECTION_COUNTS) {
     CONNECTIONS = c
     for (const [method, path] of [
       ['GET', '/counter'],
       ['POST', '/increment'],
-    ]) {
+    ].filter(([m]) => METHODS.includes(m))) {
       const mine = targets.filter((t) => t[3].includes(method))
       const results = new Map(mine.map(([name]) => [name, []]))
       for (let r = 0; r < ROUNDS; r++) {
@@ -250,6 +266,11 @@ try {
       }
     }
   }
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  )
 } finally {
   for (const c of children) c.kill('SIGKILL')
   rmSync(dir, { recursive: true, force: true })

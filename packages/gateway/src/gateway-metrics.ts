@@ -15,6 +15,8 @@ const UPSTREAM_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 export interface GatewayMetrics {
   readonly registry: MetricsRegistry
   readonly events: RegistryEvents
+  /** Counts one read answered by an upstream request issued for other reads too (read coalescing). */
+  readonly coalesced: () => void
 }
 
 /**
@@ -43,6 +45,11 @@ export function gatewayMetrics(history: NodeHistory, refresh: () => void): Gatew
     help: 'Usable nodes ejected from traffic (failed health check or request)',
     registers: r,
   })
+  const coalesced = new Counter({
+    name: 'tally_gateway_reads_coalesced_total',
+    help: 'Reads answered by an upstream request shared with other identical reads (no request of their own)',
+    registers: r,
+  })
   new Gauge({
     name: 'tally_gateway_nodes',
     help: 'Nodes the gateway knows or remembers, by state (healthy, suspect, ejected, down)',
@@ -61,5 +68,6 @@ export function gatewayMetrics(history: NodeHistory, refresh: () => void): Gatew
       retry: () => retries.inc(),
       ejected: () => ejections.inc(),
     },
+    coalesced: () => coalesced.inc(),
   }
 }

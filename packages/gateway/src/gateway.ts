@@ -13,6 +13,7 @@ import { type ForwardLimits, forward, gather, type Served } from './forward.js'
 import { gatewayMetrics } from './gateway-metrics.js'
 import { policyFor } from './health.js'
 import { NodeHistory } from './node-history.js'
+import { ReadCoalescer } from './read-coalescer.js'
 import { Registry } from './registry.js'
 import { Sampler } from './sampler.js'
 import { type StrategyName, strategyFor } from './strategies.js'
@@ -79,6 +80,8 @@ export class Gateway {
   readonly metrics: ReturnType<typeof gatewayMetrics>['registry']
   /** Discovery: not configured (null), or whether its last poll got an answer, and when one last did (ms). */
   discovery: { reachable: boolean; lastOkAt: number | undefined } | null
+  /** Plain reads by path, and consistency reads by level and name: concurrent identical reads share a request. */
+  readonly reads = { plain: new ReadCoalescer<Served>(), merged: new ReadCoalescer<MergedRead>() }
   readonly #opts: GatewayOptions
   readonly #loops: Loop[] = []
   #dns: DnsWatcher | undefined
@@ -107,6 +110,8 @@ export class Gateway {
     })
     const m = gatewayMetrics(this.history, () => this.sampler.refreshHistory())
     this.metrics = m.registry
+    this.reads.plain.onJoin = m.coalesced
+    this.reads.merged.onJoin = m.coalesced
     this.registry.events = m.events
     this.discovery = opts.discovery.length > 0 ? { reachable: false, lastOkAt: undefined } : null
   }
@@ -189,17 +194,28 @@ export class Gateway {
     }
   }
 
-  /** A plain read (`GET path`) from one node, with failover. */
+  /**
+   * A plain read (`GET path`) from one node, with failover. Concurrent reads
+   * of the same `path` share one request issued after each of them arrived
+   * ({@link ReadCoalescer}), and so share its answer or its error.
+   */
   read(path: string): Promise<Served> {
-    return forward(this.registry, { method: 'GET', path }, this.limits)
+    return this.reads.plain.run(path, () => forward(this.registry, { method: 'GET', path }, this.limits))
   }
 
   /**
    * A consistency read: `GET /state` (only counter `name`, or all when
    * undefined) from {@link requiredReplicas} distinct nodes, merged with
    * CounterMap. Rejects with TALLY_QUORUM_UNAVAILABLE when too few answer.
+   * Concurrent identical consistency reads (same `name` and `level`) share
+   * one such merge, issued after each of them arrived ({@link ReadCoalescer}).
    */
-  async readMerged(name: string | undefined, level: Consistency): Promise<MergedRead> {
+  readMerged(name: string | undefined, level: Consistency): Promise<MergedRead> {
+    const key = `${level}\u0000${name === undefined ? '' : `=${name}`}`
+    return this.reads.merged.run(key, () => this.#readMerged(name, level))
+  }
+
+  async #readMerged(name: string | undefined, level: Consistency): Promise<MergedRead> {
     const k = requiredReplicas(level, this.registry.size)
     if (this.registry.size === 0)
       throw new GatewayError('TALLY_NO_NODES', 'the gateway knows no node (check --nodes / --discovery)')

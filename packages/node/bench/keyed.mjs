@@ -9,7 +9,15 @@
 // `nodes` > 1, the writes go to the first node and its peers' CPU (they take
 // in the replicated deltas and key records) is reported too.
 //
-// Usage: node bench/keyed.mjs [durationSec=4] [connections=10,100] [nodes=1,3] [rounds=3]
+// `nodeCpuVsBare` is the bare route's CPU per request ÷ the node's (1 = the
+// node spends no more than a route that only answers). With `--durability
+// sync` an answer waits for a group commit's fsync, work a bare route does
+// not do; `async` compares the HTTP write path itself.
+//
+// BENCH_COMPARE_NODE_SERVER=<server.js>: also a cluster of another build (e.g. the
+// commit before a change), its unkeyed and keyed rounds interleaved with the others.
+//
+// Usage: node bench/keyed.mjs [durationSec=4] [connections=10,100] [nodes=1,3] [rounds=3] [durability=sync]
 
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -62,7 +70,7 @@ async function measure(url, pids, duration, connections, header) {
 }
 
 /** One comparison: `nodes` nodes (writes to the first), `connections` connections, `rounds` rounds. */
-export async function keyedBench(duration = 4, connections = 10, nodes = 1, rounds = 3) {
+export async function keyedBench(duration = 4, connections = 10, nodes = 1, rounds = 3, durability = 'sync') {
   const server = spawn(process.execPath, [fileURLToPath(new URL('./bare-server.mjs', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -71,17 +79,28 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
   )
   const bareUrl = `http://127.0.0.1:${port}/increment`
   const dir = tempDir()
-  const all = await cluster(nodes, dir, ['--durability', 'sync'])
+  const all = await cluster(nodes, dir, ['--durability', durability])
   const nodeUrl = `${all[0].url}/increment`
   const pids = all.map((n) => n.child.pid)
+  const compareBin = process.env.BENCH_COMPARE_NODE_SERVER
+  const other = compareBin
+    ? await cluster(nodes, dir + '-compare', ['--durability', durability], compareBin)
+    : []
+  const otherUrl = other.length > 0 ? `${other[0].url}/increment` : ''
+  const otherPids = other.map((n) => n.child.pid)
   try {
     await cannon(bareUrl, 1, connections, 'x-bench-id')
     await cannon(nodeUrl, 1, connections, 'idempotency-key')
-    const runs = { bare: [], unkeyed: [], keyed: [] }
+    if (otherUrl) await cannon(otherUrl, 1, connections, 'idempotency-key')
+    const runs = { bare: [], unkeyed: [], keyed: [], cmpUnkeyed: [], cmpKeyed: [] }
     for (let i = 0; i < rounds; i++) {
       runs.bare.push(await measure(bareUrl, [server.pid], duration, connections, 'x-bench-id'))
       runs.unkeyed.push(await measure(nodeUrl, pids, duration, connections, 'x-bench-id'))
+      if (otherUrl)
+        runs.cmpUnkeyed.push(await measure(otherUrl, otherPids, duration, connections, 'x-bench-id'))
       runs.keyed.push(await measure(nodeUrl, pids, duration, connections, 'idempotency-key'))
+      if (otherUrl)
+        runs.cmpKeyed.push(await measure(otherUrl, otherPids, duration, connections, 'idempotency-key'))
     }
     const rps = (k) => median(runs[k].map((r) => r.rps))
     const p99 = (k) => median(runs[k].map((r) => r.p99))
@@ -90,11 +109,13 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
     return {
       nodes,
       connections,
+      durability,
       bareReqPerSec: Math.round(rps('bare')),
       unkeyedReqPerSec: Math.round(rps('unkeyed')),
       keyedReqPerSec: Math.round(rps('keyed')),
       keyedVsUnkeyed: Math.round((rps('keyed') / rps('unkeyed')) * 100) / 100,
       unkeyedVsBare: Math.round((rps('unkeyed') / rps('bare')) * 100) / 100,
+      nodeCpuVsBare: Math.round((us('bare', 0) / Math.max(1, us('unkeyed', 0))) * 100) / 100,
       p99ms: { bare: p99('bare'), unkeyed: p99('unkeyed'), keyed: p99('keyed') },
       cpuUsPerReq: {
         bare: us('bare', 0),
@@ -102,6 +123,21 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
         keyed: us('keyed', 0),
         ...(nodes > 1 ? { peersUnkeyed: peers('unkeyed'), peersKeyed: peers('keyed') } : {}),
       },
+      ...(otherUrl
+        ? {
+            compared: {
+              server: compareBin,
+              unkeyedReqPerSec: Math.round(rps('cmpUnkeyed')),
+              keyedReqPerSec: Math.round(rps('cmpKeyed')),
+              keyedVsUnkeyed: Math.round((rps('cmpKeyed') / rps('cmpUnkeyed')) * 100) / 100,
+              cpuUsPerReq: {
+                unkeyed: us('cmpUnkeyed', 0),
+                keyed: us('cmpKeyed', 0),
+                ...(nodes > 1 ? { peersUnkeyed: peers('cmpUnkeyed'), peersKeyed: peers('cmpKeyed') } : {}),
+              },
+            },
+          }
+        : {}),
       errors: Object.values(runs)
         .flat()
         .reduce((s, r) => s + r.bad, 0),
@@ -109,13 +145,15 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
   } finally {
     server.kill('SIGTERM')
     await stop(all)
+    await stop(other)
     rm(dir)
+    if (otherUrl) rm(dir + '-compare')
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [d = '4', cs = '10,100', ns = '1,3', rounds = '3'] = process.argv.slice(2)
+  const [d = '4', cs = '10,100', ns = '1,3', rounds = '3', durability = 'sync'] = process.argv.slice(2)
   for (const n of ns.split(',').map(Number))
     for (const c of cs.split(',').map(Number))
-      console.log(JSON.stringify(await keyedBench(Number(d), c, n, Number(rounds))))
+      console.log(JSON.stringify(await keyedBench(Number(d), c, n, Number(rounds), durability)))
 }

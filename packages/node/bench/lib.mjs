@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+// BENCH_NODE_SERVER: another build of the node (e.g. the commit before a change) to measure instead.
+export const SERVER =
+  process.env.BENCH_NODE_SERVER ?? fileURLToPath(new URL('../dist/server.js', import.meta.url))
 if (!existsSync(SERVER)) {
   console.error(`${SERVER} is missing: run npm run build`)
   process.exit(1)
@@ -25,11 +27,11 @@ export function rm(dir) {
   rmSync(dir, { recursive: true, force: true })
 }
 
-/** Starts one node on OS-chosen ports (read back from its `listening` log line). */
-export function startNode(id, dir, extra) {
+/** Starts one node (`server`: the build's server.js) on OS-chosen ports (read back from its `listening` log line). */
+export function startNode(id, dir, extra, server = SERVER) {
   const args = [
     ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
-    SERVER,
+    server,
     '--id',
     id,
     '--tcp-port',
@@ -67,11 +69,11 @@ export function startNode(id, dir, extra) {
   })
 }
 
-/** Starts `n` nodes, each seeded with the first. Resolves once all see each other. */
-export async function cluster(n, dir, extra = []) {
-  const nodes = [await startNode('b1', dir, extra)]
+/** Starts `n` nodes of build `server`, each seeded with the first. Resolves once all see each other. */
+export async function cluster(n, dir, extra = [], server = SERVER) {
+  const nodes = [await startNode('b1', dir, extra, server)]
   for (let i = 2; i <= n; i++)
-    nodes.push(await startNode(`b${i}`, dir, [...extra, '--peers', `127.0.0.1:${nodes[0].tcp}`]))
+    nodes.push(await startNode(`b${i}`, dir, [...extra, '--peers', `127.0.0.1:${nodes[0].tcp}`], server))
   for (const node of nodes) await until(async () => (await get(`${node.url}/health`)) !== null, 20_000)
   await until(async () => {
     const hs = await Promise.all(nodes.map((x) => get(`${x.url}/health`)))

@@ -14,15 +14,23 @@ type Req = FastifyRequest<{
   Querystring: { consistency?: unknown; explain?: unknown }
 }>
 
+// The relayed text of each answer, built once however many coalesced reads share the answer.
+const relayed = new WeakMap<Served, string>()
+
 /**
  * Answers with the node's own JSON text plus `node` (spliced in, not
  * re-serialised) and the `x-tally-node` header.
  */
 function relay(reply: FastifyReply, served: Served): FastifyReply {
+  let text = relayed.get(served)
+  if (text === undefined) {
+    text = withNode(served.text, served.nodeId)
+    relayed.set(served, text)
+  }
   return reply
     .header('x-tally-node', served.nodeId)
     .header('content-type', 'application/json; charset=utf-8')
-    .send(withNode(served.text, served.nodeId))
+    .send(text)
 }
 
 /** Registers `/counter`, `/increment`, `/decrement`, `/counters`, `/counters/:name[/increment|/decrement]`. */

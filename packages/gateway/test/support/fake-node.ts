@@ -38,6 +38,11 @@ export class FakeNode {
   writeAnswer: { status: number; body: unknown } | undefined
   /** Delay before a write is answered, ms (a node waiting for quorum acks). */
   writeDelayMs = 0
+  /**
+   * Delay before a read (`/counter`, `/counters/:name`, `/state`) is answered, ms. The answer
+   * is the state when the read arrived, as a node's would be while its answer travels back.
+   */
+  readDelayMs = 0
   readonly seen: Seen[] = []
   readonly idem = new Map<string, { name: string; value: number }>()
   port = 0
@@ -105,7 +110,9 @@ export class FakeNode {
       if (f === 'reset') return reply
       if (f === 'error') return reply.code(500).send(err500)
       const name: string = fixed ?? req.params.name
-      return { name, value: this.map.value(name) }
+      const out = { name, value: this.map.value(name) }
+      if (this.readDelayMs > 0) await new Promise((r) => setTimeout(r, this.readDelayMs))
+      return out
     }
     app.post('/increment', write('increment', 'default'))
     app.post('/decrement', write('decrement', 'default'))
@@ -124,7 +131,9 @@ export class FakeNode {
       if (f === 'reset') return reply
       if (f === 'error') return reply.code(500).send(err500)
       const name = req.query.name as string | undefined
-      return name === undefined ? this.map.state() : this.map.state([name])
+      const out = name === undefined ? this.map.state() : this.map.state([name])
+      if (this.readDelayMs > 0) await new Promise((r) => setTimeout(r, this.readDelayMs))
+      return out
     })
     // The parts of the node's /stats and /metrics the dashboard's poll reads.
     app.get('/stats', async (req: R, reply: FastifyReply) => {

@@ -68,8 +68,10 @@ export class EagerPush {
     for (const { delta, k, from } of fwd) {
       // Forwarded verbatim: the key records with the delta that carries their operations.
       const msg: PushMsg = k ? { t: MsgType.PUSH, f: self, delta, k } : { t: MsgType.PUSH, f: self, delta }
+      // One array for every target: the transport encodes it once.
+      const seq = [msg]
       for (const addr of m.pushTargets(this.#o.fanout, from)) {
-        this.#o.transport.send(addr, msg)
+        this.#o.transport.sendAll(addr, seq)
         this.#o.stats.forwards++
       }
     }
@@ -85,6 +87,7 @@ export class EagerPush {
         ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
         : { t: MsgType.PUSH, f: self, delta: p.delta },
     )
+    // The same array to every target: the transport encodes it once.
     for (const addr of targets) {
       this.#o.transport.sendAll(addr, msgs)
       this.#o.stats.pushesOut += msgs.length

@@ -86,6 +86,9 @@ export class TcpTransport implements Transport {
   readonly #inbound = new Set<net.Socket>()
   readonly #stats: TransportStats = emptyStats()
   readonly #budget: InboundBudget
+  // The frames of the last sequence encoded: eager push and forwarding send one array to
+  // each of their targets, so it is encoded (and MACed) once, not once per peer.
+  #lastSent: { msgs: readonly Message[]; frames: Buffer[]; bytes: number } | undefined
   #handler: MessageHandler = () => {}
   #closed = false
 
@@ -142,10 +145,15 @@ export class TcpTransport implements Transport {
   }
 
   send(addr: string, msg: Message): void {
-    this.sendAll(addr, [msg])
+    this.#send(addr, [msg], false)
   }
 
   sendAll(addr: string, msgs: readonly Message[]): void {
+    this.#send(addr, msgs, true)
+  }
+
+  // `reuse`: the caller may send this same array to other peers in this turn.
+  #send(addr: string, msgs: readonly Message[], reuse: boolean): void {
     if (this.#closed || msgs.length === 0) return
     let p = this.#peers.get(addr)
     if (!p) {
@@ -156,18 +164,9 @@ export class TcpTransport implements Transport {
       this.#stats.dropped += msgs.length
       return
     }
-    const frames: Buffer[] = []
-    let bytes = 0
-    for (const msg of msgs) {
-      try {
-        const f = encodeFrame(msg, this.#key)
-        frames.push(f)
-        bytes += f.length
-      } catch (err) {
-        this.#o.logger.error({ err, type: msg.t }, 'cannot encode message')
-        return
-      }
-    }
+    const encoded = this.#encode(msgs, reuse)
+    if (encoded === undefined) return
+    const { frames, bytes } = encoded
     // All or nothing: a sequence must never arrive with a hole in the middle.
     if (p.queued + bytes > this.#o.maxQueueBytes) {
       this.#stats.dropped += msgs.length
@@ -177,6 +176,34 @@ export class TcpTransport implements Transport {
     p.queued += bytes
     if (!p.socket) this.#connect(p)
     else this.#scheduleFlush(p)
+  }
+
+  // Frames of `msgs` (reused when the same array was the last one encoded in this turn);
+  // undefined (logged) when a message cannot be encoded. Frames are never modified once
+  // queued, so sharing them between peers is safe.
+  #encode(msgs: readonly Message[], keep: boolean): { frames: Buffer[]; bytes: number } | undefined {
+    const last = this.#lastSent
+    if (last !== undefined && last.msgs === msgs) return last
+    const frames: Buffer[] = []
+    let bytes = 0
+    for (const msg of msgs) {
+      try {
+        const f = encodeFrame(msg, this.#key)
+        frames.push(f)
+        bytes += f.length
+      } catch (err) {
+        this.#o.logger.error({ err, type: msg.t }, 'cannot encode message')
+        return undefined
+      }
+    }
+    const out = { msgs, frames, bytes }
+    if (keep) {
+      // Kept for the sends of the same turn only (a sender loops over its targets at once),
+      // so a big sequence is not held in memory after.
+      if (this.#lastSent === undefined) queueMicrotask(() => (this.#lastSent = undefined))
+      this.#lastSent = out
+    }
+    return out
   }
 
   #connect(p: Outbound): void {

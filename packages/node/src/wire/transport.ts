@@ -42,6 +42,8 @@ export interface Transport {
   /**
    * Queues `msgs` for `addr` as one sequence: delivered in order, or dropped
    * as a whole (never with a hole in the middle). Never throws, never blocks.
+   * Sending the same array to several peers lets an implementation encode it
+   * once: neither the array nor its messages may change once sent.
    */
   sendAll(addr: string, msgs: readonly Message[]): void
   /**

@@ -61,7 +61,7 @@ try {
   // Same digest = same state (the probe counters included, so both keep up with each other).
   await until(
     async () => {
-      const [a, b] = await Promise.all([get(`${c1.url}/metrics`), get(`${c2.url}/metrics`)])
+      const [a, b] = await Promise.all([get(`${c1.url}/stats`), get(`${c2.url}/stats`)])
       return a && b && b.counters >= COUNTERS && a.digest === b.digest
     },
     300_000,

@@ -1,0 +1,95 @@
+// Resumable catch-up: an anti-entropy answer is a bounded slice of the
+// difference (CounterMap.deltaSince with a budget), and the receiver, not the
+// sender, drives the next one. The cursor is the receiver's own version
+// summary (a slice's ranges advance it exactly over what the slice carried),
+// so no new message or field is needed and older nodes interoperate:
+//
+//   J ── PUSH {…, s: summary_J} ──────▶ S    ask ("send me what I lack")
+//   J ◀──── PUSH {slice ≤ budget} ───── S    S builds one slice in this turn
+//   J applies it, persists it, and, if it looks cut short, asks again at once
+//   J ── PUSH {empty, s: summary_J'} ─▶ S    …until a slice is not full
+//
+// At most one such follow-up ask per peer is unanswered at a time (the
+// gossip rounds go on as usual beside it); an answer that never comes just
+// ends the chain, and the next round's ask restarts it.
+
+import type { Delta } from '@tally/crdt'
+
+/**
+ * Smallest budget a sender may cut an answer at. A received delta with at
+ * least this many entries and a range may be a slice cut short; anything
+ * smaller never is, so eager pushes and small repairs never start a chain.
+ */
+export const MIN_SLICE_ENTRIES = 1_000
+
+/** An unanswered follow-up ask older than this no longer holds back the next one (ms). */
+export const ASK_TIMEOUT_MS = 2_000
+
+/**
+ * True when `delta` may be a slice cut short at its sender's budget: at least
+ * {@link MIN_SLICE_ENTRIES} entries and a range (a slice's ranges are what
+ * advance the receiver's summary, the cursor; without one, asking again
+ * would return the same slice). Pure.
+ */
+export function mayBeCut(delta: Delta): boolean {
+  return delta.entries.length >= MIN_SLICE_ENTRIES && delta.ranges.length > 0
+}
+
+/**
+ * The highest seq per replica that `delta` carries (entries or ranges), for
+ * sending key records along with a slice: a record rides with its operation,
+ * so a slice carries the records of replica r up to this seq only. Pure, O(entries).
+ */
+export function sliceReach(delta: Delta): Map<string, number> {
+  const reach = new Map<string, number>()
+  const up = (r: string, seq: number) => {
+    if (seq > (reach.get(r) ?? 0)) reach.set(r, seq)
+  }
+  for (const e of delta.entries) up(e[1], e[4])
+  for (const r of delta.ranges) up(r[0], r[2])
+  return reach
+}
+
+/**
+ * Per-peer state of follow-up asks: when one was sent and what our state
+ * digest was then. Pure bookkeeping (the caller passes the time); memory is
+ * one small record per peer with a chain running.
+ */
+export class FollowUps {
+  readonly #asked = new Map<string, { at: number; digest: string }>()
+  readonly #timeoutMs: number
+
+  /** `timeoutMs`: see {@link ASK_TIMEOUT_MS}. */
+  constructor(timeoutMs = ASK_TIMEOUT_MS) {
+    this.#timeoutMs = timeoutMs
+  }
+
+  /**
+   * Whether to ask `peer` again after applying `delta` from it: the delta
+   * may be cut short, it moved our state (it `changed` something, or our
+   * digest differs from when we last asked: another answer brought part of
+   * this one first), and no follow-up ask to it is pending.
+   */
+  shouldAsk(peer: string, delta: Delta, changed: boolean, digest: string, now: number): boolean {
+    if (!mayBeCut(delta)) return false
+    const last = this.#asked.get(peer)
+    if (last && now - last.at < this.#timeoutMs) return false
+    return changed || (last !== undefined && last.digest !== digest)
+  }
+
+  /** Records a follow-up ask to `peer` sent at `now` with our state at `digest`. */
+  asked(peer: string, digest: string, now: number): void {
+    this.#asked.set(peer, { at: now, digest })
+  }
+
+  /** A PUSH without an ask came from `peer`: its pending follow-up ask counts as answered. */
+  answered(peer: string): void {
+    const last = this.#asked.get(peer)
+    if (last) last.at = Number.NEGATIVE_INFINITY
+  }
+
+  /** Forgets `peer` (it left or died). */
+  forget(peer: string): void {
+    this.#asked.delete(peer)
+  }
+}

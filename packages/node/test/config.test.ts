@@ -43,6 +43,14 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--id', 'n', '--inbound-budget-bytes', '1000'], {})).toThrow(ConfigError)
   })
 
+  it('reads the catch-up slice budget and refuses one below 1000 entries', () => {
+    expect(parseConfig(['--id', 'n'], {}).catchUpSliceEntries).toBe(4096)
+    expect(parseConfig(['--id', 'n', '--catch-up-slice-entries', '20000'], {}).catchUpSliceEntries).toBe(
+      20_000,
+    )
+    expect(() => parseConfig(['--id', 'n', '--catch-up-slice-entries', '999'], {})).toThrow(ConfigError)
+  })
+
   it('reads env, and flags win over env', () => {
     const env = { TALLY_ID: 'e', TALLY_HTTP_PORT: '1234', TALLY_PEERS: 'a:1,b:2', TALLY_FANOUT: '5' }
     expect(parseConfig([], env)).toMatchObject({ id: 'e', httpPort: 1234, peers: ['a:1', 'b:2'], fanout: 5 })

@@ -11,7 +11,9 @@
 //
 // At most one such follow-up ask per peer is unanswered at a time (the
 // gossip rounds go on as usual beside it); an answer that never comes just
-// ends the chain, and the next round's ask restarts it.
+// ends the chain, and the next round's ask restarts it. The sender does not
+// cut the same slice twice in a row: a round's ask (or ACK) that carries the
+// summary it just answered with a slice gets no second copy of it.
 
 import type { Delta } from '@tally/crdt'
 
@@ -92,4 +94,42 @@ export class FollowUps {
   forget(peer: string): void {
     this.#asked.delete(peer)
   }
+}
+
+/** How long a slice answered to a summary stays "in flight": the same summary again within this gets no second copy (ms). */
+export const SLICE_MEMO_MS = 1_000
+
+/**
+ * The sender's side: per peer, the summary it last answered with a cut
+ * slice, and when. A round's ask built from the same summary (sent before
+ * the peer had applied that slice) would only duplicate it. Pure
+ * bookkeeping (the caller passes the time); one small record per peer.
+ */
+export class SliceMemo {
+  readonly #last = new Map<string, { key: string; at: number }>()
+  readonly #ttlMs: number
+
+  /** `ttlMs`: see {@link SLICE_MEMO_MS}. */
+  constructor(ttlMs = SLICE_MEMO_MS) {
+    this.#ttlMs = ttlMs
+  }
+
+  /** True when `peer` was sent a cut slice for this very summary less than the ttl ago. */
+  sent(peer: string, summary: Record<string, number>, now: number): boolean {
+    const last = this.#last.get(peer)
+    return last !== undefined && now - last.at < this.#ttlMs && last.key === summaryKey(summary)
+  }
+
+  /** Records that `peer` was just sent a cut slice for `summary`. */
+  note(peer: string, summary: Record<string, number>, now: number): void {
+    this.#last.set(peer, { key: summaryKey(summary), at: now })
+  }
+}
+
+// Order-independent text of a summary. O(replicas log replicas).
+function summaryKey(summary: Record<string, number>): string {
+  return Object.keys(summary)
+    .sort()
+    .map((r) => `${r}\u0000${summary[r]}`)
+    .join('\u0001')
 }

@@ -22,7 +22,7 @@ import {
 import type { Transport } from '../wire/transport.js'
 import { AckCollector } from './ack-collector.js'
 import { answerPull, chunkPush, clipToDurable, isEmptyDelta } from './anti-entropy.js'
-import { FollowUps, MIN_SLICE_ENTRIES, sliceReach } from './catch-up.js'
+import { FollowUps, MIN_SLICE_ENTRIES, SliceMemo, sliceReach } from './catch-up.js'
 import { CHUNK_KEYS, EagerPush } from './eager-push.js'
 import { SyncTracker } from './sync-tracker.js'
 
@@ -122,6 +122,7 @@ export class Replicator {
   readonly #acks = new AckCollector()
   readonly #membersSent = new Map<string, number>()
   readonly #followUps = new FollowUps()
+  readonly #sliceMemo = new SliceMemo()
   #running = false
   /** Called after a remote change was applied (e.g. to check whether a snapshot is due). */
   onRemoteChange: () => void = () => {}
@@ -224,7 +225,7 @@ export class Replicator {
       }
       case MsgType.ACK: {
         m.observe(msg.f, msg.a, msg.h)
-        if (msg.s) this.#pushBack(msg.a, msg.s, true)
+        if (msg.s) this.#pushBack(msg.f, msg.a, msg.s, true)
         else this.sync.inSync(msg.f, Date.now())
         this.#maybeMembers(msg.f, msg.a, msg.md)
         return
@@ -251,9 +252,16 @@ export class Replicator {
     }
   }
 
-  // Sends to `addr` what a holder of `summary` lacks; with `askBack`, also our summary.
-  #pushBack(addr: string, summary: unknown, askBack: boolean): void {
+  // Sends peer `peer` (at `addr`) what a holder of `summary` lacks; with `askBack`, also our summary.
+  #pushBack(peer: string, addr: string, summary: Record<string, number>, askBack: boolean): void {
     const map = this.#o.map
+    const now = Date.now()
+    if (this.#sliceMemo.sent(peer, summary, now)) {
+      // That slice is on its way (an ask sent before the peer applied it): only the ask-back.
+      if (askBack)
+        this.#o.transport.send(addr, { t: MsgType.PUSH, f: this.#origin().f, delta: EMPTY, s: map.summary() })
+      return
+    }
     let delta: Delta
     let keys: KeyTuple[] = []
     try {
@@ -261,7 +269,10 @@ export class Replicator {
       // At most one slice, built in this turn; the peer asks for the next (catch-up.ts).
       const full = map.deltaSince(summary, this.#o.sliceEntries)
       const cut = full.entries.length >= this.#o.sliceEntries
-      if (cut) this.stats.slicesOut++
+      if (cut) {
+        this.stats.slicesOut++
+        this.#sliceMemo.note(peer, summary, now)
+      }
       delta = clipToDurable(full, map.replica, durable)
       if (this.#o.keys) {
         const has = readSummary(summary)
@@ -355,7 +366,7 @@ export class Replicator {
     }
     if (msg.s) {
       const addr = this.#o.membership.addrOf(msg.f)
-      if (addr) this.#pushBack(addr, msg.s, false)
+      if (addr) this.#pushBack(msg.f, addr, msg.s, false)
     }
     // Nothing to persist (another answer brought this slice first): ask at once.
     if (askNext) this.#askNext(msg.f)

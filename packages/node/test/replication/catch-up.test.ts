@@ -1,6 +1,12 @@
 import type { Delta } from '@tally/crdt'
 import { describe, expect, it } from 'vitest'
-import { FollowUps, MIN_SLICE_ENTRIES, mayBeCut, sliceReach } from '../../src/replication/catch-up.js'
+import {
+  FollowUps,
+  MIN_SLICE_ENTRIES,
+  mayBeCut,
+  SliceMemo,
+  sliceReach,
+} from '../../src/replication/catch-up.js'
 
 const slice = (n: number, ranges: Delta['ranges'] = [['a', 0, n]]): Delta => ({
   ranges,
@@ -72,5 +78,16 @@ describe('FollowUps', () => {
   it('never asks after a delta that cannot be a cut slice', () => {
     const f = new FollowUps(2_000)
     expect(f.shouldAsk('p', slice(10), true, 'd1', 0)).toBe(false)
+  })
+})
+
+describe('SliceMemo', () => {
+  it('remembers the summary last answered with a slice, per peer, for the ttl, whatever its key order', () => {
+    const m = new SliceMemo(1_000)
+    m.note('p', { a: 5, b: 7 }, 0)
+    expect(m.sent('p', { b: 7, a: 5 }, 999)).toBe(true)
+    expect(m.sent('p', { a: 5, b: 7 }, 1_000)).toBe(false)
+    expect(m.sent('p', { a: 6, b: 7 }, 10)).toBe(false) // the peer moved on: the next slice
+    expect(m.sent('q', { a: 5, b: 7 }, 10)).toBe(false)
   })
 })

@@ -123,6 +123,9 @@ export class Replicator {
   readonly #membersSent = new Map<string, number>()
   readonly #followUps = new FollowUps()
   readonly #sliceMemo = new SliceMemo()
+  // Persist of the last slice that led to a follow-up ask: the next ask waits for it, so at most
+  // two slices are being applied or written here at a time (one being written, one on its way).
+  #slicePersist: Promise<unknown> = Promise.resolve()
   #running = false
   /** Called after a remote change was applied (e.g. to check whether a snapshot is due). */
   onRemoteChange: () => void = () => {}
@@ -311,7 +314,7 @@ export class Replicator {
       this.#invalid(err, msg.f)
       return
     }
-    // A cut slice: ask for the next one once this one is durable (catch-up.ts).
+    // A cut slice: ask for the next one now if the slice before is durable, else once it is (catch-up.ts).
     const now = Date.now()
     if (msg.s === undefined) this.#followUps.answered(msg.f)
     let askNext = this.#followUps.shouldAsk(msg.f, msg.delta as Delta, changed, map.digest(), now)
@@ -341,10 +344,9 @@ export class Replicator {
       )
       this.#lastRemote = p.catch(() => {})
       if (askNext) {
-        p.then(
-          () => this.#askNext(msg.f),
-          () => {},
-        )
+        const before = this.#slicePersist
+        this.#slicePersist = p.catch(() => {})
+        void before.then(() => this.#askNext(msg.f))
         askNext = false
       }
       // Big deltas are anti-entropy repairs (catch-up): peers get them by anti-entropy too.
@@ -375,7 +377,7 @@ export class Replicator {
   // Asks peer `id` for the next slice: an empty PUSH with our summary.
   #askNext(id: string): void {
     const addr = this.#o.membership.addrOf(id)
-    if (!addr || !this.#running) return
+    if (!addr || !this.#running || this.#persistFailed) return
     this.stats.sliceAsks++
     this.#o.transport.send(addr, {
       t: MsgType.PUSH,

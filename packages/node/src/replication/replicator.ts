@@ -23,7 +23,7 @@ import type { Transport } from '../wire/transport.js'
 import { AckCollector } from './ack-collector.js'
 import { answerPull, chunkPush, clipToDurable, isEmptyDelta } from './anti-entropy.js'
 import { FollowUps, MIN_SLICE_ENTRIES, SliceMemo, sliceReach } from './catch-up.js'
-import { CHUNK_KEYS, EagerPush } from './eager-push.js'
+import { CHUNK_ENTRIES, CHUNK_KEYS, EagerPush } from './eager-push.js'
 import { SyncTracker } from './sync-tracker.js'
 
 /** Options of {@link Replicator}. Durations in ms. */
@@ -83,8 +83,6 @@ export interface ReplicationStats {
   sliceAsks: number
 }
 
-/** Most entries per PUSH frame (~1-2 MB): bigger deltas go as a sequence of frames. */
-const CHUNK_ENTRIES = 20_000
 /** Received deltas larger than this are not forwarded (anti-entropy carries them). */
 const FORWARD_MAX_ENTRIES = 1_000
 

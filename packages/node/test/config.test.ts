@@ -20,7 +20,7 @@ describe('parseConfig', () => {
       heartbeatIntervalMs: 1000,
       idempotencyTtlMs: 86_400_000,
       logLevel: 'info',
-      inboundBudgetBytes: 64 * 1024 * 1024,
+      inboundBudgetBytes: 16 * 1024 * 1024,
     })
     expect(c.clusterKey).toBeUndefined()
     expect(c.respPassword).toBeUndefined()

@@ -114,22 +114,22 @@ export class SliceMemo {
     this.#ttlMs = ttlMs
   }
 
-  /** True when `peer` was sent a cut slice for this very summary less than the ttl ago. */
-  sent(peer: string, summary: Record<string, number>, now: number): boolean {
+  /** True when `peer` was sent a cut slice for this very (checked) summary less than the ttl ago. */
+  sent(peer: string, summary: ReadonlyMap<string, number>, now: number): boolean {
     const last = this.#last.get(peer)
     return last !== undefined && now - last.at < this.#ttlMs && last.key === summaryKey(summary)
   }
 
   /** Records that `peer` was just sent a cut slice for `summary`. */
-  note(peer: string, summary: Record<string, number>, now: number): void {
+  note(peer: string, summary: ReadonlyMap<string, number>, now: number): void {
     this.#last.set(peer, { key: summaryKey(summary), at: now })
   }
 }
 
-// Order-independent text of a summary. O(replicas log replicas).
-function summaryKey(summary: Record<string, number>): string {
-  return Object.keys(summary)
+// Order-independent text of a checked summary (replica ids have no control characters). O(replicas log replicas).
+function summaryKey(summary: ReadonlyMap<string, number>): string {
+  return [...summary]
+    .map(([r, seq]) => `${r}\u0000${seq}`)
     .sort()
-    .map((r) => `${r}\u0000${summary[r]}`)
     .join('\u0001')
 }

@@ -257,7 +257,14 @@ export class Replicator {
   #pushBack(peer: string, addr: string, summary: Record<string, number>, askBack: boolean): void {
     const map = this.#o.map
     const now = Date.now()
-    if (this.#sliceMemo.sent(peer, summary, now)) {
+    let has: Map<string, number>
+    try {
+      has = readSummary(summary)
+    } catch (err) {
+      this.#invalid(err, addr)
+      return
+    }
+    if (this.#sliceMemo.sent(peer, has, now)) {
       // That slice is on its way (an ask sent before the peer applied it): only the ask-back.
       if (askBack)
         this.#o.transport.send(addr, { t: MsgType.PUSH, f: this.#origin().f, delta: EMPTY, s: map.summary() })
@@ -272,11 +279,10 @@ export class Replicator {
       const cut = full.entries.length >= this.#o.sliceEntries
       if (cut) {
         this.stats.slicesOut++
-        this.#sliceMemo.note(peer, summary, now)
+        this.#sliceMemo.note(peer, has, now)
       }
       delta = clipToDurable(full, map.replica, durable)
       if (this.#o.keys) {
-        const has = readSummary(summary)
         let records = this.#o.keys.select((r) => has.get(r) ?? 0, durable)
         if (cut) {
           // A record rides with its operation: only those of the operations this slice reaches.

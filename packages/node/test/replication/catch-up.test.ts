@@ -82,12 +82,13 @@ describe('FollowUps', () => {
 })
 
 describe('SliceMemo', () => {
+  const sum = (o: Record<string, number>) => new Map(Object.entries(o))
   it('remembers the summary last answered with a slice, per peer, for the ttl, whatever its key order', () => {
     const m = new SliceMemo(1_000)
-    m.note('p', { a: 5, b: 7 }, 0)
-    expect(m.sent('p', { b: 7, a: 5 }, 999)).toBe(true)
-    expect(m.sent('p', { a: 5, b: 7 }, 1_000)).toBe(false)
-    expect(m.sent('p', { a: 6, b: 7 }, 10)).toBe(false) // the peer moved on: the next slice
-    expect(m.sent('q', { a: 5, b: 7 }, 10)).toBe(false)
+    m.note('p', sum({ a: 5, b: 7 }), 0)
+    expect(m.sent('p', sum({ b: 7, a: 5 }), 999)).toBe(true)
+    expect(m.sent('p', sum({ a: 5, b: 7 }), 1_000)).toBe(false)
+    expect(m.sent('p', sum({ a: 6, b: 7 }), 10)).toBe(false) // the peer moved on: the next slice
+    expect(m.sent('q', sum({ a: 5, b: 7 }), 10)).toBe(false)
   })
 })

@@ -56,9 +56,15 @@ async function once(budget) {
     const joined = Date.now()
     const lat = { health: [[], []], write: [[], []] }
     let done = false
+    let failed = 0
+    // A request that fails or times out (10 s for writes, 5 s for /health) counts with the time it took.
     const timed = async (arr, f) => {
       const t = performance.now()
-      await f()
+      try {
+        if ((await f()) === null) failed++
+      } catch {
+        failed++
+      }
       arr.push(performance.now() - t)
     }
     const probes = [c1, c2].map(async (n, i) => {
@@ -89,6 +95,7 @@ async function once(budget) {
       joinerHealth: [p(lat.health[1], 50), p(lat.health[1], 99), Math.max(...lat.health[1])],
       joinerWrite: [p(lat.write[1], 50), p(lat.write[1], 99), Math.max(...lat.write[1])],
       samples: lat.health[0].length,
+      failed,
     }
   } finally {
     await stop(nodes)
@@ -104,7 +111,7 @@ try {
       results.get(b).push(res)
       const f = (xs) => xs.map((x) => x.toFixed(0)).join('/')
       console.error(
-        `run ${r + 1} budget ${b}: ${res.caughtUp} ms; p50/p99/max ms: source /health ${f(res.sourceHealth)}, write ${f(res.sourceWrite)}; joiner /health ${f(res.joinerHealth)}, write ${f(res.joinerWrite)}`,
+        `run ${r + 1} budget ${b}: ${res.caughtUp} ms; p50/p99/max ms: source /health ${f(res.sourceHealth)}, write ${f(res.sourceWrite)}; joiner /health ${f(res.joinerHealth)}, write ${f(res.joinerWrite)}; failed or timed out: ${res.failed}`,
       )
     }
   }

@@ -6,7 +6,8 @@
 //
 //   J ── PUSH {…, s: summary_J} ──────▶ S    ask ("send me what I lack")
 //   J ◀──── PUSH {slice ≤ budget} ───── S    S builds one slice in this turn
-//   J applies it, persists it, and, if it looks cut short, asks again at once
+//   J applies it, logs it, and, if it looks cut short, asks again as soon as
+//   the slice before it is durable (two slices in flight at most)
 //   J ── PUSH {empty, s: summary_J'} ─▶ S    …until a slice is not full
 //
 // At most one such follow-up ask per peer is unanswered at a time (the

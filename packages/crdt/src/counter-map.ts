@@ -260,9 +260,19 @@ export class CounterMap {
    * Everything this replica holds that a holder of `summary` may lack: for
    * each replica r, the entries changed after `summary[r]`, plus the ranges
    * that makes complete. Cost O(replicas + log n + size of the answer).
-   * Throws TALLY_DELTA_INVALID for a malformed summary.
+   *
+   * With `maxEntries`, the answer is a bounded slice: replicas in a fixed
+   * order, each one's entries in seq order, stopping once `maxEntries`
+   * entries are in; the replica cut short gets the range up to its last
+   * entry sent, later replicas nothing. The slice claims only what it
+   * carries, so a holder that applies it and asks again with its new
+   * summary gets the next slice, and the slices together equal the whole
+   * answer. Throws TALLY_DELTA_INVALID for a malformed summary, RangeError
+   * unless `maxEntries` ≥ 1.
    */
-  deltaSince(summary: unknown): Delta {
+  deltaSince(summary: unknown, maxEntries = Number.POSITIVE_INFINITY): Delta {
+    if (!(maxEntries >= 1))
+      throw new RangeError(`deltaSince: maxEntries must be >= 1, got ${describe(maxEntries)}`)
     const s = readSummary(summary)
     const out: Delta = { ranges: [], entries: [] }
     const seen = new Set<string>()
@@ -271,9 +281,9 @@ export class CounterMap {
       if (!this.#logs[r]) continue
       const id = ids[r] as string
       seen.add(id)
-      this.#collect(id, s.get(id) ?? 0, out)
+      if (!this.#collect(id, s.get(id) ?? 0, out, maxEntries)) return out
     }
-    for (const id of this.#vv.keys()) if (!seen.has(id)) this.#collect(id, s.get(id) ?? 0, out)
+    for (const id of this.#vv.keys()) if (!seen.has(id)) this.#collect(id, s.get(id) ?? 0, out, maxEntries)
     return out
   }
 
@@ -287,22 +297,35 @@ export class CounterMap {
       throw new RangeError(`deltaFor: after must be a non-negative safe integer, got ${describe(after)}`)
     }
     const out: Delta = { ranges: [], entries: [] }
-    this.#collect(replica, after, out)
+    this.#collect(replica, after, out, Number.POSITIVE_INFINITY)
     return out
   }
 
-  #collect(id: string, after: number, out: Delta): void {
+  // Appends replica `id`'s entries after `after` (while `out` holds fewer than
+  // `max`) and the range they make complete. False when cut short at `max`.
+  #collect(id: string, after: number, out: Delta, max: number): boolean {
     const t = this.#t
     const r = t.replica(id)
     const log = r === undefined ? undefined : this.#logs[r]
+    let to = this.#vv.get(id)
+    let full = true
     if (r !== undefined && log && log.maxSeq > after) {
+      let last = after
       log.forEachAfter(after, (c) => {
+        if (out.entries.length >= max) {
+          full = false
+          return false
+        }
         const e = t.find(c, r)
-        out.entries.push([t.names[c] as string, id, t.p(e), t.n(e), t.seq(e)])
+        last = t.seq(e)
+        out.entries.push([t.names[c] as string, id, t.p(e), t.n(e), last])
+        return true
       })
+      // Cut short: the range vouches only up to the last entry sent (seqs are unique per replica).
+      if (!full) to = Math.min(to, last)
     }
-    const to = this.#vv.get(id)
     if (to > after) out.ranges.push([id, after, to])
+    return full
   }
 
   /**

@@ -66,13 +66,16 @@ export class ReplicaLog {
     this.#maybeCompact()
   }
 
-  /** Calls `visit(key)` for each current (non-stale) record with seq > `after`, in seq order. O(log n + answer) once sorted. */
-  forEachAfter(after: number, visit: (key: number) => void): void {
+  /**
+   * Calls `visit(key)` for each current (non-stale) record with seq > `after`,
+   * in seq order, until `visit` returns false. O(log n + answer) once sorted.
+   */
+  forEachAfter(after: number, visit: (key: number) => unknown): void {
     if (after >= this.#max) return
     this.#sort()
     for (let i = this.#upperBound(after); i < this.#len; i++) {
       const key = this.#keys[i] as number
-      if (this.#isCurrent(key, this.#seqs[i] as number)) visit(key)
+      if (this.#isCurrent(key, this.#seqs[i] as number) && visit(key) === false) return
     }
   }
 

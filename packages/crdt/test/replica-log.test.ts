@@ -80,6 +80,17 @@ describe('ReplicaLog', () => {
     expect(after(k)).toEqual(expected)
   })
 
+  it('forEachAfter stops at the first visit that returns false (a bounded slice)', () => {
+    const { log, put } = setup()
+    for (let i = 1; i <= 10; i++) put(`n${i}`, i)
+    const seen: number[] = []
+    log.forEachAfter(2, (key) => {
+      seen.push(key)
+      return seen.length < 3
+    })
+    expect(seen).toEqual([2, 3, 4])
+  })
+
   it('tracks maxSeq in O(1), whatever the arrival order', () => {
     const { log, put } = setup()
     expect(log.maxSeq).toBe(0)

@@ -148,7 +148,7 @@ const httpClosed = await Promise.all(httpSlow)
 probing = false
 await prober
 clearInterval(sampler)
-const metrics = await get(`${node.url}/metrics`)
+const metrics = await get(`${node.url}/stats`)
 await stop([node])
 rm(dir)
 

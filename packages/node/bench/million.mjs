@@ -355,8 +355,8 @@ async function catchupFigures() {
         while (next < CATCHUP_N) await inc(a.http, `user:${next++}`)
       }),
     )
-    const target = (await get(`${a.url}/metrics`)).digest
-    const sentBefore = (await get(`${a.url}/metrics`)).transport.bytesOut
+    const target = (await get(`${a.url}/stats`)).digest
+    const sentBefore = (await get(`${a.url}/stats`)).transport.bytesOut
     let polling = true
     const health = []
     const poller = (async () => {
@@ -370,11 +370,11 @@ async function catchupFigures() {
     const t0 = performance.now()
     const b = await startNode('b', dir, ['--durability', 'async', '--peers', `127.0.0.1:${a.tcp}`])
     nodes.push(b)
-    await until(async () => (await get(`${b.url}/metrics`))?.digest === target, 600_000, 50)
+    await until(async () => (await get(`${b.url}/stats`))?.digest === target, 600_000, 50)
     const took = performance.now() - t0
     polling = false
     await poller
-    const sent = (await get(`${a.url}/metrics`)).transport.bytesOut - sentBefore
+    const sent = (await get(`${a.url}/stats`)).transport.bytesOut - sentBefore
     out('catch-up of a new node', {
       counters: CATCHUP_N,
       catchUpMs: ms(took),

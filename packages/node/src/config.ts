@@ -66,6 +66,7 @@ export interface NodeConfig {
   idempotencyMaxKeys: number
   maxFrameBytes: number
   inboundBudgetBytes: number
+  catchUpSliceEntries: number
   logLevel: LogLevel
 }
 
@@ -204,6 +205,12 @@ export const SCHEMA = defineSettings({
     description: 'most bytes held in incomplete gossip frames, all connections together',
     parse: int(65_536, 16 * 1024 * 1024 * 1024),
     default: String(D.inboundBudgetBytes),
+  },
+  catchUpSliceEntries: {
+    flag: 'catch-up-slice-entries',
+    description: 'most counter entries in one anti-entropy answer; a bigger difference goes in slices',
+    parse: int(1_000, 1_000_000),
+    default: String(D.catchUpSliceEntries),
   },
   logLevel: logLevelSetting(D.logLevel),
 })

@@ -24,9 +24,16 @@ export const NODE_DEFAULTS = {
   /** One day: a client retrying within a day never counts twice. */
   idempotencyTtlMs: 86_400_000,
   idempotencyMaxKeys: 1_000_000,
+  /** Most counter entries in one anti-entropy answer; a bigger difference goes as slices the peer asks for one by one. */
+  catchUpSliceEntries: 4_096,
   maxFrameBytes: 64 * 1024 * 1024,
-  /** Bytes of incomplete inbound gossip frames, all connections together. */
-  inboundBudgetBytes: 64 * 1024 * 1024,
+  /**
+   * Bytes of incomplete inbound gossip frames, all connections together. 16 MiB:
+   * far above any frame peers send (catch-up slices ~0.1–1.7 MB, older nodes'
+   * parts ≤ ~9 MB), and low enough that hostile keyless connections keep a node
+   * under 2× its idle RSS (64 MiB measured 2.6–2.7×; README "Hostile connections").
+   */
+  inboundBudgetBytes: 16 * 1024 * 1024,
   /** HTTP: close a socket silent this long, a request not received in full this long, an idle keep-alive after this long. */
   httpConnectionTimeoutMs: 10_000,
   httpRequestTimeoutMs: 10_000,

@@ -46,6 +46,8 @@ export interface TallyNodeOptions {
   idempotencyTtlMs?: number
   idempotencyMaxKeys?: number
   quorumTimeoutMs?: number
+  /** Most entries in one anti-entropy answer (≥ 1000). */
+  catchUpSliceEntries?: number
 }
 
 type Resolved = Required<Omit<TallyNodeOptions, 'advertiseHost' | 'http'>>
@@ -106,6 +108,7 @@ export class TallyNode {
       eagerPush: o.eagerPush,
       durableSeq: () => this.#fence.durableSeq(map.seq),
       keys: this.#keyed,
+      sliceEntries: o.catchUpSliceEntries,
     })
     this.replicator.onRemoteChange = () => this.#snapshots.maybe()
   }
@@ -127,6 +130,7 @@ export class TallyNode {
       idempotencyTtlMs: d.idempotencyTtlMs,
       idempotencyMaxKeys: d.idempotencyMaxKeys,
       quorumTimeoutMs: d.quorumTimeoutMs,
+      catchUpSliceEntries: d.catchUpSliceEntries,
       ...opts,
     }
     const log = o.logger

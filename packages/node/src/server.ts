@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     idempotencyTtlMs: cfg.idempotencyTtlMs,
     idempotencyMaxKeys: cfg.idempotencyMaxKeys,
     quorumTimeoutMs: cfg.quorumTimeoutMs,
+    catchUpSliceEntries: cfg.catchUpSliceEntries,
   })
   const app = buildApp({ node, logger: log })
   await app.listen({ host: cfg.host, port: cfg.httpPort })

@@ -20,7 +20,7 @@ describe('parseConfig', () => {
       heartbeatIntervalMs: 1000,
       idempotencyTtlMs: 86_400_000,
       logLevel: 'info',
-      inboundBudgetBytes: 64 * 1024 * 1024,
+      inboundBudgetBytes: 16 * 1024 * 1024,
     })
     expect(c.clusterKey).toBeUndefined()
     expect(c.respPassword).toBeUndefined()
@@ -41,6 +41,14 @@ describe('parseConfig', () => {
       1 << 20,
     )
     expect(() => parseConfig(['--id', 'n', '--inbound-budget-bytes', '1000'], {})).toThrow(ConfigError)
+  })
+
+  it('reads the catch-up slice budget and refuses one below 1000 entries', () => {
+    expect(parseConfig(['--id', 'n'], {}).catchUpSliceEntries).toBe(4096)
+    expect(parseConfig(['--id', 'n', '--catch-up-slice-entries', '20000'], {}).catchUpSliceEntries).toBe(
+      20_000,
+    )
+    expect(() => parseConfig(['--id', 'n', '--catch-up-slice-entries', '999'], {})).toThrow(ConfigError)
   })
 
   it('reads env, and flags win over env', () => {

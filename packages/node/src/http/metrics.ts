@@ -182,6 +182,8 @@ export function nodeMetrics(node: TallyNode, load: () => Load): NodeMetrics {
         delta_invalid: s.deltasInvalid,
         forward: s.forwards,
         persist_failure: s.persistFailures,
+        slice_out: s.slicesOut,
+        slice_ask: s.sliceAsks,
       }
     },
   )

@@ -14,6 +14,12 @@ import { chunkPush, mergeDeltas } from './anti-entropy.js'
 
 /** Most key records per PUSH frame (below MAX_KEY_RECORDS, the receiver's limit). */
 export const CHUNK_KEYS = 5_000
+/**
+ * Most entries per PUSH frame (~1–2 MB, at most ~9 MB with the longest
+ * names): bigger deltas go as a sequence of frames, so no frame nears the
+ * receiver's inbound budget (a frame larger than it is never accepted).
+ */
+export const CHUNK_ENTRIES = 20_000
 
 /** Options of {@link EagerPush}. */
 export interface EagerPushOptions {
@@ -82,7 +88,7 @@ export class EagerPush {
     const self = this.#o.membership.self.id
     const delta = mergeDeltas(outbox)
     // One sequence per peer: the key records may need more than one frame.
-    const msgs: PushMsg[] = chunkPush(delta, keys, Number.POSITIVE_INFINITY, CHUNK_KEYS).map((p) =>
+    const msgs: PushMsg[] = chunkPush(delta, keys, CHUNK_ENTRIES, CHUNK_KEYS).map((p) =>
       p.k
         ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
         : { t: MsgType.PUSH, f: self, delta: p.delta },

@@ -22,7 +22,8 @@ import {
 import type { Transport } from '../wire/transport.js'
 import { AckCollector } from './ack-collector.js'
 import { answerPull, chunkPush, clipToDurable, isEmptyDelta } from './anti-entropy.js'
-import { CHUNK_KEYS, EagerPush } from './eager-push.js'
+import { FollowUps, MIN_SLICE_ENTRIES, SliceMemo, sliceReach } from './catch-up.js'
+import { CHUNK_ENTRIES, CHUNK_KEYS, EagerPush } from './eager-push.js'
 import { SyncTracker } from './sync-tracker.js'
 
 /** Options of {@link Replicator}. Durations in ms. */
@@ -39,6 +40,12 @@ export interface ReplicatorOptions {
   durableSeq: () => number
   /** The node's key ledger, if keyed writes are replicated (see {@link KeyHooks}). */
   keys?: KeyHooks
+  /**
+   * Most entries in one anti-entropy answer (≥ 1000, see catch-up.ts): a
+   * bigger difference goes as slices, each built in its own turn when the
+   * peer asks for the next.
+   */
+  sliceEntries: number
 }
 
 /** How the replicator reaches the key ledger: key records travel with the deltas of their operations. */
@@ -71,10 +78,11 @@ export interface ReplicationStats {
   /** Key records received in PUSH messages, and how many of them were new here. */
   keyRecordsIn: number
   keyRecordsLearnt: number
+  /** Anti-entropy answers cut at the slice budget, and follow-up asks sent for the next slice. */
+  slicesOut: number
+  sliceAsks: number
 }
 
-/** Most entries per PUSH frame (~1-2 MB): bigger deltas go as a sequence of frames. */
-const CHUNK_ENTRIES = 20_000
 /** Received deltas larger than this are not forwarded (anti-entropy carries them). */
 const FORWARD_MAX_ENTRIES = 1_000
 
@@ -98,6 +106,8 @@ export class Replicator {
     persistFailures: 0,
     keyRecordsIn: 0,
     keyRecordsLearnt: 0,
+    slicesOut: 0,
+    sliceAsks: 0,
   }
   /** When each peer was last in sync with us and each replica last merged (explained reads, lag metric). */
   readonly sync = new SyncTracker()
@@ -109,11 +119,19 @@ export class Replicator {
   #persistFailed = false
   readonly #acks = new AckCollector()
   readonly #membersSent = new Map<string, number>()
+  readonly #followUps = new FollowUps()
+  readonly #sliceMemo = new SliceMemo()
+  // Persist of the last slice that led to a follow-up ask: the next ask waits for it, so at most
+  // two slices are being applied or written here at a time (one being written, one on its way).
+  #slicePersist: Promise<unknown> = Promise.resolve()
   #running = false
   /** Called after a remote change was applied (e.g. to check whether a snapshot is due). */
   onRemoteChange: () => void = () => {}
 
+  /** Throws RangeError if `sliceEntries` is below MIN_SLICE_ENTRIES (receivers would not ask for the rest). */
   constructor(o: ReplicatorOptions) {
+    if (!Number.isSafeInteger(o.sliceEntries) || o.sliceEntries < MIN_SLICE_ENTRIES)
+      throw new RangeError(`sliceEntries must be an integer >= ${MIN_SLICE_ENTRIES}, got ${o.sliceEntries}`)
     this.#o = o
     this.#push = new EagerPush({
       transport: o.transport,
@@ -208,7 +226,7 @@ export class Replicator {
       }
       case MsgType.ACK: {
         m.observe(msg.f, msg.a, msg.h)
-        if (msg.s) this.#pushBack(msg.a, msg.s, true)
+        if (msg.s) this.#pushBack(msg.f, msg.a, msg.s, true)
         else this.sync.inSync(msg.f, Date.now())
         this.#maybeMembers(msg.f, msg.a, msg.md)
         return
@@ -235,17 +253,43 @@ export class Replicator {
     }
   }
 
-  // Sends to `addr` what a holder of `summary` lacks; with `askBack`, also our summary.
-  #pushBack(addr: string, summary: unknown, askBack: boolean): void {
+  // Sends peer `peer` (at `addr`) what a holder of `summary` lacks; with `askBack`, also our summary.
+  #pushBack(peer: string, addr: string, summary: Record<string, number>, askBack: boolean): void {
     const map = this.#o.map
+    const now = Date.now()
+    let has: Map<string, number>
+    try {
+      has = readSummary(summary)
+    } catch (err) {
+      this.#invalid(err, addr)
+      return
+    }
+    if (this.#sliceMemo.sent(peer, has, now)) {
+      // That slice is on its way (an ask sent before the peer applied it): only the ask-back.
+      if (askBack)
+        this.#o.transport.send(addr, { t: MsgType.PUSH, f: this.#origin().f, delta: EMPTY, s: map.summary() })
+      return
+    }
     let delta: Delta
     let keys: KeyTuple[] = []
     try {
       const durable = this.#o.durableSeq()
-      delta = clipToDurable(map.deltaSince(summary), map.replica, durable)
+      // At most one slice, built in this turn; the peer asks for the next (catch-up.ts).
+      const full = map.deltaSince(summary, this.#o.sliceEntries)
+      const cut = full.entries.length >= this.#o.sliceEntries
+      if (cut) {
+        this.stats.slicesOut++
+        this.#sliceMemo.note(peer, has, now)
+      }
+      delta = clipToDurable(full, map.replica, durable)
       if (this.#o.keys) {
-        const has = readSummary(summary)
-        keys = this.#o.keys.select((r) => has.get(r) ?? 0, durable).map(toKeyTuple)
+        let records = this.#o.keys.select((r) => has.get(r) ?? 0, durable)
+        if (cut) {
+          // A record rides with its operation: only those of the operations this slice reaches.
+          const reach = sliceReach(full)
+          records = records.filter((k) => k.seq <= (reach.get(k.replica) ?? 0))
+        }
+        keys = records.map(toKeyTuple)
       }
     } catch (err) {
       this.#invalid(err, addr)
@@ -266,13 +310,19 @@ export class Replicator {
 
   #onPush(msg: PushMsg): void {
     this.stats.pushesIn++
+    const map = this.#o.map
     let changed: boolean
     try {
-      changed = this.#o.map.applyDelta(msg.delta)
+      changed = map.applyDelta(msg.delta)
     } catch (err) {
       this.#invalid(err, msg.f)
       return
     }
+    // A cut slice: ask for the next one now if the slice before is durable, else once it is (catch-up.ts).
+    const now = Date.now()
+    if (msg.s === undefined) this.#followUps.answered(msg.f)
+    let askNext = this.#followUps.shouldAsk(msg.f, msg.delta as Delta, changed, map.digest(), now)
+    if (askNext) this.#followUps.asked(msg.f, map.digest(), now)
     // Key records are learnt with the delta that carries their operations
     // (in the same handler, so a snapshot never holds one without the other).
     let learnt: KeyRecord[] = []
@@ -297,6 +347,12 @@ export class Replicator {
         },
       )
       this.#lastRemote = p.catch(() => {})
+      if (askNext) {
+        const before = this.#slicePersist
+        this.#slicePersist = p.catch(() => {})
+        void before.then(() => this.#askNext(msg.f))
+        askNext = false
+      }
       // Big deltas are anti-entropy repairs (catch-up): peers get them by anti-entropy too.
       if (
         changed &&
@@ -316,8 +372,23 @@ export class Replicator {
     }
     if (msg.s) {
       const addr = this.#o.membership.addrOf(msg.f)
-      if (addr) this.#pushBack(addr, msg.s, false)
+      if (addr) this.#pushBack(msg.f, addr, msg.s, false)
     }
+    // Nothing to persist (another answer brought this slice first): ask at once.
+    if (askNext) this.#askNext(msg.f)
+  }
+
+  // Asks peer `id` for the next slice: an empty PUSH with our summary.
+  #askNext(id: string): void {
+    const addr = this.#o.membership.addrOf(id)
+    if (!addr || !this.#running || this.#persistFailed) return
+    this.stats.sliceAsks++
+    this.#o.transport.send(addr, {
+      t: MsgType.PUSH,
+      f: this.#origin().f,
+      delta: EMPTY,
+      s: this.#o.map.summary(),
+    })
   }
 
   #ackWhen(p: Promise<void>, msg: PushMsg): void {

@@ -105,7 +105,7 @@ export class TcpTransport implements Transport {
       recentMs: 600_000,
       recentBackoffMaxMs: 500,
       maxInboundConnections: 1024,
-      inboundBudgetBytes: 64 * 1024 * 1024,
+      inboundBudgetBytes: 16 * 1024 * 1024,
       ...opts,
     }
     this.#budget = new InboundBudget(this.#o.inboundBudgetBytes)

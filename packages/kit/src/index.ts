@@ -57,6 +57,15 @@ export {
 } from './http-errors.js'
 export { findDuplicateKey } from './json-keys.js'
 export {
+  checkLimitHit,
+  LIMIT_ERROR_CODES,
+  type LimitAnswer,
+  type LimitHit,
+  MAX_LIMIT,
+  MAX_WINDOW_MS,
+  readLimitBody,
+} from './limit-rules.js'
+export {
   countRequests,
   createMetricsRegistry,
   type MetricsRegistry,

@@ -127,7 +127,17 @@ export class WindowedCounter {
 
   /** This replica's own count in the bucket starting at `start` (0 if none). */
   ownCount(start: number): number {
-    return this.#buckets.get(start)?.get(this.replica) ?? 0
+    return this.countOf(start, this.replica)
+  }
+
+  /** `replica`'s count in the bucket starting at `start` (0 if none). */
+  countOf(start: number, replica: string): number {
+    return this.#buckets.get(start)?.get(replica) ?? 0
+  }
+
+  /** The `[replica, count]` pairs of the bucket starting at `start` (empty if none), a fresh array. */
+  bucketCounts(start: number): Array<[replica: string, count: number]> {
+    return [...(this.#buckets.get(start) ?? [])]
   }
 
   /**

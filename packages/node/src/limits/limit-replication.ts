@@ -1,6 +1,6 @@
 // Replication of rate-limit buckets over the gossip transport. Buckets are
 // state, so the protocol is plain: an allowed hit's tuple goes out by eager
-// push once durable (batched per turn of the event loop); a peer that grew
+// push at once (batched per turn of the event loop); a peer that grew
 // from tuples forwards what grew; each gossip round sends the digest of the
 // live buckets, and a peer whose digest differs answers with all of its live
 // buckets and asks back. Rounds send nothing while no limit is live, so a
@@ -49,8 +49,13 @@ export class LimitReplication {
     this.#o = o
   }
 
-  /** Queues the tuple of a durable local hit for eager push (no-op with eager push off: rounds carry it). */
-  localDurable(t: BucketTuple): void {
+  /**
+   * Queues the tuple of a local hit for eager push (no-op with eager push
+   * off: rounds carry it). Unlike counter deltas it need not be durable yet:
+   * a bucket is a max-merged count, so a peer holding a count this node then
+   * loses in a crash hands it back by anti-entropy.
+   */
+  local(t: BucketTuple): void {
     if (!this.#o.eagerPush) return
     this.#outbox.push(t)
     if (this.#scheduled) return

@@ -72,8 +72,7 @@ export class Limits {
 
   /**
    * One hit against limit `name`: decided on this node's view; an allowed
-   * hit is counted, made durable, then pushed to peers, and only then
-   * answered. With `key`, a repeat answers as the first time and counts
+   * hit is counted, pushed to peers, made durable, and only then answered. With `key`, a repeat answers as the first time and counts
    * nothing. Rejects with TallyError TALLY_NAME_INVALID, NodeError
    * TALLY_SHUTTING_DOWN / TALLY_STORE_FAILED (an allowed hit that could not
    * be made durable stays counted here: the limiter errs on refusing) or
@@ -99,6 +98,9 @@ export class Limits {
       resetMs: decision.resetMs,
     }
     if (!tuple) return answer
+    // Pushed at once, before the fsync: the other nodes' view lags by the network only (the
+    // replication delay d of the over-admission bound). See "Push before durable" in docs/protocol.md.
+    this.replication.local(tuple)
     const p = this.#o.store.write([tuple])
     this.#pending.add(p)
     try {
@@ -108,7 +110,6 @@ export class Limits {
     } finally {
       this.#pending.delete(p)
     }
-    this.replication.localDurable(tuple)
     return answer
   }
 

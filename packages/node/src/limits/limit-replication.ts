@@ -94,7 +94,8 @@ export class LimitReplication {
       return
     }
     this.stats.tuplesIn += msg.b.length
-    const changed = this.#o.table.merge(msg.b, this.#o.now())
+    const now = this.#o.now()
+    const changed = this.#o.table.merge(msg.b, now, msg.ts === undefined ? undefined : now - msg.ts)
     this.stats.tuplesMerged += changed.length
     if (changed.length > 0) {
       this.#o.store.write(changed).catch((err: unknown) => {
@@ -122,6 +123,7 @@ export class LimitReplication {
 
   #send(addr: string, body: Omit<LimitsMsg, 't' | 'f'>): void {
     const msg: LimitsMsg = { t: MsgType.LIMITS, f: this.#o.membership.self.id, ...body }
+    if (body.b !== undefined) msg.ts = this.#o.now()
     this.#o.transport.send(addr, msg)
     this.stats.framesOut++
   }

@@ -5,6 +5,7 @@
 
 import { type LimitDecision, WindowedCounter } from '@tally/crdt'
 import type { BucketTuple } from '../wire/limit-messages.js'
+import { observe, type PeerRate, unseen } from './peer-rates.js'
 
 /**
  * Clock-skew margin of bucket GC, ms: a bucket is dropped only once it is
@@ -31,6 +32,13 @@ function limitKey(name: string, windowMs: number): string {
   return `${windowMs}/${name}`
 }
 
+/** One limit: its counter and, once other replicas' counts arrived, their rates (peer-rates.ts). */
+interface Entry {
+  name: string
+  c: WindowedCounter
+  peers?: Map<string, PeerRate>
+}
+
 /**
  * The node's rate limits. Each (name, windowMs) is a WindowedCounter whose
  * local replica is this node's; `hit` decides and counts, `merge` takes
@@ -39,7 +47,7 @@ function limitKey(name: string, windowMs: number): string {
  */
 export class LimitTable {
   readonly replica: string
-  readonly #limits = new Map<string, { name: string; c: WindowedCounter }>()
+  readonly #limits = new Map<string, Entry>()
   // Digest of every held tuple: count and two 32-bit lanes of Σ hash (mod 2^32 each).
   #n = 0
   #lo = 0
@@ -74,11 +82,19 @@ export class LimitTable {
     amount: number,
     now: number,
   ): { decision: LimitDecision; tuple?: BucketTuple } {
-    const c = this.#counter(name, windowMs)
+    const e = this.#entry(name, windowMs)
+    const c = e.c
     const start = c.windowStart(now)
     const before = c.ownCount(start)
     const bucketsBefore = c.size
-    const decision = c.tryHit(now, limit, amount)
+    // Rate-aware headroom: what the other replicas are likely to have admitted unseen.
+    let reserve = 0
+    if (e.peers) for (const p of e.peers.values()) reserve += unseen(p, start, now)
+    const decision =
+      limit - reserve >= amount
+        ? c.tryHit(now, limit - reserve, amount)
+        : { allowed: false, used: c.estimate(now), remaining: 0, resetMs: start + windowMs - now }
+    decision.remaining = Math.max(0, limit - decision.used)
     if (!decision.allowed) {
       if (c.size === 0) this.#limits.delete(limitKey(name, windowMs))
       return { decision }
@@ -93,8 +109,11 @@ export class LimitTable {
    * Merges peers' tuples (validated by the wire reader) and returns those
    * that grew something here. Tuples of buckets already outside the window
    * (per {@link gc} at `now`) are ignored: they could change no answer.
+   * Counts of other replicas in the current window also update their rates
+   * (`lagMs`: how long the frame carrying them travelled; undefined for
+   * tuples not fresh off the wire, e.g. recovered from disk).
    */
-  merge(tuples: readonly BucketTuple[], now: number): BucketTuple[] {
+  merge(tuples: readonly BucketTuple[], now: number, lagMs?: number): BucketTuple[] {
     const changed: BucketTuple[] = []
     for (const t of tuples) {
       const [name, windowMs, start, replica, count] = t
@@ -104,7 +123,12 @@ export class LimitTable {
       const before = c.countOf(start, replica)
       const bucketsBefore = c.size
       if (!c.mergeCount(start, replica, count)) continue
-      if (!entry) this.#limits.set(limitKey(name, windowMs), { name, c })
+      const e = entry ?? { name, c }
+      if (!entry) this.#limits.set(limitKey(name, windowMs), e)
+      if (lagMs !== undefined && replica !== this.replica && start === c.windowStart(now)) {
+        e.peers ??= new Map()
+        e.peers.set(replica, observe(e.peers.get(replica), start, count, now, lagMs))
+      }
       this.#buckets += c.size - bucketsBefore
       this.#account(name, windowMs, start, replica, before, count)
       changed.push(t)
@@ -153,14 +177,14 @@ export class LimitTable {
     return this.#limits.get(limitKey(name, windowMs))?.c.estimate(now) ?? 0
   }
 
-  #counter(name: string, windowMs: number): WindowedCounter {
+  #entry(name: string, windowMs: number): Entry {
     const key = limitKey(name, windowMs)
     let e = this.#limits.get(key)
     if (!e) {
       e = { name, c: new WindowedCounter(this.replica, windowMs) }
       this.#limits.set(key, e)
     }
-    return e.c
+    return e
   }
 
   // Moves the digest from (tuple with count `from`) to (tuple with count `to`); 0 = absent.

@@ -27,6 +27,8 @@ export interface LimitsMsg {
   d?: string
   b?: BucketTuple[]
   s?: 1
+  /** When the sender sent it (its clock, ms since the epoch): receivers measure transit times. */
+  ts?: number
 }
 
 /** Most tuples accepted in one LIMITS frame (senders split bigger sets). */
@@ -54,7 +56,8 @@ export function isBucketTuple(x: unknown): x is BucketTuple {
 
 /** A LIMITS message from an untrusted decoded object with `t === 7`, or null for a wrong shape. Pure. */
 export function readLimitsMsg(x: Record<string, unknown>): LimitsMsg | null {
-  for (const k of Object.keys(x)) if (!['t', 'f', 'a', 'd', 'b', 's'].includes(k)) return null
+  for (const k of Object.keys(x)) if (!['t', 'f', 'a', 'd', 'b', 's', 'ts'].includes(k)) return null
+  if (x.ts !== undefined && !isNat(x.ts)) return null
   if (typeof x.f !== 'string' || !NODE_ID.test(x.f)) return null
   if (x.a !== undefined && (typeof x.a !== 'string' || !ADDR.test(x.a))) return null
   if (x.d !== undefined && (typeof x.d !== 'string' || !LIMIT_DIGEST.test(x.d))) return null

@@ -12,6 +12,7 @@ describe('LIMITS messages', () => {
     expect(readMessage(ok)).toEqual(ok)
     expect(readMessage({ t: 7, f: 'n1', a: 'h:1', d: '3:0123456789abcdef' })).not.toBeNull()
     expect(readMessage({ t: 7, f: 'n1', b: [], s: 1, d: '0:0000000000000000' })).not.toBeNull()
+    expect(readMessage({ ...ok, ts: 1_700_000_000_000 })).not.toBeNull()
   })
 
   it.each([
@@ -20,6 +21,8 @@ describe('LIMITS messages', () => {
     ['bad sender', { ...ok, f: 'bad id!' }],
     ['bad digest', { t: 7, f: 'n1', d: 'zz' }],
     ['bad s', { ...ok, s: 2 }],
+    ['negative send time', { ...ok, ts: -1 }],
+    ['fractional send time', { ...ok, ts: 1.5 }],
     ['b not an array', { ...ok, b: {} }],
     ['short tuple', { ...ok, b: [['api', 1000, 5000, 'n1.1']] }],
     ['bad name', { ...ok, b: [['a b', 1000, 5000, 'n1.1', 3]] }],

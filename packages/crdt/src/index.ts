@@ -31,3 +31,10 @@ export {
   NAME_PATTERN,
 } from './validate.js'
 export { advanceSummary, MAX_PENDING_RANGES } from './version-vector.js'
+export {
+  type LimitDecision,
+  readWindowedState,
+  WindowedCounter,
+  type WindowedCounterState,
+  windowStartOf,
+} from './windowed-counter.js'

@@ -9,6 +9,7 @@ import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { itemRoutes } from './routes/items.js'
+import { limitRoutes } from './routes/limits.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -68,6 +69,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(counterRoutes)
   await app.register(itemRoutes)
+  await app.register(limitRoutes)
   await app.register(clusterRoutes)
   await app.register(dashboardRoutes)
   return app

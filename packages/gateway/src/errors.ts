@@ -11,6 +11,10 @@ import { DomainError, SHARED_ERROR_STATUS } from '@tally/kit'
 const GATEWAY_ERROR_STATUS = {
   /** A tenant of `/items` is not 1–122 of `[A-Za-z0-9._:-]` (so that `items:<tenant>` is a valid name). */
   TALLY_TENANT_INVALID: 400,
+  /** A hit's `limit` is missing or not an integer from 1 to 10^9 (the rule of @tally/kit, as on the nodes). */
+  TALLY_LIMIT_INVALID: 400,
+  /** A hit's `windowMs` is missing or not an integer from 1 to 86 400 000. */
+  TALLY_WINDOW_INVALID: 400,
   /** `?consistency=` is not one of one|quorum|all. */
   TALLY_CONSISTENCY_INVALID: 400,
   /** Every attempt failed (connection errors, 5xx, bad answers) before the deadline. */

@@ -58,6 +58,15 @@ export {
 export { findDuplicateKey } from './json-keys.js'
 export { type ChildLogger, logListening } from './listening-line.js'
 export {
+  checkLimitHit,
+  LIMIT_ERROR_CODES,
+  type LimitAnswer,
+  type LimitHit,
+  MAX_LIMIT,
+  MAX_WINDOW_MS,
+  readLimitBody,
+} from './limit-rules.js'
+export {
   countRequests,
   createMetricsRegistry,
   type MetricsRegistry,

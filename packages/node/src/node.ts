@@ -14,6 +14,8 @@ import { NodeError, NodeErrorCodes } from './errors.js'
 import type { IdempotencyTable, OpShape } from './idempotency/idempotency.js'
 import type { KeyLedger, KeyRecord } from './idempotency/key-ledger.js'
 import { KeyedWrites, type KeyStats } from './idempotency/keyed-writes.js'
+import { LevelLimitStore, MemoryLimitStore } from './limits/limit-store.js'
+import { Limits } from './limits/limits.js'
 import { detectorFor } from './membership/failure-detector.js'
 import { type LearnedPeer, Membership } from './membership/membership.js'
 import { Replicator } from './replication/replicator.js'
@@ -72,6 +74,7 @@ export class TallyNode {
   readonly #keyed: KeyedWrites
   readonly #snapshots: SnapshotScheduler
   readonly #transport: CountingTransport
+  #limits: Limits | undefined
   #stopping = false
 
   private constructor(o: Resolved, identity: Identity, map: CounterMap, membership: Membership) {
@@ -157,6 +160,13 @@ export class TallyNode {
     membership.seed(o.peers)
     const node = new TallyNode(o, rec.identity, map, membership)
     node.#keyed.load(rec.idempotency)
+    try {
+      await node.#openLimits()
+    } catch (err) {
+      await o.transport.close()
+      await o.store.close()
+      throw err
+    }
     node.replicator.start()
     node.#keyed.reconcileRecovered()
     node.#snapshots.start()
@@ -197,6 +207,32 @@ export class TallyNode {
     const work = this.#apply(req, shape)
     admission.track(work)
     return work
+  }
+
+  // Rate limits: buckets beside the log (or in memory on a store without a database), gossip on the rounds.
+  async #openLimits(): Promise<void> {
+    const o = this.#o
+    const shared = o.store.sharedDb?.()
+    this.#limits = await Limits.open({
+      replica: this.identity.replicaId,
+      store: shared ? new LevelLimitStore(shared.db, shared.sync) : new MemoryLimitStore(),
+      transport: this.#transport,
+      membership: this.membership,
+      logger: o.logger,
+      fanout: o.fanout,
+      eagerPush: o.eagerPush,
+      maxKeys: o.idempotencyMaxKeys,
+      assertServing: () => {
+        if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
+        this.#fence.assertServing()
+      },
+    })
+    this.replicator.limits = this.#limits
+  }
+
+  /** The rate limits (`POST /limits/:name/hit`, `TALLY.LIMIT`): see limits/limits.ts. */
+  get limits(): Limits {
+    return this.#limits as Limits
   }
 
   // The write path: apply to the map, append (durable), then replicate.
@@ -335,7 +371,7 @@ export class TallyNode {
     this.#stopping = true
     this.#snapshots.stop()
     this.#keyed.stop()
-    await Promise.all([this.#fence.settled(), this.#keyed.settled()])
+    await Promise.all([this.#fence.settled(), this.#keyed.settled(), this.#limits?.stop()])
     await this.replicator.stop(1_000)
     await this.replicator.settled()
     await this.#snapshots.take()

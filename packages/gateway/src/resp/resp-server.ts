@@ -1,9 +1,10 @@
 // The RESP listener of the gateway: the shared listener of @tally/kit with
 // the counter commands forwarded to the nodes, and a Tally section in INFO.
 
-import { counterCommands, type InfoSection, RespListener, type RespLog } from '@tally/kit/resp'
+import { counterCommands, type InfoSection, limitCommands, RespListener, type RespLog } from '@tally/kit/resp'
 import type { Gateway } from '../gateway.js'
 import { gatewayBackend } from './gateway-backend.js'
+import { gatewayLimitBackend } from './limit-backend.js'
 
 /** Options of {@link createGatewayResp}. */
 export interface GatewayRespOptions {
@@ -41,7 +42,10 @@ export function createGatewayResp(o: GatewayRespOptions): RespListener {
     host: o.host,
     port: o.port,
     password: o.password,
-    commands: counterCommands(gatewayBackend(o.gateway)),
+    commands: [
+      ...counterCommands(gatewayBackend(o.gateway)),
+      ...limitCommands(gatewayLimitBackend(o.gateway)),
+    ],
     sections: () => gatewaySections(o.gateway),
     serverName: 'tally-gateway',
     version: TALLY_VERSION,

@@ -45,6 +45,8 @@ export class FakeNode {
   readDelayMs = 0
   readonly seen: Seen[] = []
   readonly idem = new Map<string, { name: string; value: number }>()
+  /** Rate-limit hits counted, by limit name. */
+  readonly hits = new Map<string, number>()
   port = 0
   #app: FastifyInstance | undefined
 
@@ -118,6 +120,20 @@ export class FakeNode {
     app.post('/decrement', write('decrement', 'default'))
     app.post('/counters/:name/increment', write('increment'))
     app.post('/counters/:name/decrement', write('decrement'))
+    // Rate-limit hits: every hit allowed, counted in `hits` (by name), a repeated key answered once.
+    app.post('/limits/:name/hit', async (req: R, reply: FastifyReply) => {
+      const body = req.body as unknown as { limit: number; amount?: number }
+      const key = req.headers['idempotency-key'] as string | undefined
+      const f = await failing(req, true)
+      if (f === 'reset') return reply
+      if (f === 'error') return reply.code(500).send(err500)
+      if (this.writeAnswer) return reply.code(this.writeAnswer.status).send(this.writeAnswer.body)
+      if (key === undefined || !this.idem.has(key)) {
+        this.hits.set(req.params.name, (this.hits.get(req.params.name) ?? 0) + (body.amount ?? 1))
+        if (key !== undefined) this.idem.set(key, { name: req.params.name, value: 0 })
+      }
+      return { allowed: true, limit: body.limit, remaining: body.limit - 1, resetMs: 1000 }
+    })
     app.get('/counter', read('default'))
     app.get('/counters/:name', read())
     app.get('/counters', async (req: R, reply: FastifyReply) => {

@@ -26,6 +26,7 @@ export {
   unknownSubcommand,
   wrongArity,
 } from './errors.js'
+export { type LimitBackend, limitCommands, limitReply } from './limit-commands.js'
 export {
   defaultErrorReply,
   RespListener,

@@ -13,6 +13,7 @@ import { trackLoad } from './load.js'
 import { nodeMetrics } from './metrics.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
+import { limitRoutes } from './routes/limits.js'
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -45,5 +46,6 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const metrics = nodeMetrics(opts.node, () => load.read())
   app.register(counterRoutes, { node: opts.node, load, writes: metrics.writes })
   app.register(clusterRoutes, { node: opts.node, load, metrics: metrics.registry })
+  app.register(limitRoutes, { node: opts.node, load })
   return app
 }

@@ -13,6 +13,7 @@ import {
   type AckMsg,
   fromKeyTuple,
   type KeyTuple,
+  type LimitsMsg,
   type Message,
   MsgType,
   type PullMsg,
@@ -62,6 +63,14 @@ export interface KeyHooks {
    * `clipToDurable`).
    */
   select(has: (replica: string) => number, durableSeq: number): KeyRecord[]
+}
+
+/** How the replicator reaches the rate limits (limits/limits.ts): LIMITS messages and the round's targets. */
+export interface LimitHooks {
+  /** Called each round with the round's gossip targets. */
+  round(targets: readonly string[]): void
+  /** A LIMITS message from a peer. */
+  receive(msg: LimitsMsg): void
 }
 
 /** Replication counters, exposed on /metrics. */
@@ -127,6 +136,8 @@ export class Replicator {
   #running = false
   /** Called after a remote change was applied (e.g. to check whether a snapshot is due). */
   onRemoteChange: () => void = () => {}
+  /** The rate limits, once the node has loaded them (their gossip rides on the rounds). */
+  limits: LimitHooks | undefined
 
   /** Throws RangeError if `sliceEntries` is below MIN_SLICE_ENTRIES (receivers would not ask for the rest). */
   constructor(o: ReplicatorOptions) {
@@ -166,7 +177,9 @@ export class Replicator {
     for (const c of m.tick()) if (c.to !== 'live') this.#o.transport.drop(c.addr)
     this.stats.rounds++
     const pull: PullMsg = { t: MsgType.PULL, ...this.#origin(), d: this.#o.map.digest(), md: m.digest() }
-    for (const addr of m.gossipTargets(this.#o.fanout)) this.#o.transport.send(addr, pull)
+    const targets = m.gossipTargets(this.#o.fanout)
+    for (const addr of targets) this.#o.transport.send(addr, pull)
+    this.limits?.round(targets)
   }
 
   // Who we are, as carried by PULL/ACK. The HTTP URL travels in MEMBERS only
@@ -249,6 +262,10 @@ export class Replicator {
       }
       case MsgType.LEAVE:
         m.leave(msg.f)
+        return
+      case MsgType.LIMITS:
+        m.observe(msg.f, msg.a)
+        this.limits?.receive(msg)
         return
     }
   }

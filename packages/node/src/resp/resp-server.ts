@@ -1,8 +1,9 @@
 // The RESP listener of a node: the shared listener of @tally/kit with the
 // counter commands over this node and a Tally section in INFO.
 
-import { counterCommands, type InfoSection, RespListener, type RespLog } from '@tally/kit/resp'
+import { counterCommands, type InfoSection, limitCommands, RespListener, type RespLog } from '@tally/kit/resp'
 import type { TallyNode } from '../node.js'
+import { nodeLimitBackend } from './limit-backend.js'
 import { nodeBackend } from './node-backend.js'
 
 /** Options of {@link createNodeResp}. */
@@ -52,7 +53,7 @@ export function createNodeResp(o: NodeRespOptions): RespListener {
     host: o.host,
     port: o.port,
     password: o.password,
-    commands: counterCommands(nodeBackend(o.node)),
+    commands: [...counterCommands(nodeBackend(o.node)), ...limitCommands(nodeLimitBackend(o.node))],
     sections: () => nodeSections(o.node),
     serverName: 'tally-node',
     version: TALLY_VERSION,

@@ -115,6 +115,11 @@ export class LevelStore implements Store {
     return this.#o.dataDir
   }
 
+  /** The open database and its durability, for records kept beside the log (see Store.sharedDb). */
+  sharedDb(): { db: WalDb; sync: boolean } | null {
+    return this.#db && { db: this.#db, sync: this.#o.durability === 'sync' }
+  }
+
   /** Counters since open. */
   get stats(): LevelStoreStats {
     return { ...this.#stats }

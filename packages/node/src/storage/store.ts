@@ -1,5 +1,6 @@
 import type { CounterMapState, Delta } from '@tally/crdt'
 import type { StateSource } from './snapshot-source.js'
+import type { WalDb } from './wal-db.js'
 
 /**
  * Who this node is across restarts. `replicaId` is the CRDT replica id its
@@ -113,6 +114,12 @@ export interface Store {
    * that the node should take one now (checked after appends).
    */
   needsSnapshot?(): boolean
+  /**
+   * Optional: the open database and whether its writes fsync, for record
+   * kinds kept beside the log under their own keys (rate-limit buckets,
+   * limits/limit-store.ts). Null until open. Absent: such records live in memory.
+   */
+  sharedDb?(): { db: WalDb; sync: boolean } | null
   /** Flushes and releases the store. Idempotent. */
   close(): Promise<void>
   /** Optional counters for metrics (e.g. `GET /metrics`); a fresh copy on each read. */

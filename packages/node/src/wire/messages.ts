@@ -6,6 +6,7 @@
 import { isValidName, isValidReplicaId } from '@tally/crdt'
 import { isIdempotencyKey } from '@tally/kit'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
+import { type LimitsMsg, readLimitsMsg } from './limit-messages.js'
 
 /** Wire message type tags. Numbers are stable: never reuse one. */
 export const MsgType = {
@@ -21,6 +22,8 @@ export const MsgType = {
   MEMBERS: 5,
   /** The sender is shutting down cleanly. */
   LEAVE: 6,
+  /** Rate-limit window buckets, or their digest (wire/limit-messages.ts). */
+  LIMITS: 7,
 } as const
 
 /** Sender identity carried by PULL and ACK so a receiver can learn/refresh it. */
@@ -171,7 +174,9 @@ export interface LeaveMsg {
   f: string
 }
 
-export type Message = PullMsg | AckMsg | PushMsg | PushAckMsg | MembersMsg | LeaveMsg
+export type { LimitsMsg } from './limit-messages.js'
+
+export type Message = PullMsg | AckMsg | PushMsg | PushAckMsg | MembersMsg | LeaveMsg | LimitsMsg
 
 /** Most members accepted in one MEMBERS message. */
 export const MAX_MEMBERS = 4096
@@ -248,6 +253,8 @@ export function readMessage(x: unknown): Message | null {
     case MsgType.LEAVE:
       if (!only(x, ['t', 'f']) || !isStr(x.f, NODE_ID)) return null
       return x as unknown as LeaveMsg
+    case MsgType.LIMITS:
+      return readLimitsMsg(x)
     default:
       return null
   }

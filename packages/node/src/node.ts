@@ -9,6 +9,7 @@
 import { assertName, type CounterMap, type CounterMapState, type Delta } from '@tally/crdt'
 import { type Consistency, requiredReplicas } from '@tally/kit'
 import type { Logger } from 'pino'
+import { type BatchOp, type BatchOutcome, foldBatch } from './batch/fold-batch.js'
 import { NODE_DEFAULTS } from './defaults.js'
 import { NodeError, NodeErrorCodes } from './errors.js'
 import type { IdempotencyTable, OpShape } from './idempotency/idempotency.js'
@@ -27,6 +28,7 @@ import { CountingTransport, type MessageCounts } from './wire/counting-transport
 import type { Transport, TransportStats } from './wire/transport.js'
 
 export type { Consistency } from '@tally/kit'
+export type { BatchOp, BatchOutcome } from './batch/fold-batch.js'
 export type { KeyStats } from './idempotency/keyed-writes.js'
 
 /** Options of {@link TallyNode.start}. Durations in ms; defaults in {@link NODE_DEFAULTS}. */
@@ -233,6 +235,30 @@ export class TallyNode {
   /** The rate limits (`POST /limits/:name/hit`, `TALLY.LIMIT`): see limits/limits.ts. */
   get limits(): Limits {
     return this.#limits as Limits
+  }
+
+  /**
+   * Applies a batch of plain writes (no idempotency key, consistency `one`)
+   * at once, as if one by one in order: `values[i]` is the counter's value
+   * right after op i, or the error that refused op i alone (see
+   * {@link foldBatch}). The batch is one write: one delta, one log record,
+   * one eager push. `durable` resolves once it is durable (answer no op
+   * before: that is the durability rule) and rejects with TALLY_STORE_FAILED
+   * (NodeError) when the store refuses it. Throws TALLY_SHUTTING_DOWN or
+   * TALLY_STORE_FAILED (NodeError), changing nothing, when the node does not
+   * take writes.
+   */
+  applyBatch(ops: readonly BatchOp[]): { values: BatchOutcome[]; durable: Promise<void> } {
+    if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
+    this.#fence.assertServing()
+    const map = this.map
+    const before = map.seq
+    const values = foldBatch(map, ops)
+    if (map.seq === before) return { values, durable: Promise.resolve() }
+    const delta: Delta = map.deltaFor(map.replica, before)
+    // Pending from its first seq on: gossip sends none of the batch before it is durable.
+    const durable = this.#fence.append(before + 1, delta).then(() => this.#publish(delta))
+    return { values, durable }
   }
 
   // The write path: apply to the map, append (durable), then replicate.

@@ -50,20 +50,24 @@ const tally = (code: string, message: string): Reply => error(`TALLY ${code} ${m
 
 const valueReply = (v: number | undefined): Reply => (v === undefined ? NIL : bulk(String(v)))
 
+const intOrZero = (v: number | undefined): Reply => int(v ?? 0)
+
 /**
  * Runs a signed Redis increment: positive adds, negative subtracts, zero
  * reads (writing nothing). Beyond ±(2^53−1) it is an overflow (no Tally
- * counter can take it).
+ * counter can take it). Not async: the write path is every INCR's, so it
+ * adds one `then` to the backend's promise and nothing more. May throw
+ * (TALLY_NAME_INVALID for a zero increment), as handlers may.
  */
-async function signedAdd(b: CounterBackend, name: string, delta: bigint): Promise<Reply> {
+function signedAdd(b: CounterBackend, name: string, delta: bigint): Reply | Promise<Reply> {
   if (delta === 0n) {
     b.assertName(name)
-    return int((await b.get(name)) ?? 0)
+    const v = b.get(name)
+    return v instanceof Promise ? v.then(intOrZero) : intOrZero(v)
   }
   const abs = delta < 0n ? -delta : delta
   if (abs > MAX_SAFE) return error(RedisErrors.overflow)
-  const value = await b.mutate({ name, op: delta > 0n ? 'increment' : 'decrement', amount: Number(abs) })
-  return int(value)
+  return b.mutate({ name, op: delta > 0n ? 'increment' : 'decrement', amount: Number(abs) }).then(int)
 }
 
 /** TALLY.INCRBY / TALLY.DECRBY key amount [KEY k] [ATTEMPT n] [CONSISTENCY one|quorum|all]. */

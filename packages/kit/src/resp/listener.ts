@@ -59,11 +59,15 @@ export interface RespStats {
 
 type Slot = { text: string | undefined }
 
+/** Most command spellings (`INCR`, `incr`, `Incr`…) remembered by {@link RespListener}'s lookup. */
+const MAX_SPELLINGS = 1024
+
 /** A running RESP listener. Create, {@link listen}, and always {@link close}. */
 export class RespListener {
   readonly stats: RespStats = { connectionsAccepted: 0, commandsProcessed: 0, protocolErrors: 0 }
   readonly #o: RespListenerOptions
   readonly #table: Map<string, CommandSpec>
+  readonly #spellings = new Map<string, CommandSpec>()
   readonly #server: Server
   readonly #conns = new Map<Socket, Session>()
   #nextId = 1
@@ -210,7 +214,7 @@ export class RespListener {
       pumping = true
       try {
         while (!closing && !writeBlocked && queue.length < maxPending) {
-          let args: Buffer[] | undefined
+          let args: string[] | undefined
           try {
             args = parser.next()
           } catch (err) {
@@ -265,11 +269,10 @@ export class RespListener {
     })
   }
 
-  #run(raw: Buffer[], session: Session): Reply | Promise<Reply> {
+  #run(args: string[], session: Session): Reply | Promise<Reply> {
     this.stats.commandsProcessed++
-    const args = raw.map((b) => b.toString('latin1'))
     const typed = args[0] as string
-    const spec = this.#table.get(typed.toLowerCase())
+    const spec = this.#lookup(typed)
     if (!session.authed && !spec?.flags.includes('noauth')) return error(RedisErrors.noAuth)
     if (spec === undefined) return unknownCommand(typed, args.slice(1))
     if (!arityOk(spec.arity, args.length)) return wrongArity(spec.name)
@@ -278,6 +281,16 @@ export class RespListener {
     } catch (err) {
       return this.#errorReply(err)
     }
+  }
+
+  // The command as typed (any case): a small cache of spellings seen, so the
+  // hot path does not lowercase every request. Only known commands are cached.
+  #lookup(typed: string): CommandSpec | undefined {
+    const hit = this.#spellings.get(typed)
+    if (hit !== undefined) return hit
+    const spec = this.#table.get(typed.toLowerCase())
+    if (spec !== undefined && this.#spellings.size < MAX_SPELLINGS) this.#spellings.set(typed, spec)
+    return spec
   }
 
   #errorReply(err: unknown): Reply {

@@ -118,7 +118,8 @@ export function splitInline(line: string): string[] | null {
  * Incremental request parser. Feed bytes with {@link push}, then take
  * complete requests with {@link next} until it returns undefined. After a
  * {@link RespProtocolError} the stream is unusable: reply and close.
- * Arguments are Buffers (binary safe); they may share memory with the input.
+ * Arguments are byte strings (latin1: one char per byte, so binary safe),
+ * decoded straight from the input without an intermediate Buffer.
  */
 export class RespParser {
   readonly #limits: RespLimits
@@ -151,7 +152,7 @@ export class RespParser {
    * redis-server does. Throws {@link RespProtocolError} for a malformed or
    * oversized request, before buffering anything for it.
    */
-  next(): Buffer[] | undefined {
+  next(): string[] | undefined {
     for (;;) {
       if (this.#pos >= this.#buf.length) return undefined
       const r = this.#buf[this.#pos] === 42 ? this.#multibulk() : this.#inline()
@@ -166,7 +167,7 @@ export class RespParser {
     return lf
   }
 
-  #inline(): Buffer[] | undefined {
+  #inline(): string[] | undefined {
     const buf = this.#buf
     const lf = this.#line(this.#pos)
     if (lf === -1) {
@@ -181,10 +182,10 @@ export class RespParser {
     const args = splitInline(line)
     if (args === null) throw new RespProtocolError('unbalanced quotes in request')
     if (args.length > this.#limits.maxArgs) throw new RespProtocolError('invalid multibulk length')
-    return args.map((a) => Buffer.from(a, 'latin1'))
+    return args
   }
 
-  #multibulk(): Buffer[] | undefined {
+  #multibulk(): string[] | undefined {
     const buf = this.#buf
     let p = this.#pos + 1
     let lf = this.#line(p)
@@ -201,7 +202,7 @@ export class RespParser {
       this.#pos = p
       return []
     }
-    const args: Buffer[] = new Array(count)
+    const args: string[] = new Array(count)
     for (let i = 0; i < count; i++) {
       if (p >= buf.length) return undefined
       if (buf[p] !== 36) {
@@ -222,7 +223,7 @@ export class RespParser {
       if (start + len + 2 > buf.length) return undefined
       if (buf[start + len] !== CR || buf[start + len + 1] !== LF)
         throw new RespProtocolError('bulk string not terminated by CRLF')
-      args[i] = buf.subarray(start, start + len)
+      args[i] = buf.toString('latin1', start, start + len)
       p = start + len + 2
     }
     this.#pos = p

@@ -28,8 +28,14 @@ export const NIL: Reply = { t: 'null' }
 export const simple = (v: string): Reply => ({ t: 'simple', v: oneLine(v) })
 /** An error reply: `v` starts with its code word (`ERR`, `NOAUTH`, `TALLY`…). */
 export const error = (v: string): Reply => ({ t: 'error', v: oneLine(v) })
-/** An integer reply; `v` must be a safe integer. */
-export const int = (v: number): Reply => ({ t: 'int', v })
+/** Integer replies 0…SMALL_INTS−1 are made and encoded once (counts, EXISTS, small counters). */
+const SMALL_INTS = 1024
+const SMALL_INT_REPLIES: readonly Reply[] = Array.from({ length: SMALL_INTS }, (_, v) => ({ t: 'int', v }))
+const SMALL_INT_TEXT: readonly string[] = Array.from({ length: SMALL_INTS }, (_, v) => `:${v}\r\n`)
+
+/** An integer reply; `v` must be a safe integer. Small non-negative values share one cached reply. */
+export const int = (v: number): Reply =>
+  v >= 0 && v < SMALL_INTS && (v | 0) === v ? (SMALL_INT_REPLIES[v] as Reply) : { t: 'int', v }
 /** A bulk string (byte string, see the file comment). */
 export const bulk = (v: string): Reply => ({ t: 'bulk', v })
 /** An array reply. */
@@ -55,7 +61,9 @@ export function encode(r: Reply, proto: Proto): string {
     case 'error':
       return `-${r.v}\r\n`
     case 'int':
-      return `:${r.v}\r\n`
+      return r.v >= 0 && r.v < SMALL_INTS && (r.v | 0) === r.v
+        ? (SMALL_INT_TEXT[r.v] as string)
+        : `:${r.v}\r\n`
     case 'bulk':
       return `$${r.v.length}\r\n${r.v}\r\n`
     case 'null':

@@ -6,7 +6,7 @@ const all = (input: string | Buffer, limits = DEFAULT_RESP_LIMITS): string[][] =
   const p = new RespParser(limits)
   p.push(typeof input === 'string' ? Buffer.from(input, 'latin1') : input)
   const out: string[][] = []
-  for (let c = p.next(); c !== undefined; c = p.next()) out.push(c.map((b) => b.toString('latin1')))
+  for (let c = p.next(); c !== undefined; c = p.next()) out.push(c)
   return out
 }
 const encodeCmd = (args: string[]): string =>
@@ -45,7 +45,7 @@ describe('RespParser', () => {
             const n = cuts[k++ % cuts.length] as number
             p.push(bytes.subarray(at, at + n))
             at += n
-            for (let c = p.next(); c !== undefined; c = p.next()) got.push(c.map((b) => b.toString('latin1')))
+            for (let c = p.next(); c !== undefined; c = p.next()) got.push(c)
           }
           expect(got).toEqual(cmds)
           expect(p.buffered).toBe(0)

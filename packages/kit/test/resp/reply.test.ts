@@ -65,3 +65,25 @@ describe('globMatch', () => {
     ['', '', true],
   ])('%j ~ %j = %s', (p, s, want) => expect(globMatch(p, s)).toBe(want))
 })
+
+describe('integer replies', () => {
+  it('encode the same whether cached (0…1023) or not', () => {
+    for (const v of [
+      -1024,
+      -1,
+      0,
+      1,
+      7,
+      1023,
+      1024,
+      65_536,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+    ]) {
+      expect(encode(int(v), 2)).toBe(`:${v}\r\n`)
+      expect(encode(int(v), 3)).toBe(`:${v}\r\n`)
+      expect(encode({ t: 'int', v }, 2)).toBe(`:${v}\r\n`)
+    }
+    expect(int(5)).toBe(int(5))
+  })
+})

@@ -1,9 +1,12 @@
-// The counter commands' view of a TallyNode: writes through TallyNode.mutate
-// (resolved once durable, idempotency keys honoured), reads from its map.
+// The counter commands' view of a TallyNode: plain writes gathered into
+// batches (write-batcher.ts), keyed or quorum writes through TallyNode.mutate
+// (idempotency keys honoured); all resolved once durable. Reads from its map,
+// after the writes queued before them.
 
 import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
 import type { CounterBackend } from '@tally/kit/resp'
 import type { TallyNode } from '../node.js'
+import { WriteBatcher } from './write-batcher.js'
 
 /** An error with a stable code, for refusals made here rather than by the node. */
 export class RespRefusal extends Error {
@@ -28,26 +31,35 @@ function assertServing(node: TallyNode): void {
 
 /** A {@link CounterBackend} over `node`. Reads are synchronous; writes resolve once durable. */
 export function nodeBackend(node: TallyNode): CounterBackend {
+  const batcher = new WriteBatcher(node)
   const get = (name: string): number | undefined => {
+    batcher.flush()
     assertServing(node)
     if (!isValidName(name) || !node.map.has(name)) return undefined
     return node.value(name)
   }
   return {
-    async mutate(w) {
-      const r = await node.mutate({
-        name: w.name,
-        op: w.op,
-        amount: w.amount,
-        key: w.key,
-        attempt: w.attempt,
-        consistency: w.consistency ?? 'one',
-      })
-      return r.value
+    mutate(w) {
+      if (w.key === undefined && (w.consistency ?? 'one') === 'one') {
+        return batcher.add({ name: w.name, op: w.op, amount: w.amount })
+      }
+      // Keyed or quorum writes go alone, after the plain ones queued before them.
+      batcher.flush()
+      return node
+        .mutate({
+          name: w.name,
+          op: w.op,
+          amount: w.amount,
+          key: w.key,
+          attempt: w.attempt,
+          consistency: w.consistency ?? 'one',
+        })
+        .then((r) => r.value)
     },
     get,
     getMany: (names) => names.map(get),
     names: () => {
+      batcher.flush()
       assertServing(node)
       return node.map.names()
     },

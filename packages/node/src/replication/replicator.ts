@@ -112,6 +112,8 @@ export class Replicator {
   #running = false
   /** Called after a remote change was applied (e.g. to check whether a snapshot is due). */
   onRemoteChange: () => void = () => {}
+  /** Called for messages of other replicated types (bounded counters), after the sender was marked heard. */
+  onOtherMessage: (msg: Message) => void = () => {}
 
   constructor(o: ReplicatorOptions) {
     this.#o = o
@@ -232,6 +234,8 @@ export class Replicator {
       case MsgType.LEAVE:
         m.leave(msg.f)
         return
+      default:
+        this.onOtherMessage(msg)
     }
   }
 

@@ -6,6 +6,7 @@
 import { isValidName, isValidReplicaId } from '@tally/crdt'
 import { isIdempotencyKey } from '@tally/kit'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
+import { type BoundedMessage, BoundedMsgType, readBoundedMessage } from './bounded-messages.js'
 
 /** Wire message type tags. Numbers are stable: never reuse one. */
 export const MsgType = {
@@ -21,6 +22,8 @@ export const MsgType = {
   MEMBERS: 5,
   /** The sender is shutting down cleanly. */
   LEAVE: 6,
+  /** Bounded counters (20–29): see bounded-messages.ts. */
+  ...BoundedMsgType,
 } as const
 
 /** Sender identity carried by PULL and ACK so a receiver can learn/refresh it. */
@@ -171,7 +174,7 @@ export interface LeaveMsg {
   f: string
 }
 
-export type Message = PullMsg | AckMsg | PushMsg | PushAckMsg | MembersMsg | LeaveMsg
+export type Message = PullMsg | AckMsg | PushMsg | PushAckMsg | MembersMsg | LeaveMsg | BoundedMessage
 
 /** Most members accepted in one MEMBERS message. */
 export const MAX_MEMBERS = 4096
@@ -249,6 +252,6 @@ export function readMessage(x: unknown): Message | null {
       if (!only(x, ['t', 'f']) || !isStr(x.f, NODE_ID)) return null
       return x as unknown as LeaveMsg
     default:
-      return null
+      return readBoundedMessage(x)
   }
 }

@@ -18,7 +18,7 @@ type Req = FastifyRequest<{
  * Answers with the node's own JSON text plus `node` (spliced in, not
  * re-serialised) and the `x-tally-node` header.
  */
-function relay(reply: FastifyReply, served: Served): FastifyReply {
+export function relay(reply: FastifyReply, served: Served): FastifyReply {
   return reply
     .header('x-tally-node', served.nodeId)
     .header('content-type', 'application/json; charset=utf-8')

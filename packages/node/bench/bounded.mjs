@@ -56,7 +56,7 @@ async function once(run) {
     return {
       ok,
       refused,
-      other: 600 - ok - refused,
+      other: statuses.filter((s) => s !== 200 && s !== 409).map(String),
       answeredMs: Math.round(answeredMs),
       convergedMs: Math.round(convergedMs),
       grants: sum('grantsIn'),
@@ -78,8 +78,10 @@ async function post(url, body) {
     headers: { 'content-type': 'application/json' },
     signal: AbortSignal.timeout(60_000),
   })
-  await res.text()
-  return res.status
+  const text = await res.text()
+  if (res.status === 200 || res.status === 409) return res.status
+  // Anything else is reported with its code.
+  return `${res.status} ${JSON.parse(text)?.error?.code ?? text.slice(0, 80)}`
 }
 
 const decrement = (n, name) => post(`${n.url}/bounded/${name}/decrement`, { amount: 1 })

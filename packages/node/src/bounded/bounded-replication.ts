@@ -4,7 +4,7 @@
 // (B_WANT), which grant what they can spare (B_GRANT), within a bounded wait.
 // Messages ride the node's gossip transport; see docs/protocol.md.
 
-import { isTallyError } from '@tally/crdt'
+import { type BoundedCounterState, isTallyError } from '@tally/crdt'
 import type { Logger } from 'pino'
 import type { Membership, PeerInfo } from '../membership/membership.js'
 import {
@@ -47,6 +47,8 @@ export interface BoundedReplicationStats {
   grantsIn: number
   rightsIn: number
   wantTimeouts: number
+  /** Transfer requests received after their requester stopped waiting (answered with no rights). */
+  wantsExpired: number
 }
 
 interface Fetch {
@@ -68,6 +70,7 @@ export class BoundedReplication {
     grantsIn: 0,
     rightsIn: 0,
     wantTimeouts: 0,
+    wantsExpired: 0,
   }
   readonly #o: BoundedReplicationOptions
   readonly #fetches = new Map<string, Fetch>()
@@ -238,17 +241,20 @@ export class BoundedReplication {
   #onWant(msg: BWantMsg): void {
     this.stats.wantsIn++
     const f = this.#o.membership.self.id
-    void this.#o.counters.grant(msg.n, msg.r, msg.m).then((res) => {
-      if (res === null) return
-      const grant: BGrantMsg = {
-        t: BoundedMsgType.B_GRANT,
-        f,
-        q: msg.q,
-        n: msg.n,
-        g: res.granted,
-        b: res.state,
-      }
+    const answer = (granted: number, state: BoundedCounterState): void => {
+      const grant: BGrantMsg = { t: BoundedMsgType.B_GRANT, f, q: msg.q, n: msg.n, g: granted, b: state }
       this.#o.transport.send(msg.a, grant)
+    }
+    // Read too late (this node was paused, or the link held the request): the requester has given
+    // up, so rights given now would sit idle there while this node's own decrements need them.
+    if (Date.now() > msg.x) {
+      this.stats.wantsExpired++
+      const state = this.#o.counters.shareable(msg.n)
+      if (state) answer(0, state)
+      return
+    }
+    void this.#o.counters.grant(msg.n, msg.r, msg.m).then((res) => {
+      if (res !== null) answer(res.granted, res.state)
     })
   }
 
@@ -315,6 +321,7 @@ export class BoundedReplication {
         n: name,
         m: amount,
         r: this.#o.counters.map.replica,
+        x: Date.now() + this.#o.transferTimeoutMs,
       }
       this.#o.transport.send(addr, msg)
       this.stats.wantsOut++

@@ -47,7 +47,12 @@ export interface BSummaryMsg {
   s: Array<[name: string, digest: string]>
 }
 
-/** B_WANT: request `q` for `m` rights of counter `n`, to be given to replica `r` (the requester's). */
+/**
+ * B_WANT: request `q` for `m` rights of counter `n`, to be given to replica
+ * `r` (the requester's). `x`: when the requester stops waiting (ms since the
+ * epoch, its clock): a request read after that is answered with no rights,
+ * so rights never move to a node whose decrements already gave up.
+ */
 export interface BWantMsg {
   t: typeof BoundedMsgType.B_WANT
   f: string
@@ -56,6 +61,7 @@ export interface BWantMsg {
   n: string
   m: number
   r: string
+  x: number
 }
 
 /** B_GRANT: answer to request `q`: `g` rights of counter `n` given; `b` the granter's durable state of it. */
@@ -127,9 +133,9 @@ export function readBoundedMessage(x: Record<string, unknown>): BoundedMessage |
       return x as unknown as BSummaryMsg
     }
     case BoundedMsgType.B_WANT:
-      if (!only(x, ['t', 'f', 'a', 'q', 'n', 'm', 'r']) || !isStr(x.f, NODE_ID) || !isStr(x.a, ADDR))
+      if (!only(x, ['t', 'f', 'a', 'q', 'n', 'm', 'r', 'x']) || !isStr(x.f, NODE_ID) || !isStr(x.a, ADDR))
         return null
-      if (!isCount(x.q, 0) || !isName(x.n) || !isCount(x.m, 1)) return null
+      if (!isCount(x.q, 0) || !isName(x.n) || !isCount(x.m, 1) || !isCount(x.x, 0)) return null
       return typeof x.r === 'string' && isValidReplicaId(x.r) ? (x as unknown as BWantMsg) : null
     case BoundedMsgType.B_GRANT:
       if (!only(x, ['t', 'f', 'q', 'n', 'g', 'b']) || !isStr(x.f, NODE_ID)) return null

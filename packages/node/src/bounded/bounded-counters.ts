@@ -257,10 +257,12 @@ export class BoundedCounters {
   /**
    * Merges a state of `name` from a peer and logs it when it changed
    * something (not awaited; a failed log fences bounded writes). Returns
-   * true if it changed. Throws TALLY_DELTA_INVALID (TallyError) for a
+   * true if it changed; false, merging nothing, once the node is stopping. Throws TALLY_DELTA_INVALID (TallyError) for a
    * malformed or inconsistent state; nothing changes then.
    */
   mergeRemote(name: string, state: unknown): boolean {
+    // Stopping: the store closes soon; the peer keeps the state and anti-entropy brings it back.
+    if (this.#stopping) return false
     if (!this.map.merge(name, state)) return false
     const c = this.map.get(name)!
     this.#log(name, c.state(), false).then(

@@ -5,6 +5,7 @@ import { countRequests, createFastify, httpError } from '@tally/kit'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { ERROR_MAPPING } from './error-handler.js'
 import { Gateway, type GatewayOptions } from './gateway.js'
+import { boundedRoutes } from './routes/bounded.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
 import { dashboardRoutes } from './routes/dashboard.js'
@@ -70,6 +71,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(counterRoutes)
   await app.register(itemRoutes)
   await app.register(limitRoutes)
+  await app.register(boundedRoutes)
   await app.register(clusterRoutes)
   await app.register(dashboardRoutes)
   return app

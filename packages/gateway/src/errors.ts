@@ -23,6 +23,8 @@ const GATEWAY_ERROR_STATUS = {
   TALLY_NO_NODES: 503,
   /** A consistency read could not gather states from enough nodes. The message says how many answered. */
   TALLY_QUORUM_UNAVAILABLE: 503,
+  /** A bounded decrement no node could cover (relayed from the last node tried, with its details). */
+  TALLY_BOUND_EXCEEDED: 409,
   /** The overall deadline passed before any node answered. */
   TALLY_UPSTREAM_TIMEOUT: 504,
 } as const

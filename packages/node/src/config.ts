@@ -51,6 +51,7 @@ export interface NodeConfig {
   clusterKey: string | undefined
   clusterSize: number
   quorumTimeoutMs: number
+  boundedTransferTimeoutMs: number
   dataDir: string
   durability: 'sync' | 'async'
   snapshotIntervalMs: number
@@ -145,6 +146,13 @@ export const SCHEMA = defineSettings({
     description: 'how long a quorum/all write waits for acks before 504, ms',
     parse: int(1, 600_000),
     default: String(D.quorumTimeoutMs),
+  },
+  boundedTransferTimeoutMs: {
+    flag: 'bounded-transfer-timeout',
+    description:
+      'how long a bounded-counter decrement short of rights waits for peers to grant some before 409, ms',
+    parse: int(1, 600_000),
+    default: String(D.boundedTransferTimeoutMs),
   },
   dataDir: {
     flag: 'data-dir',

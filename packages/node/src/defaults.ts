@@ -18,6 +18,8 @@ export const NODE_DEFAULTS = {
   /** Lower bound of the cluster size used for quorum writes. */
   clusterSize: 1,
   quorumTimeoutMs: DEFAULT_QUORUM_TIMEOUT_MS,
+  /** A bounded-counter decrement short of rights waits this long for peers to grant some. */
+  boundedTransferTimeoutMs: 1_000,
   durability: 'sync',
   snapshotIntervalMs: 60_000,
   heartbeatIntervalMs: 1_000,

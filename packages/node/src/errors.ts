@@ -28,6 +28,11 @@ export const NodeErrorCodes = {
   SHUTTING_DOWN: 'TALLY_SHUTTING_DOWN',
   /** The write is durable here, but fewer replicas than required confirmed it in time (details: confirmed, required). */
   QUORUM_TIMEOUT: 'TALLY_QUORUM_TIMEOUT',
+  /**
+   * A bounded-counter decrement the node could not cover with its rights,
+   * even after asking peers (details: localRights, value, requested, holder?).
+   */
+  BOUND_EXCEEDED: 'TALLY_BOUND_EXCEEDED',
   /** A bug: anything unexpected. */
   INTERNAL: 'TALLY_INTERNAL',
 } as const

@@ -10,6 +10,9 @@ import { assertName, type CounterMap, type CounterMapState, type Delta } from '@
 import { type Consistency, requiredReplicas } from '@tally/kit'
 import type { Logger } from 'pino'
 import { type BatchOp, type BatchOutcome, foldBatch } from './batch/fold-batch.js'
+import { BoundedCounters } from './bounded/bounded-counters.js'
+import { BoundedReplication } from './bounded/bounded-replication.js'
+import { type BoundedStore, MemoryBoundedStore } from './bounded/bounded-store.js'
 import { NODE_DEFAULTS } from './defaults.js'
 import { NodeError, NodeErrorCodes } from './errors.js'
 import type { IdempotencyTable, OpShape } from './idempotency/idempotency.js'
@@ -24,6 +27,7 @@ import { rebuildCounters } from './storage/recovery.js'
 import { SnapshotScheduler } from './storage/snapshot-scheduler.js'
 import type { Identity, Store, StoreStats } from './storage/store.js'
 import { WriteFence } from './storage/write-fence.js'
+import { isBoundedMessage } from './wire/bounded-messages.js'
 import { CountingTransport, type MessageCounts } from './wire/counting-transport.js'
 import type { Transport, TransportStats } from './wire/transport.js'
 
@@ -52,9 +56,13 @@ export interface TallyNodeOptions {
   quorumTimeoutMs?: number
   /** Most entries in one anti-entropy answer (≥ 1000). */
   catchUpSliceEntries?: number
+  /** Log of the bounded counters; default: in memory (nothing survives a restart). */
+  boundedStore?: BoundedStore
+  /** How long a bounded decrement short of rights waits for peers' grants. */
+  boundedTransferTimeoutMs?: number
 }
 
-type Resolved = Required<Omit<TallyNodeOptions, 'advertiseHost' | 'http'>>
+type Resolved = Required<Omit<TallyNodeOptions, 'advertiseHost' | 'http' | 'boundedStore'>>
 
 /** A mutating request. */
 export interface MutateRequest extends OpShape {
@@ -70,6 +78,9 @@ export class TallyNode {
   readonly map: CounterMap
   readonly membership: Membership
   readonly replicator: Replicator
+  /** The bounded counters (floor 0, rights) and their replication. */
+  readonly bounded: BoundedCounters
+  readonly boundedReplication: BoundedReplication
   readonly startedAt = Date.now()
   readonly #o: Resolved
   readonly #fence: WriteFence
@@ -79,8 +90,15 @@ export class TallyNode {
   #limits: Limits | undefined
   #stopping = false
 
-  private constructor(o: Resolved, identity: Identity, map: CounterMap, membership: Membership) {
+  private constructor(
+    o: Resolved,
+    identity: Identity,
+    map: CounterMap,
+    membership: Membership,
+    bounded: BoundedCounters,
+  ) {
     this.#o = o
+    this.bounded = bounded
     this.identity = identity
     this.map = map
     this.membership = membership
@@ -116,6 +134,19 @@ export class TallyNode {
       sliceEntries: o.catchUpSliceEntries,
     })
     this.replicator.onRemoteChange = () => this.#snapshots.maybe()
+    this.boundedReplication = new BoundedReplication({
+      counters: bounded,
+      transport: this.#transport,
+      membership,
+      logger: o.logger,
+      fanout: o.fanout,
+      gossipIntervalMs: o.gossipIntervalMs,
+      eagerPush: o.eagerPush,
+      transferTimeoutMs: o.boundedTransferTimeoutMs,
+    })
+    this.replicator.onOtherMessage = (msg) => {
+      if (isBoundedMessage(msg)) this.boundedReplication.handle(msg)
+    }
   }
 
   /**
@@ -136,6 +167,7 @@ export class TallyNode {
       idempotencyMaxKeys: d.idempotencyMaxKeys,
       quorumTimeoutMs: d.quorumTimeoutMs,
       catchUpSliceEntries: d.catchUpSliceEntries,
+      boundedTransferTimeoutMs: d.boundedTransferTimeoutMs,
       ...opts,
     }
     const log = o.logger
@@ -144,9 +176,23 @@ export class TallyNode {
     const { map, skipped } = await rebuildCounters(rec)
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
     let bound: string
+    let bounded: BoundedCounters
+    try {
+      bounded = await BoundedCounters.open({
+        replica: rec.identity.replicaId,
+        store: opts.boundedStore ?? new MemoryBoundedStore(),
+        logger: log,
+        idempotencyTtlMs: o.idempotencyTtlMs,
+        idempotencyMaxKeys: o.idempotencyMaxKeys,
+      })
+    } catch (err) {
+      await o.store.close()
+      throw err
+    }
     try {
       bound = await o.transport.listen()
     } catch (err) {
+      await bounded.stop()
       await o.store.close()
       throw err
     }
@@ -160,7 +206,7 @@ export class TallyNode {
     })
     membership.onChange = (id, from, to) => log.info({ peer: id, from, to }, 'peer state changed')
     membership.seed(o.peers)
-    const node = new TallyNode(o, rec.identity, map, membership)
+    const node = new TallyNode(o, rec.identity, map, membership, bounded)
     node.#keyed.load(rec.idempotency)
     try {
       await node.#openLimits()
@@ -170,6 +216,7 @@ export class TallyNode {
       throw err
     }
     node.replicator.start()
+    node.boundedReplication.start()
     node.#keyed.reconcileRecovered()
     node.#snapshots.start()
     log.info(
@@ -397,7 +444,13 @@ export class TallyNode {
     this.#stopping = true
     this.#snapshots.stop()
     this.#keyed.stop()
-    await Promise.all([this.#fence.settled(), this.#keyed.settled(), this.#limits?.stop()])
+    this.boundedReplication.stop()
+    await Promise.all([
+      this.#fence.settled(),
+      this.#keyed.settled(),
+      this.#limits?.stop(),
+      this.bounded.stop(),
+    ])
     await this.replicator.stop(1_000)
     await this.replicator.settled()
     await this.#snapshots.take()

@@ -6,6 +6,7 @@
 import { logListening, readConfigOrExit, respBindPort } from '@tally/kit'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
+import { LevelBoundedStore } from './bounded/level-bounded-store.js'
 import { helpText, type NodeConfig, parseConfig } from './config.js'
 import { DiscoveryClient } from './discovery/discovery-client.js'
 import { DnsDiscovery } from './discovery/dns-discovery.js'
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
     idempotencyMaxKeys: cfg.idempotencyMaxKeys,
     quorumTimeoutMs: cfg.quorumTimeoutMs,
     catchUpSliceEntries: cfg.catchUpSliceEntries,
+    boundedStore: new LevelBoundedStore({ dataDir: cfg.dataDir, durability: cfg.durability, logger: log }),
+    boundedTransferTimeoutMs: cfg.boundedTransferTimeoutMs,
   })
   const app = buildApp({ node, logger: log })
   await app.listen({ host: cfg.host, port: cfg.httpPort })

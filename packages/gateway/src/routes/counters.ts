@@ -21,7 +21,7 @@ const relayed = new WeakMap<Served, string>()
  * Answers with the node's own JSON text plus `node` (spliced in, not
  * re-serialised) and the `x-tally-node` header.
  */
-function relay(reply: FastifyReply, served: Served): FastifyReply {
+export function relay(reply: FastifyReply, served: Served): FastifyReply {
   let text = relayed.get(served)
   if (text === undefined) {
     text = withNode(served.text, served.nodeId)

@@ -11,6 +11,7 @@ import type { TallyNode } from '../node.js'
 import { ERROR_STATUS, mapNodeError } from './error-status.js'
 import { trackLoad } from './load.js'
 import { nodeMetrics } from './metrics.js'
+import { boundedRoutes } from './routes/bounded.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
 import { limitRoutes } from './routes/limits.js'
@@ -45,6 +46,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const load = trackLoad(app)
   const metrics = nodeMetrics(opts.node, () => load.read())
   app.register(counterRoutes, { node: opts.node, load, writes: metrics.writes })
+  app.register(boundedRoutes, { node: opts.node, load })
   app.register(clusterRoutes, { node: opts.node, load, metrics: metrics.registry })
   app.register(limitRoutes, { node: opts.node, load })
   return app

@@ -138,6 +138,8 @@ export class Replicator {
   onRemoteChange: () => void = () => {}
   /** The rate limits, once the node has loaded them (their gossip rides on the rounds). */
   limits: LimitHooks | undefined
+  /** Called for messages of other replicated types (bounded counters), after the sender was marked heard. */
+  onOtherMessage: (msg: Message) => void = () => {}
 
   /** Throws RangeError if `sliceEntries` is below MIN_SLICE_ENTRIES (receivers would not ask for the rest). */
   constructor(o: ReplicatorOptions) {
@@ -267,6 +269,8 @@ export class Replicator {
         m.observe(msg.f, msg.a)
         this.limits?.receive(msg)
         return
+      default:
+        this.onOtherMessage(msg)
     }
   }
 

@@ -6,6 +6,7 @@
 import { isValidName, isValidReplicaId } from '@tally/crdt'
 import { isIdempotencyKey } from '@tally/kit'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
+import { type BoundedMessage, BoundedMsgType, readBoundedMessage } from './bounded-messages.js'
 import { type LimitsMsg, readLimitsMsg } from './limit-messages.js'
 
 /** Wire message type tags. Numbers are stable: never reuse one. */
@@ -24,6 +25,8 @@ export const MsgType = {
   LEAVE: 6,
   /** Rate-limit window buckets, or their digest (wire/limit-messages.ts). */
   LIMITS: 7,
+  /** Bounded counters (20–29): see bounded-messages.ts. */
+  ...BoundedMsgType,
 } as const
 
 /** Sender identity carried by PULL and ACK so a receiver can learn/refresh it. */
@@ -176,7 +179,15 @@ export interface LeaveMsg {
 
 export type { LimitsMsg } from './limit-messages.js'
 
-export type Message = PullMsg | AckMsg | PushMsg | PushAckMsg | MembersMsg | LeaveMsg | LimitsMsg
+export type Message =
+  | PullMsg
+  | AckMsg
+  | PushMsg
+  | PushAckMsg
+  | MembersMsg
+  | LeaveMsg
+  | LimitsMsg
+  | BoundedMessage
 
 /** Most members accepted in one MEMBERS message. */
 export const MAX_MEMBERS = 4096
@@ -256,6 +267,6 @@ export function readMessage(x: unknown): Message | null {
     case MsgType.LIMITS:
       return readLimitsMsg(x)
     default:
-      return null
+      return readBoundedMessage(x)
   }
 }

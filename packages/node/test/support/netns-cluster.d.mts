@@ -17,6 +17,7 @@ export interface NetnsCluster {
     path: string,
     body?: unknown,
     headers?: Record<string, string>,
+    timeoutMs?: number,
   ): Promise<{ status: number; body: unknown }>
   cut(a: number[], b: number[]): void
   heal(): void

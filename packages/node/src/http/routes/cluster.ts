@@ -49,6 +49,7 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
     keys: node.keyStats,
     snapshots: node.snapshots,
     replication: node.replicator.stats,
+    bounded: { counters: node.bounded.map.size, ...node.bounded.stats, ...node.boundedReplication.stats },
     transport: node.transportStats(),
     load: load.read(),
   }))

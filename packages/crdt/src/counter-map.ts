@@ -407,8 +407,10 @@ export class CounterMap {
   mergeColumns(columns: unknown): boolean {
     const { names, replicas, rows } = readColumns(columns)
     const t = this.#t
-    // Counter and replica numbers by column index, looked up once each.
-    const cs: Array<number | undefined> = names.map((name) => t.counter(name))
+    // Counter and replica numbers by column index, looked up at their first
+    // row: a new counter is then added right after its lookup missed, which
+    // hashes its name once (see NameIndex).
+    const cs: Array<number | undefined> = new Array(names.length)
     const rs: Array<number | undefined> = replicas.map((id) => t.replica(id))
     let changed = false
     for (let i = 0; i < rows.length; i += ROW) {

@@ -31,6 +31,10 @@ export class NameIndex {
   // Hash of each name, by number, in fixed pages (never copied).
   readonly #hashes: Uint32Array[] = []
   #count = 0
+  // The name of the latest miss of get() and its hash: adding a name just
+  // looked up (the usual sequence) does not hash it again.
+  #missName: string | undefined
+  #missHash = 0
 
   /** Indexes `names` (the caller's array, read live). */
   constructor(names: readonly string[]) {
@@ -44,7 +48,11 @@ export class NameIndex {
     const mask = this.#mask
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = slots[i] as number
-      if (v === 0) return undefined
+      if (v === 0) {
+        this.#missName = name
+        this.#missHash = h
+        return undefined
+      }
       const c = v - 1
       if (this.#hash(c) === h && this.#names[c] === name) return c
     }
@@ -53,7 +61,8 @@ export class NameIndex {
   /** Records that `names[c] === name`, c being the next number (the caller checked `name` is not indexed). */
   add(name: string, c: number): void {
     if (c !== this.#count) throw new RangeError(`NameIndex.add: expected number ${this.#count}, got ${c}`)
-    const h = hashName(name)
+    const h = name === this.#missName ? this.#missHash : hashName(name)
+    this.#missName = undefined
     if ((c & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
     ;(this.#hashes[c >>> HSHIFT] as Uint32Array)[c & HMASK] = h
     this.#count++

@@ -34,7 +34,7 @@ import {
 } from './snapshot-codec.js'
 import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
-import { writeSnapshotChunks } from './snapshot-writer.js'
+import { CHUNK_ENTRIES, writeSnapshotChunks } from './snapshot-writer.js'
 import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import { defaultOpenDb, openAt, type WalDb, walEntries } from './wal-db.js'
@@ -229,17 +229,21 @@ export class LevelStore implements Store {
     )
     return {
       identity,
-      state: snap || scan.ops > 0 ? fold.state() : null,
-      ...(manifest && manifest.chunks > 0 ? { slices: () => this.#slices(manifest) } : {}),
+      // The counters come as slices (the snapshot's, then the folded log's), the summary as `state`.
+      state: snap || scan.ops > 0 ? { vv: fold.summary(), counters: {} } : null,
+      ...((manifest && manifest.chunks > 0) || fold.counters > 0
+        ? { slices: () => this.#slices(manifest, fold) }
+        : {}),
       deltas: [],
       idempotency: idem.live(now, this.#o.idempotencyTtl),
       warnings,
     }
   }
 
-  #slices(m: SnapshotManifest): AsyncIterable<unknown> {
+  async *#slices(m: SnapshotManifest | null, fold: StateFold): AsyncGenerator<unknown> {
     if (!this.#db) throw closedError()
-    return readSlices(this.#db, m, this.#o.dataDir)
+    if (m && m.chunks > 0) yield* readSlices(this.#db, m, this.#o.dataDir)
+    yield* fold.columns(CHUNK_ENTRIES)
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */

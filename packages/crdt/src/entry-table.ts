@@ -8,6 +8,7 @@
 // page, so a large map never copies its columns nor leaves freed copies
 // behind in the allocator (which would stay resident).
 
+import { NameArena } from './name-arena.js'
 import { NameIndex } from './name-index.js'
 
 const SHIFT = 13
@@ -33,8 +34,8 @@ export class EntryTable {
   // Per counter: first entry.
   readonly #head: Int32Array[] = []
   #entries = 0
-  /** Name of each counter, by number. */
-  readonly names: string[] = []
+  /** Name of each counter, by number, as bytes (see {@link name}). */
+  readonly names = new NameArena()
   /** Id of each replica, by number. */
   readonly replicaIds: string[] = []
   readonly #counterOf = new NameIndex(this.names)
@@ -47,7 +48,12 @@ export class EntryTable {
 
   /** Number of counters. */
   get counters(): number {
-    return this.names.length
+    return this.names.count
+  }
+
+  /** Name of counter number `c` (a new string each call). */
+  name(c: number): string {
+    return this.names.name(c)
   }
 
   /** Number of a known counter, or undefined. O(1). */
@@ -62,9 +68,9 @@ export class EntryTable {
 
   /** Numbers new counter `name` (the caller checked it is unknown) and returns its number. O(1) amortised. */
   addCounter(name: string): number {
-    const c = this.names.length
+    const c = this.names.count
     if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
-    this.names.push(name)
+    this.names.add(name)
     this.#counterOf.add(name, c)
     return c
   }

@@ -40,6 +40,11 @@ export class EntryTable {
   readonly replicaIds: string[] = []
   readonly #counterOf = new NameIndex(this.names)
   readonly #replicaOf = new Map<string, number>()
+  // The counter last found or added and the string it was found by: the
+  // write path looks a name up and then puts it in a delta, which then
+  // needs no new string.
+  #recent = END
+  #recentName = ''
 
   /** Number of entries. */
   get entries(): number {
@@ -51,14 +56,19 @@ export class EntryTable {
     return this.names.count
   }
 
-  /** Name of counter number `c` (a new string each call). */
+  /** Name of counter number `c` (a new string, unless it is the counter last found or added). */
   name(c: number): string {
-    return this.names.name(c)
+    return c === this.#recent ? this.#recentName : this.names.name(c)
   }
 
   /** Number of a known counter, or undefined. O(1). */
   counter(name: string): number | undefined {
-    return this.#counterOf.get(name)
+    const c = this.#counterOf.get(name)
+    if (c !== undefined) {
+      this.#recent = c
+      this.#recentName = name
+    }
+    return c
   }
 
   /** Number of counter `name`, numbering it if new. O(1) amortised. */
@@ -72,6 +82,8 @@ export class EntryTable {
     if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
     this.names.add(name)
     this.#counterOf.add(name, c)
+    this.#recent = c
+    this.#recentName = name
     return c
   }
 

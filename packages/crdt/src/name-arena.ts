@@ -77,19 +77,19 @@ export class NameArena {
 
   /** Name `c` as a string (a new string each call). O(length). */
   name(c: number): string {
-    const o = this.offsetOf(c)
-    return String.fromCharCode.apply(
-      null,
-      this.pageOf(c).subarray(o, o + this.lengthOf(c)) as unknown as number[],
-    )
+    const pos = this.#pos(c)
+    const o = pos & 0xffff
+    const page = this.#pages[pos >>> 16] as Uint8Array
+    return String.fromCharCode.apply(null, page.subarray(o, o + this.lengthOf(c)) as unknown as number[])
   }
 
   /** True when name `c` is `s`. O(length). */
   equals(c: number, s: string): boolean {
-    const len = this.lengthOf(c)
+    const len = (this.#len[c >>> SHIFT] as Uint8Array)[c & MASK] as number
     if (s.length !== len) return false
-    const page = this.pageOf(c)
-    const o = this.offsetOf(c)
+    const pos = this.#pos(c)
+    const page = this.#pages[pos >>> 16] as Uint8Array
+    const o = pos & 0xffff
     for (let i = 0; i < len; i++) if (page[o + i] !== s.charCodeAt(i)) return false
     return true
   }

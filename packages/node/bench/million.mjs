@@ -233,7 +233,7 @@ function rssOf(pid) {
   return m ? Number(m[1]) * 1024 : Number.NaN
 }
 
-/** Starts redis-server on a unix socket in `dir`; resolves once it answers. */
+/** Starts redis-server on a unix socket in `dir`; resolves once it answers PONG (not -LOADING: its data set is loaded). */
 async function startRedis(dir, aof = 'no') {
   const sock = join(dir, 'redis.sock')
   const child = spawn(
@@ -244,7 +244,7 @@ async function startRedis(dir, aof = 'no') {
   const t0 = performance.now()
   const ready = async () => {
     try {
-      return existsSync(sock) && (await redisCmds(sock, ['PING'])).length === 1
+      return existsSync(sock) && (await redisCmds(sock, ['PING']))[0] === '+PONG'
     } catch {
       return false
     }

@@ -6,6 +6,7 @@
 
 // Bytes per page: a name's position is page << 16 | offset in one uint32.
 const PAGE_BYTES = 1 << 16
+const MAX_PAGES = 1 << 16
 const SHIFT = 13
 /** Names per index page. */
 const PAGE = 1 << SHIFT
@@ -32,12 +33,16 @@ export class NameArena {
   /**
    * Appends `name` and returns its number. Throws RangeError unless every
    * character is in U+0001–U+00FF and the name is 1–255 characters (valid
-   * counter names always are; nothing is added when it throws). O(length).
+   * counter names always are), or once 4 GiB of names are held; nothing is
+   * added when it throws. O(length).
    */
   add(name: string): number {
     const len = name.length
     if (len < 1 || len > 255) throw new RangeError(`NameArena: a name must be 1-255 characters, got ${len}`)
     if (this.#used + len > PAGE_BYTES) {
+      // A position is 32 bits: 65 536 pages (4 GiB of names) at most.
+      if (this.#pages.length >= MAX_PAGES)
+        throw new RangeError('NameArena: 4 GiB of names is the most it holds')
       this.#pages.push(new Uint8Array(PAGE_BYTES))
       this.#used = 0
     }

@@ -17,7 +17,7 @@ import {
 } from './delta.js'
 import { END, EntryTable } from './entry-table.js'
 import { ErrorCodes, TallyError } from './errors.js'
-import { formatDigest, type Hash64, hashPairInto, mixInto } from './hash.js'
+import { formatDigest, type Hash64, hashBytesPairInto, mixInto } from './hash.js'
 import type { PNCounterState } from './pncounter.js'
 import { ReplicaLog } from './replica-log.js'
 import { ROW, readColumns, type StateColumns } from './state-columns.js'
@@ -37,10 +37,11 @@ import { VersionVector } from './version-vector.js'
  * seq of its last change; the version summary says, per replica, up to which
  * seq this holder has every change. See the package README for why this converges.
  *
- * Memory: names and replica ids are held once each; entries are rows of
- * typed arrays (see entry-table.ts), 32 bytes an entry plus 12 bytes
- * in its replica's change log, so a replica costs memory only in counters it
- * wrote. Objects are made only at the API edge.
+ * Memory: names are held once each, as bytes (name-arena.ts), replica ids
+ * once each; entries are rows of typed arrays (see entry-table.ts), 32
+ * bytes an entry plus 12 bytes in its replica's change log, so a replica
+ * costs memory only in counters it wrote. Strings and objects are made only
+ * at the API edge.
  */
 export class CounterMap {
   /** This replica's id; local operations go to its entries. */
@@ -135,7 +136,10 @@ export class CounterMap {
 
   /** Names of every known counter, sorted. O(k log k). */
   names(): string[] {
-    return [...this.#t.names].sort()
+    const t = this.#t
+    const out: string[] = new Array(t.counters)
+    for (let c = 0; c < t.counters; c++) out[c] = t.name(c)
+    return out.sort()
   }
 
   /** Number of known counters. */
@@ -180,7 +184,7 @@ export class CounterMap {
       return { vv: {}, counters }
     }
     const vv = this.summary()
-    for (let c = 0; c < t.counters; c++) counters[t.names[c] as string] = this.#entriesOf(c)
+    for (let c = 0; c < t.counters; c++) counters[t.name(c)] = this.#entriesOf(c)
     return { vv, counters }
   }
 
@@ -212,7 +216,7 @@ export class CounterMap {
         out[t.replicaIds[t.rep(e)] as string] = [t.p(e), t.n(e), t.seq(e)]
         taken++
       }
-      counters[t.names[c] as string] = out
+      counters[t.name(c)] = out
     }
     return { counters, next: c }
   }
@@ -318,7 +322,7 @@ export class CounterMap {
         }
         const e = t.find(c, r)
         last = t.seq(e)
-        out.entries.push([t.names[c] as string, id, t.p(e), t.n(e), last])
+        out.entries.push([t.name(c), id, t.p(e), t.n(e), last])
         return true
       })
       // Cut short: the range vouches only up to the last entry sent (seqs are unique per replica).
@@ -407,7 +411,7 @@ export class CounterMap {
     const rows: number[] = []
     let c = from
     for (; c < t.counters && rows.length < maxEntries * ROW; c++) {
-      const ci = names.push(t.names[c] as string) - 1
+      const ci = names.push(t.name(c)) - 1
       for (let e = t.head(c); e !== END; e = t.next(e)) {
         const r = t.rep(e)
         let ri = local.get(r)
@@ -430,8 +434,10 @@ export class CounterMap {
   mergeColumns(columns: unknown): boolean {
     const { names, replicas, rows } = readColumns(columns)
     const t = this.#t
-    // Counter and replica numbers by column index, looked up once each.
-    const cs: Array<number | undefined> = names.map((name) => t.counter(name))
+    // Counter and replica numbers by column index, looked up at their first
+    // row: a new counter is then added right after its lookup missed, which
+    // hashes its name once (see NameIndex).
+    const cs: Array<number | undefined> = new Array(names.length)
     const rs: Array<number | undefined> = replicas.map((id) => t.replica(id))
     let changed = false
     for (let i = 0; i < rows.length; i += ROW) {
@@ -464,7 +470,7 @@ export class CounterMap {
     const id = t.replicaIds[r] as string
     // An entry's digest contribution: hash of (name, replica) mixed with p, n and seq.
     const h = SCRATCH
-    hashPairInto(t.names[c] as string, id, BASE)
+    hashBytesPairInto(t.names.pageOf(c), t.names.offsetOf(c), t.names.lengthOf(c), id, BASE)
     let e = old
     if (e !== END) {
       entryHash(t.p(e), t.n(e), t.seq(e))

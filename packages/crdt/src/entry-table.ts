@@ -8,6 +8,7 @@
 // page, so a large map never copies its columns nor leaves freed copies
 // behind in the allocator (which would stay resident).
 
+import { NameArena } from './name-arena.js'
 import { NameIndex } from './name-index.js'
 
 const SHIFT = 13
@@ -33,12 +34,17 @@ export class EntryTable {
   // Per counter: first entry.
   readonly #head: Int32Array[] = []
   #entries = 0
-  /** Name of each counter, by number. */
-  readonly names: string[] = []
+  /** Name of each counter, by number, as bytes (see {@link name}). */
+  readonly names = new NameArena()
   /** Id of each replica, by number. */
   readonly replicaIds: string[] = []
   readonly #counterOf = new NameIndex(this.names)
   readonly #replicaOf = new Map<string, number>()
+  // The counter last found or added and the string it was found by: the
+  // write path looks a name up and then puts it in a delta, which then
+  // needs no new string.
+  #recent = END
+  #recentName = ''
 
   /** Number of entries. */
   get entries(): number {
@@ -47,12 +53,22 @@ export class EntryTable {
 
   /** Number of counters. */
   get counters(): number {
-    return this.names.length
+    return this.names.count
+  }
+
+  /** Name of counter number `c` (a new string, unless it is the counter last found or added). */
+  name(c: number): string {
+    return c === this.#recent ? this.#recentName : this.names.name(c)
   }
 
   /** Number of a known counter, or undefined. O(1). */
   counter(name: string): number | undefined {
-    return this.#counterOf.get(name)
+    const c = this.#counterOf.get(name)
+    if (c !== undefined) {
+      this.#recent = c
+      this.#recentName = name
+    }
+    return c
   }
 
   /** Number of counter `name`, numbering it if new. O(1) amortised. */
@@ -62,10 +78,12 @@ export class EntryTable {
 
   /** Numbers new counter `name` (the caller checked it is unknown) and returns its number. O(1) amortised. */
   addCounter(name: string): number {
-    const c = this.names.length
+    const c = this.names.count
     if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
-    this.names.push(name)
+    this.names.add(name)
     this.#counterOf.add(name, c)
+    this.#recent = c
+    this.#recentName = name
     return c
   }
 

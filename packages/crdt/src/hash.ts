@@ -54,6 +54,30 @@ export function hashPairInto(a: string, b: string, out: Hash64): void {
   finishInto(h1, h2, out)
 }
 
+/**
+ * {@link hashPairInto} of a first string held as one-byte characters
+ * (`len` bytes of `page` from `o`, e.g. a name in a NameArena): the same
+ * hash as the string those bytes spell. No allocation.
+ */
+export function hashBytesPairInto(page: Uint8Array, o: number, len: number, b: string, out: Hash64): void {
+  const total = len + 1 + b.length
+  let h1 = SEED1 ^ total
+  let h2 = SEED2 ^ total
+  for (let i = o; i < o + len; i++) {
+    const c = page[i] as number
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  h1 = Math.imul(h1, 2654435761)
+  h2 = Math.imul(h2, 1597334677)
+  for (let i = 0; i < b.length; i++) {
+    const c = b.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  finishInto(h1, h2, out)
+}
+
 /** Mixes a non-negative safe integer into a hash. Pure. */
 export function mixNumber(h: Hash64, x: number): Hash64 {
   const lo = x >>> 0

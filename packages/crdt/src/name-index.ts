@@ -1,5 +1,7 @@
+import type { NameArena } from './name-arena.js'
+
 // Counter name → counter number, as an open-addressing hash table of
-// int32s over the names the EntryTable already holds: 12 bytes a name at
+// int32s over the names the EntryTable already holds (in its NameArena): 12 bytes a name at
 // most (a slot at ≤ 50 % load, plus its 32-bit hash kept for rehashing),
 // where a Map costs several times that, and one probe into a compact table.
 
@@ -19,21 +21,25 @@ const HPAGE = 1 << HSHIFT
 const HMASK = HPAGE - 1
 
 /**
- * Finds the number of a name among `names` (numbered 0, 1, … in order of
- * addition, never removed). The caller owns `names` and adds to the index
- * each name it appends.
+ * Finds the number of a name among the names of an arena (numbered 0, 1, …
+ * in order of addition, never removed). The caller owns the arena and adds
+ * to the index each name it appends.
  */
 export class NameIndex {
-  readonly #names: readonly string[]
+  readonly #names: NameArena
   // Slot → counter number + 1 (0: empty). Length a power of two.
   #slots = new Int32Array(64)
   #mask = 63
   // Hash of each name, by number, in fixed pages (never copied).
   readonly #hashes: Uint32Array[] = []
   #count = 0
+  // The name of the latest miss of get() and its hash: adding a name just
+  // looked up (the usual sequence) does not hash it again.
+  #missName: string | undefined
+  #missHash = 0
 
-  /** Indexes `names` (the caller's array, read live). */
-  constructor(names: readonly string[]) {
+  /** Indexes the names of `names` (the caller's arena, read live). */
+  constructor(names: NameArena) {
     this.#names = names
   }
 
@@ -44,16 +50,21 @@ export class NameIndex {
     const mask = this.#mask
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = slots[i] as number
-      if (v === 0) return undefined
+      if (v === 0) {
+        this.#missName = name
+        this.#missHash = h
+        return undefined
+      }
       const c = v - 1
-      if (this.#hash(c) === h && this.#names[c] === name) return c
+      if (this.#hash(c) === h && this.#names.equals(c, name)) return c
     }
   }
 
-  /** Records that `names[c] === name`, c being the next number (the caller checked `name` is not indexed). */
+  /** Records that name `c` of the arena is `name`, c being the next number (the caller checked `name` is not indexed). */
   add(name: string, c: number): void {
     if (c !== this.#count) throw new RangeError(`NameIndex.add: expected number ${this.#count}, got ${c}`)
-    const h = hashName(name)
+    const h = name === this.#missName ? this.#missHash : hashName(name)
+    this.#missName = undefined
     if ((c & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
     ;(this.#hashes[c >>> HSHIFT] as Uint32Array)[c & HMASK] = h
     this.#count++

@@ -1,6 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { formatDigest, hashPair, hashPairInto, hashString, mixInto, mixNumber } from '../src/hash.js'
+import {
+  formatDigest,
+  hashBytesPairInto,
+  hashPair,
+  hashPairInto,
+  hashString,
+  mixInto,
+  mixNumber,
+} from '../src/hash.js'
 
 const u32 = (x: number) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff
 
@@ -69,6 +77,23 @@ describe('allocation-free variants', () => {
         mixInto(out, y)
         expect(out).toEqual(mixNumber(mixNumber(hashPair(a, b), x), y))
       }),
+    )
+  })
+
+  it('hashBytesPairInto of a name held as bytes equals hashPair of the name as a string', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[\x21-\x7e]{1,128}$/),
+        fc.string(),
+        fc.nat(64),
+        (name, replica, pad) => {
+          const page = new Uint8Array(pad + name.length + 3)
+          for (let i = 0; i < name.length; i++) page[pad + i] = name.charCodeAt(i)
+          const out = { h1: 0, h2: 0 }
+          hashBytesPairInto(page, pad, name.length, replica, out)
+          expect(out).toEqual(hashPair(name, replica))
+        },
+      ),
     )
   })
 })

@@ -2,13 +2,14 @@
 // with redis-server side by side where a comparison applies.
 //
 // Usage (after npm run build), from packages/node:
-//   node --expose-gc bench/million.mjs [snapshot|restart|memory|catchup|all]   (default all)
+//   node --expose-gc bench/million.mjs [snapshot|restart|log|memory|catchup|all]   (default all)
 // Env: N counters (default 1000000), REPLICAS entries per counter (default 3:
 // this node's and two peers'), KEYS idempotency records in the snapshot
 // (default 300000), TAIL logged operations after the snapshot (default 10000),
 // HTTP_N counters loaded over HTTP for the memory figure (default N),
 // RUNS timed repeats (default 3; medians reported), CATCHUP_N counters for
-// the catch-up figure (default 100000).
+// the catch-up figure (default 100000), LOG_OPS operations for the log
+// figure (default 1000000).
 //
 //   snapshot  in process: a LevelStore and a CounterMap of N counters; writes
 //             go on (one at a time) while a snapshot of the live map and KEYS
@@ -18,6 +19,10 @@
 //   restart   the same data dir (snapshot + TAIL logged ops): open + rebuild
 //             of the map, median of RUNS; then an empty data dir; redis-server
 //             start for comparison.
+//   log       a data dir holding LOG_OPS logged operations, one per log
+//             record (no snapshot): open + rebuild, median of RUNS (CPU time
+//             beside it: less sensitive to a loaded machine); a redis-server
+//             restarted from an append-only file of as many INCRs, time to PING.
 //   memory    a tally-node process (async durability) loaded with HTTP_N
 //             counters by HTTP increments; VmRSS per counter, before and after
 //             a restart, and write throughput per tenth of the load; a
@@ -52,6 +57,7 @@ const TAIL = Number(process.env.TAIL ?? 10_000)
 const HTTP_N = Number(process.env.HTTP_N ?? N)
 const RUNS = Number(process.env.RUNS ?? 3)
 const CATCHUP_N = Number(process.env.CATCHUP_N ?? 100_000)
+const LOG_OPS = Number(process.env.LOG_OPS ?? 1_000_000)
 const what = process.argv[2] ?? 'all'
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -155,16 +161,19 @@ async function snapshotAndRestart(dir) {
   return { digest }
 }
 
-async function restart(dir, digest) {
+async function restart(dir, digest, cpu = []) {
   const times = []
   for (let i = 0; i < RUNS; i++) {
     globalThis.gc?.()
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     const store = new LevelStore({ dataDir: dir })
     const rec = await store.open('bench')
     const t1 = performance.now()
     const { map } = await rebuildCounters(rec)
     times.push(performance.now() - t0)
+    const c = process.cpuUsage(c0)
+    cpu.push((c.user + c.system) / 1000)
     if (process.env.VERBOSE) console.log('open', ms(t1 - t0), 'rebuild', ms(performance.now() - t1))
     if (map.digest() !== digest) throw new Error('recovered state differs from the written one')
     await store.close()
@@ -172,23 +181,70 @@ async function restart(dir, digest) {
   return median(times)
 }
 
+async function logFigures() {
+  const dir = tempDir()
+  try {
+    const store = new LevelStore({
+      dataDir: join(dir, 'log'),
+      durability: 'async',
+      snapshotEveryOps: Infinity,
+    })
+    const rec = await store.open('bench')
+    const map = new CounterMap(rec.identity.replicaId)
+    for (let i = 0; i < LOG_OPS; i++) {
+      map.increment(`counter-${(i * 31) % LOG_OPS}`, 1)
+      await store.appendLocal(map.deltaFor(map.replica, map.seq - 1))
+    }
+    await store.close()
+    const cpu = []
+    const row = {
+      ops: LOG_OPS,
+      logRecords: store.stats.batches,
+      openAndRebuildMsMedian: ms(await restart(join(dir, 'log'), map.digest(), cpu)),
+      cpuMsMedian: ms(median(cpu)),
+    }
+    if (redisBin) {
+      const rdir = tempDir()
+      const r = await startRedis(rdir, 'yes')
+      for (let i = 0; i < LOG_OPS; i += 10_000) {
+        const cmds = []
+        for (let j = i; j < Math.min(LOG_OPS, i + 10_000); j++)
+          cmds.push(['INCR', `counter-${(j * 31) % LOG_OPS}`])
+        await redisCmds(r.sock, cmds)
+      }
+      await stopChild(r.child)
+      const starts = []
+      for (let i = 0; i < RUNS; i++) {
+        const again = await startRedis(rdir, 'yes')
+        starts.push(again.startMs)
+        await stopChild(again.child)
+      }
+      rm(rdir)
+      row.redisServerFromAofToPingMsMedian = ms(median(starts))
+    } else row.redis = 'redis-server absent'
+    out('restart: operation log only', row)
+  } finally {
+    rm(dir)
+  }
+}
+
 function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) * 1024 : Number.NaN
 }
 
-/** Starts redis-server on a unix socket in `dir`; resolves once it answers. */
-async function startRedis(dir) {
+/** Starts redis-server on a unix socket in `dir`; resolves once it answers PONG (not -LOADING: its data set is loaded). */
+async function startRedis(dir, aof = 'no') {
   const sock = join(dir, 'redis.sock')
   const child = spawn(
     redisBin,
-    ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--dir', dir],
+    ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', aof, '--dir', dir],
     { stdio: 'ignore' },
   )
   const t0 = performance.now()
   const ready = async () => {
     try {
-      return existsSync(sock) && (await redisCmds(sock, ['PING'])).length === 1
+      return existsSync(sock) && (await redisCmds(sock, ['PING']))[0] === '+PONG'
     } catch {
       return false
     }
@@ -230,12 +286,14 @@ async function restartFigures() {
   try {
     const { digest } = await snapshotAndRestart(join(dir, 'store'))
     if (what === 'all' || what === 'restart') {
+      const cpu = []
       out('restart: snapshot + log tail', {
         counters: N,
         replicas: REPLICAS,
         keyRecords: KEYS,
         tailOps: TAIL,
-        openAndRebuildMsMedian: ms(await restart(join(dir, 'store'), digest)),
+        openAndRebuildMsMedian: ms(await restart(join(dir, 'store'), digest, cpu)),
+        cpuMsMedian: ms(median(cpu)),
       })
       const empty = []
       for (let i = 0; i < RUNS; i++) {
@@ -395,5 +453,6 @@ console.log(
   `(machine: ${process.env.BENCH_NOTE ?? 'shared and loaded: compare figures of one run, not across runs'})`,
 )
 if (what === 'all' || what === 'snapshot' || what === 'restart') await restartFigures()
+if (what === 'all' || what === 'log') await logFigures()
 if (what === 'all' || what === 'memory') await memoryFigures()
 if (what === 'all' || what === 'catchup') await catchupFigures()

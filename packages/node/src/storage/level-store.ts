@@ -7,7 +7,7 @@
 import { resolve } from 'node:path'
 import type { CounterMapState, Delta, Summary } from '@tally/crdt'
 import type { Logger } from 'pino'
-import { liveIdempotency, mergeIdem } from '../idempotency/idempotency-retention.js'
+import { RecordSet } from '../idempotency/record-set.js'
 import { readBootId } from './boot-id.js'
 import { GroupCommit } from './group-commit.js'
 import { decideIdentity, ForeignDataDirError } from './identity.js'
@@ -34,7 +34,7 @@ import {
 } from './snapshot-codec.js'
 import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
-import { writeSnapshotChunks } from './snapshot-writer.js'
+import { CHUNK_ENTRIES, writeSnapshotChunks } from './snapshot-writer.js'
 import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import { defaultOpenDb, openAt, type WalDb, walEntries } from './wal-db.js'
@@ -178,8 +178,8 @@ export class LevelStore implements Store {
     } catch (err) {
       throw damagedSnapshot(this.#o.dataDir, `invalid: ${msg(err)}`)
     }
-    const idem = new Map<string, IdempotencyRecord>()
-    for (const r of v1?.idempotency ?? []) mergeIdem(idem, r)
+    const idem = new RecordSet()
+    for (const r of v1?.idempotency ?? []) idem.add(r)
     if (manifest) await checkChunks(db, manifest, idem, this.#o.dataDir)
     const scan = await scanWal(
       walEntries(db),
@@ -234,17 +234,21 @@ export class LevelStore implements Store {
     )
     return {
       identity,
-      state: snap || scan.ops > 0 ? fold.state() : null,
-      ...(manifest && manifest.chunks > 0 ? { slices: () => this.#slices(manifest) } : {}),
+      // The counters come as slices (the snapshot's, then the folded log's), the summary as `state`.
+      state: snap || scan.ops > 0 ? { vv: fold.summary(), counters: {} } : null,
+      ...((manifest && manifest.chunks > 0) || fold.counters > 0
+        ? { slices: () => this.#slices(manifest, fold) }
+        : {}),
       deltas: [],
-      idempotency: liveIdempotency(idem.values(), now, this.#o.idempotencyTtl),
+      idempotency: idem.live(now, this.#o.idempotencyTtl),
       warnings,
     }
   }
 
-  #slices(m: SnapshotManifest): AsyncIterable<unknown> {
+  async *#slices(m: SnapshotManifest | null, fold: StateFold): AsyncGenerator<unknown> {
     if (!this.#db) throw closedError()
-    return readSlices(this.#db, m, this.#o.dataDir)
+    if (m && m.chunks > 0) yield* readSlices(this.#db, m, this.#o.dataDir)
+    yield* fold.columns(CHUNK_ENTRIES)
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */
@@ -408,14 +412,14 @@ export class LevelStore implements Store {
 
 type WalBatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
-function applyOps(fold: StateFold, idem: Map<string, IdempotencyRecord>, ops: LogOp[]): string | null {
+function applyOps(fold: StateFold, idem: RecordSet, ops: LogOp[]): string | null {
   // A record whose later op is refused keeps its earlier (valid, checksummed) ops applied.
   for (const op of ops) {
     const why = fold.apply(op.delta)
     if (why) return `invalid delta: ${why}`
     // One record per application of a key; a later copy may only add `compensated`.
-    if (op.kind === 'local' && op.idem) mergeIdem(idem, op.idem)
-    else if (op.kind === 'remote' && op.records) for (const r of op.records) mergeIdem(idem, r)
+    if (op.kind === 'local' && op.idem) idem.add(op.idem)
+    else if (op.kind === 'remote' && op.records) for (const r of op.records) idem.add(r)
   }
   return null
 }

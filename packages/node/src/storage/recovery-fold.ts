@@ -1,28 +1,45 @@
-import { advanceSummary, type CounterMapState, isValidName, isValidReplicaId } from '@tally/crdt'
-
-type Cell = [p: number, n: number, seq: number]
+import {
+  advanceSummary,
+  type CounterMapState,
+  isValidName,
+  isValidReplicaId,
+  type StateColumns,
+} from '@tally/crdt'
 
 function isCount(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
 }
 
+const NONE = -1
+
 /**
  * Folds a snapshot and a long run of logged deltas into one state, cheaply:
- * recovery may replay a million deltas, and the daemon then merges one state
- * instead of applying each. Same result as `CounterMap.merge(state)` then
- * `applyDelta` of each delta in order (per-field max of entries; version
- * summary advanced by contiguous ranges, out-of-order ones parked the same
- * way), without the digest and replica-log upkeep a live map needs.
+ * recovery may replay a million deltas, and the daemon then merges the
+ * result in columns (`CounterMap.mergeColumns`) instead of applying each.
+ * Same result as `CounterMap.merge(state)` then `applyDelta` of each delta
+ * in order (per-field max of entries; version summary advanced by
+ * contiguous ranges, out-of-order ones parked the same way), without the
+ * digest and replica-log upkeep a live map needs.
  *
- * Untrusted input is checked like `readDelta` (names, replica ids, safe
- * integers); valid names and ids are remembered so each is checked once.
+ * Cells are rows of flat arrays (no Map or object per counter or entry), one
+ * name lookup per entry. Untrusted input is checked like `readDelta` (names,
+ * replica ids, safe integers); a name already folded was checked when first seen.
  */
 export class StateFold {
-  readonly #counters = new Map<string, Map<string, Cell>>()
+  // Counter name → number; per counter, its name and first cell.
+  readonly #counterOf = new Map<string, number>()
+  readonly #names: string[] = []
+  readonly #head: number[] = []
+  // Per cell: replica number, p, n, seq, next cell of the same counter.
+  readonly #rep: number[] = []
+  readonly #p: number[] = []
+  readonly #n: number[] = []
+  readonly #seq: number[] = []
+  readonly #next: number[] = []
+  readonly #replicaOf = new Map<string, number>()
+  readonly #replicaIds: string[] = []
   readonly #vv = new Map<string, number>()
   readonly #pending = new Map<string, Array<[number, number]>>()
-  readonly #names = new Set<string>()
-  readonly #replicas = new Set<string>()
 
   /** Starts from `state` (a snapshot, trusted as written by this store; checked like a delta). Throws TypeError when malformed. */
   constructor(state: CounterMapState | null) {
@@ -59,61 +76,109 @@ export class StateFold {
     if (!Array.isArray(ranges) || !Array.isArray(entries)) return 'delta needs ranges and entries arrays'
     for (const t of entries) {
       if (!Array.isArray(t) || t.length !== 5) return 'entry must be [name, replica, p, n, seq]'
-      if (!this.#name(t[0])) return `invalid counter name in entry`
-      if (!this.#replica(t[1])) return `invalid replica id in entry`
+      const name: unknown = t[0]
+      if (typeof name !== 'string' || (!this.#counterOf.has(name) && !isValidName(name)))
+        return `invalid counter name in entry`
+      if (!this.#isReplica(t[1])) return `invalid replica id in entry`
       if (!isCount(t[2]) || !isCount(t[3]) || !isCount(t[4])) return 'entry p, n, seq must be safe counts'
     }
     for (const t of ranges) {
-      if (!Array.isArray(t) || t.length !== 3 || !this.#replica(t[0]) || !isCount(t[1]) || !isCount(t[2]))
+      if (!Array.isArray(t) || t.length !== 3 || !this.#isReplica(t[0]) || !isCount(t[1]) || !isCount(t[2]))
         return 'range must be [replica, from, to]'
       if (t[1] > t[2]) return 'range from must be <= to'
     }
-    for (const [name, r, p, n, seq] of entries as Array<[string, string, number, number, number]>) {
+    for (const [name, id, p, n, seq] of entries as Array<[string, string, number, number, number]>) {
       if (p === 0 && n === 0) continue
-      let byReplica = this.#counters.get(name)
-      if (!byReplica) {
-        byReplica = new Map()
-        this.#counters.set(name, byReplica)
-      }
-      const c = byReplica.get(r)
-      if (!c) byReplica.set(r, [p, n, seq])
-      else {
-        if (p > c[0]) c[0] = p
-        if (n > c[1]) c[1] = n
-        if (seq > c[2]) c[2] = seq
-      }
+      this.#put(name, id, p, n, seq)
     }
     for (const [r, from, to] of ranges as Array<[string, number, number]>) this.#advance(r, from, to)
     return null
   }
 
-  /** The folded state, in `CounterMap.state()` form. O(state). */
-  state(): CounterMapState {
+  // Per-field max of (p, n, seq) into the cell of (name, id), created if missing.
+  #put(name: string, id: string, p: number, n: number, seq: number): void {
+    let c = this.#counterOf.get(name)
+    if (c === undefined) {
+      c = this.#names.push(name) - 1
+      this.#head.push(NONE)
+      this.#counterOf.set(name, c)
+    }
+    let r = this.#replicaOf.get(id)
+    if (r === undefined) {
+      r = this.#replicaIds.push(id) - 1
+      this.#replicaOf.set(id, r)
+    }
+    let e = this.#head[c] as number
+    while (e !== NONE && this.#rep[e] !== r) e = this.#next[e] as number
+    if (e === NONE) {
+      e = this.#rep.push(r) - 1
+      this.#p.push(p)
+      this.#n.push(n)
+      this.#seq.push(seq)
+      this.#next.push(this.#head[c] as number)
+      this.#head[c] = e
+      return
+    }
+    if (p > (this.#p[e] as number)) this.#p[e] = p
+    if (n > (this.#n[e] as number)) this.#n[e] = n
+    if (seq > (this.#seq[e] as number)) this.#seq[e] = seq
+  }
+
+  /** Number of counters folded. */
+  get counters(): number {
+    return this.#names.length
+  }
+
+  /** The folded version summary. O(replicas). */
+  summary(): CounterMapState['vv'] {
     const vv: CounterMapState['vv'] = {}
     for (const [r, s] of this.#vv) vv[r] = s
-    const counters: CounterMapState['counters'] = {}
-    for (const [name, byReplica] of this.#counters) {
-      const out: Record<string, Cell> = {}
-      for (const [r, c] of byReplica) out[r] = [c[0], c[1], c[2]]
-      counters[name] = out
+    return vv
+  }
+
+  /**
+   * The folded counters in slices of about `maxEntries` entries (at least
+   * one counter each), in columns for `CounterMap.mergeColumns`. Read them
+   * before folding anything more. O(state).
+   */
+  *columns(maxEntries: number): Generator<StateColumns> {
+    const total = this.#names.length
+    for (let from = 0; from < total; ) {
+      const rows: number[] = []
+      let c = from
+      for (; c < total && rows.length < maxEntries * 5; c++) {
+        for (let e = this.#head[c] as number; e !== NONE; e = this.#next[e] as number)
+          rows.push(
+            c - from,
+            this.#rep[e] as number,
+            this.#p[e] as number,
+            this.#n[e] as number,
+            this.#seq[e] as number,
+          )
+      }
+      yield { names: this.#names.slice(from, c), replicas: this.#replicaIds, rows }
+      from = c
     }
-    return { vv, counters }
   }
 
-  #name(x: unknown): boolean {
-    if (typeof x !== 'string') return false
-    if (this.#names.has(x)) return true
-    if (!isValidName(x)) return false
-    this.#names.add(x)
-    return true
+  /** The folded state, in `CounterMap.state()` form. O(state). */
+  state(): CounterMapState {
+    const counters: CounterMapState['counters'] = {}
+    for (let c = 0; c < this.#names.length; c++) {
+      const out: Record<string, [number, number, number]> = {}
+      for (let e = this.#head[c] as number; e !== NONE; e = this.#next[e] as number)
+        out[this.#replicaIds[this.#rep[e] as number] as string] = [
+          this.#p[e] as number,
+          this.#n[e] as number,
+          this.#seq[e] as number,
+        ]
+      counters[this.#names[c] as string] = out
+    }
+    return { vv: this.summary(), counters }
   }
 
-  #replica(x: unknown): boolean {
-    if (typeof x !== 'string') return false
-    if (this.#replicas.has(x)) return true
-    if (!isValidReplicaId(x)) return false
-    this.#replicas.add(x)
-    return true
+  #isReplica(x: unknown): boolean {
+    return typeof x === 'string' && (this.#replicaOf.has(x) || this.#vv.has(x) || isValidReplicaId(x))
   }
 
   // CounterMap's summary rule, without the digest upkeep a live map needs.

@@ -2,7 +2,7 @@
 // checksum intact) and the idempotency records are read; the counter chunks
 // are decoded later, one at a time, as the node merges them into its map.
 
-import { mergeIdem } from '../idempotency/idempotency-retention.js'
+import type { RecordSet } from '../idempotency/record-set.js'
 import {
   chunkIndexOf,
   chunkKey,
@@ -11,7 +11,6 @@ import {
   frameIntact,
   type SnapshotManifest,
 } from './snapshot-codec.js'
-import type { IdempotencyRecord } from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import type { WalDb } from './wal-db.js'
 
@@ -33,7 +32,7 @@ export function damagedSnapshot(dataDir: string, reason: string): StoreError {
 export async function checkChunks(
   db: WalDb,
   m: SnapshotManifest,
-  idem: Map<string, IdempotencyRecord>,
+  idem: RecordSet,
   dataDir: string,
 ): Promise<void> {
   const it = db.iterator({ ...chunkRange(m.gen), highWaterMarkBytes: 1 << 20, fillCache: false })
@@ -51,7 +50,7 @@ export async function checkChunks(
               dataDir,
               `chunk ${key}: ${'reason' in chunk ? chunk.reason : 'not records'}`,
             )
-          for (const r of chunk.records) mergeIdem(idem, r)
+          for (const r of chunk.records) idem.add(r)
         }
         seen++
       }

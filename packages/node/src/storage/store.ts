@@ -52,8 +52,9 @@ export interface Recovered {
    */
   state: CounterMapState | null
   /**
-   * The rest of the snapshot, when a store reads it from disk a slice at a
-   * time (LevelStore, format 2): each item is a slice in columns, to merge
+   * The rest of the state, when a store hands it over a slice at a time
+   * (LevelStore: the snapshot's chunks read from disk, then the counters of
+   * the log folded at open; `state` then holds the summary): each item is a slice in columns, to merge
    * with `CounterMap.mergeColumns` (idempotent and order-free, like `state`).
    * Iterate it once, right after open and before anything is appended; it
    * may reject with StoreError TALLY_WAL_CORRUPT. Absent: `state` holds everything.

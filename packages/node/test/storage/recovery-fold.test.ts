@@ -64,6 +64,10 @@ describe('StateFold', () => {
         expect(fold.state()).toEqual(ref.state())
         // And what the daemon rebuilds from it is the same map.
         expect(CounterMap.fromState('y.1', fold.state()).digest()).toBe(ref.digest())
+        // Also when handed over as the summary and slices in columns (what LevelStore does).
+        const bulk = CounterMap.fromState('z.1', { vv: fold.summary(), counters: {} })
+        for (const columns of fold.columns(2)) bulk.mergeColumns(columns)
+        expect(bulk.digest()).toBe(ref.digest())
       }),
     )
   })

@@ -13,6 +13,7 @@ import {
   type AckMsg,
   fromKeyTuple,
   type KeyTuple,
+  type MarksMsg,
   type Message,
   MsgType,
   type PullMsg,
@@ -39,6 +40,16 @@ export interface ReplicatorOptions {
   durableSeq: () => number
   /** The node's key ledger, if keyed writes are replicated (see {@link KeyHooks}). */
   keys?: KeyHooks
+  /** Reset marks and TTLs (resets/marks-gossip.ts): probed each round, MARKS messages handed over. */
+  marks?: MarksHooks
+}
+
+/** How the replicator reaches the reset-mark gossip. */
+export interface MarksHooks {
+  /** Called each round with the round's targets. */
+  round(targets: readonly string[]): void
+  /** A MARKS message (shape-checked). */
+  onMessage(msg: MarksMsg): void
 }
 
 /** How the replicator reaches the key ledger: key records travel with the deltas of their operations. */
@@ -148,7 +159,9 @@ export class Replicator {
     for (const c of m.tick()) if (c.to !== 'live') this.#o.transport.drop(c.addr)
     this.stats.rounds++
     const pull: PullMsg = { t: MsgType.PULL, ...this.#origin(), d: this.#o.map.digest(), md: m.digest() }
-    for (const addr of m.gossipTargets(this.#o.fanout)) this.#o.transport.send(addr, pull)
+    const targets = m.gossipTargets(this.#o.fanout)
+    for (const addr of targets) this.#o.transport.send(addr, pull)
+    this.#o.marks?.round(targets)
   }
 
   // Who we are, as carried by PULL/ACK. The HTTP URL travels in MEMBERS only
@@ -231,6 +244,10 @@ export class Replicator {
       }
       case MsgType.LEAVE:
         m.leave(msg.f)
+        return
+      case MsgType.MARKS:
+        m.observe(msg.f)
+        this.#o.marks?.onMessage(msg)
         return
     }
   }

@@ -8,6 +8,13 @@ import { resolve } from 'node:path'
 import type { CounterMapState, Delta, Summary } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { liveIdempotency, mergeIdem } from '../idempotency/idempotency-retention.js'
+import {
+  encodeMarksRecord,
+  isEmptyMarks,
+  MarksFold,
+  type MarksRecord,
+  readMarksRecord,
+} from '../resets/marks-record.js'
 import { readBootId } from './boot-id.js'
 import { GroupCommit } from './group-commit.js'
 import { decideIdentity, ForeignDataDirError } from './identity.js'
@@ -176,10 +183,16 @@ export class LevelStore implements Store {
     const idem = new Map<string, IdempotencyRecord>()
     for (const r of v1?.idempotency ?? []) mergeIdem(idem, r)
     if (manifest) await checkChunks(db, manifest, idem, this.#o.dataDir)
+    const marks = new MarksFold()
+    if (manifest?.m !== undefined) {
+      const m = readMarksRecord(manifest.m)
+      if (!m) throw damagedSnapshot(this.#o.dataDir, 'malformed reset marks')
+      marks.add(m)
+    }
     const scan = await scanWal(
       walEntries(db),
       covered,
-      (ops) => applyOps(fold, idem, ops),
+      (ops) => applyOps(fold, idem, marks, ops),
       this.#o.corruption,
     )
     warnings.push(...scan.warnings)
@@ -227,8 +240,10 @@ export class LevelStore implements Store {
       },
       'store recovered',
     )
+    const kept = marks.record(now - this.#o.idempotencyTtl)
     return {
       identity,
+      ...(isEmptyMarks(kept) ? {} : { marks: kept }),
       state: snap || scan.ops > 0 ? fold.state() : null,
       ...(manifest && manifest.chunks > 0 ? { slices: () => this.#slices(manifest) } : {}),
       deltas: [],
@@ -258,6 +273,11 @@ export class LevelStore implements Store {
     )
   }
 
+  /** Logs a change of reset marks / TTLs; a `local` one is durable like {@link appendLocal}. */
+  appendMarks(marks: MarksRecord, local: boolean): Promise<void> {
+    return this.#submit({ kind: 'marks', marks, local })
+  }
+
   #submit(op: LogOp): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed)
     if (!this.#queue || this.#closing) return Promise.reject(closedError())
@@ -268,7 +288,9 @@ export class LevelStore implements Store {
     if (this.#failed) throw this.#failed
     const db = this.#db!
     const seq = this.#nextSeq
-    const sync = this.#o.durability === 'sync' && items.some((op) => op.kind === 'local')
+    const sync =
+      this.#o.durability === 'sync' &&
+      items.some((op) => op.kind === 'local' || (op.kind === 'marks' && op.local))
     let bytes = 0
     try {
       const encoded = encodeBatch(seq, items)
@@ -318,12 +340,14 @@ export class LevelStore implements Store {
     let covered = 0
     let opsAt = 0
     let vv: Summary = {}
+    let marks: MarksRecord | undefined
     // Fixes the covered position synchronously behind everything already queued.
     const fixed = queue.barrier(async () => {
       if (this.#failed) throw this.#failed
       covered = this.#nextSeq - 1
       opsAt = this.#stats.ops
       vv = src.summary()
+      marks = src.marks?.()
     })
     const run = Promise.all([fixed, this.#snapChain]).then(async () => {
       const cutoff = at - this.#o.idempotencyTtl
@@ -333,6 +357,7 @@ export class LevelStore implements Store {
         // After a failed write the memory may hold operations that were refused: do not persist them.
         if (this.#failed) throw this.#failed
         const manifest: SnapshotManifest = { v: 2, covered, at, gen, chunks, recordChunks, vv }
+        if (marks && !isEmptyMarks(marks)) manifest.m = encodeMarksRecord(marks)
         await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: encodeFrame(manifest) }], {
           sync: true,
         })
@@ -403,9 +428,18 @@ export class LevelStore implements Store {
 
 type WalBatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
-function applyOps(fold: StateFold, idem: Map<string, IdempotencyRecord>, ops: LogOp[]): string | null {
+function applyOps(
+  fold: StateFold,
+  idem: Map<string, IdempotencyRecord>,
+  marks: MarksFold,
+  ops: LogOp[],
+): string | null {
   // A record whose later op is refused keeps its earlier (valid, checksummed) ops applied.
   for (const op of ops) {
+    if (op.kind === 'marks') {
+      marks.add(op.marks)
+      continue
+    }
     const why = fold.apply(op.delta)
     if (why) return `invalid delta: ${why}`
     // One record per application of a key; a later copy may only add `compensated`.

@@ -6,6 +6,7 @@
 import { isValidName, isValidReplicaId } from '@tally/crdt'
 import { isIdempotencyKey } from '@tally/kit'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
+import { type MarkTuple, readMarkTuples } from '../resets/mark-tuple.js'
 
 /** Wire message type tags. Numbers are stable: never reuse one. */
 export const MsgType = {
@@ -21,6 +22,8 @@ export const MsgType = {
   MEMBERS: 5,
   /** The sender is shutting down cleanly. */
   LEAVE: 6,
+  /** Reset marks and TTLs: a digest to compare, or tuples to merge (docs/protocol.md). */
+  MARKS: 7,
 } as const
 
 /** Sender identity carried by PULL and ACK so a receiver can learn/refresh it. */
@@ -171,7 +174,20 @@ export interface LeaveMsg {
   f: string
 }
 
-export type Message = PullMsg | AckMsg | PushMsg | PushAckMsg | MembersMsg | LeaveMsg
+/**
+ * MARKS: reset marks and TTLs. `d`: the sender's marks digest (a probe: "send
+ * me yours if they differ"); `m`: tuples to merge; `s` 1: "send me all of
+ * yours back" (on the last message of a full set).
+ */
+export interface MarksMsg {
+  t: typeof MsgType.MARKS
+  f: string
+  d?: string
+  m?: MarkTuple[]
+  s?: 1
+}
+
+export type Message = PullMsg | AckMsg | PushMsg | PushAckMsg | MembersMsg | LeaveMsg | MarksMsg
 
 /** Most members accepted in one MEMBERS message. */
 export const MAX_MEMBERS = 4096
@@ -248,6 +264,20 @@ export function readMessage(x: unknown): Message | null {
     case MsgType.LEAVE:
       if (!only(x, ['t', 'f']) || !isStr(x.f, NODE_ID)) return null
       return x as unknown as LeaveMsg
+    case MsgType.MARKS: {
+      if (!only(x, ['t', 'f', 'd', 'm', 's']) || !isStr(x.f, NODE_ID)) return null
+      if (x.d !== undefined && !isStr(x.d, DIGEST)) return null
+      if (x.s !== undefined && x.s !== 1) return null
+      const out: MarksMsg = { t: MsgType.MARKS, f: x.f }
+      if (x.d !== undefined) out.d = x.d as string
+      if (x.m !== undefined) {
+        const m = readMarkTuples(x.m)
+        if (!m) return null
+        out.m = m
+      }
+      if (x.s === 1) out.s = 1
+      return out
+    }
     default:
       return null
   }

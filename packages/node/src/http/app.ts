@@ -13,6 +13,7 @@ import { trackLoad } from './load.js'
 import { nodeMetrics } from './metrics.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
+import { lifecycleRoutes } from './routes/lifecycle.js'
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -44,6 +45,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const load = trackLoad(app)
   const metrics = nodeMetrics(opts.node, () => load.read())
   app.register(counterRoutes, { node: opts.node, load, writes: metrics.writes })
+  app.register(lifecycleRoutes, { node: opts.node, load })
   app.register(clusterRoutes, { node: opts.node, load, metrics: metrics.registry })
   return app
 }

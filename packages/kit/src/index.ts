@@ -72,6 +72,8 @@ export {
   isConsistency,
   isHeaderRepeated,
   isIdempotencyKey,
+  isTtlMs,
+  MAX_TTL_MS,
   requiredReplicas,
 } from './rules.js'
 export {

@@ -15,6 +15,7 @@ import {
   TallyError,
   type Ttl,
 } from '@tally/crdt'
+import { isTtlMs, MAX_TTL_MS } from '@tally/kit'
 import type { Logger } from 'pino'
 import { NodeError, NodeErrorCodes } from '../errors.js'
 import type { WriteFence } from '../storage/write-fence.js'
@@ -23,9 +24,6 @@ import { ExpiryQueue } from './expiry-queue.js'
 import { HybridClock } from './hybrid-clock.js'
 import { type MarkTuple, ttlOf, ttlTuple } from './mark-tuple.js'
 import type { MarksRecord, ResetKeyRecord, ResetOp } from './marks-record.js'
-
-/** Largest `ttlMs` accepted: the expiry (now + ttl) must stay a safe integer of ms. */
-export const MAX_TTL_MS = 100 * 365 * 24 * 60 * 60 * 1000
 
 /** Options of {@link CounterLifecycle}. Durations in ms. */
 export interface CounterLifecycleOptions {
@@ -162,7 +160,7 @@ export class CounterLifecycle {
    * and TALLY_COUNTER_NOT_FOUND when the counter does not exist here.
    */
   expire(name: string, ttlMs: number, key?: string): Promise<TtlAnswer> {
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TTL_MS) {
+    if (!isTtlMs(ttlMs)) {
       throw new NodeError(
         NodeErrorCodes.TTL_INVALID,
         `ttlMs must be a whole number of milliseconds from 1 to ${MAX_TTL_MS}, got ${String(ttlMs)}`,

@@ -1,11 +1,11 @@
 // Delete and TTL routes through app.inject(): answers, idempotency keys, and
 // a table of bad input that must get a 400 in the house shape and change nothing.
 
+import { MAX_TTL_MS } from '@tally/kit'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/http/app.js'
 import type { TallyNode } from '../../src/node.js'
-import { MAX_TTL_MS } from '../../src/resets/counter-lifecycle.js'
 import { MemoryNetwork } from '../../src/wire/memory-transport.js'
 import { startSim } from '../support/sim.js'
 

@@ -90,6 +90,13 @@ export async function counterRoutes(
   app.get<{ Querystring: { name?: string } }>(
     '/state',
     { schema: { querystring: stateQuery } },
-    async (req) => node.state(req.query.name),
+    async (req) => {
+      const state = node.state(req.query.name)
+      // Reset marks ride along (gateway quorum reads apply them): only counters that have one.
+      const marks = node.lifecycle.marks
+      const name = req.query.name
+      const tuples = name === undefined ? marks.tuples() : marks.has(name) ? [marks.tuple(name)] : []
+      return tuples.length === 0 ? state : { ...state, marks: tuples }
+    },
   )
 }

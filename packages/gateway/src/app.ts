@@ -9,6 +9,7 @@ import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { itemRoutes } from './routes/items.js'
+import { lifecycleRoutes } from './routes/lifecycle.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -67,6 +68,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
 
   await app.register(counterRoutes)
+  await app.register(lifecycleRoutes)
   await app.register(itemRoutes)
   await app.register(clusterRoutes)
   await app.register(dashboardRoutes)

@@ -1,8 +1,10 @@
 // The counter commands' view of a TallyNode: writes through TallyNode.mutate
-// (resolved once durable, idempotency keys honoured), reads from its map.
+// (resolved once durable, idempotency keys honoured), deletes and TTLs
+// through its lifecycle methods, reads from its map under the reset marks.
 
 import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
 import type { CounterBackend } from '@tally/kit/resp'
+import { isNodeError, NodeErrorCodes } from '../errors.js'
 import type { TallyNode } from '../node.js'
 
 /** An error with a stable code, for refusals made here rather than by the node. */
@@ -30,7 +32,7 @@ function assertServing(node: TallyNode): void {
 export function nodeBackend(node: TallyNode): CounterBackend {
   const get = (name: string): number | undefined => {
     assertServing(node)
-    if (!isValidName(name) || !node.map.has(name)) return undefined
+    if (!isValidName(name) || !node.exists(name)) return undefined
     return node.value(name)
   }
   return {
@@ -49,7 +51,23 @@ export function nodeBackend(node: TallyNode): CounterBackend {
     getMany: (names) => names.map(get),
     names: () => {
       assertServing(node)
-      return node.map.names()
+      return node.names()
+    },
+    delete: async (name) => (await node.delete(name)).deleted,
+    async expire(name, ttlMs) {
+      try {
+        await node.expire(name, ttlMs)
+        return true
+      } catch (err) {
+        if (isNodeError(err, NodeErrorCodes.COUNTER_NOT_FOUND)) return false
+        throw err
+      }
+    },
+    persist: async (name) => (await node.persist(name)).changed,
+    ttl(name) {
+      assertServing(node)
+      if (!isValidName(name) || !node.exists(name)) return undefined
+      return node.ttlMs(name) ?? null
     },
     assertName: (name) => {
       if (!isValidName(name)) {

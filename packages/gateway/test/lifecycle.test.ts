@@ -86,6 +86,8 @@ describe('HTTP through the gateway', () => {
 
   it('a retried DELETE with the same key answers the same and deletes nothing written since', async () => {
     await inc('gw-key', 3)
+    // A node deletes what it holds: the DELETE may go to another node than the write did.
+    await everyNode('gw-key', (a) => a.value === 3, 'the write everywhere')
     const del = () =>
       app.inject({
         method: 'DELETE',
@@ -166,6 +168,8 @@ describe('RESP through the gateway', () => {
     await r.connect()
     try {
       await r.incrby('gw-resp', 3)
+      // EXPIRE answers 1 only on a node that holds the counter: wait until every node does.
+      await everyNode('gw-resp', (a) => a.value === 3, 'the write everywhere')
       expect(await r.expire('gw-resp', 100)).toBe(1)
       const left = await r.pttl('gw-resp')
       expect(left).toBeGreaterThan(90_000)

@@ -10,6 +10,7 @@ import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { itemRoutes } from './routes/items.js'
+import { lifecycleRoutes } from './routes/lifecycle.js'
 import { limitRoutes } from './routes/limits.js'
 
 declare module 'fastify' {
@@ -69,6 +70,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
 
   await app.register(counterRoutes)
+  await app.register(lifecycleRoutes)
   await app.register(itemRoutes)
   await app.register(limitRoutes)
   await app.register(boundedRoutes)

@@ -3,6 +3,7 @@
 // requiredReplicas, the rule the nodes use too.)
 
 import { CounterMap, type CounterMapState } from '@tally/crdt'
+import { mergeMarkedStates, safeValue } from './marked-state.js'
 
 /** What to do with one node's answer. */
 export type Outcome =
@@ -56,7 +57,7 @@ export function mergeStates(states: readonly unknown[]): CounterMap {
 /** One node's own value of counter `name` from its served state; null when unreadable. Never throws. */
 export function stateValue(state: unknown, name: string): number | null {
   try {
-    return mergeStates([state]).value(name)
+    return safeValue(mergeMarkedStates([state]).bigValue(name), name)
   } catch {
     return null
   }

@@ -17,6 +17,8 @@ const GATEWAY_ERROR_STATUS = {
   TALLY_WINDOW_INVALID: 400,
   /** `?consistency=` is not one of one|quorum|all. */
   TALLY_CONSISTENCY_INVALID: 400,
+  /** `ttlMs` of `PUT /counters/:name/ttl` is not a whole number of ms from 1 to 100 years (the nodes' rule). */
+  TALLY_TTL_INVALID: 400,
   /** Every attempt failed (connection errors, 5xx, bad answers) before the deadline. */
   TALLY_UPSTREAM_FAILED: 502,
   /** The gateway knows no node it could send the request to (none configured, or all ejected and failing). */

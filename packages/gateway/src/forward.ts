@@ -106,7 +106,7 @@ export async function forward(
     tried.add(node.key)
     if (tried.size > 1) reg.events.retry()
     const headers =
-      req.method === 'POST' ? { ...req.headers, 'tally-attempt': String(tried.size) } : req.headers
+      req.method !== 'GET' ? { ...req.headers, 'tally-attempt': String(tried.size) } : req.headers
     const r = await attempt(reg, node, {
       ...req,
       ...(headers ? { headers } : {}),

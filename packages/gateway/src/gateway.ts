@@ -6,12 +6,13 @@ import { randomUUID } from 'node:crypto'
 import { isTallyError } from '@tally/crdt'
 import { type Consistency, DEFAULT_QUORUM_TIMEOUT_MS, type DnsWatcher, requiredReplicas } from '@tally/kit'
 import { checkAll, type Log, Loop, refreshDiscovery } from './background.js'
-import { mergeStates, replicaTotals, stateValue } from './consistency.js'
+import { replicaTotals, stateValue } from './consistency.js'
 import { type DnsSourceOptions, dnsSource } from './dns-source.js'
 import { GatewayError } from './errors.js'
 import { type ForwardLimits, forward, gather, type Served } from './forward.js'
 import { gatewayMetrics } from './gateway-metrics.js'
 import { policyFor } from './health.js'
+import { mergeMarkedStates, safeValue } from './marked-state.js'
 import { NodeHistory } from './node-history.js'
 import { ReadCoalescer } from './read-coalescer.js'
 import { Registry } from './registry.js'
@@ -51,6 +52,8 @@ export interface GatewayOptions {
 export interface MergedRead {
   readonly value: (name: string) => number
   readonly names: () => string[]
+  /** True when counter `name` exists in the merge (written, not deleted or expired since). */
+  readonly exists: (name: string) => boolean
   readonly consistency: Consistency
   /** Ids of the nodes whose states were merged. */
   readonly replicas: string[]
@@ -221,9 +224,9 @@ export class Gateway {
       throw new GatewayError('TALLY_NO_NODES', 'the gateway knows no node (check --nodes / --discovery)')
     const path = name === undefined ? '/state' : `/state?name=${encodeURIComponent(name)}`
     const answers = await gather(this.registry, { method: 'GET', path }, k, this.limits)
-    let merged: ReturnType<typeof mergeStates>
+    let merged: ReturnType<typeof mergeMarkedStates>
     try {
-      merged = mergeStates(answers.map((a) => a.json))
+      merged = mergeMarkedStates(answers.map((a) => a.json))
     } catch (err) {
       if (isTallyError(err))
         throw new GatewayError('TALLY_UPSTREAM_FAILED', `a node served a malformed state: ${err.message}`)
@@ -231,7 +234,7 @@ export class Gateway {
     }
     const value = (n: string): number => {
       try {
-        return merged.value(n)
+        return safeValue(merged.bigValue(n), n)
       } catch (err) {
         if (isTallyError(err, 'TALLY_VALUE_UNSAFE')) throw new GatewayError('TALLY_VALUE_UNSAFE', err.message)
         throw err
@@ -240,10 +243,11 @@ export class Gateway {
     return {
       value,
       names: () => merged.names(),
+      exists: (n) => merged.exists(n),
       consistency: level,
       replicas: answers.map((a) => a.nodeId),
       answered: (n) => answers.map((a) => ({ node: a.nodeId, value: stateValue(a.json, n) })),
-      totals: (n) => replicaTotals(merged.state([n]), n),
+      totals: (n) => replicaTotals(merged.map.state([n]), n),
     }
   }
 }

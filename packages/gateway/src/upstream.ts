@@ -28,10 +28,10 @@ export const POOL_CONNECTIONS = 128
 
 /** One request to a node. */
 export interface UpstreamRequest {
-  readonly method: 'GET' | 'POST'
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   /** Path and query, e.g. `/counters/a/increment?consistency=quorum`. */
   readonly path: string
-  /** JSON body (POST only). */
+  /** JSON body (POST and PUT only). */
   readonly body?: unknown
   readonly headers?: Readonly<Record<string, string>>
   /** Time budget of this one attempt, ms (queueing + connect + headers + body). */
@@ -210,7 +210,7 @@ export function send(pool: Pool, req: UpstreamRequest): Promise<UpstreamAnswer> 
       body = JSON.stringify(req.body)
       headers['content-type'] = 'application/json'
     }
-    const write = req.method === 'POST'
+    const write = req.method !== 'GET'
     const ex = new Exchange(resolve, reject, req.timeoutMs)
     try {
       pool.dispatch(

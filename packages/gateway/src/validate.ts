@@ -8,6 +8,8 @@ import {
   isConsistency,
   isHeaderRepeated,
   isIdempotencyKey,
+  isTtlMs,
+  MAX_TTL_MS,
 } from '@tally/kit'
 import { GatewayError } from './errors.js'
 
@@ -30,6 +32,17 @@ export function readAmount(x: unknown, field: 'amount' | 'count'): number {
     throw new GatewayError(
       'TALLY_AMOUNT_INVALID',
       `${field} must be a positive safe integer (1 to ${Number.MAX_SAFE_INTEGER}), got ${show(x)}`,
+    )
+  }
+  return x
+}
+
+/** Returns `x` when it is a TTL a counter takes (whole ms, 1 … MAX_TTL_MS); throws TALLY_TTL_INVALID. */
+export function readTtlMs(x: unknown): number {
+  if (!isTtlMs(x)) {
+    throw new GatewayError(
+      'TALLY_TTL_INVALID',
+      `ttlMs must be a whole number of milliseconds from 1 to ${MAX_TTL_MS}, got ${show(x)}`,
     )
   }
   return x

@@ -82,6 +82,8 @@ export {
   isConsistency,
   isHeaderRepeated,
   isIdempotencyKey,
+  isTtlMs,
+  MAX_TTL_MS,
   requiredReplicas,
 } from './rules.js'
 export {

@@ -50,6 +50,17 @@ export function isIdempotencyKey(x: unknown): x is string {
 export const DEFAULT_QUORUM_TIMEOUT_MS = 2_000
 
 /**
+ * Largest TTL a counter takes, ms (100 years): node, gateway and RESP refuse
+ * more, so `now + ttl` stays far inside the safe integers.
+ */
+export const MAX_TTL_MS = 100 * 365 * 24 * 60 * 60 * 1000
+
+/** True for a TTL a counter takes: a whole number of ms from 1 to {@link MAX_TTL_MS}. */
+export function isTtlMs(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 1 && x <= MAX_TTL_MS
+}
+
+/**
  * True when header `name` (lower case) occurs more than once in `rawHeaders`
  * (Node's `req.rawHeaders`: name, value, name, value…). Node joins repeated
  * headers with ", " (`Idempotency-Key: a` twice reads as `"a, a"`), which for

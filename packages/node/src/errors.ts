@@ -33,6 +33,10 @@ export const NodeErrorCodes = {
    * even after asking peers (details: localRights, value, requested, holder?).
    */
   BOUND_EXCEEDED: 'TALLY_BOUND_EXCEEDED',
+  /** A TTL is not a whole number of ms from 1 to 2^53−1 minus now (`ttlMs` of `PUT /counters/:name/ttl`). */
+  TTL_INVALID: 'TALLY_TTL_INVALID',
+  /** The counter does not exist here (never written, deleted or expired): a TTL cannot be set on it. */
+  COUNTER_NOT_FOUND: 'TALLY_COUNTER_NOT_FOUND',
   /** A bug: anything unexpected. */
   INTERNAL: 'TALLY_INTERNAL',
 } as const

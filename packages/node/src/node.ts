@@ -23,6 +23,8 @@ import { Limits } from './limits/limits.js'
 import { detectorFor } from './membership/failure-detector.js'
 import { type LearnedPeer, Membership } from './membership/membership.js'
 import { Replicator } from './replication/replicator.js'
+import { CounterLifecycle, type DeleteAnswer, type TtlAnswer } from './resets/counter-lifecycle.js'
+import { MarksGossip } from './resets/marks-gossip.js'
 import { rebuildCounters } from './storage/recovery.js'
 import { SnapshotScheduler } from './storage/snapshot-scheduler.js'
 import type { Identity, Store, StoreStats } from './storage/store.js'
@@ -60,6 +62,8 @@ export interface TallyNodeOptions {
   boundedStore?: BoundedStore
   /** How long a bounded decrement short of rights waits for peers' grants. */
   boundedTransferTimeoutMs?: number
+  /** Wall clock for TTLs, ms since the epoch (default Date.now; tests inject skewed clocks). */
+  now?: () => number
 }
 
 type Resolved = Required<Omit<TallyNodeOptions, 'advertiseHost' | 'http' | 'boundedStore'>>
@@ -81,6 +85,9 @@ export class TallyNode {
   /** The bounded counters (floor 0, rights) and their replication. */
   readonly bounded: BoundedCounters
   readonly boundedReplication: BoundedReplication
+  /** Deletes, TTLs and expiries (resets/). */
+  readonly lifecycle: CounterLifecycle
+  readonly marksGossip: MarksGossip
   readonly startedAt = Date.now()
   readonly #o: Resolved
   readonly #fence: WriteFence
@@ -118,8 +125,19 @@ export class TallyNode {
       records: this.#keyed,
       logger: o.logger,
       intervalMs: o.snapshotIntervalMs,
+      marks: () => this.lifecycle.record(),
     })
     this.#transport = new CountingTransport(o.transport)
+    this.lifecycle = new CounterLifecycle({
+      map,
+      fence: this.#fence,
+      logger: o.logger,
+      now: o.now,
+      keyTtlMs: o.idempotencyTtlMs,
+      send: (tuples) => this.marksGossip.send(tuples),
+      appendRemote: (rec) => o.store.appendMarks(rec, false),
+    })
+    this.marksGossip = new MarksGossip({ lifecycle: this.lifecycle, transport: this.#transport, membership })
     this.replicator = new Replicator({
       map,
       store: o.store,
@@ -132,6 +150,7 @@ export class TallyNode {
       durableSeq: () => this.#fence.durableSeq(map.seq),
       keys: this.#keyed,
       sliceEntries: o.catchUpSliceEntries,
+      marks: this.marksGossip,
     })
     this.replicator.onRemoteChange = () => this.#snapshots.maybe()
     this.boundedReplication = new BoundedReplication({
@@ -168,6 +187,7 @@ export class TallyNode {
       quorumTimeoutMs: d.quorumTimeoutMs,
       catchUpSliceEntries: d.catchUpSliceEntries,
       boundedTransferTimeoutMs: d.boundedTransferTimeoutMs,
+      now: Date.now,
       ...opts,
     }
     const log = o.logger
@@ -208,6 +228,7 @@ export class TallyNode {
     membership.seed(o.peers)
     const node = new TallyNode(o, rec.identity, map, membership, bounded)
     node.#keyed.load(rec.idempotency)
+    node.lifecycle.load(rec.marks)
     try {
       await node.#openLimits()
     } catch (err) {
@@ -215,6 +236,7 @@ export class TallyNode {
       await o.store.close()
       throw err
     }
+    node.lifecycle.start()
     node.replicator.start()
     node.boundedReplication.start()
     node.#keyed.reconcileRecovered()
@@ -311,10 +333,14 @@ export class TallyNode {
   // The write path: apply to the map, append (durable), then replicate.
   async #apply(req: MutateRequest, shape: OpShape): Promise<{ name: string; value: number }> {
     const map = this.map
-    const value =
+    // A due expiry goes first (and into the log first): this write counts from 0.
+    const marked = this.lifecycle.marks.has(shape.name)
+    if (marked) this.lifecycle.applyDue(shape.name)
+    const raw =
       shape.op === 'increment'
         ? map.increment(shape.name, shape.amount)
         : map.decrement(shape.name, shape.amount)
+    const value = marked ? this.lifecycle.value(shape.name) : raw
     const seq = map.seq
     const delta: Delta = map.deltaFor(map.replica, seq - 1)
     const record: KeyRecord | undefined =
@@ -351,7 +377,56 @@ export class TallyNode {
   value(name: string): number {
     assertName(name)
     this.assertServing()
-    return this.map.value(name)
+    return this.lifecycle.value(name)
+  }
+
+  /** True when counter `name` exists here (written, and not deleted or expired since). Throws as {@link value}. */
+  exists(name: string): boolean {
+    assertName(name)
+    this.assertServing()
+    return this.lifecycle.exists(name)
+  }
+
+  /** Names of the counters that exist here, sorted. Throws TALLY_STORE_FAILED once fenced. */
+  names(): string[] {
+    this.assertServing()
+    return this.lifecycle.names()
+  }
+
+  /** Remaining ms of counter `name`'s TTL, or undefined when none is set. Throws as {@link value}. */
+  ttlMs(name: string): number | undefined {
+    assertName(name)
+    this.assertServing()
+    return this.lifecycle.ttlMs(name)
+  }
+
+  /**
+   * Deletes counter `name` as this node has observed it (observed reset;
+   * see CounterLifecycle.delete) and resolves once durable; a key makes a
+   * retry answer the same. Rejects as {@link mutate} (no quorum: a delete is
+   * confirmed by this node alone and replicated after).
+   */
+  async delete(name: string, key?: string): Promise<DeleteAnswer> {
+    this.#assertWritable(name)
+    return this.lifecycle.delete(name, key)
+  }
+
+  /** Sets counter `name` to expire in `ttlMs` ms (see CounterLifecycle.expire). Rejects as {@link delete}, or TALLY_TTL_INVALID / TALLY_COUNTER_NOT_FOUND. */
+  async expire(name: string, ttlMs: number, key?: string): Promise<TtlAnswer> {
+    this.#assertWritable(name)
+    return this.lifecycle.expire(name, ttlMs, key)
+  }
+
+  /** Removes counter `name`'s TTL (see CounterLifecycle.persist). Rejects as {@link delete}. */
+  async persist(name: string, key?: string): Promise<TtlAnswer> {
+    this.#assertWritable(name)
+    return this.lifecycle.persist(name, key)
+  }
+
+  #assertWritable(name: string): void {
+    assertName(name)
+    if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
+    this.#fence.assertServing()
   }
 
   /**
@@ -443,6 +518,7 @@ export class TallyNode {
     if (this.#stopping) return
     this.#stopping = true
     this.#snapshots.stop()
+    this.lifecycle.stop()
     this.#keyed.stop()
     this.boundedReplication.stop()
     await Promise.all([

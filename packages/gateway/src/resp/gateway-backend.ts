@@ -5,7 +5,9 @@
 
 import { isValidName } from '@tally/crdt'
 import type { CounterBackend } from '@tally/kit/resp'
+import { RelayedError } from '../errors.js'
 import { type Gateway, nameSegment } from '../gateway.js'
+import { forwardLifecycle } from '../lifecycle-forward.js'
 import { readName } from '../validate.js'
 
 /** A {@link CounterBackend} forwarding to the nodes behind `gw`. */
@@ -14,8 +16,9 @@ export function gatewayBackend(gw: Gateway): CounterBackend {
   const get = async (name: string): Promise<number | undefined> => {
     if (!isValidName(name)) return undefined
     const m = await gw.readMerged(name, 'one')
-    return m.names().includes(name) ? m.value(name) : undefined
+    return m.exists(name) ? m.value(name) : undefined
   }
+  const path = (name: string, suffix = '') => `/counters/${nameSegment(readName(name))}${suffix}`
   return {
     async mutate(w) {
       const name = readName(w.name)
@@ -35,6 +38,31 @@ export function gatewayBackend(gw: Gateway): CounterBackend {
     },
     assertName: (name) => {
       readName(name)
+    },
+    // Each command is one request with a fresh key, reused on every node tried.
+    async delete(name) {
+      return (await forwardLifecycle(gw, 'DELETE', path(name), undefined, undefined)).json.deleted === true
+    },
+    async expire(name, ttlMs) {
+      try {
+        await forwardLifecycle(gw, 'PUT', path(name, '/ttl'), { ttlMs }, undefined)
+        return true
+      } catch (err) {
+        // The node's 404 for a counter it does not hold (its only 404 on this route).
+        if (err instanceof RelayedError && err.statusCode === 404 && err.code !== 'TALLY_NOT_FOUND')
+          return false
+        throw err
+      }
+    },
+    async persist(name) {
+      return (
+        (await forwardLifecycle(gw, 'DELETE', path(name, '/ttl'), undefined, undefined)).json.changed === true
+      )
+    },
+    async ttl(name) {
+      if ((await get(name)) === undefined) return undefined
+      const left = (await gw.read(path(name))).json.ttlMs
+      return typeof left === 'number' ? left : null
     },
   }
 }

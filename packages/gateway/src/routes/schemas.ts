@@ -8,6 +8,14 @@ export const amountBody = {
   properties: { amount: {} },
 } as const
 
+/** Body of `PUT /counters/:name/ttl`: `{ ttlMs }` required, nothing else (its value: validate.ts). */
+export const ttlBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['ttlMs'],
+  properties: { ttlMs: {} },
+} as const
+
 /** Body of `POST /items`: `{ tenant, count? }`, nothing else. */
 export const itemsBody = {
   type: 'object',

@@ -1,7 +1,7 @@
 // The Redis counter dialect Tally speaks: INCR/INCRBY/DECR/DECRBY, GET/MGET,
-// EXISTS/TYPE/TTL/PTTL, SCAN/KEYS/DBSIZE, the TALLY.INCRBY/TALLY.DECRBY
-// extensions, and the refusals (SET, DEL, EXPIRE…) that name what to use
-// instead. Argument rules and reply shapes live here; what a write or a read
+// EXISTS/TYPE, SCAN/KEYS/DBSIZE, the TALLY.INCRBY/TALLY.DECRBY extensions,
+// DEL/UNLINK/EXPIRE/PEXPIRE/TTL/PTTL/PERSIST (lifecycle-commands.ts), and
+// the refusals (SET, RENAME, EXPIREAT…) that name what to use instead. Argument rules and reply shapes live here; what a write or a read
 // does is the server's {@link CounterBackend} (a node applies it, the
 // gateway forwards it with failover).
 
@@ -9,6 +9,7 @@ import { type Consistency, isConsistency, isIdempotencyKey } from '../rules.js'
 import { globMatch, parseInteger } from './args.js'
 import type { CommandSpec, Handler } from './command-table.js'
 import { RedisErrors } from './errors.js'
+import { lifecycleCommands } from './lifecycle-commands.js'
 import { array, bulk, error, int, NIL, type Reply, simple } from './reply.js'
 
 /** One counter write as the backend receives it. `amount` is a positive safe integer. */
@@ -40,6 +41,14 @@ export interface CounterBackend {
   names(): readonly string[] | Promise<readonly string[]>
   /** Throws TALLY_NAME_INVALID unless `name` follows the counter naming rules. */
   assertName(name: string): void
+  /** Deletes `name` (observed reset); resolves once durable, with whether it existed. */
+  delete(name: string): Promise<boolean>
+  /** Sets `name` to expire in `ttlMs` (1 … MAX_TTL_MS); resolves once durable, false when it does not exist. */
+  expire(name: string, ttlMs: number): Promise<boolean>
+  /** Removes `name`'s TTL; resolves once durable, with whether one was removed. */
+  persist(name: string): Promise<boolean>
+  /** Remaining ms of `name`'s TTL: undefined when no such counter, null when it has no TTL. */
+  ttl(name: string): number | null | undefined | Promise<number | null | undefined>
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
@@ -123,8 +132,9 @@ async function scan(b: CounterBackend, args: readonly string[]): Promise<Reply> 
     } else if (opt === 'type') type = v.toLowerCase()
     else return error(RedisErrors.syntax)
   }
-  // Counters are never deleted and new names only shift later ones right, so
-  // a full iteration returns every counter present throughout at least once.
+  // New names shift later ones right and deleted ones shift them left, so a
+  // full iteration returns every counter present throughout at least once
+  // only while none is deleted (a delete can make one be skipped).
   const names = await b.names()
   const from = cur > BigInt(names.length) ? names.length : Number(cur)
   const page = names.slice(from, from + count)
@@ -141,12 +151,12 @@ const REFUSED: ReadonlyArray<readonly [string[], string]> = [
     'counters change only by whole increments and decrements: use INCRBY key n / DECRBY key n',
   ],
   [
-    ['del', 'unlink', 'getdel', 'rename', 'renamenx', 'move', 'copy', 'flushdb', 'flushall'],
-    'counters cannot be deleted or renamed (every replica keeps their history): use DECRBY key <value> to bring one back to 0',
+    ['getdel', 'rename', 'renamenx', 'move', 'copy', 'flushdb', 'flushall'],
+    'counters cannot be renamed, moved or flushed: DEL deletes one counter at a time',
   ],
   [
-    ['expire', 'pexpire', 'expireat', 'pexpireat', 'persist', 'getex'],
-    'counters do not expire: put the window in the name (e.g. rl:{user}:2026-12-01T10:05) and read the current one',
+    ['expireat', 'pexpireat', 'getex'],
+    'counters take relative TTLs only: use EXPIRE key seconds or PEXPIRE key ms',
   ],
   [
     ['multi', 'exec', 'discard', 'watch', 'unwatch'],
@@ -215,18 +225,13 @@ export function counterCommands(b: CounterBackend): CommandSpec[] {
     s('type', 2, r, one, 'generic', '"string" for a counter, "none" otherwise.', async (a) =>
       simple((await b.get(a[1] as string)) === undefined ? 'none' : 'string'),
     ),
-    s('ttl', 2, r, one, 'generic', 'Counters never expire: -1, or -2 for none.', async (a) =>
-      int((await b.get(a[1] as string)) === undefined ? -2 : -1),
-    ),
-    s('pttl', 2, r, one, 'generic', 'Counters never expire: -1, or -2 for none.', async (a) =>
-      int((await b.get(a[1] as string)) === undefined ? -2 : -1),
-    ),
     s('dbsize', 1, r, [0, 0, 0], 'server', 'Number of counters.', async () => int((await b.names()).length)),
     s('keys', 2, ['readonly'], [0, 0, 0], 'generic', 'Counter names matching a glob pattern.', async (a) => {
       const p = a[1] as string
       return array((await b.names()).filter((n) => globMatch(p, n)).map(bulk))
     }),
     s('scan', -2, ['readonly'], [0, 0, 0], 'generic', 'Iterates over counter names.', (a) => scan(b, a)),
+    ...lifecycleCommands(b),
   ]
   for (const [names, why] of REFUSED) {
     for (const name of names) {

@@ -14,6 +14,7 @@ import { nodeMetrics } from './metrics.js'
 import { boundedRoutes } from './routes/bounded.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { counterRoutes } from './routes/counters.js'
+import { lifecycleRoutes } from './routes/lifecycle.js'
 import { limitRoutes } from './routes/limits.js'
 
 /** Options of {@link buildApp}. */
@@ -47,6 +48,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const metrics = nodeMetrics(opts.node, () => load.read())
   app.register(counterRoutes, { node: opts.node, load, writes: metrics.writes })
   app.register(boundedRoutes, { node: opts.node, load })
+  app.register(lifecycleRoutes, { node: opts.node, load })
   app.register(clusterRoutes, { node: opts.node, load, metrics: metrics.registry })
   app.register(limitRoutes, { node: opts.node, load })
   return app

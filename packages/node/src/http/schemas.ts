@@ -42,5 +42,16 @@ export const counterQuery = {
   properties: { explain: { type: 'string', enum: ['1', 'true', '0', 'false'] } },
 } as const
 
+/**
+ * Body of `PUT /counters/:name/ttl`: exactly `{ttlMs}`. Its value is checked
+ * by the node (TALLY_TTL_INVALID), so that every bad TTL gets that code.
+ */
+export const ttlBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['ttlMs'],
+  properties: { ttlMs: {} },
+} as const
+
 /** Query of routes that take none. */
 export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const

@@ -14,6 +14,7 @@ import {
   fromKeyTuple,
   type KeyTuple,
   type LimitsMsg,
+  type MarksMsg,
   type Message,
   MsgType,
   type PullMsg,
@@ -47,6 +48,16 @@ export interface ReplicatorOptions {
    * peer asks for the next.
    */
   sliceEntries: number
+  /** Reset marks and TTLs (resets/marks-gossip.ts): probed each round, MARKS messages handed over. */
+  marks?: MarksHooks
+}
+
+/** How the replicator reaches the reset-mark gossip. */
+export interface MarksHooks {
+  /** Called each round with the round's targets. */
+  round(targets: readonly string[]): void
+  /** A MARKS message (shape-checked). */
+  onMessage(msg: MarksMsg): void
 }
 
 /** How the replicator reaches the key ledger: key records travel with the deltas of their operations. */
@@ -182,6 +193,7 @@ export class Replicator {
     const targets = m.gossipTargets(this.#o.fanout)
     for (const addr of targets) this.#o.transport.send(addr, pull)
     this.limits?.round(targets)
+    this.#o.marks?.round(targets)
   }
 
   // Who we are, as carried by PULL/ACK. The HTTP URL travels in MEMBERS only
@@ -268,6 +280,10 @@ export class Replicator {
       case MsgType.LIMITS:
         m.observe(msg.f, msg.a)
         this.limits?.receive(msg)
+        return
+      case MsgType.MARKS:
+        m.observe(msg.f)
+        this.#o.marks?.onMessage(msg)
         return
       default:
         this.onOtherMessage(msg)

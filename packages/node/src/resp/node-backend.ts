@@ -1,10 +1,12 @@
 // The counter commands' view of a TallyNode: plain writes gathered into
 // batches (write-batcher.ts), keyed or quorum writes through TallyNode.mutate
-// (idempotency keys honoured); all resolved once durable. Reads from its map,
+// (idempotency keys honoured); all resolved once durable. Deletes and TTLs
+// through its lifecycle methods. Reads from its map under the reset marks,
 // after the writes queued before them.
 
 import { isValidName, MAX_NAME_LENGTH } from '@tally/crdt'
 import type { CounterBackend } from '@tally/kit/resp'
+import { isNodeError, NodeErrorCodes } from '../errors.js'
 import type { TallyNode } from '../node.js'
 import { WriteBatcher } from './write-batcher.js'
 
@@ -35,7 +37,7 @@ export function nodeBackend(node: TallyNode): CounterBackend {
   const get = (name: string): number | undefined => {
     batcher.flush()
     assertServing(node)
-    if (!isValidName(name) || !node.map.has(name)) return undefined
+    if (!isValidName(name) || !node.exists(name)) return undefined
     return node.value(name)
   }
   return {
@@ -61,7 +63,23 @@ export function nodeBackend(node: TallyNode): CounterBackend {
     names: () => {
       batcher.flush()
       assertServing(node)
-      return node.map.names()
+      return node.names()
+    },
+    delete: async (name) => (await node.delete(name)).deleted,
+    async expire(name, ttlMs) {
+      try {
+        await node.expire(name, ttlMs)
+        return true
+      } catch (err) {
+        if (isNodeError(err, NodeErrorCodes.COUNTER_NOT_FOUND)) return false
+        throw err
+      }
+    },
+    persist: async (name) => (await node.persist(name)).changed,
+    ttl(name) {
+      assertServing(node)
+      if (!isValidName(name) || !node.exists(name)) return undefined
+      return node.ttlMs(name) ?? null
     },
     assertName: (name) => {
       if (!isValidName(name)) {

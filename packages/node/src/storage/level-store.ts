@@ -8,6 +8,13 @@ import { resolve } from 'node:path'
 import type { CounterMapState, Delta, Summary } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { RecordSet } from '../idempotency/record-set.js'
+import {
+  encodeMarksRecord,
+  isEmptyMarks,
+  MarksFold,
+  type MarksRecord,
+  readMarksRecord,
+} from '../resets/marks-record.js'
 import { readBootId } from './boot-id.js'
 import { GroupCommit } from './group-commit.js'
 import { decideIdentity, ForeignDataDirError } from './identity.js'
@@ -181,10 +188,16 @@ export class LevelStore implements Store {
     const idem = new RecordSet()
     for (const r of v1?.idempotency ?? []) idem.add(r)
     if (manifest) await checkChunks(db, manifest, idem, this.#o.dataDir)
+    const marks = new MarksFold()
+    if (manifest?.m !== undefined) {
+      const m = readMarksRecord(manifest.m)
+      if (!m) throw damagedSnapshot(this.#o.dataDir, 'malformed reset marks')
+      marks.add(m)
+    }
     const scan = await scanWal(
       walEntries(db),
       covered,
-      (ops) => applyOps(fold, idem, ops),
+      (ops) => applyOps(fold, idem, marks, ops),
       this.#o.corruption,
     )
     warnings.push(...scan.warnings)
@@ -232,8 +245,10 @@ export class LevelStore implements Store {
       },
       'store recovered',
     )
+    const kept = marks.record(now - this.#o.idempotencyTtl)
     return {
       identity,
+      ...(isEmptyMarks(kept) ? {} : { marks: kept }),
       // The counters come as slices (the snapshot's, then the folded log's), the summary as `state`.
       state: snap || scan.ops > 0 ? { vv: fold.summary(), counters: {} } : null,
       ...((manifest && manifest.chunks > 0) || fold.counters > 0
@@ -267,6 +282,11 @@ export class LevelStore implements Store {
     )
   }
 
+  /** Logs a change of reset marks / TTLs; a `local` one is durable like {@link appendLocal}. */
+  appendMarks(marks: MarksRecord, local: boolean): Promise<void> {
+    return this.#submit({ kind: 'marks', marks, local })
+  }
+
   #submit(op: LogOp): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed)
     if (!this.#queue || this.#closing) return Promise.reject(closedError())
@@ -277,7 +297,9 @@ export class LevelStore implements Store {
     if (this.#failed) throw this.#failed
     const db = this.#db!
     const seq = this.#nextSeq
-    const sync = this.#o.durability === 'sync' && items.some((op) => op.kind === 'local')
+    const sync =
+      this.#o.durability === 'sync' &&
+      items.some((op) => op.kind === 'local' || (op.kind === 'marks' && op.local))
     let bytes = 0
     try {
       const encoded = encodeBatch(seq, items)
@@ -327,12 +349,14 @@ export class LevelStore implements Store {
     let covered = 0
     let opsAt = 0
     let vv: Summary = {}
+    let marks: MarksRecord | undefined
     // Fixes the covered position synchronously behind everything already queued.
     const fixed = queue.barrier(async () => {
       if (this.#failed) throw this.#failed
       covered = this.#nextSeq - 1
       opsAt = this.#stats.ops
       vv = src.summary()
+      marks = src.marks?.()
     })
     const run = Promise.all([fixed, this.#snapChain]).then(async () => {
       const cutoff = at - this.#o.idempotencyTtl
@@ -342,6 +366,7 @@ export class LevelStore implements Store {
         // After a failed write the memory may hold operations that were refused: do not persist them.
         if (this.#failed) throw this.#failed
         const manifest: SnapshotManifest = { v: 2, covered, at, gen, chunks, recordChunks, vv }
+        if (marks && !isEmptyMarks(marks)) manifest.m = encodeMarksRecord(marks)
         await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: encodeFrame(manifest) }], {
           sync: true,
         })
@@ -412,9 +437,13 @@ export class LevelStore implements Store {
 
 type WalBatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
-function applyOps(fold: StateFold, idem: RecordSet, ops: LogOp[]): string | null {
+function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: LogOp[]): string | null {
   // A record whose later op is refused keeps its earlier (valid, checksummed) ops applied.
   for (const op of ops) {
+    if (op.kind === 'marks') {
+      marks.add(op.marks)
+      continue
+    }
     const why = fold.apply(op.delta)
     if (why) return `invalid delta: ${why}`
     // One record per application of a key; a later copy may only add `compensated`.

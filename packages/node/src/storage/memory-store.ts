@@ -1,4 +1,5 @@
 import type { CounterMapState, Delta } from '@tally/crdt'
+import { MarksFold, type MarksRecord } from '../resets/marks-record.js'
 import { isStateSource, readAll, type StateSource } from './snapshot-source.js'
 import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store } from './store.js'
 
@@ -13,6 +14,7 @@ export class MemoryStore implements Store {
   #state: CounterMapState | null = null
   #deltas: Delta[] = []
   #idem: IdempotencyRecord[] = []
+  #marks: MarksRecord[] = []
 
   async open(nodeId: string): Promise<Recovered> {
     if (this.#nodeId !== nodeId || this.#incarnation === 0) {
@@ -25,6 +27,7 @@ export class MemoryStore implements Store {
       deltas: [...this.#deltas],
       idempotency: [...this.#idem],
       warnings: [],
+      ...(this.#marks.length > 0 ? { marks: this.#foldMarks() } : {}),
     }
   }
 
@@ -38,7 +41,19 @@ export class MemoryStore implements Store {
     for (const r of records ?? []) this.#idem.push({ ...r })
   }
 
+  async appendMarks(marks: MarksRecord, _local: boolean): Promise<void> {
+    this.#marks.push(structuredClone(marks))
+  }
+
+  #foldMarks(): MarksRecord {
+    const f = new MarksFold()
+    for (const m of this.#marks) f.add(m)
+    return f.record()
+  }
+
   async snapshot(state: CounterMapState | StateSource, idempotency: IdempotencyRecord[]): Promise<void> {
+    const marks = isStateSource(state) ? state.marks?.() : undefined
+    this.#marks = marks ? [structuredClone(marks)] : []
     this.#state = isStateSource(state) ? readAll(state) : state
     this.#deltas = []
     this.#idem = idempotency.map((r) => ({ ...r }))
@@ -51,6 +66,7 @@ export class MemoryStore implements Store {
     this.#state = null
     this.#deltas = []
     this.#idem = []
+    this.#marks = []
     this.#nodeId = null
   }
 }

@@ -1,5 +1,6 @@
 import type { CounterMapState, Delta } from '@tally/crdt'
 import { Packr } from 'msgpackr'
+import { encodeMarksRecord, type MarksRecord, readMarksRecord } from '../resets/marks-record.js'
 import { crc32 } from './crc32.js'
 import type { IdempotencyRecord } from './store.js'
 
@@ -52,6 +53,10 @@ export function walSeqOf(key: string): number | null {
 export type LogOp =
   | { kind: 'local'; delta: Delta; idem?: IdempotencyRecord }
   | { kind: 'remote'; delta: Delta; records?: IdempotencyRecord[] }
+  | { kind: 'marks'; marks: MarksRecord; local: boolean }
+
+/** A logged operation that carries a CounterMap delta (every kind but reset marks). */
+export type DeltaOp = Exclude<LogOp, { kind: 'marks' }>
 
 /** Stored identity. `createdAt` is informational (ms since epoch). */
 export interface StoredIdentity {
@@ -118,10 +123,12 @@ function isObj(x: unknown): x is Record<string, unknown> {
  * Encodes WAL batch `seq` holding `ops`. Rows: `[0, delta, idem?]` local,
  * `[1, delta, records?]` remote, and the common single-op local delta (one entry of
  * replica r at seq s, range (s-1, s]) compactly as `[2, name, r, p, n, s, idem?]`:
- * half the bytes and far less to decode at recovery.
+ * half the bytes and far less to decode at recovery. Reset marks, TTLs and
+ * their keyed answers: `[3, record, local 0|1]` (resets/marks-record.ts).
  */
 export function encodeBatch(seq: number, ops: readonly LogOp[]): Uint8Array {
   const rows = ops.map((op) => {
+    if (op.kind === 'marks') return [3, encodeMarksRecord(op.marks), op.local ? 1 : 0]
     if (op.kind === 'remote') return op.records?.length ? [1, op.delta, op.records] : [1, op.delta]
     const one = singleOp(op.delta)
     if (one) return op.idem ? [2, ...one, op.idem] : [2, ...one]
@@ -160,6 +167,12 @@ export function decodeBatch(
       const delta = { ranges: [[r, s - 1, s]], entries: [[name, r, p, n, s]] } as unknown as Delta
       const idem = readIdem(row[6])
       ops.push(idem ? { kind: 'local', delta, idem } : { kind: 'local', delta })
+      continue
+    }
+    if (row[0] === 3) {
+      const marks = readMarksRecord(row[1])
+      if (!marks) return { reason: 'malformed reset-mark row' }
+      ops.push({ kind: 'marks', marks, local: row[2] === 1 })
       continue
     }
     if (!isObj(row[1])) return { reason: 'malformed operation row' }

@@ -31,6 +31,8 @@ export interface SnapshotManifest {
   recordChunks: number
   /** The version summary of the state. */
   vv: Summary
+  /** Reset marks, TTLs and keyed answers (resets/marks-record.ts, stored form); absent when none. */
+  m?: unknown
 }
 
 /**
@@ -99,6 +101,7 @@ export function readManifest(v: unknown): SnapshotManifest | null {
     chunks: m.chunks as number,
     recordChunks: m.recordChunks as number,
     vv: m.vv as Summary,
+    ...(m.m !== undefined ? { m: m.m } : {}),
   }
 }
 

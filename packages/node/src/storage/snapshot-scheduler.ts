@@ -9,6 +9,7 @@
 
 import type { CounterMap } from '@tally/crdt'
 import type { Logger } from 'pino'
+import type { MarksRecord } from '../resets/marks-record.js'
 import { mapSource } from './snapshot-source.js'
 import type { IdempotencyRecord, Store } from './store.js'
 import type { WriteFence } from './write-fence.js'
@@ -28,6 +29,8 @@ export interface SnapshotSchedulerOptions {
   logger: Logger
   /** Period of the timer, ms. */
   intervalMs: number
+  /** The reset marks and TTLs to keep (read at the snapshot's log position). */
+  marks?: () => MarksRecord
 }
 
 /** Takes snapshots on a timer and on demand, one at a time. */
@@ -78,7 +81,7 @@ export class SnapshotScheduler {
       return Promise.resolve()
     }
     this.#running = this.#o.store
-      .snapshot(mapSource(this.#o.map), records)
+      .snapshot(mapSource(this.#o.map, this.#o.marks), records)
       .then(
         () => {
           this.#taken++

@@ -3,6 +3,7 @@
 // block that stalls every request.
 
 import type { CounterMap, CounterMapState, StateColumns, Summary } from '@tally/crdt'
+import type { MarksRecord } from '../resets/marks-record.js'
 
 /**
  * A state handed to `Store.snapshot` piece by piece. The store calls
@@ -19,14 +20,20 @@ export interface StateSource {
   size(): number
   /** Counters from number `from` on, at least one, stopping at about `maxEntries` entries, in columns; `next` continues. */
   slice(from: number, maxEntries: number): { columns: StateColumns; next: number }
+  /**
+   * Optional: the reset marks, TTLs and keyed answers to keep. Called once,
+   * synchronously, right after {@link summary}, at the same log position.
+   */
+  marks?(): MarksRecord
 }
 
 /** A live CounterMap as a source (see CounterMap.stateColumns). */
-export function mapSource(map: CounterMap): StateSource {
+export function mapSource(map: CounterMap, marks?: () => MarksRecord): StateSource {
   return {
     summary: () => map.summary(),
     size: () => map.size,
     slice: (from, maxEntries) => map.stateColumns(from, maxEntries),
+    ...(marks ? { marks } : {}),
   }
 }
 

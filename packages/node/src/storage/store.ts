@@ -1,4 +1,5 @@
 import type { CounterMapState, Delta } from '@tally/crdt'
+import type { MarksRecord } from '../resets/marks-record.js'
 import type { StateSource } from './snapshot-source.js'
 import type { WalDb } from './wal-db.js'
 
@@ -71,6 +72,12 @@ export interface Recovered {
   idempotency: IdempotencyRecord[]
   /** Human-readable notes about recovery (e.g. a torn WAL tail that was cut). */
   warnings: string[]
+  /**
+   * Reset marks, TTLs, applied TTL versions and keyed answers of deletes/TTL
+   * changes (those inside the retention window), folded from the snapshot
+   * and the log. Absent: none.
+   */
+  marks?: MarksRecord
 }
 
 /**
@@ -98,6 +105,13 @@ export interface Store {
    * may then be empty: records alone).
    */
   appendRemote(delta: Delta, records?: readonly IdempotencyRecord[]): Promise<void>
+  /**
+   * Appends a change of reset marks / TTLs (resets/marks-record.ts). `local`:
+   * made by this node (a delete, a TTL change, an applied expiry), resolved
+   * once durable under the durability policy like {@link appendLocal};
+   * otherwise merged from a peer, like {@link appendRemote}.
+   */
+  appendMarks(marks: MarksRecord, local: boolean): Promise<void>
   /**
    * Records `state` as a snapshot and drops the log entries it covers. The
    * caller passes the live state (a plain copy, or a source the store reads

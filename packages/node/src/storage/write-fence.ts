@@ -10,6 +10,7 @@ import type { Delta } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { NodeError, NodeErrorCodes } from '../errors.js'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
+import type { MarksRecord } from '../resets/marks-record.js'
 import type { Store } from './store.js'
 
 /** Durable local appends, the durable mark, and the fence after a failed append. */
@@ -56,6 +57,33 @@ export class WriteFence {
       if (this.#failure === null) this.#pending.delete(seq)
       this.#inflight.delete(done)
       if (record) this.#unsettled.delete(record)
+    }
+  }
+
+  /**
+   * Appends a local change of reset marks / TTLs (a delete, a TTL change, an
+   * applied expiry) and resolves once it is durable. Rejects with
+   * TALLY_STORE_FAILED when the store refuses it, and the fence closes for
+   * good, as for {@link append}.
+   */
+  async appendMarks(marks: MarksRecord): Promise<void> {
+    const write = this.#store.appendMarks(marks, true)
+    const done = write.then(
+      () => {},
+      () => {},
+    )
+    this.#inflight.add(done)
+    try {
+      await write
+    } catch (err) {
+      this.#fail(err)
+      throw new NodeError(
+        NodeErrorCodes.STORE_FAILED,
+        `the change could not be made durable: ${(err as Error).message}`,
+        { cause: err },
+      )
+    } finally {
+      this.#inflight.delete(done)
     }
   }
 

@@ -6,6 +6,7 @@
 import { isValidName, isValidReplicaId } from '@tally/crdt'
 import { isIdempotencyKey } from '@tally/kit'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
+import { type MarkTuple, readMarkTuples } from '../resets/mark-tuple.js'
 import { type BoundedMessage, BoundedMsgType, readBoundedMessage } from './bounded-messages.js'
 import { type LimitsMsg, readLimitsMsg } from './limit-messages.js'
 
@@ -27,6 +28,8 @@ export const MsgType = {
   LIMITS: 7,
   /** Bounded counters (20–29): see bounded-messages.ts. */
   ...BoundedMsgType,
+  /** Reset marks and TTLs: a digest to compare, or tuples to merge (docs/protocol.md). */
+  MARKS: 8,
 } as const
 
 /** Sender identity carried by PULL and ACK so a receiver can learn/refresh it. */
@@ -177,6 +180,19 @@ export interface LeaveMsg {
   f: string
 }
 
+/**
+ * MARKS: reset marks and TTLs. `d`: the sender's marks digest (a probe: "send
+ * me yours if they differ"); `m`: tuples to merge; `s` 1: "send me all of
+ * yours back" (on the last message of a full set).
+ */
+export interface MarksMsg {
+  t: typeof MsgType.MARKS
+  f: string
+  d?: string
+  m?: MarkTuple[]
+  s?: 1
+}
+
 export type { LimitsMsg } from './limit-messages.js'
 
 export type Message =
@@ -188,6 +204,7 @@ export type Message =
   | LeaveMsg
   | LimitsMsg
   | BoundedMessage
+  | MarksMsg
 
 /** Most members accepted in one MEMBERS message. */
 export const MAX_MEMBERS = 4096
@@ -266,6 +283,20 @@ export function readMessage(x: unknown): Message | null {
       return x as unknown as LeaveMsg
     case MsgType.LIMITS:
       return readLimitsMsg(x)
+    case MsgType.MARKS: {
+      if (!only(x, ['t', 'f', 'd', 'm', 's']) || !isStr(x.f, NODE_ID)) return null
+      if (x.d !== undefined && !isStr(x.d, DIGEST)) return null
+      if (x.s !== undefined && x.s !== 1) return null
+      const out: MarksMsg = { t: MsgType.MARKS, f: x.f }
+      if (x.d !== undefined) out.d = x.d as string
+      if (x.m !== undefined) {
+        const m = readMarkTuples(x.m)
+        if (!m) return null
+        out.m = m
+      }
+      if (x.s === 1) out.s = 1
+      return out
+    }
     default:
       return readBoundedMessage(x)
   }

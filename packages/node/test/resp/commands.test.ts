@@ -201,13 +201,24 @@ const BAD: Array<[string[], string]> = [
     "ERR 'set' is not supported by Tally: counters change only by whole increments and decrements: use INCRBY key n / DECRBY key n",
   ],
   [
-    ['DEL', 'bad:x'],
-    "ERR 'del' is not supported by Tally: counters cannot be deleted or renamed (every replica keeps their history): use DECRBY key <value> to bring one back to 0",
+    ['RENAME', 'bad:x', 'bad:y'],
+    "ERR 'rename' is not supported by Tally: counters cannot be renamed, moved or flushed: DEL deletes one counter at a time",
   ],
   [
-    ['EXPIRE', 'bad:x', '10'],
-    "ERR 'expire' is not supported by Tally: counters do not expire: put the window in the name (e.g. rl:{user}:2026-12-01T10:05) and read the current one",
+    ['EXPIREAT', 'bad:x', '10'],
+    "ERR 'expireat' is not supported by Tally: counters take relative TTLs only: use EXPIRE key seconds or PEXPIRE key ms",
   ],
+  [['EXPIRE', 'bad:x', 'ten'], 'ERR value is not an integer or out of range'],
+  [['PEXPIRE', 'bad:x', '1.5'], 'ERR value is not an integer or out of range'],
+  [['EXPIRE', 'bad:x', '10', 'NX'], 'ERR syntax error: EXPIRE options NX XX GT LT are not supported'],
+  [['EXPIRE', 'bad:x', '3153600001'], "ERR invalid expire time in 'expire' command"],
+  [['PEXPIRE', 'bad:x', '9999999999999999'], "ERR invalid expire time in 'pexpire' command"],
+  [['PEXPIRE', 'bad:x', '99999999999999999999'], 'ERR value is not an integer or out of range'],
+  [['EXPIRE', 'has space', '10'], 'TALLY TALLY_NAME_INVALID'],
+  [['DEL', 'ok', 'has space'], 'TALLY TALLY_NAME_INVALID'],
+  [['PERSIST', ''], 'TALLY TALLY_NAME_INVALID'],
+  [['DEL'], "ERR wrong number of arguments for 'del' command"],
+  [['EXPIRE', 'bad:x'], "ERR wrong number of arguments for 'expire' command"],
   [['FOO', 'bad:x', 'y'], "ERR unknown command 'FOO', with args beginning with: 'bad:x' 'y' "],
   [['CLIENT', 'KILL'], "ERR unknown subcommand 'KILL'. Try CLIENT HELP."],
   [['SCAN', 'x'], 'ERR invalid cursor'],
@@ -220,11 +231,13 @@ const BAD: Array<[string[], string]> = [
 describe('bad input', () => {
   it.each(BAD)('%j → %s, nothing changes', async (args, reply) => {
     const before = f.node.map.state()
+    const marks = f.node.lifecycle.marks.digest()
     const got = (await c.call(...args)) as { error: string }
     if (reply.endsWith('_INVALID') && reply.startsWith('TALLY '))
       expect(got.error.startsWith(`${reply} `)).toBe(true)
     else expect(got).toEqual({ error: reply })
     expect(f.node.map.state()).toEqual(before)
+    expect(f.node.lifecycle.marks.digest()).toBe(marks)
     expect(await c.call('PING')).toBe('PONG')
   })
 

@@ -2,6 +2,7 @@ import { CounterMap } from '@tally/crdt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  type DeltaOp,
   decodeBatch,
   decodeFrame,
   decodeIdentity,
@@ -9,12 +10,11 @@ import {
   decodeSnapshot,
   encodeBatch,
   encodeFrame,
-  type LogOp,
   walKey,
   walSeqOf,
 } from '../../src/storage/record-codec.js'
 
-function ops(): LogOp[] {
+function ops(): DeltaOp[] {
   const m = new CounterMap('a.1')
   m.increment('x', 3)
   const d1 = m.deltaFor('a.1', 0)

@@ -73,7 +73,7 @@ export async function counterRoutes(
 
   app.get('/counter', async () => ({ name: 'default', value: node.value('default') }))
   app.get('/counters', async () => ({
-    counters: node.map.names().map((name) => ({ name, value: node.value(name) })),
+    counters: node.names().map((name) => ({ name, value: node.value(name) })),
   }))
   app.get<{ Params: { name: string }; Querystring: { explain?: string } }>(
     '/counters/:name',
@@ -81,13 +81,22 @@ export async function counterRoutes(
     async (req) => {
       const { name } = req.params
       const value = node.value(name)
-      if (req.query.explain !== '1' && req.query.explain !== 'true') return { name, value }
-      return { name, value, explain: explainCounter(node, name, Date.now()) }
+      const ttlMs = node.ttlMs(name)
+      const answer = ttlMs === undefined ? { name, value } : { name, value, ttlMs }
+      if (req.query.explain !== '1' && req.query.explain !== 'true') return answer
+      return { ...answer, explain: explainCounter(node, name, Date.now()) }
     },
   )
   app.get<{ Querystring: { name?: string } }>(
     '/state',
     { schema: { querystring: stateQuery } },
-    async (req) => node.state(req.query.name),
+    async (req) => {
+      const state = node.state(req.query.name)
+      // Reset marks ride along (gateway quorum reads apply them): only counters that have one.
+      const marks = node.lifecycle.marks
+      const name = req.query.name
+      const tuples = name === undefined ? marks.tuples() : marks.has(name) ? [marks.tuple(name)] : []
+      return tuples.length === 0 ? state : { ...state, marks: tuples }
+    },
   )
 }

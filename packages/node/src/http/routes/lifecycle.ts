@@ -1,0 +1,43 @@
+// Delete and TTL routes: `DELETE /counters/:name`, `PUT /counters/:name/ttl`
+// `{ttlMs}`, `DELETE /counters/:name/ttl`. Handlers read the request; the
+// node validates names and TTLs and does the rest (resets/counter-lifecycle.ts).
+
+import type { FastifyInstance } from 'fastify'
+import type { TallyNode } from '../../node.js'
+import { readIdempotencyKey } from '../headers.js'
+import type { LoadTracker } from '../load.js'
+import { nameParams, noQuery, ttlBody } from '../schemas.js'
+
+type Headers = Record<string, string | string[] | undefined>
+
+/** Registers the delete and TTL routes on `app`, served by `opts.node`. */
+export async function lifecycleRoutes(
+  app: FastifyInstance,
+  opts: { node: TallyNode; load: LoadTracker },
+): Promise<void> {
+  const { node, load } = opts
+  const key = (req: { headers: Headers; raw: { rawHeaders: string[] } }) =>
+    readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders)
+  // A write waits for its fsync: it counts as in flight meanwhile.
+  const inFlight = async <T>(work: () => Promise<T>): Promise<T> => {
+    load.begin()
+    try {
+      return await work()
+    } finally {
+      load.end()
+    }
+  }
+  const params = { params: nameParams, querystring: noQuery }
+
+  app.delete<{ Params: { name: string } }>('/counters/:name', { schema: params }, (req) =>
+    inFlight(() => node.delete(req.params.name, key(req))),
+  )
+  app.put<{ Params: { name: string }; Body: { ttlMs: unknown } }>(
+    '/counters/:name/ttl',
+    { schema: { ...params, body: ttlBody } },
+    (req) => inFlight(() => node.expire(req.params.name, req.body.ttlMs as number, key(req))),
+  )
+  app.delete<{ Params: { name: string } }>('/counters/:name/ttl', { schema: params }, (req) =>
+    inFlight(() => node.persist(req.params.name, key(req))),
+  )
+}

@@ -1,0 +1,106 @@
+// What the store keeps of deletes and TTLs: mark tuples (replicated state),
+// the TTL versions this replica applied (local state), and the answers to
+// keyed deletes/TTL changes. One record per logged change; a snapshot holds
+// their fold. Reading is tolerant of damage inside a checksummed frame only
+// as far as refusing the whole record.
+
+import { isValidName } from '@tally/crdt'
+import { isIdempotencyKey } from '@tally/kit'
+import { CounterMarks } from './counter-marks.js'
+import { isTtlTuple, type MarkTuple, readMarkTuples, type TtlTuple, ttlOf, ttlTuple } from './mark-tuple.js'
+
+/** The operations of the lifecycle routes, as a keyed request names them. */
+export type ResetOp = 'delete' | 'expire' | 'persist'
+
+/** The answer to a keyed delete / TTL change, kept so a retry with the key gets it again. */
+export interface ResetKeyRecord {
+  key: string
+  name: string
+  op: ResetOp
+  /** The TTL asked for (ms) for `expire`, else 0. */
+  ttlMs: number
+  /** The first answer's JSON body. */
+  answer: Record<string, unknown>
+  /** When it was first answered (ms since the epoch); retention runs from here. */
+  at: number
+}
+
+/** One logged change (or a snapshot's fold of them). */
+export interface MarksRecord {
+  tuples: MarkTuple[]
+  /** `[name, ttl]`: this replica applied that TTL version of that counter. */
+  applied: Array<[string, TtlTuple]>
+  keys: ResetKeyRecord[]
+}
+
+/** True for a record with nothing in it. */
+export function isEmptyMarks(r: MarksRecord): boolean {
+  return r.tuples.length === 0 && r.applied.length === 0 && r.keys.length === 0
+}
+
+const OPS: readonly string[] = ['delete', 'expire', 'persist']
+
+function readKey(x: unknown): ResetKeyRecord | null {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return null
+  const { key, name, op, ttlMs, answer, at } = x as Record<string, unknown>
+  if (!isIdempotencyKey(key) || !isValidName(name) || typeof op !== 'string' || !OPS.includes(op)) return null
+  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs < 0) return null
+  if (typeof at !== 'number' || !Number.isSafeInteger(at)) return null
+  if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return null
+  return { key, name, op: op as ResetOp, ttlMs, answer: answer as Record<string, unknown>, at }
+}
+
+/**
+ * Reads an untrusted stored record `{ t, a, k }`; null when malformed
+ * (nothing of it is used then). Pure; never throws.
+ */
+export function readMarksRecord(x: unknown): MarksRecord | null {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return null
+  const { t, a, k } = x as Record<string, unknown>
+  const tuples = readMarkTuples(t ?? [])
+  if (!tuples || !Array.isArray(a ?? []) || !Array.isArray(k ?? [])) return null
+  const applied: Array<[string, TtlTuple]> = []
+  for (const e of (a ?? []) as unknown[]) {
+    if (!Array.isArray(e) || e.length !== 2 || !isValidName(e[0]) || !isTtlTuple(e[1])) return null
+    applied.push([e[0], [e[1][0], e[1][1], e[1][2]]])
+  }
+  const keys: ResetKeyRecord[] = []
+  for (const e of (k ?? []) as unknown[]) {
+    const r = readKey(e)
+    if (!r) return null
+    keys.push(r)
+  }
+  return { tuples, applied, keys }
+}
+
+/** The stored form of a record (short field names). */
+export function encodeMarksRecord(r: MarksRecord): {
+  t: MarkTuple[]
+  a: Array<[string, TtlTuple]>
+  k: ResetKeyRecord[]
+} {
+  return { t: r.tuples, a: r.applied, k: r.keys }
+}
+
+/**
+ * Folds logged records in order into one: marks merged, the latest applied
+ * version per counter, the first answer per key. What recovery hands back.
+ */
+export class MarksFold {
+  readonly marks = new CounterMarks()
+  readonly #keys = new Map<string, ResetKeyRecord>()
+
+  /** Adds one record (checked by {@link readMarksRecord}). */
+  add(r: MarksRecord): void {
+    this.marks.merge(r.tuples)
+    for (const [name, t] of r.applied) this.marks.setApplied(name, ttlOf(t))
+    for (const k of r.keys) if (!this.#keys.has(k.key)) this.#keys.set(k.key, k)
+  }
+
+  /** The fold as one record, keys answered after `keysAfter` (ms) only. */
+  record(keysAfter = Number.NEGATIVE_INFINITY): MarksRecord {
+    const applied = this.marks.appliedAll().map(([name, t]): [string, TtlTuple] => [name, ttlTuple(t)])
+    const keys = [...this.#keys.values()].filter((k) => k.at > keysAfter)
+    return { tuples: this.marks.tuples(), applied, keys }
+  }
+}

@@ -321,8 +321,33 @@ export class TallyNode {
     if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
     this.#fence.assertServing()
     const map = this.map
+    // Counters under a reset mark (deleted or with a TTL): a due expiry goes
+    // first (and into the log first), as in #apply.
+    const marked = new Set<string>()
+    if (this.lifecycle.marks.size > 0) {
+      for (const op of ops) {
+        if (marked.has(op.name) || !this.lifecycle.marks.has(op.name)) continue
+        marked.add(op.name)
+        this.lifecycle.applyDue(op.name)
+      }
+    }
     const before = map.seq
     const values = foldBatch(map, ops)
+    // Each op of a marked counter is answered with the value under its mark:
+    // within one batch that is the map's total plus a constant offset.
+    for (const name of marked) {
+      let offset: number
+      try {
+        offset = this.lifecycle.value(name) - map.value(name)
+      } catch {
+        continue
+      }
+      if (offset === 0) continue
+      ops.forEach((op, i) => {
+        const v = values[i]
+        if (op.name === name && typeof v === 'number') values[i] = v + offset
+      })
+    }
     if (map.seq === before) return { values, durable: Promise.resolve() }
     const delta: Delta = map.deltaFor(map.replica, before)
     // Pending from its first seq on: gossip sends none of the batch before it is durable.

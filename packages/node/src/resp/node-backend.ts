@@ -65,8 +65,12 @@ export function nodeBackend(node: TallyNode): CounterBackend {
       assertServing(node)
       return node.names()
     },
-    delete: async (name) => (await node.delete(name)).deleted,
+    delete: async (name) => {
+      batcher.flush()
+      return (await node.delete(name)).deleted
+    },
     async expire(name, ttlMs) {
+      batcher.flush()
       try {
         await node.expire(name, ttlMs)
         return true
@@ -75,8 +79,12 @@ export function nodeBackend(node: TallyNode): CounterBackend {
         throw err
       }
     },
-    persist: async (name) => (await node.persist(name)).changed,
+    persist: async (name) => {
+      batcher.flush()
+      return (await node.persist(name)).changed
+    },
     ttl(name) {
+      batcher.flush()
       assertServing(node)
       if (!isValidName(name) || !node.exists(name)) return undefined
       return node.ttlMs(name) ?? null

@@ -45,6 +45,28 @@ async function client(port: number): Promise<Redis> {
 }
 
 describe('batched RESP writes', () => {
+  it('writes batched after a DEL count from 0, in one pipeline and in the next', async () => {
+    f = await startRespNode({}, 'batch-deleted')
+    const r = await client(f.port)
+    const res = await r
+      .pipeline()
+      .incr('b:del')
+      .incr('b:del')
+      .del('b:del')
+      .incr('b:del')
+      .incrby('b:del', 4)
+      .exec()
+    expect(res?.map(([err, v]) => err ?? v)).toEqual([1, 2, 1, 1, 5])
+    // A batch of its own on the deleted counter, then the value read back.
+    const again = await r.pipeline().incr('b:del').decrby('b:del', 2).get('b:del').exec()
+    expect(again?.map(([err, v]) => err ?? v)).toEqual([6, 4, '4'])
+    expect(await r.del('b:del')).toBe(1)
+    expect(await r.pipeline().incr('b:del').incr('b:del').exec()).toEqual([
+      [null, 1],
+      [null, 2],
+    ])
+  })
+
   it('a pipeline of mixed commands answers in order, each write with its own value, errors in place', async () => {
     const store = new HeldStore()
     stores.push(store)

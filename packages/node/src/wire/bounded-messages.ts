@@ -5,10 +5,14 @@
 // anything is merged.
 
 import { isValidName, isValidReplicaId } from '@tally/crdt'
+import { isKeyTuple, type KeyTuple, MAX_KEY_RECORDS } from './key-tuples.js'
 
 /** Wire type tags of the bounded-counter messages (part of `MsgType`; numbers are stable). */
 export const BoundedMsgType = {
-  /** Whole states of some bounded counters; `w`: names whose state the receiver should send back. */
+  /**
+   * Whole states of some bounded counters; `w`: names whose state the
+   * receiver should send back; `k`: key records of keyed writes to them.
+   */
   B_PUSH: 20,
   /** Anti-entropy opener: the digest of every bounded counter the sender holds. */
   B_DIGEST: 21,
@@ -23,12 +27,16 @@ export const BoundedMsgType = {
 /** One bounded counter on the wire: its name and whole state `{p, n, r}`. */
 export type BoundedEntry = [name: string, state: unknown]
 
-/** B_PUSH: states of bounded counters. */
+/**
+ * B_PUSH: states of bounded counters; `k`: key records (the plain PUSH's
+ * 10-tuples, `seq` = `at`) of keyed writes to counters the sender holds.
+ */
 export interface BPushMsg {
   t: typeof BoundedMsgType.B_PUSH
   f: string
   b: BoundedEntry[]
   w?: string[]
+  k?: KeyTuple[]
 }
 
 /** B_DIGEST: `d` digest of the sender's bounded counters; `a` its gossip address. */
@@ -115,11 +123,17 @@ function names(x: unknown): boolean {
 export function readBoundedMessage(x: Record<string, unknown>): BoundedMessage | null {
   switch (x.t) {
     case BoundedMsgType.B_PUSH: {
-      if (!only(x, ['t', 'f', 'b', 'w']) || !isStr(x.f, NODE_ID) || !Array.isArray(x.b)) return null
+      if (!only(x, ['t', 'f', 'b', 'w', 'k']) || !isStr(x.f, NODE_ID) || !Array.isArray(x.b)) return null
       if (x.b.length > MAX_BOUNDED_ENTRIES) return null
       for (const e of x.b)
         if (!Array.isArray(e) || e.length !== 2 || !isName(e[0]) || !isObj(e[1])) return null
       if (x.w !== undefined && !names(x.w)) return null
+      // Key records are checked like the plain PUSH's: one bad tuple refuses the message.
+      if (
+        x.k !== undefined &&
+        (!Array.isArray(x.k) || x.k.length > MAX_KEY_RECORDS || !x.k.every(isKeyTuple))
+      )
+        return null
       return x as unknown as BPushMsg
     }
     case BoundedMsgType.B_DIGEST:

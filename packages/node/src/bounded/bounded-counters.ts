@@ -163,6 +163,9 @@ export class BoundedCounters {
       if ((this.map.get(name)?.localRights ?? 0) < amount) {
         await this.hooks.acquire(name, amount)
         this.#assertServing()
+        // The grants carried the granters' key records: the key may turn out applied elsewhere.
+        const done = key === undefined ? undefined : this.keys.appliedElsewhere(key, shape)
+        if (done) return done
       }
       const known = this.map.get(name)
       if (!known) throw this.#refusal(name, amount, undefined)

@@ -123,6 +123,20 @@ export class BoundedKeys {
     return { kind: 'apply', track }
   }
 
+  /**
+   * For a key admitted here (in flight), learnt since to be applied by
+   * another replica: that application's answer (counted in
+   * `answeredFromPeers`), else undefined. Throws TALLY_IDEMPOTENCY_MISMATCH
+   * (NodeError) when that application was another request.
+   */
+  appliedElsewhere(key: string, shape: OpShape): { name: string; value: number } | undefined {
+    const elsewhere = this.ledger.applications(key)[0]
+    if (!elsewhere) return undefined
+    if (!sameOp(elsewhere, shape)) throw mismatch(elsewhere)
+    this.stats.answeredFromPeers++
+    return { name: elsewhere.name, value: elsewhere.value }
+  }
+
   /** The record of this node's application of `key` to `shape`, answering `value`, on try `attempt`. */
   recordFor(key: string, shape: OpShape, value: number, attempt: number): KeyRecord {
     const at = this.#now()

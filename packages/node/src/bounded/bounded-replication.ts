@@ -254,6 +254,9 @@ export class BoundedReplication {
     const f = this.#o.membership.self.id
     const answer = (granted: number, state: BoundedCounterState): void => {
       const grant: BGrantMsg = { t: BoundedMsgType.B_GRANT, f, q: msg.q, n: msg.n, g: granted, b: state }
+      // The counter's key records: the requester checks them before applying its keyed decrement.
+      const keys = this.#o.counters.keys.recordsOf([msg.n]).slice(-MAX_KEY_RECORDS)
+      if (keys.length > 0) grant.k = keys.map(toKeyTuple)
       this.#o.transport.send(msg.a, grant)
     }
     // Read too late (this node was paused, or the link held the request): the requester has given
@@ -271,6 +274,7 @@ export class BoundedReplication {
 
   #onGrant(msg: BGrantMsg): void {
     this.#merge(msg.n, msg.b, msg.f)
+    if (msg.k && msg.k.length > 0) this.#o.counters.learnKeys(msg.k.map(fromKeyTuple))
     if (msg.g > 0) {
       this.stats.grantsIn++
       this.stats.rightsIn += msg.g

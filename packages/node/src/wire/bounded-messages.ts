@@ -72,7 +72,11 @@ export interface BWantMsg {
   x: number
 }
 
-/** B_GRANT: answer to request `q`: `g` rights of counter `n` given; `b` the granter's durable state of it. */
+/**
+ * B_GRANT: answer to request `q`: `g` rights of counter `n` given; `b` the
+ * granter's durable state of it; `k` the key records of `n` the granter
+ * knows (a keyed decrement that waited for rights checks them before applying).
+ */
 export interface BGrantMsg {
   t: typeof BoundedMsgType.B_GRANT
   f: string
@@ -80,6 +84,7 @@ export interface BGrantMsg {
   n: string
   g: number
   b: unknown
+  k?: KeyTuple[]
 }
 
 /** Any bounded-counter message. */
@@ -115,6 +120,12 @@ function names(x: unknown): boolean {
   return Array.isArray(x) && x.length <= MAX_BOUNDED_ENTRIES && x.every(isName)
 }
 
+// Key records (absent, or up to MAX_KEY_RECORDS valid tuples), checked like
+// the plain PUSH's: one bad tuple refuses the whole message.
+function keyTuples(x: unknown): boolean {
+  return x === undefined || (Array.isArray(x) && x.length <= MAX_KEY_RECORDS && x.every(isKeyTuple))
+}
+
 /**
  * Turns an untrusted decoded value whose `t` is one of {@link BoundedMsgType}
  * into a typed message, or null for anything of the wrong shape. States are
@@ -128,12 +139,7 @@ export function readBoundedMessage(x: Record<string, unknown>): BoundedMessage |
       for (const e of x.b)
         if (!Array.isArray(e) || e.length !== 2 || !isName(e[0]) || !isObj(e[1])) return null
       if (x.w !== undefined && !names(x.w)) return null
-      // Key records are checked like the plain PUSH's: one bad tuple refuses the message.
-      if (
-        x.k !== undefined &&
-        (!Array.isArray(x.k) || x.k.length > MAX_KEY_RECORDS || !x.k.every(isKeyTuple))
-      )
-        return null
+      if (!keyTuples(x.k)) return null
       return x as unknown as BPushMsg
     }
     case BoundedMsgType.B_DIGEST:
@@ -152,8 +158,9 @@ export function readBoundedMessage(x: Record<string, unknown>): BoundedMessage |
       if (!isCount(x.q, 0) || !isName(x.n) || !isCount(x.m, 1) || !isCount(x.x, 0)) return null
       return typeof x.r === 'string' && isValidReplicaId(x.r) ? (x as unknown as BWantMsg) : null
     case BoundedMsgType.B_GRANT:
-      if (!only(x, ['t', 'f', 'q', 'n', 'g', 'b']) || !isStr(x.f, NODE_ID)) return null
+      if (!only(x, ['t', 'f', 'q', 'n', 'g', 'b', 'k']) || !isStr(x.f, NODE_ID)) return null
       if (!isCount(x.q, 0) || !isName(x.n) || !isCount(x.g, 0) || !isObj(x.b)) return null
+      if (!keyTuples(x.k)) return null
       return x as unknown as BGrantMsg
     default:
       return null

@@ -1,14 +1,22 @@
 // Key records of keyed bounded writes learnt from peers: logged in the
 // bounded LevelDB log, recovered after a restart (from the log and from a
-// snapshot), expired by the same TTL / max-keys rules as own records.
+// snapshot), expired by the same TTL / max-keys rules as own records; and
+// learnt from the grants a keyed decrement short of rights waited for.
 
 import { Cleanup, tempDir } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BoundedCounters } from '../../src/bounded/bounded-counters.js'
 import { BoundedKeys } from '../../src/bounded/bounded-keys.js'
+import { BoundedReplication } from '../../src/bounded/bounded-replication.js'
+import { MemoryBoundedStore } from '../../src/bounded/bounded-store.js'
 import { LevelBoundedStore } from '../../src/bounded/level-bounded-store.js'
 import { isNodeError } from '../../src/errors.js'
 import type { KeyRecord } from '../../src/idempotency/key-ledger.js'
+import { detectorFor } from '../../src/membership/failure-detector.js'
+import { Membership } from '../../src/membership/membership.js'
+import type { BoundedMessage } from '../../src/wire/bounded-messages.js'
+import type { Message } from '../../src/wire/messages.js'
+import type { Transport } from '../../src/wire/transport.js'
 import { silent } from '../support/sim.js'
 
 const cleanup = new Cleanup()
@@ -76,5 +84,80 @@ describe('bounded key records learnt from peers', () => {
     now += 1000
     expect(keys.recordsOf(['stock'])).toEqual([])
     expect(keys.snapshotRecords()).toEqual([])
+  })
+})
+
+// Two nodes whose messages are delivered in order through a queue; no eager push, no rounds.
+async function wiredPair(): Promise<{
+  a: BoundedCounters
+  b: BoundedCounters
+  deliver: () => Promise<void>
+}> {
+  const queue: Array<[string, Message]> = []
+  const side = async (id: string, peer: string) => {
+    const counters = await BoundedCounters.open({
+      replica: `${id}.1`,
+      store: new MemoryBoundedStore(),
+      logger: silent,
+      idempotencyTtlMs: 60_000,
+      idempotencyMaxKeys: 100,
+    })
+    const membership = new Membership({
+      self: { id, addr: `${id}:1`, http: '' },
+      detector: detectorFor(100),
+      probeBaseMs: 100,
+      probeMaxMs: 1000,
+    })
+    membership.observe(peer, `${peer}:1`)
+    const transport = {
+      send: (addr: string, msg: Message) => queue.push([addr, msg]),
+      sendAll: (addr: string, msgs: Message[]) =>
+        queue.push(...msgs.map((m): [string, Message] => [addr, m])),
+    } as unknown as Transport
+    const repl = new BoundedReplication({
+      counters,
+      transport,
+      membership,
+      logger: silent,
+      fanout: 1,
+      gossipIntervalMs: 60_000,
+      eagerPush: false,
+      transferTimeoutMs: 10_000,
+    })
+    repl.start()
+    cleanup.add(() => repl.stop())
+    return { counters, repl }
+  }
+  const a = await side('a', 'b')
+  const b = await side('b', 'a')
+  const by: Record<string, BoundedReplication> = { 'a:1': a.repl, 'b:1': b.repl }
+  const deliver = async () => {
+    for (let i = 0; i < 100; i++) {
+      const next = queue.shift()
+      if (next) by[next[0]]!.handle(next[1] as BoundedMessage)
+      await new Promise((r) => setImmediate(r))
+    }
+  }
+  return { a: a.counters, b: b.counters, deliver }
+}
+
+describe('a keyed decrement short of rights', () => {
+  it('learns the key records of the counter from the grants and answers from them instead of applying', async () => {
+    const { a, b, deliver } = await wiredPair()
+    await a.mutate({ name: 'stock', op: 'increment', amount: 10 })
+    b.mergeRemote('stock', a.shareable('stock'))
+    // A applies the key; B never gets the push (eager push is off, no rounds run).
+    await expect(a.mutate({ name: 'stock', op: 'decrement', amount: 3, key: 'order-1' })).resolves.toEqual({
+      name: 'stock',
+      value: 7,
+    })
+    expect(b.keys.ledger.applications('order-1')).toEqual([])
+    const retry = b.mutate({ name: 'stock', op: 'decrement', amount: 3, key: 'order-1', attempt: 2 })
+    await deliver()
+    await expect(retry).resolves.toEqual({ name: 'stock', value: 7 })
+    expect(b.stats.decrements).toBe(0)
+    expect(b.view('stock').value).toBe(7)
+    expect(a.view('stock').value).toBe(7)
+    expect(b.keys.stats.answeredFromPeers).toBe(1)
   })
 })

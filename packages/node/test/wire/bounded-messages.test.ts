@@ -17,6 +17,7 @@ const good = [
   { t: 22, f: 'a', a: '127.0.0.1:9000', s: [['stock', 'ff00']] },
   { t: 23, f: 'a', a: '127.0.0.1:9000', q: 1, n: 'stock', m: 5, r: 'a.1', x: 1_767_000_000_000 },
   { t: 24, f: 'b', q: 1, n: 'stock', g: 0, b: state },
+  { t: 24, f: 'b', q: 1, n: 'stock', g: 2, b: state, k: [rec] },
 ]
 
 describe('bounded-counter messages', () => {
@@ -61,6 +62,7 @@ describe('bounded-counter messages', () => {
       { t: 23, f: 'a', a: '127.0.0.1:9000', q: 1, n: 'stock', m: 1, r: 'a.1', x: -5 },
       { t: 24, f: 'b', q: 1, n: 'stock', g: -1, b: state },
       { t: 24, f: 'b', q: 1, n: 'stock', g: 1, b: null },
+      { t: 24, f: 'b', q: 1, n: 'stock', g: 1, b: state, k: [rec.slice(1)] },
       { t: 25, f: 'a' },
     ]
     for (const m of bad) expect(readMessage(m), JSON.stringify(m).slice(0, 80)).toBeNull()

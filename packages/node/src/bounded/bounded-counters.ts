@@ -82,6 +82,8 @@ export class BoundedCounters {
   readonly #pending = new Map<string, number>()
   readonly #durable = new Map<string, BoundedCounterState>()
   readonly #inflight = new Set<Promise<void>>()
+  // Own losing applications whose compensation is being written.
+  readonly #compensating = new Set<KeyRecord>()
   #failure: string | null = null
   #stopping = false
   #snapshotting = false
@@ -93,6 +95,7 @@ export class BoundedCounters {
       logger: o.logger,
       ttlMs: o.idempotencyTtlMs,
       maxKeys: o.idempotencyMaxKeys,
+      compensate: (rec) => this.#compensate(rec),
     })
     this.#store = o.store
     this.#logger = o.logger
@@ -116,6 +119,7 @@ export class BoundedCounters {
     }
     if (skipped > 0) o.logger.warn({ skipped }, 'skipped invalid bounded-counter states found in the store')
     b.keys.load(rec.idempotency)
+    b.keys.reconcileRecovered()
     return b
   }
 
@@ -272,6 +276,51 @@ export class BoundedCounters {
       () => {},
     )
     return true
+  }
+
+  // Cancels own losing application `rec` of a duplicated key: the inverse
+  // write (an increment for a decrement: always possible; a decrement for an
+  // increment: only while this replica still holds the rights), logged with
+  // `rec` marked compensated (so once, across restarts), then pushed.
+  #compensate(rec: KeyRecord): void {
+    if (this.#stopping || this.#failure !== null || rec.compensated === true) return
+    if (this.#compensating.has(rec)) return
+    const c = rec.op === 'decrement' ? this.map.ensure(rec.name) : this.map.get(rec.name)
+    let state: BoundedCounterState | undefined
+    let reason = 'no rights of it here'
+    try {
+      if (c && rec.op === 'decrement') {
+        c.increment(rec.amount)
+        state = c.state()
+      } else if (c) state = c.decrement(rec.amount)
+    } catch (err) {
+      // Rights spent or given away (BoundExceededError), or an increment past the limit.
+      reason = (err as Error).message
+    }
+    if (state === undefined) {
+      this.keys.stats.compensationsRefused++
+      this.#logger.warn(
+        { key: rec.key, name: rec.name, op: rec.op, amount: rec.amount, reason },
+        'cannot cancel a duplicate application of a bounded idempotency key',
+      )
+      return
+    }
+    this.map.touch()
+    this.#compensating.add(rec)
+    const updated: KeyRecord = { ...rec, compensated: true }
+    this.#log(rec.name, state, true, updated).then(
+      () => {
+        this.#compensating.delete(rec)
+        this.keys.compensated(updated)
+        this.#logger.info(
+          { key: rec.key, name: rec.name, op: rec.op, amount: rec.amount },
+          'cancelled a duplicate application of a bounded idempotency key',
+        )
+        this.hooks.publish(rec.name, state, updated)
+        this.#maybeSnapshot()
+      },
+      () => this.#compensating.delete(rec),
+    )
   }
 
   /**

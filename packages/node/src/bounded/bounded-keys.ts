@@ -7,7 +7,7 @@
 // at most once within retention, so `(key, replica, at)` names one
 // application), and records travel with their counter's state (B_PUSH),
 // found here by counter name. No I/O here: BoundedCounters logs what
-// `learn` returns.
+// `learn` returns and writes the compensations `#check` asks for.
 
 import type { Logger } from 'pino'
 import { NodeError, NodeErrorCodes } from '../errors.js'
@@ -27,6 +27,10 @@ export interface BoundedKeyStats {
   duplicates: number
   /** Keys found applied with different requests on different replicas. */
   mismatches: number
+  /** Own losing applications cancelled by an inverse write. */
+  compensations: number
+  /** Own losing applications that could not be cancelled (an increment whose rights were spent or given away). */
+  compensationsRefused: number
 }
 
 /** What {@link BoundedKeys.admit} decides about a keyed bounded write. */
@@ -46,6 +50,12 @@ export interface BoundedKeysOptions {
   /** Most records kept (own in the table; own + learnt in the ledger), oldest dropped first. */
   maxKeys: number
   now?: () => number
+  /**
+   * Cancels own losing application `rec` of a duplicated key (the inverse
+   * write, logged with `rec` marked compensated). Called at most once per
+   * record while it runs; must not throw. Default: nothing.
+   */
+  compensate?: (rec: KeyRecord) => void
 }
 
 /** The key records of one node's bounded counters. */
@@ -60,6 +70,8 @@ export class BoundedKeys {
     answeredFromPeers: 0,
     duplicates: 0,
     mismatches: 0,
+    compensations: 0,
+    compensationsRefused: 0,
   }
   readonly #o: BoundedKeysOptions
   readonly #now: () => number
@@ -189,6 +201,17 @@ export class BoundedKeys {
     return out
   }
 
+  /** Settles every key recovered with two or more applications (a crash may have come between learning a winner and compensating). */
+  reconcileRecovered(): void {
+    for (const key of this.ledger.duplicatedKeys()) this.#check(key)
+  }
+
+  /** Marks own application `rec` compensated (its inverse write is durable). */
+  compensated(rec: KeyRecord): void {
+    this.ledger.add({ ...rec, compensated: true })
+    this.stats.compensations++
+  }
+
   /** Every live record a snapshot must hold: the ledger's, plus the table's records from before bounded keys were replicated. */
   snapshotRecords(): IdempotencyRecord[] {
     return this.table
@@ -204,8 +227,8 @@ export class BoundedKeys {
   }
 
   // Two applications of one key mean a retry reached a replica before the
-  // first application's record did. Counted and logged; not compensated
-  // (see the node README, "Bounded counters").
+  // first application's record did: the reconcile rule of plain keyed writes
+  // picks the one that stays; this node cancels its own losers.
   #check(key: string): void {
     const apps = this.ledger.applications(key)
     const v = reconcile(apps, this.#o.replica)
@@ -223,6 +246,7 @@ export class BoundedKeys {
         { key, applications: facts },
         'a bounded idempotency key was applied on two replicas before its record reached the second',
       )
+      for (const loser of v.compensate) this.#o.compensate?.(loser)
     }
   }
 }

@@ -3,7 +3,7 @@
 // snapshot), expired by the same TTL / max-keys rules as own records; and
 // learnt from the grants a keyed decrement short of rights waited for.
 
-import { Cleanup, tempDir } from '@tally/kit/testing'
+import { Cleanup, tempDir, until } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BoundedCounters } from '../../src/bounded/bounded-counters.js'
 import { BoundedKeys } from '../../src/bounded/bounded-keys.js'
@@ -159,5 +159,42 @@ describe('a keyed decrement short of rights', () => {
     expect(b.view('stock').value).toBe(7)
     expect(a.view('stock').value).toBe(7)
     expect(b.keys.stats.answeredFromPeers).toBe(1)
+  })
+})
+
+// The key records of `stock` a node would send, as fresh copies (as off the wire).
+const sent = (c: BoundedCounters): KeyRecord[] => c.keys.recordsOf(['stock']).map((r) => ({ ...r }))
+
+describe('a key applied on two replicas (the retry got there before the record)', () => {
+  it('the retry’s node cancels its application once the records meet, once; the first one stays', async () => {
+    const { a, b } = await wiredPair()
+    await a.mutate({ name: 'stock', op: 'increment', amount: 10 })
+    await b.mutate({ name: 'stock', op: 'increment', amount: 10 })
+    a.mergeRemote('stock', b.shareable('stock'))
+    b.mergeRemote('stock', a.shareable('stock'))
+    const order = { name: 'stock', op: 'decrement' as const, amount: 3, key: 'order-1' }
+    await expect(a.mutate(order)).resolves.toEqual({ name: 'stock', value: 17 })
+    // B's own rights cover it: applied again before the record arrives.
+    await expect(b.mutate({ ...order, attempt: 2 })).resolves.toEqual({ name: 'stock', value: 17 })
+    // The records meet (both ways, twice: nothing more happens the second time).
+    for (let i = 0; i < 2; i++) {
+      b.learnKeys(sent(a))
+      a.learnKeys(sent(b))
+    }
+    await until(() => b.keys.stats.compensations === 1, {
+      what: 'B cancels its application',
+      timeoutMs: 5000,
+    })
+    a.mergeRemote('stock', b.shareable('stock'))
+    b.mergeRemote('stock', a.shareable('stock'))
+    expect(a.view('stock').value).toBe(17)
+    expect(b.view('stock').value).toBe(17)
+    expect(a.keys.stats.compensations).toBe(0)
+    expect(b.keys.ledger.applications('order-1').find((r) => r.replica === 'b.1')?.compensated).toBe(true)
+    // A learns that B's application is cancelled (and logs it); a repeat on B still answers its first answer.
+    expect(a.learnKeys(sent(b))).toBe(1)
+    expect(a.keys.ledger.applications('order-1').find((r) => r.replica === 'b.1')?.compensated).toBe(true)
+    await expect(b.mutate({ ...order, attempt: 3 })).resolves.toEqual({ name: 'stock', value: 17 })
+    expect(b.view('stock').value).toBe(17)
   })
 })

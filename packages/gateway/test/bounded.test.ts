@@ -223,9 +223,9 @@ describe('gateway bounded writes with three real nodes', () => {
       expect(key).toBeDefined()
       // All the stock on the first node: any other node must ask it for rights.
       expect((await http(`${first.url}/bounded/shelf/increment`, 'POST', { amount: 10 })).status).toBe(200)
-      const valueOf = async (n: RealNode) =>
+      const shelfAt = async (n: RealNode) =>
         (await http<{ value: number }>(`${n.url}/bounded/shelf`)).body.value
-      await until(async () => (await Promise.all(nodes.map(valueOf))).every((v) => v === 10), {
+      await until(async () => (await Promise.all(nodes.map(shelfAt))).every((v) => v === 10), {
         what: 'stock on every node',
         timeoutMs: 20_000,
       })
@@ -241,8 +241,8 @@ describe('gateway bounded writes with three real nodes', () => {
       expect(r.json()).toMatchObject({ name: 'shelf', value: 7 })
       const retried = others.find((n) => n.id === r.json().node)
       expect(retried).toBeDefined()
-      expect(await valueOf(retried!)).toBe(7)
-      await until(async () => (await Promise.all(nodes.map(valueOf))).every((v) => v === 7), {
+      expect(await shelfAt(retried!)).toBe(7)
+      await until(async () => (await Promise.all(nodes.map(shelfAt))).every((v) => v === 7), {
         what: 'every node at 7',
         timeoutMs: 20_000,
       })

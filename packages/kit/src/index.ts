@@ -56,7 +56,6 @@ export {
   type SharedErrorCode,
 } from './http-errors.js'
 export { findDuplicateKey } from './json-keys.js'
-export { type ChildLogger, logListening } from './listening-line.js'
 export {
   checkLimitHit,
   LIMIT_ERROR_CODES,
@@ -66,6 +65,7 @@ export {
   MAX_WINDOW_MS,
   readLimitBody,
 } from './limit-rules.js'
+export { type ChildLogger, logListening } from './listening-line.js'
 export {
   countRequests,
   createMetricsRegistry,

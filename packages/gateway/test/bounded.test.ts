@@ -1,14 +1,17 @@
 // Bounded-counter routes through the gateway. Against small fake nodes: a
 // 409 TALLY_BOUND_EXCEEDED is retried on the holder the refusal names, with
 // the same Idempotency-Key, and only the final answer comes back. Against
-// real tally-node processes: the routes end to end.
+// real tally-node processes: the routes end to end, and a keyed write whose
+// first node applied it but reset the connection counts once.
 
 import type { AddressInfo } from 'node:net'
-import { http, until } from '@tally/kit/testing'
+import { Cleanup, http, until } from '@tally/kit/testing'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { rendezvous } from '../src/strategies.js'
 import { type RealNode, startCluster } from './support/cluster.js'
 import { gatewayFor } from './support/gateway.js'
+import { startResetProxy } from './support/reset-proxy.js'
 
 interface Seen {
   url: string
@@ -202,5 +205,49 @@ describe('gateway bounded writes with three real nodes', () => {
     const read = await app.inject({ method: 'GET', url: '/bounded/tickets' })
     expect(read.json()).toMatchObject({ name: 'tickets', value: 40 - ok })
     expect(typeof read.json().node).toBe('string')
+  }, 60_000)
+
+  it('a keyed decrement applied by a node that then resets the connection is retried on another node and counts once', async () => {
+    const local = new Cleanup()
+    try {
+      const [first, ...others] = nodes as [RealNode, RealNode, RealNode]
+      const proxy = await startResetProxy(first.url)
+      local.add(() => proxy.close())
+      const gw = await gatewayFor([proxy, ...others], { requestTimeoutMs: 5000, deadlineMs: 15_000 })
+      local.add(() => gw.close())
+      // A key whose first choice (rendezvous hashing) is the node behind the proxy.
+      const urls = [proxy.url, ...others.map((n) => n.url)].map((key) => ({ key, inflight: 0 }))
+      const key = Array.from({ length: 64 }, (_, i) => `order-${i}`).find(
+        (k) => rendezvous(urls, k)?.key === proxy.url,
+      )!
+      expect(key).toBeDefined()
+      // All the stock on the first node: any other node must ask it for rights.
+      expect((await http(`${first.url}/bounded/shelf/increment`, 'POST', { amount: 10 })).status).toBe(200)
+      const shelfAt = async (n: RealNode) =>
+        (await http<{ value: number }>(`${n.url}/bounded/shelf`)).body.value
+      await until(async () => (await Promise.all(nodes.map(shelfAt))).every((v) => v === 10), {
+        what: 'stock on every node',
+        timeoutMs: 20_000,
+      })
+      const r = await gw.inject({
+        method: 'POST',
+        url: '/bounded/shelf/decrement',
+        payload: { amount: 3 },
+        headers: { 'idempotency-key': key },
+      })
+      // The first node applied it (its answer was lost), the retry on another node got the same answer.
+      expect(proxy.resets).toEqual([{ path: '/bounded/shelf/decrement', status: 200 }])
+      expect(r.statusCode, r.body).toBe(200)
+      expect(r.json()).toMatchObject({ name: 'shelf', value: 7 })
+      const retried = others.find((n) => n.id === r.json().node)
+      expect(retried).toBeDefined()
+      expect(await shelfAt(retried!)).toBe(7)
+      await until(async () => (await Promise.all(nodes.map(shelfAt))).every((v) => v === 7), {
+        what: 'every node at 7',
+        timeoutMs: 20_000,
+      })
+    } finally {
+      await local.run()
+    }
   }, 60_000)
 })

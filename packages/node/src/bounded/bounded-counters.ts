@@ -16,16 +16,21 @@ import {
 } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { NodeError, NodeErrorCodes } from '../errors.js'
-import { IdempotencyTable, type OpShape } from '../idempotency/idempotency.js'
-import type { IdempotencyRecord } from '../storage/store.js'
+import type { OpShape } from '../idempotency/idempotency.js'
+import type { KeyRecord } from '../idempotency/key-ledger.js'
+import { BoundedKeys } from './bounded-keys.js'
 import { BoundedMap } from './bounded-map.js'
 import type { BoundedStore } from './bounded-store.js'
 import { nodeIdOf } from './replica-ids.js'
+
+const EMPTY_STATE: BoundedCounterState = { p: {}, n: {}, r: {} }
 
 /** A bounded-counter write. */
 export interface BoundedRequest extends OpShape {
   /** Idempotency-Key of the request, if any (already validated by the edge). */
   key?: string | undefined
+  /** Which try this is (`Tally-Attempt`, 1 = first, default 1); only meaningful with a key. */
+  attempt?: number | undefined
 }
 
 /** A bounded counter as GET shows it: value and every replica's rights, as this node knows them. */
@@ -58,8 +63,8 @@ export interface BoundedStats {
 
 /** How the write path reaches the gossip side. */
 export interface BoundedHooks {
-  /** A durable local change of `name` (eager push). Never throws. */
-  publish(name: string, state: BoundedCounterState): void
+  /** A durable local change of `name` (eager push), with the key record of the write that made it. Never throws. */
+  publish(name: string, state: BoundedCounterState, record?: KeyRecord): void
   /** Tries to get at least `amount` rights of `name` here (bounded wait). Never rejects. */
   acquire(name: string, amount: number): Promise<void>
 }
@@ -67,7 +72,8 @@ export interface BoundedHooks {
 /** The bounded counters of one node. Create with {@link BoundedCounters.open}. */
 export class BoundedCounters {
   readonly map: BoundedMap
-  readonly table: IdempotencyTable
+  /** Key records of keyed bounded writes, own and learnt from peers. */
+  readonly keys: BoundedKeys
   readonly stats: BoundedStats = { increments: 0, decrements: 0, refused: 0, grantsOut: 0, rightsOut: 0 }
   hooks: BoundedHooks = { publish: () => {}, acquire: async () => {} }
   readonly #store: BoundedStore
@@ -76,13 +82,21 @@ export class BoundedCounters {
   readonly #pending = new Map<string, number>()
   readonly #durable = new Map<string, BoundedCounterState>()
   readonly #inflight = new Set<Promise<void>>()
+  // Own losing applications whose compensation is being written.
+  readonly #compensating = new Set<KeyRecord>()
   #failure: string | null = null
   #stopping = false
   #snapshotting = false
 
   private constructor(o: BoundedCountersOptions) {
     this.map = new BoundedMap(o.replica)
-    this.table = new IdempotencyTable({ ttlMs: o.idempotencyTtlMs, maxKeys: o.idempotencyMaxKeys })
+    this.keys = new BoundedKeys({
+      replica: o.replica,
+      logger: o.logger,
+      ttlMs: o.idempotencyTtlMs,
+      maxKeys: o.idempotencyMaxKeys,
+      compensate: (rec) => this.#compensate(rec),
+    })
     this.#store = o.store
     this.#logger = o.logger
   }
@@ -104,7 +118,8 @@ export class BoundedCounters {
       }
     }
     if (skipped > 0) o.logger.warn({ skipped }, 'skipped invalid bounded-counter states found in the store')
-    b.table.load(rec.idempotency)
+    b.keys.load(rec.idempotency)
+    b.keys.reconcileRecovered()
     return b
   }
 
@@ -115,8 +130,10 @@ export class BoundedCounters {
    * do not cover it, rejects with NodeError TALLY_BOUND_EXCEEDED (details:
    * localRights, value, requested, and `holder`: the node id of the replica
    * that holds the most rights as this node knows it, if any) and changes
-   * nothing. With a key, a repeat resolves with the first answer; the same
-   * key with another request rejects TALLY_IDEMPOTENCY_MISMATCH. Also
+   * nothing. With a key, a repeat resolves with the first answer, also when
+   * another replica gave it (its key record reached this node with the
+   * counter's state), and changes nothing; the same key with another
+   * request rejects TALLY_IDEMPOTENCY_MISMATCH. Also
    * rejects TALLY_NAME_INVALID / TALLY_AMOUNT_INVALID / TALLY_OVERFLOW /
    * TALLY_VALUE_UNSAFE (TallyError), TALLY_STORE_FAILED, TALLY_SHUTTING_DOWN.
    */
@@ -125,27 +142,19 @@ export class BoundedCounters {
     assertAmount(req.amount)
     this.#assertServing()
     const shape: OpShape = { name: req.name, op: req.op, amount: req.amount }
-    if (req.key === undefined) return this.#apply(shape, undefined)
-    for (;;) {
-      const check = this.table.check(req.key, shape)
-      if (check.kind === 'done') return { name: shape.name, value: check.record.value }
-      if (check.kind === 'mismatch') {
-        throw new NodeError(
-          NodeErrorCodes.IDEMPOTENCY_MISMATCH,
-          `Idempotency-Key was first used for ${check.first.op} ${check.first.amount} of bounded counter ${check.first.name}`,
-        )
-      }
-      if (check.kind === 'inflight') {
-        await check.wait
-        continue
-      }
-      const work = this.#apply(shape, req.key)
-      this.table.track(req.key, shape, work)
-      return work
-    }
+    if (req.key === undefined) return this.#apply(shape, undefined, 1)
+    const admission = await this.keys.admit(req.key, shape)
+    if (admission.kind === 'answer') return admission.answer
+    const work = this.#apply(shape, req.key, req.attempt ?? 1)
+    admission.track(work)
+    return work
   }
 
-  async #apply(shape: OpShape, key: string | undefined): Promise<{ name: string; value: number }> {
+  async #apply(
+    shape: OpShape,
+    key: string | undefined,
+    attempt: number,
+  ): Promise<{ name: string; value: number }> {
     const { name, amount } = shape
     let c: BoundedCounter
     let state: BoundedCounterState
@@ -158,6 +167,9 @@ export class BoundedCounters {
       if ((this.map.get(name)?.localRights ?? 0) < amount) {
         await this.hooks.acquire(name, amount)
         this.#assertServing()
+        // The grants carried the granters' key records: the key may turn out applied elsewhere.
+        const done = key === undefined ? undefined : this.keys.appliedElsewhere(key, shape)
+        if (done) return done
       }
       const known = this.map.get(name)
       if (!known) throw this.#refusal(name, amount, undefined)
@@ -172,11 +184,10 @@ export class BoundedCounters {
     }
     this.map.touch()
     const value = c.value
-    const idem: IdempotencyRecord | undefined =
-      key === undefined ? undefined : { key, name, op: shape.op, amount, value, at: Date.now() }
+    const idem = key === undefined ? undefined : this.keys.recordFor(key, shape, value, attempt)
     await this.#log(name, state, true, idem)
-    if (idem) this.table.remember(idem)
-    this.hooks.publish(name, state)
+    if (idem) this.keys.settle(idem)
+    this.hooks.publish(name, state, idem)
     this.#maybeSnapshot()
     return { name, value }
   }
@@ -202,12 +213,7 @@ export class BoundedCounters {
   }
 
   // Logs `state` of `name`; while in flight, `shareable(name)` is the last durable state.
-  async #log(
-    name: string,
-    state: BoundedCounterState,
-    local: boolean,
-    idem?: IdempotencyRecord,
-  ): Promise<void> {
+  async #log(name: string, state: BoundedCounterState, local: boolean, idem?: KeyRecord): Promise<void> {
     this.#pending.set(name, (this.#pending.get(name) ?? 0) + 1)
     const write = this.#store.append(idem ? { name, state, idem } : { name, state }, local)
     const done = write.then(
@@ -272,6 +278,70 @@ export class BoundedCounters {
     return true
   }
 
+  // Cancels own losing application `rec` of a duplicated key: the inverse
+  // write (an increment for a decrement: always possible; a decrement for an
+  // increment: only while this replica still holds the rights), logged with
+  // `rec` marked compensated (so once, across restarts), then pushed.
+  #compensate(rec: KeyRecord): void {
+    if (this.#stopping || this.#failure !== null || rec.compensated === true) return
+    if (this.#compensating.has(rec)) return
+    const c = rec.op === 'decrement' ? this.map.ensure(rec.name) : this.map.get(rec.name)
+    let state: BoundedCounterState | undefined
+    let reason = 'no rights of it here'
+    try {
+      if (c && rec.op === 'decrement') {
+        c.increment(rec.amount)
+        state = c.state()
+      } else if (c) state = c.decrement(rec.amount)
+    } catch (err) {
+      // Rights spent or given away (BoundExceededError), or an increment past the limit.
+      reason = (err as Error).message
+    }
+    if (state === undefined) {
+      this.keys.stats.compensationsRefused++
+      this.#logger.warn(
+        { key: rec.key, name: rec.name, op: rec.op, amount: rec.amount, reason },
+        'cannot cancel a duplicate application of a bounded idempotency key',
+      )
+      return
+    }
+    this.map.touch()
+    this.#compensating.add(rec)
+    const updated: KeyRecord = { ...rec, compensated: true }
+    this.#log(rec.name, state, true, updated).then(
+      () => {
+        this.#compensating.delete(rec)
+        this.keys.compensated(updated)
+        this.#logger.info(
+          { key: rec.key, name: rec.name, op: rec.op, amount: rec.amount },
+          'cancelled a duplicate application of a bounded idempotency key',
+        )
+        this.hooks.publish(rec.name, state, updated)
+        this.#maybeSnapshot()
+      },
+      () => this.#compensating.delete(rec),
+    )
+  }
+
+  /**
+   * Key records of keyed bounded writes learnt from a peer (validated by the
+   * wire): each one new to this node is logged (not awaited, like a merged
+   * state) and from then on answers a retry of its key here. Returns how
+   * many were new. Learns nothing once the node is stopping. Never throws.
+   */
+  learnKeys(records: readonly KeyRecord[]): number {
+    if (this.#stopping || records.length === 0) return 0
+    const learnt = this.keys.learn(records)
+    for (const r of learnt) {
+      const state = this.shareable(r.name) ?? EMPTY_STATE
+      this.#log(r.name, state, false, r).then(
+        () => this.#maybeSnapshot(),
+        () => {},
+      )
+    }
+    return learnt.length
+  }
+
   /**
    * A peer (replica `requester`) asks for `wanted` rights of `name`: gives
    * what {@link grantFor} allows (the default policy: what was asked, or all
@@ -287,7 +357,7 @@ export class BoundedCounters {
     wanted: number,
   ): Promise<{ granted: number; state: BoundedCounterState } | null> {
     const c = this.map.get(name)
-    const none = () => ({ granted: 0, state: this.shareable(name) ?? { p: {}, n: {}, r: {} } })
+    const none = () => ({ granted: 0, state: this.shareable(name) ?? EMPTY_STATE })
     if (!c || this.#failure !== null || this.#stopping || requester === this.map.replica) return none()
     let granted: number
     try {
@@ -349,7 +419,7 @@ export class BoundedCounters {
     try {
       await this.#store.snapshot(() => ({
         states: this.map.names().map((n) => [n, this.map.get(n)!.state()]),
-        idempotency: this.table.records(),
+        idempotency: this.keys.snapshotRecords(),
       }))
     } catch (err) {
       this.#logger.warn({ err }, 'bounded-counter snapshot failed (the log still holds everything)')

@@ -1,11 +1,13 @@
 // The gossip side of bounded counters: eager push of durable changes, a
 // digest-driven repair round (B_DIGEST → B_SUMMARY → B_PUSH with names to
-// send back), and rights on demand: a decrement short of rights asks peers
+// send back), with the key records of keyed writes riding along with their
+// counters' states, and rights on demand: a decrement short of rights asks peers
 // (B_WANT), which grant what they can spare (B_GRANT), within a bounded wait.
 // Messages ride the node's gossip transport; see docs/protocol.md.
 
 import { type BoundedCounterState, isTallyError } from '@tally/crdt'
 import type { Logger } from 'pino'
+import type { KeyRecord } from '../idempotency/key-ledger.js'
 import type { Membership, PeerInfo } from '../membership/membership.js'
 import {
   type BGrantMsg,
@@ -17,6 +19,7 @@ import {
   type BWantMsg,
   MAX_BOUNDED_ENTRIES,
 } from '../wire/bounded-messages.js'
+import { fromKeyTuple, MAX_KEY_RECORDS, toKeyTuple } from '../wire/messages.js'
 import type { Transport } from '../wire/transport.js'
 import type { BoundedCounters } from './bounded-counters.js'
 import { nodeIdOf } from './replica-ids.js'
@@ -82,7 +85,7 @@ export class BoundedReplication {
   constructor(o: BoundedReplicationOptions) {
     this.#o = o
     o.counters.hooks = {
-      publish: (name, state) => this.#publish([[name, state]]),
+      publish: (name, state, record) => this.#publish([[name, state]], record),
       acquire: (name, amount) => this.acquire(name, amount),
     }
   }
@@ -124,10 +127,11 @@ export class BoundedReplication {
       })
   }
 
-  // Eager push of durable states to `fanout` random peers.
-  #publish(entries: BoundedEntry[]): void {
+  // Eager push of durable states (and the key record of the write) to `fanout` random peers.
+  #publish(entries: BoundedEntry[], record: KeyRecord | undefined): void {
     if (!this.#running || !this.#o.eagerPush) return
     const msg: BPushMsg = { t: BoundedMsgType.B_PUSH, f: this.#o.membership.self.id, b: entries }
+    if (record) msg.k = [toKeyTuple(record)]
     for (const addr of this.#o.membership.pushTargets(this.#o.fanout)) {
       this.#o.transport.send(addr, msg)
       this.stats.pushesOut++
@@ -195,17 +199,22 @@ export class BoundedReplication {
       const s = this.#o.counters.shareable(n)
       if (s) entries.push([n, s])
     }
+    // The key records of the counters sent: a node that missed a push learns them here.
+    const keys = this.#o.counters.keys.recordsOf(entries.map(([n]) => n)).map(toKeyTuple)
     const f = this.#o.membership.self.id
     const msgs: BPushMsg[] = []
     const parts = Math.max(
       Math.ceil(entries.length / MAX_BOUNDED_ENTRIES),
       Math.ceil(want.length / MAX_BOUNDED_ENTRIES),
+      Math.ceil(keys.length / MAX_KEY_RECORDS),
     )
     for (let i = 0; i < parts; i++) {
       const lo = i * MAX_BOUNDED_ENTRIES
       const w = want.slice(lo, lo + MAX_BOUNDED_ENTRIES)
+      const k = keys.slice(i * MAX_KEY_RECORDS, (i + 1) * MAX_KEY_RECORDS)
       const msg: BPushMsg = { t: BoundedMsgType.B_PUSH, f, b: entries.slice(lo, lo + MAX_BOUNDED_ENTRIES) }
       if (w.length > 0) msg.w = w
+      if (k.length > 0) msg.k = k
       msgs.push(msg)
     }
     if (msgs.length === 0) return
@@ -216,6 +225,8 @@ export class BoundedReplication {
   #onPush(msg: BPushMsg): void {
     this.stats.pushesIn++
     for (const [name, state] of msg.b) this.#merge(name, state, msg.f)
+    // After the states: a record is logged with its counter's state as merged.
+    if (msg.k && msg.k.length > 0) this.#o.counters.learnKeys(msg.k.map(fromKeyTuple))
     if (msg.w && msg.w.length > 0) {
       const addr = this.#o.membership.addrOf(msg.f)
       if (addr) this.#sendStates(addr, msg.w, [])
@@ -243,6 +254,9 @@ export class BoundedReplication {
     const f = this.#o.membership.self.id
     const answer = (granted: number, state: BoundedCounterState): void => {
       const grant: BGrantMsg = { t: BoundedMsgType.B_GRANT, f, q: msg.q, n: msg.n, g: granted, b: state }
+      // The counter's key records: the requester checks them before applying its keyed decrement.
+      const keys = this.#o.counters.keys.recordsOf([msg.n]).slice(-MAX_KEY_RECORDS)
+      if (keys.length > 0) grant.k = keys.map(toKeyTuple)
       this.#o.transport.send(msg.a, grant)
     }
     // Read too late (this node was paused, or the link held the request): the requester has given
@@ -260,6 +274,7 @@ export class BoundedReplication {
 
   #onGrant(msg: BGrantMsg): void {
     this.#merge(msg.n, msg.b, msg.f)
+    if (msg.k && msg.k.length > 0) this.#o.counters.learnKeys(msg.k.map(fromKeyTuple))
     if (msg.g > 0) {
       this.stats.grantsIn++
       this.stats.rightsIn += msg.g

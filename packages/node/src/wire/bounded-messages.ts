@@ -5,10 +5,14 @@
 // anything is merged.
 
 import { isValidName, isValidReplicaId } from '@tally/crdt'
+import { isKeyTuple, type KeyTuple, MAX_KEY_RECORDS } from './key-tuples.js'
 
 /** Wire type tags of the bounded-counter messages (part of `MsgType`; numbers are stable). */
 export const BoundedMsgType = {
-  /** Whole states of some bounded counters; `w`: names whose state the receiver should send back. */
+  /**
+   * Whole states of some bounded counters; `w`: names whose state the
+   * receiver should send back; `k`: key records of keyed writes to them.
+   */
   B_PUSH: 20,
   /** Anti-entropy opener: the digest of every bounded counter the sender holds. */
   B_DIGEST: 21,
@@ -23,12 +27,16 @@ export const BoundedMsgType = {
 /** One bounded counter on the wire: its name and whole state `{p, n, r}`. */
 export type BoundedEntry = [name: string, state: unknown]
 
-/** B_PUSH: states of bounded counters. */
+/**
+ * B_PUSH: states of bounded counters; `k`: key records (the plain PUSH's
+ * 10-tuples, `seq` = `at`) of keyed writes to counters the sender holds.
+ */
 export interface BPushMsg {
   t: typeof BoundedMsgType.B_PUSH
   f: string
   b: BoundedEntry[]
   w?: string[]
+  k?: KeyTuple[]
 }
 
 /** B_DIGEST: `d` digest of the sender's bounded counters; `a` its gossip address. */
@@ -64,7 +72,11 @@ export interface BWantMsg {
   x: number
 }
 
-/** B_GRANT: answer to request `q`: `g` rights of counter `n` given; `b` the granter's durable state of it. */
+/**
+ * B_GRANT: answer to request `q`: `g` rights of counter `n` given; `b` the
+ * granter's durable state of it; `k` the key records of `n` the granter
+ * knows (a keyed decrement that waited for rights checks them before applying).
+ */
 export interface BGrantMsg {
   t: typeof BoundedMsgType.B_GRANT
   f: string
@@ -72,6 +84,7 @@ export interface BGrantMsg {
   n: string
   g: number
   b: unknown
+  k?: KeyTuple[]
 }
 
 /** Any bounded-counter message. */
@@ -107,6 +120,12 @@ function names(x: unknown): boolean {
   return Array.isArray(x) && x.length <= MAX_BOUNDED_ENTRIES && x.every(isName)
 }
 
+// Key records (absent, or up to MAX_KEY_RECORDS valid tuples), checked like
+// the plain PUSH's: one bad tuple refuses the whole message.
+function keyTuples(x: unknown): boolean {
+  return x === undefined || (Array.isArray(x) && x.length <= MAX_KEY_RECORDS && x.every(isKeyTuple))
+}
+
 /**
  * Turns an untrusted decoded value whose `t` is one of {@link BoundedMsgType}
  * into a typed message, or null for anything of the wrong shape. States are
@@ -115,11 +134,12 @@ function names(x: unknown): boolean {
 export function readBoundedMessage(x: Record<string, unknown>): BoundedMessage | null {
   switch (x.t) {
     case BoundedMsgType.B_PUSH: {
-      if (!only(x, ['t', 'f', 'b', 'w']) || !isStr(x.f, NODE_ID) || !Array.isArray(x.b)) return null
+      if (!only(x, ['t', 'f', 'b', 'w', 'k']) || !isStr(x.f, NODE_ID) || !Array.isArray(x.b)) return null
       if (x.b.length > MAX_BOUNDED_ENTRIES) return null
       for (const e of x.b)
         if (!Array.isArray(e) || e.length !== 2 || !isName(e[0]) || !isObj(e[1])) return null
       if (x.w !== undefined && !names(x.w)) return null
+      if (!keyTuples(x.k)) return null
       return x as unknown as BPushMsg
     }
     case BoundedMsgType.B_DIGEST:
@@ -138,8 +158,9 @@ export function readBoundedMessage(x: Record<string, unknown>): BoundedMessage |
       if (!isCount(x.q, 0) || !isName(x.n) || !isCount(x.m, 1) || !isCount(x.x, 0)) return null
       return typeof x.r === 'string' && isValidReplicaId(x.r) ? (x as unknown as BWantMsg) : null
     case BoundedMsgType.B_GRANT:
-      if (!only(x, ['t', 'f', 'q', 'n', 'g', 'b']) || !isStr(x.f, NODE_ID)) return null
+      if (!only(x, ['t', 'f', 'q', 'n', 'g', 'b', 'k']) || !isStr(x.f, NODE_ID)) return null
       if (!isCount(x.q, 0) || !isName(x.n) || !isCount(x.g, 0) || !isObj(x.b)) return null
+      if (!keyTuples(x.k)) return null
       return x as unknown as BGrantMsg
     default:
       return null

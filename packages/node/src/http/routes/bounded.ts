@@ -33,11 +33,16 @@ export async function boundedRoutes(
       raw: { rawHeaders: string[] }
     }) => {
       const key = readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders)
-      // Accepted for symmetry with the plain routes (the gateway sends it); a bounded key's first answer stands.
-      readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders)
+      const attempt = readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders)
       load.begin()
       try {
-        return await node.bounded.mutate({ name: req.params.name, op, amount: req.body?.amount ?? 1, key })
+        return await node.bounded.mutate({
+          name: req.params.name,
+          op,
+          amount: req.body?.amount ?? 1,
+          key,
+          attempt,
+        })
       } finally {
         load.end()
       }

@@ -49,7 +49,13 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
     keys: node.keyStats,
     snapshots: node.snapshots,
     replication: node.replicator.stats,
-    bounded: { counters: node.bounded.map.size, ...node.bounded.stats, ...node.boundedReplication.stats },
+    bounded: {
+      counters: node.bounded.map.size,
+      ...node.bounded.stats,
+      ...node.boundedReplication.stats,
+      keyRecords: node.bounded.keys.ledger.size,
+      ...node.bounded.keys.stats,
+    },
     transport: node.transportStats(),
     load: load.read(),
   }))

@@ -38,24 +38,10 @@ export class WriteFence {
   async append(seq: number, delta: Delta, record?: KeyRecord): Promise<void> {
     this.#pending.add(seq)
     if (record) this.#unsettled.add(record)
-    const write = this.#store.appendLocal(delta, record)
-    const done = write.then(
-      () => {},
-      () => {},
-    )
-    this.#inflight.add(done)
     try {
-      await write
-    } catch (err) {
-      this.#fail(err)
-      throw new NodeError(
-        NodeErrorCodes.STORE_FAILED,
-        `the write could not be made durable: ${(err as Error).message}`,
-        { cause: err },
-      )
+      await this.#guarded(this.#store.appendLocal(delta, record), 'the write')
     } finally {
       if (this.#failure === null) this.#pending.delete(seq)
-      this.#inflight.delete(done)
       if (record) this.#unsettled.delete(record)
     }
   }
@@ -66,8 +52,13 @@ export class WriteFence {
    * TALLY_STORE_FAILED when the store refuses it, and the fence closes for
    * good, as for {@link append}.
    */
-  async appendMarks(marks: MarksRecord): Promise<void> {
-    const write = this.#store.appendMarks(marks, true)
+  appendMarks(marks: MarksRecord): Promise<void> {
+    return this.#guarded(this.#store.appendMarks(marks, true), 'the change')
+  }
+
+  // Waits for `write` (counted in flight meanwhile); a refusal closes the
+  // fence for good and becomes TALLY_STORE_FAILED naming `what`.
+  async #guarded(write: Promise<void>, what: string): Promise<void> {
     const done = write.then(
       () => {},
       () => {},
@@ -79,7 +70,7 @@ export class WriteFence {
       this.#fail(err)
       throw new NodeError(
         NodeErrorCodes.STORE_FAILED,
-        `the change could not be made durable: ${(err as Error).message}`,
+        `${what} could not be made durable: ${(err as Error).message}`,
         { cause: err },
       )
     } finally {

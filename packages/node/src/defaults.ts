@@ -27,7 +27,7 @@ export const NODE_DEFAULTS = {
   idempotencyTtlMs: 86_400_000,
   idempotencyMaxKeys: 1_000_000,
   /** Most counter entries in one anti-entropy answer; a bigger difference goes as slices the peer asks for one by one. */
-  catchUpSliceEntries: 4_096,
+  catchUpSliceEntries: 2_048,
   maxFrameBytes: 64 * 1024 * 1024,
   /**
    * Bytes of incomplete inbound gossip frames, all connections together. 16 MiB:

@@ -44,7 +44,7 @@ describe('parseConfig', () => {
   })
 
   it('reads the catch-up slice budget and refuses one below 1000 entries', () => {
-    expect(parseConfig(['--id', 'n'], {}).catchUpSliceEntries).toBe(4096)
+    expect(parseConfig(['--id', 'n'], {}).catchUpSliceEntries).toBe(2048)
     expect(parseConfig(['--id', 'n', '--catch-up-slice-entries', '20000'], {}).catchUpSliceEntries).toBe(
       20_000,
     )

@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import {
   Cleanup,
   du,
-  isAddrInUse,
   listenOnFreePort,
   portOf,
   prng,
@@ -14,7 +13,6 @@ import {
   tempDir,
   until,
   waitForLine,
-  withFreePorts,
 } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -103,24 +101,6 @@ describe('ports', () => {
     const port = await listenOnFreePort(s)
     expect(port).toBeGreaterThan(0)
     expect((s.address() as { port: number }).port).toBe(port)
-  })
-
-  it('withFreePorts retries a start that met EADDRINUSE, and rethrows anything else', async () => {
-    let calls = 0
-    const got = await withFreePorts(2, async (ports) => {
-      expect(new Set(ports).size).toBe(2)
-      if (++calls === 1) throw Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' })
-      return ports
-    })
-    expect(calls).toBe(2)
-    expect(got).toHaveLength(2)
-    await expect(
-      withFreePorts(1, async () => {
-        throw new Error('other')
-      }),
-    ).rejects.toThrow('other')
-    expect(isAddrInUse(new Error('exited: Error: listen EADDRINUSE: address already in use'))).toBe(true)
-    expect(isAddrInUse(new Error('ECONNREFUSED'))).toBe(false)
   })
 
   it('portOf reads the port of an address', () => {

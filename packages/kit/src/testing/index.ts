@@ -6,7 +6,7 @@
 export { Cleanup } from './cleanup.js'
 export { gossipRoundsPass } from './gossip.js'
 export { http } from './http.js'
-export { isAddrInUse, listenOnFreePort, withFreePorts } from './ports.js'
+export { listenOnFreePort } from './ports.js'
 export { prng } from './prng.js'
 export {
   killProc,

@@ -44,14 +44,7 @@ export function hashPairInto(a: string, b: string, out: Hash64): void {
     h1 = Math.imul(h1 ^ c, 2654435761)
     h2 = Math.imul(h2 ^ c, 1597334677)
   }
-  h1 = Math.imul(h1, 2654435761)
-  h2 = Math.imul(h2, 1597334677)
-  for (let i = 0; i < b.length; i++) {
-    const c = b.charCodeAt(i)
-    h1 = Math.imul(h1 ^ c, 2654435761)
-    h2 = Math.imul(h2 ^ c, 1597334677)
-  }
-  finishInto(h1, h2, out)
+  pairTailInto(h1, h2, b, out)
 }
 
 /**
@@ -68,6 +61,12 @@ export function hashBytesPairInto(page: Uint8Array, o: number, len: number, b: s
     h1 = Math.imul(h1 ^ c, 2654435761)
     h2 = Math.imul(h2 ^ c, 1597334677)
   }
+  pairTailInto(h1, h2, b, out)
+}
+
+// The part of a pair hash after its first string (h1, h2 so far): the
+// separator, then `b`, then the finish, written into `out`.
+function pairTailInto(h1: number, h2: number, b: string, out: Hash64): void {
   h1 = Math.imul(h1, 2654435761)
   h2 = Math.imul(h2, 1597334677)
   for (let i = 0; i < b.length; i++) {

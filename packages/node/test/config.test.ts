@@ -43,6 +43,18 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--id', 'n', '--inbound-budget-bytes', '1000'], {})).toThrow(ConfigError)
   })
 
+  it('reads the bounded transfer timeout and refuses one outside 1 ms to 10 minutes', () => {
+    expect(parseConfig(['--id', 'n'], {}).boundedTransferTimeoutMs).toBe(1000)
+    expect(parseConfig(['--id', 'n', '--bounded-transfer-timeout', '250'], {}).boundedTransferTimeoutMs).toBe(
+      250,
+    )
+    for (const bad of ['0', '600001', '1.5', '-1', 'soon']) {
+      expect(() => parseConfig(['--id', 'n', '--bounded-transfer-timeout', bad], {}), bad).toThrow(
+        ConfigError,
+      )
+    }
+  })
+
   it('reads the catch-up slice budget and refuses one below 1000 entries', () => {
     expect(parseConfig(['--id', 'n'], {}).catchUpSliceEntries).toBe(2048)
     expect(parseConfig(['--id', 'n', '--catch-up-slice-entries', '20000'], {}).catchUpSliceEntries).toBe(

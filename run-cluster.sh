@@ -50,7 +50,8 @@ Counter (the counter named "default")
                                random increments/decrements on random nodes for duration seconds
                                (changes the counter by the acknowledged sum it prints)
   client                       interactive prompt through the gateway (5, -3, get, q)
-  chaos [duration=60]          keyed writes through the gateway while nodes are killed, restarted and paused;
+  chaos [duration=60]          keyed writes through the gateway while nodes are killed, restarted, paused and
+                               (as root) partitioned;
                                then checks every node against the bounds: prints "chaos: PASS|FAIL …", exit 0|1
   help                         this text
 

@@ -12,13 +12,12 @@
 // Prints progress, then one verdict line `chaos: PASS …` or `chaos: FAIL …`;
 // exit 0 on PASS, 1 on FAIL.
 //
-// Partitions are not injected: the local cluster's nodes all listen on
-// 127.0.0.1 in one network namespace, so iptables cannot cut the link
-// between two of them (their connections differ only by ephemeral ports)
-// without cutting them off from everyone, and changing the host's firewall
-// is not something a local checker should do. The namespace test
-// (packages/node/test/processes/netns-partition.test.ts) and
-// packages/node/bench/heal.mjs cover partitions.
+// When it runs as root with iptables' cgroup match and a cgroup2 mount, it
+// also partitions the nodes (scripts/chaos-partitions.mjs): it first restarts
+// each node into a cgroup of its own, then cuts random splits of the cluster
+// apart for a few seconds and heals them, checking that each side stops
+// seeing the other and that all come back together. Otherwise it says why
+// partitions are off and injects kills and pauses only.
 //
 // Environment (set by run-cluster.sh): LOG_DIR, HTTP_BASE_PORT, GATEWAY_PORT.
 // A node that chose its ports at start (base port 0) has them in
@@ -27,6 +26,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { openPartitions, splitSides } from './chaos-partitions.mjs'
 
 const duration = Number(process.argv[2] ?? 60)
 if (!Number.isFinite(duration) || duration < 5) {
@@ -75,12 +75,15 @@ const nodes = readdirSync(LOG_DIR)
     } catch {}
     const ports = recordedPorts(k)
     const httpPort = HTTP_BASE === 0 ? (ports?.[0] ?? 0) : HTTP_BASE + k - 1
+    const finalArgv = argv && withRecordedPorts(argv, ports)
+    const tcpAt = finalArgv?.indexOf('--tcp-port') ?? -1
     return {
       k,
       name: `node-${k}`,
       pid,
       pidFile,
-      argv: argv && withRecordedPorts(argv, ports),
+      argv: finalArgv,
+      gossipPort: tcpAt >= 0 ? Number(finalArgv[tcpAt + 1]) : 0,
       url: `http://127.0.0.1:${httpPort}`,
       state: 'up',
     }
@@ -112,18 +115,34 @@ async function http(method, url, body, headers = {}, timeoutMs = 3000) {
 }
 
 // ---- faults -------------------------------------------------------------------------
+/** Starts node `n` again with its own command line (in its cgroup when partitions are on). */
 function restart(n) {
-  const out = openSync(join(LOG_DIR, `${n.name}.log`), 'a')
-  const child = spawn(n.argv[0], n.argv.slice(1), { detached: true, stdio: ['ignore', out, out] })
-  child.unref()
-  n.pid = child.pid
-  writeFileSync(n.pidFile, `${child.pid}\n`)
+  const logFile = join(LOG_DIR, `${n.name}.log`)
+  if (parts.ok && !closed) {
+    n.pid = parts.spawnIn(n.name, n.argv, logFile)
+  } else {
+    const out = openSync(logFile, 'a')
+    const child = spawn(n.argv[0], n.argv.slice(1), { detached: true, stdio: ['ignore', out, out] })
+    child.unref()
+    n.pid = child.pid
+  }
+  writeFileSync(n.pidFile, `${n.pid}\n`)
   n.state = 'up'
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const healthyAll = async () => {
+/** Live peers each node reports (-1 when it does not answer). */
+async function liveCounts() {
   const hs = await Promise.all(nodes.map((n) => http('GET', `${n.url}/health`, undefined, {}, 1000)))
-  return hs.every((h) => h.status === 200 && h.body?.peers?.live === nodes.length - 1)
+  return hs.map((h) => (h.status === 200 && typeof h.body?.peers?.live === 'number' ? h.body.peers.live : -1))
+}
+const healthyAll = async () => (await liveCounts()).every((live) => live === nodes.length - 1)
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 async function recoveredIn(since) {
   const end = Date.now() + 60_000
@@ -134,21 +153,89 @@ async function recoveredIn(since) {
   return Number.POSITIVE_INFINITY
 }
 
+// ---- partitions (root only) ---------------------------------------------------------
+const parts = nodes.every((n) => n.gossipPort > 0)
+  ? openPartitions(run)
+  : { ok: false, reason: 'a node has no --tcp-port on its command line' }
+let closed = false
+/**
+ * Undoes what the checker changed, also when interrupted: resumes paused
+ * nodes, removes cuts, chain and cgroups, and starts nodes it had killed.
+ */
+function undo() {
+  if (closed) return
+  closed = true
+  for (const n of nodes) if (n.state === 'paused') process.kill(n.pid, 'SIGCONT')
+  if (parts.ok) for (const p of parts.close()) console.log(`chaos: cleanup: ${p}`)
+  for (const n of nodes) if (n.state === 'down') restart(n)
+}
+process.on('exit', undo)
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    undo()
+    process.exit(sig === 'SIGINT' ? 130 : 143)
+  })
+}
+
+/** Restarts every node into its own cgroup (SIGTERM, then its command line), one at a time. */
+async function adoptAll() {
+  for (const n of nodes) {
+    process.kill(n.pid, 'SIGTERM')
+    const end = Date.now() + 15_000
+    while (alive(n.pid) && Date.now() < end) await sleep(50)
+    if (alive(n.pid)) process.kill(n.pid, 'SIGKILL')
+    restart(n)
+    const ms = await recoveredIn(Date.now())
+    log(
+      `${n.name} restarted into its own cgroup; all live ${Number.isFinite(ms) ? `${ms} ms` : 'NOT within 60 s'} after`,
+    )
+  }
+}
+
+/** Cuts a random split apart for `holdMs`; returns when the cut was seen (ms) or Infinity. */
+async function partition(holdMs) {
+  const [a, b] = splitSides(nodes, Math.random)
+  const label = `{${a.map((n) => n.name).join(',')}}|{${b.map((n) => n.name).join(',')}}`
+  log(`partition ${label} for ${holdMs} ms`)
+  const since = Date.now()
+  parts.cut(a, b)
+  const side = new Map([...a.map((n) => [n, a.length]), ...b.map((n) => [n, b.length])])
+  let seenMs = Number.POSITIVE_INFINITY
+  while (Date.now() - since < holdMs) {
+    if (!Number.isFinite(seenMs)) {
+      const live = await liveCounts()
+      if (nodes.every((n, i) => live[i] === side.get(n) - 1)) {
+        seenMs = Date.now() - since
+        log(`cut seen: each side shows the other not live ${seenMs} ms after the cut`)
+      }
+    }
+    await sleep(100)
+  }
+  parts.heal()
+  return { label, seenMs }
+}
+
 const faults = []
 let stopFaults = false
 async function chaosLoop() {
+  const kinds = parts.ok ? ['partition', 'kill', 'pause'] : ['kill', 'pause']
   let i = 0
   while (!stopFaults) {
     const n = nodes[Math.floor(Math.random() * nodes.length)]
-    const kind = i++ % 2 === 0 ? 'kill' : 'pause'
+    const kind = kinds[i++ % kinds.length]
     const holdMs = 2000 + Math.floor(Math.random() * 2000)
-    log(`${kind} ${n.name} for ${holdMs} ms`)
-    if (kind === 'kill') {
+    const fault = { kind, node: n.name, holdMs, recoveredMs: 0 }
+    if (kind === 'partition') {
+      fault.holdMs = 4000 + Math.floor(Math.random() * 3000)
+      Object.assign(fault, await partition(fault.holdMs))
+    } else if (kind === 'kill') {
+      log(`${kind} ${n.name} for ${holdMs} ms`)
       process.kill(n.pid, 'SIGKILL')
       n.state = 'down'
       await sleep(holdMs)
       restart(n)
     } else {
+      log(`${kind} ${n.name} for ${holdMs} ms`)
       process.kill(n.pid, 'SIGSTOP')
       n.state = 'paused'
       await sleep(holdMs)
@@ -157,9 +244,10 @@ async function chaosLoop() {
     }
     const healed = Date.now()
     const ms = await recoveredIn(healed)
-    faults.push({ kind, node: n.name, holdMs, recoveredMs: ms })
+    fault.recoveredMs = ms
+    faults.push(fault)
     log(
-      `${n.name} back; every node sees every other live ${Number.isFinite(ms) ? `${ms} ms` : 'NOT within 60 s'} after`,
+      `${fault.label ?? n.name} back; every node sees every other live ${Number.isFinite(ms) ? `${ms} ms` : 'NOT within 60 s'} after`,
     )
     await sleep(1000 + Math.floor(Math.random() * 1000))
   }
@@ -195,9 +283,13 @@ async function worker() {
 }
 
 log(
-  `${nodes.length} nodes, counter ${NAME}, ${duration} s of kills and pauses (partitions skipped: all nodes share 127.0.0.1 in one namespace)`,
+  `${nodes.length} nodes, counter ${NAME}, ${duration} s of kills, pauses${parts.ok ? ' and partitions' : ''}; ` +
+    (parts.ok
+      ? `partitions: on (iptables chain ${parts.chain} on lo, one cgroup per node; removed at exit)`
+      : `partitions: off (${parts.reason})`),
 )
 if (!(await healthyAll())) log('warning: not every node is healthy and sees every other live at the start')
+if (parts.ok) await adoptAll()
 const workers = Array.from({ length: 6 }, worker)
 const chaos = chaosLoop()
 const progress = setInterval(() => {
@@ -252,8 +344,16 @@ while (Date.now() - convStart < 60_000) {
 const convMs = Date.now() - convStart
 const inBounds = values.every((v) => typeof v === 'number' && v >= lower && v <= upper)
 const recovered = faults.every((f) => Number.isFinite(f.recoveredMs))
-const pass = converged && inBounds && recovered
-const faultText = faults.map((f) => `${f.kind} ${f.node} ${f.holdMs} ms → ${f.recoveredMs} ms`).join(', ')
+const cutsSeen = faults.every((f) => f.kind !== 'partition' || Number.isFinite(f.seenMs))
+const pass = converged && inBounds && recovered && cutsSeen
+undo()
+const faultText = faults
+  .map((f) =>
+    f.kind === 'partition'
+      ? `partition ${f.label} ${f.holdMs} ms (cut seen ${Number.isFinite(f.seenMs) ? `${f.seenMs} ms` : 'NO'}) → ${f.recoveredMs} ms`
+      : `${f.kind} ${f.node} ${f.holdMs} ms → ${f.recoveredMs} ms`,
+  )
+  .join(', ')
 console.log(
   `chaos: ${pass ? 'PASS' : 'FAIL'} ops ok=${count.ok} failed=${count.failed} unknown=${count.unknown} ` +
     `(unknown before re-send ${unknownAtEnd}); values ${nodes.map((n, i) => `${n.name}=${values[i]}`).join(' ')}; ` +

@@ -44,13 +44,19 @@ export class FakeNode {
    */
   readDelayMs = 0
   readonly seen: Seen[] = []
-  readonly idem = new Map<string, { name: string; value: number }>()
   /** Rate-limit hits counted, by limit name. */
   readonly hits = new Map<string, number>()
   port = 0
   #app: FastifyInstance | undefined
 
-  constructor(id: string) {
+  /**
+   * `idem` is the key table: pass one map to several fakes to stand for a cluster, whose
+   * nodes replicate key records, so a retry on another node is answered from the record.
+   */
+  constructor(
+    id: string,
+    readonly idem = new Map<string, { name: string; value: number }>(),
+  ) {
     this.id = id
     this.map = new CounterMap(id)
   }
@@ -207,7 +213,8 @@ export class FakeNode {
   }
 }
 
-/** Starts `n` fake nodes `n1..nn`. */
+/** Starts `n` fake nodes `n1..nn` sharing one key table (key records replicate in a real cluster). */
 export async function startFakes(n: number): Promise<FakeNode[]> {
-  return Promise.all(Array.from({ length: n }, (_, i) => new FakeNode(`n${i + 1}`).start()))
+  const keys = new Map<string, { name: string; value: number }>()
+  return Promise.all(Array.from({ length: n }, (_, i) => new FakeNode(`n${i + 1}`, keys).start()))
 }

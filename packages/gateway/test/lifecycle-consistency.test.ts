@@ -131,7 +131,7 @@ describe('a delete through the gateway right after a write elsewhere', () => {
     expect(put.json()).toMatchObject({ name: 'gw-t', ttlMs: 600_000, changed: true })
   })
 
-  it('RESP (ioredis): DEL through the gateway right after INCRBY on another node', async () => {
+  it('RESP (ioredis): DEL and TALLY.DEL through the gateway right after INCRBY on another node', async () => {
     const node = new Redis({ port: n1().proc?.resp ?? 0, host: '127.0.0.1', lazyConnect: true })
     const gw = new Redis({ port: resp.port, host: '127.0.0.1', lazyConnect: true })
     await Promise.all([node.connect(), gw.connect()])
@@ -140,6 +140,15 @@ describe('a delete through the gateway right after a write elsewhere', () => {
       expect(await gw.del('gw-r')).toBe(1)
       expect(await gw.get('gw-r')).toBeNull()
       await everywhere('gw-r', 0)
+      // TALLY.DEL with a KEY: a retry after a later write answers the same and deletes nothing more.
+      expect(await node.incrby('gw-r3', 1)).toBe(1)
+      expect(await gw.call('TALLY.DEL', 'gw-r3', 'KEY', 'gw-r3-del', 'CONSISTENCY', 'all')).toBe(1)
+      expect(await node.incrby('gw-r3', 5)).toBe(5)
+      expect(await gw.call('TALLY.DEL', 'gw-r3', 'KEY', 'gw-r3-del')).toBe(1)
+      await everywhere('gw-r3', 5)
+      await expect(gw.call('TALLY.DEL', 'gw-r3', 'CONSISTENCY', 'most')).rejects.toThrow(
+        /TALLY_CONSISTENCY_INVALID/,
+      )
       expect(await node.incrby('gw-r2', 2)).toBe(2)
       expect(await gw.expire('gw-r2', 600)).toBe(1)
       expect(await gw.persist('gw-r2')).toBe(1)

@@ -43,6 +43,8 @@ describe('delete and TTL at quorum', () => {
     const answer = await n3.node.delete('q', undefined, 'quorum')
     expect(answer).toEqual({ name: 'q', deleted: true, value: 0 })
     expect(n3.node.value('q')).toBe(0)
+    expect(n3.node.resets.stats.pullsOut).toBe(2)
+    expect(n3.node.resets.stats.statesMerged).toBeGreaterThanOrEqual(1)
     await until(() => at(c, 'q', 0) && c.every((x) => !x.node.exists('q')), {
       what: 'the delete everywhere',
       timeoutMs: 10_000,

@@ -204,6 +204,15 @@ describe('consistency levels a node cannot reach', () => {
       expect(lone.ttlMs('held')).toBeUndefined()
       const one = await api.inject({ method: 'DELETE', url: '/counters/held?consistency=one' })
       expect(one.json()).toEqual({ name: 'held', deleted: true, value: 0 })
+      // Two pulls found no peer to send to; nothing came in.
+      expect((await api.inject('/stats')).json().resets).toEqual({
+        pullsOut: 0,
+        pullsIn: 0,
+        statesMerged: 0,
+        statesInvalid: 0,
+        marksIn: 0,
+        answersLearnt: 0,
+      })
     } finally {
       await api.close()
       await lone.stop()

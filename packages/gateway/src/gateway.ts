@@ -177,16 +177,23 @@ export class Gateway {
     return forward(
       this.registry,
       { method: 'POST', path: `${path}${q}`, body: { amount }, headers: { 'idempotency-key': key } },
-      consistency === 'quorum' || consistency === 'all' ? this.#quorumLimits() : this.limits,
+      this.limitsFor(consistency),
       // A client's key routes by rendezvous hashing, so the client's own retry reaches the same node;
       // a generated key is used once, so the configured strategy balances those writes.
       idempotencyKey,
     )
   }
 
-  // A quorum/all write legitimately waits for acks: give each attempt the node's quorum wait on
-  // top, so the node's own 504 (confirmed/required) arrives instead of a gateway timeout and a
-  // retry elsewhere.
+  /**
+   * The forward limits of a request at `consistency`: a quorum/all write
+   * (or delete, TTL change) legitimately waits for acks, so each attempt gets
+   * the node's quorum wait on top, and the node's own 504 (confirmed/required)
+   * arrives instead of a gateway timeout and a retry elsewhere. Pure.
+   */
+  limitsFor(consistency: Consistency | undefined): ForwardLimits {
+    return consistency === 'quorum' || consistency === 'all' ? this.#quorumLimits() : this.limits
+  }
+
   #quorumLimits(): ForwardLimits {
     const wait = this.#opts.quorumTimeoutMs ?? DEFAULT_QUORUM_TIMEOUT_MS
     const requestTimeoutMs = this.limits.requestTimeoutMs + wait

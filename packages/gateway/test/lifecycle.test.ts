@@ -142,6 +142,38 @@ describe('HTTP through the gateway', () => {
     ['extra field', 'PUT', '/counters/gw-bad/ttl', '{"ttlMs":5,"x":1}', 400, 'TALLY_BAD_REQUEST'],
     ['bad name', 'DELETE', '/counters/a%20b', undefined, 400, 'TALLY_NAME_INVALID'],
     ['a query', 'DELETE', '/counters/gw-bad?all=1', undefined, 400, 'TALLY_BAD_REQUEST'],
+    [
+      'bad consistency',
+      'DELETE',
+      '/counters/gw-bad?consistency=most',
+      undefined,
+      400,
+      'TALLY_CONSISTENCY_INVALID',
+    ],
+    [
+      'two consistencies',
+      'DELETE',
+      '/counters/gw-bad?consistency=one&consistency=all',
+      undefined,
+      400,
+      'TALLY_CONSISTENCY_INVALID',
+    ],
+    [
+      'bad TTL consistency',
+      'PUT',
+      '/counters/gw-bad/ttl?consistency=x',
+      '{"ttlMs":5}',
+      400,
+      'TALLY_CONSISTENCY_INVALID',
+    ],
+    [
+      'bad PERSIST consistency',
+      'DELETE',
+      '/counters/gw-bad/ttl?consistency=',
+      undefined,
+      400,
+      'TALLY_CONSISTENCY_INVALID',
+    ],
     ['TTL on no counter', 'PUT', '/counters/gw-none/ttl', '{"ttlMs":5}', 404, 'TALLY_COUNTER_NOT_FOUND'],
   ]
   it.each(bad)(

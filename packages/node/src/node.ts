@@ -7,7 +7,7 @@
 // (errors.ts) that the edges translate; no process concerns (server.ts).
 
 import { assertName, type CounterMap, type CounterMapState, type Delta } from '@tally/crdt'
-import { type Consistency, requiredReplicas } from '@tally/kit'
+import { type Consistency, isTtlMs, requiredReplicas } from '@tally/kit'
 import type { Logger } from 'pino'
 import { type BatchOp, type BatchOutcome, foldBatch } from './batch/fold-batch.js'
 import { BoundedCounters } from './bounded/bounded-counters.js'
@@ -23,6 +23,7 @@ import { Limits } from './limits/limits.js'
 import { detectorFor } from './membership/failure-detector.js'
 import { type LearnedPeer, Membership } from './membership/membership.js'
 import { Replicator } from './replication/replicator.js'
+import { ConsistentResets } from './resets/consistent-resets.js'
 import { CounterLifecycle, type DeleteAnswer, type TtlAnswer } from './resets/counter-lifecycle.js'
 import { MarksGossip } from './resets/marks-gossip.js'
 import { rebuildCounters } from './storage/recovery.js'
@@ -31,6 +32,7 @@ import type { Identity, Store, StoreStats } from './storage/store.js'
 import { WriteFence } from './storage/write-fence.js'
 import { isBoundedMessage } from './wire/bounded-messages.js'
 import { CountingTransport, type MessageCounts } from './wire/counting-transport.js'
+import { isResetMessage } from './wire/reset-messages.js'
 import type { Transport, TransportStats } from './wire/transport.js'
 
 export type { Consistency } from '@tally/kit'
@@ -88,6 +90,8 @@ export class TallyNode {
   /** Deletes, TTLs and expiries (resets/). */
   readonly lifecycle: CounterLifecycle
   readonly marksGossip: MarksGossip
+  /** Deletes and TTL changes at quorum/all: pull before, replicate after. */
+  readonly resets: ConsistentResets
   readonly startedAt = Date.now()
   readonly #o: Resolved
   readonly #fence: WriteFence
@@ -163,8 +167,21 @@ export class TallyNode {
       eagerPush: o.eagerPush,
       transferTimeoutMs: o.boundedTransferTimeoutMs,
     })
+    this.resets = new ConsistentResets({
+      map,
+      lifecycle: this.lifecycle,
+      transport: this.#transport,
+      membership,
+      logger: o.logger,
+      mergePulled: (delta) => this.replicator.mergePulled(delta),
+      durableSeq: () => this.#fence.durableSeq(map.seq),
+      ownSettled: () => this.#fence.settled(),
+      clusterSize: () => this.clusterSize(),
+      quorumTimeoutMs: o.quorumTimeoutMs,
+    })
     this.replicator.onOtherMessage = (msg) => {
       if (isBoundedMessage(msg)) this.boundedReplication.handle(msg)
+      else if (isResetMessage(msg)) this.resets.handle(msg)
     }
   }
 
@@ -428,24 +445,32 @@ export class TallyNode {
   /**
    * Deletes counter `name` as this node has observed it (observed reset;
    * see CounterLifecycle.delete) and resolves once durable; a key makes a
-   * retry answer the same. Rejects as {@link mutate} (no quorum: a delete is
-   * confirmed by this node alone and replicated after).
+   * retry answer the same, on any replica that holds its record. At
+   * quorum/all the node first pulls the counter from that many replicas and
+   * waits for that many to hold the mark after (resets/consistent-resets.ts).
+   * Rejects as {@link mutate} (TALLY_QUORUM_TIMEOUT: see ConsistentResets.run).
    */
-  async delete(name: string, key?: string): Promise<DeleteAnswer> {
+  async delete(name: string, key?: string, consistency: Consistency = 'one'): Promise<DeleteAnswer> {
     this.#assertWritable(name)
-    return this.lifecycle.delete(name, key)
+    return this.resets.run(name, consistency, key, () => this.lifecycle.delete(name, key))
   }
 
   /** Sets counter `name` to expire in `ttlMs` ms (see CounterLifecycle.expire). Rejects as {@link delete}, or TALLY_TTL_INVALID / TALLY_COUNTER_NOT_FOUND. */
-  async expire(name: string, ttlMs: number, key?: string): Promise<TtlAnswer> {
+  async expire(
+    name: string,
+    ttlMs: number,
+    key?: string,
+    consistency: Consistency = 'one',
+  ): Promise<TtlAnswer> {
     this.#assertWritable(name)
-    return this.lifecycle.expire(name, ttlMs, key)
+    if (!isTtlMs(ttlMs)) return this.lifecycle.expire(name, ttlMs, key) // refused before any pull
+    return this.resets.run(name, consistency, key, () => this.lifecycle.expire(name, ttlMs, key))
   }
 
   /** Removes counter `name`'s TTL (see CounterLifecycle.persist). Rejects as {@link delete}. */
-  async persist(name: string, key?: string): Promise<TtlAnswer> {
+  async persist(name: string, key?: string, consistency: Consistency = 'one'): Promise<TtlAnswer> {
     this.#assertWritable(name)
-    return this.lifecycle.persist(name, key)
+    return this.resets.run(name, consistency, key, () => this.lifecycle.persist(name, key))
   }
 
   #assertWritable(name: string): void {
@@ -544,6 +569,7 @@ export class TallyNode {
     this.#stopping = true
     this.#snapshots.stop()
     this.lifecycle.stop()
+    this.resets.stop()
     this.#keyed.stop()
     this.boundedReplication.stop()
     await Promise.all([

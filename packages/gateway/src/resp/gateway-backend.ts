@@ -40,8 +40,9 @@ export function gatewayBackend(gw: Gateway): CounterBackend {
       readName(name)
     },
     // Each command is one request with a fresh key, reused on every node tried.
-    async delete(name) {
-      return (await forwardLifecycle(gw, 'DELETE', path(name), undefined, undefined)).json.deleted === true
+    async delete(name, opts) {
+      const served = await forwardLifecycle(gw, 'DELETE', path(name), undefined, opts?.key, opts?.consistency)
+      return served.json.deleted === true
     },
     async expire(name, ttlMs) {
       try {

@@ -24,6 +24,12 @@ export interface CounterWrite {
   readonly consistency?: Consistency | undefined
 }
 
+/** Options of a TALLY.DEL: the request's idempotency key and consistency level. */
+export interface DeleteOptions {
+  readonly key?: string | undefined
+  readonly consistency?: Consistency | undefined
+}
+
 /**
  * What the counter commands need from a server. Methods may throw or reject
  * with errors carrying a stable `TALLY_…` code (rendered by the listener).
@@ -41,8 +47,13 @@ export interface CounterBackend {
   names(): readonly string[] | Promise<readonly string[]>
   /** Throws TALLY_NAME_INVALID unless `name` follows the counter naming rules. */
   assertName(name: string): void
-  /** Deletes `name` (observed reset); resolves once durable, with whether it existed. */
-  delete(name: string): Promise<boolean>
+  /**
+   * Deletes `name` (observed reset); resolves once durable (and, at
+   * quorum/all, once that many replicas hold it), with whether it existed.
+   * `opts` (TALLY.DEL): an idempotency key and a consistency level; the
+   * server's default level without one.
+   */
+  delete(name: string, opts?: DeleteOptions): Promise<boolean>
   /** Sets `name` to expire in `ttlMs` (1 … MAX_TTL_MS); resolves once durable, false when it does not exist. */
   expire(name: string, ttlMs: number): Promise<boolean>
   /** Removes `name`'s TTL; resolves once durable, with whether one was removed. */

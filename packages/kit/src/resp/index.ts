@@ -17,7 +17,12 @@ export {
   REDIS_COMPAT_VERSION,
   renderInfo,
 } from './connection-commands.js'
-export { type CounterBackend, type CounterWrite, counterCommands } from './counter-commands.js'
+export {
+  type CounterBackend,
+  type CounterWrite,
+  counterCommands,
+  type DeleteOptions,
+} from './counter-commands.js'
 export {
   RESP_ERROR_TABLE,
   RedisErrors,

@@ -4,10 +4,10 @@
 // the time left. What a delete or TTL change does is the server's
 // {@link CounterBackend} (docs/crdt.md: an observed reset; last writer wins).
 
-import { MAX_TTL_MS } from '../rules.js'
+import { type Consistency, isConsistency, isIdempotencyKey, MAX_TTL_MS } from '../rules.js'
 import { parseInteger } from './args.js'
 import type { CommandSpec } from './command-table.js'
-import type { CounterBackend } from './counter-commands.js'
+import type { CounterBackend, DeleteOptions } from './counter-commands.js'
 import { RedisErrors } from './errors.js'
 import { error, int, type Reply } from './reply.js'
 
@@ -40,6 +40,34 @@ async function ttl(b: CounterBackend, name: string, unitMs: number): Promise<Rep
   return int(unitMs === 1 ? left : Math.floor((left + 500) / 1000))
 }
 
+/**
+ * TALLY.DEL key [KEY idempotency-key] [CONSISTENCY one|quorum|all]: one
+ * counter's delete with TALLY.INCRBY's options; `1` if it existed, else `0`.
+ */
+async function tallyDel(b: CounterBackend, args: readonly string[]): Promise<Reply> {
+  const name = args[1] as string
+  let key: string | undefined
+  let consistency: Consistency | undefined
+  for (let i = 2; i < args.length; i += 2) {
+    const opt = (args[i] as string).toLowerCase()
+    const v = args[i + 1]
+    if (v === undefined) return error(RedisErrors.syntax)
+    if (opt === 'key') {
+      if (!isIdempotencyKey(v))
+        return error('TALLY TALLY_IDEMPOTENCY_KEY_INVALID KEY must be 1-128 printable ASCII characters')
+      key = v
+    } else if (opt === 'consistency') {
+      const c = v.toLowerCase()
+      if (!isConsistency(c))
+        return error('TALLY TALLY_CONSISTENCY_INVALID CONSISTENCY must be one|quorum|all')
+      consistency = c
+    } else return error(RedisErrors.syntax)
+  }
+  b.assertName(name)
+  const opts: DeleteOptions = { key, consistency }
+  return int((await b.delete(name, opts)) ? 1 : 0)
+}
+
 /** The delete and TTL commands over `b` (part of {@link counterCommands}). */
 export function lifecycleCommands(b: CounterBackend): CommandSpec[] {
   const one = [1, 1, 1] as const
@@ -64,6 +92,15 @@ export function lifecycleCommands(b: CounterBackend): CommandSpec[] {
   return [
     spec('del', -2, ['write'], all, 'Deletes counters (observed reset); replies how many existed.', del),
     spec('unlink', -2, ['write', 'fast'], all, 'As DEL.', del),
+    {
+      name: 'tally.del',
+      arity: -2,
+      flags: ['write'],
+      keys: one,
+      group: 'tally',
+      summary: 'TALLY.DEL key [KEY idempotency-key] [CONSISTENCY one|quorum|all]',
+      handler: (a) => tallyDel(b, a),
+    },
     spec('expire', -3, w, one, 'Sets a TTL in seconds; 1 if set, 0 if no such counter.', (a) =>
       expire(b, a, 1000),
     ),

@@ -229,6 +229,36 @@ export class Replicator {
     return result.then((others) => others + 1)
   }
 
+  /**
+   * Merges an untrusted delta a peer sent outside PUSH (its state of one
+   * counter, pulled before a consistent delete or TTL change) and persists it
+   * as a pushed delta. Resolves once it is written (at once, after the
+   * writes in flight, when it changed nothing). Throws TallyError
+   * TALLY_DELTA_INVALID (nothing merged); rejects with the store's error
+   * when persisting fails.
+   */
+  mergePulled(delta: unknown): Promise<void> {
+    const changed = this.#o.map.applyDelta(delta)
+    if (!changed) {
+      return this.#lastRemote.then(() => {
+        if (this.#persistFailed) throw new Error('a peer delta could not be persisted')
+      })
+    }
+    this.stats.deltasApplied++
+    this.sync.merged(delta as Delta, Date.now())
+    const p = this.#o.store.appendRemote(delta as Delta).then(
+      () => this.onRemoteChange(),
+      (err: unknown) => {
+        this.#persistFailed = true
+        this.stats.persistFailures++
+        this.#o.logger.error({ err }, 'persisting a pulled delta failed (next snapshot will carry it)')
+        throw err
+      },
+    )
+    this.#lastRemote = p.catch(() => {})
+    return p
+  }
+
   #handle(msg: Message): void {
     const m = this.#o.membership
     if (msg.f === m.self.id) return

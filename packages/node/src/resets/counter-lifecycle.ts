@@ -71,6 +71,8 @@ export class CounterLifecycle {
   #timer: NodeJS.Timeout | undefined
   #timerAt = Number.POSITIVE_INFINITY
   #running = false
+  #remote: Promise<void> = Promise.resolve()
+  #remoteFailed = false
   /** Expiries applied by this node since start. */
   expiries = 0
 
@@ -221,11 +223,42 @@ export class CounterLifecycle {
     const changed = this.marks.merge(tuples)
     if (changed.length === 0) return changed
     for (const name of changed) this.#enqueue(name)
-    this.#o
-      .appendRemote({ tuples: changed.map((n) => this.marks.tuple(n)), applied: [], keys: [] })
-      .catch((err: unknown) => this.#o.logger.error({ err }, 'persisting reset marks from a peer failed'))
+    this.#appendRemote({ tuples: changed.map((n) => this.marks.tuple(n)), applied: [], keys: [] })
     this.#arm()
     return changed
+  }
+
+  /** The kept answer to keyed delete/TTL change `key`, or undefined (none, or past retention). */
+  answerFor(key: string): ResetKeyRecord | undefined {
+    const k = this.#keys.get(key)
+    return k !== undefined && k.at > this.#o.now() - this.#o.keyTtlMs ? k : undefined
+  }
+
+  /**
+   * Merges marks and keyed answers a peer sent (already checked) as
+   * {@link mergeRemote}; an answer already known here keeps the first.
+   * Resolves once everything merged from peers so far is written; rejects
+   * with TALLY_STORE_FAILED (NodeError) once such a write has failed.
+   */
+  learn(tuples: readonly MarkTuple[], keys: readonly ResetKeyRecord[]): Promise<void> {
+    if (tuples.length > 0) this.mergeRemote(tuples)
+    const cutoff = this.#o.now() - this.#o.keyTtlMs
+    const fresh = keys.filter((k) => k.at > cutoff && !this.#keys.has(k.key))
+    for (const k of fresh) this.#keys.set(k.key, k)
+    if (fresh.length > 0) this.#appendRemote({ tuples: [], applied: [], keys: fresh })
+    return this.#remote.then(() => {
+      if (this.#remoteFailed)
+        throw new NodeError(NodeErrorCodes.STORE_FAILED, 'reset marks from a peer could not be written')
+    })
+  }
+
+  // Logs what peers sent (not fsynced on its own, like remote deltas); #remote settles after all of it.
+  #appendRemote(rec: MarksRecord): void {
+    const p = this.#o.appendRemote(rec).catch((err: unknown) => {
+      this.#remoteFailed = true
+      this.#o.logger.error({ err }, 'persisting reset marks from a peer failed')
+    })
+    this.#remote = Promise.all([this.#remote, p]).then(() => {})
   }
 
   /** Everything to keep in a snapshot: marks, TTLs, applied versions, live keyed answers. */

@@ -40,7 +40,8 @@ export function isEmptyMarks(r: MarksRecord): boolean {
 
 const OPS: readonly string[] = ['delete', 'expire', 'persist']
 
-function readKey(x: unknown): ResetKeyRecord | null {
+/** Reads an untrusted keyed answer (stored or sent by a peer); null when malformed. Pure; never throws. */
+export function readResetKey(x: unknown): ResetKeyRecord | null {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return null
   const { key, name, op, ttlMs, answer, at } = x as Record<string, unknown>
   if (!isIdempotencyKey(key) || !isValidName(name) || typeof op !== 'string' || !OPS.includes(op)) return null
@@ -66,7 +67,7 @@ export function readMarksRecord(x: unknown): MarksRecord | null {
   }
   const keys: ResetKeyRecord[] = []
   for (const e of (k ?? []) as unknown[]) {
-    const r = readKey(e)
+    const r = readResetKey(e)
     if (!r) return null
     keys.push(r)
   }

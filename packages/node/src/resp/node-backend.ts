@@ -65,9 +65,9 @@ export function nodeBackend(node: TallyNode): CounterBackend {
       assertServing(node)
       return node.names()
     },
-    delete: async (name) => {
+    delete: async (name, opts) => {
       batcher.flush()
-      return (await node.delete(name)).deleted
+      return (await node.delete(name, opts?.key, opts?.consistency)).deleted
     },
     async expire(name, ttlMs) {
       batcher.flush()

@@ -7,6 +7,7 @@ import { type MarkTuple, readMarkTuples } from '../resets/mark-tuple.js'
 import { type BoundedMessage, BoundedMsgType, readBoundedMessage } from './bounded-messages.js'
 import { isKeyTuple, type KeyTuple, MAX_KEY_RECORDS } from './key-tuples.js'
 import { type LimitsMsg, readLimitsMsg } from './limit-messages.js'
+import { type ResetMessage, ResetMsgType, readResetMessage } from './reset-messages.js'
 
 export {
   fromKeyTuple,
@@ -37,6 +38,8 @@ export const MsgType = {
   ...BoundedMsgType,
   /** Reset marks and TTLs: a digest to compare, or tuples to merge (docs/protocol.md). */
   MARKS: 8,
+  /** Consistent deletes and TTL changes (9–12): see reset-messages.ts. */
+  ...ResetMsgType,
 } as const
 
 /** Sender identity carried by PULL and ACK so a receiver can learn/refresh it. */
@@ -128,6 +131,7 @@ export type Message =
   | LimitsMsg
   | BoundedMessage
   | MarksMsg
+  | ResetMessage
 
 /** Most members accepted in one MEMBERS message. */
 export const MAX_MEMBERS = 4096
@@ -220,6 +224,11 @@ export function readMessage(x: unknown): Message | null {
       if (x.s === 1) out.s = 1
       return out
     }
+    case ResetMsgType.R_PULL:
+    case ResetMsgType.R_STATE:
+    case ResetMsgType.R_MARKS:
+    case ResetMsgType.R_ACK:
+      return readResetMessage(x)
     default:
       return readBoundedMessage(x)
   }

@@ -138,9 +138,84 @@ describe('TTL routes', () => {
     ['DELETE', '/counters/x/ttl?now=1', 'TALLY_BAD_REQUEST'],
     ['DELETE', `/counters/${'n'.repeat(200)}`, 'TALLY_NAME_INVALID'],
     ['DELETE', '/counters/a%20b/ttl', 'TALLY_NAME_INVALID'],
-  ])('%s %s is a 400 %s', async (method, url, code) => {
+    ['DELETE', '/counters/x?consistency=most', 'TALLY_BAD_REQUEST'],
+    ['DELETE', '/counters/x?consistency=QUORUM', 'TALLY_BAD_REQUEST'],
+    ['DELETE', '/counters/x?consistency=', 'TALLY_BAD_REQUEST'],
+    ['DELETE', '/counters/x?consistency=one&consistency=all', 'TALLY_BAD_REQUEST'],
+    ['DELETE', '/counters/x/ttl?consistency=2', 'TALLY_BAD_REQUEST'],
+  ])('%s %s is a 400 %s and changes nothing', async (method, url, code) => {
+    await inc('x', 2)
+    const before = await get('x')
     const res = await app.inject({ method: method as 'DELETE', url })
     expect(res.statusCode).toBe(400)
     expect(res.json().error.code).toBe(code)
+    expect(await get('x')).toEqual(before)
+  })
+
+  it('PUT /counters/:name/ttl with a bad consistency is a 400 and changes nothing', async () => {
+    await inc('ttl-c', 1)
+    for (const q of ['most', 'ALL', '', '1']) {
+      const res = await app.inject({
+        method: 'PUT',
+        url: `/counters/ttl-c/ttl?consistency=${q}`,
+        headers: json,
+        payload: { ttlMs: 1000 },
+      })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().error.code).toBe('TALLY_BAD_REQUEST')
+    }
+    expect(node.lifecycle.marks.ttl('ttl-c')).toBeUndefined()
+  })
+
+  it('?consistency=quorum|all on a one-node cluster is served by the node alone', async () => {
+    await inc('solo', 4)
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/counters/solo/ttl?consistency=all',
+      headers: json,
+      payload: { ttlMs: 60_000 },
+    })
+    expect(put.json()).toEqual({ name: 'solo', ttlMs: 60_000, changed: true })
+    const persist = await app.inject({ method: 'DELETE', url: '/counters/solo/ttl?consistency=quorum' })
+    expect(persist.json()).toEqual({ name: 'solo', ttlMs: null, changed: true })
+    const del = await app.inject({ method: 'DELETE', url: '/counters/solo?consistency=quorum' })
+    expect(del.json()).toEqual({ name: 'solo', deleted: true, value: 0 })
+  })
+})
+
+describe('consistency levels a node cannot reach', () => {
+  it('a quorum delete with no peer to pull from is a 504 TALLY_QUORUM_TIMEOUT and deletes nothing', async () => {
+    const lone = (await startSim(new MemoryNetwork(), 'lone', [], { clusterSize: 3, quorumTimeoutMs: 100 }))
+      .node
+    const api = buildApp({ node: lone })
+    try {
+      await api.inject({ method: 'POST', url: '/counters/held/increment', payload: { amount: 3 } })
+      const res = await api.inject({ method: 'DELETE', url: '/counters/held?consistency=quorum' })
+      expect(res.statusCode).toBe(504)
+      expect(res.json().error).toMatchObject({ code: 'TALLY_QUORUM_TIMEOUT', confirmed: 1, required: 2 })
+      expect((await api.inject('/counters/held')).json()).toEqual({ name: 'held', value: 3 })
+      const ttl = await api.inject({
+        method: 'PUT',
+        url: '/counters/held/ttl?consistency=all',
+        headers: json,
+        payload: { ttlMs: 5000 },
+      })
+      expect(ttl.statusCode).toBe(504)
+      expect(lone.ttlMs('held')).toBeUndefined()
+      const one = await api.inject({ method: 'DELETE', url: '/counters/held?consistency=one' })
+      expect(one.json()).toEqual({ name: 'held', deleted: true, value: 0 })
+      // Two pulls found no peer to send to; nothing came in.
+      expect((await api.inject('/stats')).json().resets).toEqual({
+        pullsOut: 0,
+        pullsIn: 0,
+        statesMerged: 0,
+        statesInvalid: 0,
+        marksIn: 0,
+        answersLearnt: 0,
+      })
+    } finally {
+      await api.close()
+      await lone.stop()
+    }
   })
 })

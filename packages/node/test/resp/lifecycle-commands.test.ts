@@ -97,6 +97,41 @@ describe('ioredis', () => {
   })
 })
 
+describe('TALLY.DEL', () => {
+  it('deletes one counter (1/0), a retry with the same KEY answers the same and deletes nothing more', async () => {
+    const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true })
+    await r.connect()
+    try {
+      await r.incrby('td:1', 4)
+      expect(await r.call('TALLY.DEL', 'td:1', 'KEY', 'td-key-1', 'CONSISTENCY', 'quorum')).toBe(1)
+      expect(await r.get('td:1')).toBeNull()
+      await r.incrby('td:1', 2)
+      expect(await r.call('tally.del', 'td:1', 'key', 'td-key-1')).toBe(1) // the first answer
+      expect(await r.get('td:1')).toBe('2')
+      expect(await r.call('TALLY.DEL', 'td:none', 'CONSISTENCY', 'ALL')).toBe(0)
+    } finally {
+      r.disconnect()
+    }
+  })
+
+  it.each([
+    [['td:2', 'CONSISTENCY', 'most'], 'TALLY TALLY_CONSISTENCY_INVALID'],
+    [['td:2', 'KEY', ' lead'], 'TALLY TALLY_IDEMPOTENCY_KEY_INVALID'],
+    [['td:2', 'KEY'], 'ERR syntax error'],
+    [['td:2', 'ATTEMPT', '2'], 'ERR syntax error'],
+    [['td:2', 'td:3'], 'ERR syntax error'],
+    [['a b'], 'TALLY TALLY_NAME_INVALID'],
+  ])('TALLY.DEL %j is refused (%s) and deletes nothing', async (args, prefix) => {
+    const c = await RawResp.open(port)
+    await c.call('INCRBY', 'td:2', '3')
+    const reply = (await c.call('TALLY.DEL', ...args)) as { error: string }
+    expect(reply.error.startsWith(prefix)).toBe(true)
+    expect(await c.call('GET', 'td:2')).toBe('3')
+    await c.call('DEL', 'td:2')
+    c.close()
+  })
+})
+
 const hasRedisCli = spawnSync('sh', ['-c', 'command -v redis-cli']).status === 0
 
 function cli(...args: string[]): Promise<string> {

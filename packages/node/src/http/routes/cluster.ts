@@ -49,6 +49,7 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
     keys: node.keyStats,
     snapshots: node.snapshots,
     replication: node.replicator.stats,
+    resets: node.resets.stats,
     bounded: {
       counters: node.bounded.map.size,
       ...node.bounded.stats,

@@ -2,11 +2,12 @@
 // `{ttlMs}`, `DELETE /counters/:name/ttl`. Handlers read the request; the
 // node validates names and TTLs and does the rest (resets/counter-lifecycle.ts).
 
+import type { Consistency } from '@tally/kit'
 import type { FastifyInstance } from 'fastify'
 import type { TallyNode } from '../../node.js'
 import { readIdempotencyKey } from '../headers.js'
 import type { LoadTracker } from '../load.js'
-import { nameParams, noQuery, ttlBody } from '../schemas.js'
+import { mutateQuery, nameParams, ttlBody } from '../schemas.js'
 
 type Headers = Record<string, string | string[] | undefined>
 
@@ -27,17 +28,20 @@ export async function lifecycleRoutes(
       load.end()
     }
   }
-  const params = { params: nameParams, querystring: noQuery }
+  // `?consistency=one|quorum|all` as on writes (default one); anything else → 400 before any change.
+  const params = { params: nameParams, querystring: mutateQuery }
+  type Route = { Params: { name: string }; Querystring: { consistency?: Consistency } }
 
-  app.delete<{ Params: { name: string } }>('/counters/:name', { schema: params }, (req) =>
-    inFlight(() => node.delete(req.params.name, key(req))),
+  app.delete<Route>('/counters/:name', { schema: params }, (req) =>
+    inFlight(() => node.delete(req.params.name, key(req), req.query.consistency)),
   )
-  app.put<{ Params: { name: string }; Body: { ttlMs: unknown } }>(
+  app.put<Route & { Body: { ttlMs: unknown } }>(
     '/counters/:name/ttl',
     { schema: { ...params, body: ttlBody } },
-    (req) => inFlight(() => node.expire(req.params.name, req.body.ttlMs as number, key(req))),
+    (req) =>
+      inFlight(() => node.expire(req.params.name, req.body.ttlMs as number, key(req), req.query.consistency)),
   )
-  app.delete<{ Params: { name: string } }>('/counters/:name/ttl', { schema: params }, (req) =>
-    inFlight(() => node.persist(req.params.name, key(req))),
+  app.delete<Route>('/counters/:name/ttl', { schema: params }, (req) =>
+    inFlight(() => node.persist(req.params.name, key(req), req.query.consistency)),
   )
 }

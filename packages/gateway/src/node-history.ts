@@ -75,7 +75,8 @@ export class NodeHistory {
    * Folds the registry's current view in at `now`: each live node gets its
    * derived state (`failedPolls` holds the keys whose last poll failed,
    * `errors` their poll error); a remembered node the registry no longer
-   * holds becomes `down` (reason kept, or "no longer listed by discovery");
+   * holds becomes `down` with reason "no longer listed by discovery" (and
+   * "; last error: …" when it had one, so the cause seen before is kept);
    * a node down and unknown for longer than `forgetAfterMs` is forgotten.
    */
   update(live: readonly LiveView[], now: number, pollErrors: ReadonlyMap<string, string> = new Map()): void {
@@ -112,7 +113,10 @@ export class NodeHistory {
       if (present.has(r.key)) continue
       if (r.inRegistry) {
         r.inRegistry = false
-        r.lastError ??= 'no longer listed by discovery'
+        r.lastError =
+          r.lastError === undefined
+            ? 'no longer listed by discovery'
+            : `no longer listed by discovery; last error: ${r.lastError}`
       }
       if (r.state !== 'down') {
         r.state = 'down'

@@ -72,9 +72,11 @@ describe('discovery', () => {
       what: 'n1 dropped, n3 added',
       timeoutMs: 10_000,
     })
-    // The dropped node stays listed, down, with the reason.
+    // The dropped node stays listed, down, with the reason (and, when a poll
+    // had failed before, as one may on a loaded machine, that error after it).
     const n1 = (await rows()).find((n) => n.id === 'n1')
-    expect(n1).toMatchObject({ state: 'down', lastError: 'no longer listed by discovery' })
+    expect(n1?.state).toBe('down')
+    expect(n1?.lastError).toMatch(/^no longer listed by discovery(; last error: .+)?$/)
   })
 
   it('keeps the last known nodes while discovery is down', async () => {

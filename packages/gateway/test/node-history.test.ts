@@ -52,7 +52,7 @@ describe('NodeHistory', () => {
     expect(h.get('http://b')).toMatchObject({
       state: 'down',
       since: 3000,
-      lastError: 'connect: ECONNREFUSED',
+      lastError: 'no longer listed by discovery; last error: connect: ECONNREFUSED',
       inRegistry: false,
     })
     h.update([view()], 12_000)

@@ -291,18 +291,19 @@ wait_healthy() {
       progress_clear
       return 0
     fi
-    if (($(now_ms) > deadline)); then
-      progress_clear
-      echo "${C_BAD}✗ not healthy after ${START_TIMEOUT}s: ${pending[*]}${C_OFF} (logs in $LOG_DIR)" >&2
-      return 1
-    fi
     if [[ " ${unbound[*]} " == *" ${pending[0]} "* ]]; then
       what="${pending[0]} (to log the ports it chose)"
     else
       what="${pending[0]} ($(component_url "${pending[0]}")/health)"
     fi
     if ((${#pending[@]} > 1)); then what+=" and ${pending[*]:1}"; fi
+    # Shown before the deadline is checked, so a wait that gives up has said what it waited for.
     progress_tick "$start" "waiting for $what"
+    if (($(now_ms) > deadline)); then
+      progress_clear
+      echo "${C_BAD}✗ not healthy after ${START_TIMEOUT}s: ${pending[*]}${C_OFF} (logs in $LOG_DIR)" >&2
+      return 1
+    fi
     sleep 0.2
   done
 }

@@ -84,18 +84,26 @@ describe.concurrent('run-cluster.sh start on a checkout', () => {
   }, 60_000)
 
   it('shows the install, the build and the wait for health progressing, with what it waits for', async (ctx) => {
-    const c = await checkout(ctx, { FAKE_NODE: 'hang', FAKE_NPM_SECONDS: '6', TALLY_START_TIMEOUT: '6' })
+    // The stand-in install and build last until the script's output (a file
+    // here, read as it grows) shows their progress line, as a long one would.
+    const c = await checkout(ctx, { FAKE_NODE: 'hang', TALLY_START_TIMEOUT: '6' })
+    const out = join(c.root, 'start.out')
     c.age('node_modules/.package-lock.json', 950)
     c.age('packages/gateway/src/index.ts', 0)
-    const r = await start(c, ['start', '1'], {}, 90_000)
+    const script = join(c.root, 'run-cluster.sh')
+    const env = { ...c.run, FAKE_NPM_UNTIL_PROGRESS: out, START_OUT: out }
+    const r0 = await runScript('-c', ['exec bash "$0" "$@" >"$START_OUT"', script, 'start', '1'], env, 90_000)
+    recordPids(join(c.root, 'run', 'logs'), c.pids)
+    const r = { ...r0, stdout: readFileSync(out, 'utf8') }
     expect(calls(c).filter((l) => l.startsWith('npm'))).toEqual([
       'npm ci --no-audit --no-fund',
       'npm run build --silent',
     ])
-    expect(r.stdout).toMatch(/installing dependencies \(npm ci[^)]*\) … 5s/)
-    expect(r.stdout).toMatch(/building \(npm run build\): [^\n]* … 5s/)
-    // A stand-in node that hangs never logs the port it chose: that is what start waits for.
-    expect(r.stdout).toContain('waiting for node-1 (to log the ports it chose) … 5s')
+    expect(r.stdout).toMatch(/installing dependencies \(npm ci[^)]*\) … [5-9]s/)
+    expect(r.stdout).toMatch(/building \(npm run build\): [^\n]* … [5-9]s/)
+    // A stand-in node that hangs never logs the port it chose: that is what start waits for,
+    // and says so before it gives up.
+    expect(r.stdout).toMatch(/waiting for node-1 \(to log the ports it chose\) … [5-9]s/)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/not healthy after 6s: node-1/)
     expect(r.stderr).toMatch(/start failed: stopping what it had started \(discovery node-1\)/)

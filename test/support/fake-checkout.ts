@@ -11,7 +11,8 @@
 //   hang             stay up without listening (never healthy)
 //   exit             exit at once
 // The stand-in npm appends "npm <its arguments>" to FAKE_NPM_LOG, sleeps
-// FAKE_NPM_SECONDS, and then does what the real one leaves behind: `ci` and
+// FAKE_NPM_SECONDS (and, with FAKE_NPM_UNTIL_PROGRESS=FILE, until FILE shows
+// its progress line), and then does what the real one leaves behind: `ci` and
 // `install` write node_modules/.package-lock.json, `run build` rewrites every
 // package's tsconfig.tsbuildinfo unless FAKE_BUILD_NOOP=1 (a build tsc found
 // nothing to do for). The stand-in node_modules/.bin/tsc appends
@@ -54,6 +55,15 @@ if (mode === 'serve') {
 const FAKE_NPM = `#!/usr/bin/env bash
 echo "npm $*" >>"$FAKE_NPM_LOG"
 sleep "\${FAKE_NPM_SECONDS:-0}"
+# FAKE_NPM_UNTIL_PROGRESS=FILE: keep going until FILE (the script's output)
+# shows this step's progress line, as a long install or build would (60 s at most).
+if [[ -n \${FAKE_NPM_UNTIL_PROGRESS:-} ]]; then
+  case $1 in ci | install) step='installing dependencies' ;; *) step='building' ;; esac
+  for ((i = 0; i < 600; i++)); do
+    grep -q "$step.* … [0-9]*s" "$FAKE_NPM_UNTIL_PROGRESS" 2>/dev/null && break
+    sleep 0.1
+  done
+fi
 case $1 in
   ci | install) mkdir -p node_modules && touch node_modules/.package-lock.json ;;
   run) if [[ $2 == build && \${FAKE_BUILD_NOOP:-0} != 1 ]]; then touch packages/*/tsconfig.tsbuildinfo; fi ;;

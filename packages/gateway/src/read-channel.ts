@@ -35,7 +35,8 @@ interface Pending {
   readonly head: string
   readonly resolve: (a: UpstreamAnswer) => void
   readonly reject: (e: UpstreamError) => void
-  readonly timer: NodeJS.Timeout
+  /** `performance.now()` past which the read has failed. */
+  readonly deadline: number
   conn: Conn | undefined
   resent: boolean
   done: boolean
@@ -68,6 +69,9 @@ export class ReadChannel {
   readonly #dirty: Conn[] = []
   #flushScheduled = false
   #inflight = 0
+  // One timer for every read in flight, armed for the earliest deadline (no timer per read).
+  #timer: NodeJS.Timeout | undefined
+  #timerAt = Number.POSITIVE_INFINITY
   #closing: (() => void) | undefined
   #closed: Promise<void> | undefined
 
@@ -107,12 +111,13 @@ export class ReadChannel {
         head: `GET ${path} HTTP/1.1\r\nhost: ${this.#hostHeader}\r\naccept: application/json\r\n\r\n`,
         resolve,
         reject,
-        timer: setTimeout(() => this.#timeout(p), timeoutMs),
+        deadline: performance.now() + timeoutMs,
         conn: undefined,
         resent: false,
         done: false,
       }
       this.#inflight++
+      if (p.deadline < this.#timerAt) this.#arm(p.deadline)
       this.#dispatch(p)
     })
   }
@@ -237,6 +242,30 @@ export class ReadChannel {
     }
   }
 
+  #arm(at: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timerAt = at
+    this.#timer = setTimeout(this.#sweep, Math.max(0, at - performance.now()))
+  }
+
+  // Fails every read past its deadline, then re-arms for the earliest one left.
+  readonly #sweep = (): void => {
+    this.#timer = undefined
+    this.#timerAt = Number.POSITIVE_INFINITY
+    const now = performance.now()
+    const late: Pending[] = []
+    let next = Number.POSITIVE_INFINITY
+    for (const c of this.#conns) {
+      for (const p of c.queue) {
+        if (p.done) continue
+        if (p.deadline <= now) late.push(p)
+        else if (p.deadline < next) next = p.deadline
+      }
+    }
+    for (const p of late) this.#timeout(p)
+    if (next < Number.POSITIVE_INFINITY && this.#inflight > 0) this.#arm(next)
+  }
+
   #timeout(p: Pending): void {
     if (p.done) return
     const conn = p.conn
@@ -254,13 +283,14 @@ export class ReadChannel {
 
   #settle(p: Pending): void {
     p.done = true
-    clearTimeout(p.timer)
     this.#inflight--
     this.#maybeFinishClose()
   }
 
   #maybeFinishClose(): void {
     if (this.#closed === undefined || this.#inflight > 0) return
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
     for (const c of this.#conns.splice(0)) {
       c.usable = false
       c.socket.destroy()

@@ -39,6 +39,8 @@ type Phase =
     }
 
 const HEAD: Phase = { kind: 'head' }
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |$)/
+const DIGITS = /^\d{1,15}$/
 
 /**
  * Splits a stream of HTTP/1.1 answers into {@link ParsedAnswer}s. Accepts
@@ -102,33 +104,40 @@ export class ResponseParser {
     if (end > MAX_HEAD_BYTES) throw new AnswerParseError('answer head too large')
     const head = this.#buf.toString('latin1', 0, end)
     this.#buf = this.#buf.subarray(end + 4)
-    const lines = head.split('\r\n')
-    const m = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0] as string)
+    const eol = head.indexOf('\r\n')
+    const statusLine = eol < 0 ? head : head.slice(0, eol)
+    const m = STATUS_LINE.exec(statusLine)
     if (m === null) throw new AnswerParseError('malformed status line')
     const status = Number(m[1])
     if (status < 200) throw new AnswerParseError(`unexpected informational answer ${status}`)
     let length: number | undefined
     let chunked = false
-    let close = (lines[0] as string).startsWith('HTTP/1.0')
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string
-      const colon = line.indexOf(':')
-      if (colon <= 0) throw new AnswerParseError('malformed header line')
-      const name = line.slice(0, colon).toLowerCase()
+    let close = statusLine.startsWith('HTTP/1.0')
+    // One pass over the header lines; only the three framing headers are looked at closely.
+    for (let at = eol; at >= 0; ) {
+      const start = at + 2
+      const next = head.indexOf('\r\n', start)
+      const stop = next < 0 ? head.length : next
+      at = next
+      const colon = head.indexOf(':', start)
+      if (colon <= start || colon > stop) throw new AnswerParseError('malformed header line')
+      const n = colon - start
+      if (n !== 14 && n !== 17 && n !== 10) continue
+      const name = head.slice(start, colon).toLowerCase()
       if (name === 'content-length') {
-        const v = line.slice(colon + 1).trim()
-        if (!/^\d{1,15}$/.test(v) || (length !== undefined && length !== Number(v)))
+        const v = head.slice(colon + 1, stop).trim()
+        if (!DIGITS.test(v) || (length !== undefined && length !== Number(v)))
           throw new AnswerParseError('bad content-length')
         length = Number(v)
       } else if (name === 'transfer-encoding') {
-        const v = line
-          .slice(colon + 1)
+        const v = head
+          .slice(colon + 1, stop)
           .trim()
           .toLowerCase()
         if (v !== 'chunked') throw new AnswerParseError(`unsupported transfer-encoding ${v}`)
         chunked = true
       } else if (name === 'connection') {
-        const v = line.slice(colon + 1).toLowerCase()
+        const v = head.slice(colon + 1, stop).toLowerCase()
         if (v.includes('close')) close = true
         else if (v.includes('keep-alive')) close = false
       }

@@ -201,8 +201,14 @@ export class Registry {
    * to the same node. Undefined when every node was tried.
    */
   pick(tried: ReadonlySet<string>, affinity?: string): NodeEntry | undefined {
-    const fresh = this.list().filter((e) => !tried.has(e.key))
-    const usable = fresh.filter((e) => isUsable(e.health))
+    // One pass, no intermediate copies (this runs once per node request).
+    const fresh: NodeEntry[] = []
+    const usable: NodeEntry[] = []
+    for (const e of this.#nodes.values()) {
+      if (tried.has(e.key)) continue
+      fresh.push(e)
+      if (isUsable(e.health)) usable.push(e)
+    }
     const pool = usable.length > 0 ? usable : fresh
     if (affinity !== undefined) return rendezvous(pool, affinity)
     const { node, state } = this.#strategy(pool, this.#strategyState, this.rng)

@@ -39,7 +39,10 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
   const t0 = performance.now()
   let answered = false
   try {
-    const ans = await send(node.pool, req)
+    const ans =
+      req.method === 'GET' && req.headers === undefined && node.reads !== undefined
+        ? await node.reads.get(req.path, req.timeoutMs)
+        : await send(node.pool, req)
     const outcome = classify(ans.status, ans.json)
     if (outcome === 'retry') {
       const reason = `HTTP ${ans.status}${errorOf(ans.json) ? ` ${errorOf(ans.json)?.code}` : ''}`

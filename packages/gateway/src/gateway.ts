@@ -18,6 +18,7 @@ import { ReadCoalescer } from './read-coalescer.js'
 import { Registry } from './registry.js'
 import { Sampler } from './sampler.js'
 import { type StrategyName, strategyFor } from './strategies.js'
+import { beforeSend } from './turn-end.js'
 
 /** Everything the gateway service needs; `now`/`rng` are injectable for tests. */
 export interface GatewayOptions {
@@ -84,7 +85,10 @@ export class Gateway {
   /** Discovery: not configured (null), or whether its last poll got an answer, and when one last did (ms). */
   discovery: { reachable: boolean; lastOkAt: number | undefined } | null
   /** Plain reads by path, and consistency reads by level and name: concurrent identical reads share a request. */
-  readonly reads = { plain: new ReadCoalescer<Served>(), merged: new ReadCoalescer<MergedRead>() }
+  readonly reads = {
+    plain: new ReadCoalescer<Served>({ joinUntil: beforeSend }),
+    merged: new ReadCoalescer<MergedRead>({ joinUntil: beforeSend }),
+  }
   readonly #opts: GatewayOptions
   readonly #loops: Loop[] = []
   #dns: DnsWatcher | undefined

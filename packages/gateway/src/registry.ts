@@ -12,6 +12,7 @@ import {
   onFailure,
   onSuccess,
 } from './health.js'
+import { ReadChannel } from './read-channel.js'
 import { INITIAL_STRATEGY_STATE, rendezvous, type Strategy, type StrategyState } from './strategies.js'
 import { createPool } from './upstream.js'
 
@@ -37,7 +38,10 @@ export interface NodeEntry {
   load: NodeLoad | undefined
   /** Requests the gateway has in flight to this node now. */
   inflight: number
+  /** Writes, health checks, stats polls (and reads when `reads` is undefined). */
   readonly pool: Pool
+  /** Pipelined reads (plain and consistency `GET`s) of an `http:` node; undefined for other origins. */
+  readonly reads: ReadChannel | undefined
 }
 
 /** Discovery answers in a row that may leave out a healthy node before it is dropped. */
@@ -108,6 +112,7 @@ export class Registry {
         load: undefined,
         inflight: 0,
         pool: createPool(key, this.#timeoutMs),
+        reads: key.startsWith('http:') ? new ReadChannel(key) : undefined,
       }
       this.#nodes.set(key, e)
     }
@@ -161,7 +166,7 @@ export class Registry {
       // (one heartbeat), and must not take every healthy node away meanwhile.
       if (!e.fromStatic && !e.fromDns && (!isUsable(e.health) || e.missedPolls >= MAX_MISSED_POLLS)) {
         this.#nodes.delete(e.key)
-        e.pool.close().catch(() => {})
+        closeNode(e)
       }
     }
   }
@@ -182,7 +187,7 @@ export class Registry {
       e.fromDns = false
       if (!e.fromStatic && !e.fromDiscovery) {
         this.#nodes.delete(e.key)
-        e.pool.close().catch(() => {})
+        closeNode(e)
       }
     }
   }
@@ -196,8 +201,14 @@ export class Registry {
    * to the same node. Undefined when every node was tried.
    */
   pick(tried: ReadonlySet<string>, affinity?: string): NodeEntry | undefined {
-    const fresh = this.list().filter((e) => !tried.has(e.key))
-    const usable = fresh.filter((e) => isUsable(e.health))
+    // One pass, no intermediate copies (this runs once per node request).
+    const fresh: NodeEntry[] = []
+    const usable: NodeEntry[] = []
+    for (const e of this.#nodes.values()) {
+      if (tried.has(e.key)) continue
+      fresh.push(e)
+      if (isUsable(e.health)) usable.push(e)
+    }
     const pool = usable.length > 0 ? usable : fresh
     if (affinity !== undefined) return rendezvous(pool, affinity)
     const { node, state } = this.#strategy(pool, this.#strategyState, this.rng)
@@ -216,10 +227,15 @@ export class Registry {
     e.health = onFailure(e.health, this.now(), this.#policy, reason)
   }
 
-  /** Closes every pool. Resolves when in-flight requests have finished. */
+  /** Closes every node's connections. Resolves when in-flight requests have finished. */
   async close(): Promise<void> {
     const nodes = this.list()
     this.#nodes.clear()
-    await Promise.all(nodes.map((e) => e.pool.close().catch(() => {})))
+    await Promise.all(nodes.map(closeNode))
   }
+}
+
+// Closes a node's connections (in-flight requests finish first). Never rejects.
+function closeNode(e: NodeEntry): Promise<void> {
+  return Promise.all([e.pool.close().catch(() => {}), e.reads?.close()]).then(() => {})
 }

@@ -9,6 +9,7 @@
 
 import type { Socket } from 'node:net'
 import { buildConnector, Pool } from 'undici'
+import { atSend } from './turn-end.js'
 
 /** Largest node answer read, bytes; a bigger one is a failed attempt (a state of every counter can be big). */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024
@@ -60,7 +61,7 @@ export class UpstreamError extends Error {
 /**
  * Makes `socket` send everything written to it during one turn of the event
  * loop in one go: the first write of a turn corks it, and it is uncorked
- * (flushed, one `writev`) in the check phase of that same turn. undici writes
+ * (flushed, one `writev`) at the end of that same turn ({@link atSend}). undici writes
  * each request on its own; with this the requests pipelined on a connection
  * in one turn leave in one syscall, and the node reads them in one `read`
  * and answers them together. Order and backpressure are the socket's own.
@@ -77,7 +78,7 @@ export function coalesceWrites<S extends Pick<Socket, 'write' | 'cork' | 'uncork
     if (!corked) {
       corked = true
       socket.cork()
-      setImmediate(flush)
+      atSend(flush)
     }
     return (write as (...a: unknown[]) => boolean).apply(socket, args)
   } as S['write']

@@ -3,7 +3,7 @@
 // acknowledged before a read was sent is always seen by that read).
 
 import type { AddressInfo } from 'node:net'
-import { prng } from '@tally/kit/testing'
+import { prng, until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ReadCoalescer } from '../src/read-coalescer.js'
@@ -82,6 +82,42 @@ describe('ReadCoalescer', () => {
     expect(c.inFlight).toBe(0)
   })
 
+  it('with joinUntil, reads share a request until it is closed, then wait for the next', async () => {
+    let close: (() => void) | undefined
+    const c = new ReadCoalescer<number>({
+      joinUntil: (f) => {
+        close = f
+      },
+    })
+    const upstream: Array<ReturnType<typeof deferred<number>>> = []
+    const fetch = () => {
+      const d = deferred<number>()
+      upstream.push(d)
+      return d.promise
+    }
+    const first = c.run('k', fetch)
+    // Not sent yet: these share the first request.
+    const same = [c.run('k', fetch), c.run('k', fetch)]
+    expect(upstream.length).toBe(1)
+    close?.()
+    // Sent: a read now must not get its answer.
+    const later = c.run('k', fetch)
+    upstream[0]?.resolve(1)
+    expect(await Promise.all([first, ...same])).toEqual([1, 1, 1])
+    expect(upstream.length).toBe(2)
+    upstream[1]?.resolve(2)
+    expect(await later).toBe(2)
+    expect(c.counts()).toEqual({ issued: 2, joined: 2 })
+  })
+
+  it('with joinUntil, a request that settles before it is closed is not joined any more', async () => {
+    const c = new ReadCoalescer<number>({ joinUntil: () => {} })
+    let n = 0
+    const fetch = () => Promise.resolve(++n)
+    expect(await c.run('k', fetch)).toBe(1)
+    expect(await c.run('k', fetch)).toBe(2)
+  })
+
   it('a read after an answer (same key) starts a new request', async () => {
     const c = new ReadCoalescer<number>()
     let n = 0
@@ -125,6 +161,32 @@ describe('read coalescing through the gateway (HTTP)', () => {
     expect(issued).toBe(upstream)
     const metrics = await (await fetch(`${origin}/metrics`)).text()
     expect(metrics).toContain(`tally_gateway_reads_coalesced_total ${joined}`)
+  })
+
+  it('reads made in one event-loop turn share one node request; a read after the request left waits for the next', async () => {
+    fakes = await startFakes(1)
+    const [node] = fakes as [FakeNode]
+    node.map.increment('default', 2)
+    app = await gatewayFor(fakes)
+    await app.ready()
+    const gw = app.gateway
+    const before = readsAt(node, '/counter')
+    node.readDelayMs = 100
+    // Five reads in one turn: the request is written at the end of the turn, after all of them arrived.
+    const turn = Array.from({ length: 5 }, () => gw.read('/counter'))
+    await new Promise((r) => setImmediate(r))
+    await until(() => readsAt(node, '/counter') === before + 1, {
+      what: 'the node got the read',
+      timeoutMs: 5000,
+    })
+    // The request has left: this read must not share its answer.
+    node.map.increment('default', 1)
+    const after = gw.read('/counter')
+    const values = (await Promise.all(turn)).map((s) => (s.json as { value: number }).value)
+    expect(values).toEqual([2, 2, 2, 2, 2])
+    expect((await after).json).toMatchObject({ value: 3 })
+    expect(readsAt(node, '/counter')).toBe(before + 2)
+    expect(gw.reads.plain.counts()).toMatchObject({ joined: 4 })
   })
 
   it('consistency reads of one counter share a merge; other counters and levels do not', async () => {

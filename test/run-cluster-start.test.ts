@@ -133,12 +133,13 @@ describe.concurrent('run-cluster.sh start on a checkout', () => {
     })
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     try {
+      // A pid file can exist a moment before its pid is in it: wait for the pids themselves.
       await until(
         async () => {
           recordPids(logs, c.pids)
-          return existsSync(join(logs, 'node-2.pid')) ? true : undefined
+          return existsSync(join(logs, 'node-2.pid')) && c.pids.size >= 3 ? true : undefined
         },
-        { what: 'both nodes to be spawned', timeoutMs: 30_000 },
+        { what: 'discovery and both nodes to be spawned, with their pids recorded', timeoutMs: 30_000 },
       )
       recordPids(logs, c.pids)
       expect(c.pids.size).toBe(3) // discovery, node-1, node-2

@@ -37,12 +37,20 @@ import {
   CHUNK_PREFIX,
   chunkRange,
   decodeSnapshotValue,
+  SNAPSHOT_FORMAT,
   type SnapshotManifest,
 } from './snapshot-codec.js'
 import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
 import { CHUNK_ENTRIES, writeSnapshotChunks } from './snapshot-writer.js'
-import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
+import {
+  type IdempotencyRecord,
+  type Recovered,
+  type RecoveredSlice,
+  replicaIdOf,
+  type Store,
+  type StoreStats,
+} from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import { defaultOpenDb, openAt, type WalDb, walEntries } from './wal-db.js'
 import { type CorruptionPolicy, scanWal } from './wal-scan.js'
@@ -260,10 +268,10 @@ export class LevelStore implements Store {
     }
   }
 
-  async *#slices(m: SnapshotManifest | null, fold: StateFold): AsyncGenerator<unknown> {
+  async *#slices(m: SnapshotManifest | null, fold: StateFold): AsyncGenerator<RecoveredSlice> {
     if (!this.#db) throw closedError()
     if (m && m.chunks > 0) yield* readSlices(this.#db, m, this.#o.dataDir)
-    yield* fold.columns(CHUNK_ENTRIES)
+    for (const columns of fold.columns(CHUNK_ENTRIES)) yield { columns }
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */
@@ -365,7 +373,7 @@ export class LevelStore implements Store {
       await queue.barrier(async () => {
         // After a failed write the memory may hold operations that were refused: do not persist them.
         if (this.#failed) throw this.#failed
-        const manifest: SnapshotManifest = { v: 2, covered, at, gen, chunks, recordChunks, vv }
+        const manifest: SnapshotManifest = { v: SNAPSHOT_FORMAT, covered, at, gen, chunks, recordChunks, vv }
         if (marks && !isEmptyMarks(marks)) manifest.m = encodeMarksRecord(marks)
         await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: encodeFrame(manifest) }], {
           sync: true,

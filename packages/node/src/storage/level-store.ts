@@ -25,6 +25,7 @@ import {
   encodeFrame,
   IDENTITY_KEY,
   type LogOp,
+  type ReadOp,
   RUNNING_KEY,
   type RunningMarker,
   SNAPSHOT_KEY,
@@ -445,17 +446,17 @@ export class LevelStore implements Store {
 
 type WalBatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
-function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: LogOp[]): string | null {
+function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: ReadOp[]): string | null {
   // A record whose later op is refused keeps its earlier (valid, checksummed) ops applied.
   for (const op of ops) {
     if (op.kind === 'marks') {
       marks.add(op.marks)
       continue
     }
-    const why = fold.apply(op.delta)
+    const why = op.kind === 'one' ? fold.applyOne(op.name, op.r, op.p, op.n, op.s) : fold.apply(op.delta)
     if (why) return `invalid delta: ${why}`
     // One record per application of a key; a later copy may only add `compensated`.
-    if (op.kind === 'local' && op.idem) idem.add(op.idem)
+    if ((op.kind === 'local' || op.kind === 'one') && op.idem) idem.add(op.idem)
     else if (op.kind === 'remote' && op.records) for (const r of op.records) idem.add(r)
   }
   return null

@@ -18,6 +18,8 @@ import {
 import { END, EntryTable } from './entry-table.js'
 import { ErrorCodes, TallyError } from './errors.js'
 import { formatDigest, type Hash64, hashBytesPairInto, mixInto } from './hash.js'
+import { hashNameBytes } from './name-index.js'
+import { type PackedColumns, readPacked } from './packed-columns.js'
 import type { PNCounterState } from './pncounter.js'
 import { ReplicaLog } from './replica-log.js'
 import { ROW, readColumns, type StateColumns } from './state-columns.js'
@@ -462,6 +464,118 @@ export class CounterMap {
       }
     }
     return this.#afterMerge(changed)
+  }
+
+  /**
+   * Merges untrusted packed columns ({@link PackedColumns}; per-entry max,
+   * exactly as {@link mergeColumns} of the same entries): the bulk load of a
+   * snapshot slice without a string or array per counter. Validates all of it
+   * first (`readPacked`): on TALLY_STATE_INVALID nothing changes. Returns true
+   * if anything changed. O(entries).
+   */
+  mergePacked(columns: unknown): boolean {
+    const { nameBytes, nameLengths, entryCounts, replicas, entryReplicas, values } = readPacked(columns)
+    const t = this.#t
+    // Replica numbers by column index, made at the first entry put (as mergeColumns does).
+    const rs: Array<number | undefined> = new Array(replicas.length)
+    let changed = false
+    let at = 0
+    let e = 0
+    for (let i = 0; i < nameLengths.length; i++) {
+      const len = nameLengths[i] as number
+      const end = e + (entryCounts[i] as number)
+      const h = hashNameBytes(nameBytes, at, len)
+      let c = t.counterOfBytes(nameBytes, at, len, h)
+      for (; e < end; e++) {
+        const p = values[e * 3] as number
+        const n = values[e * 3 + 1] as number
+        const seq = values[e * 3 + 2] as number
+        if (p === 0 && n === 0) continue
+        const ri = entryReplicas[e] as number
+        let r = rs[ri]
+        if (r === undefined) {
+          r = t.replicaFor(replicas[ri] as string)
+          rs[ri] = r
+        }
+        if (c === undefined) {
+          c = t.addCounterBytes(nameBytes, at, len, h)
+          this.#put(c, r, p, n, seq, END)
+          changed = true
+          continue
+        }
+        const old = t.find(c, r)
+        if (old === END) {
+          this.#put(c, r, p, n, seq, END)
+          changed = true
+          continue
+        }
+        const op = t.p(old)
+        const on = t.n(old)
+        const os = t.seq(old)
+        if (op >= p && on >= n && os >= seq) continue
+        this.#put(c, r, Math.max(p, op), Math.max(n, on), Math.max(seq, os), old)
+        changed = true
+      }
+      at += len
+    }
+    return this.#afterMerge(changed)
+  }
+
+  /**
+   * A slice of the counters as {@link PackedColumns}: the counters of
+   * {@link stateColumns}`(from, maxEntries)` with the same entries, read
+   * from the name bytes and entry pages without making a string per counter.
+   * O(answer). Throws RangeError unless `from` is a non-negative integer and
+   * `maxEntries` ≥ 1.
+   */
+  packedColumns(from: number, maxEntries: number): { columns: PackedColumns; next: number } {
+    if (!Number.isSafeInteger(from) || from < 0)
+      throw new RangeError(`packedColumns: bad from ${describe(from)}`)
+    if (!(maxEntries >= 1)) throw new RangeError(`packedColumns: maxEntries must be >= 1`)
+    const t = this.#t
+    // First pass: how many counters, entries and name bytes.
+    let c = from
+    let entries = 0
+    let bytes = 0
+    for (; c < t.counters && entries < maxEntries; c++) {
+      bytes += t.names.lengthOf(c)
+      for (let e = t.head(c); e !== END; e = t.next(e)) entries++
+    }
+    const counters = c - from
+    const nameBytes = new Uint8Array(bytes)
+    const nameLengths = new Uint8Array(counters)
+    const entryCounts = new Uint32Array(counters)
+    const entryReplicas = new Uint32Array(entries)
+    const values = new Float64Array(entries * 3)
+    const replicas: string[] = []
+    const local = new Map<number, number>()
+    let at = 0
+    let k = 0
+    for (let i = 0; i < counters; i++) {
+      const x = from + i
+      const len = t.names.lengthOf(x)
+      const o = t.names.offsetOf(x)
+      nameBytes.set(t.names.pageOf(x).subarray(o, o + len), at)
+      nameLengths[i] = len
+      at += len
+      let count = 0
+      for (let e = t.head(x); e !== END; e = t.next(e)) {
+        const r = t.rep(e)
+        let ri = local.get(r)
+        if (ri === undefined) {
+          ri = replicas.push(t.replicaIds[r] as string) - 1
+          local.set(r, ri)
+        }
+        entryReplicas[k] = ri
+        values[k * 3] = t.p(e)
+        values[k * 3 + 1] = t.n(e)
+        values[k * 3 + 2] = t.seq(e)
+        k++
+        count++
+      }
+      entryCounts[i] = count
+    }
+    return { columns: { nameBytes, nameLengths, entryCounts, replicas, entryReplicas, values }, next: c }
   }
 
   // Sets entry `old` (or a new entry of replica r in counter c, when old is END) to (p, n, seq).

@@ -87,6 +87,27 @@ export class EntryTable {
     return c
   }
 
+  /**
+   * Number of the known counter whose name `len` bytes of `bytes` from `o`
+   * spell (`h` = their `hashNameBytes`), or undefined. O(len) expected.
+   */
+  counterOfBytes(bytes: Uint8Array, o: number, len: number, h: number): number | undefined {
+    return this.#counterOf.getBytes(bytes, o, len, h)
+  }
+
+  /**
+   * Numbers the new counter whose name `len` bytes of `bytes` from `o` spell
+   * (a checked, valid name the caller found unknown; `h` = its
+   * `hashNameBytes`) and returns its number. O(len) amortised.
+   */
+  addCounterBytes(bytes: Uint8Array, o: number, len: number, h: number): number {
+    const c = this.names.count
+    if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
+    this.names.addBytes(bytes, o, len)
+    this.#counterOf.addHashed(c, h)
+    return c
+  }
+
   /** Number of a known replica id, or undefined. O(1). */
   replica(id: string): number | undefined {
     return this.#replicaOf.get(id)

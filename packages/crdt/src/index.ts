@@ -11,6 +11,7 @@ export type { CounterMapState, Delta, EntryTuple, RangeTuple, Summary } from './
 export { readDelta, readSummary } from './delta.js'
 export { BoundExceededError, type ErrorCode, ErrorCodes, isTallyError, TallyError } from './errors.js'
 export { GCounter, type GCounterState } from './gcounter.js'
+export { type PackedColumns, packColumns, readPacked } from './packed-columns.js'
 export { PNCounter, type PNCounterState } from './pncounter.js'
 export { markedValue, type ResetMark } from './reset-value.js'
 export {

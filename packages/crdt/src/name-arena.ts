@@ -65,6 +65,44 @@ export class NameArena {
     return c
   }
 
+  /**
+   * Appends the name spelt by `len` bytes of `bytes` from `o` (the caller
+   * checked they are a valid name: 1–255 bytes, none 0) and returns its
+   * number. Throws RangeError once 4 GiB of names are held. O(len).
+   */
+  addBytes(bytes: Uint8Array, o: number, len: number): number {
+    if (len < 1 || len > 255) throw new RangeError(`NameArena: a name must be 1-255 characters, got ${len}`)
+    if (this.#used + len > PAGE_BYTES) {
+      if (this.#pages.length >= MAX_PAGES)
+        throw new RangeError('NameArena: 4 GiB of names is the most it holds')
+      this.#pages.push(new Uint8Array(PAGE_BYTES))
+      this.#used = 0
+    }
+    const page = this.#pages[this.#pages.length - 1] as Uint8Array
+    const at = this.#used
+    page.set(bytes.subarray(o, o + len), at)
+    this.#used = at + len
+    const c = this.#count
+    if ((c & MASK) === 0) {
+      this.#at.push(new Uint32Array(PAGE))
+      this.#len.push(new Uint8Array(PAGE))
+    }
+    ;(this.#at[c >>> SHIFT] as Uint32Array)[c & MASK] = ((this.#pages.length - 1) * PAGE_BYTES + at) >>> 0
+    ;(this.#len[c >>> SHIFT] as Uint8Array)[c & MASK] = len
+    this.#count = c + 1
+    return c
+  }
+
+  /** True when name `c` is spelt by `len` bytes of `bytes` from `o`. O(len). */
+  equalsBytes(c: number, bytes: Uint8Array, o: number, len: number): boolean {
+    if ((this.#len[c >>> SHIFT] as Uint8Array)[c & MASK] !== len) return false
+    const pos = this.#pos(c)
+    const page = this.#pages[pos >>> 16] as Uint8Array
+    const at = pos & 0xffff
+    for (let i = 0; i < len; i++) if (page[at + i] !== bytes[o + i]) return false
+    return true
+  }
+
   /** The page holding name `c` (read it from {@link offsetOf} for {@link lengthOf} bytes). */
   pageOf(c: number): Uint8Array {
     return this.#pages[this.#pos(c) >>> 16] as Uint8Array

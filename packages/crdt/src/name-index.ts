@@ -16,6 +16,16 @@ function hashName(s: string): number {
   return h >>> 0
 }
 
+/** {@link hashName} of the string that `len` one-byte characters of `bytes` from `o` spell. Pure. */
+export function hashNameBytes(bytes: Uint8Array, o: number, len: number): number {
+  let h = 0x811c9dc5
+  for (let i = o; i < o + len; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  return h >>> 0
+}
+
 const HSHIFT = 13
 const HPAGE = 1 << HSHIFT
 const HMASK = HPAGE - 1
@@ -58,6 +68,33 @@ export class NameIndex {
       const c = v - 1
       if (this.#hash(c) === h && this.#names.equals(c, name)) return c
     }
+  }
+
+  /**
+   * Number of the name spelt by `len` bytes of `bytes` from `o`, whose
+   * {@link hashNameBytes} is `h`, or undefined. O(len) expected.
+   */
+  getBytes(bytes: Uint8Array, o: number, len: number, h: number): number | undefined {
+    const slots = this.#slots
+    const mask = this.#mask
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = slots[i] as number
+      if (v === 0) return undefined
+      const c = v - 1
+      if (this.#hash(c) === h && this.#names.equalsBytes(c, bytes, o, len)) return c
+    }
+  }
+
+  /** Records that name `c` of the arena (the next number, not indexed yet) has {@link hashNameBytes} `h`. */
+  addHashed(c: number, h: number): void {
+    if (c !== this.#count)
+      throw new RangeError(`NameIndex.addHashed: expected number ${this.#count}, got ${c}`)
+    this.#missName = undefined
+    if ((c & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
+    ;(this.#hashes[c >>> HSHIFT] as Uint32Array)[c & HMASK] = h
+    this.#count++
+    if (this.#count * 2 > this.#slots.length) this.#grow()
+    else this.#place(this.#slots, this.#mask, h, c)
   }
 
   /** Records that name `c` of the arena is `name`, c being the next number (the caller checked `name` is not indexed). */

@@ -154,14 +154,20 @@ async function snapshotBytesPerCounter(n) {
   )
   const m = new CounterMap('node-1.1838381891282792')
   for (let i = 0; i < n; i++) m.increment(`counter-${i}`, 1 + (i % 100))
-  // Format 2: the counters in column chunks of 4096 entries.
+  // Format 3 (written now): packed column chunks of 2048 entries; format 2 (still read): plain columns.
   let bytes = 0
+  let format2 = 0
   for (let from = 0; from < m.size; ) {
-    const { columns, next } = m.stateColumns(from, 4096)
-    bytes += encodeChunk({ columns }).length
+    const { columns, next } = m.packedColumns(from, 2048)
+    bytes += encodeChunk({ packed: columns }).length
+    format2 += encodeChunk({ columns: m.stateColumns(from, 2048).columns }).length
     from = next
   }
-  return { counters: n, snapshotBytesPerCounter: Math.round(bytes / n) }
+  return {
+    counters: n,
+    snapshotBytesPerCounter: Math.round(bytes / n),
+    format2BytesPerCounter: Math.round(format2 / n),
+  }
 }
 
 const out = (name, r) => console.log(`${name.padEnd(40)} ${JSON.stringify(r)}`)

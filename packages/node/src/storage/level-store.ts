@@ -25,6 +25,7 @@ import {
   encodeFrame,
   IDENTITY_KEY,
   type LogOp,
+  type ReadOp,
   RUNNING_KEY,
   type RunningMarker,
   SNAPSHOT_KEY,
@@ -37,12 +38,20 @@ import {
   CHUNK_PREFIX,
   chunkRange,
   decodeSnapshotValue,
+  SNAPSHOT_FORMAT,
   type SnapshotManifest,
 } from './snapshot-codec.js'
 import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
 import { CHUNK_ENTRIES, writeSnapshotChunks } from './snapshot-writer.js'
-import { type IdempotencyRecord, type Recovered, replicaIdOf, type Store, type StoreStats } from './store.js'
+import {
+  type IdempotencyRecord,
+  type Recovered,
+  type RecoveredSlice,
+  replicaIdOf,
+  type Store,
+  type StoreStats,
+} from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import { defaultOpenDb, openAt, type WalDb, walEntries } from './wal-db.js'
 import { type CorruptionPolicy, scanWal } from './wal-scan.js'
@@ -260,10 +269,10 @@ export class LevelStore implements Store {
     }
   }
 
-  async *#slices(m: SnapshotManifest | null, fold: StateFold): AsyncGenerator<unknown> {
+  async *#slices(m: SnapshotManifest | null, fold: StateFold): AsyncGenerator<RecoveredSlice> {
     if (!this.#db) throw closedError()
     if (m && m.chunks > 0) yield* readSlices(this.#db, m, this.#o.dataDir)
-    yield* fold.columns(CHUNK_ENTRIES)
+    for (const columns of fold.columns(CHUNK_ENTRIES)) yield { columns }
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */
@@ -365,7 +374,7 @@ export class LevelStore implements Store {
       await queue.barrier(async () => {
         // After a failed write the memory may hold operations that were refused: do not persist them.
         if (this.#failed) throw this.#failed
-        const manifest: SnapshotManifest = { v: 2, covered, at, gen, chunks, recordChunks, vv }
+        const manifest: SnapshotManifest = { v: SNAPSHOT_FORMAT, covered, at, gen, chunks, recordChunks, vv }
         if (marks && !isEmptyMarks(marks)) manifest.m = encodeMarksRecord(marks)
         await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: encodeFrame(manifest) }], {
           sync: true,
@@ -437,17 +446,17 @@ export class LevelStore implements Store {
 
 type WalBatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
-function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: LogOp[]): string | null {
+function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: ReadOp[]): string | null {
   // A record whose later op is refused keeps its earlier (valid, checksummed) ops applied.
   for (const op of ops) {
     if (op.kind === 'marks') {
       marks.add(op.marks)
       continue
     }
-    const why = fold.apply(op.delta)
+    const why = op.kind === 'one' ? fold.applyOne(op.name, op.r, op.p, op.n, op.s) : fold.apply(op.delta)
     if (why) return `invalid delta: ${why}`
     // One record per application of a key; a later copy may only add `compensated`.
-    if (op.kind === 'local' && op.idem) idem.add(op.idem)
+    if ((op.kind === 'local' || op.kind === 'one') && op.idem) idem.add(op.idem)
     else if (op.kind === 'remote' && op.records) for (const r of op.records) idem.add(r)
   }
   return null

@@ -55,6 +55,24 @@ export type LogOp =
   | { kind: 'remote'; delta: Delta; records?: IdempotencyRecord[] }
   | { kind: 'marks'; marks: MarksRecord; local: boolean }
 
+/**
+ * A compact single-operation local write as recovery reads it (`readBatch`):
+ * the delta `{ ranges: [[r, s − 1, s]], entries: [[name, r, p, n, s]] }`
+ * without building it. Fields are unchecked (see `StateFold.applyOne`).
+ */
+export interface OneOp {
+  kind: 'one'
+  name: unknown
+  r: unknown
+  p: unknown
+  n: unknown
+  s: number
+  idem?: IdempotencyRecord
+}
+
+/** An operation as recovery reads it: a {@link LogOp}, or a compact local write not expanded. */
+export type ReadOp = LogOp | OneOp
+
 /** A logged operation that carries a CounterMap delta (every kind but reset marks). */
 export type DeltaOp = Exclude<LogOp, { kind: 'marks' }>
 
@@ -153,20 +171,42 @@ export function decodeBatch(
   seq: number,
   bytes: Uint8Array | undefined,
 ): { ops: LogOp[] } | { reason: string } {
+  const d = readBatch(seq, bytes)
+  if ('reason' in d) return d
+  return { ops: d.ops.map(expand) }
+}
+
+function expand(op: ReadOp): LogOp {
+  if (op.kind !== 'one') return op
+  const { name, r, p, n, s } = op
+  const delta = { ranges: [[r, s - 1, s]], entries: [[name, r, p, n, s]] } as unknown as Delta
+  return op.idem ? { kind: 'local', delta, idem: op.idem } : { kind: 'local', delta }
+}
+
+/**
+ * {@link decodeBatch} for recovery: the same checks and reasons, but a
+ * compact single-operation row comes back as a {@link OneOp} (no delta
+ * object built: recovery may read a million of them). Never throws.
+ */
+export function readBatch(
+  seq: number,
+  bytes: Uint8Array | undefined,
+): { ops: ReadOp[] } | { reason: string } {
   const d = decodeFrame(bytes)
   if (!d.ok) return { reason: d.reason }
   const v = d.value
   if (!isObj(v) || v.s !== seq || !Array.isArray(v.o)) return { reason: 'not a WAL batch for this key' }
-  const ops: LogOp[] = []
+  const ops: ReadOp[] = []
   for (const row of v.o) {
     if (!Array.isArray(row)) return { reason: 'malformed operation row' }
     if (row[0] === 2) {
-      const [, name, r, p, n, s] = row as [2, string, string, number, number, number]
+      const s: unknown = row[5]
       if (typeof s !== 'number') return { reason: 'malformed operation row' }
-      // Shapes are checked when folded (names, ids, counts); here only rebuild the delta.
-      const delta = { ranges: [[r, s - 1, s]], entries: [[name, r, p, n, s]] } as unknown as Delta
+      // Shapes are checked when folded (names, ids, counts).
       const idem = readIdem(row[6])
-      ops.push(idem ? { kind: 'local', delta, idem } : { kind: 'local', delta })
+      const one: OneOp = { kind: 'one', name: row[1], r: row[2], p: row[3], n: row[4], s }
+      if (idem) one.idem = idem
+      ops.push(one)
       continue
     }
     if (row[0] === 3) {

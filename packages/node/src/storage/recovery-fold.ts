@@ -95,14 +95,38 @@ export class StateFold {
     return null
   }
 
+  /**
+   * Merges one untrusted single-operation delta, `{ ranges: [[id, seq − 1,
+   * seq]], entries: [[name, id, p, n, seq]] }` (the compact log row), without
+   * that delta being built: the same checks, reasons and result as
+   * {@link apply} of it, one name lookup. O(replicas of the counter).
+   */
+  applyOne(name: unknown, id: unknown, p: unknown, n: unknown, seq: unknown): string | null {
+    if (typeof name !== 'string') return `invalid counter name in entry`
+    const c = this.#counterOf.get(name)
+    if (c === undefined && !isValidName(name)) return `invalid counter name in entry`
+    if (!this.#isReplica(id)) return `invalid replica id in entry`
+    if (!isCount(p) || !isCount(n) || !isCount(seq)) return 'entry p, n, seq must be safe counts'
+    if (seq < 1) return 'range must be [replica, from, to]'
+    if (p !== 0 || n !== 0) this.#putAt(c ?? this.#newCounter(name), id as string, p, n, seq)
+    this.#advance(id as string, seq - 1, seq)
+    return null
+  }
+
+  #newCounter(name: string): number {
+    const c = this.#names.push(name) - 1
+    this.#head.push(NONE)
+    this.#counterOf.set(name, c)
+    return c
+  }
+
   // Per-field max of (p, n, seq) into the cell of (name, id), created if missing.
   #put(name: string, id: string, p: number, n: number, seq: number): void {
-    let c = this.#counterOf.get(name)
-    if (c === undefined) {
-      c = this.#names.push(name) - 1
-      this.#head.push(NONE)
-      this.#counterOf.set(name, c)
-    }
+    this.#putAt(this.#counterOf.get(name) ?? this.#newCounter(name), id, p, n, seq)
+  }
+
+  // The same, for counter number c.
+  #putAt(c: number, id: string, p: number, n: number, seq: number): void {
     let r = this.#replicaOf.get(id)
     if (r === undefined) {
       r = this.#replicaIds.push(id) - 1

@@ -1,5 +1,13 @@
 import { CounterMap, isTallyError } from '@tally/crdt'
-import type { Recovered } from './store.js'
+import type { Recovered, RecoveredSlice } from './store.js'
+
+/**
+ * Merges one recovered slice into `map` (`mergeColumns` or `mergePacked`).
+ * Throws TALLY_STATE_INVALID for a malformed slice (then `map` is unchanged).
+ */
+export function mergeSlice(map: CounterMap, slice: RecoveredSlice): boolean {
+  return 'packed' in slice ? map.mergePacked(slice.packed) : map.mergeColumns(slice.columns)
+}
 
 /**
  * Rebuilds the counters from what the store recovered: the snapshot's
@@ -14,7 +22,7 @@ import type { Recovered } from './store.js'
 export async function rebuildCounters(rec: Recovered): Promise<{ map: CounterMap; skipped: number }> {
   const map = new CounterMap(rec.identity.replicaId)
   // Merges commute: the order changes only the cost (the bulk goes into an empty map).
-  if (rec.slices) for await (const columns of rec.slices()) map.mergeColumns(columns)
+  if (rec.slices) for await (const slice of rec.slices()) mergeSlice(map, slice)
   if (rec.state) map.merge(rec.state)
   let skipped = 0
   for (const d of rec.deltas) {

@@ -1,14 +1,20 @@
-// On-disk layout of a snapshot written in slices (format 2). The snapshot
-// key holds a small manifest; the state and the idempotency records are
-// chunk records `c:<generation>:<index>`, each a checksummed frame holding a
-// slice. A snapshot exists once its manifest is written (fsynced, after
+// On-disk layout of a snapshot written in slices (formats 2 and 3). The
+// snapshot key holds a small manifest; the state and the idempotency records
+// are chunk records `c:<generation>:<index>`, each a checksummed frame holding
+// a slice. Format 2 stores counters as plain columns (`{x: StateColumns}`),
+// format 3 as packed columns (`{y: PackedRecord}`, packed-chunk.ts); records
+// are maps in format 2 (`{k: [record, …]}`) and arrays in format 3 (`{j:
+// RecordTuples}`, record-tuples.ts). The manifest's `v` says which format the
+// snapshot was written in; both are read. A snapshot exists once its manifest is written (fsynced, after
 // every chunk): chunks of another generation are leftovers of an
 // interrupted or superseded snapshot and are deleted.
 // Format 1 (one frame holding everything) is still read: see record-codec.ts.
 
-import type { StateColumns, Summary } from '@tally/crdt'
+import type { PackedColumns, StateColumns, Summary } from '@tally/crdt'
 import { crc32 } from './crc32.js'
+import { packedRecord, readPackedRecord } from './packed-chunk.js'
 import { decodeFrame, decodeSnapshot, encodeFrame, readIdem, type SnapshotRecord } from './record-codec.js'
+import { readRecordTuples, recordTuples } from './record-tuples.js'
 import type { IdempotencyRecord } from './store.js'
 
 /** Every chunk key starts with this. */
@@ -16,9 +22,13 @@ export const CHUNK_PREFIX = 'c:'
 /** Upper bound (exclusive) for a range over every chunk key. */
 export const CHUNK_END = 'c;'
 
-/** The manifest under the snapshot key (format 2). */
+/** Snapshot format this version writes: 3, counters in packed columns. */
+export const SNAPSHOT_FORMAT = 3
+
+/** The manifest under the snapshot key (formats 2 and 3). */
 export interface SnapshotManifest {
-  v: 2
+  /** Format: 2 (counter chunks in plain columns) or 3 (packed columns). */
+  v: 2 | 3
   /** Every WAL batch up to and including this one is in the snapshot. */
   covered: number
   /** When it was taken (ms since epoch). */
@@ -39,7 +49,10 @@ export interface SnapshotManifest {
  * One chunk: a slice of the counters in columns (checked when merged:
  * `CounterMap.mergeColumns`), or a slice of the idempotency records.
  */
-export type SnapshotChunk = { columns: StateColumns } | { records: IdempotencyRecord[] }
+export type SnapshotChunk =
+  | { columns: StateColumns }
+  | { packed: PackedColumns }
+  | { records: IdempotencyRecord[] }
 
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, '0')
@@ -55,9 +68,14 @@ export function chunkRange(gen: number): { gte: string; lt: string } {
   return { gte: `${CHUNK_PREFIX}${hex(gen, 14)}:`, lt: `${CHUNK_PREFIX}${hex(gen, 14)};` }
 }
 
-/** Encodes a chunk as a checksummed frame. */
+/**
+ * Encodes a chunk as a checksummed frame: packed columns and records in
+ * format 3; plain columns in format 2 (read back, no longer written).
+ */
 export function encodeChunk(chunk: SnapshotChunk): Uint8Array {
-  return encodeFrame('columns' in chunk ? { x: chunk.columns } : { k: chunk.records })
+  if ('packed' in chunk) return encodeFrame({ y: packedRecord(chunk.packed) })
+  if ('columns' in chunk) return encodeFrame({ x: chunk.columns })
+  return encodeFrame({ j: recordTuples(chunk.records) })
 }
 
 /** Decodes a chunk, or why it is unusable. Counter contents are checked when folded. Never throws. */
@@ -68,6 +86,14 @@ export function decodeChunk(bytes: Uint8Array | undefined): SnapshotChunk | { re
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
     const x = v.x
     if (typeof x === 'object' && x !== null && !Array.isArray(x)) return { columns: x as StateColumns }
+    if (v.y !== undefined) {
+      const packed = readPackedRecord(v.y)
+      return 'reason' in packed ? packed : { packed }
+    }
+    if (v.j !== undefined) {
+      const records = readRecordTuples(v.j)
+      return records ? { records } : { reason: 'malformed idempotency records' }
+    }
     if (Array.isArray(v.k)) {
       const records: IdempotencyRecord[] = []
       for (const x of v.k) {
@@ -80,11 +106,11 @@ export function decodeChunk(bytes: Uint8Array | undefined): SnapshotChunk | { re
   return { reason: 'not a snapshot chunk' }
 }
 
-/** The manifest of a format-2 snapshot value, or null when `v` is not one. */
+/** The manifest of a format-2 or format-3 snapshot value, or null when `v` is not one. */
 export function readManifest(v: unknown): SnapshotManifest | null {
   if (typeof v !== 'object' || v === null) return null
   const m = v as Record<string, unknown>
-  if (m.v !== 2) return null
+  if (m.v !== 2 && m.v !== 3) return null
   const ok =
     Number.isSafeInteger(m.covered) &&
     Number.isSafeInteger(m.gen) &&
@@ -94,7 +120,7 @@ export function readManifest(v: unknown): SnapshotManifest | null {
     m.vv !== null
   if (!ok) return null
   return {
-    v: 2,
+    v: m.v,
     covered: m.covered as number,
     at: typeof m.at === 'number' ? m.at : 0,
     gen: m.gen as number,
@@ -106,15 +132,17 @@ export function readManifest(v: unknown): SnapshotManifest | null {
 }
 
 /**
- * Decodes the value under the snapshot key: a format-2 manifest, a format-1
+ * Decodes the value under the snapshot key: a format-2 or 3 manifest, a format-1
  * snapshot (everything in that one frame), or why it is unusable. Never throws.
  */
 export function decodeSnapshotValue(
   bytes: Uint8Array | undefined,
 ): { manifest: SnapshotManifest } | { snapshot: SnapshotRecord } | { reason: string } {
   const d = decodeFrame(bytes)
-  if (d.ok && typeof d.value === 'object' && d.value !== null && (d.value as { v?: unknown }).v === 2) {
-    const manifest = readManifest(d.value)
+  const value = d.ok ? d.value : null
+  const version = typeof value === 'object' && value !== null ? (value as { v?: unknown }).v : null
+  if (version === 2 || version === 3) {
+    const manifest = readManifest(value)
     return manifest ? { manifest } : { reason: 'malformed snapshot manifest' }
   }
   return decodeSnapshot(bytes)

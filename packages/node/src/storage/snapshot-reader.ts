@@ -1,4 +1,4 @@
-// Reading a format-2 snapshot back: at open, every chunk is checked (present,
+// Reading a format-2 or 3 snapshot back: at open, every chunk is checked (present,
 // checksum intact) and the idempotency records are read; the counter chunks
 // are decoded later, one at a time, as the node merges them into its map.
 
@@ -11,6 +11,7 @@ import {
   frameIntact,
   type SnapshotManifest,
 } from './snapshot-codec.js'
+import type { RecoveredSlice } from './store.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import type { WalDb } from './wal-db.js'
 
@@ -63,11 +64,15 @@ export async function checkChunks(
 }
 
 /**
- * The counter chunks of snapshot `m`, decoded one at a time (columns for
- * `CounterMap.mergeColumns`, which checks them). Rejects with
+ * The counter chunks of snapshot `m`, decoded one at a time (plain or packed
+ * columns, checked when merged: recovery.ts `mergeSlice`). Rejects with
  * TALLY_WAL_CORRUPT when a chunk does not decode.
  */
-export async function* readSlices(db: WalDb, m: SnapshotManifest, dataDir: string): AsyncGenerator<unknown> {
+export async function* readSlices(
+  db: WalDb,
+  m: SnapshotManifest,
+  dataDir: string,
+): AsyncGenerator<RecoveredSlice> {
   const it = db.iterator({
     gte: chunkKey(m.gen, 0),
     lt: chunkKey(m.gen, m.chunks),
@@ -78,9 +83,10 @@ export async function* readSlices(db: WalDb, m: SnapshotManifest, dataDir: strin
     for (let rows = await it.nextv(16); rows.length > 0; rows = await it.nextv(16)) {
       for (const [key, value] of rows) {
         const chunk = decodeChunk(value)
-        if (!('columns' in chunk))
+        if ('columns' in chunk) yield { columns: chunk.columns }
+        else if ('packed' in chunk) yield { packed: chunk.packed }
+        else
           throw damagedSnapshot(dataDir, `chunk ${key}: ${'reason' in chunk ? chunk.reason : 'not counters'}`)
-        yield chunk.columns
       }
     }
   } finally {

@@ -2,7 +2,14 @@
 // million counters are encoded over many event-loop turns instead of in one
 // block that stalls every request.
 
-import type { CounterMap, CounterMapState, StateColumns, Summary } from '@tally/crdt'
+import {
+  type CounterMap,
+  type CounterMapState,
+  type PackedColumns,
+  packColumns,
+  type StateColumns,
+  type Summary,
+} from '@tally/crdt'
 import type { MarksRecord } from '../resets/marks-record.js'
 
 /**
@@ -20,6 +27,8 @@ export interface StateSource {
   size(): number
   /** Counters from number `from` on, at least one, stopping at about `maxEntries` entries, in columns; `next` continues. */
   slice(from: number, maxEntries: number): { columns: StateColumns; next: number }
+  /** Optional: the same slice as {@link slice}, packed (what a snapshot writes; else the writer packs the slice). */
+  packed?(from: number, maxEntries: number): { columns: PackedColumns; next: number }
   /**
    * Optional: the reset marks, TTLs and keyed answers to keep. Called once,
    * synchronously, right after {@link summary}, at the same log position.
@@ -33,6 +42,7 @@ export function mapSource(map: CounterMap, marks?: () => MarksRecord): StateSour
     summary: () => map.summary(),
     size: () => map.size,
     slice: (from, maxEntries) => map.stateColumns(from, maxEntries),
+    packed: (from, maxEntries) => map.packedColumns(from, maxEntries),
     ...(marks ? { marks } : {}),
   }
 }
@@ -69,6 +79,17 @@ export function plainSource(state: CounterMapState): StateSource {
       return { columns: { names, replicas, rows }, next: i }
     },
   }
+}
+
+/** Slice `from` of `src` packed: its own packed slice when it has one. Throws TALLY_STATE_INVALID for invalid names. */
+export function packedSlice(
+  src: StateSource,
+  from: number,
+  maxEntries: number,
+): { columns: PackedColumns; next: number } {
+  if (src.packed) return src.packed(from, maxEntries)
+  const { columns, next } = src.slice(from, maxEntries)
+  return { columns: packColumns(columns), next }
 }
 
 /** True when `x` is a {@link StateSource} rather than a plain state. */

@@ -3,7 +3,7 @@
 // thread pool) hands the event loop back to requests before the next slice.
 
 import { chunkKey, encodeChunk } from './snapshot-codec.js'
-import type { StateSource } from './snapshot-source.js'
+import { packedSlice, type StateSource } from './snapshot-source.js'
 import type { IdempotencyRecord } from './store.js'
 import type { WalDb } from './wal-db.js'
 
@@ -37,8 +37,8 @@ export async function writeSnapshotChunks(
   let index = 0
   const end = src.size()
   for (let from = 0; from < end; ) {
-    const { columns, next } = src.slice(from, perChunk)
-    const bytes = encodeChunk({ columns })
+    const { columns, next } = packedSlice(src, from, perChunk)
+    const bytes = encodeChunk({ packed: columns })
     await db.put(chunkKey(gen, index++), bytes)
     await turn()
     from = next

@@ -43,6 +43,9 @@ export interface IdempotencyRecord {
   compensated?: boolean
 }
 
+/** One slice of recovered counters: plain columns (format-2 snapshots, the folded log) or packed ones (format 3). Untrusted until merged. */
+export type RecoveredSlice = { columns: unknown } | { packed: unknown }
+
 /** What `Store.open` hands back so the node can rebuild its memory. */
 export interface Recovered {
   identity: Identity
@@ -55,12 +58,13 @@ export interface Recovered {
   /**
    * The rest of the state, when a store hands it over a slice at a time
    * (LevelStore: the snapshot's chunks read from disk, then the counters of
-   * the log folded at open; `state` then holds the summary): each item is a slice in columns, to merge
-   * with `CounterMap.mergeColumns` (idempotent and order-free, like `state`).
+   * the log folded at open; `state` then holds the summary): each item is a slice, plain columns to
+   * merge with `CounterMap.mergeColumns` or packed ones for `CounterMap.mergePacked`
+   * (`mergeSlice` in recovery.ts does either; idempotent and order-free, like `state`).
    * Iterate it once, right after open and before anything is appended; it
    * may reject with StoreError TALLY_WAL_CORRUPT. Absent: `state` holds everything.
    */
-  slices?: () => AsyncIterable<unknown>
+  slices?: () => AsyncIterable<RecoveredSlice>
   /** Deltas logged after that snapshot, oldest first; applying them is idempotent. */
   deltas: Delta[]
   /**

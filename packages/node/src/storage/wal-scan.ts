@@ -1,4 +1,4 @@
-import { decodeBatch, type LogOp, walSeqOf } from './record-codec.js'
+import { type ReadOp, readBatch, walSeqOf } from './record-codec.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 
 /** What a scan of the log found. */
@@ -39,7 +39,7 @@ export type CorruptionPolicy = 'refuse' | 'truncate'
 export async function scanWal(
   chunks: AsyncIterable<Array<[string, Uint8Array]>>,
   covered: number,
-  apply: (ops: LogOp[]) => string | null,
+  apply: (ops: ReadOp[]) => string | null,
   policy: CorruptionPolicy = 'refuse',
 ): Promise<ScanResult> {
   const out: ScanResult = { last: covered, ops: 0, batches: 0, cut: [], stale: [], warnings: [] }
@@ -53,7 +53,7 @@ export async function scanWal(
       }
       if (damage) {
         out.cut.push(key)
-        if (seq !== null && 'ops' in decodeBatch(seq, value))
+        if (seq !== null && 'ops' in readBatch(seq, value))
           midLog(policy, damage, `${key} after it is intact`)
         continue
       }
@@ -66,7 +66,7 @@ export async function scanWal(
         midLog(policy, damage, `${key} after it is present`)
         continue
       } else {
-        const d = decodeBatch(seq, value)
+        const d = readBatch(seq, value)
         reason = 'reason' in d ? d.reason : apply(d.ops)
         if (reason === null && 'ops' in d) {
           out.last = seq

@@ -95,3 +95,27 @@ describe('StateFold', () => {
     expect(() => new StateFold({ vv: {}, counters: { a: { r: 7 as never } } })).toThrow(TypeError)
   })
 })
+
+describe('StateFold.applyOne', () => {
+  // Valid and invalid values for each field of a compact log row.
+  const name = fc.constantFrom<unknown>('a', 'b', 'bad name!', '', 7, null)
+  const id = fc.constantFrom<unknown>('r0.1', 'r1.1', '', 3)
+  const count = fc.constantFrom<unknown>(0, 1, 5, 2 ** 53, -1, 1.5, '2')
+  const seq = fc.constantFrom<unknown>(0, 1, 2, 9, 2 ** 53, -1, 1.5)
+  const row = fc.tuple(name, id, count, count, seq)
+
+  it('gives the same answer and state as apply() of the single-operation delta it stands for', () => {
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 25 }), (rows) => {
+        const one = new StateFold(null)
+        const ref = new StateFold(null)
+        for (const [n, r, p, m, s] of rows) {
+          const got = one.applyOne(n, r, p, m, s)
+          const want = ref.apply({ ranges: [[r, (s as number) - 1, s]], entries: [[n, r, p, m, s]] })
+          expect(got).toBe(want)
+        }
+        expect(one.state()).toEqual(ref.state())
+      }),
+    )
+  })
+})

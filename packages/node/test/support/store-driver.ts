@@ -1,5 +1,6 @@
 import { CounterMap } from '@tally/crdt'
 import type { LevelStore, LevelStoreOptions } from '../../src/storage/level-store.js'
+import { mergeSlice } from '../../src/storage/recovery.js'
 import type { IdempotencyRecord, Recovered, Store } from '../../src/storage/store.js'
 
 /**
@@ -53,7 +54,7 @@ export class Driver {
 export async function rebuild(r: Recovered): Promise<CounterMap> {
   const m = new CounterMap(r.identity.replicaId)
   if (r.state) m.merge(r.state)
-  if (r.slices) for await (const columns of r.slices()) m.mergeColumns(columns)
+  if (r.slices) for await (const slice of r.slices()) mergeSlice(m, slice)
   for (const d of r.deltas) m.applyDelta(d)
   return m
 }

@@ -6,12 +6,16 @@
 // Every server runs in its own temp dir on a free loopback port and is
 // stopped by pid at the end.
 // Usage: node bench/resp.mjs [requests] [rounds]
+// BENCH_BASE_SERVER=<other build's dist/server.js>: each round also measures
+// that build (`base`), in rotating order with the two others, so a change
+// and the build before it are compared within the same run.
 
 import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { rm, startNode, tempDir } from './lib.mjs'
+import { rm, SERVER, startNode, tempDir } from './lib.mjs'
 
 const CLIENTS = 50
+const BASE = process.env.BENCH_BASE_SERVER
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b)
@@ -48,11 +52,11 @@ async function startRedis(dir, args) {
 }
 
 /** Starts tally-node with its RESP listener on a free port (retrying a port in use). */
-async function startTally(dir, id, durability) {
+async function startTally(dir, id, durability, server = SERVER) {
   for (let i = 0; i < 20; i++) {
     const port = randomPort()
     try {
-      const n = await startNode(id, dir, ['--resp-port', String(port), '--durability', durability])
+      const n = await startNode(id, dir, ['--resp-port', String(port), '--durability', durability], server)
       return { port, child: n.child }
     } catch {}
   }
@@ -110,6 +114,8 @@ export async function respBench(requests = 100_000, rounds = 3) {
     for (const [i, p] of pairs.entries()) {
       const tally = await startTally(dir, `resp-${p.durability}`, p.durability)
       servers.push(tally)
+      const base = BASE ? await startTally(dir, `resp-base-${p.durability}`, p.durability, BASE) : null
+      if (base) servers.push(base)
       const redisDir = join(dir, `redis-${i}`)
       spawnSync('mkdir', ['-p', redisDir])
       const redis = await startRedis(redisDir, p.redis)
@@ -117,26 +123,34 @@ export async function respBench(requests = 100_000, rounds = 3) {
       result[p.name] = {}
       for (const pipeline of [1, 16]) {
         const n = pipeline === 1 ? requests : requests * 4
-        const t = []
-        const r = []
+        const runs = { tally: [], redis: [], base: [] }
+        const targets = [['tally', tally], ['redis', redis], ...(base ? [['base', base]] : [])]
         for (let k = 0; k < rounds; k++) {
-          // Alternate who goes first, so neither always runs on a warmer (or busier) machine.
-          if (k % 2 === 0) {
-            t.push(await incr(tally.port, n, pipeline))
-            r.push(await incr(redis.port, n, pipeline))
-          } else {
-            r.push(await incr(redis.port, n, pipeline))
-            t.push(await incr(tally.port, n, pipeline))
+          // Rotate who goes first, so none always runs on a warmer (or busier) machine.
+          for (let j = 0; j < targets.length; j++) {
+            const [who, s] = targets[(k + j) % targets.length]
+            runs[who].push(await incr(s.port, n, pipeline))
           }
         }
-        const tm = median(t)
-        const rm_ = median(r)
+        const tm = median(runs.tally)
+        const rm_ = median(runs.redis)
+        const ratioOf = (x) => Math.round((x / rm_) * 100) / 100
         result[p.name][`P${pipeline}`] = {
           tally: Math.round(tm),
           redis: Math.round(rm_),
-          ratio: Math.round((tm / rm_) * 100) / 100,
-          tallyRuns: t.map(Math.round),
-          redisRuns: r.map(Math.round),
+          ratio: ratioOf(tm),
+          tallyRuns: runs.tally.map(Math.round),
+          redisRuns: runs.redis.map(Math.round),
+          ...(base
+            ? {
+                base: Math.round(median(runs.base)),
+                baseRatio: ratioOf(median(runs.base)),
+                baseRuns: runs.base.map(Math.round),
+                // Per round, so a load swing hits both builds alike.
+                roundRatios: runs.tally.map((x, i) => Math.round((x / runs.redis[i]) * 100) / 100),
+                baseRoundRatios: runs.base.map((x, i) => Math.round((x / runs.redis[i]) * 100) / 100),
+              }
+            : {}),
         }
       }
       await Promise.all(servers.splice(0).map((s) => stopChild(s.child)))

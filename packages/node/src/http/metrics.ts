@@ -93,7 +93,10 @@ export function nodeMetrics(node: TallyNode, load: () => Load): NodeMetrics {
   const store = () => node.storeStats
   readCounter(
     registry,
-    { name: 'tally_wal_batches_total', help: 'WAL batches written (one LevelDB write each)' },
+    {
+      name: 'tally_wal_batches_total',
+      help: 'WAL batches written (one LevelDB write, or one segment append with async durability, each)',
+    },
     () => store()?.batches ?? 0,
   )
   readCounter(

@@ -4,7 +4,7 @@
 // pure pieces live beside it: record-codec.ts, wal-scan.ts, recovery-fold.ts,
 // identity.ts, snapshot-reader.ts, group-commit.ts.
 
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { CounterMapState, Delta, Summary } from '@tally/crdt'
 import type { Logger } from 'pino'
 import { RecordSet } from '../idempotency/record-set.js'
@@ -18,6 +18,7 @@ import {
 import { readBootId } from './boot-id.js'
 import { GroupCommit } from './group-commit.js'
 import { decideIdentity, ForeignDataDirError } from './identity.js'
+import { mergeLogs } from './log-merge.js'
 import {
   decodeIdentity,
   decodeMarker,
@@ -33,6 +34,7 @@ import {
   walKey,
 } from './record-codec.js'
 import { StateFold } from './recovery-fold.js'
+import { SegmentLog } from './segment-log.js'
 import {
   CHUNK_END,
   CHUNK_PREFIX,
@@ -60,7 +62,7 @@ import { type CorruptionPolicy, scanWal } from './wal-scan.js'
 export interface LevelStoreOptions {
   /** Directory of this node's data; the LevelDB lives in `<dataDir>/db`. Created if missing. */
   dataDir: string
-  /** `sync` (default): a local write resolves after its batch is fsynced. `async`: after the OS has it. */
+  /** `sync` (default): a local write resolves after its batch is fsynced. `async`: after the OS has it (a segment file in `<dataDir>/log`, segment-log.ts). */
   durability?: 'sync' | 'async'
   /** Idempotency records older than this (ms) are dropped at open and from snapshots. Default 24 h. */
   idempotencyTtl?: number
@@ -96,6 +98,8 @@ export class LevelStore implements Store {
   readonly #bootId: string | null
   readonly #openDb: (location: string) => WalDb
   #db: WalDb | null = null
+  // `async` appends go here (one write(2) from the event loop), not to LevelDB; read back in both modes.
+  #segs: SegmentLog | null = null
   #queue: GroupCommit<LogOp> | null = null
   #nextSeq = 1
   #failed: StoreError | null = null
@@ -203,8 +207,9 @@ export class LevelStore implements Store {
       if (!m) throw damagedSnapshot(this.#o.dataDir, 'malformed reset marks')
       marks.add(m)
     }
+    const segs = await SegmentLog.open(join(this.#o.dataDir, 'log'))
     const scan = await scanWal(
-      walEntries(db),
+      segs.empty ? walEntries(db) : mergeLogs(walEntries(db), segs.entries()),
       covered,
       (ops) => applyOps(fold, idem, marks, ops),
       this.#o.corruption,
@@ -231,6 +236,9 @@ export class LevelStore implements Store {
     if (decision.fresh) ops.push({ type: 'put', key: IDENTITY_KEY, value: encodeFrame(decision.identity) })
     for (const key of [...scan.stale, ...scan.cut]) ops.push({ type: 'del', key })
     await db.batch(ops, { sync: true })
+    // Only after the new incarnation (if any) is stored: a crash in between finds the damage again.
+    await segs.cut(scan.cut)
+    await segs.dropThrough(covered)
     // Chunks of any other generation: an interrupted or superseded snapshot's.
     this.#gen = manifest?.gen ?? 0
     const keep = chunkRange(this.#gen)
@@ -238,6 +246,7 @@ export class LevelStore implements Store {
     await db.clear({ gte: keep.lt, lt: CHUNK_END })
 
     this.#db = db
+    this.#segs = segs
     this.#closing = null
     this.#nextSeq = scan.last + 1
     this.#queue = new GroupCommit((items) => this.#writeBatch(items), { maxBatch: this.#o.maxBatch })
@@ -313,7 +322,8 @@ export class LevelStore implements Store {
     try {
       const encoded = encodeBatch(seq, items)
       bytes = encoded.length
-      await db.put(walKey(seq), encoded, { sync })
+      if (this.#o.durability === 'async') this.#segs!.append(seq, encoded)
+      else await db.put(walKey(seq), encoded, { sync })
     } catch (err) {
       this.#failed = new StoreError(
         StoreErrorCodes.STORE_FAILED,
@@ -363,6 +373,8 @@ export class LevelStore implements Store {
     const fixed = queue.barrier(async () => {
       if (this.#failed) throw this.#failed
       covered = this.#nextSeq - 1
+      // Later appends go to a new segment file, so the covered ones can be deleted whole.
+      this.#segs!.rotate()
       opsAt = this.#stats.ops
       vv = src.summary()
       marks = src.marks?.()
@@ -397,6 +409,7 @@ export class LevelStore implements Store {
     if (!db) return
     try {
       await db.clear({ gte: CHUNK_PREFIX, lt: chunkRange(gen).gte })
+      await this.#segs?.dropThrough(covered)
       if (covered === 0) return
       await db.clear({ gte: WAL_PREFIX, lte: walKey(covered) })
       await db.compactRange?.(WAL_PREFIX, walKey(covered))
@@ -435,8 +448,14 @@ export class LevelStore implements Store {
     await this.#queue!.flush()
     await this.#cleanup
     try {
-      if (!this.#failed) await db.batch([{ type: 'del', key: RUNNING_KEY }], { sync: true })
+      if (!this.#failed) {
+        // Segments are never fsynced while running: a clean close must leave nothing only in the page cache.
+        await this.#segs!.syncAll()
+        await db.batch([{ type: 'del', key: RUNNING_KEY }], { sync: true })
+      }
     } finally {
+      this.#segs!.close()
+      this.#segs = null
       await db.close()
       this.#db = null
       this.#queue = null

@@ -147,7 +147,7 @@ export interface Store {
 
 /** Counters a durable store reports: log batches written, how many were fsynced, operations logged, snapshots. */
 export interface StoreStats {
-  /** WAL batches written since open (one LevelDB write each). */
+  /** WAL batches written since open (one LevelDB write each; with `async` durability, one segment append each). */
   batches: number
   /** Of those, the ones written with fsync (`sync` durability, batch holding a local write). */
   syncs: number

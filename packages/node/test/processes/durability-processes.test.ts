@@ -126,7 +126,9 @@ describe('tally-node durability (processes)', () => {
 
   it(
     'kill -9 with --durability async: a process crash loses nothing either (same boot)',
-    async () => killLoop('async', Math.max(3, Math.floor(ROUNDS / 4)), SEED + 1),
+    // Snapshots every 100 ms here too: kills land while segment files rotate and are deleted.
+    async () =>
+      killLoop('async', Math.max(3, Math.floor(ROUNDS / 4)), SEED + 1, ['--snapshot-interval', '100']),
     ROUNDS * 4_000 + 30_000,
   )
 

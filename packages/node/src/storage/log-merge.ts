@@ -1,0 +1,87 @@
+/** One log entry: a WAL key and its frame. */
+export type LogEntry = [string, Uint8Array]
+
+/**
+ * Merges two streams of log entries (chunks, each stream ascending by key)
+ * into one ascending stream of chunks: the LevelDB batches and the async
+ * segments (segment-log.ts) of a data dir that ran under both durability
+ * modes. Equal keys both pass (the log scan then reports the second as
+ * out of place). Pure; awaits only its inputs.
+ */
+export async function* mergeLogs(
+  a: AsyncIterable<LogEntry[]>,
+  b: AsyncIterable<LogEntry[]>,
+): AsyncGenerator<LogEntry[]> {
+  const left = new Cursor(a)
+  const right = new Cursor(b)
+  try {
+    yield* merge(left, right)
+  } finally {
+    // Stopped early (the scan refused the log): let the sources release what they hold.
+    await Promise.all([left.stop(), right.stop()])
+  }
+}
+
+async function* merge(left: Cursor, right: Cursor): AsyncGenerator<LogEntry[]> {
+  await Promise.all([left.fill(), right.fill()])
+  for (;;) {
+    if (left.done && right.done) return
+    // One side exhausted: hand over the other's chunks as they are.
+    if (left.done || right.done) {
+      const rest = left.done ? right : left
+      yield rest.take(Number.POSITIVE_INFINITY)
+      await rest.fill()
+      continue
+    }
+    const out: LogEntry[] = []
+    while (!left.empty && !right.empty) out.push(left.head! <= right.head! ? left.next() : right.next())
+    yield out
+    await Promise.all([left.fill(), right.fill()])
+  }
+}
+
+class Cursor {
+  readonly #it: AsyncIterator<LogEntry[]>
+  #chunk: LogEntry[] = []
+  #i = 0
+  done = false
+
+  constructor(src: AsyncIterable<LogEntry[]>) {
+    this.#it = src[Symbol.asyncIterator]()
+  }
+
+  get empty(): boolean {
+    return this.#i >= this.#chunk.length
+  }
+
+  get head(): string | undefined {
+    return this.#chunk[this.#i]?.[0]
+  }
+
+  next(): LogEntry {
+    return this.#chunk[this.#i++]!
+  }
+
+  take(n: number): LogEntry[] {
+    const out = this.#chunk.slice(this.#i, this.#i + n)
+    this.#i += out.length
+    return out
+  }
+
+  async stop(): Promise<void> {
+    if (!this.done) await this.#it.return?.()
+    this.done = true
+  }
+
+  /** Loads the next non-empty chunk when the current one is used up; sets `done` at the end. */
+  async fill(): Promise<void> {
+    while (!this.done && this.empty) {
+      const r = await this.#it.next()
+      if (r.done) this.done = true
+      else {
+        this.#chunk = r.value
+        this.#i = 0
+      }
+    }
+  }
+}

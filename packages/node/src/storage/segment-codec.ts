@@ -1,0 +1,92 @@
+// On-disk layout of the append-only log segments that `--durability async`
+// writes instead of LevelDB batches (segment-log.ts does the I/O). A segment
+// file `<14 hex digits of its first batch number>.seg` is
+//
+//   magic  "TALLYSG1" (8 bytes)
+//   record* length (u32 BE) | batch number (u64 BE as two u32) | frame
+//
+// where frame is exactly the checksummed LevelDB WAL value of that batch
+// (record-codec.ts `encodeBatch`), so recovery checks and decodes both logs
+// the same way (wal-scan.ts). The header itself carries no checksum: a wrong
+// length lands on a frame whose checksum fails or runs past the end of the
+// file, and a wrong batch number fails `decodeBatch`'s own number check.
+
+import { walKey, walSeqOf } from './record-codec.js'
+
+/** First bytes of every segment file (format 1). */
+export const SEGMENT_MAGIC = new TextEncoder().encode('TALLYSG1')
+/** Bytes before each frame: length and batch number. */
+export const RECORD_HEADER = 12
+/** Segment file name suffix. */
+export const SEGMENT_SUFFIX = '.seg'
+
+/** File name of the segment whose first batch is `seq` (a positive safe integer); names sort in log order. */
+export function segmentName(seq: number): string {
+  return seq.toString(16).padStart(14, '0') + SEGMENT_SUFFIX
+}
+
+/** First batch number a segment file name claims, or null for any other file name. */
+export function segmentFirstSeq(name: string): number | null {
+  if (!/^[0-9a-f]{14}\.seg$/.test(name)) return null
+  const n = Number.parseInt(name.slice(0, 14), 16)
+  return Number.isSafeInteger(n) && n > 0 ? n : null
+}
+
+/** Header + frame of batch `seq`, ready to append. Pure. */
+export function encodeSegmentRecord(seq: number, frame: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER + frame.length)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, frame.length)
+  view.setUint32(4, Math.floor(seq / 2 ** 32))
+  view.setUint32(8, seq >>> 0)
+  out.set(frame, RECORD_HEADER)
+  return out
+}
+
+/** One record read back: its WAL key (`walKey(seq)`), frame and byte offset in the file. */
+export interface SegmentEntry {
+  key: string
+  frame: Uint8Array
+  offset: number
+}
+
+/** What one segment file holds: its readable records, and where (if anywhere) it stops being readable. */
+export interface ParsedSegment {
+  entries: SegmentEntry[]
+  /**
+   * Set when the file ends in bytes that are not a whole record (a write
+   * torn by power loss, a bad magic, an impossible header): `key` is the
+   * batch number that would come next (its frame is empty, so the log scan
+   * sees it as damaged), `offset` where the unreadable part starts.
+   */
+  torn: { key: string; offset: number; reason: string } | null
+}
+
+/**
+ * Splits a segment file's bytes into records. Pure; never throws. Checksums
+ * are not checked here (the log scan does that, for both logs alike).
+ * `firstSeq` is the batch number the file name claims.
+ */
+export function parseSegment(bytes: Uint8Array, firstSeq: number): ParsedSegment {
+  const entries: SegmentEntry[] = []
+  const tornAt = (offset: number, reason: string): ParsedSegment => {
+    const last = entries.at(-1)
+    const next = last ? (walSeqOf(last.key) ?? firstSeq - 1) + 1 : firstSeq
+    return { entries, torn: { key: walKey(next), offset, reason } }
+  }
+  if (bytes.length < SEGMENT_MAGIC.length || !SEGMENT_MAGIC.every((b, i) => bytes[i] === b))
+    return tornAt(0, 'not a segment file (bad magic)')
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let offset = SEGMENT_MAGIC.length
+  while (offset < bytes.length) {
+    if (bytes.length - offset < RECORD_HEADER) return tornAt(offset, 'record header cut short')
+    const len = view.getUint32(offset)
+    const seq = view.getUint32(offset + 4) * 2 ** 32 + view.getUint32(offset + 8)
+    if (!Number.isSafeInteger(seq) || seq < 1) return tornAt(offset, 'impossible batch number')
+    const end = offset + RECORD_HEADER + len
+    if (end > bytes.length) return tornAt(offset, 'record cut short')
+    entries.push({ key: walKey(seq), frame: bytes.subarray(offset + RECORD_HEADER, end), offset })
+    offset = end
+  }
+  return { entries, torn: null }
+}

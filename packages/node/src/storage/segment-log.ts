@@ -1,0 +1,180 @@
+import { closeSync, fsync, openSync, writeSync } from 'node:fs'
+import { mkdir, open, readdir, readFile, truncate, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { walSeqOf } from './record-codec.js'
+import {
+  encodeSegmentRecord,
+  parseSegment,
+  SEGMENT_MAGIC,
+  segmentFirstSeq,
+  segmentName,
+} from './segment-codec.js'
+
+const fsyncAsync = promisify(fsync)
+
+interface SegmentFile {
+  name: string
+  first: number
+  /** Last batch number written to (or read from) it; `first - 1` while it holds none. */
+  last: number
+}
+
+/**
+ * The append-only log `--durability async` writes its batches to, in
+ * `<data-dir>/log/` (format: segment-codec.ts). An append is one
+ * synchronous `write(2)` from the calling (event-loop) thread, so a batch is
+ * in the OS page cache when `append` returns: a process crash (kill -9)
+ * loses nothing appended, and there is no thread-pool round trip per group
+ * commit. Nothing is fsynced on the write path; `syncAll` does it at a clean
+ * close.
+ *
+ * A new file starts at open and at each `rotate` (the store rotates when a
+ * snapshot fixes the position it covers), so `dropThrough(covered)` deletes
+ * whole files once a snapshot covers them. Read back at open with
+ * `entries()`, in the WAL's `[key, frame]` shape, for the same log scan.
+ */
+export class SegmentLog {
+  readonly #dir: string
+  #files: SegmentFile[]
+  #current: SegmentFile | null = null
+  #fd: number | null = null
+  // Where each key read by entries() lies, for cut(); dropped afterwards.
+  #where = new Map<string, Array<{ file: SegmentFile; offset: number }>>()
+
+  private constructor(dir: string, files: SegmentFile[]) {
+    this.#dir = dir
+    this.#files = files
+  }
+
+  /** Lists the segments in `dir` (created if missing). Rejects on I/O errors. Does not read them yet. */
+  static async open(dir: string): Promise<SegmentLog> {
+    await mkdir(dir, { recursive: true })
+    const files: SegmentFile[] = []
+    for (const name of await readdir(dir)) {
+      const first = segmentFirstSeq(name)
+      if (first !== null) files.push({ name, first, last: first - 1 })
+    }
+    files.sort((a, b) => a.first - b.first)
+    return new SegmentLog(dir, files)
+  }
+
+  /** True while no segment file exists. */
+  get empty(): boolean {
+    return this.#files.length === 0
+  }
+
+  /**
+   * Every record of every segment, oldest first, in chunks of WAL entries
+   * (`[walKey(seq), frame]`); one file in memory at a time. A file's torn
+   * end is yielded as its next key with an empty frame, which the log scan
+   * treats as damage. Iterate once, right after `open`. Rejects on I/O errors.
+   */
+  async *entries(): AsyncGenerator<Array<[string, Uint8Array]>> {
+    for (const file of this.#files) {
+      const parsed = parseSegment(new Uint8Array(await readFile(join(this.#dir, file.name))), file.first)
+      const rows: Array<[string, Uint8Array]> = []
+      for (const e of parsed.entries) {
+        rows.push([e.key, e.frame])
+        this.#note(e.key, file, e.offset)
+        file.last = Math.max(file.last, walSeqOf(e.key) ?? 0)
+      }
+      if (parsed.torn) {
+        rows.push([parsed.torn.key, new Uint8Array(0)])
+        this.#note(parsed.torn.key, file, parsed.torn.offset)
+      }
+      if (rows.length > 0) yield rows
+    }
+  }
+
+  #note(key: string, file: SegmentFile, offset: number): void {
+    const at = this.#where.get(key)
+    if (at) at.push({ file, offset })
+    else this.#where.set(key, [{ file, offset }])
+  }
+
+  /**
+   * Removes the records under `keys` (the ones recovery cut, all from some
+   * point of the log on) and everything after them in their files: a file
+   * is truncated at its first cut record, or deleted when that is its first.
+   * Keys that are not segment records are ignored. Rejects on I/O errors.
+   */
+  async cut(keys: readonly string[]): Promise<void> {
+    const from = new Map<SegmentFile, number>()
+    for (const key of keys)
+      for (const { file, offset } of this.#where.get(key) ?? [])
+        from.set(file, Math.min(from.get(file) ?? offset, offset))
+    for (const [file, offset] of from) {
+      if (offset <= SEGMENT_MAGIC.length) {
+        await unlink(join(this.#dir, file.name))
+        this.#files = this.#files.filter((f) => f !== file)
+      } else await truncate(join(this.#dir, file.name), offset)
+    }
+    this.#where.clear()
+  }
+
+  /**
+   * Appends batch `seq`'s frame: one synchronous write(2) on the calling
+   * thread (blocks it for that call only; no fsync). Batch numbers must
+   * grow. Throws the system error (ENOSPC, EIO, …) when the write fails;
+   * the record may then be torn, which recovery cuts.
+   */
+  append(seq: number, frame: Uint8Array): void {
+    let record = encodeSegmentRecord(seq, frame)
+    if (this.#fd === null) {
+      const file: SegmentFile = { name: segmentName(seq), first: seq, last: seq - 1 }
+      // 'w': a leftover file of that name can only hold records recovery did not keep.
+      this.#fd = openSync(join(this.#dir, file.name), 'w')
+      this.#current = file
+      this.#files.push(file)
+      const withMagic = new Uint8Array(SEGMENT_MAGIC.length + record.length)
+      withMagic.set(SEGMENT_MAGIC)
+      withMagic.set(record, SEGMENT_MAGIC.length)
+      record = withMagic
+    }
+    for (let off = 0; off < record.length; ) off += writeSync(this.#fd, record, off, record.length - off)
+    this.#current!.last = seq
+  }
+
+  /** Ends the current file: the next append starts a new one. Synchronous; does not fsync. */
+  rotate(): void {
+    if (this.#fd === null) return
+    closeSync(this.#fd)
+    this.#fd = null
+    this.#current = null
+  }
+
+  /** Deletes every file (but the one being written) whose records are all at or below batch `covered`. */
+  async dropThrough(covered: number): Promise<void> {
+    const gone = this.#files.filter((f) => f !== this.#current && f.last <= covered)
+    for (const f of gone) await unlink(join(this.#dir, f.name))
+    this.#files = this.#files.filter((f) => !gone.includes(f))
+  }
+
+  /** fsyncs every segment file and the directory (a clean close: afterwards a power loss loses nothing). */
+  async syncAll(): Promise<void> {
+    for (const f of this.#files) {
+      if (f === this.#current && this.#fd !== null) {
+        await fsyncAsync(this.#fd)
+        continue
+      }
+      const h = await open(join(this.#dir, f.name), 'r')
+      try {
+        await h.sync()
+      } finally {
+        await h.close()
+      }
+    }
+    const d = await open(this.#dir, 'r')
+    try {
+      await d.sync()
+    } finally {
+      await d.close()
+    }
+  }
+
+  /** Closes the current file (no fsync: call `syncAll` first for that). Idempotent. */
+  close(): void {
+    this.rotate()
+  }
+}

@@ -12,6 +12,7 @@ export { readDelta, readSummary } from './delta.js'
 export { BoundExceededError, type ErrorCode, ErrorCodes, isTallyError, TallyError } from './errors.js'
 export { GCounter, type GCounterState } from './gcounter.js'
 export { PNCounter, type PNCounterState } from './pncounter.js'
+export { acknowledges, floorState, raiseFloor } from './reset-gc.js'
 export { markedValue, type ResetMark } from './reset-value.js'
 export {
   compactResettable,

@@ -31,7 +31,7 @@ import {
   WAL_PREFIX,
   walKey,
 } from './record-codec.js'
-import { StateFold } from './recovery-fold.js'
+import { StateFold, withoutNames } from './recovery-fold.js'
 import {
   CHUNK_END,
   CHUNK_PREFIX,
@@ -252,7 +252,7 @@ export class LevelStore implements Store {
       // The counters come as slices (the snapshot's, then the folded log's), the summary as `state`.
       state: snap || scan.ops > 0 ? { vv: fold.summary(), counters: {} } : null,
       ...((manifest && manifest.chunks > 0) || fold.counters > 0
-        ? { slices: () => this.#slices(manifest, fold) }
+        ? { slices: () => this.#slices(manifest, fold, marks.dropped) }
         : {}),
       deltas: [],
       idempotency: idem.live(now, this.#o.idempotencyTtl),
@@ -260,9 +260,16 @@ export class LevelStore implements Store {
     }
   }
 
-  async *#slices(m: SnapshotManifest | null, fold: StateFold): AsyncGenerator<unknown> {
+  // The snapshot's slices, less the counters the log dropped after it (the fold has what the log wrote of them since).
+  async *#slices(
+    m: SnapshotManifest | null,
+    fold: StateFold,
+    dropped: ReadonlySet<string>,
+  ): AsyncGenerator<unknown> {
     if (!this.#db) throw closedError()
-    if (m && m.chunks > 0) yield* readSlices(this.#db, m, this.#o.dataDir)
+    if (m && m.chunks > 0)
+      for await (const columns of readSlices(this.#db, m, this.#o.dataDir))
+        yield withoutNames(columns, dropped)
     yield* fold.columns(CHUNK_ENTRIES)
   }
 
@@ -442,6 +449,7 @@ function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: LogOp
   for (const op of ops) {
     if (op.kind === 'marks') {
       marks.add(op.marks)
+      for (const name of op.marks.dropped ?? []) fold.drop(name)
       continue
     }
     const why = fold.apply(op.delta)

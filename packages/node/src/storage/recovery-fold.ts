@@ -124,6 +124,17 @@ export class StateFold {
     if (seq > (this.#seq[e] as number)) this.#seq[e] = seq
   }
 
+  /**
+   * Forgets counter `name` and every cell of it (a garbage-collection drop
+   * logged at this point): deltas folded later start it afresh. O(1).
+   */
+  drop(name: string): void {
+    const c = this.#counterOf.get(name)
+    if (c === undefined) return
+    this.#counterOf.delete(name)
+    this.#head[c] = NONE
+  }
+
   /** Number of counters folded. */
   get counters(): number {
     return this.#names.length
@@ -165,6 +176,7 @@ export class StateFold {
   state(): CounterMapState {
     const counters: CounterMapState['counters'] = {}
     for (let c = 0; c < this.#names.length; c++) {
+      if (this.#head[c] === NONE) continue // dropped
       const out: Record<string, [number, number, number]> = {}
       for (let e = this.#head[c] as number; e !== NONE; e = this.#next[e] as number)
         out[this.#replicaIds[this.#rep[e] as number] as string] = [
@@ -186,4 +198,26 @@ export class StateFold {
     const next = advanceSummary(this.#vv.get(r) ?? 0, this.#pending, r, from, to)
     if (next !== undefined) this.#vv.set(r, next)
   }
+}
+
+/**
+ * Snapshot columns (untrusted: checked later by `CounterMap.mergeColumns`)
+ * without the rows of the counters in `names`: the counters the log dropped
+ * after that snapshot. Returns `columns` itself when there is nothing to
+ * remove or its shape is not the expected one (the merge then refuses it).
+ * Pure; O(rows).
+ */
+export function withoutNames(columns: unknown, names: ReadonlySet<string>): unknown {
+  if (names.size === 0 || typeof columns !== 'object' || columns === null) return columns
+  const { names: cols, rows } = columns as { names?: unknown; rows?: unknown }
+  if (!Array.isArray(cols) || !Array.isArray(rows)) return columns
+  const gone = new Set<number>()
+  cols.forEach((n, i) => {
+    if (typeof n === 'string' && names.has(n)) gone.add(i)
+  })
+  if (gone.size === 0) return columns
+  const kept: unknown[] = []
+  for (let i = 0; i < rows.length; i += 5)
+    if (!gone.has(rows[i] as number)) kept.push(...rows.slice(i, i + 5))
+  return { ...(columns as object), rows: kept }
 }

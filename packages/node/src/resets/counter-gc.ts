@@ -19,6 +19,11 @@ import { coveredKey, GcAcks, type GcView, markOnly, NOT_HELD, summaryCovers } fr
 import { MAX_MARK_TUPLES, type MarkTuple } from './mark-tuple.js'
 import type { MarksRecord } from './marks-record.js'
 
+/** Most marks looked at in one round (the rest in the next rounds). */
+const SCAN_PER_ROUND = 4_096
+/** Most names asked of one member in one round (one MARKS message). */
+const ASK_PER_ROUND = 1_000
+
 /** Options of {@link CounterGc}. */
 export interface CounterGcOptions {
   map: CounterMap
@@ -48,6 +53,8 @@ export class CounterGc {
   readonly #acks = new GcAcks()
   // Counters this node confirmed to a peer: its next write to one lifts its own totals first.
   readonly #confirmed = new Set<string>()
+  // Names still to look at in the current pass over the marks.
+  #scan: string[] = []
 
   constructor(o: CounterGcOptions) {
     this.#o = o
@@ -84,30 +91,42 @@ export class CounterGc {
     const { map, lifecycle, membership } = this.#o
     const now = this.#o.now()
     const summary = map.summary()
-    for (const name of lifecycle.marks.names()) {
+    // At most SCAN_PER_ROUND marks looked at a round, the next ones the round after: a node with
+    // many deleted counters spreads the work (a candidate waits a few more rounds).
+    if (this.#scan.length === 0) this.#scan = [...lifecycle.marks.names()]
+    for (const name of this.#scan.splice(0, SCAN_PER_ROUND)) {
+      if (!lifecycle.marks.has(name)) {
+        this.#acks.forget(name)
+        continue
+      }
       lifecycle.applyDue(name)
       const v = this.#view(name)
       const key = coveredKey(v)
       if (key === null || !summaryCovers(v.seqs, summary)) this.#acks.forget(name)
       else this.#acks.consider(name, key, markOnly(v))
     }
-    for (const name of this.#acks.names()) if (!lifecycle.marks.has(name)) this.#acks.forget(name)
     const members = membership.list()
     const ids = members.map((m) => m.id)
     const due: string[] = []
     for (const name of this.#acks.names()) {
       const since = this.#acks.readySince(name, ids, now)
-      if (since !== undefined && now - since >= this.#o.graceMs) due.push(name)
+      if (since === undefined || now - since < this.#o.graceMs) continue
+      // Changed since it was looked at (written, a mark or TTL merged)? Then not now: looked at again.
+      const v = lifecycle.marks.has(name) ? this.#view(name) : undefined
+      if (v === undefined || coveredKey(v) !== this.#acks.keyOf(name) || !summaryCovers(v.seqs, summary)) {
+        this.#acks.forget(name)
+        continue
+      }
+      due.push(name)
+      if (due.length >= MAX_MARK_TUPLES) break
     }
     if (due.length > 0) this.#drop(due)
     // Ask each member (dead ones too: they may answer) for what it has not confirmed.
     const self = membership.self.id
     for (const m of members) {
-      const names = this.#acks.missing(m.id)
-      for (let i = 0; i < names.length; i += MAX_MARK_TUPLES) {
-        const msg: MarksMsg = { t: MsgType.MARKS, f: self, g: names.slice(i, i + MAX_MARK_TUPLES) }
-        this.#o.transport.send(m.addr, msg)
-      }
+      const names = this.#acks.missing(m.id, ASK_PER_ROUND)
+      if (names.length > 0)
+        this.#o.transport.send(m.addr, { t: MsgType.MARKS, f: self, g: names } as MarksMsg)
     }
     return due
   }

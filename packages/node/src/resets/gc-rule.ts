@@ -112,10 +112,13 @@ export class GcAcks {
     this.#by.get(name)?.acks.set(member, key)
   }
 
-  /** Candidates that `member` has not confirmed yet. */
-  missing(member: string): string[] {
+  /** Candidates that `member` has not confirmed yet (at most `max`, in the order they became candidates). */
+  missing(member: string, max = Number.POSITIVE_INFINITY): string[] {
     const out: string[] = []
-    for (const [name, c] of this.#by) if (!ok(c, member)) out.push(name)
+    for (const [name, c] of this.#by) {
+      if (out.length >= max) break
+      if (!ok(c, member)) out.push(name)
+    }
     return out
   }
 
@@ -133,6 +136,11 @@ export class GcAcks {
     }
     c.readySince ??= now
     return c.readySince
+  }
+
+  /** The key `name` is a candidate at, or undefined. */
+  keyOf(name: string): string | undefined {
+    return this.#by.get(name)?.key
   }
 
   /** Stops tracking `name`. */

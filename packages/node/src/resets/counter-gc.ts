@@ -84,8 +84,10 @@ export class CounterGc {
   /**
    * One round: refreshes the candidates (counters covered here whose entries
    * the version summary covers), asks members for the confirmations still
-   * missing, and drops the counters every member confirmed at least
-   * `graceMs` ago. Returns the names dropped. Never throws.
+   * missing, and drops the counters every member confirmed twice: once, then
+   * again after `graceMs` (messages sent before the first confirmations have
+   * arrived by then, and a member whose state changed meanwhile no longer
+   * confirms). Returns the names dropped. Never throws.
    */
   round(): string[] {
     const { map, lifecycle, membership } = this.#o
@@ -110,7 +112,12 @@ export class CounterGc {
     const due: string[] = []
     for (const name of this.#acks.names()) {
       const since = this.#acks.readySince(name, ids, now)
-      if (since === undefined || now - since < this.#o.graceMs) continue
+      if (since === undefined) continue
+      // First round of confirmations: wait out the grace period, then ask everyone again.
+      if (!this.#acks.askedAgain(name)) {
+        if (now - since >= this.#o.graceMs) this.#acks.askAgain(name)
+        continue
+      }
       // Changed since it was looked at (written, a mark or TTL merged)? Then not now: looked at again.
       const v = lifecycle.marks.has(name) ? this.#view(name) : undefined
       if (v === undefined || coveredKey(v) !== this.#acks.keyOf(name) || !summaryCovers(v.seqs, summary)) {

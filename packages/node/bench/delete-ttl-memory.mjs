@@ -80,9 +80,11 @@ async function cycle(n, names) {
   for (const name of names) if (n.node.value(name) !== 0) throw new Error(`${name} did not expire`)
   if (n.node.names().length !== 0) throw new Error('an expired counter is still listed')
   if (GC) {
-    // One round finds the candidates (every member, here none, confirmed); the next, past the grace period, drops them.
+    // One round finds the candidates (every member, here none, confirmed); the next, past the grace
+    // period, asks again; the third finds every member confirmed twice and drops them.
     n.node.gc.round()
     n.tick(GRACE_MS + 1)
+    n.node.gc.round()
     n.node.gc.round()
     if (n.node.map.size !== 0 || n.node.lifecycle.marks.size !== 0)
       throw new Error(`not collected: ${n.node.map.size} counters, ${n.node.lifecycle.marks.size} marks`)

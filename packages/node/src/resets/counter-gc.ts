@@ -176,7 +176,8 @@ export class CounterGc {
    * Before a local write to `name`: when this node confirmed it to a peer,
    * or its own totals are below the floor, and its own entry is covered,
    * lifts its own increment and decrement totals to the same base (the
-   * larger of the floor and its own totals) and its own mark with them: the
+   * largest of the floor, its own totals and its own mark) and its own mark
+   * with them: the
    * value does not change, the next write counts from the base, and a node
    * that dropped the counter reads the write right without the mark (p and
    * n rose together). The mark change is logged and sent like a delete's.
@@ -192,8 +193,12 @@ export class CounterGc {
     const confirmed = this.#confirmed.delete(name)
     if (!confirmed && p >= floor && n >= floor) return
     const [, mp, mn] = lifecycle.marks.tuple(name)
-    if ((mp[self] ?? 0) !== p || (mn[self] ?? 0) !== n) return // own writes beyond the mark: nothing to lift
-    const base = Math.max(floor, p, n)
+    const ownP = mp[self] ?? 0
+    const ownN = mn[self] ?? 0
+    if (p > ownP || n > ownN) return // own writes beyond the mark: nothing to lift
+    // At or above its own mark too: a mark of this node handed back after it dropped the counter
+    // (totals gone, mark back) would otherwise cover the new writes here.
+    const base = Math.max(floor, p, n, ownP, ownN)
     if (base === 0) return
     if (base > p) map.increment(name, base - p)
     if (base > n) map.decrement(name, base - n)

@@ -112,6 +112,11 @@ describe('garbage collection of deleted counters', () => {
     expect(c[0]!.node.lifecycle.floor).toBe(5)
     expect(c.slice(1).map((x) => x.node.map.has('x'))).toEqual([true, true])
 
+    // n2 and n3, which still hold x, hand its mark back to n1 (a bare mark there: no totals).
+    await until(() => c[0]!.node.lifecycle.marks.has('x') && !c[0]!.node.map.has('x'), {
+      what: "x's mark back at n1",
+      timeoutMs: 10_000,
+    })
     await inc(c[0]!, 'x', 2) // n1 starts again from its floor, above the 5 n2 and n3 hold of it
     await until(() => at(c, 'x', 2), { what: "n1's new write everywhere", timeoutMs: 10_000 })
     const n1 = c[0]!.node.map.replica

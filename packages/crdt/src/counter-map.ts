@@ -139,14 +139,57 @@ export class CounterMap {
   /** Names of every known counter, sorted. O(k log k). */
   names(): string[] {
     const t = this.#t
-    const out: string[] = new Array(t.counters)
-    for (let c = 0; c < t.counters; c++) out[c] = t.name(c)
+    const out: string[] = []
+    for (let c = 0; c < t.counters; c++) if (t.live(c)) out.push(t.name(c))
     return out.sort()
   }
 
   /** Number of known counters. */
   get size(): number {
+    return this.#t.liveCounters
+  }
+
+  /**
+   * Counter numbers handed out: every counter's number is below it. The end
+   * for {@link stateSlice} and {@link stateColumns} (it equals `size` until a
+   * counter is dropped; numbers of dropped counters are given to new ones).
+   */
+  get counterNumbers(): number {
     return this.#t.counters
+  }
+
+  /**
+   * Forgets counter `name` and every entry of it (garbage collection of a
+   * deleted counter: the caller has checked, by the rule of docs/crdt.md
+   * "Garbage collection", that no state it will merge later brings the old
+   * totals back uncovered). Afterwards the map is as if the counter had never
+   * been written: `has` is false, the digest and `size` leave it out, and a
+   * later write or merge starts it afresh. The version summary is unchanged
+   * (the operations are still known, only dropped). Returns true if it was
+   * held. Throws TALLY_NAME_INVALID for a bad name. O(replicas of the counter).
+   */
+  drop(name: string): boolean {
+    assertName(name)
+    const t = this.#t
+    const c = t.counter(name)
+    if (c === undefined) return false
+    const h = SCRATCH
+    for (let e = t.head(c); e !== END; e = t.next(e)) {
+      const r = t.rep(e)
+      hashBytesPairInto(
+        t.names.pageOf(c),
+        t.names.offsetOf(c),
+        t.names.lengthOf(c),
+        t.replicaIds[r] as string,
+        BASE,
+      )
+      entryHash(t.p(e), t.n(e), t.seq(e))
+      this.#h1 = (this.#h1 - h.h1) >>> 0
+      this.#h2 = (this.#h2 - h.h2) >>> 0
+      this.#logs[r]?.forget()
+    }
+    t.dropCounter(c)
+    return true
   }
 
   /** This replica's latest operation number (0 before its first). */
@@ -186,22 +229,24 @@ export class CounterMap {
       return { vv: {}, counters }
     }
     const vv = this.summary()
-    for (let c = 0; c < t.counters; c++) counters[t.name(c)] = this.#entriesOf(c)
+    for (let c = 0; c < t.counters; c++) if (t.live(c)) counters[t.name(c)] = this.#entriesOf(c)
     return { vv, counters }
   }
 
   /**
    * A slice of the counters for encoding a large state a piece at a time:
-   * counters are numbered 0, 1, … in order of creation (never reused), and
-   * this returns those from number `from` on, stopping once the slice holds
-   * at least `maxEntries` entries (always at least one counter when any is
-   * left), with `next`, the number to continue from (`next === size`: done).
-   * O(answer).
+   * counters are numbered 0, 1, … as created (a dropped counter's number is
+   * given to a later one), and this returns those from number `from` on,
+   * stopping once the slice holds at least `maxEntries` entries (always at
+   * least one counter when any is left), with `next`, the number to continue
+   * from (`next === counterNumbers`: done). O(answer).
    *
    * Slices taken after a call to {@link summary}, at any later times, form
    * together with that summary a valid state (a state may hold entries newer
    * than its summary): entries only grow, so a slice read later only holds
-   * more. Counters created in between are reached by later slices.
+   * more. Counters created in between may be missed (those given a number
+   * below `from`), and so may counters dropped in between: both are newer
+   * than the summary.
    * Throws RangeError unless `from` is a non-negative integer and `maxEntries` ≥ 1.
    */
   stateSlice(from: number, maxEntries: number): { counters: CounterMapState['counters']; next: number } {
@@ -213,6 +258,7 @@ export class CounterMap {
     let taken = 0
     let c = from
     for (; c < t.counters && taken < maxEntries; c++) {
+      if (!t.live(c)) continue
       const out: Record<string, [number, number, number]> = {}
       for (let e = t.head(c); e !== END; e = t.next(e)) {
         out[t.replicaIds[t.rep(e)] as string] = [t.p(e), t.n(e), t.seq(e)]
@@ -413,6 +459,7 @@ export class CounterMap {
     const rows: number[] = []
     let c = from
     for (; c < t.counters && rows.length < maxEntries * ROW; c++) {
+      if (!t.live(c)) continue
       const ci = names.push(t.name(c)) - 1
       for (let e = t.head(c); e !== END; e = t.next(e)) {
         const r = t.rep(e)
@@ -537,11 +584,14 @@ export class CounterMap {
     let c = from
     let entries = 0
     let bytes = 0
+    let counters = 0
     for (; c < t.counters && entries < maxEntries; c++) {
+      if (!t.live(c)) continue // dropped: its name bytes may be gone
+      counters++
       bytes += t.names.lengthOf(c)
       for (let e = t.head(c); e !== END; e = t.next(e)) entries++
     }
-    const counters = c - from
+    const end = c
     const nameBytes = new Uint8Array(bytes)
     const nameLengths = new Uint8Array(counters)
     const entryCounts = new Uint32Array(counters)
@@ -551,8 +601,9 @@ export class CounterMap {
     const local = new Map<number, number>()
     let at = 0
     let k = 0
-    for (let i = 0; i < counters; i++) {
-      const x = from + i
+    let i = 0
+    for (let x = from; x < end; x++) {
+      if (!t.live(x)) continue
       const len = t.names.lengthOf(x)
       const o = t.names.offsetOf(x)
       nameBytes.set(t.names.pageOf(x).subarray(o, o + len), at)
@@ -574,6 +625,7 @@ export class CounterMap {
         count++
       }
       entryCounts[i] = count
+      i++
     }
     return { columns: { nameBytes, nameLengths, entryCounts, replicas, entryReplicas, values }, next: c }
   }
@@ -600,7 +652,11 @@ export class CounterMap {
       let log = this.#logs[r]
       if (!log) {
         // The log holds counter numbers; a record is current while the entry still has its seq.
-        log = new ReplicaLog((k, s) => t.seq(t.find(k, r)) === s)
+        // A record of a dropped counter (or of a number since given to another) is stale.
+        log = new ReplicaLog((k, s) => {
+          const x = t.find(k, r)
+          return x !== END && t.seq(x) === s
+        })
         this.#logs[r] = log
       }
       log.add(c, seq, old !== END)

@@ -21,7 +21,9 @@ export const END = -1
 
 /**
  * Counter names, replica ids and entries, each numbered from 0 in order of
- * first use (numbers are never reused: nothing is ever removed). The entries
+ * first use. A dropped counter's number and its entries' rows are given to
+ * later counters and entries (so a counter number does not say when it was
+ * created); replica numbers are never reused. The entries
  * of one counter form a chain (`head(counter)`, then `next(entry)`), in
  * order of creation. The arithmetic and the CRDT rules live in CounterMap
  * and counter-entry.ts; this is storage only.
@@ -33,7 +35,12 @@ export class EntryTable {
   readonly #i: Int32Array[] = []
   // Per counter: first entry.
   readonly #head: Int32Array[] = []
+  // Rows handed out (the next fresh row), and rows in use.
+  #rows = 0
   #entries = 0
+  // Rows and counter numbers of dropped counters, given out again first.
+  readonly #freeRows: number[] = []
+  readonly #freeCounters: number[] = []
   /** Name of each counter, by number, as bytes (see {@link name}). */
   readonly names = new NameArena()
   /** Id of each replica, by number. */
@@ -51,9 +58,22 @@ export class EntryTable {
     return this.#entries
   }
 
-  /** Number of counters. */
+  /**
+   * Counter numbers handed out: every counter's number is below it (loop
+   * over 0…counters−1 and skip those with no entry, see {@link live}).
+   */
   get counters(): number {
     return this.names.count
+  }
+
+  /** Number of counters held (numbers handed out minus those dropped and not given out again). */
+  get liveCounters(): number {
+    return this.names.count - this.#freeCounters.length
+  }
+
+  /** True when counter number `c` is held (it has an entry: a held counter always has one). */
+  live(c: number): boolean {
+    return this.head(c) !== END
   }
 
   /** Name of counter number `c` (a new string, unless it is the counter last found or added). */
@@ -76,11 +96,22 @@ export class EntryTable {
     return this.#counterOf.get(name) ?? this.addCounter(name)
   }
 
-  /** Numbers new counter `name` (the caller checked it is unknown) and returns its number. O(1) amortised. */
+  /**
+   * Numbers new counter `name` (the caller checked it is unknown), reusing a
+   * dropped counter's number if any, and returns its number. The caller
+   * adds its first entry before anything walks the counters. O(1) amortised.
+   */
   addCounter(name: string): number {
-    const c = this.names.count
-    if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
-    this.names.add(name)
+    const free = this.#freeCounters.pop()
+    let c: number
+    if (free !== undefined) {
+      c = free
+      this.names.reuse(c, name)
+    } else {
+      c = this.names.count
+      if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
+      this.names.add(name)
+    }
     this.#counterOf.add(name, c)
     this.#recent = c
     this.#recentName = name
@@ -101,11 +132,41 @@ export class EntryTable {
    * `hashNameBytes`) and returns its number. O(len) amortised.
    */
   addCounterBytes(bytes: Uint8Array, o: number, len: number, h: number): number {
-    const c = this.names.count
-    if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
-    this.names.addBytes(bytes, o, len)
+    const free = this.#freeCounters.pop()
+    let c: number
+    if (free !== undefined) {
+      c = free
+      this.names.reuseBytes(c, bytes, o, len)
+    } else {
+      c = this.names.count
+      if ((c & MASK) === 0) this.#head.push(new Int32Array(PAGE).fill(END))
+      this.names.addBytes(bytes, o, len)
+    }
     this.#counterOf.addHashed(c, h)
     return c
+  }
+
+  /**
+   * Drops counter number `c` (held) and every entry of it: its name misses
+   * afterwards, and its number and rows are given to later counters and
+   * entries. Released name bytes are compacted once they pass a page and
+   * half the arena. O(entries of the counter), amortised.
+   */
+  dropCounter(c: number): void {
+    for (let e = this.head(c); e !== END; e = this.next(e)) {
+      this.#freeRows.push(e)
+      this.#entries--
+    }
+    ;(this.#head[c >>> SHIFT] as Int32Array)[c & MASK] = END
+    this.#counterOf.remove(c)
+    this.names.release(c)
+    this.#freeCounters.push(c)
+    if (this.#recent === c) {
+      this.#recent = END
+      this.#recentName = ''
+    }
+    const dead = this.names.deadBytes
+    if (dead > 1 << 16 && dead * 2 > this.names.bytes) this.names.compact((k) => this.live(k))
   }
 
   /** Number of a known replica id, or undefined. O(1). */
@@ -170,11 +231,15 @@ export class EntryTable {
 
   /** Adds a zero entry of replica `r` to counter `c` (caller checked there is none) and returns its number. */
   add(c: number, r: number): number {
-    const e = this.#entries
-    if ((e & MASK) === 0) {
-      this.#f.push(new Float64Array(PAGE * 3))
-      this.#i.push(new Int32Array(PAGE * 2))
+    let e = this.#freeRows.pop()
+    if (e === undefined) {
+      e = this.#rows++
+      if ((e & MASK) === 0) {
+        this.#f.push(new Float64Array(PAGE * 3))
+        this.#i.push(new Int32Array(PAGE * 2))
+      }
     }
+    this.set(e, 0, 0, 0)
     const ints = this.#i[e >>> SHIFT] as Int32Array
     const o = (e & MASK) << 1
     ints[o] = r
@@ -185,7 +250,7 @@ export class EntryTable {
       for (let x = this.next(last); x !== END; x = this.next(x)) last = x
       ;(this.#i[last >>> SHIFT] as Int32Array)[((last & MASK) << 1) + 1] = e
     }
-    this.#entries = e + 1
+    this.#entries++
     return e
   }
 }

@@ -13,6 +13,7 @@ export { BoundExceededError, type ErrorCode, ErrorCodes, isTallyError, TallyErro
 export { GCounter, type GCounterState } from './gcounter.js'
 export { type PackedColumns, packColumns, readPacked } from './packed-columns.js'
 export { PNCounter, type PNCounterState } from './pncounter.js'
+export { acknowledges, floorState, raiseFloor } from './reset-gc.js'
 export { markedValue, type ResetMark } from './reset-value.js'
 export {
   compactResettable,

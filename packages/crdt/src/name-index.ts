@@ -32,8 +32,8 @@ const HMASK = HPAGE - 1
 
 /**
  * Finds the number of a name among the names of an arena (numbered 0, 1, …
- * in order of addition, never removed). The caller owns the arena and adds
- * to the index each name it appends.
+ * in order of addition; a removed number may be given to a new name). The
+ * caller owns the arena and adds to the index each name it appends.
  */
 export class NameIndex {
   readonly #names: NameArena
@@ -43,6 +43,8 @@ export class NameIndex {
   // Hash of each name, by number, in fixed pages (never copied).
   readonly #hashes: Uint32Array[] = []
   #count = 0
+  // Numbers indexed now (numbers handed out minus those removed).
+  #live = 0
   // The name of the latest miss of get() and its hash: adding a name just
   // looked up (the usual sequence) does not hash it again.
   #missName: string | undefined
@@ -85,28 +87,74 @@ export class NameIndex {
     }
   }
 
-  /** Records that name `c` of the arena (the next number, not indexed yet) has {@link hashNameBytes} `h`. */
+  /**
+   * Records that name `c` of the arena has {@link hashNameBytes} `h`: `c` is
+   * the next number or a {@link remove}d one (not indexed). Throws RangeError
+   * for any other number.
+   */
   addHashed(c: number, h: number): void {
-    if (c !== this.#count)
-      throw new RangeError(`NameIndex.addHashed: expected number ${this.#count}, got ${c}`)
+    if (c > this.#count || c < 0 || !Number.isInteger(c))
+      throw new RangeError(`NameIndex.addHashed: expected number ${this.#count} or a removed one, got ${c}`)
     this.#missName = undefined
-    if ((c & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
+    if (c === this.#count) {
+      if ((c & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
+      this.#count++
+    }
     ;(this.#hashes[c >>> HSHIFT] as Uint32Array)[c & HMASK] = h
-    this.#count++
-    if (this.#count * 2 > this.#slots.length) this.#grow()
-    else this.#place(this.#slots, this.#mask, h, c)
+    this.#live++
+    if (this.#live * 2 > this.#slots.length) this.#grow()
+    this.#place(this.#slots, this.#mask, h, c)
   }
 
-  /** Records that name `c` of the arena is `name`, c being the next number (the caller checked `name` is not indexed). */
+  /**
+   * Records that name `c` of the arena is `name`: `c` is the next number, or
+   * one {@link remove}d before and given to `name` by the arena (the caller
+   * checked `name` is not indexed). Throws RangeError for any other number.
+   */
   add(name: string, c: number): void {
-    if (c !== this.#count) throw new RangeError(`NameIndex.add: expected number ${this.#count}, got ${c}`)
+    if (c > this.#count || c < 0 || !Number.isInteger(c))
+      throw new RangeError(`NameIndex.add: expected number ${this.#count} or a removed one, got ${c}`)
     const h = name === this.#missName ? this.#missHash : hashName(name)
     this.#missName = undefined
-    if ((c & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
+    if (c === this.#count) {
+      if ((c & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
+      this.#count++
+    }
     ;(this.#hashes[c >>> HSHIFT] as Uint32Array)[c & HMASK] = h
-    this.#count++
-    if (this.#count * 2 > this.#slots.length) this.#grow()
-    else this.#place(this.#slots, this.#mask, h, c)
+    this.#live++
+    if (this.#live * 2 > this.#slots.length) this.#grow()
+    this.#place(this.#slots, this.#mask, h, c)
+  }
+
+  /**
+   * Removes number `c` (indexed before): `get` of its name misses afterwards,
+   * and the number may be added again under another name. O(1) expected
+   * (backward-shift deletion: no tombstones). Returns false when `c` was not indexed.
+   */
+  remove(c: number): boolean {
+    const slots = this.#slots
+    const mask = this.#mask
+    let i = this.#hash(c) & mask
+    for (; ; i = (i + 1) & mask) {
+      const v = slots[i] as number
+      if (v === 0) return false
+      if (v === c + 1) break
+    }
+    // Shift later members of the probe run back into the hole.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const v = slots[j] as number
+      if (v === 0) break
+      const home = this.#hash(v - 1) & mask
+      // Move v into the hole at i unless its home lies cyclically in (i, j].
+      const inRange = i <= j ? home > i && home <= j : home > i || home <= j
+      if (!inRange) {
+        slots[i] = v
+        i = j
+      }
+    }
+    slots[i] = 0
+    this.#live--
+    return true
   }
 
   #hash(c: number): number {
@@ -119,11 +167,12 @@ export class NameIndex {
     slots[i] = c + 1
   }
 
-  // Doubles the table and re-places every number from its kept hash (no name is re-read).
+  // Doubles the table and re-places every indexed number from its kept hash (no name is re-read).
   #grow(): void {
-    const slots = new Int32Array(this.#slots.length * 2)
+    const old = this.#slots
+    const slots = new Int32Array(old.length * 2)
     const mask = slots.length - 1
-    for (let c = 0; c < this.#count; c++) this.#place(slots, mask, this.#hash(c), c)
+    for (const v of old) if (v !== 0) this.#place(slots, mask, this.#hash(v - 1), v - 1)
     this.#slots = slots
     this.#mask = mask
   }

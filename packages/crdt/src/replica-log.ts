@@ -79,6 +79,15 @@ export class ReplicaLog {
     }
   }
 
+  /**
+   * Notes that one current record went stale without a newer one (its entry
+   * was dropped), so compaction counts it. O(1) amortised.
+   */
+  forget(): void {
+    this.#stale++
+    this.#maybeCompact()
+  }
+
   /** Highest seq recorded, or 0. O(1). */
   get maxSeq(): number {
     return this.#max

@@ -141,18 +141,29 @@ export class ResettableCounter {
 
   /**
    * Adds `amount` (positive safe integer, default 1). Returns the delta
-   * `{ p: { [replica]: total } }`. Throws TALLY_AMOUNT_INVALID; TALLY_OVERFLOW
-   * when Σp (over the counter's life, resets included) would pass 2^53−1;
-   * TALLY_VALUE_UNSAFE when the value afterwards would not be a safe integer.
-   * Nothing changes when it throws.
+   * `{ p: { [replica]: total } }`, plus `mark: { p: { [replica]: m } }` when
+   * this replica's own total has a mark `m` > 0: a delta carries the mark of
+   * the total it carries, so a receiver that dropped the counter (garbage
+   * collection, reset-gc.ts) reads the same value as one that kept it.
+   * Throws TALLY_AMOUNT_INVALID; TALLY_OVERFLOW when Σp (over the counter's
+   * life, resets included) would pass 2^53−1; TALLY_VALUE_UNSAFE when the
+   * value afterwards would not be a safe integer. Nothing changes when it throws.
    */
   increment(amount = 1): ResettableCounterDelta {
-    return { p: { [this.replica]: this.#add(this.#t.p, amount, 1) } }
+    const total = this.#add(this.#t.p, amount, 1)
+    const m = this.#t.mp.get(this.replica)
+    const d: ResettableCounterDelta = { p: { [this.replica]: total } }
+    if (m !== undefined) d.mark = { p: { [this.replica]: m } }
+    return d
   }
 
-  /** Subtracts `amount` (positive safe integer, default 1); returns `{ n: { [replica]: total } }`. As {@link increment} otherwise. */
+  /** Subtracts `amount` (positive safe integer, default 1); returns `{ n: { [replica]: total } }` (with `mark.n` as {@link increment}). As {@link increment} otherwise. */
   decrement(amount = 1): ResettableCounterDelta {
-    return { n: { [this.replica]: this.#add(this.#t.n, amount, -1) } }
+    const total = this.#add(this.#t.n, amount, -1)
+    const m = this.#t.mn.get(this.replica)
+    const d: ResettableCounterDelta = { n: { [this.replica]: total } }
+    if (m !== undefined) d.mark = { n: { [this.replica]: m } }
+    return d
   }
 
   #add(own: Counts, amount: number, sign: 1 | -1): number {
@@ -291,12 +302,11 @@ export class ResettableCounter {
  * state. Pure; O(replicas).
  *
  * `ackedByAll` is the caller's promise, and compaction is unsafe without it:
- * every replica holds a mark covering these totals, no state or delta
- * carrying older totals without that mark can still arrive (else the old
- * counts come back uncovered), and every replica drops the counter in the
- * same step, e.g. under a new incarnation of the name (else a replica whose
- * total restarts below a mark some peer still holds has its new writes
- * covered). See docs/crdt.md.
+ * every replica's state and every state or delta that can still be
+ * delivered acknowledges `state` (`acknowledges` in reset-gc.ts), writers'
+ * deltas carry their own mark (as `increment`/`decrement` return them), and
+ * the dropping replica keeps a floor (`raiseFloor`, `floorState`) so its
+ * later writes are not swallowed by stale copies. See docs/crdt.md.
  */
 export function compactResettable(state: unknown, ackedByAll: boolean): ResettableCounterState {
   const s = readResettable(state)

@@ -255,7 +255,7 @@ describe('ResettableCounter', () => {
     a.increment(10)
     a.decrement(3)
     a.reset()
-    expect(a.increment(4)).toEqual({ p: { a: 14 } })
+    expect(a.increment(4)).toEqual({ p: { a: 14 }, mark: { p: { a: 10 } } })
     expect(a.value).toBe(4)
     a.decrement(1)
     expect(a.value).toBe(3)

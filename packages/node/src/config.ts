@@ -68,6 +68,7 @@ export interface NodeConfig {
   maxFrameBytes: number
   inboundBudgetBytes: number
   catchUpSliceEntries: number
+  gcGraceMs: number
   logLevel: LogLevel
 }
 
@@ -219,6 +220,13 @@ export const SCHEMA = defineSettings({
     description: 'most counter entries in one anti-entropy answer; a bigger difference goes in slices',
     parse: int(1_000, 1_000_000),
     default: String(D.catchUpSliceEntries),
+  },
+  gcGraceMs: {
+    flag: 'gc-grace-ms',
+    description:
+      'a deleted or expired counter every member confirmed is garbage-collected this long after, ms (bounds messages still in flight)',
+    parse: int(1_000, 86_400_000),
+    default: String(D.gcGraceMs),
   },
   logLevel: logLevelSetting(D.logLevel),
 })

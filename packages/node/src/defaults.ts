@@ -28,6 +28,8 @@ export const NODE_DEFAULTS = {
   idempotencyMaxKeys: 1_000_000,
   /** Most counter entries in one anti-entropy answer; a bigger difference goes as slices the peer asks for one by one. */
   catchUpSliceEntries: 2_048,
+  /** A deleted or expired counter every member confirmed is garbage-collected this long after (bounds messages still in flight). */
+  gcGraceMs: 60_000,
   maxFrameBytes: 64 * 1024 * 1024,
   /**
    * Bytes of incomplete inbound gossip frames, all connections together. 16 MiB:

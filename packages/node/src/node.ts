@@ -24,6 +24,7 @@ import { detectorFor } from './membership/failure-detector.js'
 import { type LearnedPeer, Membership } from './membership/membership.js'
 import { Replicator } from './replication/replicator.js'
 import { ConsistentResets } from './resets/consistent-resets.js'
+import { CounterGc } from './resets/counter-gc.js'
 import { CounterLifecycle, type DeleteAnswer, type TtlAnswer } from './resets/counter-lifecycle.js'
 import { MarksGossip } from './resets/marks-gossip.js'
 import { rebuildCounters } from './storage/recovery.js'
@@ -66,6 +67,8 @@ export interface TallyNodeOptions {
   boundedTransferTimeoutMs?: number
   /** Wall clock for TTLs, ms since the epoch (default Date.now; tests inject skewed clocks). */
   now?: () => number
+  /** A deleted or expired counter every member confirmed is garbage-collected this long after (resets/counter-gc.ts). */
+  gcGraceMs?: number
 }
 
 type Resolved = Required<Omit<TallyNodeOptions, 'advertiseHost' | 'http' | 'boundedStore'>>
@@ -92,6 +95,8 @@ export class TallyNode {
   readonly marksGossip: MarksGossip
   /** Deletes and TTL changes at quorum/all: pull before, replicate after. */
   readonly resets: ConsistentResets
+  /** Garbage collection of deleted and expired counters. */
+  readonly gc: CounterGc
   readonly startedAt = Date.now()
   readonly #o: Resolved
   readonly #fence: WriteFence
@@ -141,7 +146,22 @@ export class TallyNode {
       send: (tuples) => this.marksGossip.send(tuples),
       appendRemote: (rec) => o.store.appendMarks(rec, false),
     })
-    this.marksGossip = new MarksGossip({ lifecycle: this.lifecycle, transport: this.#transport, membership })
+    this.gc = new CounterGc({
+      map,
+      lifecycle: this.lifecycle,
+      membership,
+      transport: this.#transport,
+      fence: this.#fence,
+      logger: o.logger,
+      now: o.now,
+      graceMs: o.gcGraceMs,
+    })
+    this.marksGossip = new MarksGossip({
+      lifecycle: this.lifecycle,
+      transport: this.#transport,
+      membership,
+      gc: this.gc,
+    })
     this.replicator = new Replicator({
       map,
       store: o.store,
@@ -204,6 +224,7 @@ export class TallyNode {
       quorumTimeoutMs: d.quorumTimeoutMs,
       catchUpSliceEntries: d.catchUpSliceEntries,
       boundedTransferTimeoutMs: d.boundedTransferTimeoutMs,
+      gcGraceMs: d.gcGraceMs,
       now: Date.now,
       ...opts,
     }
@@ -341,14 +362,16 @@ export class TallyNode {
     // Counters under a reset mark (deleted or with a TTL): a due expiry goes
     // first (and into the log first), as in #apply.
     const marked = new Set<string>()
-    if (this.lifecycle.marks.size > 0) {
+    const before = map.seq
+    if (this.lifecycle.marks.size > 0 || this.lifecycle.floor > 0) {
       for (const op of ops) {
-        if (marked.has(op.name) || !this.lifecycle.marks.has(op.name)) continue
+        if (marked.has(op.name)) continue
+        if (this.gc.mayRebase(op.name)) this.gc.beforeWrite(op.name)
+        if (!this.lifecycle.marks.has(op.name)) continue
         marked.add(op.name)
         this.lifecycle.applyDue(op.name)
       }
     }
-    const before = map.seq
     const values = foldBatch(map, ops)
     // Each op of a marked counter is answered with the value under its mark:
     // within one batch that is the map's total plus a constant offset.
@@ -376,6 +399,9 @@ export class TallyNode {
   async #apply(req: MutateRequest, shape: OpShape): Promise<{ name: string; value: number }> {
     const map = this.map
     // A due expiry goes first (and into the log first): this write counts from 0.
+    const before = map.seq
+    // A counter collected elsewhere, or below this node's floor: own totals lifted first (counter-gc.ts).
+    if (this.gc.mayRebase(shape.name)) this.gc.beforeWrite(shape.name)
     const marked = this.lifecycle.marks.has(shape.name)
     if (marked) this.lifecycle.applyDue(shape.name)
     const raw =
@@ -384,10 +410,10 @@ export class TallyNode {
         : map.decrement(shape.name, shape.amount)
     const value = marked ? this.lifecycle.value(shape.name) : raw
     const seq = map.seq
-    const delta: Delta = map.deltaFor(map.replica, seq - 1)
+    const delta: Delta = map.deltaFor(map.replica, before)
     const record: KeyRecord | undefined =
       req.key === undefined ? undefined : this.#keyed.recordFor(req.key, shape, value, seq, req.attempt ?? 1)
-    await this.#fence.append(seq, delta, record)
+    await this.#fence.append(before + 1, delta, record)
     // Durable: now it may meet another application of its key.
     if (record) this.#keyed.settle(record)
     this.#publish(delta, record)

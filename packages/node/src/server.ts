@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     idempotencyMaxKeys: cfg.idempotencyMaxKeys,
     quorumTimeoutMs: cfg.quorumTimeoutMs,
     catchUpSliceEntries: cfg.catchUpSliceEntries,
+    gcGraceMs: cfg.gcGraceMs,
     boundedStore: new LevelBoundedStore({ dataDir: cfg.dataDir, durability: cfg.durability, logger: log }),
     boundedTransferTimeoutMs: cfg.boundedTransferTimeoutMs,
   })

@@ -119,6 +119,14 @@ export function nodeMetrics(node: TallyNode, load: () => Load): NodeMetrics {
     { name: 'tally_snapshots_total', help: 'Snapshots written since start' },
     () => node.snapshots,
   )
+  readCounter(
+    registry,
+    {
+      name: 'tally_counters_collected_total',
+      help: 'Deleted or expired counters garbage-collected (entries, mark and TTL dropped) since start',
+    },
+    () => node.gc.stats.collected,
+  )
 
   new Counter({
     name: 'tally_gossip_messages_total',

@@ -75,6 +75,11 @@ export class CounterLifecycle {
   #remoteFailed = false
   /** Expiries applied by this node since start. */
   expiries = 0
+  /**
+   * This replica's floor: the largest own total of any counter it garbage-
+   * collected (counter-gc.ts; docs/crdt.md). Durable, never lowered.
+   */
+  floor = 0
 
   constructor(o: CounterLifecycleOptions) {
     this.#o = o
@@ -84,6 +89,7 @@ export class CounterLifecycle {
   /** Loads what the store recovered (marks, TTLs, applied versions, keyed answers). */
   load(rec: MarksRecord | undefined): void {
     if (!rec) return
+    this.floor = Math.max(this.floor, rec.floor ?? 0)
     this.marks.merge(rec.tuples)
     for (const [name, t] of rec.applied) this.marks.setApplied(name, ttlOf(t))
     const cutoff = this.#o.now() - this.#o.keyTtlMs
@@ -261,6 +267,20 @@ export class CounterLifecycle {
     this.#remote = Promise.all([this.#remote, p]).then(() => {})
   }
 
+  /**
+   * True when `name` has a mark here but none of its totals, and no TTL
+   * still to apply: the mark of a counter collected elsewhere that came back
+   * from a peer still holding it (or a delete whose totals have not arrived).
+   * Such a mark is not passed on in whole sets: nodes that collected the
+   * counter would otherwise hand it back and forth for ever. Its owner (the
+   * node that deleted) and the holders of the totals still send it.
+   */
+  isBareMark(name: string): boolean {
+    if (this.#o.map.has(name) || !this.marks.has(name)) return false
+    const t = this.marks.ttl(name)
+    return t === undefined || t.at === null || sameApplied(this.marks.applied(name), t)
+  }
+
   /** Everything to keep in a snapshot: marks, TTLs, applied versions, live keyed answers. */
   record(): MarksRecord {
     const cutoff = this.#o.now() - this.#o.keyTtlMs
@@ -268,7 +288,22 @@ export class CounterLifecycle {
       tuples: this.marks.tuples(),
       applied: this.marks.appliedAll().map(([n, t]) => [n, ttlTuple(t)]),
       keys: [...this.#keys.values()].filter((k) => k.at > cutoff),
+      ...(this.floor > 0 ? { floor: this.floor } : {}),
     }
+  }
+
+  /**
+   * Logs a local change made in memory (not awaited: every later write of
+   * this node is logged after it) and sends `tuples` to peers once durable.
+   * A failed append has closed the fence; nothing is sent then. Never throws.
+   */
+  logAndSend(rec: MarksRecord, tuples: MarkTuple[]): void {
+    this.#o.fence.appendMarks(rec).then(
+      () => {
+        if (tuples.length > 0) this.#o.send(tuples)
+      },
+      () => {}, // the fence has logged it and stops the node
+    )
   }
 
   #reset(name: string): MarkTuple | null {

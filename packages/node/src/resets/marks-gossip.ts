@@ -9,6 +9,7 @@
 import type { Membership } from '../membership/membership.js'
 import { type MarksMsg, MsgType } from '../wire/messages.js'
 import type { Transport } from '../wire/transport.js'
+import type { CounterGc } from './counter-gc.js'
 import type { CounterLifecycle } from './counter-lifecycle.js'
 import { MAX_MARK_TUPLES, type MarkTuple } from './mark-tuple.js'
 
@@ -27,10 +28,18 @@ export class MarksGossip {
   readonly #transport: Transport
   readonly #members: Membership
 
-  constructor(o: { lifecycle: CounterLifecycle; transport: Transport; membership: Membership }) {
+  readonly #gc: CounterGc | undefined
+
+  constructor(o: {
+    lifecycle: CounterLifecycle
+    transport: Transport
+    membership: Membership
+    gc?: CounterGc
+  }) {
     this.#life = o.lifecycle
     this.#transport = o.transport
     this.#members = o.membership
+    this.#gc = o.gc
   }
 
   /** Sends changed tuples to every reachable member (eager; best effort). */
@@ -45,6 +54,8 @@ export class MarksGossip {
   /** One anti-entropy round: a digest probe to each target (only when this node holds marks). */
   round(targets: readonly string[]): void {
     if (this.#life.marks.size === 0) return
+    this.#gc?.round()
+    if (this.#life.marks.size === 0) return
     const msg: MarksMsg = { t: MsgType.MARKS, f: this.#members.self.id, d: this.#life.marks.digest() }
     for (const addr of targets) {
       this.#transport.send(addr, msg)
@@ -54,6 +65,8 @@ export class MarksGossip {
 
   /** Handles a MARKS message (already shape-checked by readMessage). Never throws. */
   onMessage(msg: MarksMsg): void {
+    if (msg.g) this.#gc?.onAsk(msg.f, msg.g)
+    if (msg.k) this.#gc?.onAcks(msg.f, msg.k)
     if (msg.m && msg.m.length > 0) {
       this.stats.tuplesIn += msg.m.length
       this.stats.changedIn += this.#life.mergeRemote(msg.m).length
@@ -68,7 +81,8 @@ export class MarksGossip {
 
   #sendAll(addr: string, askBack: boolean): void {
     const f = this.#members.self.id
-    const parts = chunks(this.#life.marks.tuples())
+    // A mark whose counter this node does not hold is not passed on (see CounterLifecycle.isBareMark).
+    const parts = chunks(this.#life.marks.tuples().filter((t) => !this.#life.isBareMark(t[0])))
     if (parts.length === 0) parts.push([])
     parts.forEach((m, i) => {
       const msg: MarksMsg = { t: MsgType.MARKS, f, m }

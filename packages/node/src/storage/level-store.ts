@@ -33,7 +33,7 @@ import {
   WAL_PREFIX,
   walKey,
 } from './record-codec.js'
-import { StateFold } from './recovery-fold.js'
+import { StateFold, withoutNames, withoutPackedNames } from './recovery-fold.js'
 import { SegmentLog } from './segment-log.js'
 import {
   CHUNK_END,
@@ -270,7 +270,7 @@ export class LevelStore implements Store {
       // The counters come as slices (the snapshot's, then the folded log's), the summary as `state`.
       state: snap || scan.ops > 0 ? { vv: fold.summary(), counters: {} } : null,
       ...((manifest && manifest.chunks > 0) || fold.counters > 0
-        ? { slices: () => this.#slices(manifest, fold) }
+        ? { slices: () => this.#slices(manifest, fold, marks.dropped) }
         : {}),
       deltas: [],
       idempotency: idem.live(now, this.#o.idempotencyTtl),
@@ -278,9 +278,18 @@ export class LevelStore implements Store {
     }
   }
 
-  async *#slices(m: SnapshotManifest | null, fold: StateFold): AsyncGenerator<RecoveredSlice> {
+  // The snapshot's slices, less the counters the log dropped after it (the fold has what the log wrote of them since).
+  async *#slices(
+    m: SnapshotManifest | null,
+    fold: StateFold,
+    dropped: ReadonlySet<string>,
+  ): AsyncGenerator<RecoveredSlice> {
     if (!this.#db) throw closedError()
-    if (m && m.chunks > 0) yield* readSlices(this.#db, m, this.#o.dataDir)
+    if (m && m.chunks > 0)
+      for await (const slice of readSlices(this.#db, m, this.#o.dataDir))
+        yield 'packed' in slice
+          ? { packed: withoutPackedNames(slice.packed, dropped) }
+          : { columns: withoutNames(slice.columns, dropped) }
     for (const columns of fold.columns(CHUNK_ENTRIES)) yield { columns }
   }
 
@@ -470,6 +479,7 @@ function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: ReadO
   for (const op of ops) {
     if (op.kind === 'marks') {
       marks.add(op.marks)
+      for (const name of op.marks.dropped ?? []) fold.drop(name)
       continue
     }
     const why = op.kind === 'one' ? fold.applyOne(op.name, op.r, op.p, op.n, op.s) : fold.apply(op.delta)

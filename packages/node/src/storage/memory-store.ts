@@ -42,6 +42,19 @@ export class MemoryStore implements Store {
   }
 
   async appendMarks(marks: MarksRecord, _local: boolean): Promise<void> {
+    // A garbage-collection drop forgets what was kept of those counters before it.
+    const dropped = new Set(marks.dropped ?? [])
+    if (dropped.size > 0) {
+      if (this.#state) {
+        const counters = { ...this.#state.counters }
+        for (const name of dropped) delete counters[name]
+        this.#state = { ...this.#state, counters }
+      }
+      this.#deltas = this.#deltas.map((d) => ({
+        ranges: d.ranges,
+        entries: d.entries.filter((e) => !dropped.has(e[0])),
+      }))
+    }
     this.#marks.push(structuredClone(marks))
   }
 

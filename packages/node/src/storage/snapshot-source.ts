@@ -23,7 +23,7 @@ import type { MarksRecord } from '../resets/marks-record.js'
 export interface StateSource {
   /** The version summary. Called once, synchronously, when the covered log position is fixed. */
   summary(): Summary
-  /** Counters to read (those created later are in the log after the covered position). */
+  /** End of the counter numbers to read (counters created later, or given a dropped number later, are in the log after the covered position). */
   size(): number
   /** Counters from number `from` on, at least one, stopping at about `maxEntries` entries, in columns; `next` continues. */
   slice(from: number, maxEntries: number): { columns: StateColumns; next: number }
@@ -40,7 +40,7 @@ export interface StateSource {
 export function mapSource(map: CounterMap, marks?: () => MarksRecord): StateSource {
   return {
     summary: () => map.summary(),
-    size: () => map.size,
+    size: () => map.counterNumbers,
     slice: (from, maxEntries) => map.stateColumns(from, maxEntries),
     packed: (from, maxEntries) => map.packedColumns(from, maxEntries),
     ...(marks ? { marks } : {}),

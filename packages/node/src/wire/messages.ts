@@ -3,7 +3,9 @@
 // payloads (deltas, summaries) are validated again, in full, by @tally/crdt
 // before anything is applied. See docs/protocol.md.
 
-import { type MarkTuple, readMarkTuples } from '../resets/mark-tuple.js'
+import { isValidName } from '@tally/crdt'
+import { COVERED_KEY } from '../resets/gc-rule.js'
+import { MAX_MARK_TUPLES, type MarkTuple, readMarkTuples } from '../resets/mark-tuple.js'
 import { type BoundedMessage, BoundedMsgType, readBoundedMessage } from './bounded-messages.js'
 import { isKeyTuple, type KeyTuple, MAX_KEY_RECORDS } from './key-tuples.js'
 import { type LimitsMsg, readLimitsMsg } from './limit-messages.js'
@@ -117,6 +119,10 @@ export interface MarksMsg {
   d?: string
   m?: MarkTuple[]
   s?: 1
+  /** Garbage collection: counters the sender asks the receiver to confirm (resets/counter-gc.ts). */
+  g?: string[]
+  /** Garbage collection: confirmations, `[name, covered key]` (resets/gc-rule.ts). */
+  k?: Array<[string, string]>
 }
 
 export type { LimitsMsg } from './limit-messages.js'
@@ -211,10 +217,15 @@ export function readMessage(x: unknown): Message | null {
     case MsgType.LIMITS:
       return readLimitsMsg(x)
     case MsgType.MARKS: {
-      if (!only(x, ['t', 'f', 'd', 'm', 's']) || !isStr(x.f, NODE_ID)) return null
+      if (!only(x, ['t', 'f', 'd', 'm', 's', 'g', 'k']) || !isStr(x.f, NODE_ID)) return null
       if (x.d !== undefined && !isStr(x.d, DIGEST)) return null
       if (x.s !== undefined && x.s !== 1) return null
+      const g = x.g === undefined ? undefined : readGcNames(x.g)
+      const k = x.k === undefined ? undefined : readGcAcks(x.k)
+      if (g === null || k === null) return null
       const out: MarksMsg = { t: MsgType.MARKS, f: x.f }
+      if (g) out.g = g
+      if (k) out.k = k
       if (x.d !== undefined) out.d = x.d as string
       if (x.m !== undefined) {
         const m = readMarkTuples(x.m)
@@ -232,4 +243,21 @@ export function readMessage(x: unknown): Message | null {
     default:
       return readBoundedMessage(x)
   }
+}
+
+/** An untrusted MARKS `g` list (valid counter names, at most MAX_MARK_TUPLES), or null. */
+function readGcNames(x: unknown): string[] | null {
+  if (!Array.isArray(x) || x.length > MAX_MARK_TUPLES || !x.every(isValidName)) return null
+  return [...(x as string[])]
+}
+
+/** An untrusted MARKS `k` list (`[name, covered key]`, at most MAX_MARK_TUPLES), or null. */
+function readGcAcks(x: unknown): Array<[string, string]> | null {
+  if (!Array.isArray(x) || x.length > MAX_MARK_TUPLES) return null
+  const out: Array<[string, string]> = []
+  for (const a of x) {
+    if (!Array.isArray(a) || a.length !== 2 || !isValidName(a[0]) || !isStr(a[1], COVERED_KEY)) return null
+    out.push([a[0], a[1]])
+  }
+  return out
 }

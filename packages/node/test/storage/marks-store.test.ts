@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { MarksRecord } from '../../src/resets/marks-record.js'
 import { LevelStore } from '../../src/storage/level-store.js'
 import { decodeBatch, encodeBatch, encodeFrame } from '../../src/storage/record-codec.js'
+import { rebuildCounters } from '../../src/storage/recovery.js'
 import { plainSource } from '../../src/storage/snapshot-source.js'
 import type { WalDb } from '../../src/storage/wal-db.js'
 
@@ -57,6 +58,53 @@ describe('reset marks in LevelStore', () => {
     expect(again?.tuples).toEqual(after?.tuples)
     expect(again?.applied).toEqual(after?.applied)
     expect(again?.keys).toEqual([])
+    await s.close()
+  })
+
+  it('a drop logged after a snapshot removes the counter from it; what is logged after the drop stays; the floor is kept', async () => {
+    const make = memStore()
+    let s = make()
+    await s.open('n1')
+    const d = (name: string, p: number, n: number, seq: number) => ({
+      ranges: [['r', seq - 1, seq]] as [string, number, number][],
+      entries: [[name, 'r', p, n, seq]] as [string, string, number, number, number][],
+    })
+    await s.appendLocal(d('gone', 5, 0, 1))
+    await s.appendLocal(d('kept', 1, 0, 2))
+    await s.appendLocal(d('back', 2, 0, 3))
+    const state = {
+      vv: { r: 3 },
+      counters: {
+        gone: { r: [5, 0, 1] as [number, number, number] },
+        kept: { r: [1, 0, 2] as [number, number, number] },
+        back: { r: [2, 0, 3] as [number, number, number] },
+      },
+    }
+    await s.snapshot(
+      {
+        ...plainSource(state),
+        marks: () =>
+          rec({
+            tuples: [
+              ['gone', { r: 5 }, {}, 0],
+              ['back', { r: 2 }, {}, 0],
+            ],
+          }),
+      },
+      [],
+    )
+    // After the snapshot: both collected (floor 5), then `back` written again from the floor.
+    await s.appendMarks(rec({ dropped: ['gone', 'back'], floor: 5 }), true)
+    await s.appendMarks(rec({ tuples: [['back', { r: 5 }, { r: 5 }, 0]] }), true)
+    await s.appendLocal(d('back', 6, 5, 6))
+    // A crash: the snapshot plus the log.
+    s = make()
+    const got = await s.open('n1')
+    const { map } = await rebuildCounters(got)
+    expect(map.names()).toEqual(['back', 'kept'])
+    expect(map.counterState('back')).toEqual({ p: { r: 6 }, n: { r: 5 } })
+    expect(got.marks?.tuples).toEqual([['back', { r: 5 }, { r: 5 }, 0]])
+    expect(got.marks?.floor).toBe(5)
     await s.close()
   })
 

@@ -216,12 +216,15 @@ export class LevelStore implements Store {
     )
     warnings.push(...scan.warnings)
 
+    const sameBootCrash = marker !== null && this.#bootId !== null && marker.bootId === this.#bootId
     const decision = decideIdentity({
       nodeId,
       stored: id && 'identity' in id ? id.identity : null,
       marker,
       bootId: this.#bootId,
-      cutRecords: scan.cut.length > 0,
+      // A segment's torn end after a process crash on this boot is a write the kill interrupted:
+      // never acknowledged nor sent (both wait for the write to return), so nothing is lost.
+      cutRecords: scan.cut.some((k) => !(sameBootCrash && segs.tornTails.has(k))),
       now,
       random: this.#o.random(),
     })

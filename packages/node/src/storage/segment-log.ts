@@ -41,6 +41,11 @@ export class SegmentLog {
   #fd: number | null = null
   // Where each key read by entries() lies, for cut(); dropped afterwards.
   #where = new Map<string, Array<{ file: SegmentFile; offset: number }>>()
+  /**
+   * Keys of the torn ends {@link entries} found (a record cut short at the end
+   * of its file: what a write interrupted by the process's death leaves).
+   */
+  readonly tornTails = new Set<string>()
 
   private constructor(dir: string, files: SegmentFile[]) {
     this.#dir = dir
@@ -80,6 +85,7 @@ export class SegmentLog {
         file.last = Math.max(file.last, walSeqOf(e.key) ?? 0)
       }
       if (parsed.torn) {
+        this.tornTails.add(parsed.torn.key)
         rows.push([parsed.torn.key, new Uint8Array(0)])
         this.#note(parsed.torn.key, file, parsed.torn.offset)
       }

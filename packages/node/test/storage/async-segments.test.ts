@@ -88,7 +88,7 @@ describe('async durability: segment log', () => {
     expect(await d.segments()).toEqual([])
   })
 
-  it('a torn last record (power loss mid-write) is cut with a warning and a new incarnation; everything before it is kept', async () => {
+  it('a torn last record after a reboot (power loss mid-write) is cut with a warning and a new incarnation; everything before it is kept', async () => {
     const d = await dataDir()
     const a = await Driver.open(d.make())
     for (let i = 0; i < 5; i++) await a.inc()
@@ -96,18 +96,51 @@ describe('async durability: segment log', () => {
     const size = (await stat(path)).size
     await a.inc()
     await truncate(path, (await stat(path)).size - 3) // the 6th record loses its last bytes
-    const b = await Driver.open(d.make())
+    const b = await Driver.open(d.make({ bootId: 'boot-B' }))
     expect(b.map.value('c')).toBe(5)
     expect(b.recovered.warnings.join('\n')).toMatch(/damaged at w:0+6 .*cut 1 record/)
     expect(b.recovered.identity.incarnation).toBeGreaterThan(a.recovered.identity.incarnation)
     expect((await stat(path)).size).toBe(size) // the torn bytes are gone from the file
     await b.inc()
     await b.store.close()
-    const c = await Driver.open(d.make())
+    const c = await Driver.open(d.make({ bootId: 'boot-B' }))
     expect(c.recovered.warnings).toEqual([])
     expect(c.map.value('c')).toBe(6)
     expect(c.recovered.identity).toEqual(b.recovered.identity)
     await c.store.close()
+  })
+
+  it('a torn last record after a process crash on the same boot (kill -9 mid-write) is cut and the incarnation kept', async () => {
+    const d = await dataDir()
+    const a = await Driver.open(d.make())
+    for (let i = 0; i < 5; i++) await a.inc()
+    const path = join(d.dir, 'log', (await d.segments())[0]!)
+    const size = (await stat(path)).size
+    await a.inc()
+    await truncate(path, (await stat(path)).size - 3) // the write of the 6th was interrupted
+    const b = await Driver.open(d.make())
+    expect(b.map.value('c')).toBe(5)
+    expect(b.recovered.warnings.join('\n')).toMatch(/damaged at w:0+6 .*cut 1 record/)
+    expect(b.recovered.identity).toEqual(a.recovered.identity)
+    expect((await stat(path)).size).toBe(size)
+    await b.inc()
+    await b.store.close()
+  })
+
+  it('damage that is not a torn end keeps forcing a new incarnation on the same boot', async () => {
+    const d = await dataDir()
+    const a = await Driver.open(d.make())
+    await a.inc('c', 3)
+    const path = join(d.dir, 'log', (await d.segments())[0]!)
+    await a.inc('c', 1)
+    // The second record's frame damaged in place (checksum mismatch, whole length): not a torn end.
+    const bytes = await readFile(path)
+    bytes[bytes.length - 2]! ^= 0xff
+    await writeFile(path, bytes)
+    const b = await Driver.open(d.make())
+    expect(b.map.value('c')).toBe(3)
+    expect(b.recovered.identity.incarnation).toBeGreaterThan(a.recovered.identity.incarnation)
+    await b.store.close()
   })
 
   it('a damaged record followed by intact ones refuses to start with TALLY_WAL_CORRUPT naming the batch', async () => {

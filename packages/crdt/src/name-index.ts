@@ -112,18 +112,7 @@ export class NameIndex {
    * checked `name` is not indexed). Throws RangeError for any other number.
    */
   add(name: string, c: number): void {
-    if (c > this.#count || c < 0 || !Number.isInteger(c))
-      throw new RangeError(`NameIndex.add: expected number ${this.#count} or a removed one, got ${c}`)
-    const h = name === this.#missName ? this.#missHash : hashName(name)
-    this.#missName = undefined
-    if (c === this.#count) {
-      if ((c & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
-      this.#count++
-    }
-    ;(this.#hashes[c >>> HSHIFT] as Uint32Array)[c & HMASK] = h
-    this.#live++
-    if (this.#live * 2 > this.#slots.length) this.#grow()
-    this.#place(this.#slots, this.#mask, h, c)
+    this.addHashed(c, name === this.#missName ? this.#missHash : hashName(name))
   }
 
   /**

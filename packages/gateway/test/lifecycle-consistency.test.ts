@@ -10,13 +10,11 @@ import type { RespListener } from '@tally/kit/resp'
 import { until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LIFECYCLE_DEFAULT_CONSISTENCY } from '../src/lifecycle-forward.js'
-import { createGatewayResp } from '../src/resp/resp-server.js'
 import { type RealNode, startCluster } from './support/cluster.js'
 import { type FakeNode, startFakes } from './support/fake-node.js'
-import { gatewayFor } from './support/gateway.js'
+import { gatewayFor, respFor } from './support/gateway.js'
 
 const json = { 'content-type': 'application/json' }
 
@@ -82,13 +80,7 @@ describe('a delete through the gateway right after a write elsewhere', () => {
     ]))
     // The gateway knows n2 and n3 only: every delete lands on a node that did not take the write.
     app = await gatewayFor(nodes.slice(1), { requestTimeoutMs: 3000, deadlineMs: 10_000 })
-    resp = createGatewayResp({
-      gateway: app.gateway,
-      host: '127.0.0.1',
-      port: 0,
-      logger: pino({ level: 'silent' }),
-    })
-    await resp.listen()
+    resp = await respFor(app)
   }, 120_000)
   afterAll(async () => {
     await resp?.close()

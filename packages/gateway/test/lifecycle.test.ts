@@ -9,11 +9,9 @@ import type { RespListener } from '@tally/kit/resp'
 import { until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGatewayResp } from '../src/resp/resp-server.js'
 import { NODE_BIN, type RealNode, startCluster } from './support/cluster.js'
-import { gatewayFor } from './support/gateway.js'
+import { gatewayFor, respFor } from './support/gateway.js'
 
 it('the node daemon is built (run npm run build)', () => {
   expect(existsSync(NODE_BIN), `missing ${NODE_BIN}: run npm run build`).toBe(true)
@@ -27,13 +25,7 @@ let resp: RespListener
 beforeAll(async () => {
   ;({ nodes, stop } = await startCluster(3))
   app = await gatewayFor(nodes, { healthIntervalMs: 200, requestTimeoutMs: 3000, deadlineMs: 10_000 })
-  resp = createGatewayResp({
-    gateway: app.gateway,
-    host: '127.0.0.1',
-    port: 0,
-    logger: pino({ level: 'silent' }),
-  })
-  await resp.listen()
+  resp = await respFor(app)
 }, 120_000)
 afterAll(async () => {
   await resp?.close()

@@ -5,11 +5,9 @@
 import type { RespListener } from '@tally/kit/resp'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createGatewayResp } from '../src/resp/resp-server.js'
 import { type FakeNode, startFakes } from './support/fake-node.js'
-import { gatewayFor } from './support/gateway.js'
+import { gatewayFor, respFor } from './support/gateway.js'
 
 let fakes: FakeNode[]
 let app: FastifyInstance
@@ -19,13 +17,7 @@ let r: Redis
 beforeAll(async () => {
   fakes = await startFakes(3)
   app = await gatewayFor(fakes)
-  resp = createGatewayResp({
-    gateway: app.gateway,
-    host: '127.0.0.1',
-    port: 0,
-    logger: pino({ level: 'silent' }),
-  })
-  await resp.listen()
+  resp = await respFor(app)
   r = new Redis({ port: resp.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 })
   await r.connect()
 })

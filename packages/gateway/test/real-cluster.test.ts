@@ -5,11 +5,9 @@ import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { gossipRoundsPass, until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
-import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createGatewayResp } from '../src/resp/resp-server.js'
 import { NODE_BIN, type RealNode, startCluster } from './support/cluster.js'
-import { gatewayFor } from './support/gateway.js'
+import { gatewayFor, respFor } from './support/gateway.js'
 import { respLoadWithKill, writeLoadWithKill } from './support/load.js'
 
 it('the node daemon is built (run npm run build)', () => {
@@ -171,13 +169,8 @@ describe('with five real nodes', () => {
 
   it('over RESP: a node killed mid-load costs the client nothing and counts nothing twice', async () => {
     app = await gw()
-    const resp = createGatewayResp({
-      gateway: app.gateway,
-      host: '127.0.0.1',
-      port: 0,
-      logger: pino({ level: 'silent' }),
-    })
-    const { port } = await resp.listen()
+    const resp = await respFor(app)
+    const port = resp.port
     try {
       const { expected, errors } = await respLoadWithKill(port, {
         requests: 600,

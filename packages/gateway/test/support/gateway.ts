@@ -1,6 +1,9 @@
+import type { RespListener } from '@tally/kit/resp'
 import { until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
 import { type AppOptions, buildApp } from '../../src/app.js'
+import { createGatewayResp } from '../../src/resp/resp-server.js'
 
 /** Builds (and readies) a gateway in front of `fakes` (fake or real nodes) with test-friendly timings. */
 export async function gatewayFor(
@@ -29,4 +32,16 @@ export async function gatewayFor(
     intervalMs: 50,
   }).catch(() => {})
   return app
+}
+
+/** Starts `app`'s RESP listener on 127.0.0.1, on a port the system picks, logging nothing; the caller closes it. */
+export async function respFor(app: FastifyInstance): Promise<RespListener> {
+  const resp = createGatewayResp({
+    gateway: app.gateway,
+    host: '127.0.0.1',
+    port: 0,
+    logger: pino({ level: 'silent' }),
+  })
+  await resp.listen()
+  return resp
 }

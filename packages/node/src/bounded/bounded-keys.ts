@@ -14,21 +14,14 @@ import { NodeError, NodeErrorCodes } from '../errors.js'
 import { IdempotencyTable, type OpShape, sameOp } from '../idempotency/idempotency.js'
 import { isKeyRecord, KeyLedger, type KeyRecord } from '../idempotency/key-ledger.js'
 import { reconcile } from '../idempotency/key-reconcile.js'
+import type { KeyStats } from '../idempotency/keyed-writes.js'
 import type { IdempotencyRecord } from '../storage/store.js'
 
-/** Counters of bounded key records, exposed in /stats `bounded` and on /metrics. */
-export interface BoundedKeyStats {
+/** Counters of bounded key records (the plain keyed-write counters and three more), exposed in /stats `bounded` and on /metrics. */
+export interface BoundedKeyStats extends KeyStats {
   /** Key records received on B_PUSH, and those new to this node (persisted). */
   keyRecordsIn: number
   keyRecordsLearnt: number
-  /** Keyed bounded writes answered from a record another replica made, applying nothing. */
-  answeredFromPeers: number
-  /** Keys found applied by two or more replicas with the same request (a race within the replication delay). */
-  duplicates: number
-  /** Keys found applied with different requests on different replicas. */
-  mismatches: number
-  /** Own losing applications cancelled by an inverse write. */
-  compensations: number
   /** Own losing applications that could not be cancelled (an increment whose rights were spent or given away). */
   compensationsRefused: number
 }

@@ -17,6 +17,13 @@ export type Outcome =
 /** Error code a node uses when a write landed locally but too few peers confirmed it in time. */
 export const QUORUM_TIMEOUT_CODE = 'TALLY_QUORUM_TIMEOUT'
 
+/**
+ * Error code a node answers (503) at once when a delete or TTL change at
+ * quorum/all needs more replicas than it can reach (members it holds dead):
+ * nothing changed, and the message names them and the lower level to use.
+ */
+export const QUORUM_UNAVAILABLE_CODE = 'TALLY_QUORUM_UNAVAILABLE'
+
 /** Reads `{ error: { code, message } }` from an answer body, if it has that shape. Never throws. */
 export function errorOf(json: unknown): { code: string; message: string } | undefined {
   if (typeof json !== 'object' || json === null) return undefined
@@ -32,7 +39,10 @@ export function errorOf(json: unknown): { code: string; message: string } | unde
  * (the client's fault; another node would say the same). 504
  * TALLY_QUORUM_TIMEOUT → relay: the write landed on that node and will
  * replicate; retrying elsewhere would only wait for the same missing peers.
- * Any other 5xx, or a 2xx without a JSON object → retry elsewhere.
+ * 503 TALLY_QUORUM_UNAVAILABLE → relay: the node is fine, the cluster lacks
+ * the replicas the level needs (every node would say so), and the client is
+ * told which and what to do. Any other 5xx, or a 2xx without a JSON object →
+ * retry elsewhere.
  */
 export function classify(status: number, json: unknown): Outcome {
   if (status >= 200 && status < 300) {
@@ -40,6 +50,7 @@ export function classify(status: number, json: unknown): Outcome {
   }
   if (status >= 400 && status < 500) return 'relay'
   if (status === 504 && errorOf(json)?.code === QUORUM_TIMEOUT_CODE) return 'relay'
+  if (status === 503 && errorOf(json)?.code === QUORUM_UNAVAILABLE_CODE) return 'relay'
   return 'retry'
 }
 

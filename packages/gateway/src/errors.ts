@@ -2,7 +2,7 @@
 // throw GatewayError (code, message; no status); the HTTP edge maps codes to
 // statuses with ERROR_STATUS, the one table of this package (listed in the
 // README). Every error body is `{ error: { code, message } }`. Errors a node
-// returns (4xx, and 504 TALLY_QUORUM_TIMEOUT) are relayed as-is with
+// returns (4xx, 504 TALLY_QUORUM_TIMEOUT, 503 TALLY_QUORUM_UNAVAILABLE) are relayed as-is with
 // RelayedError, so the node's codes reach the client unchanged.
 
 import { DomainError, SHARED_ERROR_STATUS } from '@tally/kit'

@@ -16,16 +16,21 @@ import type { Gateway } from './gateway.js'
  * node that pulls the counter from every replica before its reset is sure
  * to hold that write, so a delete right after a write through the gateway
  * removes it whichever node each reached. The price: while a member is
- * down, such a delete answers 504 `TALLY_QUORUM_TIMEOUT` and changes
- * nothing; `?consistency=quorum` then covers every write acknowledged at
- * quorum (README, "Delete and TTL").
+ * down, such a delete changes nothing and says so: 503
+ * `TALLY_QUORUM_UNAVAILABLE` at once (naming the down member and
+ * `?consistency=quorum`) once the node holds it dead, 504
+ * `TALLY_QUORUM_TIMEOUT` before; `?consistency=quorum` then covers every
+ * write acknowledged at quorum (README, "Delete and TTL"). `quorum` as the
+ * default would answer 200 to a delete that missed a write just
+ * acknowledged at `one`: silently less than asked.
  */
 export const LIFECYCLE_DEFAULT_CONSISTENCY: Consistency = 'all'
 
 /**
  * `method path` (with a JSON `body` for PUT) on a node at `consistency`,
  * with failover. Resolves with the node's answer; rejects as `forward` does
- * (a node's 4xx and 504 `TALLY_QUORUM_TIMEOUT` relayed as RelayedError). A
+ * (a node's 4xx, 504 `TALLY_QUORUM_TIMEOUT` and 503 `TALLY_QUORUM_UNAVAILABLE`
+ * relayed as RelayedError). A
  * client key also picks the node (rendezvous hashing), as for writes.
  */
 export function forwardLifecycle(

@@ -21,6 +21,8 @@ describe('classify', () => {
     [504, err('TALLY_QUORUM_TIMEOUT'), 'relay'],
     [504, undefined, 'retry'],
     [502, err('TALLY_QUORUM_TIMEOUT'), 'retry'],
+    [503, err('TALLY_QUORUM_UNAVAILABLE'), 'relay'],
+    [504, err('TALLY_QUORUM_UNAVAILABLE'), 'retry'],
   ] as const)('HTTP %d %j → %s', (status, json, want) => {
     expect(classify(status, json)).toBe(want)
   })

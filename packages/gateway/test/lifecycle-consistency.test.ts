@@ -150,3 +150,64 @@ describe('a delete through the gateway right after a write elsewhere', () => {
     }
   })
 })
+
+describe('a delete at the default level while a member is down', () => {
+  let nodes: RealNode[] = []
+  let stop: () => Promise<void> = async () => {}
+  let app: FastifyInstance
+  let resp: RespListener
+
+  beforeAll(async () => {
+    ;({ nodes, stop } = await startCluster(3, ['--resp-port', 'any']))
+    app = await gatewayFor(nodes, { requestTimeoutMs: 3000, deadlineMs: 10_000 })
+    resp = await respFor(app)
+    await (nodes[2] as RealNode).kill()
+    // Both survivors hold n3 dead (no LEAVE was sent: it was killed).
+    await until(
+      async () => {
+        const h = await Promise.all(
+          nodes.slice(0, 2).map(async (n) => (await (await fetch(`${n.url}/health`)).json()) as HealthBody),
+        )
+        return h.every((b) => b.peers.dead === 1)
+      },
+      { what: 'n3 dead on n1 and n2', timeoutMs: 30_000 },
+    )
+  }, 120_000)
+  afterAll(async () => {
+    await resp?.close()
+    await app?.close()
+    await stop()
+  })
+
+  type HealthBody = { peers: { dead: number } }
+
+  it('HTTP: 503 TALLY_QUORUM_UNAVAILABLE naming the down member and ?consistency=quorum; quorum deletes', async () => {
+    const n1 = nodes[0] as RealNode
+    await fetch(`${n1.url}/counters/gw-down/increment`, {
+      method: 'POST',
+      headers: json,
+      body: '{"amount":3}',
+    })
+    const del = await app.inject({ method: 'DELETE', url: '/counters/gw-down' })
+    expect(del.statusCode).toBe(503)
+    expect(del.json().error.code).toBe('TALLY_QUORUM_UNAVAILABLE')
+    expect(del.json().error.message).toMatch(/down: n3/)
+    expect(del.json().error.message).toMatch(/\?consistency=quorum/)
+    expect(await (await fetch(`${n1.url}/counters/gw-down`)).json()).toMatchObject({ value: 3 })
+    const q = await app.inject({ method: 'DELETE', url: '/counters/gw-down?consistency=quorum' })
+    expect(q.statusCode).toBe(200)
+    expect(q.json()).toMatchObject({ name: 'gw-down', deleted: true, value: 0 })
+  })
+
+  it('RESP (ioredis): DEL answers the same error; TALLY.DEL … CONSISTENCY quorum deletes', async () => {
+    const gw = new Redis({ port: resp.port, host: '127.0.0.1', lazyConnect: true })
+    await gw.connect()
+    try {
+      expect(await gw.incrby('gw-down-r', 2)).toBe(2)
+      await expect(gw.del('gw-down-r')).rejects.toThrow(/TALLY_QUORUM_UNAVAILABLE.*down: n3/)
+      expect(await gw.call('TALLY.DEL', 'gw-down-r', 'CONSISTENCY', 'quorum')).toBe(1)
+    } finally {
+      gw.disconnect()
+    }
+  })
+})

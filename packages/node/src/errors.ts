@@ -29,6 +29,12 @@ export const NodeErrorCodes = {
   /** The write is durable here, but fewer replicas than required confirmed it in time (details: confirmed, required). */
   QUORUM_TIMEOUT: 'TALLY_QUORUM_TIMEOUT',
   /**
+   * A delete or TTL change at quorum/all needs more replicas than this node
+   * can reach (members it holds dead; details: required, reachable, down):
+   * refused at once, nothing changed.
+   */
+  QUORUM_UNAVAILABLE: 'TALLY_QUORUM_UNAVAILABLE',
+  /**
    * A bounded-counter decrement the node could not cover with its rights,
    * even after asking peers (details: localRights, value, requested, holder?).
    */

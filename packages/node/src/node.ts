@@ -126,6 +126,11 @@ export class TallyNode {
       ttlMs: o.idempotencyTtlMs,
       maxKeys: o.idempotencyMaxKeys,
       publish: (delta) => this.#publish(delta),
+      // A compensation is a write: lifted after a collection, a due expiry first (as in #apply).
+      beforeWrite: (name) => {
+        if (this.gc.mayRebase(name)) this.gc.beforeWrite(name)
+        if (this.lifecycle.marks.has(name)) this.lifecycle.applyDue(name)
+      },
     })
     this.#snapshots = new SnapshotScheduler({
       store: o.store,

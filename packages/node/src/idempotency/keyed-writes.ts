@@ -55,6 +55,14 @@ export interface KeyedWritesOptions {
    * eager push and the snapshot trigger. Must not throw.
    */
   publish: (delta: Delta) => void
+  /**
+   * Called before a compensation's inverse operation on counter `name`, as
+   * before any local write: lifts own totals after a garbage collection and
+   * applies a due expiry first (resets/counter-gc.ts, counter-lifecycle.ts).
+   * Its own operations go into the compensation's delta and log record. May
+   * throw what the map's writes throw (the compensation is not written then).
+   */
+  beforeWrite?: (name: string) => void
 }
 
 /**
@@ -214,18 +222,21 @@ export class KeyedWrites implements KeyHooks {
   // happens once, across restarts), then replicated like any local write. Never rejects.
   async #writeCompensation(rec: KeyRecord): Promise<void> {
     const { map, logger: log } = this.#o
+    const before = map.seq
     try {
+      // The same lift as any write (a counter collected since the duplicate): in the same delta.
+      this.#o.beforeWrite?.(rec.name)
       if (rec.op === 'increment') map.decrement(rec.name, rec.amount)
       else map.increment(rec.name, rec.amount)
     } catch (err) {
       log.error({ err, key: rec.key, name: rec.name }, 'cannot compensate a duplicate application')
       return
     }
-    const seq = map.seq
-    const delta = map.deltaFor(map.replica, seq - 1)
+    const delta = map.deltaFor(map.replica, before)
     const updated: KeyRecord = { ...rec, compensated: true }
     try {
-      await this.#o.fence.append(seq, delta, updated)
+      // Pending from its first seq on (a lift may come before the inverse operation).
+      await this.#o.fence.append(before + 1, delta, updated)
     } catch (err) {
       log.error({ err, key: rec.key }, 'appendLocal of a compensation failed')
       return

@@ -3,12 +3,12 @@
 // in one go (setImmediate): local deltas merged into one PUSH sequence per
 // target, each received change forwarded once, verbatim, to peers other
 // than its sender. Key records ride with the delta that carries their
-// operations.
+// operations, and the reset marks of its counters lead it (resets/delta-marks.ts).
 
 import type { Delta } from '@tally/crdt'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
 import type { Membership } from '../membership/membership.js'
-import { type KeyTuple, MsgType, type PushMsg, toKeyTuple } from '../wire/messages.js'
+import { type KeyTuple, type Message, MsgType, type PushMsg, toKeyTuple } from '../wire/messages.js'
 import type { Transport } from '../wire/transport.js'
 import { chunkPush, mergeDeltas } from './anti-entropy.js'
 
@@ -29,6 +29,11 @@ export interface EagerPushOptions {
   fanout: number
   /** Counters to bump: PUSH frames sent for local changes, and forwards. */
   stats: { pushesOut: number; forwards: number }
+  /**
+   * Messages to send ahead of a delta in its sequence (the MARKS of its
+   * counters, resets/delta-marks.ts); none when absent. Must not throw.
+   */
+  ahead?: (delta: Delta) => Message[]
 }
 
 /** The batching queue of eager push and forwarding. */
@@ -72,10 +77,11 @@ export class EagerPush {
     const fwd = this.#forwards
     this.#forwards = []
     for (const { delta, k, from } of fwd) {
-      // Forwarded verbatim: the key records with the delta that carries their operations.
+      // Forwarded verbatim: the key records with the delta that carries their operations; led by
+      // this node's marks of its counters (merged from the sender's, which came first, and more).
       const msg: PushMsg = k ? { t: MsgType.PUSH, f: self, delta, k } : { t: MsgType.PUSH, f: self, delta }
       // One array for every target: the transport encodes it once.
-      const seq = [msg]
+      const seq: Message[] = [...(this.#o.ahead?.(delta as Delta) ?? []), msg]
       for (const addr of m.pushTargets(this.#o.fanout, from)) {
         this.#o.transport.sendAll(addr, seq)
         this.#o.stats.forwards++
@@ -88,15 +94,17 @@ export class EagerPush {
     const self = this.#o.membership.self.id
     const delta = mergeDeltas(outbox)
     // One sequence per peer: the key records may need more than one frame.
-    const msgs: PushMsg[] = chunkPush(delta, keys, CHUNK_ENTRIES, CHUNK_KEYS).map((p) =>
+    const pushes: PushMsg[] = chunkPush(delta, keys, CHUNK_ENTRIES, CHUNK_KEYS).map((p) =>
       p.k
         ? { t: MsgType.PUSH, f: self, delta: p.delta, k: p.k }
         : { t: MsgType.PUSH, f: self, delta: p.delta },
     )
+    // The marks of its counters lead the sequence: the receiver merges them before the totals.
+    const msgs: Message[] = [...(this.#o.ahead?.(delta) ?? []), ...pushes]
     // The same array to every target: the transport encodes it once.
     for (const addr of targets) {
       this.#o.transport.sendAll(addr, msgs)
-      this.#o.stats.pushesOut += msgs.length
+      this.#o.stats.pushesOut += pushes.length
     }
   }
 

@@ -58,6 +58,11 @@ export interface MarksHooks {
   round(targets: readonly string[]): void
   /** A MARKS message (shape-checked). */
   onMessage(msg: MarksMsg): void
+  /**
+   * The MARKS messages to lead a PUSH sequence carrying `delta`: the marks of
+   * its counters (resets/delta-marks.ts). Must not throw.
+   */
+  ahead(delta: Delta): MarksMsg[]
 }
 
 /** How the replicator reaches the key ledger: key records travel with the deltas of their operations. */
@@ -162,6 +167,7 @@ export class Replicator {
       membership: o.membership,
       fanout: o.fanout,
       stats: this.stats,
+      ...(o.marks ? { ahead: (d: Delta) => (o.marks as MarksHooks).ahead(d) } : {}),
     })
   }
 
@@ -225,7 +231,9 @@ export class Replicator {
     const { f, a } = this.#origin()
     const msg: PushMsg = { t: MsgType.PUSH, f, a, delta, q: id }
     if (record) msg.k = [toKeyTuple(record)]
-    for (const addr of this.#o.membership.reachable()) this.#o.transport.send(addr, msg)
+    // The marks of its counters lead it (resets/delta-marks.ts).
+    const seq: Message[] = [...(this.#o.marks?.ahead(delta) ?? []), msg]
+    for (const addr of this.#o.membership.reachable()) this.#o.transport.sendAll(addr, seq)
     return result.then((others) => others + 1)
   }
 
@@ -371,7 +379,9 @@ export class Replicator {
     )
     // The ask-back summary rides on the last part, after every entry.
     if (askBack) (msgs[msgs.length - 1] as PushMsg).s = map.summary()
-    this.#o.transport.sendAll(addr, msgs)
+    // The marks of the slice's counters lead it (resets/delta-marks.ts): merged before its totals.
+    const ahead = this.#o.marks?.ahead(delta) ?? []
+    this.#o.transport.sendAll(addr, ahead.length > 0 ? [...ahead, ...msgs] : msgs)
     this.stats.pushesOut += msgs.length
   }
 

@@ -21,6 +21,7 @@ import type { Transport } from '../wire/transport.js'
 import type { CounterLifecycle } from './counter-lifecycle.js'
 import type { MarkTuple } from './mark-tuple.js'
 import type { ResetKeyRecord } from './marks-record.js'
+import { replicasShort } from './replicas-short.js'
 
 /** Options of {@link ConsistentResets}. Durations in ms. */
 export interface ConsistentResetsOptions {
@@ -86,10 +87,12 @@ export class ConsistentResets {
    * `reset`, then waits until that many hold its mark. A key already
    * answered here (or by a replica that answered the pull) is answered from
    * its record by `reset`, which then changes nothing. Rejects with what
-   * `reset` rejects with, or NodeError TALLY_QUORUM_TIMEOUT (details
-   * `confirmed`, `required`): before the reset when too few answered the pull
-   * (nothing reset), after it when too few confirmed the mark in time (it is
-   * durable here and will replicate).
+   * `reset` rejects with, or NodeError TALLY_QUORUM_UNAVAILABLE at once,
+   * nothing sent nor changed, when fewer replicas than required can be
+   * reached (members held dead: replicas-short.ts), or NodeError
+   * TALLY_QUORUM_TIMEOUT (details `confirmed`, `required`): before the reset
+   * when too few answered the pull (nothing reset), after it when too few
+   * confirmed the mark in time (it is durable here and will replicate).
    */
   async run<T>(
     name: string,
@@ -104,6 +107,8 @@ export class ConsistentResets {
       if (key !== undefined) this.#sendMarks(name, key, undefined)
       return answer
     }
+    const short = replicasShort(level, this.#view(need))
+    if (short) throw short
     await this.#pull(name, key, need)
     const answer = await reset()
     const confirmed = await this.#replicate(name, key, need)
@@ -139,6 +144,21 @@ export class ConsistentResets {
   stop(): void {
     this.#pullAcks.finishAll()
     this.#markAcks.finishAll()
+  }
+
+  // Who can be pulled: members not held dead, and self.
+  #view(required: number): { required: number; reachable: number; down: string[]; unknown: number } {
+    const m = this.#o.membership
+    const down = m
+      .list()
+      .filter((p) => p.state === 'dead')
+      .map((p) => p.id)
+    return {
+      required,
+      reachable: m.reachable().length + 1,
+      down,
+      unknown: Math.max(0, this.#o.clusterSize() - m.size()),
+    }
   }
 
   // Pulls `name` from every reachable peer until need − 1 answered; merges their answers durably.

@@ -24,6 +24,7 @@ import { ExpiryQueue } from './expiry-queue.js'
 import { HybridClock } from './hybrid-clock.js'
 import { type MarkTuple, ttlOf, ttlTuple } from './mark-tuple.js'
 import type { MarksRecord, ResetKeyRecord, ResetOp } from './marks-record.js'
+import { UnwrittenMarks } from './unwritten-marks.js'
 
 /** Options of {@link CounterLifecycle}. Durations in ms. */
 export interface CounterLifecycleOptions {
@@ -68,6 +69,8 @@ export class CounterLifecycle {
   readonly #queue = new ExpiryQueue()
   readonly #keys = new Map<string, ResetKeyRecord>()
   readonly #inflight = new Map<string, Promise<unknown>>()
+  // Counters with a local mark change still being written: not sent with deltas yet.
+  readonly #unwritten = new UnwrittenMarks()
   #timer: NodeJS.Timeout | undefined
   #timerAt = Number.POSITIVE_INFINITY
   #running = false
@@ -206,7 +209,7 @@ export class CounterLifecycle {
     this.marks.setApplied(name, t)
     this.expiries++
     const rec: MarksRecord = { tuples: tuple ? [tuple] : [], applied: [[name, ttlTuple(t)]], keys: [] }
-    this.#o.fence.appendMarks(rec).then(
+    this.#appendLocal(rec).then(
       () => {
         if (tuple) this.#o.send([tuple])
       },
@@ -298,12 +301,35 @@ export class CounterLifecycle {
    * A failed append has closed the fence; nothing is sent then. Never throws.
    */
   logAndSend(rec: MarksRecord, tuples: MarkTuple[]): void {
-    this.#o.fence.appendMarks(rec).then(
+    this.#appendLocal(rec).then(
       () => {
         if (tuples.length > 0) this.#o.send(tuples)
       },
       () => {}, // the fence has logged it and stops the node
     )
+  }
+
+  /**
+   * True when every local change of `name`'s mark is durable (none being
+   * written): only then may its mark ride with a delta (delta-marks.ts), so a
+   * crash never leaves a peer holding a mark this node lost. O(1).
+   */
+  markWritten(name: string): boolean {
+    return !this.#unwritten.has(name)
+  }
+
+  // Appends a local change through the fence; its counters count as unwritten until it is durable
+  // (for good if it fails: the fence then stops the node, and nothing more is sent).
+  #appendLocal(rec: MarksRecord): Promise<void> {
+    const names = rec.tuples.map((t) => t[0])
+    this.#unwritten.add(names)
+    const p = this.#o.fence.appendMarks(rec)
+    if (names.length > 0)
+      p.then(
+        () => this.#unwritten.written(names),
+        () => {},
+      )
+    return p
   }
 
   #reset(name: string): MarkTuple | null {
@@ -345,7 +371,7 @@ export class CounterLifecycle {
       rec.keys.push(kept)
     }
     if (rec.tuples.length === 0 && rec.keys.length === 0) return answer
-    const p = this.#o.fence.appendMarks(rec)
+    const p = this.#appendLocal(rec)
     if (key !== undefined) this.#inflight.set(key, p)
     try {
       await p

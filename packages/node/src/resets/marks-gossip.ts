@@ -6,12 +6,14 @@
 // (deleted or expiring counters) and merging is idempotent, so the whole set
 // is the delta.
 
+import type { Delta } from '@tally/crdt'
 import type { Membership } from '../membership/membership.js'
 import { type MarksMsg, MsgType } from '../wire/messages.js'
 import type { Transport } from '../wire/transport.js'
 import type { CounterGc } from './counter-gc.js'
 import type { CounterLifecycle } from './counter-lifecycle.js'
-import { MAX_MARK_TUPLES, type MarkTuple } from './mark-tuple.js'
+import { markChunks as chunks, marksAhead } from './delta-marks.js'
+import type { MarkTuple } from './mark-tuple.js'
 
 /** Counters of mark gossip, for /metrics. */
 export interface MarksGossipStats {
@@ -19,11 +21,19 @@ export interface MarksGossipStats {
   setsOut: number
   tuplesIn: number
   changedIn: number
+  /** Mark tuples sent ahead of a delta (delta-marks.ts). */
+  aheadOut: number
 }
 
 /** The MARKS side of replication. */
 export class MarksGossip {
-  readonly stats: MarksGossipStats = { probesOut: 0, setsOut: 0, tuplesIn: 0, changedIn: 0 }
+  readonly stats: MarksGossipStats = {
+    probesOut: 0,
+    setsOut: 0,
+    tuplesIn: 0,
+    changedIn: 0,
+    aheadOut: 0,
+  }
   readonly #life: CounterLifecycle
   readonly #transport: Transport
   readonly #members: Membership
@@ -49,6 +59,19 @@ export class MarksGossip {
     for (const addr of this.#members.reachable()) {
       for (const m of chunks(tuples)) this.#transport.send(addr, { t: MsgType.MARKS, f, m })
     }
+  }
+
+  /**
+   * The MARKS messages to send ahead of `delta` in the same sequence: the
+   * durable marks of the counters it carries (delta-marks.ts). Empty when
+   * none of them has a mark: O(1) when this node holds no marks. Never throws.
+   */
+  ahead(delta: Delta): MarksMsg[] {
+    const tuples = marksAhead(delta, this.#life.marks, (name) => !this.#life.markWritten(name))
+    if (tuples.length === 0) return []
+    this.stats.aheadOut += tuples.length
+    const f = this.#members.self.id
+    return chunks(tuples).map((m) => ({ t: MsgType.MARKS, f, m }))
   }
 
   /** One anti-entropy round: a digest probe to each target (only when this node holds marks). */
@@ -91,10 +114,4 @@ export class MarksGossip {
     })
     this.stats.setsOut++
   }
-}
-
-function chunks(tuples: MarkTuple[]): MarkTuple[][] {
-  const out: MarkTuple[][] = []
-  for (let i = 0; i < tuples.length; i += MAX_MARK_TUPLES) out.push(tuples.slice(i, i + MAX_MARK_TUPLES))
-  return out
 }

@@ -1,7 +1,8 @@
 // In-process transport for fast multi-node tests: every message goes through
 // the real frame codec (so the wire rules are the same) and is delivered on a
 // later macrotask. A shared MemoryNetwork can cut links (partitions), drop or
-// duplicate messages with a seeded random source.
+// duplicate messages with a seeded random source, and hold chosen sequences
+// back until released (to deliver one path's messages ahead of another's).
 
 import { encodeFrame, FrameDecoder } from './frame-codec.js'
 import { type Message, readMessage } from './messages.js'
@@ -14,6 +15,12 @@ export class MemoryNetwork {
   /** Probability in [0,1] that a message is dropped / delivered twice. */
   dropRate = 0
   dupRate = 0
+  /**
+   * Sequences from `from` to `to` (addresses) for which this returns true are
+   * held back, in order, until {@link release}; undefined holds nothing.
+   */
+  holdIf: ((from: string, to: string, msgs: readonly Message[]) => boolean) | undefined
+  readonly #held: Array<() => void> = []
   #rand: () => number
 
   /** `seed` makes drops and duplicates reproducible. */
@@ -38,6 +45,23 @@ export class MemoryNetwork {
   /** Restores every link. */
   heal(): void {
     this.#cut.clear()
+  }
+
+  /** Number of sequences held back now. */
+  get held(): number {
+    return this.#held.length
+  }
+
+  /** Stops holding (clears {@link holdIf}) and delivers every held sequence, in the order they were sent. */
+  release(): void {
+    this.holdIf = undefined
+    for (const deliver of this.#held.splice(0)) setTimeout(deliver, 0)
+  }
+
+  /** Delivers `deliver` on a later macrotask, or holds it when {@link holdIf} says so. */
+  schedule(from: string, to: string, msgs: readonly Message[], deliver: () => void): void {
+    if (this.holdIf?.(from, to, msgs)) this.#held.push(deliver)
+    else setTimeout(deliver, 0)
   }
 
   /** Decides the fate of one message from `from` to `to`: how many copies arrive (0, 1 or 2). */
@@ -88,11 +112,11 @@ export class MemoryTransport implements Transport {
     const n = this.#net.copies(this.#addr, addr)
     if (n === 0) this.#stats.dropped += msgs.length
     for (let i = 0; i < n; i++) {
-      setTimeout(() => {
+      this.#net.schedule(this.#addr, addr, msgs, () => {
         const target = this.#net.nodes.get(addr)
         if (!target) return
         for (const f of frames) target.#deliver(f, this.#addr)
-      }, 0)
+      })
     }
   }
 

@@ -133,3 +133,30 @@ describe('keyed deletes and TTL changes on another replica', () => {
     await until(() => at(c, 'r', 2), { what: "n3's 2 on every node", timeoutMs: 15_000 })
   })
 })
+
+describe('delete and TTL at all with a member down', () => {
+  it('answer TALLY_QUORUM_UNAVAILABLE at once, naming the member, with nothing pulled or changed; quorum still works', async () => {
+    const net = new MemoryNetwork(25)
+    // A pull that went out would end, after this, in TALLY_QUORUM_TIMEOUT instead.
+    const c = await cluster(net, 3, { quorumTimeoutMs: 1_000 })
+    const [n1] = c as [SimNode]
+    await inc(n1, 'd', 4)
+    net.partition(['n3:1'], ['n1:1', 'n2:1'])
+    await until(() => n1.node.membership.counts().dead === 1, { what: 'n3 dead at n1', timeoutMs: 15_000 })
+    const pulls = n1.node.resets.stats.pullsOut
+    const err = await n1.node.delete('d', undefined, 'all').catch((e: unknown) => e)
+    expect(err).toMatchObject({
+      code: 'TALLY_QUORUM_UNAVAILABLE',
+      details: { required: 3, reachable: 2, down: 'n3' },
+    })
+    expect((err as Error).message).toMatch(/consistency=quorum/)
+    const ttl = await n1.node.expire('d', 60_000, undefined, 'all').catch((e: unknown) => e)
+    expect(ttl).toMatchObject({ code: 'TALLY_QUORUM_UNAVAILABLE' })
+    expect([n1.node.resets.stats.pullsOut, n1.node.value('d'), n1.node.lifecycle.marks.has('d')]).toEqual([
+      pulls,
+      4,
+      false,
+    ])
+    expect(await n1.node.delete('d', undefined, 'quorum')).toEqual({ name: 'd', deleted: true, value: 0 })
+  }, 30_000)
+})

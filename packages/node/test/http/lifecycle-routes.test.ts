@@ -184,15 +184,22 @@ describe('TTL routes', () => {
 })
 
 describe('consistency levels a node cannot reach', () => {
-  it('a quorum delete with no peer to pull from is a 504 TALLY_QUORUM_TIMEOUT and deletes nothing', async () => {
+  it('a quorum delete with no peer to pull from is a 503 TALLY_QUORUM_UNAVAILABLE at once and deletes nothing', async () => {
     const lone = (await startSim(new MemoryNetwork(), 'lone', [], { clusterSize: 3, quorumTimeoutMs: 100 }))
       .node
     const api = buildApp({ node: lone })
     try {
       await api.inject({ method: 'POST', url: '/counters/held/increment', payload: { amount: 3 } })
       const res = await api.inject({ method: 'DELETE', url: '/counters/held?consistency=quorum' })
-      expect(res.statusCode).toBe(504)
-      expect(res.json().error).toMatchObject({ code: 'TALLY_QUORUM_TIMEOUT', confirmed: 1, required: 2 })
+      // --cluster-size 3 and no member known: no pull could reach a second replica.
+      expect(res.statusCode).toBe(503)
+      expect(res.json().error).toMatchObject({
+        code: 'TALLY_QUORUM_UNAVAILABLE',
+        required: 2,
+        reachable: 1,
+        down: '',
+      })
+      expect(res.json().error.message).toMatch(/2 not known to this node yet/)
       expect((await api.inject('/counters/held')).json()).toEqual({ name: 'held', value: 3 })
       const ttl = await api.inject({
         method: 'PUT',
@@ -200,11 +207,11 @@ describe('consistency levels a node cannot reach', () => {
         headers: json,
         payload: { ttlMs: 5000 },
       })
-      expect(ttl.statusCode).toBe(504)
+      expect(ttl.statusCode).toBe(503)
       expect(lone.ttlMs('held')).toBeUndefined()
       const one = await api.inject({ method: 'DELETE', url: '/counters/held?consistency=one' })
       expect(one.json()).toEqual({ name: 'held', deleted: true, value: 0 })
-      // Two pulls found no peer to send to; nothing came in.
+      // Neither pulled; nothing came in.
       expect((await api.inject('/stats')).json().resets).toEqual({
         pullsOut: 0,
         pullsIn: 0,

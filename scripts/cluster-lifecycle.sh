@@ -261,6 +261,25 @@ spawn() {
   done
 }
 
+# settle_spawns: a component whose pid file was just written can still be a
+# copy of this shell about to exec node (an interrupt can land between the
+# two), and is_our_process does not recognise it yet. Give every such pid a
+# moment (at most 5 s in all) to become the component, so that it is listed
+# and stopped with the others instead of being left running.
+settle_spawns() {
+  local name file pid budget=100
+  while IFS= read -r name; do
+    file=$(pid_file "$name")
+    [[ -r $file ]] || continue
+    pid=$(<"$file")
+    is_uint "$pid" || continue
+    while ((budget > 0)) && ! is_our_process "$pid" "$name" && pid_alive "$pid"; do
+      sleep 0.05
+      budget=$((budget - 1))
+    done
+  done < <(all_components)
+}
+
 # wait_healthy NAME...: poll each component's /health until it answers 200,
 # showing what it still waits for. Fails (showing the log tail) when a
 # process dies or the deadline passes.
@@ -352,6 +371,7 @@ guarded() {
   trap '' INT TERM HUP
   if [[ -t 1 ]]; then printf '\r\e[K'; fi
   local name pid started=() i names=()
+  settle_spawns
   while read -r name pid; do
     if [[ $'\n'$before$'\n' != *$'\n'"$name $pid"$'\n'* ]]; then started+=("$name"); fi
   done < <(component_pids)

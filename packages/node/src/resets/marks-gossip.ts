@@ -104,8 +104,12 @@ export class MarksGossip {
 
   #sendAll(addr: string, askBack: boolean): void {
     const f = this.#members.self.id
-    // A mark whose counter this node does not hold is not passed on (see CounterLifecycle.isBareMark).
-    const parts = chunks(this.#life.marks.tuples().filter((t) => !this.#life.isBareMark(t[0])))
+    // A mark whose counter this node does not hold is not passed on (see CounterLifecycle.isBareMark),
+    // nor one with a local change still being written: a crash before it is durable must not leave a
+    // peer holding a mark that covers own operations this node then lost (the rule of ahead()).
+    const parts = chunks(
+      this.#life.marks.tuples().filter((t) => !this.#life.isBareMark(t[0]) && this.#life.markWritten(t[0])),
+    )
     if (parts.length === 0) parts.push([])
     parts.forEach((m, i) => {
       const msg: MarksMsg = { t: MsgType.MARKS, f, m }

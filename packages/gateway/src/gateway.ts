@@ -15,6 +15,7 @@ import { policyFor } from './health.js'
 import { mergeMarkedStates, safeValue } from './marked-state.js'
 import { NodeHistory } from './node-history.js'
 import { ReadCoalescer } from './read-coalescer.js'
+import { homeKey } from './read-home.js'
 import { Registry } from './registry.js'
 import { Sampler } from './sampler.js'
 import { type StrategyName, strategyFor } from './strategies.js'
@@ -211,10 +212,14 @@ export class Gateway {
   /**
    * A plain read (`GET path`) from one node, with failover. Concurrent reads
    * of the same `path` share one request issued after each of them arrived
-   * ({@link ReadCoalescer}), and so share its answer or its error.
+   * ({@link ReadCoalescer}), and so share its answer or its error. The node
+   * is the read's home (read-home.ts: every read of one counter goes to one
+   * usable node), then the next in that counter's order on failure.
    */
   read(path: string): Promise<Served> {
-    return this.reads.plain.run(path, () => forward(this.registry, { method: 'GET', path }, this.limits))
+    return this.reads.plain.run(path, () =>
+      forward(this.registry, { method: 'GET', path }, this.limits, { home: homeKey(path) }),
+    )
   }
 
   /**

@@ -13,7 +13,14 @@ import {
   onSuccess,
 } from './health.js'
 import { ReadChannel } from './read-channel.js'
-import { INITIAL_STRATEGY_STATE, rendezvous, type Strategy, type StrategyState } from './strategies.js'
+import { readHome } from './read-home.js'
+import {
+  INITIAL_STRATEGY_STATE,
+  leastLoaded,
+  rendezvous,
+  type Strategy,
+  type StrategyState,
+} from './strategies.js'
 import { createPool } from './upstream.js'
 
 /** Load a node reports in `GET /health`. */
@@ -201,6 +208,26 @@ export class Registry {
    * to the same node. Undefined when every node was tried.
    */
   pick(tried: ReadonlySet<string>, affinity?: string): NodeEntry | undefined {
+    const pool = this.#candidates(tried)
+    if (affinity !== undefined) return rendezvous(pool, affinity)
+    const { node, state } = this.#strategy(pool, this.#strategyState, this.rng)
+    this.#strategyState = state
+    return node
+  }
+
+  /**
+   * Chooses the node for the next attempt of a plain read whose home key is
+   * `home` (`homeKey` of read-home.ts), among the same candidates as
+   * {@link pick}: the read's home ({@link readHome}: rendezvous on the key;
+   * under `least-loaded`, only among candidates within `HOME_SLACK` of the
+   * least loaded). Undefined when every node was tried.
+   */
+  pickRead(tried: ReadonlySet<string>, home: string): NodeEntry | undefined {
+    return readHome(this.#candidates(tried), home, this.#strategy === leastLoaded)
+  }
+
+  // Nodes not in `tried`: the usable ones, or every one of them when none is usable.
+  #candidates(tried: ReadonlySet<string>): NodeEntry[] {
     // One pass, no intermediate copies (this runs once per node request).
     const fresh: NodeEntry[] = []
     const usable: NodeEntry[] = []
@@ -209,11 +236,7 @@ export class Registry {
       fresh.push(e)
       if (isUsable(e.health)) usable.push(e)
     }
-    const pool = usable.length > 0 ? usable : fresh
-    if (affinity !== undefined) return rendezvous(pool, affinity)
-    const { node, state } = this.#strategy(pool, this.#strategyState, this.rng)
-    this.#strategyState = state
-    return node
+    return usable.length > 0 ? usable : fresh
   }
 
   /** Records a successful exchange (check or request) with `e`. */

@@ -42,7 +42,9 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
     const ans =
       req.method === 'GET' && req.headers === undefined && node.reads !== undefined
         ? await node.reads.get(req.path, req.timeoutMs)
-        : await send(node.pool, req)
+        : req.pipelined === true && req.method === 'POST' && node.writes !== undefined
+          ? await node.writes.post(req.path, req.headers ?? {}, req.body, req.timeoutMs)
+          : await send(node.pool, req)
     const outcome = classify(ans.status, ans.json)
     if (outcome === 'retry') {
       const reason = `HTTP ${ans.status}${errorOf(ans.json) ? ` ${errorOf(ans.json)?.code}` : ''}`

@@ -169,7 +169,8 @@ export class Gateway {
    * attempt; `consistency` is passed to the node, which does the quorum acks.
    * A client-supplied key also picks the node (rendezvous hashing), so a
    * client's retry usually meets the node that holds its record. A quorum/all
-   * write gets `quorumTimeoutMs` more per attempt.
+   * write gets `quorumTimeoutMs` more per attempt; any other goes on the
+   * node's pipelined write channel (`UpstreamRequest.pipelined`).
    */
   write(
     path: string,
@@ -181,7 +182,13 @@ export class Gateway {
     const q = consistency === undefined ? '' : `?consistency=${consistency}`
     return forward(
       this.registry,
-      { method: 'POST', path: `${path}${q}`, body: { amount }, headers: { 'idempotency-key': key } },
+      {
+        method: 'POST',
+        path: `${path}${q}`,
+        body: { amount },
+        headers: { 'idempotency-key': key },
+        pipelined: consistency === undefined || consistency === 'one',
+      },
       this.limitsFor(consistency),
       // A client's key routes by rendezvous hashing, so the client's own retry reaches the same node;
       // a generated key is used once, so the configured strategy balances those writes.

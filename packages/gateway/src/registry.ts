@@ -49,6 +49,8 @@ export interface NodeEntry {
   readonly pool: Pool
   /** Pipelined reads (plain and consistency `GET`s) of an `http:` node; undefined for other origins. */
   readonly reads: ReadChannel | undefined
+  /** Pipelined plain-level writes (`UpstreamRequest.pipelined`) of an `http:` node; undefined for other origins. */
+  readonly writes: ReadChannel | undefined
 }
 
 /** Discovery answers in a row that may leave out a healthy node before it is dropped. */
@@ -120,6 +122,7 @@ export class Registry {
         inflight: 0,
         pool: createPool(key, this.#timeoutMs),
         reads: key.startsWith('http:') ? new ReadChannel(key) : undefined,
+        writes: key.startsWith('http:') ? new ReadChannel(key) : undefined,
       }
       this.#nodes.set(key, e)
     }
@@ -260,5 +263,5 @@ export class Registry {
 
 // Closes a node's connections (in-flight requests finish first). Never rejects.
 function closeNode(e: NodeEntry): Promise<void> {
-  return Promise.all([e.pool.close().catch(() => {}), e.reads?.close()]).then(() => {})
+  return Promise.all([e.pool.close().catch(() => {}), e.reads?.close(), e.writes?.close()]).then(() => {})
 }

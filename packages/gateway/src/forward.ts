@@ -42,7 +42,9 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
     const ans =
       req.method === 'GET' && req.headers === undefined && node.reads !== undefined
         ? await node.reads.get(req.path, req.timeoutMs)
-        : await send(node.pool, req)
+        : req.pipelined === true && req.method === 'POST' && node.writes !== undefined
+          ? await node.writes.post(req.path, req.headers ?? {}, req.body, req.timeoutMs)
+          : await send(node.pool, req)
     const outcome = classify(ans.status, ans.json)
     if (outcome === 'retry') {
       const reason = `HTTP ${ans.status}${errorOf(ans.json) ? ` ${errorOf(ans.json)?.code}` : ''}`
@@ -86,12 +88,15 @@ async function attempt(reg: Registry, node: NodeEntry, req: UpstreamRequest): Pr
  * most once per request. With `affinity` (a client's Idempotency-Key) nodes are
  * chosen by rendezvous hashing on it, so a client's retry meets the node (and
  * its idempotency record) that served the first try whenever it is usable.
+ * With `{ home }` (a plain read's home key) nodes are chosen by
+ * {@link Registry.pickRead}: the read's home first, then the next in that
+ * key's order.
  */
 export async function forward(
   reg: Registry,
   req: Omit<UpstreamRequest, 'timeoutMs'>,
   limits: ForwardLimits,
-  affinity?: string,
+  affinity?: string | { readonly home: string },
 ): Promise<Served> {
   const start = reg.now()
   const tried = new Set<string>()
@@ -104,7 +109,7 @@ export async function forward(
         'TALLY_UPSTREAM_TIMEOUT',
         `no node answered within ${limits.deadlineMs} ms (${failures.join('; ')})`,
       )
-    const node = reg.pick(tried, affinity)
+    const node = typeof affinity === 'object' ? reg.pickRead(tried, affinity.home) : reg.pick(tried, affinity)
     if (!node) break
     tried.add(node.key)
     if (tried.size > 1) reg.events.retry()

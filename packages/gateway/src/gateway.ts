@@ -15,6 +15,7 @@ import { policyFor } from './health.js'
 import { mergeMarkedStates, safeValue } from './marked-state.js'
 import { NodeHistory } from './node-history.js'
 import { ReadCoalescer } from './read-coalescer.js'
+import { homeKey } from './read-home.js'
 import { Registry } from './registry.js'
 import { Sampler } from './sampler.js'
 import { type StrategyName, strategyFor } from './strategies.js'
@@ -168,7 +169,8 @@ export class Gateway {
    * attempt; `consistency` is passed to the node, which does the quorum acks.
    * A client-supplied key also picks the node (rendezvous hashing), so a
    * client's retry usually meets the node that holds its record. A quorum/all
-   * write gets `quorumTimeoutMs` more per attempt.
+   * write gets `quorumTimeoutMs` more per attempt; any other goes on the
+   * node's pipelined write channel (`UpstreamRequest.pipelined`).
    */
   write(
     path: string,
@@ -180,7 +182,13 @@ export class Gateway {
     const q = consistency === undefined ? '' : `?consistency=${consistency}`
     return forward(
       this.registry,
-      { method: 'POST', path: `${path}${q}`, body: { amount }, headers: { 'idempotency-key': key } },
+      {
+        method: 'POST',
+        path: `${path}${q}`,
+        body: { amount },
+        headers: { 'idempotency-key': key },
+        pipelined: consistency === undefined || consistency === 'one',
+      },
       this.limitsFor(consistency),
       // A client's key routes by rendezvous hashing, so the client's own retry reaches the same node;
       // a generated key is used once, so the configured strategy balances those writes.
@@ -211,10 +219,14 @@ export class Gateway {
   /**
    * A plain read (`GET path`) from one node, with failover. Concurrent reads
    * of the same `path` share one request issued after each of them arrived
-   * ({@link ReadCoalescer}), and so share its answer or its error.
+   * ({@link ReadCoalescer}), and so share its answer or its error. The node
+   * is the read's home (read-home.ts: every read of one counter goes to one
+   * usable node), then the next in that counter's order on failure.
    */
   read(path: string): Promise<Served> {
-    return this.reads.plain.run(path, () => forward(this.registry, { method: 'GET', path }, this.limits))
+    return this.reads.plain.run(path, () =>
+      forward(this.registry, { method: 'GET', path }, this.limits, { home: homeKey(path) }),
+    )
   }
 
   /**

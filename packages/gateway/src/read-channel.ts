@@ -2,9 +2,9 @@
 // persistent HTTP/1.1 connections of its own, without undici. Requests made
 // in one turn of the event loop leave in one write per connection; the
 // answers are split by a small parser (response-parser.ts) and handed back
-// as the node's raw text. Writes, health checks and stats polls still go
-// through the node's undici pool (upstream.ts): a write must never be
-// pipelined or re-sent by the transport.
+// as the node's raw text. A second channel per node carries plain-level
+// counter writes (see below); other writes, health checks and stats polls
+// go through the node's undici pool (upstream.ts).
 //
 // Requests are written at the end of the turn (turn-end.ts), so read
 // coalescing may still add readers to a request made earlier in that turn.
@@ -13,6 +13,12 @@
 // its connection down with it (an answer may still be on its way); the other
 // reads in flight on that connection are re-sent once on another connection
 // (a GET is safe to repeat), as undici does with idempotent requests.
+//
+// The same channel carries plain-level keyed writes when a node has one for
+// writes (`post`): a write is never re-sent by the channel. A connection lost
+// with a write in flight fails that write (`connect` if the connection never
+// opened, else `network`: the node may have applied it), and failover
+// retries it on another node with the same Idempotency-Key, as with undici.
 
 import { connect, type Socket } from 'node:net'
 import { AnswerParseError, type ParsedAnswer, ResponseParser } from './response-parser.js'
@@ -30,6 +36,9 @@ export const READ_IDLE_MS = 4000
 
 // A request target the gateway may send as is: origin-form, printable ASCII without spaces.
 const PATH = /^\/[\x21-\x7e]*$/
+// A header name the gateway may send as is (an HTTP token) and a value (printable ASCII, no CR/LF).
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const PRINTABLE = /^[\x20-\x7e]*$/
 
 interface Pending {
   readonly head: string
@@ -38,6 +47,7 @@ interface Pending {
   /** `performance.now()` past which the read has failed. */
   readonly deadline: number
   conn: Conn | undefined
+  /** May not be sent again (a write, or a read already re-sent once). */
   resent: boolean
   done: boolean
 }
@@ -57,9 +67,11 @@ interface Conn {
 }
 
 /**
- * Pipelined GETs to one node origin (`http://host:port`). Each request has
- * its own time budget; answers of any status resolve, with their raw text.
- * Not thread-safe (one event loop).
+ * Pipelined GETs ({@link ReadChannel.get}) or plain-level writes
+ * ({@link ReadChannel.post}) to one node origin (`http://host:port`); a
+ * node has one channel for each, so a write waiting for its fsync never
+ * holds up a read. Each request has its own time budget; answers of any
+ * status resolve, with their raw text. Not thread-safe (one event loop).
  */
 export class ReadChannel {
   readonly #host: string
@@ -98,22 +110,58 @@ export class ReadChannel {
    * connection failed after a re-send or the answer was malformed.
    */
   get(path: string, timeoutMs: number): Promise<UpstreamAnswer> {
+    if (!PATH.test(path)) return badRequest(`not a request target: ${JSON.stringify(path)}`)
+    return this.#request(
+      `GET ${path} HTTP/1.1\r\nhost: ${this.#hostHeader}\r\naccept: application/json\r\n\r\n`,
+      timeoutMs,
+      true,
+    )
+  }
+
+  /**
+   * Sends `POST path` with `headers` and the JSON `body`, pipelined like
+   * {@link get}, and reads the whole answer; resolves and rejects as
+   * {@link get} does, except that the request is never sent twice: when its
+   * connection is lost before its answer, it rejects (`connect` if the
+   * connection never opened: the node surely did not get it; else
+   * `network`: it may have been applied). Rejects with `connect` at once,
+   * sending nothing, when the path, a header or the body (after
+   * `JSON.stringify`; printable ASCII only) cannot be sent as is.
+   */
+  post(
+    path: string,
+    headers: Readonly<Record<string, string>>,
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<UpstreamAnswer> {
+    if (!PATH.test(path)) return badRequest(`not a request target: ${JSON.stringify(path)}`)
+    const text = JSON.stringify(body)
+    // Sent as latin1 bytes: printable ASCII only, so its length is its byte count (JSON escapes control characters).
+    if (text === undefined || !PRINTABLE.test(text)) return badRequest('the body is not plain ASCII JSON')
+    let head = `POST ${path} HTTP/1.1\r\nhost: ${this.#hostHeader}\r\naccept: application/json\r\ncontent-type: application/json\r\ncontent-length: ${text.length}\r\n`
+    for (const name in headers) {
+      const value = headers[name] as string
+      if (!HEADER_NAME.test(name) || !PRINTABLE.test(value))
+        return badRequest(`header ${JSON.stringify(name)} cannot be sent as is`)
+      head += `${name}: ${value}\r\n`
+    }
+    return this.#request(`${head}\r\n${text}`, timeoutMs, false)
+  }
+
+  // `resend`: the request may be sent once more when its connection is lost (reads only).
+  #request(head: string, timeoutMs: number, resend: boolean): Promise<UpstreamAnswer> {
     return new Promise((resolve, reject) => {
       if (this.#closed !== undefined) {
         reject(new UpstreamError('connect', 'connection to the node is closed'))
         return
       }
-      if (!PATH.test(path)) {
-        reject(new UpstreamError('connect', `not a request target: ${JSON.stringify(path)}`))
-        return
-      }
       const p: Pending = {
-        head: `GET ${path} HTTP/1.1\r\nhost: ${this.#hostHeader}\r\naccept: application/json\r\n\r\n`,
+        head,
         resolve,
         reject,
         deadline: performance.now() + timeoutMs,
         conn: undefined,
-        resent: false,
+        resent: !resend,
         done: false,
       }
       this.#inflight++
@@ -299,6 +347,10 @@ export class ReadChannel {
     this.#closing = undefined
     done?.()
   }
+}
+
+function badRequest(message: string): Promise<UpstreamAnswer> {
+  return Promise.reject(new UpstreamError('connect', message))
 }
 
 function describe(err: Error | undefined): string {

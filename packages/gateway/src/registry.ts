@@ -13,7 +13,14 @@ import {
   onSuccess,
 } from './health.js'
 import { ReadChannel } from './read-channel.js'
-import { INITIAL_STRATEGY_STATE, rendezvous, type Strategy, type StrategyState } from './strategies.js'
+import { readHome } from './read-home.js'
+import {
+  INITIAL_STRATEGY_STATE,
+  leastLoaded,
+  rendezvous,
+  type Strategy,
+  type StrategyState,
+} from './strategies.js'
 import { createPool } from './upstream.js'
 
 /** Load a node reports in `GET /health`. */
@@ -42,6 +49,8 @@ export interface NodeEntry {
   readonly pool: Pool
   /** Pipelined reads (plain and consistency `GET`s) of an `http:` node; undefined for other origins. */
   readonly reads: ReadChannel | undefined
+  /** Pipelined plain-level writes (`UpstreamRequest.pipelined`) of an `http:` node; undefined for other origins. */
+  readonly writes: ReadChannel | undefined
 }
 
 /** Discovery answers in a row that may leave out a healthy node before it is dropped. */
@@ -113,6 +122,7 @@ export class Registry {
         inflight: 0,
         pool: createPool(key, this.#timeoutMs),
         reads: key.startsWith('http:') ? new ReadChannel(key) : undefined,
+        writes: key.startsWith('http:') ? new ReadChannel(key) : undefined,
       }
       this.#nodes.set(key, e)
     }
@@ -201,6 +211,26 @@ export class Registry {
    * to the same node. Undefined when every node was tried.
    */
   pick(tried: ReadonlySet<string>, affinity?: string): NodeEntry | undefined {
+    const pool = this.#candidates(tried)
+    if (affinity !== undefined) return rendezvous(pool, affinity)
+    const { node, state } = this.#strategy(pool, this.#strategyState, this.rng)
+    this.#strategyState = state
+    return node
+  }
+
+  /**
+   * Chooses the node for the next attempt of a plain read whose home key is
+   * `home` (`homeKey` of read-home.ts), among the same candidates as
+   * {@link pick}: the read's home ({@link readHome}: rendezvous on the key;
+   * under `least-loaded`, only among candidates within `HOME_SLACK` of the
+   * least loaded). Undefined when every node was tried.
+   */
+  pickRead(tried: ReadonlySet<string>, home: string): NodeEntry | undefined {
+    return readHome(this.#candidates(tried), home, this.#strategy === leastLoaded)
+  }
+
+  // Nodes not in `tried`: the usable ones, or every one of them when none is usable.
+  #candidates(tried: ReadonlySet<string>): NodeEntry[] {
     // One pass, no intermediate copies (this runs once per node request).
     const fresh: NodeEntry[] = []
     const usable: NodeEntry[] = []
@@ -209,11 +239,7 @@ export class Registry {
       fresh.push(e)
       if (isUsable(e.health)) usable.push(e)
     }
-    const pool = usable.length > 0 ? usable : fresh
-    if (affinity !== undefined) return rendezvous(pool, affinity)
-    const { node, state } = this.#strategy(pool, this.#strategyState, this.rng)
-    this.#strategyState = state
-    return node
+    return usable.length > 0 ? usable : fresh
   }
 
   /** Records a successful exchange (check or request) with `e`. */
@@ -237,5 +263,5 @@ export class Registry {
 
 // Closes a node's connections (in-flight requests finish first). Never rejects.
 function closeNode(e: NodeEntry): Promise<void> {
-  return Promise.all([e.pool.close().catch(() => {}), e.reads?.close()]).then(() => {})
+  return Promise.all([e.pool.close().catch(() => {}), e.reads?.close(), e.writes?.close()]).then(() => {})
 }

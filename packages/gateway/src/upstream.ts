@@ -16,11 +16,12 @@ export const MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 /**
  * Reads in flight at once on one connection to a node (HTTP/1.1
- * pipelining). Only reads are pipelined: a write goes alone on an idle
- * connection and nothing is queued behind it, so a write is never re-sent
- * by the pool (a connection lost with a write in flight fails that attempt,
- * as without pipelining) and a write waiting for its fsync or quorum never
- * holds up reads or health checks.
+ * pipelining). Only reads are pipelined on the pool: a write sent through it
+ * goes alone on an idle connection and nothing is queued behind it, so a
+ * write is never re-sent by the pool (a connection lost with a write in
+ * flight fails that attempt, as without pipelining) and a write waiting for
+ * its fsync or quorum never holds up reads or health checks. (Plain-level
+ * counter writes go on the node's own write channel instead: read-channel.ts.)
  */
 export const PIPELINING = 8
 
@@ -35,6 +36,13 @@ export interface UpstreamRequest {
   /** JSON body (POST and PUT only). */
   readonly body?: unknown
   readonly headers?: Readonly<Record<string, string>>
+  /**
+   * A `POST` that may go on the node's pipelined write channel (read-channel.ts)
+   * instead of this pool: set for plain-level counter writes only (they answer
+   * at once, after their fsync; a quorum/all write waits for acks and would
+   * hold up the writes pipelined behind it).
+   */
+  readonly pipelined?: boolean
   /** Time budget of this one attempt, ms (queueing + connect + headers + body). */
   readonly timeoutMs: number
 }

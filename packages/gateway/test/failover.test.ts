@@ -183,8 +183,11 @@ describe('failover', () => {
       what: 'n1 back',
       timeoutMs: 15_000,
     })
+    // Reads of one counter go to its home node: read many counters, some of which have n1 as home
+    // (30 names all missing one of three nodes: odds (2/3)^30, about 5e-6).
     const served = new Set<string>()
-    for (let i = 0; i < 6; i++) served.add((await app.inject({ method: 'GET', url: '/counter' })).json().node)
+    for (let i = 0; i < 30; i++)
+      served.add((await app.inject({ method: 'GET', url: `/counters/c${i}` })).json().node)
     expect(served.has('n1')).toBe(true)
   })
 

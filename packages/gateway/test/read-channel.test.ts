@@ -16,6 +16,8 @@ interface RawNode {
   readonly sockets: Socket[]
   /** Every `data` event: connection index and the request lines it held. */
   readonly reads: Array<{ conn: number; paths: string[] }>
+  /** Every complete request, in arrival order: its connection, head (without the blank line) and body. */
+  readonly requests: Array<{ conn: number; head: string; body: string }>
 }
 
 /**
@@ -27,6 +29,7 @@ async function rawNode(
 ): Promise<RawNode> {
   const sockets: Socket[] = []
   const reads: RawNode['reads'] = []
+  const requests: RawNode['requests'] = []
   const server: Server = createServer((socket) => {
     const conn = sockets.push(socket) - 1
     let buf = ''
@@ -35,8 +38,12 @@ async function rawNode(
       buf += d.toString('latin1')
       const paths: string[] = []
       for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
-        const path = buf.slice(0, end).split(' ')[1] ?? ''
-        buf = buf.slice(end + 4)
+        const head = buf.slice(0, end)
+        const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0)
+        if (buf.length < end + 4 + length) break
+        const path = head.split(' ')[1] ?? ''
+        requests.push({ conn, head, body: buf.slice(end + 4, end + 4 + length) })
+        buf = buf.slice(end + 4 + length)
         paths.push(path)
         const out = answer(path, conn, socket)
         if (out !== undefined && !socket.destroyed) socket.write(out)
@@ -52,7 +59,7 @@ async function rawNode(
         server.close(() => resolve())
       }),
   )
-  return { origin: `http://127.0.0.1:${port}`, sockets, reads }
+  return { origin: `http://127.0.0.1:${port}`, sockets, reads, requests }
 }
 
 const json = (body: string, extra = ''): string =>
@@ -209,5 +216,87 @@ describe('ReadChannel', () => {
 
   it('refuses an origin that is not http:', () => {
     expect(() => new ReadChannel('https://127.0.0.1:1')).toThrow(TypeError)
+  })
+})
+
+describe('ReadChannel.post (plain-level writes)', () => {
+  it('pipelines the writes of one turn with their headers and bodies, each answered its own', async () => {
+    const node = await rawNode((path) => json(`{"path":${JSON.stringify(path)}}`))
+    const c = channel(node.origin)
+    const answers = await Promise.all(
+      [1, 2, 3].map((i) =>
+        c.post(
+          `/counters/c${i}/increment`,
+          { 'idempotency-key': `k-${i}`, 'tally-attempt': '1' },
+          { amount: i },
+          2000,
+        ),
+      ),
+    )
+    expect(answers.map((a) => (a.json as { path: string }).path)).toEqual([
+      '/counters/c1/increment',
+      '/counters/c2/increment',
+      '/counters/c3/increment',
+    ])
+    expect(node.sockets.length).toBe(1)
+    expect(node.reads).toHaveLength(1)
+    expect(node.requests.map((r) => r.body)).toEqual(['{"amount":1}', '{"amount":2}', '{"amount":3}'])
+    const head = node.requests[1]?.head.split('\r\n') ?? []
+    expect(head[0]).toBe('POST /counters/c2/increment HTTP/1.1')
+    expect(head).toContain('content-type: application/json')
+    expect(head).toContain('content-length: 12')
+    expect(head).toContain('idempotency-key: k-2')
+    expect(head).toContain('tally-attempt: 1')
+  })
+
+  it('a write cut off by the node closing is never re-sent: it fails as a network error', async () => {
+    const node = await rawNode((path, _conn, socket) => {
+      if (path === '/cut') {
+        socket.destroy()
+        return undefined
+      }
+      return json('{"ok":true}')
+    })
+    const c = channel(node.origin)
+    const cut = c.post('/cut', {}, { amount: 1 }, 2000)
+    const behind = c.post('/behind', {}, { amount: 1 }, 2000)
+    await expect(cut).rejects.toMatchObject({ kind: 'network' })
+    await expect(behind).rejects.toMatchObject({ kind: 'network' })
+    // Both reached the node once; neither was sent again (a read would have been).
+    expect(node.requests.map((r) => r.head.split(' ')[1])).toEqual(['/cut', '/behind'])
+    expect(node.sockets.length).toBe(1)
+  })
+
+  it('a write whose time is up fails as a timeout and takes the writes behind it down, unsent again', async () => {
+    const node = await rawNode(() => undefined)
+    const c = channel(node.origin)
+    const slow = c.post('/slow', {}, { amount: 1 }, 150)
+    const behind = c.post('/behind', {}, { amount: 1 }, 5000)
+    await expect(slow).rejects.toMatchObject({ kind: 'timeout' })
+    await expect(behind).rejects.toMatchObject({ kind: 'network' })
+    expect(node.requests.map((r) => r.head.split(' ')[1])).toEqual(['/slow', '/behind'])
+  })
+
+  it('refused connections fail as connect errors (the node surely did not get the write)', async () => {
+    await expect(channel('http://127.0.0.1:0').post('/w', {}, { amount: 1 }, 2000)).rejects.toMatchObject({
+      kind: 'connect',
+    })
+  })
+
+  it('never sends a header, target or body that cannot go as is', async () => {
+    const node = await rawNode(() => json('{}'))
+    const c = channel(node.origin)
+    await expect(c.post('/w', { 'idempotency-key': 'a\r\nx: 1' }, { amount: 1 }, 2000)).rejects.toMatchObject(
+      {
+        kind: 'connect',
+      },
+    )
+    await expect(c.post('/w', { 'bad name': 'v' }, { amount: 1 }, 2000)).rejects.toMatchObject({
+      kind: 'connect',
+    })
+    await expect(c.post('/a b', {}, { amount: 1 }, 2000)).rejects.toMatchObject({ kind: 'connect' })
+    await expect(c.post('/w', {}, { name: 'é' }, 2000)).rejects.toMatchObject({ kind: 'connect' })
+    await expect(c.post('/w', {}, undefined, 2000)).rejects.toMatchObject({ kind: 'connect' })
+    expect(node.sockets.length).toBe(0)
   })
 })

@@ -1,7 +1,8 @@
 // The counter commands' view of the gateway: writes go through the same
 // failover path as HTTP writes (Gateway.write: one idempotency key per
 // write, generated when the client gave none, reused on every node tried),
-// reads through a node chosen by the strategy.
+// consistency-one reads through a node chosen by the strategy, the list of
+// names through its read home (read-home.ts).
 
 import { isValidName } from '@tally/crdt'
 import type { CounterBackend } from '@tally/kit/resp'

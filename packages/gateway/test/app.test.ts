@@ -308,7 +308,7 @@ describe('items', () => {
     const b = await app.inject({ method: 'POST', url: '/items', payload: { tenant: 't1', count: 4 } })
     expect(b.statusCode).toBe(200)
     expect(total('items:t1')).toBe(5)
-    const w = fakes.flatMap((f) => f.writes()).filter((x) => x.url === '/counters/items:t1/increment')
+    const w = fakes.flatMap((f) => f.writes()).filter((x) => x.url === '/counters/items%3At1/increment')
     expect(w.map((x) => x.body)).toEqual(expect.arrayContaining([{ amount: 1 }, { amount: 4 }]))
   })
 
@@ -319,6 +319,22 @@ describe('items', () => {
     const one = await app.inject({ method: 'GET', url: '/items/t1/count' })
     expect(one.statusCode).toBe(200)
     expect(one.json().tenant).toBe('t1')
+  })
+
+  it('a tenant holding / ? # % reaches its own counter, not another node route', async () => {
+    const tenant = 'acme/eu?x=1#top%25'
+    const w = await app.inject({ method: 'POST', url: '/items', payload: { tenant, count: 3 } })
+    expect(w.statusCode, w.body).toBe(200)
+    expect(total(`items:${tenant}`)).toBe(3)
+    const r = await app.inject({
+      method: 'GET',
+      url: `/items/${encodeURIComponent(tenant)}/count?consistency=all`,
+    })
+    expect(r.statusCode, r.body).toBe(200)
+    expect(r.json()).toMatchObject({ tenant, count: 3 })
+    const one = await app.inject({ method: 'GET', url: `/items/${encodeURIComponent(tenant)}/count` })
+    expect(one.statusCode, one.body).toBe(200)
+    expect(one.json().tenant).toBe(tenant)
   })
 
   it.each([

@@ -1,6 +1,7 @@
 // Multi-tenant item counting: tenant `t` is the counter `items:<t>`.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { nameSegment } from '../gateway.js'
 import { readAmount, readConsistency, readIdempotencyKey, tenantCounter } from '../validate.js'
 import { consistencyQuery, itemsBody, tenantParams } from './schemas.js'
 
@@ -23,7 +24,7 @@ export async function itemRoutes(app: FastifyInstance): Promise<void> {
       const count = readAmount(body.count, 'count')
       const consistency = readConsistency(req.query.consistency)
       const key = readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders)
-      const served = await gw.write(`/counters/${name}/increment`, count, key, consistency)
+      const served = await gw.write(`/counters/${nameSegment(name)}/increment`, count, key, consistency)
       reply.header('x-tally-node', served.nodeId)
       return { tenant: body.tenant as string, count: served.json.value, node: served.nodeId }
     },
@@ -40,7 +41,7 @@ export async function itemRoutes(app: FastifyInstance): Promise<void> {
       const name = tenantCounter(tenant)
       const consistency = readConsistency(req.query.consistency)
       if (consistency === undefined) {
-        const served = await gw.read(`/counters/${name}`)
+        const served = await gw.read(`/counters/${nameSegment(name)}`)
         reply.header('x-tally-node', served.nodeId)
         return { tenant, count: served.json.value, node: served.nodeId }
       }

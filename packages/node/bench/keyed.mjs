@@ -14,6 +14,9 @@
 // sync` an answer waits for a group commit's fsync, work a bare route does
 // not do; `async` compares the HTTP write path itself.
 //
+// `perRound`: the same ratios taken within each round, then the median over
+// rounds (less sensitive to load that drifts between rounds on a shared machine).
+//
 // BENCH_COMPARE_NODE_SERVER=<server.js>: also a cluster of another build (e.g. the
 // commit before a change), its unkeyed and keyed rounds interleaved with the others.
 //
@@ -122,6 +125,9 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
     const rps = (k) => median(runs[k].map((r) => r.rps))
     const p99 = (k) => median(runs[k].map((r) => r.p99))
     const us = (k, i) => Math.round(median(runs[k].map((r) => r.us[i] ?? 0)))
+    // Ratio within each round (the targets ran back to back), then the median: load that
+    // drifts between rounds cancels out better than in a ratio of medians.
+    const paired = (a, b, f) => Math.round(median(runs[a].map((r, i) => f(r, runs[b][i]))) * 100) / 100
     const peers = (k) => Math.round(median(runs[k].map((r) => r.us.slice(1).reduce((s, x) => s + x, 0))))
     return {
       nodes,
@@ -133,6 +139,23 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
       keyedVsUnkeyed: Math.round((rps('keyed') / rps('unkeyed')) * 100) / 100,
       unkeyedVsBare: Math.round((rps('unkeyed') / rps('bare')) * 100) / 100,
       nodeCpuVsBare: Math.round((us('bare', 0) / Math.max(1, us('unkeyed', 0))) * 100) / 100,
+      perRound: {
+        keyedVsUnkeyed: paired('keyed', 'unkeyed', (k, u) => k.rps / u.rps),
+        unkeyedVsBare: paired('unkeyed', 'bare', (u, b) => u.rps / b.rps),
+        nodeCpuVsBare: paired('unkeyed', 'bare', (u, b) => b.us[0] / Math.max(1, u.us[0])),
+        ...(houseUrl
+          ? {
+              unkeyedVsHouse: paired('unkeyed', 'house', (u, h) => u.rps / h.rps),
+              nodeCpuVsHouse: paired('unkeyed', 'house', (u, h) => h.us[0] / Math.max(1, u.us[0])),
+            }
+          : {}),
+        ...(otherUrl
+          ? {
+              comparedKeyedVsUnkeyed: paired('cmpKeyed', 'cmpUnkeyed', (k, u) => k.rps / u.rps),
+              comparedUnkeyedVsBare: paired('cmpUnkeyed', 'bare', (u, b) => u.rps / b.rps),
+            }
+          : {}),
+      },
       ...(houseUrl
         ? {
             houseReqPerSec: Math.round(rps('house')),

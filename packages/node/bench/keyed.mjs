@@ -14,8 +14,17 @@
 // sync` an answer waits for a group commit's fsync, work a bare route does
 // not do; `async` compares the HTTP write path itself.
 //
+// `perRound`: the same ratios taken within each round, then the median over
+// rounds (less sensitive to load that drifts between rounds on a shared machine).
+//
 // BENCH_COMPARE_NODE_SERVER=<server.js>: also a cluster of another build (e.g. the
 // commit before a change), its unkeyed and keyed rounds interleaved with the others.
+//
+// BENCH_HOUSE=1: also the same route on the node's own fastify base
+// (house-server.mjs: kit's createFastify, the node's schemas, timeouts, logger
+// and a response hook, answering from memory), interleaved too; `house` splits
+// the gap to the bare route into what the base costs (bare → house) and what
+// the node's own work costs (house → node: `nodeCpuVsHouse`).
 //
 // Usage: node bench/keyed.mjs [durationSec=4] [connections=10,100] [nodes=1,3] [rounds=3] [durability=sync]
 
@@ -78,6 +87,15 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
     server.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
   )
   const bareUrl = `http://127.0.0.1:${port}/increment`
+  const house = process.env.BENCH_HOUSE
+    ? spawn(process.execPath, [fileURLToPath(new URL('./house-server.mjs', import.meta.url))], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : undefined
+  const housePort = house
+    ? await new Promise((resolve) => house.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
+    : 0
+  const houseUrl = house ? `http://127.0.0.1:${housePort}/increment` : ''
   const dir = tempDir()
   const all = await cluster(nodes, dir, ['--durability', durability])
   const nodeUrl = `${all[0].url}/increment`
@@ -90,11 +108,13 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
   const otherPids = other.map((n) => n.child.pid)
   try {
     await cannon(bareUrl, 1, connections, 'x-bench-id')
+    if (houseUrl) await cannon(houseUrl, 1, connections, 'x-bench-id')
     await cannon(nodeUrl, 1, connections, 'idempotency-key')
     if (otherUrl) await cannon(otherUrl, 1, connections, 'idempotency-key')
-    const runs = { bare: [], unkeyed: [], keyed: [], cmpUnkeyed: [], cmpKeyed: [] }
+    const runs = { bare: [], house: [], unkeyed: [], keyed: [], cmpUnkeyed: [], cmpKeyed: [] }
     for (let i = 0; i < rounds; i++) {
       runs.bare.push(await measure(bareUrl, [server.pid], duration, connections, 'x-bench-id'))
+      if (houseUrl) runs.house.push(await measure(houseUrl, [house.pid], duration, connections, 'x-bench-id'))
       runs.unkeyed.push(await measure(nodeUrl, pids, duration, connections, 'x-bench-id'))
       if (otherUrl)
         runs.cmpUnkeyed.push(await measure(otherUrl, otherPids, duration, connections, 'x-bench-id'))
@@ -105,6 +125,9 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
     const rps = (k) => median(runs[k].map((r) => r.rps))
     const p99 = (k) => median(runs[k].map((r) => r.p99))
     const us = (k, i) => Math.round(median(runs[k].map((r) => r.us[i] ?? 0)))
+    // Ratio within each round (the targets ran back to back), then the median: load that
+    // drifts between rounds cancels out better than in a ratio of medians.
+    const paired = (a, b, f) => Math.round(median(runs[a].map((r, i) => f(r, runs[b][i]))) * 100) / 100
     const peers = (k) => Math.round(median(runs[k].map((r) => r.us.slice(1).reduce((s, x) => s + x, 0))))
     return {
       nodes,
@@ -116,9 +139,35 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
       keyedVsUnkeyed: Math.round((rps('keyed') / rps('unkeyed')) * 100) / 100,
       unkeyedVsBare: Math.round((rps('unkeyed') / rps('bare')) * 100) / 100,
       nodeCpuVsBare: Math.round((us('bare', 0) / Math.max(1, us('unkeyed', 0))) * 100) / 100,
+      perRound: {
+        keyedVsUnkeyed: paired('keyed', 'unkeyed', (k, u) => k.rps / u.rps),
+        unkeyedVsBare: paired('unkeyed', 'bare', (u, b) => u.rps / b.rps),
+        nodeCpuVsBare: paired('unkeyed', 'bare', (u, b) => b.us[0] / Math.max(1, u.us[0])),
+        ...(houseUrl
+          ? {
+              unkeyedVsHouse: paired('unkeyed', 'house', (u, h) => u.rps / h.rps),
+              nodeCpuVsHouse: paired('unkeyed', 'house', (u, h) => h.us[0] / Math.max(1, u.us[0])),
+            }
+          : {}),
+        ...(otherUrl
+          ? {
+              comparedKeyedVsUnkeyed: paired('cmpKeyed', 'cmpUnkeyed', (k, u) => k.rps / u.rps),
+              comparedUnkeyedVsBare: paired('cmpUnkeyed', 'bare', (u, b) => u.rps / b.rps),
+            }
+          : {}),
+      },
+      ...(houseUrl
+        ? {
+            houseReqPerSec: Math.round(rps('house')),
+            unkeyedVsHouse: Math.round((rps('unkeyed') / rps('house')) * 100) / 100,
+            houseCpuVsBare: Math.round((us('bare', 0) / Math.max(1, us('house', 0))) * 100) / 100,
+            nodeCpuVsHouse: Math.round((us('house', 0) / Math.max(1, us('unkeyed', 0))) * 100) / 100,
+          }
+        : {}),
       p99ms: { bare: p99('bare'), unkeyed: p99('unkeyed'), keyed: p99('keyed') },
       cpuUsPerReq: {
         bare: us('bare', 0),
+        ...(houseUrl ? { house: us('house', 0) } : {}),
         unkeyed: us('unkeyed', 0),
         keyed: us('keyed', 0),
         ...(nodes > 1 ? { peersUnkeyed: peers('unkeyed'), peersKeyed: peers('keyed') } : {}),
@@ -144,6 +193,7 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
     }
   } finally {
     server.kill('SIGTERM')
+    house?.kill('SIGTERM')
     await stop(all)
     await stop(other)
     rm(dir)

@@ -1,48 +1,26 @@
 // The node's Prometheus series (GET /metrics). Writes are counted and timed
-// on the request path through pre-bound label children; everything the node
+// on the request path in plain numbers (write-series.ts); everything the node
 // already counts (transport, store, replication, membership) is read when
 // scraped, so gossip and the WAL carry no extra work. Names follow the
 // Prometheus conventions: `tally_` prefix, base units, `_total` counters,
 // bounded label sets (never a label per counter name or per peer).
 
 import { createMetricsRegistry, type MetricsRegistry, readCounter, readLabelledCounter } from '@tally/kit'
-import { Counter, Gauge, Histogram } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 import type { TallyNode } from '../node.js'
 import { MESSAGE_TYPE_NAMES } from '../wire/counting-transport.js'
 import type { Load } from './load.js'
+import { registerWriteSeries, type WriteOp, WriteTally } from './write-series.js'
 
-/** Outcome label of a write: the status class it was answered with. */
-export type WriteResult = 'ok' | 'invalid' | 'conflict' | 'timeout' | 'unavailable' | 'error'
-
-/** Every {@link WriteResult}, for pre-binding. */
-export const WRITE_RESULTS: readonly WriteResult[] = [
-  'ok',
-  'invalid',
-  'conflict',
-  'timeout',
-  'unavailable',
-  'error',
-]
-
-/** Outcome label for an HTTP status a write was answered with. Pure. */
-export function writeResultOf(status: number): WriteResult {
-  if (status < 400) return 'ok'
-  if (status === 409) return 'conflict'
-  if (status === 504) return 'timeout'
-  if (status === 503) return 'unavailable'
-  if (status < 500) return 'invalid'
-  return 'error'
-}
+export { WRITE_RESULTS, type WriteResult, writeResultOf } from './write-series.js'
 
 /** Latency buckets of a write, seconds: fsync-bound (sub-ms to tens of ms), quorum waits up to seconds. */
 const WRITE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
-type Op = 'increment' | 'decrement'
-
-/** What the write routes call: one increment of a pre-bound child and one histogram observation. */
+/** What the write routes call: a few additions to plain numbers (write-series.ts). */
 export interface WriteMetrics {
   /** Records one write of `op` answered with `status` after `seconds`. Never throws. */
-  record(op: Op, status: number, seconds: number): void
+  record(op: WriteOp, status: number, seconds: number): void
 }
 
 /** The node's metrics: its registry (for the route) and the write recorder (for the write routes). */
@@ -60,22 +38,8 @@ export function nodeMetrics(node: TallyNode, load: () => Load): NodeMetrics {
   const registry = createMetricsRegistry()
   const r = [registry]
 
-  const writes = new Counter({
-    name: 'tally_writes_total',
-    help: 'Write requests (increment/decrement) answered, by operation and outcome',
-    labelNames: ['op', 'result'],
-    registers: r,
-  })
-  const duration = new Histogram({
-    name: 'tally_write_duration_seconds',
-    help: 'Time from a write request reaching its handler to its answer (apply, WAL append and fsync, quorum wait)',
-    buckets: WRITE_BUCKETS,
-    registers: r,
-  })
-  const bound = {
-    increment: Object.fromEntries(WRITE_RESULTS.map((x) => [x, writes.labels('increment', x)])),
-    decrement: Object.fromEntries(WRITE_RESULTS.map((x) => [x, writes.labels('decrement', x)])),
-  } as Record<Op, Record<WriteResult, { inc(): void }>>
+  const writes = new WriteTally(WRITE_BUCKETS)
+  registerWriteSeries(registry, writes)
 
   new Gauge({
     name: 'tally_peers',
@@ -249,12 +213,7 @@ export function nodeMetrics(node: TallyNode, load: () => Load): NodeMetrics {
 
   return {
     registry,
-    writes: {
-      record(op, status, seconds) {
-        bound[op][writeResultOf(status)].inc()
-        duration.observe(seconds)
-      },
-    },
+    writes,
   }
 }
 

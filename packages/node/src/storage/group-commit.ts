@@ -13,6 +13,7 @@
 export class GroupCommit<T> {
   readonly #write: (items: T[]) => Promise<void>
   readonly #maxBatch: number
+  readonly #gather: 'microtask' | 'turn'
   #queue: Array<Pending<T>> = []
   #draining = false
   #batches = 0
@@ -20,13 +21,23 @@ export class GroupCommit<T> {
 
   /**
    * `write(items)` persists one batch (it must not be called concurrently, and
-   * this class never does); `maxBatch` bounds the items per batch (default 4096).
+   * this class never does); `maxBatch` bounds the items per batch (default
+   * 4096). `gather` says how long an idle queue waits for company before its
+   * first write: `'microtask'` (default) takes what one synchronous burst
+   * submitted; `'turn'` waits for the end of the event loop's current turn
+   * (`setImmediate`), so items submitted by every I/O callback of one poll
+   * phase (e.g. one request per socket) ride one batch. Use `'turn'` for a
+   * writer that returns at once (nothing ever queues behind its write).
    */
-  constructor(write: (items: T[]) => Promise<void>, opts: { maxBatch?: number } = {}) {
+  constructor(
+    write: (items: T[]) => Promise<void>,
+    opts: { maxBatch?: number; gather?: 'microtask' | 'turn' } = {},
+  ) {
     const max = opts.maxBatch ?? 4096
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`maxBatch must be a positive integer`)
     this.#write = write
     this.#maxBatch = max
+    this.#gather = opts.gather ?? 'microtask'
   }
 
   /** Resolves once the batch holding `item` was written; rejects with the writer's error if that write failed. */
@@ -58,8 +69,14 @@ export class GroupCommit<T> {
   #kick(): void {
     if (this.#draining) return
     this.#draining = true
-    // A microtask lets a synchronous burst of submits form the first batch together.
-    queueMicrotask(() => void this.#drain())
+    // A microtask lets a synchronous burst of submits form the first batch together; the end of
+    // the turn, every submit of the turn's I/O callbacks.
+    if (this.#gather === 'turn') setImmediate(this.#drainNow)
+    else queueMicrotask(this.#drainNow)
+  }
+
+  readonly #drainNow = (): void => {
+    void this.#drain()
   }
 
   async #drain(): Promise<void> {

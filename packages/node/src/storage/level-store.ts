@@ -252,7 +252,12 @@ export class LevelStore implements Store {
     this.#segs = segs
     this.#closing = null
     this.#nextSeq = scan.last + 1
-    this.#queue = new GroupCommit((items) => this.#writeBatch(items), { maxBatch: this.#o.maxBatch })
+    // An async append returns at once, so nothing ever queues behind a write in flight: gather
+    // the whole turn instead (one append for the writes of every connection read in it).
+    this.#queue = new GroupCommit((items) => this.#writeBatch(items), {
+      maxBatch: this.#o.maxBatch,
+      gather: this.#o.durability === 'async' ? 'turn' : 'microtask',
+    })
     this.#stats.opsSinceSnapshot = scan.ops
     const { incarnation } = decision.identity
     const identity = { nodeId, incarnation, replicaId: replicaIdOf(nodeId, incarnation) }

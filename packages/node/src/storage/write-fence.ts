@@ -38,9 +38,16 @@ export class WriteFence {
   async append(seq: number, delta: Delta, record?: KeyRecord): Promise<void> {
     this.#pending.add(seq)
     if (record) this.#unsettled.add(record)
+    // #guarded's work inline (one async frame less on every write).
+    const write = this.#store.appendLocal(delta, record)
+    const done = write.then(ignore, ignore)
+    this.#inflight.add(done)
     try {
-      await this.#guarded(this.#store.appendLocal(delta, record), 'the write')
+      await write
+    } catch (err) {
+      throw this.#refused(err, 'the write')
     } finally {
+      this.#inflight.delete(done)
       if (this.#failure === null) this.#pending.delete(seq)
       if (record) this.#unsettled.delete(record)
     }
@@ -59,23 +66,25 @@ export class WriteFence {
   // Waits for `write` (counted in flight meanwhile); a refusal closes the
   // fence for good and becomes TALLY_STORE_FAILED naming `what`.
   async #guarded(write: Promise<void>, what: string): Promise<void> {
-    const done = write.then(
-      () => {},
-      () => {},
-    )
+    const done = write.then(ignore, ignore)
     this.#inflight.add(done)
     try {
       await write
     } catch (err) {
-      this.#fail(err)
-      throw new NodeError(
-        NodeErrorCodes.STORE_FAILED,
-        `${what} could not be made durable: ${(err as Error).message}`,
-        { cause: err },
-      )
+      throw this.#refused(err, what)
     } finally {
       this.#inflight.delete(done)
     }
+  }
+
+  // Closes the fence for good; the error to answer with.
+  #refused(err: unknown, what: string): NodeError {
+    this.#fail(err)
+    return new NodeError(
+      NodeErrorCodes.STORE_FAILED,
+      `${what} could not be made durable: ${(err as Error).message}`,
+      { cause: err },
+    )
   }
 
   /** Own operations at or below the returned seq are durable; `latest` is the replica's latest seq. */
@@ -120,3 +129,5 @@ export class WriteFence {
     )
   }
 }
+
+function ignore(): void {}

@@ -67,6 +67,29 @@ describe('async durability: segment log', () => {
     await c.store.close()
   })
 
+  it('writes submitted by separate callbacks of one event-loop turn share one append (one per request before)', async () => {
+    const d = await dataDir()
+    const a = await Driver.open(d.make())
+    const batches = () => a.store.stats?.batches ?? Number.NaN
+    const before = batches()
+    // One write per I/O callback, as HTTP requests on separate connections arrive.
+    const writes = await new Promise<Array<Promise<unknown>>>((resolve) => {
+      const ps: Array<Promise<unknown>> = []
+      for (let i = 0; i < 8; i++)
+        setImmediate(() => {
+          ps.push(a.inc(`t${i}`))
+          if (ps.length === 8) resolve(ps)
+        })
+    })
+    await Promise.all(writes)
+    expect(batches() - before).toBe(1)
+    expect(a.store.stats?.ops).toBe(8)
+    await a.store.close()
+    const b = await Driver.open(d.make())
+    for (let i = 0; i < 8; i++) expect(b.map.value(`t${i}`)).toBe(1)
+    await b.store.close()
+  })
+
   it('a snapshot deletes the segment files it covers; the log stays bounded over many writes and snapshots', async () => {
     const d = await dataDir()
     const a = await Driver.open(d.make())

@@ -75,4 +75,50 @@ describe('GroupCommit', () => {
     expect(log).toEqual(['a', 'b', '|', 'c'])
     await expect(gc.barrier(async () => Promise.reject(new Error('x')))).rejects.toThrow('x')
   })
+
+  it("gather 'turn': submits from separate callbacks of one turn ride one batch ('microtask': one each)", async () => {
+    // Like one request per socket: each I/O callback of a turn submits one item from its own
+    // macrotask (setImmediate callbacks queued together run in one check phase).
+    const sizesOf = async (gather: 'microtask' | 'turn') => {
+      const sizes: number[] = []
+      const gc = new GroupCommit<number>(
+        async (items) => {
+          sizes.push(items.length) // returns at once, like an async-durability append
+        },
+        { gather },
+      )
+      const done = await new Promise<Array<Promise<void>>>((resolve) => {
+        const ps: Array<Promise<void>> = []
+        for (let i = 0; i < 5; i++)
+          setImmediate(() => {
+            ps.push(gc.submit(i))
+            if (ps.length === 5) resolve(ps)
+          })
+      })
+      await Promise.all(done)
+      return sizes
+    }
+    expect(await sizesOf('microtask')).toEqual([1, 1, 1, 1, 1])
+    expect(await sizesOf('turn')).toEqual([5])
+  })
+
+  it("gather 'turn' keeps submission order, barriers and maxBatch", async () => {
+    const written: number[][] = []
+    const log: string[] = []
+    const gc = new GroupCommit<number>(
+      async (items) => {
+        written.push(items)
+        log.push(items.join(','))
+      },
+      { gather: 'turn', maxBatch: 3 },
+    )
+    const a = Array.from({ length: 4 }, (_, i) => gc.submit(i))
+    const b = gc.barrier(async () => {
+      log.push('|')
+    })
+    const c = gc.submit(4)
+    await Promise.all([...a, b, c])
+    expect(written).toEqual([[0, 1, 2], [3], [4]])
+    expect(log).toEqual(['0,1,2', '3', '|', '4'])
+  })
 })

@@ -2,6 +2,7 @@
 // replies built from it. Each server owns its table; the listener dispatches
 // through it.
 
+import type { Pending } from './pending.js'
 import { array, bulk, int, map, NIL, type Reply, set, simple } from './reply.js'
 import type { Session } from './session.js'
 
@@ -13,11 +14,12 @@ export interface CallContext {
 
 /**
  * Runs one command. `args[0]` is the command name as sent; every argument is
- * a byte string (latin1). Returns the reply, or a promise of it (writes:
- * resolved once durable). May throw (or reject with) an error carrying a
- * stable `code`; the listener turns it into an error reply.
+ * a byte string (latin1). Returns the reply, or a promise of it, or a
+ * {@link Pending} one (writes: settled once durable; a Pending costs no
+ * microtask). May throw (or reject with) an error carrying a stable `code`;
+ * the listener turns it into an error reply.
  */
-export type Handler = (args: readonly string[], ctx: CallContext) => Reply | Promise<Reply>
+export type Handler = (args: readonly string[], ctx: CallContext) => Reply | Promise<Reply> | Pending<Reply>
 
 /** One command, described as redis-server describes its own (COMMAND INFO). */
 export interface CommandSpec {

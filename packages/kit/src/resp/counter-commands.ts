@@ -10,6 +10,7 @@ import { globMatch, parseInteger } from './args.js'
 import type { CommandSpec, Handler } from './command-table.js'
 import { RedisErrors } from './errors.js'
 import { lifecycleCommands } from './lifecycle-commands.js'
+import { Pending } from './pending.js'
 import { array, bulk, error, int, NIL, type Reply, simple } from './reply.js'
 
 /** One counter write as the backend receives it. `amount` is a positive safe integer. */
@@ -35,8 +36,12 @@ export interface DeleteOptions {
  * with errors carrying a stable `TALLY_…` code (rendered by the listener).
  */
 export interface CounterBackend {
-  /** Applies `w`; resolves with the counter's new value once the write is durable. */
-  mutate(w: CounterWrite): Promise<number>
+  /**
+   * Applies `w`; resolves with the counter's new value once the write is
+   * durable. A {@link Pending} result (plain writes of a node) settles
+   * without a promise.
+   */
+  mutate(w: CounterWrite): Promise<number> | Pending<number>
   /** The value of `name`, or undefined for a counter never written (or a name that can never be one). */
   get(name: string): number | undefined | Promise<number | undefined>
   /** Values of several counters, in order (undefined as for {@link get}). */
@@ -79,7 +84,7 @@ const intOrZero = (v: number | undefined): Reply => int(v ?? 0)
  * adds one `then` to the backend's promise and nothing more. May throw
  * (TALLY_NAME_INVALID for a zero increment), as handlers may.
  */
-function signedAdd(b: CounterBackend, name: string, delta: bigint): Reply | Promise<Reply> {
+function signedAdd(b: CounterBackend, name: string, delta: bigint): Reply | Promise<Reply> | Pending<Reply> {
   if (delta === 0n) {
     b.assertName(name)
     const v = b.get(name)
@@ -87,7 +92,18 @@ function signedAdd(b: CounterBackend, name: string, delta: bigint): Reply | Prom
   }
   const abs = delta < 0n ? -delta : delta
   if (abs > MAX_SAFE) return error(RedisErrors.overflow)
-  return b.mutate({ name, op: delta > 0n ? 'increment' : 'decrement', amount: Number(abs) }).then(int)
+  return add(b, name, delta > 0n ? 'increment' : 'decrement', Number(abs))
+}
+
+/** INCR / DECR and the tail of signedAdd: the backend's write, its value as an integer reply. */
+function add(
+  b: CounterBackend,
+  name: string,
+  op: 'increment' | 'decrement',
+  amount: number,
+): Promise<Reply> | Pending<Reply> {
+  const r = b.mutate({ name, op, amount })
+  return r instanceof Pending ? r.map(int) : r.then(int)
 }
 
 /** TALLY.INCRBY / TALLY.DECRBY key amount [KEY k] [ATTEMPT n] [CONSISTENCY one|quorum|all]. */
@@ -192,10 +208,10 @@ export function counterCommands(b: CounterBackend): CommandSpec[] {
   const r = ['readonly', 'fast']
   const out: CommandSpec[] = [
     s('incr', 2, w, one, 'string', 'Adds 1 to a counter; replies the new value.', (a) =>
-      signedAdd(b, a[1] as string, 1n),
+      add(b, a[1] as string, 'increment', 1),
     ),
     s('decr', 2, w, one, 'string', 'Subtracts 1 from a counter; replies the new value.', (a) =>
-      signedAdd(b, a[1] as string, -1n),
+      add(b, a[1] as string, 'decrement', 1),
     ),
     s('incrby', 3, w, one, 'string', 'Adds an integer (negative subtracts) to a counter.', (a) => {
       const n = parseInteger(a[2] as string)
@@ -223,9 +239,10 @@ export function counterCommands(b: CounterBackend): CommandSpec[] {
       'TALLY.DECRBY key amount [KEY idempotency-key] [ATTEMPT n] [CONSISTENCY one|quorum|all]',
       tallyAdd(b, 'decrement'),
     ),
-    s('get', 2, r, one, 'string', "A counter's value as a string; nil for one never written.", async (a) =>
-      valueReply(await b.get(a[1] as string)),
-    ),
+    s('get', 2, r, one, 'string', "A counter's value as a string; nil for one never written.", (a) => {
+      const v = b.get(a[1] as string)
+      return v instanceof Promise ? v.then(valueReply) : valueReply(v)
+    }),
     s('mget', -2, r, [1, -1, 1], 'string', 'Values of several counters.', async (a) =>
       array((await b.getMany(a.slice(1))).map(valueReply)),
     ),

@@ -40,6 +40,7 @@ export {
   type RespStats,
 } from './listener.js'
 export { DEFAULT_RESP_LIMITS, type RespLimits, RespParser, RespProtocolError, splitInline } from './parser.js'
+export { Pending, type PendingListener } from './pending.js'
 export {
   array,
   bulk,

@@ -5,13 +5,16 @@
 // Pipelining: every complete request in a read is dispatched at once (writes
 // of one pipeline reach the node together and share its group commit); the
 // replies are written in request order, each as soon as it and every reply
-// before it are known.
+// before it are known. A handler's Pending reply (plain writes) settles
+// synchronously once its batch is durable, so the replies of one read leave
+// in one write, with no promise per command.
 
 import { createServer, type Server, type Socket } from 'node:net'
 import { arityOk, type CommandSpec, type CommandTable } from './command-table.js'
 import { connectionCommands, type InfoSection } from './connection-commands.js'
 import { RedisErrors, tallyErrorReply, unknownCommand, wrongArity } from './errors.js'
 import { DEFAULT_RESP_LIMITS, type RespLimits, RespParser, RespProtocolError } from './parser.js'
+import { Pending } from './pending.js'
 import { encode, error, type Proto, type Reply } from './reply.js'
 import { newSession, type Session } from './session.js'
 
@@ -57,7 +60,7 @@ export interface RespStats {
   protocolErrors: number
 }
 
-type Slot = { text: string | undefined }
+type Slot = { text: string | undefined; proto: Proto }
 
 /** Most command spellings (`INCR`, `incr`, `Incr`…) remembered by {@link RespListener}'s lookup. */
 const MAX_SPELLINGS = 1024
@@ -149,10 +152,18 @@ export class RespListener {
     // Replies of one group commit resolve one by one: write them with one syscall once the last
     // pending one has (at once when it was the only one), else at the end of this turn.
     let unresolved = 0
+    let pumping = false
+    // A pending reply may settle while this connection is pumping (a batch refused at once):
+    // pump flushes when it is done.
     const settled = (): void => {
       unresolved--
+      if (pumping) return
       if (unresolved === 0) flush()
       else flushSoon()
+    }
+    const onPending = (p: Pending<Reply>, slot: Slot): void => {
+      slot.text = encode(p.failed ? this.#errorReply(p.error) : p.value, slot.proto)
+      settled()
     }
     let flushScheduled = false
     const flushSoon = (): void => {
@@ -187,16 +198,30 @@ export class RespListener {
       socket.resume()
       pump()
     }
-    const push = (reply: Reply | Promise<Reply>): void => {
-      if (!(reply instanceof Promise)) {
-        queue.push({ text: encode(reply, session.proto) })
-        return
-      }
-      const slot: Slot = { text: undefined }
-      queue.push(slot)
-      unresolved++
+    const push = (reply: Reply | Promise<Reply> | Pending<Reply>): void => {
       // The protocol in force when the command ran (HELLO switches it for later replies only).
       const proto: Proto = session.proto
+      if (reply instanceof Pending) {
+        if (reply.settled) {
+          queue.push({
+            text: encode(reply.failed ? this.#errorReply(reply.error) : reply.value, proto),
+            proto,
+          })
+          return
+        }
+        const slot: Slot = { text: undefined, proto }
+        queue.push(slot)
+        unresolved++
+        reply.listen(onPending, slot)
+        return
+      }
+      if (!(reply instanceof Promise)) {
+        queue.push({ text: encode(reply, proto), proto })
+        return
+      }
+      const slot: Slot = { text: undefined, proto }
+      queue.push(slot)
+      unresolved++
       reply.then(
         (r) => {
           slot.text = encode(r, proto)
@@ -208,7 +233,6 @@ export class RespListener {
         },
       )
     }
-    let pumping = false
     const pump = (): void => {
       if (pumping) return
       pumping = true
@@ -221,7 +245,10 @@ export class RespListener {
             if (!(err instanceof RespProtocolError)) throw err
             this.stats.protocolErrors++
             o.logger.debug({ client: session.addr, reason: err.message }, 'RESP protocol error')
-            queue.push({ text: encode(error(`ERR Protocol error: ${err.message}`), session.proto) })
+            queue.push({
+              text: encode(error(`ERR Protocol error: ${err.message}`), session.proto),
+              proto: session.proto,
+            })
             closing = true
             break
           }
@@ -269,7 +296,7 @@ export class RespListener {
     })
   }
 
-  #run(args: string[], session: Session): Reply | Promise<Reply> {
+  #run(args: string[], session: Session): Reply | Promise<Reply> | Pending<Reply> {
     this.stats.commandsProcessed++
     const typed = args[0] as string
     const spec = this.#lookup(typed)

@@ -2,21 +2,19 @@
 // CONSISTENCY) from every connection, gathered over one turn of the event
 // loop and handed to the node as one batch: one map operation per counter,
 // one log append, one eager push. Each write is still answered with its own
-// value, and only once the batch is durable.
+// value, and only once the batch is durable: through a Pending each (no
+// promise per write), all settled in one loop when the batch's log append
+// resolves, so every connection's replies leave in one write.
 
+import { Pending } from '@tally/kit/resp'
 import type { BatchOp, TallyNode } from '../node.js'
-
-interface Waiter {
-  resolve: (value: number) => void
-  reject: (err: unknown) => void
-}
 
 /** Gathers plain writes into {@link TallyNode.applyBatch} calls. */
 export class WriteBatcher {
   readonly #node: TallyNode
   readonly #maxBatch: number
   #ops: BatchOp[] = []
-  #waiters: Waiter[] = []
+  #waiters: Array<Pending<number>> = []
   #scheduled = false
   readonly #onTurnEnd = (): void => {
     this.#scheduled = false
@@ -38,12 +36,12 @@ export class WriteBatcher {
    * Queues `op`; resolves with the counter's value right after it once its
    * batch is durable. Rejects with the error that refused the op alone (a
    * TallyError of @tally/crdt) or the whole batch (TALLY_SHUTTING_DOWN,
-   * TALLY_STORE_FAILED). Never throws.
+   * TALLY_STORE_FAILED). Never settles before returning (nor inside
+   * {@link flush}): always from a later microtask. Never throws.
    */
-  add(op: BatchOp): Promise<number> {
-    const p = new Promise<number>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject })
-    })
+  add(op: BatchOp): Pending<number> {
+    const p = new Pending<number>()
+    this.#waiters.push(p)
     this.#ops.push(op)
     if (this.#ops.length >= this.#maxBatch) this.flush()
     else if (!this.#scheduled) {
@@ -68,7 +66,10 @@ export class WriteBatcher {
     try {
       batch = this.#node.applyBatch(ops)
     } catch (err) {
-      for (const w of waiters) w.reject(err)
+      // Later, as a refused append would: the caller may still be running its own pipeline.
+      queueMicrotask(() => {
+        for (const w of waiters) w.reject(err)
+      })
       return
     }
     const { values, durable } = batch
@@ -76,14 +77,15 @@ export class WriteBatcher {
       () => {
         for (let i = 0; i < waiters.length; i++) {
           const v = values[i]
-          if (typeof v === 'number') waiters[i]?.resolve(v)
-          else waiters[i]?.reject(v)
+          const w = waiters[i] as Pending<number>
+          if (typeof v === 'number') w.resolve(v)
+          else w.reject(v)
         }
       },
       (err: unknown) => {
         for (let i = 0; i < waiters.length; i++) {
           const v = values[i]
-          waiters[i]?.reject(typeof v === 'number' ? err : v)
+          ;(waiters[i] as Pending<number>).reject(typeof v === 'number' ? err : v)
         }
       },
     )

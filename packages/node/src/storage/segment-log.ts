@@ -112,8 +112,8 @@ export class SegmentLog {
         from.set(file, Math.min(from.get(file) ?? offset, offset))
     for (const [file, offset] of from) {
       if (offset <= SEGMENT_MAGIC.length) {
-        await unlink(join(this.#dir, file.name))
         this.#files = this.#files.filter((f) => f !== file)
+        await unlinkIfThere(join(this.#dir, file.name))
       } else await truncate(join(this.#dir, file.name), offset)
     }
     this.#where.clear()
@@ -150,11 +150,15 @@ export class SegmentLog {
     this.#current = null
   }
 
-  /** Deletes every file (but the one being written) whose records are all at or below batch `covered`. */
+  /**
+   * Deletes every file (but the one being written) whose records are all at
+   * or below batch `covered`. Calls may overlap: a file leaves the list before
+   * its unlink, and one already gone from disk counts as deleted.
+   */
   async dropThrough(covered: number): Promise<void> {
     const gone = this.#files.filter((f) => f !== this.#current && f.last <= covered)
-    for (const f of gone) await unlink(join(this.#dir, f.name))
     this.#files = this.#files.filter((f) => !gone.includes(f))
+    for (const f of gone) await unlinkIfThere(join(this.#dir, f.name))
   }
 
   /** fsyncs every segment file and the directory (a clean close: afterwards a power loss loses nothing). */
@@ -182,5 +186,16 @@ export class SegmentLog {
   /** Closes the current file (no fsync: call `syncAll` first for that). Idempotent. */
   close(): void {
     this.rotate()
+  }
+}
+
+// Deletes `path`; a file that is already gone is what was asked for (another
+// store over the same directory, such as a crashed one's leftover work, got
+// there first). Rejects on any other I/O error.
+async function unlinkIfThere(path: string): Promise<void> {
+  try {
+    await unlink(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
 }

@@ -15,6 +15,7 @@ import Fastify, {
 import { clientErrorHandler, missingHost } from './client-errors.js'
 import { type ErrorExtra, HttpError, httpError, MESSAGES } from './http-errors.js'
 import { findDuplicateKey } from './json-keys.js'
+import { lazySerializers, lazyValidators } from './lazy-compilers.js'
 
 /**
  * Socket timeouts of every server, ms; each can be overridden through
@@ -83,7 +84,8 @@ export interface FastifyBaseOptions {
 /**
  * A fastify instance with the house base: request logging off (and no
  * child logger per request: `req.log` is the server's logger), the router's
- * `maxParamLength`, ajv without coercion or removal, prototype poisoning
+ * `maxParamLength`, ajv without coercion or removal (loaded and compiling
+ * each route's schemas on first use: see lazy-compilers.ts), prototype poisoning
  * refused, one `application/json` parser (an empty body is no body, bad JSON
  * is 400 `TALLY_BAD_REQUEST` `body is not valid JSON`, a key repeated in one
  * object is 400 `TALLY_BAD_REQUEST` `duplicate key "k" in the JSON body`, any
@@ -100,6 +102,10 @@ export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
   const log = (): FastifyBaseLogger => app.log
   const app = Fastify({
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // ajv and fast-json-stringify load and compile on first use, not at start.
+    schemaController: {
+      compilersFactory: { buildValidator: lazyValidators, buildSerializer: lazySerializers },
+    },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ...DEFAULT_SERVER_TIMEOUTS,

@@ -1,12 +1,13 @@
-// Schema compilers that do their work on first use instead of at start-up.
+// Schema compilers that do their work after start-up instead of during it.
 //
 // fastify loads ajv and fast-json-stringify when the instance is built and
 // compiles every route's schemas when it becomes ready: about a fifth of a
 // server's start (ajv's own meta-schema alone is ~50 ms on the development
-// machine) for routes that may never be called. These factories hand fastify
-// the same compilers (fastify's defaults, with the options fastify passes)
-// loaded on the first validation or serialization of any route, and compile
-// each route's schema the first time that route needs it.
+// machine), before it listens. These compilers are fastify's defaults (with
+// the options fastify passes), loaded and run later: every schema is
+// compiled by `compileAll()` (createFastify calls it on the event-loop turn
+// after the server listens), or by the first request that needs it if that
+// comes first.
 
 import { createRequire } from 'node:module'
 import type { FastifyServerOptions } from 'fastify'
@@ -32,46 +33,86 @@ function defaultSerializers(): SerializerFactory {
   return serializerPool
 }
 
-/**
- * A `schemaController.compilersFactory.buildValidator` that behaves as
- * fastify's default (ajv, the server's `ajv` options) but loads ajv on the
- * first validation and compiles a route's schema on the first request that
- * route validates. A schema ajv refuses therefore fails that route's first
- * request (500) instead of the start: every route's schemas must be
- * exercised by a test. fastify treats a custom compiler's `headers` schema
- * as given (not lower-cased): name header properties in lower case. Never
- * throws when called.
- */
-export const lazyValidators: ValidatorFactory = (externalSchemas, options) => {
-  let compile: ReturnType<ValidatorFactory> | undefined
-  return ((route: Parameters<ReturnType<ValidatorFactory>>[0]) => {
-    let fn: Validate | undefined
-    const validate: Validate = (...args) => {
-      compile ??= defaultValidators()(externalSchemas, options)
-      fn ??= compile(route) as unknown as Validate
-      const ok = fn(...args)
-      // fastify reads the failures from the function it called.
-      validate.errors = fn.errors
-      return ok
-    }
-    return validate
-  }) as unknown as ReturnType<ValidatorFactory>
+/** The compilers of one fastify instance, and what is left to compile. */
+export interface LazyCompilers {
+  /**
+   * `schemaController.compilersFactory.buildValidator`: fastify's default
+   * (ajv, the server's `ajv` options), compiling each route's schema later.
+   * A schema ajv refuses therefore fails that route's requests (500) instead
+   * of the start: every route's schemas must be exercised by a test. fastify
+   * treats a custom compiler's `headers` schema as given (not lower-cased):
+   * name header properties in lower case.
+   */
+  readonly buildValidator: ValidatorFactory
+  /** `schemaController.compilersFactory.buildSerializer`: fastify's default (fast-json-stringify), compiling later. */
+  readonly buildSerializer: SerializerFactory
+  /** Schemas handed over and not compiled yet. */
+  readonly pending: number
+  /**
+   * Compiles every pending schema now (loading ajv / fast-json-stringify if
+   * needed) and returns how many; blocks for the compile time (tens of ms
+   * for a server's routes). A schema that does not compile is left for its
+   * route's requests to report. Never throws.
+   */
+  compileAll(): number
 }
 
-/**
- * A `schemaController.compilersFactory.buildSerializer` that behaves as
- * fastify's default (fast-json-stringify, the server's `serializerOpts`) but
- * loads it on the first serialization and compiles a response schema on the
- * first reply that uses it. Never throws when called.
- */
-export const lazySerializers: SerializerFactory = (externalSchemas, options) => {
-  let compile: ReturnType<SerializerFactory> | undefined
-  return ((route: Parameters<ReturnType<SerializerFactory>>[0]) => {
-    let fn: ((data: unknown) => string) | undefined
-    return (data: unknown) => {
-      compile ??= defaultSerializers()(externalSchemas, options)
-      fn ??= compile(route) as (data: unknown) => string
-      return fn(data)
-    }
-  }) as unknown as ReturnType<SerializerFactory>
+/** Fresh {@link LazyCompilers} for one fastify instance. Never throws. */
+export function lazyCompilers(): LazyCompilers {
+  const pending = new Set<() => void>()
+  const buildValidator: ValidatorFactory = (externalSchemas, options) => {
+    let compile: ReturnType<ValidatorFactory> | undefined
+    return ((route: Parameters<ReturnType<ValidatorFactory>>[0]) => {
+      let fn: Validate | undefined
+      const ready = (): Validate => {
+        compile ??= defaultValidators()(externalSchemas, options)
+        fn ??= compile(route) as unknown as Validate
+        pending.delete(ready)
+        return fn
+      }
+      pending.add(ready)
+      const validate: Validate = (...args) => {
+        const f = fn ?? ready()
+        const ok = f(...args)
+        // fastify reads the failures from the function it called.
+        validate.errors = f.errors
+        return ok
+      }
+      return validate
+    }) as unknown as ReturnType<ValidatorFactory>
+  }
+  const buildSerializer: SerializerFactory = (externalSchemas, options) => {
+    let compile: ReturnType<SerializerFactory> | undefined
+    return ((route: Parameters<ReturnType<SerializerFactory>>[0]) => {
+      let fn: ((data: unknown) => string) | undefined
+      const ready = (): ((data: unknown) => string) => {
+        compile ??= defaultSerializers()(externalSchemas, options)
+        fn ??= compile(route) as (data: unknown) => string
+        pending.delete(ready)
+        return fn
+      }
+      pending.add(ready)
+      return (data: unknown) => (fn ?? ready())(data)
+    }) as unknown as ReturnType<SerializerFactory>
+  }
+  return {
+    buildValidator,
+    buildSerializer,
+    get pending() {
+      return pending.size
+    },
+    compileAll() {
+      let n = 0
+      for (const ready of [...pending]) {
+        pending.delete(ready)
+        n++
+        try {
+          ready()
+        } catch {
+          // Left to the route: its requests meet the same error and answer 500.
+        }
+      }
+      return n
+    },
+  }
 }

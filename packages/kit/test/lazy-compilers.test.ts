@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFastify, SHARED_ERROR_STATUS } from '../src/index.js'
+import { lazyCompilers } from '../src/lazy-compilers.js'
 
 const apps: FastifyInstance[] = []
 afterEach(async () => {
@@ -29,6 +30,53 @@ function make(): FastifyInstance {
   app.get('/broken', { schema: { querystring: { type: 'no-such-type' } } }, async () => 'unreachable')
   return app
 }
+
+describe('lazyCompilers', () => {
+  it('holds every schema until compileAll (or a request) compiles it; a schema that does not compile is left to its route', async () => {
+    const lazy = lazyCompilers()
+    const app = Fastify({ schemaController: { compilersFactory: lazy } })
+    apps.push(app)
+    app.post(
+      '/b',
+      { schema: { body: { type: 'object', properties: { a: { type: 'integer' } } } } },
+      async () => 'ok',
+    )
+    app.get(
+      '/r',
+      { schema: { response: { 200: { type: 'object', properties: { k: { type: 'integer' } } } } } },
+      async () => ({ k: 1, x: 2 }),
+    )
+    app.get('/broken', { schema: { querystring: { type: 'no-such-type' } } }, async () => 'unreachable')
+    await app.ready()
+    // The two GET routes' HEAD twins hold the same schemas again.
+    expect(lazy.pending).toBe(5)
+    expect(lazy.compileAll()).toBe(5)
+    expect(lazy.pending).toBe(0)
+    expect(lazy.compileAll()).toBe(0)
+    expect((await app.inject({ method: 'POST', url: '/b', payload: { a: 'x' } })).statusCode).toBe(400)
+    expect((await app.inject({ method: 'GET', url: '/r' })).body).toBe('{"k":1}')
+    expect((await app.inject({ method: 'GET', url: '/broken' })).statusCode).toBe(500)
+  })
+
+  it('a request before compileAll compiles its own schema (and only that one)', async () => {
+    const lazy = lazyCompilers()
+    const app = Fastify({ schemaController: { compilersFactory: lazy } })
+    apps.push(app)
+    app.post(
+      '/b',
+      { schema: { body: { type: 'object', properties: { a: { type: 'integer' } } } } },
+      async () => 'ok',
+    )
+    app.post(
+      '/c',
+      { schema: { body: { type: 'object', properties: { c: { type: 'integer' } } } } },
+      async () => 'ok',
+    )
+    await app.ready()
+    expect((await app.inject({ method: 'POST', url: '/b', payload: { a: 1 } })).statusCode).toBe(200)
+    expect(lazy.pending).toBe(1)
+  })
+})
 
 describe('schema compilers loaded and compiled on first use', () => {
   it('starts with a route whose schema does not compile; that route answers 500, the others validate', async () => {

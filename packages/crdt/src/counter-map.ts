@@ -519,12 +519,24 @@ export class CounterMap {
    * snapshot slice without a string or array per counter. Validates all of it
    * first (`readPacked`): on TALLY_STATE_INVALID nothing changes. Returns true
    * if anything changed. O(entries).
+   *
+   * With `hashSum` (trusted: see {@link PackedColumns}), an entry new to the
+   * map is added without hashing it for the digest (the sum stands for it;
+   * an entry that meets one already held is merged as without the sum, its
+   * hash taken out of the sum): a restart's bulk load skips a hash an entry.
+   * The state and the digest are the same either way for a correct sum.
    */
   mergePacked(columns: unknown): boolean {
-    const { nameBytes, nameLengths, entryCounts, replicas, entryReplicas, values } = readPacked(columns)
+    const { nameBytes, nameLengths, entryCounts, replicas, entryReplicas, values, hashSum } =
+      readPacked(columns)
     const t = this.#t
     // Replica numbers by column index, made at the first entry put (as mergeColumns does).
     const rs: Array<number | undefined> = new Array(replicas.length)
+    const own = replicas.map((id) => id === this.replica)
+    const trusted = hashSum !== undefined
+    // What the sum stands for: the entries added without a hash.
+    let s1 = hashSum?.h1 ?? 0
+    let s2 = hashSum?.h2 ?? 0
     let changed = false
     let at = 0
     let e = 0
@@ -544,13 +556,20 @@ export class CounterMap {
           r = t.replicaFor(replicas[ri] as string)
           rs[ri] = r
         }
-        if (c === undefined) {
-          c = t.addCounterBytes(nameBytes, at, len, h)
-          this.#put(c, r, p, n, seq, END)
+        if (c === undefined) c = t.addCounterBytes(nameBytes, at, len, h)
+        const old = t.find(c, r)
+        if (old === END && trusted) {
           changed = true
+          this.#addUnhashed(c, r, p, n, seq, own[ri] === true)
           continue
         }
-        const old = t.find(c, r)
+        if (trusted) {
+          // Merged the usual way below (which hashes it): its share of the sum is not ours to add.
+          hashBytesPairInto(nameBytes, at, len, replicas[ri] as string, BASE)
+          entryHash(p, n, seq)
+          s1 = (s1 - SCRATCH.h1) >>> 0
+          s2 = (s2 - SCRATCH.h2) >>> 0
+        }
         if (old === END) {
           this.#put(c, r, p, n, seq, END)
           changed = true
@@ -565,13 +584,24 @@ export class CounterMap {
       }
       at += len
     }
+    this.#h1 = (this.#h1 + s1) >>> 0
+    this.#h2 = (this.#h2 + s2) >>> 0
     return this.#afterMerge(changed)
+  }
+
+  // A new entry of replica r in counter c, its digest hash accounted for by the caller.
+  #addUnhashed(c: number, r: number, p: number, n: number, seq: number, own: boolean): void {
+    const t = this.#t
+    t.set(t.add(c, r), p, n, seq)
+    this.#logChange(c, r, seq, false)
+    if (own && seq > this.#seq) this.#seq = seq
   }
 
   /**
    * A slice of the counters as {@link PackedColumns}: the counters of
    * {@link stateColumns}`(from, maxEntries)` with the same entries, read
-   * from the name bytes and entry pages without making a string per counter.
+   * from the name bytes and entry pages without making a string per counter,
+   * and their digest contribution (`hashSum`: one hash an entry).
    * O(answer). Throws RangeError unless `from` is a non-negative integer and
    * `maxEntries` ≥ 1.
    */
@@ -599,6 +629,8 @@ export class CounterMap {
     const values = new Float64Array(entries * 3)
     const replicas: string[] = []
     const local = new Map<number, number>()
+    // The digest contribution of the slice (see PackedColumns.hashSum).
+    const sum: Hash64 = { h1: 0, h2: 0 }
     let at = 0
     let k = 0
     let i = 0
@@ -606,7 +638,8 @@ export class CounterMap {
       if (!t.live(x)) continue
       const len = t.names.lengthOf(x)
       const o = t.names.offsetOf(x)
-      nameBytes.set(t.names.pageOf(x).subarray(o, o + len), at)
+      const page = t.names.pageOf(x)
+      nameBytes.set(page.subarray(o, o + len), at)
       nameLengths[i] = len
       at += len
       let count = 0
@@ -621,13 +654,21 @@ export class CounterMap {
         values[k * 3] = t.p(e)
         values[k * 3 + 1] = t.n(e)
         values[k * 3 + 2] = t.seq(e)
+        // A held entry is never zero (zero entries do not exist): each counts in the digest.
+        hashBytesPairInto(page, o, len, t.replicaIds[r] as string, BASE)
+        entryHash(t.p(e), t.n(e), t.seq(e))
+        sum.h1 = (sum.h1 + SCRATCH.h1) >>> 0
+        sum.h2 = (sum.h2 + SCRATCH.h2) >>> 0
         k++
         count++
       }
       entryCounts[i] = count
       i++
     }
-    return { columns: { nameBytes, nameLengths, entryCounts, replicas, entryReplicas, values }, next: c }
+    return {
+      columns: { nameBytes, nameLengths, entryCounts, replicas, entryReplicas, values, hashSum: sum },
+      next: c,
+    }
   }
 
   // Sets entry `old` (or a new entry of replica r in counter c, when old is END) to (p, n, seq).
@@ -648,20 +689,24 @@ export class CounterMap {
     entryHash(p, n, seq)
     this.#h1 = (this.#h1 + h.h1) >>> 0
     this.#h2 = (this.#h2 + h.h2) >>> 0
-    if (seqChanged || old === END) {
-      let log = this.#logs[r]
-      if (!log) {
-        // The log holds counter numbers; a record is current while the entry still has its seq.
-        // A record of a dropped counter (or of a number since given to another) is stale.
-        log = new ReplicaLog((k, s) => {
-          const x = t.find(k, r)
-          return x !== END && t.seq(x) === s
-        })
-        this.#logs[r] = log
-      }
-      log.add(c, seq, old !== END)
-    }
+    if (seqChanged || old === END) this.#logChange(c, r, seq, old !== END)
     if (id === this.replica && seq > this.#seq) this.#seq = seq
+  }
+
+  // Records in replica r's change log that counter c's entry of r now has `seq`.
+  #logChange(c: number, r: number, seq: number, replaced: boolean): void {
+    let log = this.#logs[r]
+    if (!log) {
+      const t = this.#t
+      // The log holds counter numbers; a record is current while the entry still has its seq.
+      // A record of a dropped counter (or of a number since given to another) is stale.
+      log = new ReplicaLog((k, s) => {
+        const x = t.find(k, r)
+        return x !== END && t.seq(x) === s
+      })
+      this.#logs[r] = log
+    }
+    log.add(c, seq, replaced)
   }
 
   /** Ids of every replica with an entry or a summary here, sorted. */

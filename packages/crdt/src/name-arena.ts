@@ -166,7 +166,11 @@ export class NameArena {
   #storeBytes(bytes: Uint8Array, o: number, len: number): number {
     if (len < 1 || len > 255) throw new RangeError(`NameArena: a name must be 1-255 characters, got ${len}`)
     const at = this.#room(len)
-    ;(this.#pages[this.#pages.length - 1] as Uint8Array).set(bytes.subarray(o, o + len), at & 0xffff)
+    // A loop, not set(subarray(…)): names are short, and a restart stores a
+    // million of them (no view object made per name).
+    const page = this.#pages[this.#pages.length - 1] as Uint8Array
+    const d = at & 0xffff
+    for (let i = 0; i < len; i++) page[d + i] = bytes[o + i] as number
     return at
   }
 

@@ -1,4 +1,5 @@
 import { ErrorCodes, TallyError } from './errors.js'
+import type { Hash64 } from './hash.js'
 import type { StateColumns } from './state-columns.js'
 import { describe, guard, isValidReplicaId, MAX_NAME_LENGTH } from './validate.js'
 
@@ -22,6 +23,15 @@ export interface PackedColumns {
   entryReplicas: Uint32Array
   /** p, n and seq of each entry: three numbers an entry. */
   values: Float64Array
+  /**
+   * Optional: the digest contribution of these entries, i.e. the lane-wise
+   * sum (mod 2^32) of the hash of every non-zero entry, as
+   * `CounterMap.packedColumns` computes it. `CounterMap.mergePacked` trusts
+   * it in place of hashing each entry it adds: only columns this code wrote
+   * (e.g. read back from a checksummed snapshot) may carry it; a wrong sum
+   * makes `digest()` wrong, never a value.
+   */
+  hashSum?: Hash64
 }
 
 function bad(msg: string): never {
@@ -37,6 +47,10 @@ function isReserved(bytes: Uint8Array, o: number, len: number): boolean {
   return true
 }
 
+function isLane(x: unknown): boolean {
+  return Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff
+}
+
 function isCount(x: number): boolean {
   return Number.isSafeInteger(x) && x >= 0
 }
@@ -49,7 +63,9 @@ function isCount(x: number): boolean {
  * bytes of 0x21–0x7E, not `__proto__`) and their lengths adding up to
  * `nameBytes`; entry counts adding up to the entries; replica ids valid and
  * indexes in range; p, n and seq non-negative safe integers, seq ≥ 1 on a
- * non-zero entry. Throws TALLY_STATE_INVALID whatever the input does. O(size).
+ * non-zero entry; `hashSum`, when present, two unsigned 32-bit lanes (its
+ * value is trusted, see {@link PackedColumns}). Throws TALLY_STATE_INVALID
+ * whatever the input does. O(size).
  */
 export function readPacked(x: unknown): PackedColumns {
   return guard(ErrorCodes.STATE_INVALID, 'packed columns', () => {
@@ -100,7 +116,14 @@ export function readPacked(x: unknown): PackedColumns {
       if (Object.is(n, -0)) values[e * 3 + 1] = 0
       if (Object.is(s, -0)) values[e * 3 + 2] = 0
     }
-    return { nameBytes, nameLengths, entryCounts, replicas: ids, entryReplicas, values }
+    const { hashSum } = o
+    if (hashSum === undefined)
+      return { nameBytes, nameLengths, entryCounts, replicas: ids, entryReplicas, values }
+    const h = hashSum as Partial<Hash64> | null
+    if (typeof h !== 'object' || h === null || !isLane(h.h1) || !isLane(h.h2))
+      bad('packed columns: hashSum must be {h1, h2}, two unsigned 32-bit integers')
+    const sum = { h1: h.h1 as number, h2: h.h2 as number }
+    return { nameBytes, nameLengths, entryCounts, replicas: ids, entryReplicas, values, hashSum: sum }
   })
 }
 

@@ -15,6 +15,7 @@ import Fastify, {
 import { clientErrorHandler, missingHost } from './client-errors.js'
 import { type ErrorExtra, HttpError, httpError, MESSAGES } from './http-errors.js'
 import { findDuplicateKey } from './json-keys.js'
+import { lazyCompilers } from './lazy-compilers.js'
 
 /**
  * Socket timeouts of every server, ms; each can be overridden through
@@ -83,7 +84,9 @@ export interface FastifyBaseOptions {
 /**
  * A fastify instance with the house base: request logging off (and no
  * child logger per request: `req.log` is the server's logger), the router's
- * `maxParamLength`, ajv without coercion or removal, prototype poisoning
+ * `maxParamLength`, ajv without coercion or removal (loaded and compiling
+ * the routes' schemas on the turn after listening, or on a route's first
+ * request if sooner: see lazy-compilers.ts), prototype poisoning
  * refused, one `application/json` parser (an empty body is no body, bad JSON
  * is 400 `TALLY_BAD_REQUEST` `body is not valid JSON`, a key repeated in one
  * object is 400 `TALLY_BAD_REQUEST` `duplicate key "k" in the JSON body`, any
@@ -98,8 +101,13 @@ export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
   const requestTimeout = opts.fastify?.requestTimeout ?? DEFAULT_SERVER_TIMEOUTS.requestTimeout
   // Called on client errors only, long after `app` exists.
   const log = (): FastifyBaseLogger => app.log
+  const schemas = lazyCompilers()
   const app = Fastify({
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // ajv and fast-json-stringify load and compile once listening (or on first use), not before.
+    schemaController: {
+      compilersFactory: { buildValidator: schemas.buildValidator, buildSerializer: schemas.buildSerializer },
+    },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ...DEFAULT_SERVER_TIMEOUTS,
@@ -120,6 +128,12 @@ export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
       log,
     ),
   }) as unknown as FastifyInstance
+
+  // The schemas compile on the turn after the server listens (a request before that compiles its own).
+  app.addHook('onListen', (done) => {
+    setImmediate(() => schemas.compileAll())
+    done()
+  })
 
   // A callback hook, not an async one: no promise per request on the hot path.
   app.addHook('onRequest', (req, reply, done) => {

@@ -7,7 +7,6 @@
 import { join, resolve } from 'node:path'
 import type { CounterMapState, Delta, Summary } from '@tally/crdt'
 import type { Logger } from 'pino'
-import { RecordSet } from '../idempotency/record-set.js'
 import {
   encodeMarksRecord,
   isEmptyMarks,
@@ -33,6 +32,7 @@ import {
   WAL_PREFIX,
   walKey,
 } from './record-codec.js'
+import { recoveredRecords } from './recovered-records.js'
 import { StateFold, withoutNames, withoutPackedNames } from './recovery-fold.js'
 import { SegmentLog } from './segment-log.js'
 import {
@@ -198,9 +198,9 @@ export class LevelStore implements Store {
     } catch (err) {
       throw damagedSnapshot(this.#o.dataDir, `invalid: ${msg(err)}`)
     }
-    const idem = new RecordSet()
-    for (const r of v1?.idempotency ?? []) idem.add(r)
-    if (manifest) await checkChunks(db, manifest, idem, this.#o.dataDir)
+    const recordChunks = manifest ? await checkChunks(db, manifest, this.#o.dataDir) : []
+    // The log's key records, in order: kept by the RecordSet rule after the snapshot's (recovered-records.ts).
+    const logged: IdempotencyRecord[] = []
     const marks = new MarksFold()
     if (manifest?.m !== undefined) {
       const m = readMarksRecord(manifest.m)
@@ -211,7 +211,7 @@ export class LevelStore implements Store {
     const scan = await scanWal(
       segs.empty ? walEntries(db) : mergeLogs(walEntries(db), segs.entries()),
       covered,
-      (ops) => applyOps(fold, idem, marks, ops),
+      (ops) => applyOps(fold, logged, marks, ops),
       this.#o.corruption,
     )
     warnings.push(...scan.warnings)
@@ -272,6 +272,16 @@ export class LevelStore implements Store {
       'store recovered',
     )
     const kept = marks.record(now - this.#o.idempotencyTtl)
+    const log = this.#logger
+    const records = recoveredRecords({
+      snapshot: v1?.idempotency ?? [],
+      chunks: recordChunks,
+      logged,
+      now,
+      ttl: this.#o.idempotencyTtl,
+      onBadChunk: (index, reason) =>
+        log?.warn({ chunk: index, reason }, 'snapshot key-record chunk unreadable: its records are dropped'),
+    })
     return {
       identity,
       ...(isEmptyMarks(kept) ? {} : { marks: kept }),
@@ -281,7 +291,10 @@ export class LevelStore implements Store {
         ? { slices: () => this.#slices(manifest, fold, marks.dropped) }
         : {}),
       deltas: [],
-      idempotency: idem.live(now, this.#o.idempotencyTtl),
+      // Decoded on first read (after the map is built: see recovered-records.ts).
+      get idempotency() {
+        return records()
+      },
       warnings,
     }
   }
@@ -482,7 +495,12 @@ export class LevelStore implements Store {
 
 type WalBatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
-function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: ReadOp[]): string | null {
+function applyOps(
+  fold: StateFold,
+  idem: IdempotencyRecord[],
+  marks: MarksFold,
+  ops: ReadOp[],
+): string | null {
   // A record whose later op is refused keeps its earlier (valid, checksummed) ops applied.
   for (const op of ops) {
     if (op.kind === 'marks') {
@@ -493,8 +511,8 @@ function applyOps(fold: StateFold, idem: RecordSet, marks: MarksFold, ops: ReadO
     const why = op.kind === 'one' ? fold.applyOne(op.name, op.r, op.p, op.n, op.s) : fold.apply(op.delta)
     if (why) return `invalid delta: ${why}`
     // One record per application of a key; a later copy may only add `compensated`.
-    if ((op.kind === 'local' || op.kind === 'one') && op.idem) idem.add(op.idem)
-    else if (op.kind === 'remote' && op.records) for (const r of op.records) idem.add(r)
+    if ((op.kind === 'local' || op.kind === 'one') && op.idem) idem.push(op.idem)
+    else if (op.kind === 'remote' && op.records) for (const r of op.records) idem.push(r)
   }
   return null
 }

@@ -6,7 +6,12 @@
 //
 //   { b: name bytes, l: name lengths (1 byte each), k: entries per counter
 //     (uint32 LE), r: [replica ids], e: replica index per entry (uint32 LE),
-//     v: p, n, seq per entry (float64 LE) }
+//     v: p, n, seq per entry (float64 LE), h: [h1, h2] the chunk's digest
+//     contribution (PackedColumns.hashSum; optional: chunks written before
+//     it have none, and a reader that knows it not ignores it) }
+//
+// `h` spares a restart one hash an entry: the map trusts it under the
+// chunk's checksum (a chunk this code wrote), see CounterMap.mergePacked.
 
 import type { PackedColumns } from '@tally/crdt'
 
@@ -18,6 +23,7 @@ export interface PackedRecord {
   r: string[]
   e: Uint8Array
   v: Uint8Array
+  h?: [number, number]
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
@@ -65,6 +71,7 @@ export function packedRecord(c: PackedColumns): PackedRecord {
     r: c.replicas,
     e: leBytes(c.entryReplicas),
     v: leBytes(c.values),
+    ...(c.hashSum ? { h: [c.hashSum.h1, c.hashSum.h2] } : {}),
   }
 }
 
@@ -76,13 +83,15 @@ export function packedRecord(c: PackedColumns): PackedRecord {
 export function readPackedRecord(x: unknown): PackedColumns | { reason: string } {
   if (typeof x !== 'object' || x === null || Array.isArray(x))
     return { reason: 'packed columns must be a map' }
-  const { b, l, k, r, e, v } = x as Record<string, unknown>
+  const { b, l, k, r, e, v, h } = x as Record<string, unknown>
   if (![b, l, k, e, v].every((f) => f instanceof Uint8Array) || !Array.isArray(r))
     return { reason: 'packed columns need binary fields b, l, k, e, v and a replica list r' }
   const entryCounts = u32s(k as Uint8Array)
   const entryReplicas = u32s(e as Uint8Array)
   const values = f64s(v as Uint8Array)
   if (!entryCounts || !entryReplicas || !values) return { reason: 'packed columns have a partial number' }
+  if (h !== undefined && !(Array.isArray(h) && h.length === 2))
+    return { reason: 'packed columns have a malformed digest sum' }
   return {
     nameBytes: b as Uint8Array,
     nameLengths: l as Uint8Array,
@@ -90,5 +99,7 @@ export function readPackedRecord(x: unknown): PackedColumns | { reason: string }
     replicas: r as string[],
     entryReplicas,
     values,
+    // Its lanes are checked when merged (readPacked).
+    ...(h === undefined ? {} : { hashSum: { h1: h[0] as number, h2: h[1] as number } }),
   }
 }

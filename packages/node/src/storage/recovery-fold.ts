@@ -249,8 +249,9 @@ export function withoutNames(columns: unknown, names: ReadonlySet<string>): unkn
 /**
  * Packed snapshot columns (`@tally/crdt` PackedColumns, not yet checked)
  * without the counters named in `names`: a new object with the kept
- * counters' names, entry counts and entries; `columns` itself when nothing
- * goes or its shape is not the packed one (the map's check then refuses it).
+ * counters' names, entry counts and entries, and no `hashSum` (it stood for
+ * the whole); `columns` itself when nothing goes or its shape is not the
+ * packed one (the map's check then refuses it).
  * O(size).
  */
 export function withoutPackedNames(columns: unknown, names: ReadonlySet<string>): unknown {
@@ -286,8 +287,10 @@ export function withoutPackedNames(columns: unknown, names: ReadonlySet<string>)
     bytes += nameLengths[i] as number
     entries += entryCounts[i] as number
   }
+  // The digest sum stood for every entry: it goes with the dropped ones (the map then hashes each entry).
+  const { hashSum: _, ...rest } = c
   const out = {
-    ...c,
+    ...rest,
     nameBytes: new Uint8Array(bytes),
     nameLengths: new Uint8Array(keep.length - gone),
     entryCounts: new Uint32Array(keep.length - gone),

@@ -1,8 +1,8 @@
 // Reading a format-2 or 3 snapshot back: at open, every chunk is checked (present,
-// checksum intact) and the idempotency records are read; the counter chunks
-// are decoded later, one at a time, as the node merges them into its map.
+// checksum intact); the counter chunks are decoded later, one at a time, as
+// the node merges them into its map, and the idempotency records once the
+// map is built (recovered-records.ts).
 
-import type { RecordSet } from '../idempotency/record-set.js'
 import {
   chunkIndexOf,
   chunkKey,
@@ -27,32 +27,19 @@ export function damagedSnapshot(dataDir: string, reason: string): StoreError {
 
 /**
  * Checks every chunk of snapshot `m` (numbered contiguously from 0, checksums
- * intact; counter chunks are not decoded) and merges its idempotency records
- * into `idem`. Rejects with TALLY_WAL_CORRUPT on any damage.
+ * intact; nothing is decoded) and returns the idempotency-record chunks'
+ * bytes, in order. Rejects with TALLY_WAL_CORRUPT on any damage.
  */
-export async function checkChunks(
-  db: WalDb,
-  m: SnapshotManifest,
-  idem: RecordSet,
-  dataDir: string,
-): Promise<void> {
+export async function checkChunks(db: WalDb, m: SnapshotManifest, dataDir: string): Promise<Uint8Array[]> {
+  const records: Uint8Array[] = []
   const it = db.iterator({ ...chunkRange(m.gen), highWaterMarkBytes: 1 << 20, fillCache: false })
   let seen = 0
   try {
     for (let rows = await it.nextv(64); rows.length > 0; rows = await it.nextv(64)) {
       for (const [key, value] of rows) {
         if (chunkIndexOf(key, m.gen) !== seen) throw damagedSnapshot(dataDir, `chunk ${seen} is missing`)
-        if (seen < m.chunks) {
-          if (!frameIntact(value)) throw damagedSnapshot(dataDir, `chunk ${key}: checksum mismatch`)
-        } else {
-          const chunk = decodeChunk(value)
-          if (!('records' in chunk))
-            throw damagedSnapshot(
-              dataDir,
-              `chunk ${key}: ${'reason' in chunk ? chunk.reason : 'not records'}`,
-            )
-          for (const r of chunk.records) idem.add(r)
-        }
+        if (!frameIntact(value)) throw damagedSnapshot(dataDir, `chunk ${key}: checksum mismatch`)
+        if (seen >= m.chunks) records.push(value)
         seen++
       }
     }
@@ -61,6 +48,7 @@ export async function checkChunks(
   }
   const want = m.chunks + m.recordChunks
   if (seen !== want) throw damagedSnapshot(dataDir, `${want} chunks expected, ${seen} found`)
+  return records
 }
 
 /**

@@ -71,7 +71,9 @@ export interface Recovered {
    * Idempotency records still inside the retention window: this node's own
    * and those learnt from peers (several per key when a key was applied by
    * more than one replica). A record logged again with `compensated: true`
-   * supersedes the earlier copy.
+   * supersedes the earlier copy. LevelStore decodes them on the first read
+   * of this property (a getter: read it after rebuilding the counters, so
+   * they are not in the heap meanwhile; see recovered-records.ts).
    */
   idempotency: IdempotencyRecord[]
   /** Human-readable notes about recovery (e.g. a torn WAL tail that was cut). */

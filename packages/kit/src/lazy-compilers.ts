@@ -1,0 +1,118 @@
+// Schema compilers that do their work after start-up instead of during it.
+//
+// fastify loads ajv and fast-json-stringify when the instance is built and
+// compiles every route's schemas when it becomes ready: about a fifth of a
+// server's start (ajv's own meta-schema alone is ~50 ms on the development
+// machine), before it listens. These compilers are fastify's defaults (with
+// the options fastify passes), loaded and run later: every schema is
+// compiled by `compileAll()` (createFastify calls it on the event-loop turn
+// after the server listens), or by the first request that needs it if that
+// comes first.
+
+import { createRequire } from 'node:module'
+import type { FastifyServerOptions } from 'fastify'
+
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>
+type ValidatorFactory = NonNullable<CompilersFactory['buildValidator']>
+type SerializerFactory = NonNullable<CompilersFactory['buildSerializer']>
+type Validate = ((...args: unknown[]) => unknown) & { errors?: unknown }
+
+const require = createRequire(import.meta.url)
+let validatorPool: ValidatorFactory | undefined
+let serializerPool: SerializerFactory | undefined
+
+/** fastify's default validator factory (`@fastify/ajv-compiler`), loaded on first call. */
+function defaultValidators(): ValidatorFactory {
+  validatorPool ??= (require('@fastify/ajv-compiler') as () => ValidatorFactory)()
+  return validatorPool
+}
+
+/** fastify's default serializer factory (`@fastify/fast-json-stringify-compiler`), loaded on first call. */
+function defaultSerializers(): SerializerFactory {
+  serializerPool ??= (require('@fastify/fast-json-stringify-compiler') as () => SerializerFactory)()
+  return serializerPool
+}
+
+/** The compilers of one fastify instance, and what is left to compile. */
+export interface LazyCompilers {
+  /**
+   * `schemaController.compilersFactory.buildValidator`: fastify's default
+   * (ajv, the server's `ajv` options), compiling each route's schema later.
+   * A schema ajv refuses therefore fails that route's requests (500) instead
+   * of the start: every route's schemas must be exercised by a test. fastify
+   * treats a custom compiler's `headers` schema as given (not lower-cased):
+   * name header properties in lower case.
+   */
+  readonly buildValidator: ValidatorFactory
+  /** `schemaController.compilersFactory.buildSerializer`: fastify's default (fast-json-stringify), compiling later. */
+  readonly buildSerializer: SerializerFactory
+  /** Schemas handed over and not compiled yet. */
+  readonly pending: number
+  /**
+   * Compiles every pending schema now (loading ajv / fast-json-stringify if
+   * needed) and returns how many; blocks for the compile time (tens of ms
+   * for a server's routes). A schema that does not compile is left for its
+   * route's requests to report. Never throws.
+   */
+  compileAll(): number
+}
+
+/** Fresh {@link LazyCompilers} for one fastify instance. Never throws. */
+export function lazyCompilers(): LazyCompilers {
+  const pending = new Set<() => void>()
+  const buildValidator: ValidatorFactory = (externalSchemas, options) => {
+    let compile: ReturnType<ValidatorFactory> | undefined
+    return ((route: Parameters<ReturnType<ValidatorFactory>>[0]) => {
+      let fn: Validate | undefined
+      const ready = (): Validate => {
+        compile ??= defaultValidators()(externalSchemas, options)
+        fn ??= compile(route) as unknown as Validate
+        pending.delete(ready)
+        return fn
+      }
+      pending.add(ready)
+      const validate: Validate = (...args) => {
+        const f = fn ?? ready()
+        const ok = f(...args)
+        // fastify reads the failures from the function it called.
+        validate.errors = f.errors
+        return ok
+      }
+      return validate
+    }) as unknown as ReturnType<ValidatorFactory>
+  }
+  const buildSerializer: SerializerFactory = (externalSchemas, options) => {
+    let compile: ReturnType<SerializerFactory> | undefined
+    return ((route: Parameters<ReturnType<SerializerFactory>>[0]) => {
+      let fn: ((data: unknown) => string) | undefined
+      const ready = (): ((data: unknown) => string) => {
+        compile ??= defaultSerializers()(externalSchemas, options)
+        fn ??= compile(route) as (data: unknown) => string
+        pending.delete(ready)
+        return fn
+      }
+      pending.add(ready)
+      return (data: unknown) => (fn ?? ready())(data)
+    }) as unknown as ReturnType<SerializerFactory>
+  }
+  return {
+    buildValidator,
+    buildSerializer,
+    get pending() {
+      return pending.size
+    },
+    compileAll() {
+      let n = 0
+      for (const ready of [...pending]) {
+        pending.delete(ready)
+        n++
+        try {
+          ready()
+        } catch {
+          // Left to the route: its requests meet the same error and answer 500.
+        }
+      }
+      return n
+    },
+  }
+}

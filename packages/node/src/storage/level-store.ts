@@ -272,15 +272,14 @@ export class LevelStore implements Store {
       'store recovered',
     )
     const kept = marks.record(now - this.#o.idempotencyTtl)
-    const log = this.#logger
+    const dataDir = this.#o.dataDir
     const records = recoveredRecords({
       snapshot: v1?.idempotency ?? [],
       chunks: recordChunks,
       logged,
       now,
       ttl: this.#o.idempotencyTtl,
-      onBadChunk: (index, reason) =>
-        log?.warn({ chunk: index, reason }, 'snapshot key-record chunk unreadable: its records are dropped'),
+      badChunk: (index, reason) => damagedSnapshot(dataDir, `key-record chunk ${index}: ${reason}`),
     })
     return {
       identity,

@@ -24,17 +24,18 @@ export interface RecordSources {
   /** Retention: records at or before `now - ttl` (ms) are left out. */
   readonly now: number
   readonly ttl: number
-  /** Called with why, for a chunk whose checksum held but that holds no records (its records are dropped). */
-  readonly onBadChunk: (index: number, reason: string) => void
+  /** The error to throw for a chunk whose checksum held but that holds no records. */
+  readonly badChunk: (index: number, reason: string) => Error
 }
 
 /**
  * A function returning the records of `src` under the RecordSet rule
  * (snapshot first, then the log in order; one per application of a key) and
  * inside retention, oldest first. Decodes on its first call and returns the
- * same array afterwards. A chunk that does not decode as records is
- * reported to `onBadChunk` and its records dropped (an idempotency record
- * only answers a retry: losing one never changes a count). Never throws.
+ * same array afterwards. A chunk that does not decode as records throws
+ * `badChunk(index, reason)`: its records are not dropped, since a lost record
+ * lets a retry of its write count twice. The node reads the records before it
+ * listens, so such a snapshot still refuses the start.
  */
 export function recoveredRecords(src: RecordSources): () => IdempotencyRecord[] {
   let out: IdempotencyRecord[] | undefined
@@ -45,7 +46,7 @@ export function recoveredRecords(src: RecordSources): () => IdempotencyRecord[] 
     src.chunks.forEach((bytes, i) => {
       const chunk = decodeChunk(bytes)
       if ('records' in chunk) for (const r of chunk.records) set.add(r)
-      else src.onBadChunk(i, 'reason' in chunk ? chunk.reason : 'not records')
+      else throw src.badChunk(i, 'reason' in chunk ? chunk.reason : 'not records')
     })
     for (const r of src.logged) set.add(r)
     out = set.live(src.now, src.ttl)

@@ -50,14 +50,13 @@ function memStore(): { make: () => LevelStore; db: MemoryLevel<string, Uint8Arra
 
 describe('recovered key records', () => {
   it('keep the snapshot copy first, then the log: a logged compensated copy marks it, a logged duplicate does not replace it', () => {
-    const bad: Array<[number, string]> = []
     const read = recoveredRecords({
       snapshot: [rec('A', 1)],
-      chunks: [encodeChunk({ records: [rec('B', 2), rec('C', 3)] }), encodeFrame({ nope: 1 })],
+      chunks: [encodeChunk({ records: [rec('B', 2), rec('C', 3)] })],
       logged: [rec('B', 2, { value: 99 }), rec('C', 3, { compensated: true }), rec('D', 4)],
       now: NOW,
       ttl: 10_000,
-      onBadChunk: (i, why) => bad.push([i, why]),
+      badChunk: (i, why) => new Error(`chunk ${i}: ${why}`),
     })
     const got = read()
     expect(read()).toBe(got) // decoded once
@@ -65,10 +64,21 @@ describe('recovered key records', () => {
     expect(Object.keys(byKey).sort()).toEqual(['A', 'B', 'C', 'D'])
     expect(byKey.B?.value).toBe(2)
     expect(byKey.C?.compensated).toBe(true)
-    expect(bad).toEqual([[1, expect.any(String)]])
   })
 
-  it('a record chunk with an intact checksum but no records opens (its records dropped, with a warning); the rest load', async () => {
+  it('a chunk that holds no records throws the error badChunk makes for it (records are never dropped)', () => {
+    const read = recoveredRecords({
+      snapshot: [],
+      chunks: [encodeChunk({ records: [rec('B', 2)] }), encodeFrame({ nope: 1 })],
+      logged: [],
+      now: NOW,
+      ttl: 10_000,
+      badChunk: (i, why) => new Error(`chunk ${i}: ${why}`),
+    })
+    expect(() => read()).toThrow(/^chunk 1: /)
+  })
+
+  it('a record chunk with an intact checksum but no records refuses the start with TALLY_WAL_CORRUPT when the records are read (a lost record would let a retry count twice)', async () => {
     const { make, db, warned } = memStore()
     const s = make()
     const r = await s.open('n1')
@@ -88,9 +98,8 @@ describe('recovered key records', () => {
     await db.close()
     const again = make()
     const back = await again.open('n1')
+    expect(() => back.idempotency).toThrow(expect.objectContaining({ code: 'TALLY_WAL_CORRUPT' }))
     expect(warned).toEqual([])
-    expect(back.idempotency).toEqual([])
-    expect(warned).toEqual(['snapshot key-record chunk unreadable: its records are dropped'])
     await again.close()
   })
 })

@@ -26,6 +26,12 @@
 // the gap to the bare route into what the base costs (bare → house) and what
 // the node's own work costs (house → node: `nodeCpuVsHouse`).
 //
+// `wal`: the writing node's log per answered request, from its /metrics
+// (medians over rounds): group commits (`batchesPerReq`), fsyncs
+// (`fsyncsPerReq`: 0 with `async`) and log bytes per logged operation. A
+// keyed write whose key record took a group commit of its own would show
+// about twice the unkeyed fsyncs per request.
+//
 // Usage: node bench/keyed.mjs [durationSec=4] [connections=10,100] [nodes=1,3] [rounds=3] [durability=sync]
 
 import { spawn } from 'node:child_process'
@@ -43,6 +49,16 @@ function median(xs) {
 function cpuMs(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(f[11]) + Number(f[12])) * 10
+}
+
+// Medians over rounds of a target's log counters (batches and fsyncs per request, 3 decimals).
+function walMedians(rounds) {
+  const m = (f, d) => Math.round(median(rounds.map((r) => f(r.wal))) * d) / d
+  return {
+    batchesPerReq: m((w) => w.batches, 1000),
+    fsyncsPerReq: m((w) => w.fsyncs, 1000),
+    bytesPerOp: m((w) => w.bytesPerOp, 1),
+  }
 }
 
 let next = 0
@@ -71,11 +87,39 @@ function cannon(url, duration, connections, header) {
   })
 }
 
-async function measure(url, pids, duration, connections, header) {
+// The first node's WAL counters from its /metrics (a bare route has none: zeros).
+async function walCounters(base) {
+  if (!base) return { batches: 0, fsyncs: 0, ops: 0, bytes: 0 }
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const g = (name) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`${name} `))
+        ?.split(' ')[1] ?? 0,
+    )
+  return {
+    batches: g('tally_wal_batches_total'),
+    fsyncs: g('tally_wal_fsyncs_total'),
+    ops: g('tally_wal_operations_total'),
+    bytes: g('tally_wal_bytes_total'),
+  }
+}
+
+async function measure(url, pids, duration, connections, header, base) {
+  const wal0 = await walCounters(base)
   const before = pids.map(cpuMs)
   const r = await cannon(url, duration, connections, header)
   const us = pids.map((pid, i) => ((cpuMs(pid) - before[i]) * 1000) / Math.max(1, r.requests.total))
-  return { rps: r.requests.average, p99: r.latency.p99, us, bad: r.errors + r.non2xx }
+  const wal1 = await walCounters(base)
+  const n = Math.max(1, r.requests.total)
+  // Per answered request: group commits (log writes) and fsyncs; log bytes per logged operation.
+  const wal = {
+    batches: (wal1.batches - wal0.batches) / n,
+    fsyncs: (wal1.fsyncs - wal0.fsyncs) / n,
+    bytesPerOp: (wal1.bytes - wal0.bytes) / Math.max(1, wal1.ops - wal0.ops),
+  }
+  return { rps: r.requests.average, p99: r.latency.p99, us, wal, bad: r.errors + r.non2xx }
 }
 
 /** One comparison: `nodes` nodes (writes to the first), `connections` connections, `rounds` rounds. */
@@ -115,10 +159,10 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
     for (let i = 0; i < rounds; i++) {
       runs.bare.push(await measure(bareUrl, [server.pid], duration, connections, 'x-bench-id'))
       if (houseUrl) runs.house.push(await measure(houseUrl, [house.pid], duration, connections, 'x-bench-id'))
-      runs.unkeyed.push(await measure(nodeUrl, pids, duration, connections, 'x-bench-id'))
+      runs.unkeyed.push(await measure(nodeUrl, pids, duration, connections, 'x-bench-id', all[0].url))
       if (otherUrl)
         runs.cmpUnkeyed.push(await measure(otherUrl, otherPids, duration, connections, 'x-bench-id'))
-      runs.keyed.push(await measure(nodeUrl, pids, duration, connections, 'idempotency-key'))
+      runs.keyed.push(await measure(nodeUrl, pids, duration, connections, 'idempotency-key', all[0].url))
       if (otherUrl)
         runs.cmpKeyed.push(await measure(otherUrl, otherPids, duration, connections, 'idempotency-key'))
     }
@@ -165,6 +209,12 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
           }
         : {}),
       p99ms: { bare: p99('bare'), unkeyed: p99('unkeyed'), keyed: p99('keyed') },
+      // The writing node's log per answered request (medians over rounds): does a keyed write
+      // cost more group commits or fsyncs than an unkeyed one, and how much bigger is its row?
+      wal: {
+        unkeyed: walMedians(runs.unkeyed),
+        keyed: walMedians(runs.keyed),
+      },
       cpuUsPerReq: {
         bare: us('bare', 0),
         ...(houseUrl ? { house: us('house', 0) } : {}),

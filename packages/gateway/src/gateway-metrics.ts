@@ -1,10 +1,12 @@
 // The gateway's Prometheus series (GET /metrics): requests by route pattern,
 // upstream attempt latency, retries, ejections, and nodes by operator state.
-// Hot-path calls increment pre-bound children; node states are read when
-// scraped.
+// Hot-path calls add to plain numbers (attempt-series.ts, and the count of
+// coalesced reads) that prom-client reads when scraped; node states are read
+// when scraped too.
 
 import { createMetricsRegistry, type MetricsRegistry } from '@tally/kit'
-import { Counter, Gauge, Histogram } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
+import { AttemptTally, registerAttemptSeries } from './attempt-series.js'
 import { NODE_STATES, type NodeHistory } from './node-history.js'
 import type { RegistryEvents } from './registry.js'
 
@@ -26,15 +28,8 @@ export interface GatewayMetrics {
 export function gatewayMetrics(history: NodeHistory, refresh: () => void): GatewayMetrics {
   const registry = createMetricsRegistry()
   const r = [registry]
-  const upstream = new Histogram({
-    name: 'tally_gateway_upstream_duration_seconds',
-    help: 'One attempt on one node, from send to complete answer or failure, by outcome',
-    labelNames: ['outcome'],
-    buckets: UPSTREAM_BUCKETS,
-    registers: r,
-  })
-  const ok = upstream.labels('ok')
-  const failed = upstream.labels('failed')
+  const attempts = new AttemptTally(UPSTREAM_BUCKETS)
+  registerAttemptSeries(registry, attempts)
   const retries = new Counter({
     name: 'tally_gateway_retries_total',
     help: 'Requests moved on to another node after a failed attempt',
@@ -45,10 +40,15 @@ export function gatewayMetrics(history: NodeHistory, refresh: () => void): Gatew
     help: 'Usable nodes ejected from traffic (failed health check or request)',
     registers: r,
   })
-  const coalesced = new Counter({
+  let coalesced = 0
+  new Counter({
     name: 'tally_gateway_reads_coalesced_total',
     help: 'Reads answered by an upstream request shared with other identical reads (no request of their own)',
     registers: r,
+    collect() {
+      this.reset()
+      this.inc(coalesced)
+    },
   })
   new Gauge({
     name: 'tally_gateway_nodes',
@@ -64,10 +64,12 @@ export function gatewayMetrics(history: NodeHistory, refresh: () => void): Gatew
   return {
     registry,
     events: {
-      attempt: (seconds, outcome) => (outcome === 'ok' ? ok : failed).observe(seconds),
+      attempt: (seconds, outcome) => attempts.record(outcome, seconds),
       retry: () => retries.inc(),
       ejected: () => ejections.inc(),
     },
-    coalesced: () => coalesced.inc(),
+    coalesced: () => {
+      coalesced++
+    },
   }
 }

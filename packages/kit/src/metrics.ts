@@ -78,19 +78,27 @@ export function readLabelledCounter(
 /**
  * Counts every request `app` answers as `tally_<prefix>requests_total{method,
  * route,status}`, where `route` is the route pattern (`/counters/:name`), or
- * `unmatched` for a 404 of an unknown URL: a bounded label set. The label
- * children are looked up in a nested cache (no per-request allocation once
- * warm). Call before the routes are registered.
+ * `unmatched` for a 404 of an unknown URL: a bounded label set. The counts
+ * are plain numbers in a nested cache (no per-request allocation once warm,
+ * no label hashing per request), handed to prom-client when scraped: same
+ * series, values and order as incrementing its children per request. Call
+ * before the routes are registered.
  */
 export function countRequests(app: FastifyInstance, registry: Registry, name: string): Counter {
+  type Cell = { readonly method: string; readonly route: string; readonly status: string; n: number }
+  // In order of first request (prom-client prints its series in that order).
+  const cells: Cell[] = []
   const counter = new Counter({
     name,
     help: 'HTTP requests answered, by method, route pattern and status code',
     labelNames: ['method', 'route', 'status'],
     registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of cells) this.labels(c.method, c.route, c.status).inc(c.n)
+    },
   })
-  type Child = ReturnType<typeof counter.labels>
-  const cache = new Map<string, Map<string, Map<number, Child>>>()
+  const cache = new Map<string, Map<string, Map<number, Cell>>>()
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched'
     let byMethod = cache.get(route)
@@ -104,12 +112,13 @@ export function countRequests(app: FastifyInstance, registry: Registry, name: st
       byMethod.set(req.method, byStatus)
     }
     const status = reply.statusCode
-    let child = byStatus.get(status)
-    if (child === undefined) {
-      child = counter.labels(req.method, route, String(status))
-      byStatus.set(status, child)
+    let cell = byStatus.get(status)
+    if (cell === undefined) {
+      cell = { method: req.method, route, status: String(status), n: 0 }
+      byStatus.set(status, cell)
+      cells.push(cell)
     }
-    child.inc()
+    cell.n++
     done()
   })
   return counter

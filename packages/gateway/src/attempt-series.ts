@@ -4,7 +4,8 @@
 // prom-client child's observe() builds a label object, validates and hashes
 // it on every call, a measurable share of a gateway read.
 
-import type { Metric, Registry } from 'prom-client'
+import { PlainHistogram, registerPlainHistogram } from '@tally/kit'
+import type { Registry } from 'prom-client'
 
 /** Outcome label of one attempt, in the order the series were first observed by prom-client. */
 export type AttemptOutcome = 'ok' | 'failed'
@@ -13,17 +14,11 @@ const NAME = 'tally_gateway_upstream_duration_seconds'
 const HELP = 'One attempt on one node, from send to complete answer or failure, by outcome'
 
 interface Series {
-  readonly outcome: AttemptOutcome
-  readonly buckets: Float64Array
-  sum: number
-  count: number
+  readonly labels: { readonly outcome: AttemptOutcome }
+  readonly histogram: PlainHistogram
 }
 
-/**
- * Attempt durations by outcome over fixed bucket bounds (seconds, ascending,
- * `le` semantics as Prometheus: a value lands in the first bucket whose
- * bound is ≥ it, else only in `+Inf`).
- */
+/** Attempt durations by outcome over fixed bucket bounds (seconds; see {@link PlainHistogram}). */
 export class AttemptTally {
   readonly bounds: readonly number[]
   // In order of first observation (prom-client prints its series in that order).
@@ -33,10 +28,7 @@ export class AttemptTally {
 
   /** `bounds`: ascending finite bucket bounds, seconds. Throws RangeError otherwise. */
   constructor(bounds: readonly number[]) {
-    for (let i = 0; i < bounds.length; i++)
-      if (!Number.isFinite(bounds[i]) || (i > 0 && (bounds[i] as number) <= (bounds[i - 1] as number)))
-        throw new RangeError('bucket bounds must be finite and ascending')
-    this.bounds = [...bounds]
+    this.bounds = new PlainHistogram(bounds).bounds
   }
 
   /**
@@ -48,19 +40,12 @@ export class AttemptTally {
     if (!Number.isFinite(seconds)) return
     let s = outcome === 'ok' ? this.#ok : this.#failed
     if (s === undefined) {
-      s = { outcome, buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 }
+      s = { labels: { outcome }, histogram: new PlainHistogram(this.bounds) }
       if (outcome === 'ok') this.#ok = s
       else this.#failed = s
       this.series.push(s)
     }
-    s.sum += seconds
-    s.count++
-    const b = this.bounds
-    for (let i = 0; i < b.length; i++)
-      if (seconds <= (b[i] as number)) {
-        s.buckets[i] = (s.buckets[i] as number) + 1
-        return
-      }
+    s.histogram.observe(seconds)
   }
 }
 
@@ -70,36 +55,5 @@ export class AttemptTally {
  * seen so far). Never throws.
  */
 export function registerAttemptSeries(registry: Registry, tally: AttemptTally): void {
-  const read = () => {
-    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = []
-    for (const s of tally.series) {
-      let acc = 0
-      for (let i = 0; i < tally.bounds.length; i++) {
-        acc += s.buckets[i] as number
-        values.push({
-          labels: { le: tally.bounds[i] as number, outcome: s.outcome },
-          value: acc,
-          metricName: `${NAME}_bucket`,
-        })
-      }
-      values.push({
-        labels: { le: '+Inf', outcome: s.outcome },
-        value: s.count,
-        metricName: `${NAME}_bucket`,
-      })
-      values.push({ labels: { outcome: s.outcome }, value: s.sum, metricName: `${NAME}_sum` })
-      values.push({ labels: { outcome: s.outcome }, value: s.count, metricName: `${NAME}_count` })
-    }
-    return { name: NAME, help: HELP, type: 'histogram', aggregator: 'sum', values }
-  }
-  // prom-client's registry takes any object with these members (name, help, type, get, reset).
-  const histogram = {
-    name: NAME,
-    help: HELP,
-    type: 'histogram',
-    aggregator: 'sum',
-    get: async () => read(),
-    reset: () => {},
-  }
-  registry.registerMetric(histogram as unknown as Metric)
+  registerPlainHistogram(registry, NAME, HELP, () => tally.series)
 }

@@ -74,6 +74,7 @@ export {
   readCounter,
   readLabelledCounter,
 } from './metrics.js'
+export { type HistogramSeries, PlainHistogram, registerPlainHistogram } from './plain-histogram.js'
 export {
   CONSISTENCY_LEVELS,
   type Consistency,

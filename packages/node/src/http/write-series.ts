@@ -4,7 +4,8 @@
 // child's inc() hashes its labels and a histogram observe() builds a label
 // object and hashes it on every request, a measurable share of a small write.
 
-import { Counter, type Metric, type Registry } from 'prom-client'
+import { PlainHistogram, registerPlainHistogram } from '@tally/kit'
+import { Counter, type Registry } from 'prom-client'
 
 /** Outcome label of a write: the status class it was answered with. */
 export type WriteResult = 'ok' | 'invalid' | 'conflict' | 'timeout' | 'unavailable' | 'error'
@@ -41,38 +42,24 @@ function resultIndex(status: number): number {
 
 /**
  * Counts of answered writes by operation and outcome, and a histogram of
- * their durations over fixed bucket bounds (seconds, ascending, `le`
- * semantics as Prometheus: a value lands in the first bucket whose bound is
- * ≥ it, else only in `+Inf`).
+ * their durations over fixed bucket bounds (seconds; see {@link PlainHistogram}).
  */
 export class WriteTally {
   readonly bounds: readonly number[]
+  /** The durations of every answered write. */
+  readonly durations: PlainHistogram
   readonly #counts = new Float64Array(WRITE_OPS.length * WRITE_RESULTS.length)
-  readonly #buckets: Float64Array
-  #sum = 0
-  #count = 0
 
   /** `bounds`: ascending finite bucket bounds, seconds. Throws RangeError otherwise. */
   constructor(bounds: readonly number[]) {
-    for (let i = 0; i < bounds.length; i++)
-      if (!Number.isFinite(bounds[i]) || (i > 0 && bounds[i]! <= bounds[i - 1]!))
-        throw new RangeError('bucket bounds must be finite and ascending')
-    this.bounds = [...bounds]
-    this.#buckets = new Float64Array(bounds.length)
+    this.durations = new PlainHistogram(bounds)
+    this.bounds = this.durations.bounds
   }
 
   /** Records one write of `op` answered with HTTP `status` after `seconds`. O(buckets), no allocation; never throws. */
   record(op: WriteOp, status: number, seconds: number): void {
     this.#counts[(op === 'increment' ? 0 : 1) * WRITE_RESULTS.length + resultIndex(status)]!++
-    if (!Number.isFinite(seconds)) return
-    this.#sum += seconds
-    this.#count++
-    const b = this.bounds
-    for (let i = 0; i < b.length; i++)
-      if (seconds <= b[i]!) {
-        this.#buckets[i]!++
-        return
-      }
+    this.durations.observe(seconds)
   }
 
   /** Writes of `op` answered with outcome `result` so far. */
@@ -82,14 +69,8 @@ export class WriteTally {
 
   /** Cumulative counts per bound (then `+Inf`), the sum of the durations and their number. */
   histogram(): { cumulative: number[]; sum: number; count: number } {
-    const cumulative: number[] = []
-    let acc = 0
-    for (const n of this.#buckets) {
-      acc += n
-      cumulative.push(acc)
-    }
-    cumulative.push(this.#count)
-    return { cumulative, sum: this.#sum, count: this.#count }
+    const d = this.durations
+    return { cumulative: d.cumulative(), sum: d.sum, count: d.count }
   }
 }
 
@@ -115,32 +96,10 @@ export function registerWriteSeries(registry: Registry, tally: WriteTally): void
         }
     },
   })
-  const name = 'tally_write_duration_seconds'
-  const help =
-    'Time from a write request reaching its handler to its answer (apply, WAL append and fsync, quorum wait)'
-  const read = () => {
-    const h = tally.histogram()
-    const le = [...tally.bounds.map(String), '+Inf']
-    return {
-      name,
-      help,
-      type: 'histogram',
-      aggregator: 'sum',
-      values: [
-        ...h.cumulative.map((value, i) => ({ labels: { le: le[i]! }, value, metricName: `${name}_bucket` })),
-        { labels: {}, value: h.sum, metricName: `${name}_sum` },
-        { labels: {}, value: h.count, metricName: `${name}_count` },
-      ],
-    }
-  }
-  // prom-client's registry takes any object with these members (name, help, type, get, reset).
-  const histogram = {
-    name,
-    help,
-    type: 'histogram',
-    aggregator: 'sum',
-    get: async () => read(),
-    reset: () => {},
-  }
-  registry.registerMetric(histogram as unknown as Metric)
+  registerPlainHistogram(
+    registry,
+    'tally_write_duration_seconds',
+    'Time from a write request reaching its handler to its answer (apply, WAL append and fsync, quorum wait)',
+    () => [{ labels: {}, histogram: tally.durations }],
+  )
 }

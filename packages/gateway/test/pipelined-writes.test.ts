@@ -1,20 +1,8 @@
-// Plain-level writes go over the node's pipelined write channel
-// (read-channel.ts `post`); quorum/all writes keep the undici pool.
-
-import type { FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type FakeNode, startFakes } from './support/fake-node.js'
-import { gatewayFor } from './support/gateway.js'
+import { gatewayFor, perTestGateway } from './support/gateway.js'
 
-let fakes: FakeNode[] = []
-let app: FastifyInstance | undefined
-
-afterEach(async () => {
-  await app?.close()
-  app = undefined
-  await Promise.all(fakes.map((f) => f.close()))
-  fakes = []
-})
+const t = perTestGateway<FakeNode>()
 
 const post = (origin: string, path: string, key: string, amount: number) =>
   fetch(`${origin}${path}`, {
@@ -25,10 +13,10 @@ const post = (origin: string, path: string, key: string, amount: number) =>
 
 describe('pipelined writes', () => {
   it('concurrent keyed writes share the write channel, each counted once with its own answer', async () => {
-    fakes = await startFakes(1)
-    const [node] = fakes as [FakeNode]
-    app = await gatewayFor(fakes, { healthIntervalMs: 60_000 })
-    const origin = await app.listen({ host: '127.0.0.1', port: 0 })
+    t.fakes = await startFakes(1)
+    const [node] = t.fakes as [FakeNode]
+    t.app = await gatewayFor(t.fakes, { healthIntervalMs: 60_000 })
+    const origin = await t.app.listen({ host: '127.0.0.1', port: 0 })
     const answers = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
         const r = await post(origin, `/counters/w${i % 4}/increment`, `key-${i}`, i + 1)
@@ -47,24 +35,24 @@ describe('pipelined writes', () => {
     const writes = node.writes()
     expect(writes).toHaveLength(41)
     expect(writes.every((w) => w.attempt === '1' && w.idempotencyKey?.startsWith('key-'))).toBe(true)
-    const entry = app.gateway.registry.list()[0]
+    const entry = t.app.gateway.registry.list()[0]
     expect(entry?.writes?.connections).toBeGreaterThan(0)
     // 40 writes at once: far fewer connections than writes.
     expect(entry?.writes?.connections).toBeLessThanOrEqual(4)
   })
 
   it('a quorum write does not use the write channel', async () => {
-    fakes = await startFakes(1)
-    app = await gatewayFor(fakes, { healthIntervalMs: 60_000 })
-    const r = await app.inject({
+    t.fakes = await startFakes(1)
+    t.app = await gatewayFor(t.fakes, { healthIntervalMs: 60_000 })
+    const r = await t.app.inject({
       method: 'POST',
       url: '/counters/q/increment?consistency=quorum',
       payload: { amount: 1 },
     })
     expect(r.statusCode).toBe(200)
-    expect(app.gateway.registry.list()[0]?.writes?.connections).toBe(0)
-    const p = await app.inject({ method: 'POST', url: '/counters/q/increment', payload: { amount: 1 } })
+    expect(t.app.gateway.registry.list()[0]?.writes?.connections).toBe(0)
+    const p = await t.app.inject({ method: 'POST', url: '/counters/q/increment', payload: { amount: 1 } })
     expect(p.statusCode).toBe(200)
-    expect(app.gateway.registry.list()[0]?.writes?.connections).toBe(1)
+    expect(t.app.gateway.registry.list()[0]?.writes?.connections).toBe(1)
   })
 })

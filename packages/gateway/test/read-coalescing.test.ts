@@ -5,20 +5,12 @@
 import type { AddressInfo } from 'node:net'
 import { prng, until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ReadCoalescer } from '../src/read-coalescer.js'
 import { type FakeNode, startFakes } from './support/fake-node.js'
-import { gatewayFor } from './support/gateway.js'
+import { gatewayFor, perTestGateway } from './support/gateway.js'
 
-let fakes: FakeNode[] = []
-let app: FastifyInstance | undefined
-
-afterEach(async () => {
-  await app?.close()
-  app = undefined
-  await Promise.all(fakes.map((f) => f.close()))
-  fakes = []
-})
+const t = perTestGateway<FakeNode>()
 
 /** A promise and its settle functions, for driving the coalescer by hand. */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
@@ -139,12 +131,12 @@ const readsAt = (f: FakeNode, path: string): number =>
 
 describe('read coalescing through the gateway (HTTP)', () => {
   it('N concurrent identical reads reach the node as far fewer requests, all answered', async () => {
-    fakes = await startFakes(1)
-    const [node] = fakes as [FakeNode]
+    t.fakes = await startFakes(1)
+    const [node] = t.fakes as [FakeNode]
     node.map.increment('default', 5)
     node.readDelayMs = 50
-    app = await gatewayFor(fakes)
-    const origin = await listen(app)
+    t.app = await gatewayFor(t.fakes)
+    const origin = await listen(t.app)
     const n = 40
     const answers = await Promise.all(
       Array.from({ length: n }, async () => {
@@ -156,7 +148,7 @@ describe('read coalescing through the gateway (HTTP)', () => {
     const upstream = readsAt(node, '/counter')
     expect(upstream).toBeGreaterThanOrEqual(1)
     expect(upstream).toBeLessThan(n / 4)
-    const { issued, joined } = app.gateway.reads.plain.counts()
+    const { issued, joined } = t.app.gateway.reads.plain.counts()
     expect(issued + joined).toBe(n)
     expect(issued).toBe(upstream)
     const metrics = await (await fetch(`${origin}/metrics`)).text()
@@ -164,12 +156,12 @@ describe('read coalescing through the gateway (HTTP)', () => {
   })
 
   it('reads made in one event-loop turn share one node request; a read after the request left waits for the next', async () => {
-    fakes = await startFakes(1)
-    const [node] = fakes as [FakeNode]
+    t.fakes = await startFakes(1)
+    const [node] = t.fakes as [FakeNode]
     node.map.increment('default', 2)
-    app = await gatewayFor(fakes)
-    await app.ready()
-    const gw = app.gateway
+    t.app = await gatewayFor(t.fakes)
+    await t.app.ready()
+    const gw = t.app.gateway
     const before = readsAt(node, '/counter')
     node.readDelayMs = 100
     // Five reads in one turn: the request is written at the end of the turn, after all of them arrived.
@@ -190,13 +182,13 @@ describe('read coalescing through the gateway (HTTP)', () => {
   })
 
   it('consistency reads of one counter share a merge; other counters and levels do not', async () => {
-    fakes = await startFakes(3)
-    for (const f of fakes) {
+    t.fakes = await startFakes(3)
+    for (const f of t.fakes) {
       f.map.increment('a', 1)
       f.readDelayMs = 50
     }
-    app = await gatewayFor(fakes)
-    const origin = await listen(app)
+    t.app = await gatewayFor(t.fakes)
+    const origin = await listen(t.app)
     const get = async (url: string) => (await fetch(`${origin}${url}`)).json() as Promise<{ value: number }>
     const answers = await Promise.all([
       ...Array.from({ length: 20 }, () => get('/counters/a?consistency=all')),
@@ -207,20 +199,20 @@ describe('read coalescing through the gateway (HTTP)', () => {
     expect(answers.slice(0, 20).every((a) => a.value === 3)).toBe(true)
     expect(answers[20]?.value).toBe(0)
     expect(answers[21]?.value).toBe(2)
-    const states = fakes.reduce((s, f) => s + f.seen.filter((x) => x.url.startsWith('/state')).length, 0)
+    const states = t.fakes.reduce((s, f) => s + f.seen.filter((x) => x.url.startsWith('/state')).length, 0)
     // Uncoalesced: 20×3 + 3 + 2 = 65 state reads.
     expect(states).toBeLessThan(20)
-    expect(app.gateway.reads.merged.counts().joined).toBeGreaterThan(0)
+    expect(t.app.gateway.reads.merged.counts().joined).toBeGreaterThan(0)
   })
 
   it('read-your-writes holds under concurrency: a read sent after a write was acknowledged sees it', async () => {
-    fakes = await startFakes(1)
-    const [node] = fakes as [FakeNode]
+    t.fakes = await startFakes(1)
+    const [node] = t.fakes as [FakeNode]
     // Reads take long enough that reads always overlap: every read finds one in flight
     // whose answer (taken when the node received it) predates the writes around it.
     node.readDelayMs = 15
-    app = await gatewayFor(fakes)
-    const origin = await listen(app)
+    t.app = await gatewayFor(t.fakes)
+    const origin = await listen(t.app)
     const rand = prng(16)
     let stale = 0
     // Background readers keep a read of `default` in flight all the time.
@@ -249,6 +241,6 @@ describe('read coalescing through the gateway (HTTP)', () => {
     }
     expect(stale).toBe(0)
     // …and the reads were coalesced while this held.
-    expect(app.gateway.reads.plain.counts().joined).toBeGreaterThan(0)
+    expect(t.app.gateway.reads.plain.counts().joined).toBeGreaterThan(0)
   })
 })

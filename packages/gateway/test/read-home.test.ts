@@ -3,12 +3,11 @@
 
 import { until } from '@tally/kit/testing'
 import fc from 'fast-check'
-import type { FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { HOME_SLACK, homeKey, readHome } from '../src/read-home.js'
 import { type Candidate, rendezvous } from '../src/strategies.js'
 import { type FakeNode, startFakes } from './support/fake-node.js'
-import { gatewayFor } from './support/gateway.js'
+import { gatewayFor, perTestGateway } from './support/gateway.js'
 
 const nodes = (...keys: string[]): Candidate[] => keys.map((key) => ({ key, inflight: 0 }))
 
@@ -77,47 +76,39 @@ describe('readHome', () => {
 })
 
 describe('reads through the gateway', () => {
-  let fakes: FakeNode[] = []
-  let app: FastifyInstance | undefined
-
-  afterEach(async () => {
-    await app?.close()
-    app = undefined
-    await Promise.all(fakes.map((f) => f.close()))
-    fakes = []
-  })
+  const t = perTestGateway<FakeNode>()
 
   const readsOf = (f: FakeNode, url: string): number => f.seen.filter((s) => s.url === url).length
 
   it.each(['round-robin', 'random', 'least-loaded'] as const)(
     '%s: every read of one counter goes to one node; its failure moves them, all to one other node',
     async (strategy) => {
-      fakes = await startFakes(3)
-      app = await gatewayFor(fakes, { strategy, healthIntervalMs: 60_000 })
+      t.fakes = await startFakes(3)
+      t.app = await gatewayFor(t.fakes, { strategy, healthIntervalMs: 60_000 })
       for (let i = 0; i < 12; i++) {
-        const r = await app.inject({ method: 'GET', url: '/counters/hot' })
+        const r = await t.app.inject({ method: 'GET', url: '/counters/hot' })
         expect(r.statusCode).toBe(200)
       }
-      const home = fakes.filter((f) => readsOf(f, '/counters/hot') > 0)
+      const home = t.fakes.filter((f) => readsOf(f, '/counters/hot') > 0)
       expect(home.map((f) => readsOf(f, '/counters/hot'))).toEqual([12])
       // The home fails: the read that meets it fails over, later reads go to one other node.
       home[0]!.mode = 'error'
       for (let i = 0; i < 6; i++) {
-        const r = await app.inject({ method: 'GET', url: '/counters/hot' })
+        const r = await t.app.inject({ method: 'GET', url: '/counters/hot' })
         expect(r.statusCode).toBe(200)
         expect(r.json().node).not.toBe(home[0]!.id)
       }
-      const others = fakes.filter((f) => f !== home[0] && readsOf(f, '/counters/hot') > 0)
+      const others = t.fakes.filter((f) => f !== home[0] && readsOf(f, '/counters/hot') > 0)
       expect(others.map((f) => readsOf(f, '/counters/hot'))).toEqual([6])
     },
   )
 
   it('the default counter, /counter and /counters/default share a home; explained reads too', async () => {
-    fakes = await startFakes(3)
-    app = await gatewayFor(fakes, { healthIntervalMs: 60_000 })
+    t.fakes = await startFakes(3)
+    t.app = await gatewayFor(t.fakes, { healthIntervalMs: 60_000 })
     const served = new Set<string>()
     for (const url of ['/counter', '/counters/default', '/counters/default?explain=1', '/counter']) {
-      const r = await app.inject({ method: 'GET', url })
+      const r = await t.app.inject({ method: 'GET', url })
       expect(r.statusCode).toBe(200)
       served.add(r.json().node)
     }
@@ -125,29 +116,29 @@ describe('reads through the gateway', () => {
   })
 
   it('reads of one counter never go back and forth between replicas that learnt different writes', async () => {
-    fakes = await startFakes(3)
+    t.fakes = await startFakes(3)
     // No gossip between fakes: each replica holds a different value of `split`.
-    for (const [i, f] of fakes.entries()) f.map.increment('split', i + 1)
-    app = await gatewayFor(fakes, { healthIntervalMs: 60_000 })
+    for (const [i, f] of t.fakes.entries()) f.map.increment('split', i + 1)
+    t.app = await gatewayFor(t.fakes, { healthIntervalMs: 60_000 })
     const values = new Set<number>()
     for (let i = 0; i < 9; i++)
-      values.add((await app.inject({ method: 'GET', url: '/counters/split' })).json().value as number)
+      values.add((await t.app.inject({ method: 'GET', url: '/counters/split' })).json().value as number)
     expect(values.size).toBe(1)
   })
 
   it('a home that recovers gets its reads back', async () => {
-    fakes = await startFakes(3)
-    app = await gatewayFor(fakes, { healthIntervalMs: 50 })
-    const first = (await app.inject({ method: 'GET', url: '/counters/back' })).json().node as string
-    const home = fakes.find((f) => f.id === first)!
+    t.fakes = await startFakes(3)
+    t.app = await gatewayFor(t.fakes, { healthIntervalMs: 50 })
+    const first = (await t.app.inject({ method: 'GET', url: '/counters/back' })).json().node as string
+    const home = t.fakes.find((f) => f.id === first)!
     home.mode = 'error'
-    expect((await app.inject({ method: 'GET', url: '/counters/back' })).json().node).not.toBe(first)
+    expect((await t.app.inject({ method: 'GET', url: '/counters/back' })).json().node).not.toBe(first)
     home.mode = 'ok'
     await until(
-      async () => (await app!.inject({ method: 'GET', url: '/counters/back' })).json().node === first,
+      async () => (await t.app!.inject({ method: 'GET', url: '/counters/back' })).json().node === first,
       { what: 'reads back on their home', timeoutMs: 15_000 },
     )
     for (let i = 0; i < 6; i++)
-      expect((await app.inject({ method: 'GET', url: '/counters/back' })).json().node).toBe(first)
+      expect((await t.app.inject({ method: 'GET', url: '/counters/back' })).json().node).toBe(first)
   })
 })

@@ -26,11 +26,7 @@ afterAll(async () => {
   await Promise.all(fakes.map((f) => f.close()))
 })
 afterEach(() => {
-  for (const f of fakes) {
-    f.mode = 'ok'
-    f.writeMode = undefined
-    f.writeAnswer = undefined
-  }
+  for (const f of fakes) f.answerNormally()
 })
 
 const writesOf = (name: string) =>

@@ -49,6 +49,13 @@ export class FakeNode {
   port = 0
   #app: FastifyInstance | undefined
 
+  /** Back to answering normally: `mode` ok, no write-only mode, no substitute write answer. */
+  answerNormally(): void {
+    this.mode = 'ok'
+    this.writeMode = undefined
+    this.writeAnswer = undefined
+  }
+
   /**
    * `idem` is the key table: pass one map to several fakes to stand for a cluster, whose
    * nodes replicate key records, so a retry on another node is answered from the record.

@@ -2,6 +2,7 @@ import type { RespListener } from '@tally/kit/resp'
 import { until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
+import { afterEach } from 'vitest'
 import { type AppOptions, buildApp } from '../../src/app.js'
 import { createGatewayResp } from '../../src/resp/resp-server.js'
 
@@ -44,4 +45,28 @@ export async function respFor(app: FastifyInstance): Promise<RespListener> {
   })
   await resp.listen()
   return resp
+}
+
+/** The gateway and the nodes a test started; see {@link perTestGateway}. */
+export interface PerTest<F extends { close(): Promise<unknown> }> {
+  /** The gateway the test built, if any; closed first. */
+  app: FastifyInstance | undefined
+  /** The nodes (fake or real) the test started; closed after the gateway. */
+  fakes: F[]
+}
+
+/**
+ * Holder for the gateway and nodes each test of the calling file (or
+ * `describe` block) starts: after each test the gateway is closed, then
+ * every node, and both fields are reset. Call once, at the level whose
+ * tests share it.
+ */
+export function perTestGateway<F extends { close(): Promise<unknown> }>(): PerTest<F> {
+  const t: PerTest<F> = { app: undefined, fakes: [] }
+  afterEach(async () => {
+    await t.app?.close()
+    t.app = undefined
+    await Promise.all(t.fakes.splice(0).map((f) => f.close()))
+  })
+  return t
 }

@@ -106,13 +106,23 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
     counts.count(method, route, 200)
   }
 
+  // `raw` (the request or its replay) goes to fastify with `err`, whose error handler answers it.
+  const handOver = (raw: IncomingMessage, res: ServerResponse, err: unknown): void => {
+    handOverWith(raw, err)
+    fastify(raw, res)
+  }
+
   const read = (req: IncomingMessage, res: ServerResponse, path: string, route: string): void => {
     gw.read(path).then(
-      (served) => answer(res, served, 'GET', route),
-      (err: unknown) => {
-        handOverWith(req, err)
-        fastify(req, res)
+      (served) => {
+        try {
+          answer(res, served, 'GET', route)
+        } catch (err) {
+          // A header Node refuses (nothing was sent): fastify's error handler answers instead.
+          handOver(req, res, err)
+        }
       },
+      (err: unknown) => handOver(req, res, err),
     )
   }
 
@@ -130,12 +140,14 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
       const amount = hotAmount(body)
       if (amount === undefined) return fastify(replayed(req, body), res)
       gw.write(path, amount, key, undefined).then(
-        (served) => answer(res, served, 'POST', route),
-        (err: unknown) => {
-          const again = replayed(req, body)
-          handOverWith(again, err)
-          fastify(again, res)
+        (served) => {
+          try {
+            answer(res, served, 'POST', route)
+          } catch (err) {
+            handOver(replayed(req, body), res, err)
+          }
         },
+        (err: unknown) => handOver(replayed(req, body), res, err),
       )
     })
   }

@@ -71,6 +71,7 @@ export {
   createMetricsRegistry,
   type MetricsRegistry,
   metricsRoute,
+  type RequestCounts,
   readCounter,
   readLabelledCounter,
 } from './metrics.js'

@@ -75,6 +75,17 @@ export function readLabelledCounter(
   })
 }
 
+/** What {@link countRequests} returns: the metric, and the way to count an answer sent outside fastify. */
+export interface RequestCounts {
+  readonly counter: Counter
+  /**
+   * Counts one answer sent by a request path that bypasses fastify's
+   * routing (the gateway's hot routes): same series as an answer of the
+   * route `route` (its pattern, e.g. `/counters/:name`). Never throws.
+   */
+  count(method: string, route: string, status: number): void
+}
+
 /**
  * Counts every request `app` answers as `tally_<prefix>requests_total{method,
  * route,status}`, where `route` is the route pattern (`/counters/:name`), or
@@ -84,7 +95,7 @@ export function readLabelledCounter(
  * series, values and order as incrementing its children per request. Call
  * before the routes are registered.
  */
-export function countRequests(app: FastifyInstance, registry: Registry, name: string): Counter {
+export function countRequests(app: FastifyInstance, registry: Registry, name: string): RequestCounts {
   type Cell = { readonly method: string; readonly route: string; readonly status: string; n: number }
   // In order of first request (prom-client prints its series in that order).
   const cells: Cell[] = []
@@ -99,29 +110,30 @@ export function countRequests(app: FastifyInstance, registry: Registry, name: st
     },
   })
   const cache = new Map<string, Map<string, Map<number, Cell>>>()
-  app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched'
+  const count = (method: string, route: string, status: number): void => {
     let byMethod = cache.get(route)
     if (byMethod === undefined) {
       byMethod = new Map()
       cache.set(route, byMethod)
     }
-    let byStatus = byMethod.get(req.method)
+    let byStatus = byMethod.get(method)
     if (byStatus === undefined) {
       byStatus = new Map()
-      byMethod.set(req.method, byStatus)
+      byMethod.set(method, byStatus)
     }
-    const status = reply.statusCode
     let cell = byStatus.get(status)
     if (cell === undefined) {
-      cell = { method: req.method, route, status: String(status), n: 0 }
+      cell = { method, route, status: String(status), n: 0 }
       byStatus.set(status, cell)
       cells.push(cell)
     }
     cell.n++
+  }
+  app.addHook('onResponse', (req, reply, done) => {
+    count(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode)
     done()
   })
-  return counter
+  return { counter, count }
 }
 
 export type { Registry as MetricsRegistry } from 'prom-client'

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Served } from '../forward.js'
 import { nameSegment } from '../gateway.js'
+import { throwHandedOver } from '../handed-over.js'
 import { withNode } from '../upstream.js'
 import { readAmount, readConsistency, readExplain, readIdempotencyKey, readName } from '../validate.js'
 import { amountBody, consistencyQuery, counterQuery, nameParams } from './schemas.js'
@@ -17,27 +18,31 @@ type Req = FastifyRequest<{
 // The relayed text of each answer, built once however many coalesced reads share the answer.
 const relayed = new WeakMap<Served, string>()
 
-/**
- * Answers with the node's own JSON text plus `node` (spliced in, not
- * re-serialised) and the `x-tally-node` header.
- */
-export function relay(reply: FastifyReply, served: Served): FastifyReply {
+/** The node's own JSON text plus `node` (spliced in, not re-serialised); built once per answer. */
+export function relayedText(served: Served): string {
   let text = relayed.get(served)
   if (text === undefined) {
     text = withNode(served.text, served.nodeId)
     relayed.set(served, text)
   }
+  return text
+}
+
+/** Answers with {@link relayedText} and the `x-tally-node` header. */
+export function relay(reply: FastifyReply, served: Served): FastifyReply {
   return reply
     .header('x-tally-node', served.nodeId)
     .header('content-type', 'application/json; charset=utf-8')
-    .send(text)
+    .send(relayedText(served))
 }
 
 /** Registers `/counter`, `/increment`, `/decrement`, `/counters`, `/counters/:name[/increment|/decrement]`. */
 export async function counterRoutes(app: FastifyInstance): Promise<void> {
   const gw = app.gateway
 
+  // Both throw first the error of a request the hot routes began (hot-routes.ts), for the error handler to answer.
   const write = (op: 'increment' | 'decrement', named: boolean) => async (req: Req, reply: FastifyReply) => {
+    throwHandedOver(req.raw)
     const name = named ? readName(req.params.name) : 'default'
     const amount = readAmount(req.body?.amount, 'amount')
     const consistency = readConsistency(req.query.consistency)
@@ -47,6 +52,7 @@ export async function counterRoutes(app: FastifyInstance): Promise<void> {
   }
 
   const readOne = (named: boolean) => async (req: Req, reply: FastifyReply) => {
+    throwHandedOver(req.raw)
     const name = named ? readName(req.params.name) : 'default'
     const consistency = readConsistency(req.query.consistency)
     const explain = named && readExplain(req.query.explain)

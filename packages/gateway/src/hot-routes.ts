@@ -1,0 +1,176 @@
+// The gateway's busiest routes served straight from Node's HTTP server,
+// ahead of fastify's routing, hooks, body parser and reply: a plain read
+// (`GET /counter`, `GET /counters/:name`) and a plain-level write (`POST
+// /increment|/decrement`, `POST /counters/:name/increment|decrement` with
+// the body `{"amount":n}`). Everything else, and every such request that is
+// not in its simplest form (a query string, a name that needs decoding, any
+// other content type or body, a bad Idempotency-Key, no Host, the gateway
+// closing), goes to fastify untouched (a write's body replayed), so the
+// answers, errors and headers are fastify's own. A hot request that fails
+// after it was sent to a node is handed to fastify with its error
+// (handed-over.ts): fastify's error handler answers it. Answers are counted
+// in the same request metric as fastify's.
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { isValidName } from '@tally/crdt'
+import type { RequestCounts } from '@tally/kit'
+import type { Served } from './forward.js'
+import { type Gateway, nameSegment } from './gateway.js'
+import { handOverWith } from './handed-over.js'
+import { replayed } from './replayed-request.js'
+import { relayedText } from './routes/counters.js'
+import { readIdempotencyKey } from './validate.js'
+
+/** Node's `request` listener signature (fastify's handler is one). */
+type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+/** What the hot routes need from the app. */
+export interface HotRoutesOptions {
+  readonly gateway: Gateway
+  /** The app's request metric (kit `countRequests`). */
+  readonly counts: RequestCounts
+  /** The app's body limit, bytes: a longer write goes to fastify (which refuses it). */
+  readonly bodyLimit: number
+  /** True once the app is closing: every request then goes to fastify (which answers 503). */
+  readonly closing: () => boolean
+}
+
+// A name segment that reads the same raw and decoded (no `%`), not `.` or `..` (which URL layers resolve).
+const PLAIN_SEGMENT = /^(?!\.\.?$)[A-Za-z0-9._~-]+$/
+// The one body the hot write takes; anything else (other keys, no amount, a repeated key…) is fastify's.
+const AMOUNT_BODY = /^\s*\{\s*"amount"\s*:\s*([1-9][0-9]{0,15})\s*\}\s*$/
+const COUNTERS = '/counters/'
+
+/** A hot route's node path and metric route, or undefined for anything fastify must serve. Pure. */
+export function hotRoute(
+  method: string | undefined,
+  url: string | undefined,
+):
+  | { readonly write: 'increment' | 'decrement' | undefined; readonly path: string; readonly route: string }
+  | undefined {
+  if (url === undefined) return undefined
+  if (method === 'GET') {
+    if (url === '/counter') return { write: undefined, path: url, route: url }
+    if (!url.startsWith(COUNTERS)) return undefined
+    const name = url.slice(COUNTERS.length)
+    if (!PLAIN_SEGMENT.test(name) || !isValidName(name)) return undefined
+    return { write: undefined, path: `${COUNTERS}${nameSegment(name)}`, route: '/counters/:name' }
+  }
+  if (method !== 'POST') return undefined
+  if (url === '/increment' || url === '/decrement') {
+    return { write: url === '/increment' ? 'increment' : 'decrement', path: url, route: url }
+  }
+  if (!url.startsWith(COUNTERS)) return undefined
+  const slash = url.indexOf('/', COUNTERS.length)
+  if (slash < 0) return undefined
+  const op = url.slice(slash + 1)
+  if (op !== 'increment' && op !== 'decrement') return undefined
+  const name = url.slice(COUNTERS.length, slash)
+  if (!PLAIN_SEGMENT.test(name) || !isValidName(name)) return undefined
+  return { write: op, path: `${COUNTERS}${nameSegment(name)}/${op}`, route: `/counters/:name/${op}` }
+}
+
+/**
+ * The amount of a hot write's body (`{"amount":n}`, n a positive safe
+ * integer, whitespace allowed), or undefined for any other body. Pure.
+ */
+export function hotAmount(body: Buffer): number | undefined {
+  const m = AMOUNT_BODY.exec(body.toString('latin1'))
+  if (m === null) return undefined
+  const n = Number(m[1])
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
+/**
+ * Puts the hot routes in front of `server`'s one `request` listener (the
+ * fastify app's handler, which keeps every other request). Call once, after
+ * the fastify app is created and before it listens. Throws TypeError when
+ * the server does not have exactly one `request` listener.
+ */
+export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
+  const listeners = server.listeners('request') as Handler[]
+  const fastify = listeners[0]
+  if (listeners.length !== 1 || fastify === undefined)
+    throw new TypeError(`hot routes need the one fastify request listener, found ${listeners.length}`)
+  server.removeListener('request', fastify)
+  const { gateway: gw, counts, bodyLimit, closing } = opts
+
+  const answer = (res: ServerResponse, served: Served, method: string, route: string): void => {
+    const text = relayedText(served)
+    res.writeHead(200, {
+      'x-tally-node': served.nodeId,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    })
+    res.end(text)
+    counts.count(method, route, 200)
+  }
+
+  // `raw` (the request or its replay) goes to fastify with `err`, whose error handler answers it.
+  const handOver = (raw: IncomingMessage, res: ServerResponse, err: unknown): void => {
+    handOverWith(raw, err)
+    fastify(raw, res)
+  }
+
+  const read = (req: IncomingMessage, res: ServerResponse, path: string, route: string): void => {
+    gw.read(path).then(
+      (served) => {
+        try {
+          answer(res, served, 'GET', route)
+        } catch (err) {
+          // A header Node refuses (nothing was sent): fastify's error handler answers instead.
+          handOver(req, res, err)
+        }
+      },
+      (err: unknown) => handOver(req, res, err),
+    )
+  }
+
+  const write = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    route: string,
+    key: string | undefined,
+  ): void => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+      const amount = hotAmount(body)
+      if (amount === undefined) return fastify(replayed(req, body), res)
+      gw.write(path, amount, key, undefined).then(
+        (served) => {
+          try {
+            answer(res, served, 'POST', route)
+          } catch (err) {
+            handOver(replayed(req, body), res, err)
+          }
+        },
+        (err: unknown) => handOver(replayed(req, body), res, err),
+      )
+    })
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const hot = hotRoute(req.method, req.url)
+    if (hot === undefined || req.headers.host === undefined || closing()) return fastify(req, res)
+    if (hot.write === undefined) return read(req, res, hot.path, hot.route)
+    const h = req.headers
+    const length = h['content-length']
+    if (
+      h['content-type'] !== 'application/json' ||
+      length === undefined ||
+      h['transfer-encoding'] !== undefined ||
+      !(Number(length) <= bodyLimit)
+    )
+      return fastify(req, res)
+    let key: string | undefined
+    try {
+      key = readIdempotencyKey(h['idempotency-key'], req.rawHeaders)
+    } catch {
+      return fastify(req, res)
+    }
+    write(req, res, hot.path, hot.route, key)
+  })
+}

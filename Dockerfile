@@ -25,7 +25,7 @@ COPY packages/gateway/package.json packages/gateway/
 COPY packages/gateway/bin packages/gateway/bin
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json LICENSE ./
-COPY scripts/bundle-bins.mjs scripts/
+COPY scripts/bundle-bins.mjs scripts/bin-entry.mjs scripts/
 COPY packages packages
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 

@@ -4,7 +4,8 @@
 // pino's CommonJS trees, prom-client…), which was most of an empty node's
 // start. For each of tally-node, tally-gateway and tally-discovery,
 // packages/<pkg>/dist/ gets:
-//   <bin>.js               the entry to run: turns source maps on, then loads the bundle
+//   <bin>.js               the entry to run (scripts/bin-entry.mjs): maps stack traces
+//                          through the source map (read on first use), then loads the bundle
 //   <bin>.bundle.js        dist/server.js and everything it imports, as one ES module
 //   <bin>.bundle.js.map    source map back to the TypeScript sources (through tsc's maps)
 //   <bin>.licenses.txt     licence texts of the npm packages the bundle holds
@@ -45,16 +46,9 @@ const BANNER = [
   'const require = __tallyCreateRequire(import.meta.url);',
 ].join('\n')
 
+/** The entry to run (scripts/bin-entry.mjs with the bin's name): maps stack traces, then loads the bundle. */
 function entrySource(bin) {
-  return [
-    '#!/usr/bin/env node',
-    `// ${bin}, bundled by scripts/bundle-bins.mjs (npm run build): do not edit.`,
-    `// Source maps on first, so stack traces name the TypeScript sources; then the bundle.`,
-    `// Licences of the npm packages inside it: ${bin}.licenses.txt.`,
-    'process.setSourceMapsEnabled(true)',
-    `await import('./${bin}.bundle.js')`,
-    '',
-  ].join('\n')
+  return readFileSync(join(root, 'scripts', 'bin-entry.mjs'), 'utf8').replaceAll('__BIN__', bin)
 }
 
 /** `node_modules/<name>` (scoped or not) of a bundled input path, or undefined for the project's own files. */

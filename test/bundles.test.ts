@@ -1,5 +1,5 @@
 // The bundled bins (scripts/bundle-bins.mjs, run by npm run build): each
-// entry turns source maps on so stack traces name the TypeScript sources, the
+// entry maps stack traces so they name the TypeScript sources, the
 // licence file covers every npm package inside the bundle, and what must stay
 // out of it (native addons, ajv and fast-json-stringify) does.
 

@@ -10,8 +10,9 @@
 //   <bin>.bundle.js.map    source map back to the TypeScript sources (through tsc's maps)
 //   <bin>.licenses.txt     licence texts of the npm packages the bundle holds
 // Left out of the bundle and loaded from node_modules at run time: native
-// addons (classic-level, msgpackr-extract, which locate their binaries from
-// their own directory) and what the servers load only after they listen
+// addons, which locate their binaries from their own directory
+// (msgpackr-extract, and classic-level's binding.js: the rest of classic-level
+// is bundled), and what the servers load only after they listen
 // (ajv and fast-json-stringify through @fastify/*-compiler: see
 // kit/src/lazy-compilers.ts; light-my-request, used by app.inject only).
 // dist/server.js stays what tsc made: it runs the same server, unbundled.
@@ -33,12 +34,27 @@ export const BINS = [
 
 /** Packages the bundles leave to node_modules (see the header). */
 export const EXTERNAL = [
-  'classic-level',
   'msgpackr-extract',
   '@fastify/ajv-compiler',
   '@fastify/fast-json-stringify-compiler',
   'light-my-request',
 ]
+
+/**
+ * classic-level's JavaScript (and abstract-level's, which it builds on) is
+ * bundled; its binding.js, which loads the native addon from its own
+ * directory (node-gyp-build(__dirname)), stays in node_modules.
+ */
+const nativeBinding = {
+  name: 'classic-level-binding',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/binding(\.js)?$/ }, (args) =>
+      /[\\/]node_modules[\\/]classic-level[\\/]/.test(args.importer)
+        ? { path: 'classic-level/binding.js', external: true }
+        : undefined,
+    )
+  },
+}
 
 // Bundled CommonJS code calls require(); an ES module has none of its own.
 const BANNER = [
@@ -105,6 +121,7 @@ export async function bundleBin({ pkg, bin }) {
     format: 'esm',
     target: 'node20',
     external: EXTERNAL,
+    plugins: [nativeBinding],
     banner: { js: BANNER },
     sourcemap: 'linked',
     sourcesContent: false,

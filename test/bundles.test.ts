@@ -1,7 +1,7 @@
 // The bundled bins (scripts/bundle-bins.mjs, run by npm run build): each
 // entry maps stack traces so they name the TypeScript sources, the
 // licence file covers every npm package inside the bundle, and what must stay
-// out of it (native addons, ajv and fast-json-stringify) does.
+// out of it (native addons and their loaders, ajv and fast-json-stringify) does.
 
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -87,11 +87,13 @@ describe.each(BINS)('bundled $bin', ({ pkg, bin }) => {
       ).version
       expect(notice, name).toContain(`\n${name}@${version} (`)
     }
-    for (const external of ['classic-level', 'msgpackr-extract', 'ajv', 'fast-json-stringify-compiler'])
+    // Native addons load their binaries from their own directory: they (and classic-level's loader) stay out.
+    for (const external of ['msgpackr-extract', 'node-gyp-build', 'ajv', 'fast-json-stringify-compiler'])
       expect(
         [...packages].some((p) => p.endsWith(external)),
         external,
       ).toBe(false)
+    expect(sources.filter((s) => s.endsWith('/classic-level/binding.js'))).toEqual([])
     // The project's own sources are mapped to TypeScript, not to tsc's output.
     expect(sources).toContain(join(ROOT, 'packages', pkg, 'src', 'server.ts'))
     expect(sources.filter((s) => /packages\/\w+\/dist\//.test(s))).toEqual([])

@@ -11,8 +11,9 @@
 //   <bin>.licenses.txt     licence texts of the npm packages the bundle holds
 // Left out of the bundle and loaded from node_modules at run time: native
 // addons, which locate their binaries from their own directory
-// (msgpackr-extract, and classic-level's binding.js: the rest of classic-level
-// is bundled), and what the servers load only after they listen
+// (msgpackr-extract, loaded on the first event-loop turn: see
+// msgpackrLaterNative; and classic-level's binding.js: the rest of
+// classic-level is bundled), and what the servers load only after they listen
 // (ajv and fast-json-stringify through @fastify/*-compiler: see
 // kit/src/lazy-compilers.ts; light-my-request, used by app.inject only).
 // dist/server.js stays what tsc made: it runs the same server, unbundled.
@@ -53,6 +54,40 @@ const nativeBinding = {
         ? { path: 'classic-level/binding.js', external: true }
         : undefined,
     )
+  },
+}
+
+/**
+ * msgpackr's Node entry loads its optional native string extractor
+ * (msgpackr-extract, through detect-libc and node-gyp-build) as it is
+ * imported, before the server's code runs. The bundles import msgpackr's
+ * plain entry instead and set the same extractor on the first turn of the
+ * event loop (while the node opens its store), unless
+ * MSGPACKR_NATIVE_ACCELERATION_DISABLED=true, as msgpackr would. Decoding
+ * gives the same values with or without it.
+ */
+const msgpackrLaterNative = {
+  name: 'msgpackr-later-native',
+  setup(b) {
+    b.onResolve({ filter: /^msgpackr$/ }, (args) =>
+      /[\\/]node_modules[\\/]/.test(args.importer)
+        ? undefined
+        : { path: 'msgpackr', namespace: 'msgpackr-later-native' },
+    )
+    b.onLoad({ filter: /.*/, namespace: 'msgpackr-later-native' }, () => ({
+      resolveDir: join(root, 'node_modules', 'msgpackr'),
+      loader: 'js',
+      contents: [
+        "export * from './index.js'",
+        "import { setExtractor } from './unpack.js'",
+        "if (process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED?.toLowerCase() !== 'true')",
+        '  setImmediate(() => {',
+        '    try {',
+        "      setExtractor(require('msgpackr-extract').extractStrings)",
+        '    } catch {}',
+        '  })',
+      ].join('\n'),
+    }))
   },
 }
 
@@ -121,7 +156,7 @@ export async function bundleBin({ pkg, bin }) {
     format: 'esm',
     target: 'node20',
     external: EXTERNAL,
-    plugins: [nativeBinding],
+    plugins: [nativeBinding, msgpackrLaterNative],
     banner: { js: BANNER },
     sourcemap: 'linked',
     sourcesContent: false,

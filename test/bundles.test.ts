@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, describe, expect, it } from 'vitest'
+import { Cleanup, spawnProc, until, waitForLine } from '@tally/kit/testing'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
 
 const run = promisify(execFile)
@@ -19,6 +20,8 @@ const BINS = [
 ] as const
 const dist = (pkg: string, file: string): string => join(ROOT, 'packages', pkg, 'dist', file)
 const work = mkdtempSync(join(tmpdir(), 'tally-bundles-'))
+const cleanup = new Cleanup()
+afterEach(() => cleanup.run())
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 // Preloaded into a bin: process.exit (which --help calls from the bundled
@@ -74,8 +77,8 @@ describe.each(BINS)('bundled $bin', ({ pkg, bin }) => {
 
   it('ships the licence of every npm package it holds, and leaves native addons and ajv out', () => {
     const map = JSON.parse(readFileSync(dist(pkg, `${bin}.bundle.js.map`), 'utf8')) as { sources: string[] }
-    // Sources are relative to the map's directory.
-    const sources = map.sources.map((s) => resolve(dist(pkg, ''), s))
+    // Sources are relative to the map's directory; `namespace:name` ones are made by the build (bundle-bins.mjs).
+    const sources = map.sources.filter((s) => !/^[\w-]+:/.test(s)).map((s) => resolve(dist(pkg, ''), s))
     const packages = bundledPackages(sources)
     expect(packages.size).toBeGreaterThan(10)
     const notice = readFileSync(dist(pkg, `${bin}.licenses.txt`), 'utf8')
@@ -97,5 +100,43 @@ describe.each(BINS)('bundled $bin', ({ pkg, bin }) => {
     // The project's own sources are mapped to TypeScript, not to tsc's output.
     expect(sources).toContain(join(ROOT, 'packages', pkg, 'src', 'server.ts'))
     expect(sources.filter((s) => /packages\/\w+\/dist\//.test(s))).toEqual([])
+  })
+})
+
+describe('bundled tally-node', () => {
+  // Preloaded: says (on stderr) when msgpackr's native string extractor is loaded.
+  const watch = join(work, 'watch-extract.cjs')
+  writeFileSync(
+    watch,
+    [
+      "const Module = require('node:module')",
+      'const load = Module._load',
+      'Module._load = function (request, ...rest) {',
+      '  const out = load.call(this, request, ...rest)',
+      "  if (request === 'msgpackr-extract') process.stderr.write('EXTRACTOR ' + typeof out.extractStrings + '\\n')",
+      '  return out',
+      '}',
+      '',
+    ].join('\n'),
+  )
+
+  it("sets msgpackr's native extractor once running, not while the bundle loads (--help exits first)", async () => {
+    const help = await run(process.execPath, ['--require', watch, dist('node', 'tally-node.js'), '--help'])
+    expect(help.stderr).not.toContain('EXTRACTOR')
+    const p = spawnProc(
+      cleanup,
+      'node-1',
+      dist('node', 'tally-node.js'),
+      [
+        ...['--id', 'node-1', '--host', '127.0.0.1', '--data-dir', join(work, 'node-1')],
+        ...['--tcp-port', '0', '--http-port', '0', '--resp-port', '0'],
+      ],
+      { env: { NODE_OPTIONS: `--require ${watch}` } },
+    )
+    await waitForLine(p, (r) => (r.msg === 'listening' ? true : undefined))
+    await until(() => p.output().includes('EXTRACTOR function'), {
+      what: 'extractor loaded',
+      timeoutMs: 10_000,
+    })
   })
 })

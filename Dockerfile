@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # One image for the three Tally bins; docker-compose.yml and the Kubernetes
 # manifests (deploy/kubernetes) pick the bin per service:
-#   node packages/discovery/dist/server.js   (tally-discovery)
-#   node packages/node/dist/server.js        (tally-node, data in /var/lib/tally)
-#   node packages/gateway/dist/server.js     (tally-gateway)
+#   node packages/discovery/dist/tally-discovery.js   (tally-discovery)
+#   node packages/node/dist/tally-node.js             (tally-node, data in /var/lib/tally)
+#   node packages/gateway/dist/tally-gateway.js       (tally-gateway)
+# Each is one bundled file (scripts/bundle-bins.mjs, run by npm run build)
+# with its source map and the licences of the npm packages inside it.
 # test/dockerfile.test.ts replays the build stage on exactly what the COPY
 # lines bring in, so a file the build needs but the image lacks fails CI.
 
@@ -23,6 +25,7 @@ COPY packages/gateway/package.json packages/gateway/
 COPY packages/gateway/bin packages/gateway/bin
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json LICENSE ./
+COPY scripts/bundle-bins.mjs scripts/bin-entry.mjs scripts/
 COPY packages packages
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
@@ -52,4 +55,4 @@ RUN mkdir -p /var/lib/tally && chown node:node /var/lib/tally
 USER node
 VOLUME /var/lib/tally
 EXPOSE 8000 8010 8080 9000 6379 6380
-CMD ["node", "packages/node/dist/server.js", "--help"]
+CMD ["node", "packages/node/dist/tally-node.js", "--help"]

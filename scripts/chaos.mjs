@@ -88,7 +88,7 @@ const nodes = readdirSync(LOG_DIR)
       state: 'up',
     }
   })
-  .filter((n) => n.argv?.some((a) => a.endsWith('server.js')))
+  .filter((n) => n.argv?.some((a) => a.endsWith('tally-node.js')))
   .sort((a, b) => a.k - b.k)
 if (nodes.length < 2) {
   console.log(`chaos: FAIL needs a running cluster of at least 2 nodes (found ${nodes.length} in ${LOG_DIR})`)

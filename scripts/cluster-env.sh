@@ -186,6 +186,13 @@ package_of() {
   esac
 }
 
+# bin_script NAME: the bundled bin (npm run build) that runs component NAME.
+bin_script() {
+  local pkg
+  pkg=$(package_of "$1")
+  echo "$TALLY_ROOT/packages/$pkg/dist/tally-$pkg.js"
+}
+
 # component_url NAME: base HTTP URL of a component (discovery, gateway, node-k).
 component_url() {
   case $1 in
@@ -198,7 +205,7 @@ component_url() {
 pid_file() { echo "$LOG_DIR/$1.pid"; }
 
 # is_our_process PID NAME: true when PID is alive and is the tally bin we
-# started for component NAME (its command line names our server.js, and for a
+# started for component NAME (its command line names our bundled bin, and for a
 # node its --id), so a recycled pid is never signalled by mistake.
 is_our_process() {
   local pid=$1 name=$2 cmd
@@ -209,7 +216,7 @@ is_our_process() {
   else
     cmd=$(ps -ww -p "$pid" -o args= 2>/dev/null) || return 1
   fi
-  [[ $cmd == *"$TALLY_ROOT/packages/$(package_of "$name")/dist/server.js"* ]] || return 1
+  [[ $cmd == *"$(bin_script "$name")"* ]] || return 1
   case $name in
     node-*) [[ $cmd == *"--id $name "* || $cmd == *"--id $name" ]] ;;
     *) return 0 ;;

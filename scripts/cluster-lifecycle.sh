@@ -111,8 +111,8 @@ ensure_installed() {
 build_outdated() {
   local pkg f oldest='' marker markers=() newer=''
   for pkg in discovery node gateway; do
-    if [[ ! -f packages/$pkg/dist/server.js ]]; then
-      echo "packages/$pkg/dist/server.js is missing"
+    if [[ ! -f packages/$pkg/dist/tally-$pkg.js ]]; then
+      echo "packages/$pkg/dist/tally-$pkg.js is missing"
       return 0
     fi
   done
@@ -233,7 +233,7 @@ check_ports_free() {
 spawn() {
   local name=$1 script
   shift
-  script="$TALLY_ROOT/packages/$(package_of "$name")/dist/server.js"
+  script=$(bin_script "$name")
   if dry_run; then
     local line="dry-run: $name: node" arg
     for arg in "$script" "$@"; do

@@ -110,7 +110,7 @@ describe('docker-compose.yml', () => {
       expect(targets, `${pkg} declares its bin`).toHaveLength(1)
       for (const target of targets) {
         const launcher = readFileSync(join(ROOT, 'packages', pkg, target), 'utf8')
-        expect(launcher, `${pkg}: ${target} runs dist/server.js`).toContain("'../dist/server.js'")
+        expect(launcher, `${pkg}: ${target} runs dist/tally-${pkg}.js`).toContain(`'../dist/tally-${pkg}.js'`)
         expect(dockerfile, `Dockerfile copies packages/${pkg}/bin`).toContain(`/app/packages/${pkg}/bin`)
       }
       expect(services[name]?.image, `${name} runs the image built from the Dockerfile`).toBe('tally:local')

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from './support/components.ts'
 import { CHOSEN_PORTS, killLeftovers, type Result, recordPids } from './support/processes.ts'
 
-const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', 'server.js'))
+const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', `tally-${p}.js`))
 const NS = `tally-chaos-t${process.pid}`
 
 /** The cgroup2 mount point, or undefined. */

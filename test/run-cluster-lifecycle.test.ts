@@ -21,7 +21,7 @@ import {
   runScript,
 } from './support/processes.ts'
 
-const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', 'server.js'))
+const BINS = ['discovery', 'node', 'gateway'].map((p) => join(ROOT, 'packages', p, 'dist', `tally-${p}.js`))
 const NODES = 2
 
 describe('run-cluster.sh when parts of the cluster go away', () => {

@@ -24,20 +24,20 @@ export const COMPONENTS: Readonly<Record<'node' | 'discovery' | 'gateway', Compo
   gateway: { settings: gateway.SETTINGS, parse: gateway.parseConfig },
 }
 
-/** Which package a `node …/packages/<pkg>/dist/server.js` command runs, and its flags. */
+/** Which package a `node …/packages/<pkg>/dist/tally-<pkg>.js` command runs, and its flags. */
 export interface Invocation {
   readonly pkg: keyof typeof COMPONENTS
   readonly args: readonly string[]
 }
 
 /**
- * Splits `node <path>/packages/<pkg>/dist/server.js ...args`. Throws when the
+ * Splits `node <path>/packages/<pkg>/dist/tally-<pkg>.js ...args` (the bundled bin). Throws when the
  * command is not one of the three bins.
  */
 export function invocationOf(command: readonly string[]): Invocation {
   const [exe, script, ...args] = command
   if (exe !== 'node') throw new Error(`expected the command to start with node, got ${JSON.stringify(exe)}`)
-  const m = /(?:^|\/)packages\/(node|discovery|gateway)\/dist\/server\.js$/.exec(script ?? '')
+  const m = /(?:^|\/)packages\/(node|discovery|gateway)\/dist\/tally-\1\.js$/.exec(script ?? '')
   if (m === null) throw new Error(`not a Tally bin: ${JSON.stringify(script)}`)
   return { pkg: m[1] as Invocation['pkg'], args }
 }

@@ -123,7 +123,7 @@ export function fakeCheckout(): FakeCheckout {
     }
     sources.push(`packages/${pkg}/src`)
     write(`packages/${pkg}/tsconfig.tsbuildinfo`, '{}\n')
-    if (pkg !== 'crdt') write(`packages/${pkg}/dist/server.js`, FAKE_BIN)
+    if (pkg !== 'crdt') write(`packages/${pkg}/dist/tally-${pkg}.js`, FAKE_BIN)
   }
   write('node_modules/.package-lock.json', '{}\n')
   write('bin/npm', FAKE_NPM)

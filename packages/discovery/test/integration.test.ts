@@ -19,7 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // Multi-process: the built bins of discovery and node, on loopback free ports.
-const DISCOVERY_BIN = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+const DISCOVERY_BIN = fileURLToPath(new URL('../dist/tally-discovery.js', import.meta.url))
 const HEARTBEAT = 500
 // Long TTL: a node that vanishes quickly can only have been deregistered, not expired.
 const TTL = 20_000

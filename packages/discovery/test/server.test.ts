@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SETTINGS } from '../src/config.js'
 
 // The built bin: flags, exit codes and signals as an operator sees them.
-const BIN = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+const BIN = fileURLToPath(new URL('../dist/tally-discovery.js', import.meta.url))
 const cleanup = new Cleanup()
 
 beforeAll(() => requireBuilt(BIN))

@@ -4,7 +4,7 @@
 // the node that took it until an anti-entropy round, seconds later), a
 // DELETE or RESP DEL through the gateway right after a write on a node the
 // gateway does not even know removes that write.
-// Needs the build (packages/node/dist/server.js).
+// Needs the build (packages/node/dist/tally-node.js).
 
 import type { RespListener } from '@tally/kit/resp'
 import { until } from '@tally/kit/testing'

@@ -2,7 +2,7 @@
 // processes: HTTP routes (forwarded with one idempotency key), quorum reads
 // that apply reset marks, RESP DEL/EXPIRE/TTL/PERSIST through ioredis, a
 // bad-input table, and a node killed with SIGKILL after a delete.
-// Needs the build (packages/node/dist/server.js).
+// Needs the build (packages/node/dist/tally-node.js).
 
 import { existsSync } from 'node:fs'
 import type { RespListener } from '@tally/kit/resp'

@@ -1,4 +1,4 @@
-// Integration with real tally-node processes (packages/node/dist/server.js).
+// Integration with real tally-node processes (packages/node/dist/tally-node.js).
 // Needs the build: run `npm run build` (or `npx tsc -b`) first.
 
 import { existsSync } from 'node:fs'

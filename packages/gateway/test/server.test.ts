@@ -1,4 +1,4 @@
-// The tally-gateway bin (dist/server.js): --help, bad config exit 2, serving, clean stop on SIGTERM.
+// The tally-gateway bin (dist/tally-gateway.js, bundled): --help, bad config exit 2, serving, clean stop on SIGTERM.
 
 import { spawnSync } from 'node:child_process'
 import { Cleanup, requireBuilt, spawnProc, stopProc, waitForLine } from '@tally/kit/testing'

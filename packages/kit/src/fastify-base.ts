@@ -85,8 +85,8 @@ export interface FastifyBaseOptions {
  * A fastify instance with the house base: request logging off (and no
  * child logger per request: `req.log` is the server's logger), the router's
  * `maxParamLength`, ajv without coercion or removal (loaded and compiling
- * the routes' schemas on the turn after listening, or on a route's first
- * request if sooner: see lazy-compilers.ts), prototype poisoning
+ * the routes' schemas once listening, one per event-loop turn, or on a
+ * route's first request if sooner: see lazy-compilers.ts), prototype poisoning
  * refused, one `application/json` parser (an empty body is no body, bad JSON
  * is 400 `TALLY_BAD_REQUEST` `body is not valid JSON`, a key repeated in one
  * object is 400 `TALLY_BAD_REQUEST` `duplicate key "k" in the JSON body`, any
@@ -129,9 +129,11 @@ export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
     ),
   }) as unknown as FastifyInstance
 
-  // The schemas compile on the turn after the server listens (a request before that compiles its own).
+  // The schemas compile once the server listens, one per event-loop turn, so
+  // the rest of the start and the first requests wait for one at most (a
+  // request before its schema's turn compiles that one itself).
   app.addHook('onListen', (done) => {
-    setImmediate(() => schemas.compileAll())
+    void schemas.compileInTurns()
     done()
   })
 

@@ -5,9 +5,10 @@
 // server's start (ajv's own meta-schema alone is ~50 ms on the development
 // machine), before it listens. These compilers are fastify's defaults (with
 // the options fastify passes), loaded and run later: every schema is
-// compiled by `compileAll()` (createFastify calls it on the event-loop turn
-// after the server listens), or by the first request that needs it if that
-// comes first.
+// compiled by `compileInTurns()` (createFastify starts it once the server
+// listens: one step per event-loop turn, so a request or the rest of the
+// start never waits behind all of them) or `compileAll()`, or by the first
+// request that needs it if that comes first.
 
 import { createRequire } from 'node:module'
 import type { FastifyServerOptions } from 'fastify'
@@ -33,6 +34,9 @@ function defaultSerializers(): SerializerFactory {
   return serializerPool
 }
 
+/** Waits one event-loop turn (a macrotask: I/O callbacks due meanwhile run first). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
 /** The compilers of one fastify instance, and what is left to compile. */
 export interface LazyCompilers {
   /**
@@ -55,6 +59,23 @@ export interface LazyCompilers {
    * route's requests to report. Never throws.
    */
   compileAll(): number
+  /**
+   * Compiles every pending schema like {@link compileAll}, one step per
+   * event-loop turn (loading ajv, then loading fast-json-stringify, then
+   * each schema, each in a turn of its own), and resolves with how many it
+   * compiled once none is pending. What is due meanwhile (a request, a
+   * listen callback) waits for one step at most. Never rejects.
+   */
+  compileInTurns(): Promise<number>
+}
+
+/** Runs one step of the compiles; a failure (a schema ajv refuses) is left to the route, which meets it again. */
+function compileOne(ready: () => unknown): void {
+  try {
+    ready()
+  } catch {
+    // Left to the route: its requests meet the same error and answer 500.
+  }
 }
 
 /** Fresh {@link LazyCompilers} for one fastify instance. Never throws. */
@@ -106,13 +127,28 @@ export function lazyCompilers(): LazyCompilers {
       for (const ready of [...pending]) {
         pending.delete(ready)
         n++
-        try {
-          ready()
-        } catch {
-          // Left to the route: its requests meet the same error and answer 500.
-        }
+        compileOne(ready)
       }
       return n
+    },
+    async compileInTurns() {
+      let n = 0
+      if (pending.size > 0) {
+        // Each compiler loads in a turn of its own (ajv alone is some 40 modules).
+        await nextTurn()
+        compileOne(defaultValidators)
+        await nextTurn()
+        compileOne(defaultSerializers)
+      }
+      for (;;) {
+        await nextTurn()
+        // A request may have compiled some meanwhile: take whatever is still pending.
+        const ready = pending.values().next().value
+        if (ready === undefined) return n
+        pending.delete(ready)
+        n++
+        compileOne(ready)
+      }
     },
   }
 }

@@ -58,6 +58,35 @@ describe('lazyCompilers', () => {
     expect((await app.inject({ method: 'GET', url: '/broken' })).statusCode).toBe(500)
   })
 
+  it('compileInTurns compiles one schema per event-loop turn until none is pending', async () => {
+    const lazy = lazyCompilers()
+    const app = Fastify({ schemaController: { compilersFactory: lazy } })
+    apps.push(app)
+    for (const name of ['a', 'b', 'c'])
+      app.post(
+        `/${name}`,
+        { schema: { body: { type: 'object', properties: { [name]: { type: 'integer' } } } } },
+        async () => 'ok',
+      )
+    await app.ready()
+    expect(lazy.pending).toBe(3)
+    // A watcher running once per turn sees the pending count fall by one at a time.
+    const seen: number[] = []
+    let watching = true
+    const watch = (): void => {
+      seen.push(lazy.pending)
+      if (watching) setImmediate(watch)
+    }
+    setImmediate(watch)
+    expect(await lazy.compileInTurns()).toBe(3)
+    watching = false
+    expect(lazy.pending).toBe(0)
+    expect(seen).toEqual(expect.arrayContaining([3, 2, 1]))
+    for (let i = 1; i < seen.length; i++) expect((seen[i - 1] ?? 0) - (seen[i] ?? 0)).toBeLessThanOrEqual(1)
+    expect((await app.inject({ method: 'POST', url: '/b', payload: { b: 'x' } })).statusCode).toBe(400)
+    expect(await lazy.compileInTurns()).toBe(0)
+  })
+
   it('a request before compileAll compiles its own schema (and only that one)', async () => {
     const lazy = lazyCompilers()
     const app = Fastify({ schemaController: { compilersFactory: lazy } })

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-// BENCH_NODE_SERVER: another build of the node (e.g. the commit before a change) to measure instead.
+// The bundled bin (npm run build makes it). BENCH_NODE_SERVER: another build of the node (its
+// dist/server.js or dist/tally-node.js, e.g. the commit before a change) to measure instead.
 export const SERVER =
-  process.env.BENCH_NODE_SERVER ?? fileURLToPath(new URL('../dist/server.js', import.meta.url))
+  process.env.BENCH_NODE_SERVER ?? fileURLToPath(new URL('../dist/tally-node.js', import.meta.url))
 if (!existsSync(SERVER)) {
   console.error(`${SERVER} is missing: run npm run build`)
   process.exit(1)
@@ -27,7 +28,7 @@ export function rm(dir) {
   rmSync(dir, { recursive: true, force: true })
 }
 
-/** Starts one node (`server`: the build's server.js) on OS-chosen ports (read back from its `listening` log line). */
+/** Starts one node (`server`: the build's tally-node.js or server.js) on OS-chosen ports (read back from its `listening` log line). */
 export function startNode(id, dir, extra, server = SERVER) {
   const args = [
     ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),

@@ -17,7 +17,7 @@ import {
 
 export { NODE_BIN }
 /** The built gateway. */
-export const GATEWAY_BIN = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
+export const GATEWAY_BIN = fileURLToPath(new URL('../../dist/tally-gateway.js', import.meta.url))
 
 /** One tally-node child process. */
 export class RealNode {

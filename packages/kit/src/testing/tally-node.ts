@@ -4,8 +4,8 @@ import { http } from './http.js'
 import { type Proc, portOf, spawnProc, waitForLine } from './process.js'
 import { sleepMs } from './until.js'
 
-/** The built tally-node bin (packages/node/dist/server.js); `npm run build` makes it. */
-export const NODE_BIN = fileURLToPath(new URL('../../../node/dist/server.js', import.meta.url))
+/** The bundled tally-node bin (packages/node/dist/tally-node.js); `npm run build` makes it. */
+export const NODE_BIN = fileURLToPath(new URL('../../../node/dist/tally-node.js', import.meta.url))
 
 /** A tally-node process started by {@link startTallyNode}. */
 export interface TallyNodeProc extends Proc {

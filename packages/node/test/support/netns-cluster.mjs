@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const SERVER = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
+export const SERVER = fileURLToPath(new URL('../../dist/tally-node.js', import.meta.url))
 const FORWARD = fileURLToPath(new URL('./netns-forward.mjs', import.meta.url))
 export const GOSSIP_PORT = 9000
 export const HTTP_PORT = 8010

@@ -1,0 +1,187 @@
+// Bundles each server bin into one file after `tsc -b` (`npm run build` runs
+// it): a start then reads and compiles one file instead of resolving and
+// loading some 450 modules (the node's own ~160 ESM files, fastify's and
+// pino's CommonJS trees, prom-client…), which was most of an empty node's
+// start. For each of tally-node, tally-gateway and tally-discovery,
+// packages/<pkg>/dist/ gets:
+//   <bin>.js               the entry to run (scripts/bin-entry.mjs): maps stack traces
+//                          through the source map (read on first use), then loads the bundle
+//   <bin>.bundle.js        dist/server.js and everything it imports, as one ES module
+//   <bin>.bundle.js.map    source map back to the TypeScript sources (through tsc's maps)
+//   <bin>.licenses.txt     licence texts of the npm packages the bundle holds
+// Left out of the bundle and loaded from node_modules at run time: native
+// addons, which locate their binaries from their own directory
+// (msgpackr-extract, loaded on the first event-loop turn: see
+// msgpackrLaterNative; and classic-level's binding.js: the rest of
+// classic-level is bundled), and what the servers load only after they listen
+// (ajv and fast-json-stringify through @fastify/*-compiler: see
+// kit/src/lazy-compilers.ts; light-my-request, used by app.inject only).
+// dist/server.js stays what tsc made: it runs the same server, unbundled.
+// Usage: node scripts/bundle-bins.mjs (from anywhere; needs the tsc build).
+// Exit code 1 when a bundle fails.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** The bins: workspace folder → command name. */
+export const BINS = [
+  { pkg: 'node', bin: 'tally-node' },
+  { pkg: 'gateway', bin: 'tally-gateway' },
+  { pkg: 'discovery', bin: 'tally-discovery' },
+]
+
+/** Packages the bundles leave to node_modules (see the header). */
+export const EXTERNAL = [
+  'msgpackr-extract',
+  '@fastify/ajv-compiler',
+  '@fastify/fast-json-stringify-compiler',
+  'light-my-request',
+]
+
+/**
+ * classic-level's JavaScript (and abstract-level's, which it builds on) is
+ * bundled; its binding.js, which loads the native addon from its own
+ * directory (node-gyp-build(__dirname)), stays in node_modules.
+ */
+const nativeBinding = {
+  name: 'classic-level-binding',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/binding(\.js)?$/ }, (args) =>
+      /[\\/]node_modules[\\/]classic-level[\\/]/.test(args.importer)
+        ? { path: 'classic-level/binding.js', external: true }
+        : undefined,
+    )
+  },
+}
+
+/**
+ * msgpackr's Node entry loads its optional native string extractor
+ * (msgpackr-extract, through detect-libc and node-gyp-build) as it is
+ * imported, before the server's code runs. The bundles import msgpackr's
+ * plain entry instead and set the same extractor on the first turn of the
+ * event loop (while the node opens its store), unless
+ * MSGPACKR_NATIVE_ACCELERATION_DISABLED=true, as msgpackr would. Decoding
+ * gives the same values with or without it.
+ */
+const msgpackrLaterNative = {
+  name: 'msgpackr-later-native',
+  setup(b) {
+    b.onResolve({ filter: /^msgpackr$/ }, (args) =>
+      /[\\/]node_modules[\\/]/.test(args.importer)
+        ? undefined
+        : { path: 'msgpackr', namespace: 'msgpackr-later-native' },
+    )
+    b.onLoad({ filter: /.*/, namespace: 'msgpackr-later-native' }, () => ({
+      resolveDir: join(root, 'node_modules', 'msgpackr'),
+      loader: 'js',
+      contents: [
+        "export * from './index.js'",
+        "import { setExtractor } from './unpack.js'",
+        "if (process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED?.toLowerCase() !== 'true')",
+        '  setImmediate(() => {',
+        '    try {',
+        "      setExtractor(require('msgpackr-extract').extractStrings)",
+        '    } catch {}',
+        '  })',
+      ].join('\n'),
+    }))
+  },
+}
+
+// Bundled CommonJS code calls require(); an ES module has none of its own.
+const BANNER = [
+  `import { createRequire as __tallyCreateRequire } from 'node:module';`,
+  'const require = __tallyCreateRequire(import.meta.url);',
+].join('\n')
+
+/** The entry to run (scripts/bin-entry.mjs with the bin's name): maps stack traces, then loads the bundle. */
+function entrySource(bin) {
+  return readFileSync(join(root, 'scripts', 'bin-entry.mjs'), 'utf8').replaceAll('__BIN__', bin)
+}
+
+/** `node_modules/<name>` (scoped or not) of a bundled input path, or undefined for the project's own files. */
+function packageDir(input) {
+  const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)
+  return m?.[1]
+}
+
+/** Licence notice of the packages in `inputs` (paths relative to `root`), one section each, sorted by name. */
+function licences(bin, inputs) {
+  const dirs = new Set()
+  for (const input of inputs) {
+    const dir = packageDir(input)
+    if (dir !== undefined) dirs.add(dir)
+  }
+  const sections = []
+  for (const dir of dirs) {
+    const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'))
+    const file = ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'LICENCE', 'license', 'License.md']
+      .map((f) => join(root, dir, f))
+      .find((f) => existsSync(f))
+    let text = file
+      ? readFileSync(file, 'utf8').trim()
+      : `(no licence file; package.json says ${manifest.license})`
+    // Apache-2.0 §4(d): a NOTICE file travels with the work.
+    const notice = ['NOTICE', 'NOTICE.md', 'NOTICE.txt']
+      .map((f) => join(root, dir, f))
+      .find((f) => existsSync(f))
+    if (notice) text += `\n\n${readFileSync(notice, 'utf8').trim()}`
+    sections.push({
+      name: manifest.name,
+      text: `${manifest.name}@${manifest.version} (${manifest.license})\n\n${text}`,
+    })
+  }
+  sections.sort((a, b) => (a.name < b.name ? -1 : 1))
+  const head = [
+    `${bin}.bundle.js holds the code of the Tally project (MIT, see LICENSE) and of the`,
+    'npm packages below, each under its own licence, reproduced here.',
+  ].join('\n')
+  return `${[head, ...sections.map((s) => s.text)].join(`\n\n${'-'.repeat(78)}\n\n`)}\n`
+}
+
+/** Bundles one bin; resolves with the bundle's size in bytes and the number of packages it holds. */
+export async function bundleBin({ pkg, bin }) {
+  const dist = join(root, 'packages', pkg, 'dist')
+  const entry = join(dist, 'server.js')
+  if (!existsSync(entry)) throw new Error(`${relative(root, entry)} is missing: run tsc -b first`)
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile: join(dist, `${bin}.bundle.js`),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: EXTERNAL,
+    plugins: [nativeBinding, msgpackrLaterNative],
+    banner: { js: BANNER },
+    sourcemap: 'linked',
+    sourcesContent: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  })
+  const out = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined)
+  const inputs = Object.keys(out?.inputs ?? {})
+  const text = licences(bin, inputs)
+  writeFileSync(join(dist, `${bin}.licenses.txt`), text)
+  writeFileSync(join(dist, `${bin}.js`), entrySource(bin), { mode: 0o755 })
+  return { bytes: out?.bytes ?? 0, packages: text.split(`\n${'-'.repeat(78)}\n`).length - 1 }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    for (const b of BINS) {
+      const r = await bundleBin(b)
+      console.log(
+        `bundled packages/${b.pkg}/dist/${b.bin}.js (${Math.round(r.bytes / 1024)} KiB, ${r.packages} npm packages)`,
+      )
+    }
+  } catch (err) {
+    console.error(`bundle-bins: ${err.message}`)
+    process.exit(1)
+  }
+}

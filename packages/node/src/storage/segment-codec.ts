@@ -11,7 +11,7 @@
 // length lands on a frame whose checksum fails or runs past the end of the
 // file, and a wrong batch number fails `decodeBatch`'s own number check.
 
-import { walKey, walSeqOf } from './record-codec.js'
+import { walKey } from './record-codec.js'
 
 /** First bytes of every segment file (format 1). */
 export const SEGMENT_MAGIC = new TextEncoder().encode('TALLYSG1')
@@ -69,24 +69,57 @@ export interface ParsedSegment {
  */
 export function parseSegment(bytes: Uint8Array, firstSeq: number): ParsedSegment {
   const entries: SegmentEntry[] = []
-  const tornAt = (offset: number, reason: string): ParsedSegment => {
-    const last = entries.at(-1)
-    const next = last ? (walSeqOf(last.key) ?? firstSeq - 1) + 1 : firstSeq
-    return { entries, torn: { key: walKey(next), offset, reason } }
+  let torn: ParsedSegment['torn'] = null
+  for (const piece of segmentPieces(bytes, firstSeq, Number.POSITIVE_INFINITY)) {
+    for (const e of piece.entries) entries.push(e)
+    torn = piece.torn
   }
-  if (bytes.length < SEGMENT_MAGIC.length || !SEGMENT_MAGIC.every((b, i) => bytes[i] === b))
-    return tornAt(0, 'not a segment file (bad magic)')
+  return { entries, torn }
+}
+
+/**
+ * {@link parseSegment} a piece at a time: pieces of at most `max` records
+ * (≥ 1), in order, the last one carrying `torn` (earlier ones have none);
+ * their entries together are exactly parseSegment's. Recovery reads a
+ * million records of a file this way, so that no piece outlives its turn of
+ * the scan. Pure; never throws. Yields nothing for an empty well-formed file.
+ */
+export function* segmentPieces(bytes: Uint8Array, firstSeq: number, max: number): Generator<ParsedSegment> {
+  let entries: SegmentEntry[] = []
+  let lastSeq = firstSeq - 1
+  const tornAt = (offset: number, reason: string): ParsedSegment => ({
+    entries,
+    torn: { key: walKey(lastSeq + 1), offset, reason },
+  })
+  if (bytes.length < SEGMENT_MAGIC.length || !SEGMENT_MAGIC.every((b, i) => bytes[i] === b)) {
+    yield tornAt(0, 'not a segment file (bad magic)')
+    return
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let offset = SEGMENT_MAGIC.length
   while (offset < bytes.length) {
-    if (bytes.length - offset < RECORD_HEADER) return tornAt(offset, 'record header cut short')
+    if (entries.length >= max) {
+      yield { entries, torn: null }
+      entries = []
+    }
+    if (bytes.length - offset < RECORD_HEADER) {
+      yield tornAt(offset, 'record header cut short')
+      return
+    }
     const len = view.getUint32(offset)
     const seq = view.getUint32(offset + 4) * 2 ** 32 + view.getUint32(offset + 8)
-    if (!Number.isSafeInteger(seq) || seq < 1) return tornAt(offset, 'impossible batch number')
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      yield tornAt(offset, 'impossible batch number')
+      return
+    }
     const end = offset + RECORD_HEADER + len
-    if (end > bytes.length) return tornAt(offset, 'record cut short')
+    if (end > bytes.length) {
+      yield tornAt(offset, 'record cut short')
+      return
+    }
     entries.push({ key: walKey(seq), frame: bytes.subarray(offset + RECORD_HEADER, end), offset })
+    lastSeq = seq
     offset = end
   }
-  return { entries, torn: null }
+  if (entries.length > 0) yield { entries, torn: null }
 }

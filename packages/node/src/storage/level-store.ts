@@ -18,6 +18,7 @@ import { readBootId } from './boot-id.js'
 import { GroupCommit } from './group-commit.js'
 import { decideIdentity, ForeignDataDirError } from './identity.js'
 import { mergeLogs } from './log-merge.js'
+import { oneOpApplier } from './one-op-frame.js'
 import {
   decodeIdentity,
   decodeMarker,
@@ -213,6 +214,7 @@ export class LevelStore implements Store {
       covered,
       (ops) => applyOps(fold, logged, marks, ops),
       this.#o.corruption,
+      oneOpApplier(fold),
     )
     warnings.push(...scan.warnings)
 
@@ -310,7 +312,7 @@ export class LevelStore implements Store {
         yield 'packed' in slice
           ? { packed: withoutPackedNames(slice.packed, dropped) }
           : { columns: withoutNames(slice.columns, dropped) }
-    for (const columns of fold.columns(CHUNK_ENTRIES)) yield { columns }
+    for (const packed of fold.packed(CHUNK_ENTRIES)) yield { packed }
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */

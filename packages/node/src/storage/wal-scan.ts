@@ -24,6 +24,16 @@ export interface ScanResult {
 export type CorruptionPolicy = 'refuse' | 'truncate'
 
 /**
+ * A shortcut for the common record: applies batch `seq`'s frame when it is
+ * of a shape the caller reads straight from its bytes, returning null
+ * (applied, one operation) or the reason its content is unusable; returns
+ * undefined (nothing applied) for any other frame, which the scan then
+ * decodes with `readBatch` and hands to `apply`. It must give the same
+ * answer as that path would for every frame it takes.
+ */
+export type ApplyFrame = (seq: number, frame: Uint8Array) => string | null | undefined
+
+/**
  * Walks WAL entries (chunks of `[key, value]`, ascending) after snapshot batch
  * `covered`, handing each intact batch's operations to `apply` in order.
  * `apply` returns null, or a reason when the operations are unusable (then
@@ -35,12 +45,14 @@ export type CorruptionPolicy = 'refuse' | 'truncate'
  * the damage is applied. A missing batch, or damage followed by an intact
  * record, means the middle of the log is gone: throws StoreError
  * TALLY_WAL_CORRUPT (policy `refuse`), or cuts from there (policy `truncate`).
+ * `applyFrame`, when given, is tried first on each record (see {@link ApplyFrame}).
  */
 export async function scanWal(
   chunks: AsyncIterable<Array<[string, Uint8Array]>>,
   covered: number,
   apply: (ops: ReadOp[]) => string | null,
   policy: CorruptionPolicy = 'refuse',
+  applyFrame?: ApplyFrame,
 ): Promise<ScanResult> {
   const out: ScanResult = { last: covered, ops: 0, batches: 0, cut: [], stale: [], warnings: [] }
   let damage: { key: string; reason: string } | null = null
@@ -66,6 +78,18 @@ export async function scanWal(
         midLog(policy, damage, `${key} after it is present`)
         continue
       } else {
+        const quick = applyFrame?.(seq, value)
+        if (quick === null) {
+          out.last = seq
+          out.ops++
+          out.batches++
+          continue
+        }
+        if (quick !== undefined) {
+          damage = { key, reason: quick }
+          out.cut.push(key)
+          continue
+        }
         const d = readBatch(seq, value)
         reason = 'reason' in d ? d.reason : apply(d.ops)
         if (reason === null && 'ops' in d) {

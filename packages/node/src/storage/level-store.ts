@@ -34,7 +34,7 @@ import {
   walKey,
 } from './record-codec.js'
 import { recoveredRecords } from './recovered-records.js'
-import { StateFold, withoutNames, withoutPackedNames } from './recovery-fold.js'
+import { StateFold } from './recovery-fold.js'
 import { SegmentLog } from './segment-log.js'
 import {
   CHUNK_END,
@@ -44,6 +44,7 @@ import {
   SNAPSHOT_FORMAT,
   type SnapshotManifest,
 } from './snapshot-codec.js'
+import { withoutNames, withoutPackedNames } from './snapshot-drops.js'
 import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
 import { CHUNK_ENTRIES, writeSnapshotChunks } from './snapshot-writer.js'

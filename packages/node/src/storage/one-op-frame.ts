@@ -15,7 +15,7 @@
 // (`readBatch`), which checks and reports it as before. So a frame it
 // accepts decodes to exactly what `readBatch` would make of it.
 
-import { crc32 } from './crc32.js'
+import { crc32Range } from './crc32.js'
 import type { StateFold } from './recovery-fold.js'
 import type { ApplyFrame } from './wal-scan.js'
 
@@ -151,7 +151,7 @@ export function readOneOpFrame(seq: number, frame: Uint8Array, out: OneOpView): 
   const s = num()
   if (p === -1 || n === -1 || s === -1 || at !== b.length) return false
   // Checked last: the one pass over every byte, and only for a frame that is otherwise ours.
-  if (u32(0) !== crc32(frame.subarray(4))) return false
+  if (u32(0) !== crc32Range(frame, 4, frame.length)) return false
   out.bytes = frame
   out.nameAt = nameAt
   out.nameLen = nameLen

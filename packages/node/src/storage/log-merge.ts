@@ -1,5 +1,9 @@
-/** One log entry: a WAL key and its frame. */
-export type LogEntry = [string, Uint8Array]
+/**
+ * One log entry: a WAL key and its frame, and, when the source knows it
+ * (segment files do), the batch number the key stands for: then exactly
+ * `walSeqOf(key)`, which readers may take instead of parsing the key.
+ */
+export type LogEntry = [key: string, frame: Uint8Array, seq?: number]
 
 /**
  * Merges two streams of log entries (chunks, each stream ascending by key)

@@ -71,24 +71,32 @@ export function parseSegment(bytes: Uint8Array, firstSeq: number): ParsedSegment
   const entries: SegmentEntry[] = []
   let torn: ParsedSegment['torn'] = null
   for (const piece of segmentPieces(bytes, firstSeq, Number.POSITIVE_INFINITY)) {
-    for (const e of piece.entries) entries.push(e)
+    for (const [key, frame] of piece.rows)
+      entries.push({ key, frame, offset: frame.byteOffset - bytes.byteOffset - RECORD_HEADER })
     torn = piece.torn
   }
   return { entries, torn }
 }
 
+/** A piece of a segment file: its records as log entries (`[walKey(seq), frame, seq]`), and the torn end if it is the last. */
+export interface SegmentPiece {
+  rows: Array<[string, Uint8Array, number]>
+  torn: ParsedSegment['torn']
+}
+
 /**
- * {@link parseSegment} a piece at a time: pieces of at most `max` records
- * (≥ 1), in order, the last one carrying `torn` (earlier ones have none);
- * their entries together are exactly parseSegment's. Recovery reads a
- * million records of a file this way, so that no piece outlives its turn of
- * the scan. Pure; never throws. Yields nothing for an empty well-formed file.
+ * {@link parseSegment} a piece at a time, as log entries: pieces of at most
+ * `max` records (≥ 1), in order, the last one carrying `torn` (earlier ones
+ * have none); their records together are exactly parseSegment's (a frame is
+ * a view into `bytes`). Recovery reads a million records of a file this
+ * way, so that no piece outlives its turn of the scan. Pure; never throws.
+ * Yields nothing for an empty well-formed file.
  */
-export function* segmentPieces(bytes: Uint8Array, firstSeq: number, max: number): Generator<ParsedSegment> {
-  let entries: SegmentEntry[] = []
+export function* segmentPieces(bytes: Uint8Array, firstSeq: number, max: number): Generator<SegmentPiece> {
+  let rows: SegmentPiece['rows'] = []
   let lastSeq = firstSeq - 1
-  const tornAt = (offset: number, reason: string): ParsedSegment => ({
-    entries,
+  const tornAt = (offset: number, reason: string): SegmentPiece => ({
+    rows,
     torn: { key: walKey(lastSeq + 1), offset, reason },
   })
   if (bytes.length < SEGMENT_MAGIC.length || !SEGMENT_MAGIC.every((b, i) => bytes[i] === b)) {
@@ -98,9 +106,9 @@ export function* segmentPieces(bytes: Uint8Array, firstSeq: number, max: number)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let offset = SEGMENT_MAGIC.length
   while (offset < bytes.length) {
-    if (entries.length >= max) {
-      yield { entries, torn: null }
-      entries = []
+    if (rows.length >= max) {
+      yield { rows, torn: null }
+      rows = []
     }
     if (bytes.length - offset < RECORD_HEADER) {
       yield tornAt(offset, 'record header cut short')
@@ -117,9 +125,9 @@ export function* segmentPieces(bytes: Uint8Array, firstSeq: number, max: number)
       yield tornAt(offset, 'record cut short')
       return
     }
-    entries.push({ key: walKey(seq), frame: bytes.subarray(offset + RECORD_HEADER, end), offset })
+    rows.push([walKey(seq), bytes.subarray(offset + RECORD_HEADER, end), seq])
     lastSeq = seq
     offset = end
   }
-  if (entries.length > 0) yield { entries, torn: null }
+  if (rows.length > 0) yield { rows, torn: null }
 }

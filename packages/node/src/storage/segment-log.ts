@@ -2,6 +2,7 @@ import { closeSync, fsync, openSync, writeSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, truncate, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import type { LogEntry } from './log-merge.js'
 import { walSeqOf } from './record-codec.js'
 import {
   encodeSegmentRecord,
@@ -78,14 +79,13 @@ export class SegmentLog {
    * empty frame, which the log scan treats as damage. Iterate once, right
    * after `open`. Rejects on I/O errors.
    */
-  async *entries(): AsyncGenerator<Array<[string, Uint8Array]>> {
+  async *entries(): AsyncGenerator<LogEntry[]> {
     for (const file of this.#files) {
       const bytes = new Uint8Array(await readFile(join(this.#dir, file.name)))
       for (const piece of segmentPieces(bytes, file.first, PIECE_RECORDS)) {
-        const rows: Array<[string, Uint8Array]> = []
-        for (const e of piece.entries) rows.push([e.key, e.frame])
-        const last = piece.entries.at(-1)
-        if (last) file.last = Math.max(file.last, walSeqOf(last.key) ?? 0)
+        const rows: LogEntry[] = piece.rows
+        const last = piece.rows.at(-1)
+        if (last) file.last = Math.max(file.last, last[2])
         if (piece.torn) {
           this.tornTails.add(piece.torn.key)
           rows.push([piece.torn.key, new Uint8Array(0)])

@@ -1,3 +1,4 @@
+import type { LogEntry } from './log-merge.js'
 import { type ReadOp, readBatch, walSeqOf } from './record-codec.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 
@@ -48,7 +49,7 @@ export type ApplyFrame = (seq: number, frame: Uint8Array) => string | null | und
  * `applyFrame`, when given, is tried first on each record (see {@link ApplyFrame}).
  */
 export async function scanWal(
-  chunks: AsyncIterable<Array<[string, Uint8Array]>>,
+  chunks: AsyncIterable<LogEntry[]>,
   covered: number,
   apply: (ops: ReadOp[]) => string | null,
   policy: CorruptionPolicy = 'refuse',
@@ -57,8 +58,10 @@ export async function scanWal(
   const out: ScanResult = { last: covered, ops: 0, batches: 0, cut: [], stale: [], warnings: [] }
   let damage: { key: string; reason: string } | null = null
   for await (const chunk of chunks)
-    for (const [key, value] of chunk) {
-      const seq = walSeqOf(key)
+    for (const entry of chunk) {
+      const key = entry[0]
+      const value = entry[1]
+      const seq = entry[2] ?? walSeqOf(key)
       if (seq !== null && seq <= covered) {
         out.stale.push(key)
         continue

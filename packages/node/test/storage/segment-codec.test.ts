@@ -97,12 +97,13 @@ describe('segment codec', () => {
       const bytes = whole.subarray(0, len)
       for (const max of [1, 2, 4]) {
         const pieces = [...segmentPieces(bytes, 3, max)]
-        for (const p of pieces) expect(p.entries.length).toBeLessThanOrEqual(max)
+        for (const p of pieces) expect(p.rows.length).toBeLessThanOrEqual(max)
         for (const p of pieces.slice(0, -1)) expect(p.torn).toBeNull()
-        expect({
-          entries: pieces.flatMap((p) => p.entries),
-          torn: pieces.at(-1)?.torn ?? null,
-        }).toEqual(parseSegment(bytes, 3))
+        const whole = parseSegment(bytes, 3)
+        expect(pieces.flatMap((p) => p.rows)).toEqual(
+          whole.entries.map((e) => [e.key, e.frame, Number.parseInt(e.key.slice(2), 16)]),
+        )
+        expect(pieces.at(-1)?.torn ?? null).toEqual(whole.torn)
       }
     }
   })

@@ -6,13 +6,12 @@ import {
   type PackedColumns,
   type StateColumns,
 } from '@tally/crdt'
+import { FoldCells, NONE } from './fold-cells.js'
 import { NameTable } from './name-table.js'
 
 function isCount(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
 }
-
-const NONE = -1
 
 /**
  * Folds a snapshot and a long run of logged deltas into one state, cheaply:
@@ -32,13 +31,8 @@ const NONE = -1
 export class StateFold {
   // Counter name → number (a dropped counter's name finds its newer number); per counter, its first cell.
   readonly #names = new NameTable()
-  readonly #head: number[] = []
-  // Per cell: replica number, p, n, seq, next cell of the same counter.
-  readonly #rep: number[] = []
-  readonly #p: number[] = []
-  readonly #n: number[] = []
-  readonly #seq: number[] = []
-  readonly #next: number[] = []
+  // Per counter its cells: replica number, p, n, seq.
+  readonly #cells = new FoldCells()
   readonly #replicaOf = new Map<string, number>()
   readonly #replicaIds: string[] = []
   readonly #vv = new Map<string, number>()
@@ -154,7 +148,7 @@ export class StateFold {
 
   // Counter c was just added to the names: give it its (empty) list of cells.
   #grow(c: number): number {
-    this.#head.push(NONE)
+    this.#cells.addCounter()
     return c
   }
 
@@ -170,20 +164,15 @@ export class StateFold {
       r = this.#replicaIds.push(id) - 1
       this.#replicaOf.set(id, r)
     }
-    let e = this.#head[c] as number
-    while (e !== NONE && this.#rep[e] !== r) e = this.#next[e] as number
+    const t = this.#cells
+    const e = t.find(c, r)
     if (e === NONE) {
-      e = this.#rep.push(r) - 1
-      this.#p.push(p)
-      this.#n.push(n)
-      this.#seq.push(seq)
-      this.#next.push(this.#head[c] as number)
-      this.#head[c] = e
+      t.addCell(c, r, p, n, seq)
       return
     }
-    if (p > (this.#p[e] as number)) this.#p[e] = p
-    if (n > (this.#n[e] as number)) this.#n[e] = n
-    if (seq > (this.#seq[e] as number)) this.#seq[e] = seq
+    if (p > (t.p[e] as number)) t.p[e] = p
+    if (n > (t.n[e] as number)) t.n[e] = n
+    if (seq > (t.seq[e] as number)) t.seq[e] = seq
   }
 
   /**
@@ -194,7 +183,7 @@ export class StateFold {
     const c = this.#names.find(name)
     if (c < 0 || this.#dropped.has(c)) return
     this.#dropped.add(c)
-    this.#head[c] = NONE
+    this.#cells.head[c] = NONE
   }
 
   /** Number of counters folded (a dropped one counted until it is read out). */
@@ -220,13 +209,13 @@ export class StateFold {
       const rows: number[] = []
       let c = from
       for (; c < total && rows.length < maxEntries * 5; c++) {
-        for (let e = this.#head[c] as number; e !== NONE; e = this.#next[e] as number)
+        for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number)
           rows.push(
             c - from,
-            this.#rep[e] as number,
-            this.#p[e] as number,
-            this.#n[e] as number,
-            this.#seq[e] as number,
+            this.#cells.rep[e] as number,
+            this.#cells.p[e] as number,
+            this.#cells.n[e] as number,
+            this.#cells.seq[e] as number,
           )
       }
       const names: string[] = []
@@ -252,10 +241,10 @@ export class StateFold {
       let entries = 0
       let bytes = 0
       for (; c < total && entries < maxEntries; c++) {
-        if (this.#head[c] === NONE) continue
+        if (this.#cells.head[c] === NONE) continue
         counters++
         bytes += t.length(c)
-        for (let e = this.#head[c] as number; e !== NONE; e = this.#next[e] as number) entries++
+        for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number) entries++
       }
       if (counters > 0) {
         const out: PackedColumns = {
@@ -270,17 +259,17 @@ export class StateFold {
         let at = 0
         let x = 0
         for (let i = from; i < c; i++) {
-          if (this.#head[i] === NONE) continue
+          if (this.#cells.head[i] === NONE) continue
           const len = t.length(i)
           out.nameBytes.set(t.bytes.subarray(t.start(i), t.start(i) + len), at)
           at += len
           out.nameLengths[k] = len
           let count = 0
-          for (let e = this.#head[i] as number; e !== NONE; e = this.#next[e] as number) {
-            out.entryReplicas[x] = this.#rep[e] as number
-            out.values[x * 3] = this.#p[e] as number
-            out.values[x * 3 + 1] = this.#n[e] as number
-            out.values[x * 3 + 2] = this.#seq[e] as number
+          for (let e = this.#cells.head[i] as number; e !== NONE; e = this.#cells.next[e] as number) {
+            out.entryReplicas[x] = this.#cells.rep[e] as number
+            out.values[x * 3] = this.#cells.p[e] as number
+            out.values[x * 3 + 1] = this.#cells.n[e] as number
+            out.values[x * 3 + 2] = this.#cells.seq[e] as number
             x++
             count++
           }
@@ -296,13 +285,13 @@ export class StateFold {
   state(): CounterMapState {
     const counters: CounterMapState['counters'] = {}
     for (let c = 0; c < this.#names.size; c++) {
-      if (this.#head[c] === NONE) continue // dropped
+      if (this.#cells.head[c] === NONE) continue // dropped
       const out: Record<string, [number, number, number]> = {}
-      for (let e = this.#head[c] as number; e !== NONE; e = this.#next[e] as number)
-        out[this.#replicaIds[this.#rep[e] as number] as string] = [
-          this.#p[e] as number,
-          this.#n[e] as number,
-          this.#seq[e] as number,
+      for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number)
+        out[this.#replicaIds[this.#cells.rep[e] as number] as string] = [
+          this.#cells.p[e] as number,
+          this.#cells.n[e] as number,
+          this.#cells.seq[e] as number,
         ]
       counters[this.#names.name(c)] = out
     }

@@ -79,6 +79,38 @@ export class NameTable {
     }
   }
 
+  /** True when the last {@link internBytes} added its name (false: found it). */
+  added = false
+
+  /**
+   * The number of the name held in `bytes[at, at + len)`, added first when
+   * absent (then {@link added} is true): {@link findBytes} and
+   * {@link addBytes} in one hash and one probe. The name must be valid.
+   */
+  internBytes(bytes: Uint8Array, at: number, len: number): number {
+    const h = hashBytes(bytes, at, len)
+    const mask = this.#slots.length - 1
+    let i = h & mask
+    for (; ; i = (i + 1) & mask) {
+      const v = this.#slots[i] as number
+      if (v === EMPTY) break
+      const c = v - 1
+      if (this.#hashes[c] === (h | 0) && this.#sameBytes(c, bytes, at, len)) {
+        this.added = false
+        return c
+      }
+    }
+    const c = this.#append(len, h)
+    this.#bytes.set(bytes.subarray(at, at + len), this.#starts[c] as number)
+    if ((this.#count + 1) * 2 > this.#slots.length) {
+      this.#index(c)
+    } else {
+      this.#slots[i] = c + 1
+    }
+    this.added = true
+    return c
+  }
+
   /** The number of `name`, or -1. Pure lookup. */
   find(name: string): number {
     const h = hashString(name)

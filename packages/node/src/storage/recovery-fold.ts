@@ -132,8 +132,9 @@ export class StateFold {
     if (!isCount(p) || !isCount(n) || !isCount(seq)) return 'entry p, n, seq must be safe counts'
     if (seq < 1) return 'range must be [replica, from, to]'
     if (p !== 0 || n !== 0) {
-      const c = this.#live(this.#names.findBytes(bytes, at, len))
-      this.#putAt(c ?? this.#grow(this.#names.addBytes(bytes, at, len)), id as string, p, n, seq)
+      const t = this.#names
+      const c = t.internBytes(bytes, at, len)
+      this.#putAt(t.added ? this.#grow(c) : (this.#live(c) as number), id as string, p, n, seq)
     }
     this.#advance(id as string, seq - 1, seq)
     return null

@@ -50,4 +50,27 @@ describe('NameTable', () => {
       }),
     )
   })
+
+  it('internBytes finds or adds, as find then add would', () => {
+    const big = new NameTable()
+    for (let i = 0; i < 5000; i++)
+      expect([big.internBytes(enc(`n${i}`), 0, `n${i}`.length), big.added]).toEqual([i, true])
+    for (let i = 0; i < 5000; i += 7)
+      expect([big.internBytes(enc(`n${i}`), 0, `n${i}`.length), big.added]).toEqual([i, false])
+    expect(big.find('n4999')).toBe(4999)
+    const name = fc.stringMatching(/^[\x21-\x7e]{1,6}$/)
+    fc.assert(
+      fc.property(fc.array(name, { maxLength: 3000 }), (names) => {
+        const t = new NameTable()
+        const ref = new Map<string, number>()
+        for (const x of names) {
+          const c = t.internBytes(enc(`-${x}`), 1, x.length)
+          expect(t.added).toBe(!ref.has(x))
+          if (!ref.has(x)) ref.set(x, ref.size)
+          expect(c).toBe(ref.get(x))
+        }
+        for (const [x, c] of ref) expect(t.find(x)).toBe(c)
+      }),
+    )
+  })
 })

@@ -71,16 +71,20 @@ export function parseSegment(bytes: Uint8Array, firstSeq: number): ParsedSegment
   const entries: SegmentEntry[] = []
   let torn: ParsedSegment['torn'] = null
   for (const piece of segmentPieces(bytes, firstSeq, Number.POSITIVE_INFINITY)) {
-    for (const [key, frame] of piece.rows)
-      entries.push({ key, frame, offset: frame.byteOffset - bytes.byteOffset - RECORD_HEADER })
+    for (const [, frame, seq] of piece.rows)
+      entries.push({ key: walKey(seq), frame, offset: frame.byteOffset - bytes.byteOffset - RECORD_HEADER })
     torn = piece.torn
   }
   return { entries, torn }
 }
 
-/** A piece of a segment file: its records as log entries (`[walKey(seq), frame, seq]`), and the torn end if it is the last. */
+/**
+ * A piece of a segment file: its records as log entries (`[null, frame,
+ * seq]`: the key, `walKey(seq)`, is made only where needed), and the torn
+ * end if it is the last.
+ */
 export interface SegmentPiece {
-  rows: Array<[string, Uint8Array, number]>
+  rows: Array<[null, Uint8Array, number]>
   torn: ParsedSegment['torn']
 }
 
@@ -125,7 +129,7 @@ export function* segmentPieces(bytes: Uint8Array, firstSeq: number, max: number)
       yield tornAt(offset, 'record cut short')
       return
     }
-    rows.push([walKey(seq), bytes.subarray(offset + RECORD_HEADER, end), seq])
+    rows.push([null, bytes.subarray(offset + RECORD_HEADER, end), seq])
     lastSeq = seq
     offset = end
   }

@@ -1,4 +1,4 @@
-import type { LogEntry } from './log-merge.js'
+import { keyOf, type LogEntry } from './log-merge.js'
 import { type ReadOp, readBatch, walSeqOf } from './record-codec.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 
@@ -59,9 +59,19 @@ export async function scanWal(
   let damage: { key: string; reason: string } | null = null
   for await (const chunk of chunks)
     for (const entry of chunk) {
-      const key = entry[0]
       const value = entry[1]
-      const seq = entry[2] ?? walSeqOf(key)
+      const seq = entry[2] ?? walSeqOf(entry[0] as string)
+      const expected = out.last + 1
+      // The common case first, without making the entry's key: the next batch, taken by the shortcut.
+      const quick: string | null | undefined =
+        seq === expected && !damage && applyFrame ? applyFrame(seq, value) : undefined
+      if (quick === null) {
+        out.last = expected
+        out.ops++
+        out.batches++
+        continue
+      }
+      const key = keyOf(entry)
       if (seq !== null && seq <= covered) {
         out.stale.push(key)
         continue
@@ -72,7 +82,6 @@ export async function scanWal(
           midLog(policy, damage, `${key} after it is intact`)
         continue
       }
-      const expected = out.last + 1
       let reason: string | null = null
       if (seq === null) reason = 'not a WAL key'
       else if (seq !== expected) {
@@ -81,13 +90,7 @@ export async function scanWal(
         midLog(policy, damage, `${key} after it is present`)
         continue
       } else {
-        const quick = applyFrame?.(seq, value)
-        if (quick === null) {
-          out.last = seq
-          out.ops++
-          out.batches++
-          continue
-        }
+        // `quick` is the shortcut's answer for this record (seq is the next batch, no damage yet).
         if (quick !== undefined) {
           damage = { key, reason: quick }
           out.cut.push(key)

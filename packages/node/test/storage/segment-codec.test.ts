@@ -101,7 +101,7 @@ describe('segment codec', () => {
         for (const p of pieces.slice(0, -1)) expect(p.torn).toBeNull()
         const whole = parseSegment(bytes, 3)
         expect(pieces.flatMap((p) => p.rows)).toEqual(
-          whole.entries.map((e) => [e.key, e.frame, Number.parseInt(e.key.slice(2), 16)]),
+          whole.entries.map((e) => [null, e.frame, Number.parseInt(e.key.slice(2), 16)]),
         )
         expect(pieces.at(-1)?.torn ?? null).toEqual(whole.torn)
       }

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Cleanup, tempDir } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { keyOf } from '../../src/storage/log-merge.js'
 import { walKey } from '../../src/storage/record-codec.js'
 import { PIECE_RECORDS, SegmentLog } from '../../src/storage/segment-log.js'
 
@@ -52,14 +53,14 @@ describe('SegmentLog.entries and cut', () => {
     const keys: string[] = []
     for await (const chunk of log.entries()) {
       expect(chunk.length).toBeLessThanOrEqual(PIECE_RECORDS)
-      for (const [k] of chunk) keys.push(k)
+      for (const e of chunk) keys.push(keyOf(e))
     }
     expect(keys).toEqual(Array.from({ length: n + 3 }, (_, i) => walKey(i + 1)))
     // From batch PIECE_RECORDS + 7 on (in the first file's second piece), through the second file.
     await log.cut(keys.slice(PIECE_RECORDS + 6))
     const again = await SegmentLog.open(dir)
     const left: string[] = []
-    for await (const chunk of again.entries()) for (const [k] of chunk) left.push(k)
+    for await (const chunk of again.entries()) for (const e of chunk) left.push(keyOf(e))
     expect(left).toEqual(keys.slice(0, PIECE_RECORDS + 6))
     expect(await readdir(dir)).toHaveLength(1)
   })

@@ -29,7 +29,7 @@ function hashString(name: string): number {
  * string in O(length) expected. Not a general map: the caller adds only
  * valid counter names (see the file comment) and never removes one;
  * {@link repoint} makes a name find a newer number. Memory: the name bytes,
- * 12 bytes a name and 8 bytes an index slot (at most half full).
+ * 9 bytes a name and 4 bytes an index slot (at most half full).
  */
 export class NameTable {
   #bytes = new Uint8Array(1 << 16)

@@ -44,8 +44,9 @@ const KEY_S = [0xa1, 0x73] // "s"
 const KEY_O = [0xa1, 0x6f] // "o"
 const RESERVED = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f] // __proto__
 
+const EMPTY = new Uint8Array(0)
 // Read cursor, shared by the helpers below (one frame at a time, synchronously).
-let b: Uint8Array = new Uint8Array(0)
+let b: Uint8Array = EMPTY
 let at = 0
 
 // A non-negative msgpack number in the forms msgpackr writes for one (fixint,
@@ -126,6 +127,13 @@ function replicaAt(len: number): string | null {
  * `out` and a one-entry cache of the last replica id; never throws.
  */
 export function readOneOpFrame(seq: number, frame: Uint8Array, out: OneOpView): boolean {
+  const ok = read(seq, frame, out)
+  // Holds no frame between calls: a frame is a view into a whole segment file.
+  b = EMPTY
+  return ok
+}
+
+function read(seq: number, frame: Uint8Array, out: OneOpView): boolean {
   // The shortest such frame: 4 bytes of checksum and 17 of payload.
   if (frame.length < 21 || frame[4] !== FIXMAP_2) return false
   b = frame

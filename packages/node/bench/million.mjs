@@ -9,7 +9,10 @@
 // HTTP_N counters loaded over HTTP for the memory figure (default N),
 // RUNS timed repeats (default 3; medians reported), CATCHUP_N counters for
 // the catch-up figure (default 100000), LOG_OPS operations for the log
-// figure (default 1000000).
+// figure (default 1000000), LOG_DURABILITY (async, default: segment files;
+// sync: LevelDB rows, see below), BENCH_BASE_DIST another build's
+// packages/node/dist (e.g. the commit before a change) whose restart from the
+// same log is timed interleaved with this build's (log figure only).
 //
 //   snapshot  in process: a LevelStore and a CounterMap of N counters; writes
 //             go on (one at a time) while a snapshot of the live map and KEYS
@@ -23,6 +26,9 @@
 //             record (no snapshot): open + rebuild, median of RUNS (CPU time
 //             beside it: less sensitive to a loaded machine); a redis-server
 //             restarted from an append-only file of as many INCRs, time to PING.
+//             LOG_DURABILITY=sync: the records are LevelDB rows, the ones a
+//             sync-mode node writes for one write a request (written here in
+//             LevelDB batches of 10 000 rows, to spare a million fsyncs).
 //   memory    a tally-node process (async durability) loaded with HTTP_N
 //             counters by HTTP increments; VmRSS per counter, before and after
 //             a restart, and write throughput per tenth of the load; a
@@ -48,7 +54,8 @@ const dist = (p) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url))
 const { LevelStore } = await import(dist('storage/level-store.js'))
 const { mapSource } = await import(dist('storage/snapshot-source.js'))
 const { rebuildCounters } = await import(dist('storage/recovery.js'))
-const { encodeFrame } = await import(dist('storage/record-codec.js'))
+const { encodeBatch, encodeFrame, walKey } = await import(dist('storage/record-codec.js'))
+const { defaultOpenDb } = await import(dist('storage/wal-db.js'))
 
 const N = Number(process.env.N ?? 1_000_000)
 const REPLICAS = Number(process.env.REPLICAS ?? 3)
@@ -58,6 +65,8 @@ const HTTP_N = Number(process.env.HTTP_N ?? N)
 const RUNS = Number(process.env.RUNS ?? 3)
 const CATCHUP_N = Number(process.env.CATCHUP_N ?? 100_000)
 const LOG_OPS = Number(process.env.LOG_OPS ?? 1_000_000)
+const LOG_DURABILITY = process.env.LOG_DURABILITY ?? 'async'
+const BASE_DIST = process.env.BENCH_BASE_DIST
 const what = process.argv[2] ?? 'all'
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -161,16 +170,16 @@ async function snapshotAndRestart(dir) {
   return { digest }
 }
 
-async function restart(dir, digest, cpu = []) {
+async function restart(dir, digest, cpu = [], build = { LevelStore, rebuildCounters }, runs = RUNS) {
   const times = []
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     globalThis.gc?.()
     const c0 = process.cpuUsage()
     const t0 = performance.now()
-    const store = new LevelStore({ dataDir: dir })
+    const store = new build.LevelStore({ dataDir: dir })
     const rec = await store.open('bench')
     const t1 = performance.now()
-    const { map } = await rebuildCounters(rec)
+    const { map } = await build.rebuildCounters(rec)
     // The key records too, read after the map as the node reads them (decoded on first read).
     const keys = rec.idempotency.length
     times.push(performance.now() - t0)
@@ -184,28 +193,83 @@ async function restart(dir, digest, cpu = []) {
   return median(times)
 }
 
-async function logFigures() {
-  const dir = tempDir()
-  try {
-    const store = new LevelStore({
-      dataDir: join(dir, 'log'),
-      durability: 'async',
-      snapshotEveryOps: Infinity,
-    })
-    const rec = await store.open('bench')
-    const map = new CounterMap(rec.identity.replicaId)
+/** One restart (RUNS ignored) with `build` (default this one): wall ms; its CPU ms pushed to `cpu`. */
+function restartOnce(dir, digest, cpu, build = { LevelStore, rebuildCounters }) {
+  return restart(dir, digest, cpu, build, 1)
+}
+
+/** Writes LOG_OPS one-operation records (LOG_DURABILITY) to `dataDir`; resolves with the digest and the record count. */
+async function writeLog(dataDir) {
+  const sync = LOG_DURABILITY === 'sync'
+  const store = new LevelStore({ dataDir, durability: sync ? 'sync' : 'async', snapshotEveryOps: Infinity })
+  const rec = await store.open('bench')
+  const map = new CounterMap(rec.identity.replicaId)
+  if (!sync) {
     for (let i = 0; i < LOG_OPS; i++) {
       map.increment(`counter-${(i * 31) % LOG_OPS}`, 1)
       await store.appendLocal(map.deltaFor(map.replica, map.seq - 1))
     }
     await store.close()
-    const cpu = []
-    const row = {
-      ops: LOG_OPS,
-      logRecords: store.stats.batches,
-      openAndRebuildMsMedian: ms(await restart(join(dir, 'log'), map.digest(), cpu)),
-      cpuMsMedian: ms(median(cpu)),
+    return { digest: map.digest(), records: store.stats.batches }
+  }
+  // The rows a sync node writes for one write a request (batch n holds operation n), without a million fsyncs.
+  await store.close()
+  const db = defaultOpenDb(join(dataDir, 'db'))
+  await db.open()
+  let ops = []
+  for (let i = 0; i < LOG_OPS; i++) {
+    map.increment(`counter-${(i * 31) % LOG_OPS}`, 1)
+    const delta = map.deltaFor(map.replica, map.seq - 1)
+    ops.push({ type: 'put', key: walKey(i + 1), value: encodeBatch(i + 1, [{ kind: 'local', delta }]) })
+    if (ops.length === 10_000 || i === LOG_OPS - 1) {
+      await db.batch(ops)
+      ops = []
     }
+  }
+  await db.close()
+  return { digest: map.digest(), records: LOG_OPS }
+}
+
+async function logFigures() {
+  const dir = tempDir()
+  try {
+    const { digest, records } = await writeLog(join(dir, 'log'))
+    const cpu = []
+    const row = { ops: LOG_OPS, durability: LOG_DURABILITY, logRecords: records }
+    if (BASE_DIST) {
+      // Interleaved: one run of each build in turn, so both see the same machine.
+      const base = {
+        LevelStore: (await import(join(BASE_DIST, 'storage/level-store.js'))).LevelStore,
+        rebuildCounters: (await import(join(BASE_DIST, 'storage/recovery.js'))).rebuildCounters,
+      }
+      const mine = { t: [], cpu: [] }
+      const theirs = { t: [], cpu: [] }
+      for (let i = 0; i < RUNS; i++) {
+        // Alternate which goes first (the first restart of a process also warms what both share).
+        const pair = [
+          [undefined, mine],
+          [base, theirs],
+        ]
+        for (const [b, acc] of i % 2 === 0 ? pair : pair.reverse()) {
+          const c = []
+          acc.t.push(await restartOnce(join(dir, 'log'), digest, c, b))
+          acc.cpu.push(c[0])
+        }
+      }
+      Object.assign(row, {
+        openAndRebuildMsMedian: ms(median(mine.t)),
+        cpuMsMedian: ms(median(mine.cpu)),
+        baseOpenAndRebuildMsMedian: ms(median(theirs.t)),
+        baseCpuMsMedian: ms(median(theirs.cpu)),
+        wallMs: mine.t.map(ms),
+        baseWallMs: theirs.t.map(ms),
+        cpuRatioToBase: Number((median(mine.cpu) / median(theirs.cpu)).toFixed(2)),
+      })
+    } else {
+      row.openAndRebuildMsMedian = ms(await restart(join(dir, 'log'), digest, cpu))
+      row.cpuMsMedian = ms(median(cpu))
+    }
+    row.loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
     if (redisBin) {
       const rdir = tempDir()
       const r = await startRedis(rdir, 'yes')

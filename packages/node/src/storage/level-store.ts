@@ -18,6 +18,7 @@ import { readBootId } from './boot-id.js'
 import { GroupCommit } from './group-commit.js'
 import { decideIdentity, ForeignDataDirError } from './identity.js'
 import { mergeLogs } from './log-merge.js'
+import { oneOpApplier } from './one-op-frame.js'
 import {
   decodeIdentity,
   decodeMarker,
@@ -33,7 +34,7 @@ import {
   walKey,
 } from './record-codec.js'
 import { recoveredRecords } from './recovered-records.js'
-import { StateFold, withoutNames, withoutPackedNames } from './recovery-fold.js'
+import { StateFold } from './recovery-fold.js'
 import { SegmentLog } from './segment-log.js'
 import {
   CHUNK_END,
@@ -43,6 +44,7 @@ import {
   SNAPSHOT_FORMAT,
   type SnapshotManifest,
 } from './snapshot-codec.js'
+import { withoutNames, withoutPackedNames } from './snapshot-drops.js'
 import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
 import { CHUNK_ENTRIES, writeSnapshotChunks } from './snapshot-writer.js'
@@ -213,6 +215,7 @@ export class LevelStore implements Store {
       covered,
       (ops) => applyOps(fold, logged, marks, ops),
       this.#o.corruption,
+      oneOpApplier(fold),
     )
     warnings.push(...scan.warnings)
 
@@ -310,7 +313,7 @@ export class LevelStore implements Store {
         yield 'packed' in slice
           ? { packed: withoutPackedNames(slice.packed, dropped) }
           : { columns: withoutNames(slice.columns, dropped) }
-    for (const columns of fold.columns(CHUNK_ENTRIES)) yield { columns }
+    for (const packed of fold.packed(CHUNK_ENTRIES)) yield { packed }
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */

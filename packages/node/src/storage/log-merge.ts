@@ -1,5 +1,17 @@
-/** One log entry: a WAL key and its frame. */
-export type LogEntry = [string, Uint8Array]
+import { walKey } from './record-codec.js'
+
+/**
+ * One log entry: a WAL key and its frame (LevelDB rows); or, where the
+ * source knows the batch number (segment files), the key may be left out
+ * (null: it is `walKey(seq)`, made only where a reader needs it) and the
+ * number given, which is then exactly `walSeqOf(key)`.
+ */
+export type LogEntry = [key: string, frame: Uint8Array] | [key: string | null, frame: Uint8Array, seq: number]
+
+/** The WAL key of `entry` (made from its batch number when left out). */
+export function keyOf(entry: LogEntry): string {
+  return entry[0] ?? walKey(entry[2] as number)
+}
 
 /**
  * Merges two streams of log entries (chunks, each stream ascending by key)
@@ -55,7 +67,8 @@ class Cursor {
   }
 
   get head(): string | undefined {
-    return this.#chunk[this.#i]?.[0]
+    const e = this.#chunk[this.#i]
+    return e && keyOf(e)
   }
 
   next(): LogEntry {

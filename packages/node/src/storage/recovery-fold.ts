@@ -3,14 +3,15 @@ import {
   type CounterMapState,
   isValidName,
   isValidReplicaId,
+  type PackedColumns,
   type StateColumns,
 } from '@tally/crdt'
+import { FoldCells, NONE } from './fold-cells.js'
+import { NameTable } from './name-table.js'
 
 function isCount(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
 }
-
-const NONE = -1
 
 /**
  * Folds a snapshot and a long run of logged deltas into one state, cheaply:
@@ -22,24 +23,22 @@ const NONE = -1
  * digest and replica-log upkeep a live map needs.
  *
  * Cells are rows of flat arrays (no Map or object per counter or entry), one
- * name lookup per entry. Untrusted input is checked like `readDelta` (names,
- * replica ids, safe integers); a name already folded was checked when first seen.
+ * name lookup per entry; names are kept as bytes (name-table.ts), and a
+ * compact log row's name is looked up where it lies ({@link applyOneBytes}).
+ * Untrusted input is checked like `readDelta` (names, replica ids, safe
+ * integers); a name already folded was checked when first seen.
  */
 export class StateFold {
-  // Counter name → number; per counter, its name and first cell.
-  readonly #counterOf = new Map<string, number>()
-  readonly #names: string[] = []
-  readonly #head: number[] = []
-  // Per cell: replica number, p, n, seq, next cell of the same counter.
-  readonly #rep: number[] = []
-  readonly #p: number[] = []
-  readonly #n: number[] = []
-  readonly #seq: number[] = []
-  readonly #next: number[] = []
+  // Counter name → number (a dropped counter's name finds its newer number); per counter, its first cell.
+  readonly #names = new NameTable()
+  // Per counter its cells: replica number, p, n, seq.
+  readonly #cells = new FoldCells()
   readonly #replicaOf = new Map<string, number>()
   readonly #replicaIds: string[] = []
   readonly #vv = new Map<string, number>()
   readonly #pending = new Map<string, Array<[number, number]>>()
+  // Counters dropped (drop()): their number is kept, their name finds a newer one once written again.
+  readonly #dropped = new Set<number>()
 
   /** Starts from `state` (a snapshot, trusted as written by this store; checked like a delta). Throws TypeError when malformed. */
   constructor(state: CounterMapState | null) {
@@ -77,7 +76,7 @@ export class StateFold {
     for (const t of entries) {
       if (!Array.isArray(t) || t.length !== 5) return 'entry must be [name, replica, p, n, seq]'
       const name: unknown = t[0]
-      if (typeof name !== 'string' || (!this.#counterOf.has(name) && !isValidName(name)))
+      if (typeof name !== 'string' || (this.#names.find(name) < 0 && !isValidName(name)))
         return `invalid counter name in entry`
       if (!this.#isReplica(t[1])) return `invalid replica id in entry`
       if (!isCount(t[2]) || !isCount(t[3]) || !isCount(t[4])) return 'entry p, n, seq must be safe counts'
@@ -103,26 +102,60 @@ export class StateFold {
    */
   applyOne(name: unknown, id: unknown, p: unknown, n: unknown, seq: unknown): string | null {
     if (typeof name !== 'string') return `invalid counter name in entry`
-    const c = this.#counterOf.get(name)
-    if (c === undefined && !isValidName(name)) return `invalid counter name in entry`
+    const c = this.#names.find(name)
+    if (c < 0 && !isValidName(name)) return `invalid counter name in entry`
     if (!this.#isReplica(id)) return `invalid replica id in entry`
     if (!isCount(p) || !isCount(n) || !isCount(seq)) return 'entry p, n, seq must be safe counts'
     if (seq < 1) return 'range must be [replica, from, to]'
-    if (p !== 0 || n !== 0) this.#putAt(c ?? this.#newCounter(name), id as string, p, n, seq)
+    if (p !== 0 || n !== 0)
+      this.#putAt(this.#live(c) ?? this.#grow(this.#names.add(name)), id as string, p, n, seq)
     this.#advance(id as string, seq - 1, seq)
     return null
   }
 
-  #newCounter(name: string): number {
-    const c = this.#names.push(name) - 1
-    this.#head.push(NONE)
-    this.#counterOf.set(name, c)
+  /**
+   * {@link applyOne} of the row whose name is `bytes[at, at + len)`, which
+   * the caller has checked is a valid counter name (1–128 bytes of
+   * 0x21–0x7E, not `__proto__`: one-op-frame.ts does): the same checks of
+   * the other fields, reasons and result, without a string for the name.
+   */
+  applyOneBytes(
+    bytes: Uint8Array,
+    at: number,
+    len: number,
+    id: unknown,
+    p: unknown,
+    n: unknown,
+    seq: unknown,
+  ): string | null {
+    if (!this.#isReplica(id)) return `invalid replica id in entry`
+    if (!isCount(p) || !isCount(n) || !isCount(seq)) return 'entry p, n, seq must be safe counts'
+    if (seq < 1) return 'range must be [replica, from, to]'
+    if (p !== 0 || n !== 0) {
+      const t = this.#names
+      const c = t.internBytes(bytes, at, len)
+      this.#putAt(t.added ? this.#grow(c) : (this.#live(c) as number), id as string, p, n, seq)
+    }
+    this.#advance(id as string, seq - 1, seq)
+    return null
+  }
+
+  // Counter number c (-1: none) when it is live; a dropped one starts afresh under a new number.
+  #live(c: number): number | undefined {
+    if (c < 0) return undefined
+    if (this.#dropped.size === 0 || !this.#dropped.has(c)) return c
+    return this.#grow(this.#names.repoint(c))
+  }
+
+  // Counter c was just added to the names: give it its (empty) list of cells.
+  #grow(c: number): number {
+    this.#cells.addCounter()
     return c
   }
 
   // Per-field max of (p, n, seq) into the cell of (name, id), created if missing.
   #put(name: string, id: string, p: number, n: number, seq: number): void {
-    this.#putAt(this.#counterOf.get(name) ?? this.#newCounter(name), id, p, n, seq)
+    this.#putAt(this.#live(this.#names.find(name)) ?? this.#grow(this.#names.add(name)), id, p, n, seq)
   }
 
   // The same, for counter number c.
@@ -132,20 +165,15 @@ export class StateFold {
       r = this.#replicaIds.push(id) - 1
       this.#replicaOf.set(id, r)
     }
-    let e = this.#head[c] as number
-    while (e !== NONE && this.#rep[e] !== r) e = this.#next[e] as number
+    const t = this.#cells
+    const e = t.find(c, r)
     if (e === NONE) {
-      e = this.#rep.push(r) - 1
-      this.#p.push(p)
-      this.#n.push(n)
-      this.#seq.push(seq)
-      this.#next.push(this.#head[c] as number)
-      this.#head[c] = e
+      t.addCell(c, r, p, n, seq)
       return
     }
-    if (p > (this.#p[e] as number)) this.#p[e] = p
-    if (n > (this.#n[e] as number)) this.#n[e] = n
-    if (seq > (this.#seq[e] as number)) this.#seq[e] = seq
+    if (p > (t.p[e] as number)) t.p[e] = p
+    if (n > (t.n[e] as number)) t.n[e] = n
+    if (seq > (t.seq[e] as number)) t.seq[e] = seq
   }
 
   /**
@@ -153,15 +181,15 @@ export class StateFold {
    * logged at this point): deltas folded later start it afresh. O(1).
    */
   drop(name: string): void {
-    const c = this.#counterOf.get(name)
-    if (c === undefined) return
-    this.#counterOf.delete(name)
-    this.#head[c] = NONE
+    const c = this.#names.find(name)
+    if (c < 0 || this.#dropped.has(c)) return
+    this.#dropped.add(c)
+    this.#cells.head[c] = NONE
   }
 
-  /** Number of counters folded. */
+  /** Number of counters folded (a dropped one counted until it is read out). */
   get counters(): number {
-    return this.#names.length
+    return this.#names.size
   }
 
   /** The folded version summary. O(replicas). */
@@ -177,21 +205,79 @@ export class StateFold {
    * before folding anything more. O(state).
    */
   *columns(maxEntries: number): Generator<StateColumns> {
-    const total = this.#names.length
+    const total = this.#names.size
     for (let from = 0; from < total; ) {
       const rows: number[] = []
       let c = from
       for (; c < total && rows.length < maxEntries * 5; c++) {
-        for (let e = this.#head[c] as number; e !== NONE; e = this.#next[e] as number)
+        for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number)
           rows.push(
             c - from,
-            this.#rep[e] as number,
-            this.#p[e] as number,
-            this.#n[e] as number,
-            this.#seq[e] as number,
+            this.#cells.rep[e] as number,
+            this.#cells.p[e] as number,
+            this.#cells.n[e] as number,
+            this.#cells.seq[e] as number,
           )
       }
-      yield { names: this.#names.slice(from, c), replicas: this.#replicaIds, rows }
+      const names: string[] = []
+      for (let k = from; k < c; k++) names.push(this.#names.name(k))
+      yield { names, replicas: this.#replicaIds, rows }
+      from = c
+    }
+  }
+
+  /**
+   * The folded counters in slices of about `maxEntries` entries (at least
+   * one counter each), as packed columns for `CounterMap.mergePacked` (the
+   * names as the bytes they are kept in: no string per counter). The same
+   * entries as {@link columns}, without the dropped counters. Read them
+   * before folding anything more. O(state).
+   */
+  *packed(maxEntries: number): Generator<PackedColumns> {
+    const t = this.#names
+    const total = t.size
+    for (let from = 0; from < total; ) {
+      let c = from
+      let counters = 0
+      let entries = 0
+      let bytes = 0
+      for (; c < total && entries < maxEntries; c++) {
+        if (this.#cells.head[c] === NONE) continue
+        counters++
+        bytes += t.length(c)
+        for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number) entries++
+      }
+      if (counters > 0) {
+        const out: PackedColumns = {
+          nameBytes: new Uint8Array(bytes),
+          nameLengths: new Uint8Array(counters),
+          entryCounts: new Uint32Array(counters),
+          replicas: this.#replicaIds,
+          entryReplicas: new Uint32Array(entries),
+          values: new Float64Array(entries * 3),
+        }
+        let k = 0
+        let at = 0
+        let x = 0
+        for (let i = from; i < c; i++) {
+          if (this.#cells.head[i] === NONE) continue
+          const len = t.length(i)
+          out.nameBytes.set(t.bytes.subarray(t.start(i), t.start(i) + len), at)
+          at += len
+          out.nameLengths[k] = len
+          let count = 0
+          for (let e = this.#cells.head[i] as number; e !== NONE; e = this.#cells.next[e] as number) {
+            out.entryReplicas[x] = this.#cells.rep[e] as number
+            out.values[x * 3] = this.#cells.p[e] as number
+            out.values[x * 3 + 1] = this.#cells.n[e] as number
+            out.values[x * 3 + 2] = this.#cells.seq[e] as number
+            x++
+            count++
+          }
+          out.entryCounts[k++] = count
+        }
+        yield out
+      }
       from = c
     }
   }
@@ -199,16 +285,16 @@ export class StateFold {
   /** The folded state, in `CounterMap.state()` form. O(state). */
   state(): CounterMapState {
     const counters: CounterMapState['counters'] = {}
-    for (let c = 0; c < this.#names.length; c++) {
-      if (this.#head[c] === NONE) continue // dropped
+    for (let c = 0; c < this.#names.size; c++) {
+      if (this.#cells.head[c] === NONE) continue // dropped
       const out: Record<string, [number, number, number]> = {}
-      for (let e = this.#head[c] as number; e !== NONE; e = this.#next[e] as number)
-        out[this.#replicaIds[this.#rep[e] as number] as string] = [
-          this.#p[e] as number,
-          this.#n[e] as number,
-          this.#seq[e] as number,
+      for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number)
+        out[this.#replicaIds[this.#cells.rep[e] as number] as string] = [
+          this.#cells.p[e] as number,
+          this.#cells.n[e] as number,
+          this.#cells.seq[e] as number,
         ]
-      counters[this.#names[c] as string] = out
+      counters[this.#names.name(c)] = out
     }
     return { vv: this.summary(), counters }
   }
@@ -222,102 +308,4 @@ export class StateFold {
     const next = advanceSummary(this.#vv.get(r) ?? 0, this.#pending, r, from, to)
     if (next !== undefined) this.#vv.set(r, next)
   }
-}
-
-/**
- * Snapshot columns (untrusted: checked later by `CounterMap.mergeColumns`)
- * without the rows of the counters in `names`: the counters the log dropped
- * after that snapshot. Returns `columns` itself when there is nothing to
- * remove or its shape is not the expected one (the merge then refuses it).
- * Pure; O(rows).
- */
-export function withoutNames(columns: unknown, names: ReadonlySet<string>): unknown {
-  if (names.size === 0 || typeof columns !== 'object' || columns === null) return columns
-  const { names: cols, rows } = columns as { names?: unknown; rows?: unknown }
-  if (!Array.isArray(cols) || !Array.isArray(rows)) return columns
-  const gone = new Set<number>()
-  cols.forEach((n, i) => {
-    if (typeof n === 'string' && names.has(n)) gone.add(i)
-  })
-  if (gone.size === 0) return columns
-  const kept: unknown[] = []
-  for (let i = 0; i < rows.length; i += 5)
-    if (!gone.has(rows[i] as number)) kept.push(...rows.slice(i, i + 5))
-  return { ...(columns as object), rows: kept }
-}
-
-/**
- * Packed snapshot columns (`@tally/crdt` PackedColumns, not yet checked)
- * without the counters named in `names`: a new object with the kept
- * counters' names, entry counts and entries, and no `hashSum` (it stood for
- * the whole); `columns` itself when nothing goes or its shape is not the
- * packed one (the map's check then refuses it).
- * O(size).
- */
-export function withoutPackedNames(columns: unknown, names: ReadonlySet<string>): unknown {
-  if (names.size === 0 || typeof columns !== 'object' || columns === null) return columns
-  const c = columns as Record<string, unknown>
-  const { nameBytes, nameLengths, entryCounts, entryReplicas, values } = c
-  if (
-    !(nameBytes instanceof Uint8Array) ||
-    !(nameLengths instanceof Uint8Array) ||
-    !(entryCounts instanceof Uint32Array) ||
-    !(entryReplicas instanceof Uint32Array) ||
-    !(values instanceof Float64Array) ||
-    entryCounts.length !== nameLengths.length
-  )
-    return columns
-  const keep: boolean[] = []
-  let at = 0
-  let gone = 0
-  for (let i = 0; i < nameLengths.length; i++) {
-    const len = nameLengths[i] as number
-    if (at + len > nameBytes.length) return columns
-    const name = String.fromCharCode(...nameBytes.subarray(at, at + len))
-    const k = !names.has(name)
-    keep.push(k)
-    if (!k) gone++
-    at += len
-  }
-  if (gone === 0) return columns
-  let bytes = 0
-  let entries = 0
-  for (let i = 0; i < keep.length; i++) {
-    if (!keep[i]) continue
-    bytes += nameLengths[i] as number
-    entries += entryCounts[i] as number
-  }
-  // The digest sum stood for every entry: it goes with the dropped ones (the map then hashes each entry).
-  const { hashSum: _, ...rest } = c
-  const out = {
-    ...rest,
-    nameBytes: new Uint8Array(bytes),
-    nameLengths: new Uint8Array(keep.length - gone),
-    entryCounts: new Uint32Array(keep.length - gone),
-    entryReplicas: new Uint32Array(entries),
-    values: new Float64Array(entries * 3),
-  }
-  let src = 0
-  let e = 0
-  let dst = 0
-  let de = 0
-  let k = 0
-  for (let i = 0; i < keep.length; i++) {
-    const len = nameLengths[i] as number
-    const count = entryCounts[i] as number
-    if (e + count > entryReplicas.length || (e + count) * 3 > values.length) return columns
-    if (keep[i]) {
-      out.nameBytes.set(nameBytes.subarray(src, src + len), dst)
-      out.nameLengths[k] = len
-      out.entryCounts[k] = count
-      out.entryReplicas.set(entryReplicas.subarray(e, e + count), de)
-      out.values.set(values.subarray(e * 3, (e + count) * 3), de * 3)
-      dst += len
-      de += count
-      k++
-    }
-    src += len
-    e += count
-  }
-  return out
 }

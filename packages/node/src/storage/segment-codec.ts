@@ -11,7 +11,7 @@
 // length lands on a frame whose checksum fails or runs past the end of the
 // file, and a wrong batch number fails `decodeBatch`'s own number check.
 
-import { walKey, walSeqOf } from './record-codec.js'
+import { walKey } from './record-codec.js'
 
 /** First bytes of every segment file (format 1). */
 export const SEGMENT_MAGIC = new TextEncoder().encode('TALLYSG1')
@@ -69,24 +69,69 @@ export interface ParsedSegment {
  */
 export function parseSegment(bytes: Uint8Array, firstSeq: number): ParsedSegment {
   const entries: SegmentEntry[] = []
-  const tornAt = (offset: number, reason: string): ParsedSegment => {
-    const last = entries.at(-1)
-    const next = last ? (walSeqOf(last.key) ?? firstSeq - 1) + 1 : firstSeq
-    return { entries, torn: { key: walKey(next), offset, reason } }
+  let torn: ParsedSegment['torn'] = null
+  for (const piece of segmentPieces(bytes, firstSeq, Number.POSITIVE_INFINITY)) {
+    for (const [, frame, seq] of piece.rows)
+      entries.push({ key: walKey(seq), frame, offset: frame.byteOffset - bytes.byteOffset - RECORD_HEADER })
+    torn = piece.torn
   }
-  if (bytes.length < SEGMENT_MAGIC.length || !SEGMENT_MAGIC.every((b, i) => bytes[i] === b))
-    return tornAt(0, 'not a segment file (bad magic)')
+  return { entries, torn }
+}
+
+/**
+ * A piece of a segment file: its records as log entries (`[null, frame,
+ * seq]`: the key, `walKey(seq)`, is made only where needed), and the torn
+ * end if it is the last.
+ */
+export interface SegmentPiece {
+  rows: Array<[null, Uint8Array, number]>
+  torn: ParsedSegment['torn']
+}
+
+/**
+ * {@link parseSegment} a piece at a time, as log entries: pieces of at most
+ * `max` records (≥ 1), in order, the last one carrying `torn` (earlier ones
+ * have none); their records together are exactly parseSegment's (a frame is
+ * a view into `bytes`). Recovery reads a million records of a file this
+ * way, so that no piece outlives its turn of the scan. Pure; never throws.
+ * Yields nothing for an empty well-formed file.
+ */
+export function* segmentPieces(bytes: Uint8Array, firstSeq: number, max: number): Generator<SegmentPiece> {
+  let rows: SegmentPiece['rows'] = []
+  let lastSeq = firstSeq - 1
+  const tornAt = (offset: number, reason: string): SegmentPiece => ({
+    rows,
+    torn: { key: walKey(lastSeq + 1), offset, reason },
+  })
+  if (bytes.length < SEGMENT_MAGIC.length || !SEGMENT_MAGIC.every((b, i) => bytes[i] === b)) {
+    yield tornAt(0, 'not a segment file (bad magic)')
+    return
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let offset = SEGMENT_MAGIC.length
   while (offset < bytes.length) {
-    if (bytes.length - offset < RECORD_HEADER) return tornAt(offset, 'record header cut short')
+    if (rows.length >= max) {
+      yield { rows, torn: null }
+      rows = []
+    }
+    if (bytes.length - offset < RECORD_HEADER) {
+      yield tornAt(offset, 'record header cut short')
+      return
+    }
     const len = view.getUint32(offset)
     const seq = view.getUint32(offset + 4) * 2 ** 32 + view.getUint32(offset + 8)
-    if (!Number.isSafeInteger(seq) || seq < 1) return tornAt(offset, 'impossible batch number')
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      yield tornAt(offset, 'impossible batch number')
+      return
+    }
     const end = offset + RECORD_HEADER + len
-    if (end > bytes.length) return tornAt(offset, 'record cut short')
-    entries.push({ key: walKey(seq), frame: bytes.subarray(offset + RECORD_HEADER, end), offset })
+    if (end > bytes.length) {
+      yield tornAt(offset, 'record cut short')
+      return
+    }
+    rows.push([null, bytes.subarray(offset + RECORD_HEADER, end), seq])
+    lastSeq = seq
     offset = end
   }
-  return { entries, torn: null }
+  if (rows.length > 0) yield { rows, torn: null }
 }

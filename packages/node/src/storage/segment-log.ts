@@ -2,6 +2,7 @@ import { closeSync, fsync, openSync, writeSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, truncate, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import type { LogEntry } from './log-merge.js'
 import { walSeqOf } from './record-codec.js'
 import {
   encodeSegmentRecord,
@@ -9,7 +10,11 @@ import {
   SEGMENT_MAGIC,
   segmentFirstSeq,
   segmentName,
+  segmentPieces,
 } from './segment-codec.js'
+
+/** Most records in one chunk {@link SegmentLog.entries} yields: a chunk is dropped before the next is read. */
+export const PIECE_RECORDS = 4096
 
 const fsyncAsync = promisify(fsync)
 
@@ -39,8 +44,6 @@ export class SegmentLog {
   #files: SegmentFile[]
   #current: SegmentFile | null = null
   #fd: number | null = null
-  // Where each key read by entries() lies, for cut(); dropped afterwards.
-  #where = new Map<string, Array<{ file: SegmentFile; offset: number }>>()
   /**
    * Keys of the torn ends {@link entries} found (a record cut short at the end
    * of its file: what a write interrupted by the process's death leaves).
@@ -71,52 +74,55 @@ export class SegmentLog {
 
   /**
    * Every record of every segment, oldest first, in chunks of WAL entries
-   * (`[walKey(seq), frame]`); one file in memory at a time. A file's torn
-   * end is yielded as its next key with an empty frame, which the log scan
-   * treats as damage. Iterate once, right after `open`. Rejects on I/O errors.
+   * (`[walKey(seq), frame]`, at most {@link PIECE_RECORDS} a chunk); one file
+   * in memory at a time. A file's torn end is yielded as its next key with an
+   * empty frame, which the log scan treats as damage. Iterate once, right
+   * after `open`. Rejects on I/O errors.
    */
-  async *entries(): AsyncGenerator<Array<[string, Uint8Array]>> {
+  async *entries(): AsyncGenerator<LogEntry[]> {
     for (const file of this.#files) {
-      const parsed = parseSegment(new Uint8Array(await readFile(join(this.#dir, file.name))), file.first)
-      const rows: Array<[string, Uint8Array]> = []
-      for (const e of parsed.entries) {
-        rows.push([e.key, e.frame])
-        this.#note(e.key, file, e.offset)
-        file.last = Math.max(file.last, walSeqOf(e.key) ?? 0)
+      const bytes = new Uint8Array(await readFile(join(this.#dir, file.name)))
+      for (const piece of segmentPieces(bytes, file.first, PIECE_RECORDS)) {
+        const rows: LogEntry[] = piece.rows
+        const last = piece.rows.at(-1)
+        if (last) file.last = Math.max(file.last, last[2])
+        if (piece.torn) {
+          this.tornTails.add(piece.torn.key)
+          rows.push([piece.torn.key, new Uint8Array(0)])
+        }
+        if (rows.length > 0) yield rows
       }
-      if (parsed.torn) {
-        this.tornTails.add(parsed.torn.key)
-        rows.push([parsed.torn.key, new Uint8Array(0)])
-        this.#note(parsed.torn.key, file, parsed.torn.offset)
-      }
-      if (rows.length > 0) yield rows
     }
-  }
-
-  #note(key: string, file: SegmentFile, offset: number): void {
-    const at = this.#where.get(key)
-    if (at) at.push({ file, offset })
-    else this.#where.set(key, [{ file, offset }])
   }
 
   /**
    * Removes the records under `keys` (the ones recovery cut, all from some
    * point of the log on) and everything after them in their files: a file
    * is truncated at its first cut record, or deleted when that is its first.
-   * Keys that are not segment records are ignored. Rejects on I/O errors.
+   * Keys that are not segment records are ignored. Reads again the files
+   * whose batch numbers (as {@link entries} found them, torn end included)
+   * hold a cut key: nothing is kept per record meanwhile. Rejects on I/O errors.
    */
   async cut(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return
+    const want = new Set(keys)
+    const seqs = keys.map((k) => walSeqOf(k)).filter((s): s is number => s !== null)
     const from = new Map<SegmentFile, number>()
-    for (const key of keys)
-      for (const { file, offset } of this.#where.get(key) ?? [])
-        from.set(file, Math.min(from.get(file) ?? offset, offset))
+    for (const file of this.#files) {
+      if (!seqs.some((s) => s >= file.first && s <= file.last + 1)) continue
+      let offset = Number.POSITIVE_INFINITY
+      const bytes = new Uint8Array(await readFile(join(this.#dir, file.name)))
+      const parsed = parseSegment(bytes, file.first)
+      for (const e of parsed.entries) if (want.has(e.key)) offset = Math.min(offset, e.offset)
+      if (parsed.torn && want.has(parsed.torn.key)) offset = Math.min(offset, parsed.torn.offset)
+      if (offset !== Number.POSITIVE_INFINITY) from.set(file, offset)
+    }
     for (const [file, offset] of from) {
       if (offset <= SEGMENT_MAGIC.length) {
         this.#files = this.#files.filter((f) => f !== file)
         await unlinkIfThere(join(this.#dir, file.name))
       } else await truncate(join(this.#dir, file.name), offset)
     }
-    this.#where.clear()
   }
 
   /**

@@ -1,3 +1,4 @@
+import { keyOf, type LogEntry } from './log-merge.js'
 import { type ReadOp, readBatch, walSeqOf } from './record-codec.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 
@@ -24,6 +25,16 @@ export interface ScanResult {
 export type CorruptionPolicy = 'refuse' | 'truncate'
 
 /**
+ * A shortcut for the common record: applies batch `seq`'s frame when it is
+ * of a shape the caller reads straight from its bytes, returning null
+ * (applied, one operation) or the reason its content is unusable; returns
+ * undefined (nothing applied) for any other frame, which the scan then
+ * decodes with `readBatch` and hands to `apply`. It must give the same
+ * answer as that path would for every frame it takes.
+ */
+export type ApplyFrame = (seq: number, frame: Uint8Array) => string | null | undefined
+
+/**
  * Walks WAL entries (chunks of `[key, value]`, ascending) after snapshot batch
  * `covered`, handing each intact batch's operations to `apply` in order.
  * `apply` returns null, or a reason when the operations are unusable (then
@@ -35,18 +46,32 @@ export type CorruptionPolicy = 'refuse' | 'truncate'
  * the damage is applied. A missing batch, or damage followed by an intact
  * record, means the middle of the log is gone: throws StoreError
  * TALLY_WAL_CORRUPT (policy `refuse`), or cuts from there (policy `truncate`).
+ * `applyFrame`, when given, is tried first on each record (see {@link ApplyFrame}).
  */
 export async function scanWal(
-  chunks: AsyncIterable<Array<[string, Uint8Array]>>,
+  chunks: AsyncIterable<LogEntry[]>,
   covered: number,
   apply: (ops: ReadOp[]) => string | null,
   policy: CorruptionPolicy = 'refuse',
+  applyFrame?: ApplyFrame,
 ): Promise<ScanResult> {
   const out: ScanResult = { last: covered, ops: 0, batches: 0, cut: [], stale: [], warnings: [] }
   let damage: { key: string; reason: string } | null = null
   for await (const chunk of chunks)
-    for (const [key, value] of chunk) {
-      const seq = walSeqOf(key)
+    for (const entry of chunk) {
+      const value = entry[1]
+      const seq = entry[2] ?? walSeqOf(entry[0] as string)
+      const expected = out.last + 1
+      // The common case first, without making the entry's key: the next batch, taken by the shortcut.
+      const quick: string | null | undefined =
+        seq === expected && !damage && applyFrame ? applyFrame(seq, value) : undefined
+      if (quick === null) {
+        out.last = expected
+        out.ops++
+        out.batches++
+        continue
+      }
+      const key = keyOf(entry)
       if (seq !== null && seq <= covered) {
         out.stale.push(key)
         continue
@@ -57,7 +82,6 @@ export async function scanWal(
           midLog(policy, damage, `${key} after it is intact`)
         continue
       }
-      const expected = out.last + 1
       let reason: string | null = null
       if (seq === null) reason = 'not a WAL key'
       else if (seq !== expected) {
@@ -66,6 +90,12 @@ export async function scanWal(
         midLog(policy, damage, `${key} after it is present`)
         continue
       } else {
+        // `quick` is the shortcut's answer for this record (seq is the next batch, no damage yet).
+        if (quick !== undefined) {
+          damage = { key, reason: quick }
+          out.cut.push(key)
+          continue
+        }
         const d = readBatch(seq, value)
         reason = 'reason' in d ? d.reason : apply(d.ops)
         if (reason === null && 'ops' in d) {

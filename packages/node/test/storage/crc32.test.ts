@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { crc32, crc32Js } from '../../src/storage/crc32.js'
+import { crc32, crc32Js, crc32Range } from '../../src/storage/crc32.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)
 
@@ -23,6 +23,10 @@ describe('crc32', () => {
         const big = new Uint8Array(b.length + 8)
         big.set(b, 4)
         expect(crc32(big.subarray(4, 4 + b.length))).toBe(crc32Js(b))
+        // And the range form, of any part of a larger buffer.
+        expect(crc32Range(big, 4, 4 + b.length)).toBe(crc32Js(b))
+        for (let from = 0; from < Math.min(b.length, 9); from++)
+          expect(crc32Range(b, from, b.length)).toBe(crc32Js(b.subarray(from)))
       }),
     )
   })

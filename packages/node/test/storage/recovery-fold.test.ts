@@ -68,6 +68,11 @@ describe('StateFold', () => {
         const bulk = CounterMap.fromState('z.1', { vv: fold.summary(), counters: {} })
         for (const columns of fold.columns(2)) bulk.mergeColumns(columns)
         expect(bulk.digest()).toBe(ref.digest())
+        // And as packed columns (the names as bytes).
+        const packed = CounterMap.fromState('z.1', { vv: fold.summary(), counters: {} })
+        for (const p of fold.packed(2)) packed.mergePacked(p)
+        expect(packed.digest()).toBe(ref.digest())
+        expect(packed.state()).toEqual(bulk.state())
       }),
     )
   })
@@ -117,5 +122,46 @@ describe('StateFold.applyOne', () => {
         expect(one.state()).toEqual(ref.state())
       }),
     )
+  })
+})
+
+describe('StateFold.applyOneBytes, drop and packed', () => {
+  const bytesOf = (name: string) => new TextEncoder().encode(`##${name}`)
+
+  it('a name read in place folds like the same name as a string; a dropped counter starts afresh', () => {
+    const a = new StateFold(null)
+    const b = new StateFold(null)
+    const steps: Array<[string, number, number] | ['drop', string]> = [
+      ['x', 5, 1],
+      ['y', 2, 2],
+      ['drop', 'x'],
+      ['x', 1, 3],
+      ['drop', 'x'],
+      ['drop', 'y'],
+      ['y', 7, 4],
+      ['x', 4, 5],
+    ]
+    for (const st of steps) {
+      if (st[0] === 'drop') {
+        a.drop(st[1] as string)
+        b.drop(st[1] as string)
+        continue
+      }
+      const [name, p, seq] = st as [string, number, number]
+      const bytes = bytesOf(name)
+      expect(a.applyOneBytes(bytes, 2, bytes.length - 2, 'r.1', p, 0, seq)).toBeNull()
+      expect(b.applyOne(name, 'r.1', p, 0, seq)).toBeNull()
+    }
+    expect(a.state()).toEqual(b.state())
+    expect(a.state().counters).toEqual({ y: { 'r.1': [7, 0, 4] }, x: { 'r.1': [4, 0, 5] } })
+    // Packed slices hold the live counters only, as the state says.
+    const map = CounterMap.fromState('m.1', { vv: a.summary(), counters: {} })
+    for (const p of a.packed(1)) map.mergePacked(p)
+    expect(map.state()).toEqual(CounterMap.fromState('m.1', a.state()).state())
+    const bad = bytesOf('z')
+    expect(a.applyOneBytes(bad, 2, 1, '', 1, 0, 6)).toBe('invalid replica id in entry')
+    expect(a.applyOneBytes(bad, 2, 1, 'r.1', 1.5, 0, 6)).toBe('entry p, n, seq must be safe counts')
+    expect(a.applyOneBytes(bad, 2, 1, 'r.1', 1, 0, 0)).toBe('range must be [replica, from, to]')
+    expect(a.state()).toEqual(b.state())
   })
 })

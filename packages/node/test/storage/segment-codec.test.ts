@@ -7,6 +7,7 @@ import {
   SEGMENT_MAGIC,
   segmentFirstSeq,
   segmentName,
+  segmentPieces,
 } from '../../src/storage/segment-codec.js'
 
 const frame = (seq: number) =>
@@ -88,5 +89,22 @@ describe('segment codec', () => {
     const zero = file(r)
     zero.fill(0, SEGMENT_MAGIC.length + 4, SEGMENT_MAGIC.length + RECORD_HEADER)
     expect(parseSegment(zero, 5).torn).toMatchObject({ offset: SEGMENT_MAGIC.length, reason: /batch number/ })
+  })
+
+  it('pieces of at most max records add up to parseSegment, for a file cut at any byte', () => {
+    const whole = file(...[3, 4, 5, 6, 7].map((s) => encodeSegmentRecord(s, frame(s))))
+    for (let len = 0; len <= whole.length; len++) {
+      const bytes = whole.subarray(0, len)
+      for (const max of [1, 2, 4]) {
+        const pieces = [...segmentPieces(bytes, 3, max)]
+        for (const p of pieces) expect(p.rows.length).toBeLessThanOrEqual(max)
+        for (const p of pieces.slice(0, -1)) expect(p.torn).toBeNull()
+        const whole = parseSegment(bytes, 3)
+        expect(pieces.flatMap((p) => p.rows)).toEqual(
+          whole.entries.map((e) => [null, e.frame, Number.parseInt(e.key.slice(2), 16)]),
+        )
+        expect(pieces.at(-1)?.torn ?? null).toEqual(whole.torn)
+      }
+    }
   })
 })

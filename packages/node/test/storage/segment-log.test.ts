@@ -2,7 +2,9 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Cleanup, tempDir } from '@tally/kit/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SegmentLog } from '../../src/storage/segment-log.js'
+import { keyOf } from '../../src/storage/log-merge.js'
+import { walKey } from '../../src/storage/record-codec.js'
+import { PIECE_RECORDS, SegmentLog } from '../../src/storage/segment-log.js'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.run())
@@ -35,5 +37,31 @@ describe('SegmentLog.dropThrough', () => {
     await a.dropThrough(6)
     await expect(b.dropThrough(6)).resolves.toBeUndefined()
     expect(await readdir(dir)).toEqual([])
+  })
+})
+
+describe('SegmentLog.entries and cut', () => {
+  it('yields chunks of at most PIECE_RECORDS; cut truncates each file at its first cut record, deletes a file cut whole', async () => {
+    const dir = join(await tempDir(cleanup), 'log')
+    const n = PIECE_RECORDS * 2 + 10
+    const w = await SegmentLog.open(dir)
+    for (let seq = 1; seq <= n; seq++) w.append(seq, new Uint8Array([seq & 0xff]))
+    w.rotate()
+    for (let seq = n + 1; seq <= n + 3; seq++) w.append(seq, new Uint8Array([1]))
+    w.close()
+    const log = await SegmentLog.open(dir)
+    const keys: string[] = []
+    for await (const chunk of log.entries()) {
+      expect(chunk.length).toBeLessThanOrEqual(PIECE_RECORDS)
+      for (const e of chunk) keys.push(keyOf(e))
+    }
+    expect(keys).toEqual(Array.from({ length: n + 3 }, (_, i) => walKey(i + 1)))
+    // From batch PIECE_RECORDS + 7 on (in the first file's second piece), through the second file.
+    await log.cut(keys.slice(PIECE_RECORDS + 6))
+    const again = await SegmentLog.open(dir)
+    const left: string[] = []
+    for await (const chunk of again.entries()) for (const e of chunk) left.push(keyOf(e))
+    expect(left).toEqual(keys.slice(0, PIECE_RECORDS + 6))
+    expect(await readdir(dir)).toHaveLength(1)
   })
 })

@@ -294,6 +294,7 @@ export class LevelStore implements Store {
       get idempotency() {
         return records()
       },
+      readIdempotency: records.load,
       warnings,
     }
   }

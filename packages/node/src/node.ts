@@ -238,6 +238,13 @@ export class TallyNode {
     for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
     const { map, skipped } = await rebuildCounters(rec)
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
+    // The key records, a few chunks per event-loop turn (read below by the idempotency table).
+    try {
+      await rec.readIdempotency?.()
+    } catch (err) {
+      await o.store.close()
+      throw err
+    }
     let bound: string
     let bounded: BoundedCounters
     try {

@@ -13,6 +13,7 @@
 import { RecordSet } from '../idempotency/record-set.js'
 import { decodeChunk } from './snapshot-codec.js'
 import type { IdempotencyRecord } from './store.js'
+import { turnClock } from './turn-budget.js'
 
 /** What a recovery found of the idempotency records, in the order the retention rule needs. */
 export interface RecordSources {
@@ -38,15 +39,12 @@ export interface RecordReader {
   (): IdempotencyRecord[]
   /**
    * The same records, decoded a few chunks per event-loop turn (about
-   * {@link TURN_BUDGET_MS} of work, then a `setImmediate`), so hundreds of
+   * TURN_BUDGET_MS of work (turn-budget.ts), then a `setImmediate`), so hundreds of
    * thousands of records never block the loop for long; resolves with the
    * array the sync call returns afterwards. Rejects with `badChunk(…)`.
    */
   load(): Promise<IdempotencyRecord[]>
 }
-
-/** Work done between two event-loop turns while decoding records asynchronously, ms. */
-export const TURN_BUDGET_MS = 8
 
 /**
  * A reader of the records of `src` under the RecordSet rule (snapshot
@@ -88,14 +86,12 @@ export function recoveredRecords(src: RecordSources): RecordReader {
   read.load = async (): Promise<IdempotencyRecord[]> => {
     if (out) return out
     begin()
+    const clock = turnClock()
     while (next < src.chunks.length) {
-      const t0 = performance.now()
       // `next` moves only past a chunk read whole: one that throws throws again on every read.
-      while (next < src.chunks.length && performance.now() - t0 < TURN_BUDGET_MS) {
-        chunk(next)
-        next++
-      }
-      await new Promise((resolve) => setImmediate(resolve))
+      chunk(next)
+      next++
+      if (clock.due()) await clock.turn()
     }
     return finish()
   }

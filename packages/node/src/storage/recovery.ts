@@ -1,6 +1,6 @@
 import { CounterMap, isTallyError } from '@tally/crdt'
-import { TURN_BUDGET_MS } from './recovered-records.js'
 import type { Recovered, RecoveredSlice } from './store.js'
+import { turnClock } from './turn-budget.js'
 
 /**
  * Merges one recovered slice into `map` (`mergeColumns` or `mergePacked`).
@@ -27,13 +27,10 @@ export async function rebuildCounters(rec: Recovered): Promise<{ map: CounterMap
   // A store reads slices in batches (several per disk read, handed over without a
   // turn of the event loop in between): give the loop a turn every TURN_BUDGET_MS.
   if (rec.slices) {
-    let t0 = performance.now()
+    const clock = turnClock()
     for await (const slice of rec.slices()) {
       mergeSlice(map, slice)
-      if (performance.now() - t0 >= TURN_BUDGET_MS) {
-        await new Promise((resolve) => setImmediate(resolve))
-        t0 = performance.now()
-      }
+      if (clock.due()) await clock.turn()
     }
   }
   if (rec.state) map.merge(rec.state)

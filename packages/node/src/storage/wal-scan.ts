@@ -1,5 +1,6 @@
 import { type ReadOp, readBatch, walSeqOf } from './record-codec.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
+import { turnClock } from './turn-budget.js'
 
 /** What a scan of the log found. */
 export interface ScanResult {
@@ -35,6 +36,7 @@ export type CorruptionPolicy = 'refuse' | 'truncate'
  * the damage is applied. A missing batch, or damage followed by an intact
  * record, means the middle of the log is gone: throws StoreError
  * TALLY_WAL_CORRUPT (policy `refuse`), or cuts from there (policy `truncate`).
+ * The event loop gets a turn every TURN_BUDGET_MS of work (turn-budget.ts).
  */
 export async function scanWal(
   chunks: AsyncIterable<Array<[string, Uint8Array]>>,
@@ -44,8 +46,11 @@ export async function scanWal(
 ): Promise<ScanResult> {
   const out: ScanResult = { last: covered, ops: 0, batches: 0, cut: [], stale: [], warnings: [] }
   let damage: { key: string; reason: string } | null = null
+  // A chunk may be a whole log segment: give the event loop a turn every TURN_BUDGET_MS.
+  const clock = turnClock()
   for await (const chunk of chunks)
     for (const [key, value] of chunk) {
+      if (clock.due()) await clock.turn()
       const seq = walSeqOf(key)
       if (seq !== null && seq <= covered) {
         out.stale.push(key)

@@ -277,7 +277,7 @@ export class TallyNode {
     membership.onChange = (id, from, to) => log.info({ peer: id, from, to }, 'peer state changed')
     membership.seed(o.peers)
     const node = new TallyNode(o, rec.identity, map, membership, bounded)
-    node.#keyed.load(rec.idempotency)
+    await node.#keyed.loadInTurns(rec.idempotency)
     node.lifecycle.load(rec.marks)
     try {
       await node.#openLimits()

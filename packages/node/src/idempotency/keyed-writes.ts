@@ -21,6 +21,13 @@ import { reconcile } from './key-reconcile.js'
 // Records put in the idempotency table between two looks at the turn clock while loading.
 const LOAD_PIECE = 4096
 
+/** True when `records` are in non-decreasing `at` order. O(n). */
+function sortedByAt(records: readonly IdempotencyRecord[]): boolean {
+  for (let i = 1; i < records.length; i++)
+    if ((records[i - 1] as IdempotencyRecord).at > (records[i] as IdempotencyRecord).at) return false
+  return true
+}
+
 /** Counters of cross-replica idempotency, exposed on /metrics. */
 export interface KeyStats {
   /** Keyed requests answered without applying because another replica had applied the key. */
@@ -120,9 +127,17 @@ export class KeyedWrites implements KeyHooks {
       else own.push(r)
       if (clock.due()) await clock.turn()
     }
-    for (const r of this.ledger.records()) if (r.replica === this.#o.map.replica) own.push(r)
-    // Two sorted runs (the records are oldest first, and so is the ledger): a merge.
-    own.sort((a, b) => a.at - b.at)
+    const learnt = this.ledger.records()
+    if (clock.due()) await clock.turn()
+    for (let i = 0; i < learnt.length; i++) {
+      const r = learnt[i] as IdempotencyRecord
+      if (r.replica === this.#o.map.replica) own.push(r)
+      if (clock.due()) await clock.turn()
+    }
+    // Usually sorted already (records without a replica are rare, and the ledger keeps
+    // the oldest-first order of the recovered records): sort only when not.
+    if (!sortedByAt(own)) own.sort((a, b) => a.at - b.at)
+    if (clock.due()) await clock.turn()
     for (let i = 0; i < own.length; i += LOAD_PIECE) {
       this.table.loadSorted(own.slice(i, i + LOAD_PIECE))
       if (clock.due()) await clock.turn()

@@ -44,6 +44,8 @@ function records(n: number): IdempotencyRecord[] {
   }
   // Records from before keys were replicated: no replica, own.
   out.push({ key: 'legacy', name: 'c-0', op: 'increment', amount: 1, value: 1, at: NOW - 10 })
+  // One older than records before it: the own records are then not in time order.
+  out.push({ key: 'legacy-old', name: 'c-1', op: 'increment', amount: 1, value: 2, at: NOW - 110_000 })
   return out
 }
 
@@ -76,7 +78,7 @@ describe('KeyedWrites.loadInTurns', () => {
     expect(a.table.size).toBe(b.table.size)
     expect(a.table.size).toBeGreaterThan(0)
     expect(a.ledger.records()).toEqual(b.ledger.records())
-    for (const key of ['k-6', 'k-149999', 'k-140000', 'legacy', 'k-3']) {
+    for (const key of ['k-6', 'k-149999', 'k-140000', 'legacy', 'legacy-old', 'k-3']) {
       const shape = { name: 'x', op: 'increment' as const, amount: 1 }
       expect(a.table.check(key, shape)).toEqual(b.table.check(key, shape))
     }

@@ -49,6 +49,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { CounterMap } from '@tally/crdt'
 import { get, percentile, rm, startNode, stop, tempDir, until } from './lib.mjs'
@@ -127,12 +128,13 @@ async function underLoad(map, store, fn) {
   await fn()
   const took = performance.now() - t0
   running = false
-  const block = meter.stop()
+  const block = await meter.stop()
   await writer
   return {
     tookMs: ms(took),
     longestPauseMs: block.wallMs,
     longestBusyMs: block.busyMs,
+    gcInBusiestMs: block.gcInBusiestMs,
     writes: lat.length,
     writeP50Ms: Number(percentile(lat, 50).toFixed(1)),
     writeP99Ms: Number(percentile(lat, 99).toFixed(1)),
@@ -180,7 +182,8 @@ const threadNs = () => (hasSchedstat ? Number(readFileSync(SCHEDSTAT, 'utf8').sp
  * return, since the start or the previous lap, the longest gap between two
  * event-loop turns, `wallMs`, and the longest on-CPU time of the main thread
  * within one gap, `busyMs` (the block itself, without the time the thread
- * waited for a core on a loaded machine).
+ * waited for a core on a loaded machine), and `gcInBusiestMs`, the garbage
+ * collection (perf_hooks `gc` entries, wall time) within that busiest gap.
  */
 function blockMeter() {
   let running = true
@@ -188,30 +191,50 @@ function blockMeter() {
   let lastNs = threadNs()
   let wall = 0
   let busy = 0
+  // The busiest gap, [start, end] in performance.now() time, and the garbage collections seen.
+  let busiest = [0, 0]
+  const gcs = []
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration])
+  })
+  obs.observe({ entryTypes: ['gc'] })
+  const gap = (now, ns) => {
+    if (now - last > wall) wall = now - last
+    if ((ns - lastNs) / 1e6 > busy) {
+      busy = (ns - lastNs) / 1e6
+      busiest = [last, now]
+    }
+  }
   const tick = () => {
     const now = performance.now()
     const ns = threadNs()
-    if (now - last > wall) wall = now - last
-    if ((ns - lastNs) / 1e6 > busy) busy = (ns - lastNs) / 1e6
+    gap(now, ns)
     last = now
     lastNs = ns
     if (running) setImmediate(tick)
   }
   setImmediate(tick)
-  const lap = () => {
+  const lap = async () => {
     const now = performance.now()
-    const ns = threadNs()
-    const r = { wallMs: ms(Math.max(wall, now - last)), busyMs: ms(Math.max(busy, (ns - lastNs) / 1e6)) }
+    gap(now, threadNs())
+    const [a, b] = busiest
+    const r = { wallMs: ms(wall), busyMs: ms(busy) }
+    // GC entries are delivered after the fact: wait a turn, then sum those within the busiest gap.
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    r.gcInBusiestMs = ms(gcs.reduce((t, [s, e]) => t + Math.max(0, Math.min(e, b) - Math.max(s, a)), 0))
+    gcs.length = 0
     wall = 0
     busy = 0
-    last = now
-    lastNs = ns
+    busiest = [0, 0]
+    last = performance.now()
+    lastNs = threadNs()
     return r
   }
   return {
     lap,
-    stop() {
+    async stop() {
       running = false
+      obs.disconnect()
       return lap()
     },
   }
@@ -226,14 +249,14 @@ async function restart(dir, digest, cpu = [], blocks = []) {
     const meter = blockMeter()
     const store = new LevelStore({ dataDir: dir })
     const rec = await store.open('bench')
-    const openBlock = meter.lap()
+    const openBlock = await meter.lap()
     const t1 = performance.now()
     const { map } = await rebuildCounters(rec)
-    const rebuildBlock = meter.lap()
+    const rebuildBlock = await meter.lap()
     // The key records too, read after the map as the node reads them (decoded on first read).
     const records = await (rec.readIdempotency?.() ?? rec.idempotency)
     const keys = records.length
-    const recordsBlock = meter.lap()
+    const recordsBlock = await meter.lap()
     times.push(performance.now() - t0)
     // Then loaded into the key table and ledger, as the node does before it serves (not in the time above).
     const keyed = new KeyedWrites({
@@ -245,7 +268,7 @@ async function restart(dir, digest, cpu = [], blocks = []) {
       publish: () => {},
     })
     await (keyed.loadInTurns ? keyed.loadInTurns(records) : keyed.load(records))
-    const keyTableBlock = meter.stop()
+    const keyTableBlock = await meter.stop()
     blocks.push({ open: openBlock, rebuild: rebuildBlock, records: recordsBlock, keyTable: keyTableBlock })
     const c = process.cpuUsage(c0)
     cpu.push((c.user + c.system) / 1000)

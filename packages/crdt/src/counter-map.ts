@@ -40,8 +40,9 @@ import { VersionVector } from './version-vector.js'
  * seq this holder has every change. See the package README for why this converges.
  *
  * Memory: names are held once each, as bytes (name-arena.ts), replica ids
- * once each; entries are rows of typed arrays (see entry-table.ts), 32
- * bytes an entry plus 12 bytes in its replica's change log, so a replica
+ * once each; entries are rows of typed arrays (see entry-table.ts), 20
+ * bytes an entry plus 8 bytes in its replica's change log (more only once a
+ * value passes 2^32−1), so a replica
  * costs memory only in counters it wrote. Strings and objects are made only
  * at the API edge.
  */

@@ -1,6 +1,6 @@
 // The storage of a CounterMap: every counter name once, every replica id
 // once, and every (counter, replica) entry as one row of typed arrays,
-// 32 bytes a row. A million counters are a few hundred typed-array pages and
+// 20 bytes a row (32 in a page holding a value past 2^32−1: value-pages.ts). A million counters are a few hundred typed-array pages and
 // one name index, not a million Maps and entry objects; objects are made
 // only at the API edge (state(), deltas).
 //
@@ -10,9 +10,10 @@
 
 import { NameArena } from './name-arena.js'
 import { NameIndex } from './name-index.js'
+import { ValuePages } from './value-pages.js'
 
 const SHIFT = 13
-/** Rows per page (8192: a float page is 192 KiB). */
+/** Rows per page (8192: a value page is 96 KiB, 192 KiB once promoted to float64). */
 const PAGE = 1 << SHIFT
 const MASK = PAGE - 1
 
@@ -29,9 +30,10 @@ export const END = -1
  * and counter-entry.ts; this is storage only.
  */
 export class EntryTable {
-  // Per entry: p, n, seq (safe integers: exact in a float64) in one float page,
+  // Per entry: p, n, seq (non-negative safe integers) in one value page
+  // (uint32, promoted to float64 for a page holding a larger one),
   // replica number and next entry of the same counter in one int page.
-  readonly #f: Float64Array[] = []
+  readonly #f = new ValuePages(PAGE, 3)
   readonly #i: Int32Array[] = []
   // Per counter: first entry.
   readonly #head: Int32Array[] = []
@@ -201,26 +203,27 @@ export class EntryTable {
 
   /** Increment total of entry `e`. */
   p(e: number): number {
-    return (this.#f[e >>> SHIFT] as Float64Array)[(e & MASK) * 3] as number
+    return this.#f.get(e, 0)
   }
 
   /** Decrement total of entry `e`. */
   n(e: number): number {
-    return (this.#f[e >>> SHIFT] as Float64Array)[(e & MASK) * 3 + 1] as number
+    return this.#f.get(e, 1)
   }
 
   /** Seq of entry `e`'s last change. */
   seq(e: number): number {
-    return (this.#f[e >>> SHIFT] as Float64Array)[(e & MASK) * 3 + 2] as number
+    return this.#f.get(e, 2)
   }
 
-  /** Sets entry `e` to (p, n, seq). */
+  /** Sets entry `e` to (p, n, seq) (non-negative safe integers: the caller checked). */
   set(e: number, p: number, n: number, seq: number): void {
-    const f = this.#f[e >>> SHIFT] as Float64Array
-    const o = (e & MASK) * 3
-    f[o] = p
-    f[o + 1] = n
-    f[o + 2] = seq
+    this.#f.set3(e, p, n, seq)
+  }
+
+  /** Value pages promoted to float64 (a value past 2^32−1 in them), for tests and memory accounting. */
+  get widePages(): number {
+    return this.#f.widePages
   }
 
   /** Entry of replica number `r` in counter number `c`, or END. O(entries of the counter). */
@@ -235,7 +238,7 @@ export class EntryTable {
     if (e === undefined) {
       e = this.#rows++
       if ((e & MASK) === 0) {
-        this.#f.push(new Float64Array(PAGE * 3))
+        this.#f.addPage()
         this.#i.push(new Int32Array(PAGE * 2))
       }
     }

@@ -3,7 +3,9 @@
  * latest update, so "entries of replica r changed after seq k" costs
  * O(log n + answer) instead of a walk of every counter. Keys are the
  * caller's entry numbers (small non-negative integers); the records live in
- * two typed arrays (12 bytes a record), not in objects or strings.
+ * two typed arrays (8 bytes a record: seqs as uint32 until one passes
+ * 2^32−1, then as float64, 12 bytes), not in objects or strings. The arrays
+ * grow by half (not double) when full, so at most a third of them is unused.
  *
  * An update appends (key, seq); the older record for that key goes stale
  * and is skipped on read (the caller says which seq is current), then dropped
@@ -14,10 +16,19 @@
  */
 // How far back from the end an out-of-order record is inserted in place.
 const NEAR_END = 64
+// Largest seq the narrow (uint32) seq array holds.
+const NARROW_MAX = 0xffffffff
+
+type Seqs = Uint32Array | Float64Array
+
+// A seq array of the same kind as `like`, of length `n`.
+function seqsLike(like: Seqs, n: number): Seqs {
+  return like instanceof Uint32Array ? new Uint32Array(n) : new Float64Array(n)
+}
 
 export class ReplicaLog {
   readonly #isCurrent: (key: number, seq: number) => boolean
-  #seqs = new Float64Array(4)
+  #seqs: Seqs = new Uint32Array(4)
   #keys = new Int32Array(4)
   #len = 0
   #stale = 0
@@ -40,6 +51,7 @@ export class ReplicaLog {
   add(key: number, seq: number, replaced: boolean): void {
     if (replaced) this.#stale++
     if (this.#len === this.#seqs.length) this.#grow()
+    if (seq > NARROW_MAX && this.#seqs instanceof Uint32Array) this.#seqs = new Float64Array(this.#seqs)
     const n = this.#len
     const seqs = this.#seqs
     if (seq >= this.#max || !this.#sorted) {
@@ -98,9 +110,22 @@ export class ReplicaLog {
     return this.#len
   }
 
+  /** True once a seq past 2^32−1 made the seqs float64 (for tests and memory accounting). */
+  get wide(): boolean {
+    return this.#seqs instanceof Float64Array
+  }
+
+  /** Records the arrays have room for (for tests and memory accounting). */
+  get capacity(): number {
+    return this.#seqs.length
+  }
+
+  // Grows by half: at most a third of the arrays is unused, and each record
+  // is copied about twice over the log's life (doubling: once, but up to
+  // half the arrays unused).
   #grow(): void {
-    const cap = this.#seqs.length * 2
-    const seqs = new Float64Array(cap)
+    const cap = this.#seqs.length + (this.#seqs.length >>> 1)
+    const seqs = seqsLike(this.#seqs, cap)
     seqs.set(this.#seqs)
     const keys = new Int32Array(cap)
     keys.set(this.#keys)
@@ -120,7 +145,7 @@ export class ReplicaLog {
     }
     let seqs = this.#seqs
     let keys = this.#keys
-    let s2 = new Float64Array(Math.max(4, seqs.length))
+    let s2 = seqsLike(seqs, Math.max(4, seqs.length))
     let k2 = new Int32Array(s2.length)
     const count = new Uint32Array(1 << 16)
     for (let d = 0; d < 4; d++) {

@@ -139,6 +139,41 @@ describe('ReplicaLog', () => {
     )
   })
 
+  it('keeps seqs as uint32 until one passes 2^32−1, then holds every seq exactly as float64', () => {
+    const { log, put, after } = setup()
+    put('a', 5)
+    put('b', 0xffffffff)
+    expect(log.wide).toBe(false)
+    put('c', 2 ** 32 + 1)
+    expect(log.wide).toBe(true)
+    put('d', 2 ** 32) // out of order, near the end: inserted in place
+    put('e', 2 ** 52 + 3)
+    expect(after(0)).toEqual(['a', 'b', 'd', 'c', 'e'])
+    expect(after(2 ** 32)).toEqual(['c', 'e'])
+    expect(log.maxSeq).toBe(2 ** 52 + 3)
+  })
+
+  it('a bulk out-of-order load with seqs past 2^32−1 arriving after narrow ones sorts exactly', () => {
+    const { put, after } = setup()
+    const seqs: number[] = []
+    for (let i = 0; i < 500; i++) seqs.push(i * 7 + 1, 2 ** 32 + i * 3, 2 ** 45 + i)
+    // Narrow first, far out of order (a full state merged in key order), then the wide ones.
+    seqs.sort((x, y) => (x < 2 ** 32 ? 0 : 1) - (y < 2 ** 32 ? 0 : 1) || (x % 13) - (y % 13) || x - y)
+    for (const [i, s] of seqs.entries()) put(`k${i}-${s}`, s)
+    const want = [...seqs].sort((x, y) => x - y).map((s) => `k${seqs.indexOf(s)}-${s}`)
+    expect(after(0)).toEqual(want)
+  })
+
+  it('grows its arrays by half, so at most a third of the room is unused', () => {
+    const { log, put } = setup()
+    let worst = 0
+    for (let i = 1; i <= 50_000; i++) {
+      put(`n${i}`, i)
+      if (i > 4) worst = Math.max(worst, log.capacity / log.length)
+    }
+    expect(worst).toBeLessThanOrEqual(1.5)
+  })
+
   it('matches a model under any mix of in-order, near and far out-of-order updates and reads', () => {
     const step = fc.oneof(
       fc.record({

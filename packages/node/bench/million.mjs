@@ -19,8 +19,17 @@
 //             records is taken. Reports the longest event-loop pause (gap
 //             between two turns), write latency during the snapshot, and the
 //             one block the former whole-state encoding took for the same state.
+//             Pauses are given as wall time (`longestPauseMs`) and as the main
+//             thread's on-CPU time within the longest-running gap
+//             (`longestBusyMs`, from /proc schedstat: the block without the
+//             time spent waiting for a core on a loaded machine).
 //   restart   the same data dir (snapshot + TAIL logged ops): open + rebuild
-//             of the map + reading the key records, median of RUNS; then an
+//             of the map + reading the key records, median of RUNS, and the
+//             longest synchronous block of each phase, loading the records
+//             into the key table and ledger included (a setImmediate
+//             ticker: the gap between two event-loop turns); then a
+//             tally-node process started on that data dir (VmRSS per counter
+//             with REPLICAS entries each and KEYS key records); then an
 //             empty data dir; redis-server start for comparison.
 //   log       a data dir holding LOG_OPS logged operations, one per log
 //             record (no snapshot): open + rebuild, median of RUNS (CPU time
@@ -46,6 +55,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { CounterMap } from '@tally/crdt'
 import { get, percentile, rm, startNode, stop, tempDir, until } from './lib.mjs'
@@ -56,6 +66,9 @@ const { mapSource } = await import(dist('storage/snapshot-source.js'))
 const { rebuildCounters } = await import(dist('storage/recovery.js'))
 const { encodeBatch, encodeFrame, walKey } = await import(dist('storage/record-codec.js'))
 const { defaultOpenDb } = await import(dist('storage/wal-db.js'))
+const { KeyedWrites } = await import(dist('idempotency/keyed-writes.js'))
+const { WriteFence } = await import(dist('storage/write-fence.js'))
+const silent = { info() {}, warn() {}, error() {}, debug() {} }
 
 const N = Number(process.env.N ?? 1_000_000)
 const REPLICAS = Number(process.env.REPLICAS ?? 3)
@@ -109,15 +122,7 @@ function keyRecords(replica) {
 /** Longest gap between two event-loop turns while `fn` runs, and write latencies of a writer running meanwhile. */
 async function underLoad(map, store, fn) {
   let running = true
-  let last = performance.now()
-  let maxGap = 0
-  const tick = () => {
-    const now = performance.now()
-    if (now - last > maxGap) maxGap = now - last
-    last = now
-    if (running) setImmediate(tick)
-  }
-  setImmediate(tick)
+  const meter = blockMeter()
   const lat = []
   const writer = (async () => {
     for (let i = 0; running; i++) {
@@ -132,10 +137,13 @@ async function underLoad(map, store, fn) {
   await fn()
   const took = performance.now() - t0
   running = false
+  const block = await meter.stop()
   await writer
   return {
     tookMs: ms(took),
-    longestPauseMs: ms(maxGap),
+    longestPauseMs: block.wallMs,
+    longestBusyMs: block.busyMs,
+    gcInBusiestMs: block.gcInBusiestMs,
     writes: lat.length,
     writeP50Ms: Number(percentile(lat, 50).toFixed(1)),
     writeP99Ms: Number(percentile(lat, 99).toFixed(1)),
@@ -170,19 +178,114 @@ async function snapshotAndRestart(dir) {
   return { digest }
 }
 
-async function restart(dir, digest, cpu = [], build = { LevelStore, rebuildCounters }, runs = RUNS) {
+// On-CPU time of this process's main thread, ns (Linux schedstat; NaN elsewhere). A
+// gap between two event-loop turns is a block of our own code (or of garbage
+// collection) only for the part of it this thread spent on a core: on a
+// loaded machine the rest is time spent waiting for one.
+const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`
+const hasSchedstat = existsSync(SCHEDSTAT)
+const threadNs = () => (hasSchedstat ? Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]) : Number.NaN)
+
+/**
+ * Starts a setImmediate ticker. `lap()` (and `stop()`, which also ends it)
+ * return, since the start or the previous lap, the longest gap between two
+ * event-loop turns, `wallMs`, and the longest on-CPU time of the main thread
+ * within one gap, `busyMs` (the block itself, without the time the thread
+ * waited for a core on a loaded machine), and `gcInBusiestMs`, the garbage
+ * collection (perf_hooks `gc` entries, wall time) within that busiest gap.
+ */
+function blockMeter() {
+  let running = true
+  let last = performance.now()
+  let lastNs = threadNs()
+  let wall = 0
+  let busy = 0
+  // The busiest gap, [start, end] in performance.now() time, and the garbage collections seen.
+  let busiest = [0, 0]
+  const gcs = []
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration])
+  })
+  obs.observe({ entryTypes: ['gc'] })
+  const gap = (now, ns) => {
+    if (now - last > wall) wall = now - last
+    if ((ns - lastNs) / 1e6 > busy) {
+      busy = (ns - lastNs) / 1e6
+      busiest = [last, now]
+    }
+  }
+  const tick = () => {
+    const now = performance.now()
+    const ns = threadNs()
+    gap(now, ns)
+    last = now
+    lastNs = ns
+    if (running) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const lap = async () => {
+    const now = performance.now()
+    gap(now, threadNs())
+    const [a, b] = busiest
+    const r = { wallMs: ms(wall), busyMs: ms(busy) }
+    // GC entries are delivered after the fact: wait a turn, then sum those within the busiest gap.
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    r.gcInBusiestMs = ms(gcs.reduce((t, [s, e]) => t + Math.max(0, Math.min(e, b) - Math.max(s, a)), 0))
+    gcs.length = 0
+    wall = 0
+    busy = 0
+    busiest = [0, 0]
+    last = performance.now()
+    lastNs = threadNs()
+    return r
+  }
+  return {
+    lap,
+    async stop() {
+      running = false
+      obs.disconnect()
+      return lap()
+    },
+  }
+}
+
+async function restart(
+  dir,
+  digest,
+  cpu = [],
+  build = { LevelStore, rebuildCounters },
+  runs = RUNS,
+  blocks = [],
+) {
   const times = []
   for (let i = 0; i < runs; i++) {
     globalThis.gc?.()
     const c0 = process.cpuUsage()
     const t0 = performance.now()
+    const meter = blockMeter()
     const store = new build.LevelStore({ dataDir: dir })
     const rec = await store.open('bench')
+    const openBlock = await meter.lap()
     const t1 = performance.now()
     const { map } = await build.rebuildCounters(rec)
+    const rebuildBlock = await meter.lap()
     // The key records too, read after the map as the node reads them (decoded on first read).
-    const keys = rec.idempotency.length
+    const records = await (rec.readIdempotency?.() ?? rec.idempotency)
+    const keys = records.length
+    const recordsBlock = await meter.lap()
     times.push(performance.now() - t0)
+    // Then loaded into the key table and ledger, as the node does before it serves (not in the time above).
+    const keyed = new KeyedWrites({
+      map,
+      fence: new WriteFence({ store, logger: silent }),
+      logger: silent,
+      ttlMs: 86_400_000,
+      maxKeys: 1_000_000,
+      publish: () => {},
+    })
+    await (keyed.loadInTurns ? keyed.loadInTurns(records) : keyed.load(records))
+    const keyTableBlock = await meter.stop()
+    blocks.push({ open: openBlock, rebuild: rebuildBlock, records: recordsBlock, keyTable: keyTableBlock })
     const c = process.cpuUsage(c0)
     cpu.push((c.user + c.system) / 1000)
     if (process.env.VERBOSE)
@@ -351,16 +454,35 @@ async function stopChild(child) {
 async function restartFigures() {
   const dir = tempDir()
   try {
-    const { digest } = await snapshotAndRestart(join(dir, 'store'))
+    // Named as the node id: a tally-node process opens it below (--id bench).
+    const { digest } = await snapshotAndRestart(join(dir, 'bench'))
     if (what === 'all' || what === 'restart') {
       const cpu = []
+      const blocks = []
       out('restart: snapshot + log tail', {
         counters: N,
         replicas: REPLICAS,
         keyRecords: KEYS,
         tailOps: TAIL,
-        openAndRebuildMsMedian: ms(await restart(join(dir, 'store'), digest, cpu)),
+        openAndRebuildMsMedian: ms(await restart(join(dir, 'bench'), digest, cpu, undefined, RUNS, blocks)),
         cpuMsMedian: ms(median(cpu)),
+        // Longest synchronous block (gap between two event-loop turns) in each phase, per run.
+        longestBlockMs: blocks,
+      })
+      // The same data dir in a tally-node process: RSS with REPLICAS entries per counter and KEYS key records.
+      const t0 = performance.now()
+      const node = await startNode('bench', dir, ['--durability', 'async', '--snapshot-interval', '600000'])
+      const toListening = performance.now() - t0
+      await new Promise((r) => setTimeout(r, 2000))
+      const rss = rssOf(node.child.pid)
+      await stop([node])
+      out('memory: tally-node restarted on it', {
+        counters: N,
+        replicas: REPLICAS,
+        keyRecords: KEYS,
+        toListeningMs: ms(toListening),
+        rssMB: Math.round(rss / 2 ** 20),
+        rssBytesPerCounter: Math.round(rss / N),
       })
       const empty = []
       for (let i = 0; i < RUNS; i++) {

@@ -238,6 +238,13 @@ export class TallyNode {
     for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
     const { map, skipped } = await rebuildCounters(rec)
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
+    // The key records, a few chunks per event-loop turn (read below by the idempotency table).
+    try {
+      await rec.readIdempotency?.()
+    } catch (err) {
+      await o.store.close()
+      throw err
+    }
     let bound: string
     let bounded: BoundedCounters
     try {
@@ -270,7 +277,7 @@ export class TallyNode {
     membership.onChange = (id, from, to) => log.info({ peer: id, from, to }, 'peer state changed')
     membership.seed(o.peers)
     const node = new TallyNode(o, rec.identity, map, membership, bounded)
-    node.#keyed.load(rec.idempotency)
+    await node.#keyed.loadInTurns(rec.idempotency)
     node.lifecycle.load(rec.marks)
     try {
       await node.#openLimits()

@@ -12,10 +12,21 @@ import type { Logger } from 'pino'
 import { NodeError, NodeErrorCodes } from '../errors.js'
 import type { KeyHooks } from '../replication/replicator.js'
 import type { IdempotencyRecord } from '../storage/store.js'
+import { turnClock } from '../storage/turn-budget.js'
 import type { WriteFence } from '../storage/write-fence.js'
 import { IdempotencyTable, type OpShape, sameOp } from './idempotency.js'
 import { isKeyRecord, KeyLedger, type KeyRecord } from './key-ledger.js'
 import { reconcile } from './key-reconcile.js'
+
+// Records put in the idempotency table between two looks at the turn clock while loading.
+const LOAD_PIECE = 4096
+
+/** True when `records` are in non-decreasing `at` order. O(n). */
+function sortedByAt(records: readonly IdempotencyRecord[]): boolean {
+  for (let i = 1; i < records.length; i++)
+    if ((records[i - 1] as IdempotencyRecord).at > (records[i] as IdempotencyRecord).at) return false
+  return true
+}
 
 /** Counters of cross-replica idempotency, exposed on /metrics. */
 export interface KeyStats {
@@ -101,6 +112,36 @@ export class KeyedWrites implements KeyHooks {
     }
     for (const r of this.ledger.records()) if (r.replica === this.#o.map.replica) own.push(r)
     this.table.load(own)
+  }
+
+  /**
+   * As {@link load}, but giving the event loop a turn every TURN_BUDGET_MS
+   * of work (storage/turn-budget.ts): hundreds of thousands of recovered
+   * records never hold the loop in one block. Same result as `load`.
+   */
+  async loadInTurns(records: readonly IdempotencyRecord[]): Promise<void> {
+    const clock = turnClock()
+    const own: IdempotencyRecord[] = []
+    for (const r of records) {
+      if (isKeyRecord(r)) this.ledger.add({ ...r })
+      else own.push(r)
+      if (clock.due()) await clock.turn()
+    }
+    const learnt = this.ledger.records()
+    if (clock.due()) await clock.turn()
+    for (let i = 0; i < learnt.length; i++) {
+      const r = learnt[i] as IdempotencyRecord
+      if (r.replica === this.#o.map.replica) own.push(r)
+      if (clock.due()) await clock.turn()
+    }
+    // Usually sorted already (records without a replica are rare, and the ledger keeps
+    // the oldest-first order of the recovered records): sort only when not.
+    if (!sortedByAt(own)) own.sort((a, b) => a.at - b.at)
+    if (clock.due()) await clock.turn()
+    for (let i = 0; i < own.length; i += LOAD_PIECE) {
+      this.table.loadSorted(own.slice(i, i + LOAD_PIECE))
+      if (clock.due()) await clock.turn()
+    }
   }
 
   /** Settles every key recovered with two or more applications (a crash may have come between learning a winner and compensating). */

@@ -297,6 +297,7 @@ export class LevelStore implements Store {
       get idempotency() {
         return records()
       },
+      readIdempotency: records.load,
       warnings,
     }
   }

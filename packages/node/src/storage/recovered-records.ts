@@ -6,12 +6,14 @@
 // marks them all (at 1 000 000 counters × 3 replicas + 300 000 records, about
 // as much CPU as building the map). So open only checks the record chunks'
 // checksums and keeps their bytes (outside the heap); the records are
-// decoded, with the log's records after them, on first read of
-// `Recovered.idempotency`, which the node does once the map is built.
+// decoded, with the log's records after them, once the map is built: a few
+// chunks per event-loop turn (`Recovered.readIdempotency`, what the node
+// calls) or in one block on first read of `Recovered.idempotency`.
 
 import { RecordSet } from '../idempotency/record-set.js'
 import { decodeChunk } from './snapshot-codec.js'
 import type { IdempotencyRecord } from './store.js'
+import { turnClock } from './turn-budget.js'
 
 /** What a recovery found of the idempotency records, in the order the retention rule needs. */
 export interface RecordSources {
@@ -28,28 +30,70 @@ export interface RecordSources {
   readonly badChunk: (index: number, reason: string) => Error
 }
 
+/** Reads the records of a recovery: at once, or a few chunks per event-loop turn. */
+export interface RecordReader {
+  /**
+   * The records (see {@link recoveredRecords}), decoding what is left in one
+   * block on the first call; the same array afterwards. Throws `badChunk(…)`.
+   */
+  (): IdempotencyRecord[]
+  /**
+   * The same records, decoded a few chunks per event-loop turn (about
+   * TURN_BUDGET_MS of work (turn-budget.ts), then a `setImmediate`), so hundreds of
+   * thousands of records never block the loop for long; resolves with the
+   * array the sync call returns afterwards. Rejects with `badChunk(…)`.
+   */
+  load(): Promise<IdempotencyRecord[]>
+}
+
 /**
- * A function returning the records of `src` under the RecordSet rule
- * (snapshot first, then the log in order; one per application of a key) and
- * inside retention, oldest first. Decodes on its first call and returns the
- * same array afterwards. A chunk that does not decode as records throws
- * `badChunk(index, reason)`: its records are not dropped, since a lost record
- * lets a retry of its write count twice. The node reads the records before it
- * listens, so such a snapshot still refuses the start.
+ * A reader of the records of `src` under the RecordSet rule (snapshot
+ * first, then the log in order; one per application of a key) and inside
+ * retention, oldest first. Decodes on its first call (or {@link RecordReader.load})
+ * and returns the same array afterwards. A chunk that does not decode as
+ * records throws `badChunk(index, reason)`: its records are not dropped,
+ * since a lost record lets a retry of its write count twice. The node reads
+ * the records before it listens, so such a snapshot still refuses the start.
  */
-export function recoveredRecords(src: RecordSources): () => IdempotencyRecord[] {
+export function recoveredRecords(src: RecordSources): RecordReader {
   let out: IdempotencyRecord[] | undefined
-  return () => {
-    if (out) return out
-    const set = new RecordSet()
+  const set = new RecordSet()
+  // Next chunk to decode; the snapshot's decoded records go in first.
+  let next = 0
+  let started = false
+  const begin = (): void => {
+    if (started) return
+    started = true
     for (const r of src.snapshot) set.add(r)
-    src.chunks.forEach((bytes, i) => {
-      const chunk = decodeChunk(bytes)
-      if ('records' in chunk) for (const r of chunk.records) set.add(r)
-      else throw src.badChunk(i, 'reason' in chunk ? chunk.reason : 'not records')
-    })
+  }
+  const chunk = (i: number): void => {
+    const c = decodeChunk(src.chunks[i] as Uint8Array)
+    if ('records' in c) for (const r of c.records) set.add(r)
+    else throw src.badChunk(i, 'reason' in c ? c.reason : 'not records')
+  }
+  const finish = (): IdempotencyRecord[] => {
+    if (out) return out
     for (const r of src.logged) set.add(r)
     out = set.live(src.now, src.ttl)
     return out
   }
+  const read = (): IdempotencyRecord[] => {
+    if (out) return out
+    begin()
+    for (; next < src.chunks.length; next++) chunk(next)
+    return finish()
+  }
+  read.load = async (): Promise<IdempotencyRecord[]> => {
+    if (out) return out
+    begin()
+    const clock = turnClock()
+    while (next < src.chunks.length) {
+      // `next` moves only past a chunk read whole: one that throws throws again on every read.
+      chunk(next)
+      next++
+      if (clock.due()) await clock.turn()
+    }
+    return finish()
+  }
+  return read
 }

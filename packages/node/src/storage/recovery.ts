@@ -1,5 +1,6 @@
 import { CounterMap, isTallyError } from '@tally/crdt'
 import type { Recovered, RecoveredSlice } from './store.js'
+import { turnClock } from './turn-budget.js'
 
 /**
  * Merges one recovered slice into `map` (`mergeColumns` or `mergePacked`).
@@ -11,8 +12,9 @@ export function mergeSlice(map: CounterMap, slice: RecoveredSlice): boolean {
 
 /**
  * Rebuilds the counters from what the store recovered: the snapshot's
- * `slices` first (merged as read into the empty map: the event loop runs
- * between two slices and no second copy of the state is ever built), then
+ * `slices` first (merged as read into the empty map: the event loop gets a
+ * turn at least every TURN_BUDGET_MS of merging, plus one slice, and no
+ * second copy of the state is ever built), then
  * `state` (the rest of the snapshot with the log folded in), then every
  * logged delta in order (idempotent, so a delta the snapshot already covers
  * is harmless). Deltas the CRDT refuses are skipped and counted rather than
@@ -22,7 +24,15 @@ export function mergeSlice(map: CounterMap, slice: RecoveredSlice): boolean {
 export async function rebuildCounters(rec: Recovered): Promise<{ map: CounterMap; skipped: number }> {
   const map = new CounterMap(rec.identity.replicaId)
   // Merges commute: the order changes only the cost (the bulk goes into an empty map).
-  if (rec.slices) for await (const slice of rec.slices()) mergeSlice(map, slice)
+  // A store reads slices in batches (several per disk read, handed over without a
+  // turn of the event loop in between): give the loop a turn every TURN_BUDGET_MS.
+  if (rec.slices) {
+    const clock = turnClock()
+    for await (const slice of rec.slices()) {
+      mergeSlice(map, slice)
+      if (clock.due()) await clock.turn()
+    }
+  }
   if (rec.state) map.merge(rec.state)
   let skipped = 0
   for (const d of rec.deltas) {

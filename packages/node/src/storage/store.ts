@@ -76,6 +76,13 @@ export interface Recovered {
    * they are not in the heap meanwhile; see recovered-records.ts).
    */
   idempotency: IdempotencyRecord[]
+  /**
+   * Optional: the same records as {@link idempotency}, decoded a few at a
+   * time between event-loop turns (LevelStore: hundreds of thousands from a
+   * snapshot never block the loop for long); `idempotency` returns the same
+   * array afterwards. Rejects as reading `idempotency` throws.
+   */
+  readIdempotency?: () => Promise<IdempotencyRecord[]>
   /** Human-readable notes about recovery (e.g. a torn WAL tail that was cut). */
   warnings: string[]
   /**

@@ -1,6 +1,7 @@
 import { keyOf, type LogEntry } from './log-merge.js'
 import { type ReadOp, readBatch, walSeqOf } from './record-codec.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
+import { turnClock } from './turn-budget.js'
 
 /** What a scan of the log found. */
 export interface ScanResult {
@@ -47,6 +48,7 @@ export type ApplyFrame = (seq: number, frame: Uint8Array) => string | null | und
  * record, means the middle of the log is gone: throws StoreError
  * TALLY_WAL_CORRUPT (policy `refuse`), or cuts from there (policy `truncate`).
  * `applyFrame`, when given, is tried first on each record (see {@link ApplyFrame}).
+ * The event loop gets a turn every TURN_BUDGET_MS of work (turn-budget.ts).
  */
 export async function scanWal(
   chunks: AsyncIterable<LogEntry[]>,
@@ -57,8 +59,13 @@ export async function scanWal(
 ): Promise<ScanResult> {
   const out: ScanResult = { last: covered, ops: 0, batches: 0, cut: [], stale: [], warnings: [] }
   let damage: { key: string; reason: string } | null = null
+  // A chunk may be a whole log segment: give the event loop a turn every TURN_BUDGET_MS.
+  const clock = turnClock()
+  let seen = 0
   for await (const chunk of chunks)
     for (const entry of chunk) {
+      // The clock is read every 256 records, not on each one.
+      if ((++seen & 255) === 0 && clock.due()) await clock.turn()
       const value = entry[1]
       const seq = entry[2] ?? walSeqOf(entry[0] as string)
       const expected = out.last + 1

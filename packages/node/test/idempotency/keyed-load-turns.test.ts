@@ -1,0 +1,86 @@
+// Loading the recovered key records in turns (KeyedWrites.loadInTurns, what
+// the node does at start) leaves the idempotency table and the key ledger
+// exactly as one synchronous load would, and lets the event loop run while
+// it works. Turns are counted, never timed.
+import { CounterMap } from '@tally/crdt'
+import pino from 'pino'
+import { describe, expect, it } from 'vitest'
+import { KeyedWrites } from '../../src/idempotency/keyed-writes.js'
+import { MemoryStore } from '../../src/storage/memory-store.js'
+import type { IdempotencyRecord } from '../../src/storage/store.js'
+import { WriteFence } from '../../src/storage/write-fence.js'
+
+const NOW = Date.now()
+const SELF = 'self.1'
+
+function keyed(maxKeys: number): KeyedWrites {
+  const logger = pino({ level: 'silent' })
+  return new KeyedWrites({
+    map: new CounterMap(SELF),
+    fence: new WriteFence({ store: new MemoryStore(), logger }),
+    logger,
+    ttlMs: 60_000,
+    maxKeys,
+    publish: () => {},
+  })
+}
+
+// Own records, peers' records, a key applied by two replicas, some expired, some older than others.
+function records(n: number): IdempotencyRecord[] {
+  const out: IdempotencyRecord[] = []
+  for (let i = 0; i < n; i++) {
+    const replica = i % 3 === 0 ? 'peer.2' : SELF
+    out.push({
+      key: `k-${i % 7 === 0 ? i - 1 : i}`,
+      name: `c-${i % 100}`,
+      op: 'increment',
+      amount: 1,
+      value: i,
+      at: NOW - 120_000 + Math.floor(i / 10),
+      replica,
+      seq: i + 1,
+      attempt: 1,
+    })
+  }
+  // Records from before keys were replicated: no replica, own.
+  out.push({ key: 'legacy', name: 'c-0', op: 'increment', amount: 1, value: 1, at: NOW - 10 })
+  // One older than records before it: the own records are then not in time order.
+  out.push({ key: 'legacy-old', name: 'c-1', op: 'increment', amount: 1, value: 2, at: NOW - 110_000 })
+  return out
+}
+
+const turns = () => {
+  let n = 0
+  let running = true
+  const tick = () => {
+    n++
+    if (running) setImmediate(tick)
+  }
+  setImmediate(tick)
+  return () => {
+    running = false
+    return n
+  }
+}
+
+describe('KeyedWrites.loadInTurns', () => {
+  it.each([
+    ['under the cap', 1_000_000],
+    ['past the cap (oldest dropped first)', 20_000],
+  ])('gives the same table and ledger as load, %s, over many turns', async (_, maxKeys) => {
+    const recs = records(150_000)
+    const a = keyed(maxKeys)
+    const stop = turns()
+    await a.loadInTurns(recs)
+    expect(stop()).toBeGreaterThan(3)
+    const b = keyed(maxKeys)
+    b.load(recs)
+    expect(a.table.size).toBe(b.table.size)
+    expect(a.table.size).toBeGreaterThan(0)
+    expect(a.ledger.records()).toEqual(b.ledger.records())
+    for (const key of ['k-6', 'k-149999', 'k-140000', 'legacy', 'legacy-old', 'k-3']) {
+      const shape = { name: 'x', op: 'increment' as const, amount: 1 }
+      expect(a.table.check(key, shape)).toEqual(b.table.check(key, shape))
+    }
+  })
+})

@@ -307,12 +307,23 @@ export class TallyNode {
    * TALLY_QUORUM_TIMEOUT with details `confirmed` and `required`) or a
    * TallyError of @tally/crdt (TALLY_NAME_INVALID, TALLY_AMOUNT_INVALID,
    * TALLY_OVERFLOW, TALLY_VALUE_UNSAFE); nothing changes when it rejects
-   * before the write is durable.
+   * before the write is durable. Never throws: every refusal is a rejection.
    */
-  async mutate(req: MutateRequest): Promise<{ name: string; value: number }> {
-    assertName(req.name)
-    if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
-    this.#fence.assertServing()
+  mutate(req: MutateRequest): Promise<{ name: string; value: number }> {
+    try {
+      assertName(req.name)
+      if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
+      this.#fence.assertServing()
+      // The common write (no key, consistency one) takes no async frame: one `then` after the append.
+      if (req.key === undefined && (req.consistency === undefined || req.consistency === 'one'))
+        return this.#applyPlain(req.name, req.op, req.amount)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#mutateKeyed(req)
+  }
+
+  async #mutateKeyed(req: MutateRequest): Promise<{ name: string; value: number }> {
     const shape: OpShape = { name: req.name, op: req.op, amount: req.amount }
     if (req.key === undefined) return this.#apply(req, shape)
     const admission = await this.#keyed.admit(req.key, shape)
@@ -403,17 +414,8 @@ export class TallyNode {
   // The write path: apply to the map, append (durable), then replicate.
   async #apply(req: MutateRequest, shape: OpShape): Promise<{ name: string; value: number }> {
     const map = this.map
-    // A due expiry goes first (and into the log first): this write counts from 0.
     const before = map.seq
-    // A counter collected elsewhere, or below this node's floor: own totals lifted first (counter-gc.ts).
-    if (this.gc.mayRebase(shape.name)) this.gc.beforeWrite(shape.name)
-    const marked = this.lifecycle.marks.has(shape.name)
-    if (marked) this.lifecycle.applyDue(shape.name)
-    const raw =
-      shape.op === 'increment'
-        ? map.increment(shape.name, shape.amount)
-        : map.decrement(shape.name, shape.amount)
-    const value = marked ? this.lifecycle.value(shape.name) : raw
+    const value = this.#applyOp(shape.name, shape.op, shape.amount)
     const seq = map.seq
     const delta: Delta = map.deltaFor(map.replica, before)
     const record: KeyRecord | undefined =
@@ -434,6 +436,31 @@ export class TallyNode {
       }
     }
     return { name: shape.name, value }
+  }
+
+  // #apply for a write without key at consistency one: the answer once durable. Throws what the map's writes throw.
+  #applyPlain(name: string, op: OpShape['op'], amount: number): Promise<{ name: string; value: number }> {
+    const map = this.map
+    const before = map.seq
+    const value = this.#applyOp(name, op, amount)
+    const delta: Delta = map.deltaFor(map.replica, before)
+    return this.#fence.append(before + 1, delta).then(() => {
+      this.#publish(delta)
+      return { name, value }
+    })
+  }
+
+  // Applies one operation to the map (a due expiry, or a lift after a collection, first: they go
+  // into the same delta and log record); the value to answer. Throws what the map's writes throw.
+  #applyOp(name: string, op: OpShape['op'], amount: number): number {
+    const map = this.map
+    // A counter collected elsewhere, or below this node's floor: own totals lifted first (counter-gc.ts).
+    if (this.gc.mayRebase(name)) this.gc.beforeWrite(name)
+    // A due expiry goes first (and into the log first): this write counts from 0.
+    const marked = this.lifecycle.marks.has(name)
+    if (marked) this.lifecycle.applyDue(name)
+    const raw = op === 'increment' ? map.increment(name, amount) : map.decrement(name, amount)
+    return marked ? this.lifecycle.value(name) : raw
   }
 
   // How every durable local write ends: eager push, then the snapshot trigger.

@@ -314,23 +314,31 @@ export class TallyNode {
       assertName(req.name)
       if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
       this.#fence.assertServing()
-      // The common write (no key, consistency one) takes no async frame: one `then` after the append.
-      if (req.key === undefined && (req.consistency === undefined || req.consistency === 'one'))
-        return this.#applyPlain(req.name, req.op, req.amount)
+      // The common writes (consistency one) take no async frame: one `then` after the append.
+      const one = req.consistency === undefined || req.consistency === 'one'
+      if (req.key !== undefined) return this.#mutateKeyed(req.key, req, one)
+      if (one) return this.#applyOne(req.name, req.op, req.amount)
+      return this.#apply(req, { name: req.name, op: req.op, amount: req.amount })
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#mutateKeyed(req)
   }
 
-  async #mutateKeyed(req: MutateRequest): Promise<{ name: string; value: number }> {
+  // A keyed write: answered as decided by the key's records, or applied and in flight under its
+  // key until it settles. Throws TALLY_IDEMPOTENCY_MISMATCH and what value() and the map's writes throw.
+  #mutateKeyed(key: string, req: MutateRequest, one: boolean): Promise<{ name: string; value: number }> {
     const shape: OpShape = { name: req.name, op: req.op, amount: req.amount }
-    if (req.key === undefined) return this.#apply(req, shape)
-    const admission = await this.#keyed.admit(req.key, shape)
-    if (admission.kind === 'repeat') return admission.answer
-    if (admission.kind === 'applied-elsewhere') return { name: shape.name, value: this.value(shape.name) }
-    const work = this.#apply(req, shape)
-    admission.track(work)
+    const d = this.#keyed.decide(key, shape)
+    if (d.kind === 'repeat') return Promise.resolve(d.answer)
+    if (d.kind === 'applied-elsewhere')
+      return Promise.resolve({ name: shape.name, value: this.value(shape.name) })
+    // The same request is in flight: decide again once it settled (with the node's checks again).
+    if (d.kind === 'wait') return d.wait.then(() => this.mutate(req))
+    const work = one
+      ? this.#applyOne(shape.name, shape.op, shape.amount, key, req.attempt ?? 1)
+      : this.#apply(req, shape)
+    // In flight from now on, in the same synchronous run as the decision: a duplicate waits for it.
+    this.#keyed.track(key, shape, work)
     return work
   }
 
@@ -438,14 +446,27 @@ export class TallyNode {
     return { name: shape.name, value }
   }
 
-  // #apply for a write without key at consistency one: the answer once durable. Throws what the map's writes throw.
-  #applyPlain(name: string, op: OpShape['op'], amount: number): Promise<{ name: string; value: number }> {
+  // #apply for a write at consistency one (with its key record when keyed): the answer once
+  // durable. Throws what the map's writes throw.
+  #applyOne(
+    name: string,
+    op: OpShape['op'],
+    amount: number,
+    key?: string,
+    attempt = 1,
+  ): Promise<{ name: string; value: number }> {
     const map = this.map
     const before = map.seq
     const value = this.#applyOp(name, op, amount)
     const delta: Delta = map.deltaFor(map.replica, before)
-    return this.#fence.append(before + 1, delta).then(() => {
-      this.#publish(delta)
+    const record: KeyRecord | undefined =
+      key === undefined
+        ? undefined
+        : this.#keyed.recordFor(key, { name, op, amount }, value, map.seq, attempt)
+    return this.#fence.append(before + 1, delta, record).then(() => {
+      // Durable: now it may meet another application of its key.
+      if (record) this.#keyed.settle(record)
+      this.#publish(delta, record)
       return { name, value }
     })
   }

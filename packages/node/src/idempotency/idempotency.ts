@@ -65,14 +65,13 @@ export class IdempotencyTable {
 
   /** Marks `key` in flight until `work` settles. The caller must have got `new` from check(). */
   track(key: string, shape: OpShape, work: Promise<unknown>): void {
-    const wait = work.then(
-      () => {},
-      () => {},
-    )
-    this.#inflight.set(key, { shape, wait })
-    void wait.then(() => {
-      if (this.#inflight.get(key)?.wait === wait) this.#inflight.delete(key)
-    })
+    // One promise per tracked write: the callback that ends its tracking is what waiters wait for.
+    // (`clear` runs after `entry` exists: a promise callback never runs synchronously.)
+    const clear = (): void => {
+      if (this.#inflight.get(key) === entry) this.#inflight.delete(key)
+    }
+    const entry = { shape, wait: work.then(clear, clear) }
+    this.#inflight.set(key, entry)
   }
 
   /** Stores the acknowledged outcome of a request. */

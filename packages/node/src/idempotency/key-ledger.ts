@@ -97,6 +97,11 @@ export class KeyLedger {
     return 'new'
   }
 
+  /** How many applications of `key` are held, expired ones not yet dropped included (0 when none). O(1). */
+  held(key: string): number {
+    return this.#byKey.get(key)?.length ?? 0
+  }
+
   /** The first live application of `key` learnt, as `applications(key)[0]` without the arrays. */
   firstApplication(key: string): KeyRecord | undefined {
     const list = this.#byKey.get(key)

@@ -194,6 +194,8 @@ export class KeyedWrites implements KeyHooks {
 
   // Applies the reconcile rule to one key: compensates this node's losing applications.
   #check(key: string): void {
+    // One application (the common case: every new key) is never a duplicate: no arrays to build.
+    if (this.ledger.held(key) < 2) return
     const apps = this.ledger.applications(key)
     const v = reconcile(apps, this.#o.map.replica)
     if (v.kind === 'mismatch') {

@@ -52,9 +52,11 @@ export class IdempotencyTable {
 
   /** What to do with a request carrying `key`. Pure lookup apart from dropping expired records. */
   check(key: string, shape: OpShape): IdemCheck {
-    this.#expire()
     const r = this.#done.get(key)
-    if (r) return sameOp(r, shape) ? { kind: 'done', record: r } : { kind: 'mismatch', first: r }
+    // An expired record is dropped (with every older one) and the key is new again; a live one
+    // answers without walking the table (this runs once per keyed request).
+    if (r && r.at <= this.#now() - this.#ttl) this.#expire()
+    else if (r) return sameOp(r, shape) ? { kind: 'done', record: r } : { kind: 'mismatch', first: r }
     const f = this.#inflight.get(key)
     if (f)
       return sameOp(f.shape, shape)

@@ -139,7 +139,9 @@ export class KeyedWrites implements KeyHooks {
 
   /** The key record of own operation `seq` that applied `shape` with `key`, answering `value`. Pure. */
   recordFor(key: string, shape: OpShape, value: number, seq: number, attempt: number): KeyRecord {
-    return { key, ...shape, value, at: Date.now(), replica: this.#o.map.replica, seq, attempt }
+    // Fields written out (no spread: this runs once per keyed write).
+    const { name, op, amount } = shape
+    return { key, name, op, amount, value, at: Date.now(), replica: this.#o.map.replica, seq, attempt }
   }
 
   /**

@@ -13,7 +13,8 @@
 // another operation, a record from before keys were replicated has no
 // replica): anything else keeps the older rows, which recovery still reads.
 // A data dir written before this row existed has none; a build before this
-// one cannot read a log that has one (it refuses the batch as an unknown row).
+// one reads a batch holding one as damage ("malformed operation row") until a
+// snapshot covers it: see the node README, "Log rows", on downgrades.
 
 import type { IdempotencyRecord } from './store.js'
 

@@ -18,7 +18,8 @@
 // rounds (less sensitive to load that drifts between rounds on a shared machine).
 //
 // BENCH_COMPARE_NODE_SERVER=<server.js>: also a cluster of another build (e.g. the
-// commit before a change), its unkeyed and keyed rounds interleaved with the others.
+// commit before a change), its unkeyed and keyed rounds interleaved with the others;
+// `perRound.cpuVsCompared` is this build's CPU per request ÷ that build's, per round.
 //
 // BENCH_HOUSE=1: also the same route on the node's own fastify base
 // (house-server.mjs: kit's createFastify, the node's schemas, timeouts, logger
@@ -197,6 +198,11 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
           ? {
               comparedKeyedVsUnkeyed: paired('cmpKeyed', 'cmpUnkeyed', (k, u) => k.rps / u.rps),
               comparedUnkeyedVsBare: paired('cmpUnkeyed', 'bare', (u, b) => u.rps / b.rps),
+              // This build's CPU per request ÷ the compared build's (< 1: this build spends less).
+              cpuVsCompared: {
+                unkeyed: paired('unkeyed', 'cmpUnkeyed', (a, b) => a.us[0] / Math.max(1, b.us[0])),
+                keyed: paired('keyed', 'cmpKeyed', (a, b) => a.us[0] / Math.max(1, b.us[0])),
+              },
             }
           : {}),
       },

@@ -314,19 +314,38 @@ export class TallyNode {
    * TALLY_QUORUM_TIMEOUT with details `confirmed` and `required`) or a
    * TallyError of @tally/crdt (TALLY_NAME_INVALID, TALLY_AMOUNT_INVALID,
    * TALLY_OVERFLOW, TALLY_VALUE_UNSAFE); nothing changes when it rejects
-   * before the write is durable.
+   * before the write is durable. Never throws: every refusal is a rejection.
    */
-  async mutate(req: MutateRequest): Promise<{ name: string; value: number }> {
-    assertName(req.name)
-    if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
-    this.#fence.assertServing()
+  mutate(req: MutateRequest): Promise<{ name: string; value: number }> {
+    try {
+      assertName(req.name)
+      if (this.#stopping) throw new NodeError(NodeErrorCodes.SHUTTING_DOWN, 'node is shutting down')
+      this.#fence.assertServing()
+      // The common writes (consistency one) take no async frame: one `then` after the append.
+      const one = req.consistency === undefined || req.consistency === 'one'
+      if (req.key !== undefined) return this.#mutateKeyed(req.key, req, one)
+      if (one) return this.#applyOne(req.name, req.op, req.amount)
+      return this.#apply(req, { name: req.name, op: req.op, amount: req.amount })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  // A keyed write: answered as decided by the key's records, or applied and in flight under its
+  // key until it settles. Throws TALLY_IDEMPOTENCY_MISMATCH and what value() and the map's writes throw.
+  #mutateKeyed(key: string, req: MutateRequest, one: boolean): Promise<{ name: string; value: number }> {
     const shape: OpShape = { name: req.name, op: req.op, amount: req.amount }
-    if (req.key === undefined) return this.#apply(req, shape)
-    const admission = await this.#keyed.admit(req.key, shape)
-    if (admission.kind === 'repeat') return admission.answer
-    if (admission.kind === 'applied-elsewhere') return { name: shape.name, value: this.value(shape.name) }
-    const work = this.#apply(req, shape)
-    admission.track(work)
+    const d = this.#keyed.decide(key, shape)
+    if (d.kind === 'repeat') return Promise.resolve(d.answer)
+    if (d.kind === 'applied-elsewhere')
+      return Promise.resolve({ name: shape.name, value: this.value(shape.name) })
+    // The same request is in flight: decide again once it settled (with the node's checks again).
+    if (d.kind === 'wait') return d.wait.then(() => this.mutate(req))
+    const work = one
+      ? this.#applyOne(shape.name, shape.op, shape.amount, key, req.attempt ?? 1)
+      : this.#apply(req, shape)
+    // In flight from now on, in the same synchronous run as the decision: a duplicate waits for it.
+    this.#keyed.track(key, shape, work)
     return work
   }
 
@@ -410,17 +429,8 @@ export class TallyNode {
   // The write path: apply to the map, append (durable), then replicate.
   async #apply(req: MutateRequest, shape: OpShape): Promise<{ name: string; value: number }> {
     const map = this.map
-    // A due expiry goes first (and into the log first): this write counts from 0.
     const before = map.seq
-    // A counter collected elsewhere, or below this node's floor: own totals lifted first (counter-gc.ts).
-    if (this.gc.mayRebase(shape.name)) this.gc.beforeWrite(shape.name)
-    const marked = this.lifecycle.marks.has(shape.name)
-    if (marked) this.lifecycle.applyDue(shape.name)
-    const raw =
-      shape.op === 'increment'
-        ? map.increment(shape.name, shape.amount)
-        : map.decrement(shape.name, shape.amount)
-    const value = marked ? this.lifecycle.value(shape.name) : raw
+    const value = this.#applyOp(shape.name, shape.op, shape.amount)
     const seq = map.seq
     const delta: Delta = map.deltaFor(map.replica, before)
     const record: KeyRecord | undefined =
@@ -441,6 +451,44 @@ export class TallyNode {
       }
     }
     return { name: shape.name, value }
+  }
+
+  // #apply for a write at consistency one (with its key record when keyed): the answer once
+  // durable. Throws what the map's writes throw.
+  #applyOne(
+    name: string,
+    op: OpShape['op'],
+    amount: number,
+    key?: string,
+    attempt = 1,
+  ): Promise<{ name: string; value: number }> {
+    const map = this.map
+    const before = map.seq
+    const value = this.#applyOp(name, op, amount)
+    const delta: Delta = map.deltaFor(map.replica, before)
+    const record: KeyRecord | undefined =
+      key === undefined
+        ? undefined
+        : this.#keyed.recordFor(key, { name, op, amount }, value, map.seq, attempt)
+    return this.#fence.append(before + 1, delta, record).then(() => {
+      // Durable: now it may meet another application of its key.
+      if (record) this.#keyed.settle(record)
+      this.#publish(delta, record)
+      return { name, value }
+    })
+  }
+
+  // Applies one operation to the map (a due expiry, or a lift after a collection, first: they go
+  // into the same delta and log record); the value to answer. Throws what the map's writes throw.
+  #applyOp(name: string, op: OpShape['op'], amount: number): number {
+    const map = this.map
+    // A counter collected elsewhere, or below this node's floor: own totals lifted first (counter-gc.ts).
+    if (this.gc.mayRebase(name)) this.gc.beforeWrite(name)
+    // A due expiry goes first (and into the log first): this write counts from 0.
+    const marked = this.lifecycle.marks.has(name)
+    if (marked) this.lifecycle.applyDue(name)
+    const raw = op === 'increment' ? map.increment(name, amount) : map.decrement(name, amount)
+    return marked ? this.lifecycle.value(name) : raw
   }
 
   // How every durable local write ends: eager push, then the snapshot trigger.

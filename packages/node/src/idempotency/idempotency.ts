@@ -61,9 +61,11 @@ export class IdempotencyTable {
 
   /** What to do with a request carrying `key`. Pure lookup apart from dropping expired records. */
   check(key: string, shape: OpShape): IdemCheck {
-    this.#expire()
     const r = this.#done.get(key)
-    if (r) return sameOp(r, shape) ? { kind: 'done', record: r } : { kind: 'mismatch', first: r }
+    // An expired record is dropped (with every older one) and the key is new again; a live one
+    // answers without walking the table (this runs once per keyed request).
+    if (r && r.at <= this.#now() - this.#ttl) this.#expire()
+    else if (r) return sameOp(r, shape) ? { kind: 'done', record: r } : { kind: 'mismatch', first: r }
     const f = this.#inflight.get(key)
     if (f)
       return sameOp(f.shape, shape)
@@ -74,14 +76,13 @@ export class IdempotencyTable {
 
   /** Marks `key` in flight until `work` settles. The caller must have got `new` from check(). */
   track(key: string, shape: OpShape, work: Promise<unknown>): void {
-    const wait = work.then(
-      () => {},
-      () => {},
-    )
-    this.#inflight.set(key, { shape, wait })
-    void wait.then(() => {
-      if (this.#inflight.get(key)?.wait === wait) this.#inflight.delete(key)
-    })
+    // One promise per tracked write: the callback that ends its tracking is what waiters wait for.
+    // (`clear` runs after `entry` exists: a promise callback never runs synchronously.)
+    const clear = (): void => {
+      if (this.#inflight.get(key) === entry) this.#inflight.delete(key)
+    }
+    const entry = { shape, wait: work.then(clear, clear) }
+    this.#inflight.set(key, entry)
   }
 
   /** Stores the acknowledged outcome of a request. */

@@ -97,6 +97,20 @@ export class KeyLedger {
     return 'new'
   }
 
+  /** How many applications of `key` are held, expired ones not yet dropped included (0 when none). O(1). */
+  held(key: string): number {
+    return this.#byKey.get(key)?.length ?? 0
+  }
+
+  /** The first live application of `key` learnt, as `applications(key)[0]` without the arrays. */
+  firstApplication(key: string): KeyRecord | undefined {
+    const list = this.#byKey.get(key)
+    if (!list) return undefined
+    const cutoff = this.#cutoff()
+    for (const s of list) if (s.rec.at > cutoff) return s.rec
+    return undefined
+  }
+
   /** Live applications of `key` (usually 0 or 1), in the order learnt. */
   applications(key: string): KeyRecord[] {
     const list = this.#byKey.get(key)

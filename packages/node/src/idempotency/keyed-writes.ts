@@ -40,17 +40,22 @@ export interface KeyStats {
   mismatches: number
 }
 
-/** What {@link KeyedWrites.admit} decides about a keyed request. */
-export type Admission =
+/** What {@link KeyedWrites.decide} decides about a keyed request. */
+export type Decision =
   /** A repeat of a request this node answered: answer the same, apply nothing. */
   | { kind: 'repeat'; answer: { name: string; value: number } }
   /** Another replica applied the key for this request: answer the current value, apply nothing. */
   | { kind: 'applied-elsewhere' }
+  /** The same request with this key is in flight here: decide again once `wait` resolves (it never rejects). */
+  | { kind: 'wait'; wait: Promise<void> }
   /**
-   * New: apply it. The key already counts as in flight; the caller must hand
-   * the write's promise to `track` (duplicates wait for it to settle).
+   * New: apply it, and hand the write's promise to {@link KeyedWrites.track}
+   * in the same synchronous run (a duplicate decided after that waits for it).
    */
-  | { kind: 'apply'; track: (work: Promise<unknown>) => void }
+  | { kind: 'apply' }
+
+const APPLY: Decision = { kind: 'apply' }
+const APPLIED_ELSEWHERE: Decision = { kind: 'applied-elsewhere' }
 
 /** Options of {@link KeyedWrites}. Durations in ms. */
 export interface KeyedWritesOptions {
@@ -150,37 +155,34 @@ export class KeyedWrites implements KeyHooks {
   }
 
   /**
-   * Decides what to do with a request carrying `key`; waits while the same
-   * request with that key is in flight. Rejects with TALLY_IDEMPOTENCY_MISMATCH
+   * Decides what to do with a request carrying `key`, synchronously (no
+   * promise unless a duplicate is in flight). Throws TALLY_IDEMPOTENCY_MISMATCH
    * when the key was first used (here or by another replica) for another request.
    */
-  async admit(key: string, shape: OpShape): Promise<Admission> {
-    for (;;) {
-      const c = this.table.check(key, shape)
-      if (c.kind === 'done') return { kind: 'repeat', answer: { name: c.record.name, value: c.record.value } }
-      if (c.kind === 'mismatch') throw mismatch(c.first)
-      if (c.kind === 'new') break
-      await c.wait
-    }
-    const elsewhere = this.ledger.applications(key)[0]
+  decide(key: string, shape: OpShape): Decision {
+    const c = this.table.check(key, shape)
+    if (c.kind === 'done') return { kind: 'repeat', answer: { name: c.record.name, value: c.record.value } }
+    if (c.kind === 'mismatch') throw mismatch(c.first)
+    if (c.kind === 'inflight') return { kind: 'wait', wait: c.wait }
+    const elsewhere = this.ledger.firstApplication(key)
     if (elsewhere) {
       if (!sameOp(elsewhere, shape)) throw mismatch(elsewhere)
       this.stats.answeredFromPeers++
-      return { kind: 'applied-elsewhere' }
+      return APPLIED_ELSEWHERE
     }
-    // In flight from now on, not from when the caller gets to `track` (an await later): a
-    // duplicate admitted in between must wait for this write, not apply it again.
-    let track: (work: Promise<unknown>) => void = () => {}
-    const inflight = new Promise<unknown>((resolve) => {
-      track = resolve
-    })
-    this.table.track(key, shape, inflight)
-    return { kind: 'apply', track }
+    return APPLY
+  }
+
+  /** Counts the write `work` of a request {@link decide} answered `apply` as in flight under `key` until it settles. */
+  track(key: string, shape: OpShape, work: Promise<unknown>): void {
+    this.table.track(key, shape, work)
   }
 
   /** The key record of own operation `seq` that applied `shape` with `key`, answering `value`. Pure. */
   recordFor(key: string, shape: OpShape, value: number, seq: number, attempt: number): KeyRecord {
-    return { key, ...shape, value, at: Date.now(), replica: this.#o.map.replica, seq, attempt }
+    // Fields written out (no spread: this runs once per keyed write).
+    const { name, op, amount } = shape
+    return { key, name, op, amount, value, at: Date.now(), replica: this.#o.map.replica, seq, attempt }
   }
 
   /**
@@ -235,6 +237,8 @@ export class KeyedWrites implements KeyHooks {
 
   // Applies the reconcile rule to one key: compensates this node's losing applications.
   #check(key: string): void {
+    // One application (the common case: every new key) is never a duplicate: no arrays to build.
+    if (this.ledger.held(key) < 2) return
     const apps = this.ledger.applications(key)
     const v = reconcile(apps, this.#o.map.replica)
     if (v.kind === 'mismatch') {

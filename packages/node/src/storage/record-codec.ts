@@ -2,6 +2,7 @@ import type { CounterMapState, Delta } from '@tally/crdt'
 import { Packr } from 'msgpackr'
 import { encodeMarksRecord, type MarksRecord, readMarksRecord } from '../resets/marks-record.js'
 import { crc32 } from './crc32.js'
+import { KEY_ROW, keyRow, readKeyRow } from './key-row-codec.js'
 import type { IdempotencyRecord } from './store.js'
 
 // On-disk layout of the LevelDB write-ahead log. Every value is a frame:
@@ -142,14 +143,15 @@ function isObj(x: unknown): x is Record<string, unknown> {
  * `[1, delta, records?]` remote, and the common single-op local delta (one entry of
  * replica r at seq s, range (s-1, s]) compactly as `[2, name, r, p, n, s, idem?]`:
  * half the bytes and far less to decode at recovery. Reset marks, TTLs and
- * their keyed answers: `[3, record, local 0|1]` (resets/marks-record.ts).
+ * their keyed answers: `[3, record, local 0|1]` (resets/marks-record.ts). A
+ * one-op local write with its own key record: `[4, …]` (key-row-codec.ts).
  */
 export function encodeBatch(seq: number, ops: readonly LogOp[]): Uint8Array {
   const rows = ops.map((op) => {
     if (op.kind === 'marks') return [3, encodeMarksRecord(op.marks), op.local ? 1 : 0]
     if (op.kind === 'remote') return op.records?.length ? [1, op.delta, op.records] : [1, op.delta]
     const one = singleOp(op.delta)
-    if (one) return op.idem ? [2, ...one, op.idem] : [2, ...one]
+    if (one) return op.idem ? (keyRow(one, op.idem) ?? [2, ...one, op.idem]) : [2, ...one]
     return op.idem ? [0, op.delta, op.idem] : [0, op.delta]
   })
   return encodeFrame({ s: seq, o: rows })
@@ -207,6 +209,12 @@ export function readBatch(
       const one: OneOp = { kind: 'one', name: row[1], r: row[2], p: row[3], n: row[4], s }
       if (idem) one.idem = idem
       ops.push(one)
+      continue
+    }
+    if (row[0] === KEY_ROW) {
+      const keyed = readKeyRow(row)
+      if (!keyed) return { reason: 'malformed keyed-write row' }
+      ops.push(keyed)
       continue
     }
     if (row[0] === 3) {

@@ -47,6 +47,20 @@ describe('IdempotencyTable', () => {
     expect(t.records().map((r) => r.key)).toEqual(['c'])
   })
 
+  it('a key whose record outlived its TTL is new again, also when younger records were remembered before it', () => {
+    let now = 0
+    const t = new IdempotencyTable({ ttlMs: 1000, maxKeys: 10, now: () => now })
+    const shape = { name: 'c', op: 'increment' as const, amount: 1 }
+    // Acknowledged out of order: `late` applied at 5 but made durable after `early` (at 10).
+    t.remember(rec('early', 10))
+    t.remember(rec('late', 5))
+    now = 1008
+    expect(t.check('late', shape).kind).toBe('new')
+    expect(t.check('early', shape).kind).toBe('done')
+    now = 1010
+    expect(t.check('early', shape).kind).toBe('new')
+  })
+
   it('key rule: 1-128 printable ASCII', () => {
     expect(IDEMPOTENCY_KEY.test('abc-123_:/=')).toBe(true)
     expect(IDEMPOTENCY_KEY.test('x'.repeat(128))).toBe(true)

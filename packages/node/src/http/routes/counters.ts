@@ -28,29 +28,40 @@ export async function counterRoutes(
 ): Promise<void> {
   const { node, load, writes } = opts
 
+  // A write waits for its fsync (and quorum acks): it counts as in flight meanwhile. Not an
+  // async handler: one `then` (which ends the count) per write, and fastify's own.
+  const settled = <T>(value: T): T => {
+    load.end()
+    return value
+  }
+  const failed = (err: unknown): never => {
+    load.end()
+    throw err
+  }
   const mutate =
     (op: 'increment' | 'decrement') =>
-    async (req: {
+    (req: {
       params: MutateRoute['Params']
       query: MutateRoute['Querystring']
       body: MutateRoute['Body']
       headers: Record<string, string | string[] | undefined>
       raw: { rawHeaders: string[] }
-    }) => {
-      // A write waits for its fsync (and quorum acks): it counts as in flight meanwhile.
+    }): Promise<{ name: string; value: number }> => {
+      // Header checks throw before the count starts (fastify answers a handler's throw as its rejection).
+      const key = readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders)
+      const attempt = readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders)
       load.begin()
-      try {
-        return await node.mutate({
+      // mutate never throws: every refusal is a rejection, which ends the count too.
+      return node
+        .mutate({
           name: req.params.name ?? 'default',
           op,
           amount: req.body?.amount ?? 1,
-          key: readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders),
-          attempt: readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders),
+          key,
+          attempt,
           consistency: req.query.consistency ?? 'one',
         })
-      } finally {
-        load.end()
-      }
+        .then(settled, failed)
     }
   // Every answered write, bad input included, is counted and timed once it is sent.
   const counted = (op: 'increment' | 'decrement') =>

@@ -15,7 +15,29 @@ import Fastify, {
 import { clientErrorHandler, missingHost } from './client-errors.js'
 import { type ErrorExtra, HttpError, httpError, MESSAGES } from './http-errors.js'
 import { findDuplicateKey } from './json-keys.js'
-import { lazyCompilers } from './lazy-compilers.js'
+import { type LazyCompilers, lazyCompilers, type RouteSchema } from './lazy-compilers.js'
+
+/**
+ * How long after listening the schemas start compiling when no request
+ * comes first, ms. A request (a readiness probe, typically) starts them at
+ * once, after it is answered: a probe asked right at the `listening` line is
+ * answered before ajv loads, not behind it.
+ */
+export const COMPILE_AFTER_LISTEN_MS = 100
+
+/** Each app's compilers, for {@link routeSchemas}. */
+const compilersOf = new WeakMap<FastifyInstance, LazyCompilers>()
+
+/**
+ * Every schema the routes of `app` (built by {@link createFastify}) handed to
+ * its compilers, once the app is ready (empty before, and for another app).
+ * ajv does not check schemas against the JSON-schema meta-schema
+ * (`validateSchema: false`: compiling the meta-schema was the largest step
+ * of a start), so a test checks these instead. Never throws.
+ */
+export function routeSchemas(app: FastifyInstance): readonly RouteSchema[] {
+  return compilersOf.get(app)?.schemas ?? []
+}
 
 /**
  * Socket timeouts of every server, ms; each can be overridden through
@@ -64,6 +86,8 @@ export interface FastifyBaseOptions {
   readonly maxParamLength?: number
   /** How errors become answers. */
   readonly errors: ErrorMapping
+  /** When the schemas start compiling if no request comes first, ms after listening; default {@link COMPILE_AFTER_LISTEN_MS}. */
+  readonly compileAfterListenMs?: number
   /**
    * More fastify options (timeouts over {@link DEFAULT_SERVER_TIMEOUTS},
    * forceCloseConnections, …); cannot override the ones above nor the
@@ -85,9 +109,11 @@ export interface FastifyBaseOptions {
  * A fastify instance with the house base: request logging off (and no
  * child logger per request: `req.log` is the server's logger), the router's
  * `maxParamLength`, ajv without coercion or removal (loaded and compiling
- * the routes' schemas once listening, one per event-loop turn, or on a
- * route's first request if sooner: see lazy-compilers.ts), prototype poisoning
- * refused, one `application/json` parser (an empty body is no body, bad JSON
+ * the routes' schemas from the first request or
+ * {@link COMPILE_AFTER_LISTEN_MS} after listening, one per event-loop turn,
+ * or on a route's first request that needs one: see lazy-compilers.ts), prototype poisoning
+ * refused, routes' schemas not checked against the meta-schema (tests do
+ * that: {@link routeSchemas}), one `application/json` parser (an empty body is no body, bad JSON
  * is 400 `TALLY_BAD_REQUEST` `body is not valid JSON`, a key repeated in one
  * object is 400 `TALLY_BAD_REQUEST` `duplicate key "k" in the JSON body`, any
  * other content type is 415), {@link DEFAULT_SERVER_TIMEOUTS}, the error,
@@ -103,7 +129,10 @@ export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
   const log = (): FastifyBaseLogger => app.log
   const schemas = lazyCompilers()
   const app = Fastify({
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // No meta-schema check when compiling (routeSchemas: the test suite checks every route's schema).
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, validateSchema: false },
+    },
     // ajv and fast-json-stringify load and compile once listening (or on first use), not before.
     schemaController: {
       compilersFactory: { buildValidator: schemas.buildValidator, buildSerializer: schemas.buildSerializer },
@@ -129,16 +158,32 @@ export function createFastify(opts: FastifyBaseOptions): FastifyInstance {
     ),
   }) as unknown as FastifyInstance
 
+  compilersOf.set(app, schemas)
   // The schemas compile once the server listens, one per event-loop turn, so
   // the rest of the start and the first requests wait for one at most (a
-  // request before its schema's turn compiles that one itself).
-  app.addHook('onListen', (done) => {
+  // request before its schema's turn compiles that one itself); they start
+  // with the first request (which is answered first: they wait a turn) or
+  // compileAfterListenMs after listening.
+  let compiling = false
+  let compileTimer: NodeJS.Timeout | undefined
+  const startCompiles = (): void => {
+    if (compiling) return
+    compiling = true
+    clearTimeout(compileTimer)
     void schemas.compileInTurns()
+  }
+  app.addHook('onListen', (done) => {
+    compileTimer = setTimeout(startCompiles, opts.compileAfterListenMs ?? COMPILE_AFTER_LISTEN_MS).unref()
+    done()
+  })
+  app.addHook('onClose', (_app, done) => {
+    clearTimeout(compileTimer)
     done()
   })
 
   // A callback hook, not an async one: no promise per request on the hot path.
   app.addHook('onRequest', (req, reply, done) => {
+    if (!compiling) startCompiles()
     const refused = missingHost(req.raw.httpVersion, req.headers.host)
     if (refused !== undefined) reply.header('connection', 'close')
     done(refused)

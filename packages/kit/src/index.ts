@@ -37,11 +37,13 @@ export {
   shouldWarn,
 } from './dns/dns-watcher.js'
 export {
+  COMPILE_AFTER_LISTEN_MS,
   createFastify,
   DEFAULT_SERVER_TIMEOUTS,
   type ErrorMapping,
   errorHandler,
   type FastifyBaseOptions,
+  routeSchemas,
   sendHttpError,
   toHttpError,
 } from './fastify-base.js'
@@ -56,6 +58,7 @@ export {
   type SharedErrorCode,
 } from './http-errors.js'
 export { findDuplicateKey } from './json-keys.js'
+export type { RouteSchema } from './lazy-compilers.js'
 export {
   checkLimitHit,
   LIMIT_ERROR_CODES,

@@ -5,10 +5,12 @@
 // server's start (ajv's own meta-schema alone is ~50 ms on the development
 // machine), before it listens. These compilers are fastify's defaults (with
 // the options fastify passes), loaded and run later: every schema is
-// compiled by `compileInTurns()` (createFastify starts it once the server
-// listens: one step per event-loop turn, so a request or the rest of the
-// start never waits behind all of them) or `compileAll()`, or by the first
-// request that needs it if that comes first.
+// compiled by `compileInTurns()` (createFastify starts it after the server
+// listens, with its first request or shortly after: one step per
+// event-loop turn, so a request or the rest of the start never waits behind
+// all of them) or `compileAll()`, or by the first request that needs it if
+// that comes first. Every schema handed over is kept in `schemas` for the
+// test that checks them against the meta-schema (ajv no longer does).
 
 import { createRequire } from 'node:module'
 import type { FastifyServerOptions } from 'fastify'
@@ -37,6 +39,15 @@ function defaultSerializers(): SerializerFactory {
 /** Waits one event-loop turn (a macrotask: I/O callbacks due meanwhile run first). */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+/** One schema a route handed to the compilers: which route, which part, the schema as written. */
+export interface RouteSchema {
+  readonly method: string
+  readonly url: string
+  /** `body`, `querystring`, `params`, `headers`, or `response <status>` (`response 200`, `response 2xx`). */
+  readonly part: string
+  readonly schema: unknown
+}
+
 /** The compilers of one fastify instance, and what is left to compile. */
 export interface LazyCompilers {
   /**
@@ -52,6 +63,13 @@ export interface LazyCompilers {
   readonly buildSerializer: SerializerFactory
   /** Schemas handed over and not compiled yet. */
   readonly pending: number
+  /**
+   * Every schema handed over so far (compiled or not), in the order fastify
+   * handed them (when the app becomes ready): what a test checks against
+   * the JSON-schema meta-schema, which ajv no longer does (see
+   * `validateSchema` in fastify-base.ts).
+   */
+  readonly schemas: readonly RouteSchema[]
   /**
    * Compiles every pending schema now (loading ajv / fast-json-stringify if
    * needed) and returns how many; blocks for the compile time (tens of ms
@@ -81,9 +99,16 @@ function compileOne(ready: () => unknown): void {
 /** Fresh {@link LazyCompilers} for one fastify instance. Never throws. */
 export function lazyCompilers(): LazyCompilers {
   const pending = new Set<() => void>()
+  const schemas: RouteSchema[] = []
   const buildValidator: ValidatorFactory = (externalSchemas, options) => {
     let compile: ReturnType<ValidatorFactory> | undefined
     return ((route: Parameters<ReturnType<ValidatorFactory>>[0]) => {
+      schemas.push({
+        method: route.method ?? '',
+        url: route.url ?? '',
+        part: route.httpPart ?? 'schema',
+        schema: route.schema,
+      })
       let fn: Validate | undefined
       const ready = (): Validate => {
         compile ??= defaultValidators()(externalSchemas, options)
@@ -105,6 +130,12 @@ export function lazyCompilers(): LazyCompilers {
   const buildSerializer: SerializerFactory = (externalSchemas, options) => {
     let compile: ReturnType<SerializerFactory> | undefined
     return ((route: Parameters<ReturnType<SerializerFactory>>[0]) => {
+      schemas.push({
+        method: route.method,
+        url: route.url,
+        part: `response ${route.httpStatus ?? ''}`,
+        schema: route.schema,
+      })
       let fn: ((data: unknown) => string) | undefined
       const ready = (): ((data: unknown) => string) => {
         compile ??= defaultSerializers()(externalSchemas, options)
@@ -122,6 +153,7 @@ export function lazyCompilers(): LazyCompilers {
     get pending() {
       return pending.size
     },
+    schemas,
     compileAll() {
       let n = 0
       for (const ready of [...pending]) {

@@ -2,9 +2,10 @@
 // → the first 200 from /health, for each build side by side with
 // redis-server's start (spawn → PONG) measured in the same run, interleaved
 // (one start of each per round), medians over the rounds. Also the CPU time
-// the node used until it logged `listening` (user + system, from /proc: less
-// sensitive to a loaded machine than wall time) and its idle RSS once
-// started (VmRSS after SETTLE_MS with no traffic).
+// the node used until it logged `listening`, until its first /health was
+// answered and after SETTLE_MS idle (schemas compiled by then: user +
+// system, from /proc: less sensitive to a loaded machine than wall time) and
+// its idle RSS once started (VmRSS after SETTLE_MS with no traffic).
 //
 // Usage (after npm run build), from packages/node:
 //   node bench/empty-start.mjs
@@ -80,10 +81,12 @@ async function startOnce(server, dir, i) {
     1,
   )
   const healthMs = performance.now() - t0
+  const cpuHealth = cpuMs(node.child.pid)
   await new Promise((r) => setTimeout(r, SETTLE_MS))
   const rss = rssMB(node.child.pid)
+  const cpuSettled = cpuMs(node.child.pid)
   await stop([node])
-  return { listenMs, healthMs, cpuMs: cpu, rssMB: rss }
+  return { listenMs, healthMs, cpuMs: cpu, cpuHealthMs: cpuHealth, cpuSettledMs: cpuSettled, rssMB: rss }
 }
 
 /** Starts redis-server on a unix socket in `dir`; resolves with its time to PONG, then stops it. */
@@ -135,6 +138,8 @@ for (const b of builds) {
     toListeningMs: ms(median(rs.map((r) => r.listenMs))),
     toFirstHealthMs: ms(median(rs.map((r) => r.healthMs))),
     cpuToListeningMs: ms(median(rs.map((r) => r.cpuMs))),
+    cpuToFirstHealthMs: ms(median(rs.map((r) => r.cpuHealthMs))),
+    cpuSettledMs: ms(median(rs.map((r) => r.cpuSettledMs))),
     idleRssMB: ms(median(rs.map((r) => r.rssMB))),
   }
   console.log(`${b.label.padEnd(28)} ${JSON.stringify(row)}`)

@@ -13,6 +13,7 @@ import { type BatchOp, type BatchOutcome, foldBatch } from './batch/fold-batch.j
 import { BoundedCounters } from './bounded/bounded-counters.js'
 import { BoundedReplication } from './bounded/bounded-replication.js'
 import { type BoundedStore, MemoryBoundedStore } from './bounded/bounded-store.js'
+import { openEarly } from './bounded/early-open.js'
 import { NODE_DEFAULTS } from './defaults.js'
 import { NodeError, NodeErrorCodes } from './errors.js'
 import type { IdempotencyTable, OpShape } from './idempotency/idempotency.js'
@@ -211,9 +212,11 @@ export class TallyNode {
   }
 
   /**
-   * Opens the store, rebuilds the counters from what it recovered, binds the
-   * transport and starts gossip. Options left out take {@link NODE_DEFAULTS}.
-   * Rejects if the store cannot be opened or the port cannot be bound.
+   * Opens the store (and, at the same time, the bounded store), rebuilds the
+   * counters from what they recovered, binds the transport and starts
+   * gossip. Options left out take {@link NODE_DEFAULTS}. Rejects if a store
+   * cannot be opened (with the main store's error when both fail; the other
+   * store is closed again) or the port cannot be bound.
    */
   static async start(opts: TallyNodeOptions): Promise<TallyNode> {
     const d = NODE_DEFAULTS
@@ -234,7 +237,16 @@ export class TallyNode {
       ...opts,
     }
     const log = o.logger
-    const rec = await o.store.open(o.id)
+    const boundedStore = opts.boundedStore ?? new MemoryBoundedStore()
+    // The bounded log opens beside the main store (own folder); the main store's error comes first.
+    const boundedOpen = openEarly(boundedStore)
+    let rec: Awaited<ReturnType<Store['open']>>
+    try {
+      rec = await o.store.open(o.id)
+    } catch (err) {
+      await boundedOpen.abandon()
+      throw err
+    }
     for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
     const { map, skipped } = await rebuildCounters(rec)
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
@@ -243,18 +255,22 @@ export class TallyNode {
       await rec.readIdempotency?.()
     } catch (err) {
       await o.store.close()
+      await boundedOpen.abandon()
       throw err
     }
     let bound: string
     let bounded: BoundedCounters
     try {
-      bounded = await BoundedCounters.open({
-        replica: rec.identity.replicaId,
-        store: opts.boundedStore ?? new MemoryBoundedStore(),
-        logger: log,
-        idempotencyTtlMs: o.idempotencyTtlMs,
-        idempotencyMaxKeys: o.idempotencyMaxKeys,
-      })
+      bounded = BoundedCounters.fromRecovered(
+        {
+          replica: rec.identity.replicaId,
+          store: boundedStore,
+          logger: log,
+          idempotencyTtlMs: o.idempotencyTtlMs,
+          idempotencyMaxKeys: o.idempotencyMaxKeys,
+        },
+        await boundedOpen.recovered(),
+      )
     } catch (err) {
       await o.store.close()
       throw err

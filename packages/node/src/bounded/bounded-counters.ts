@@ -20,7 +20,7 @@ import type { OpShape } from '../idempotency/idempotency.js'
 import type { KeyRecord } from '../idempotency/key-ledger.js'
 import { BoundedKeys } from './bounded-keys.js'
 import { BoundedMap } from './bounded-map.js'
-import type { BoundedStore } from './bounded-store.js'
+import type { BoundedRecovered, BoundedStore } from './bounded-store.js'
 import { nodeIdOf } from './replica-ids.js'
 
 const EMPTY_STATE: BoundedCounterState = { p: {}, n: {}, r: {} }
@@ -106,8 +106,16 @@ export class BoundedCounters {
    * CRDT refuses are skipped with a warning. Rejects with the store's error.
    */
   static async open(o: BoundedCountersOptions): Promise<BoundedCounters> {
+    return BoundedCounters.fromRecovered(o, await o.store.open())
+  }
+
+  /**
+   * Rebuilds every bounded counter from `rec`, what `o.store.open()` returned
+   * (the store then open: e.g. opened early, beside the main store). States
+   * the CRDT refuses are skipped with a warning. Blocks for the rebuild.
+   */
+  static fromRecovered(o: BoundedCountersOptions, rec: BoundedRecovered): BoundedCounters {
     const b = new BoundedCounters(o)
-    const rec = await o.store.open()
     for (const w of rec.warnings) o.logger.warn({ warning: w }, 'bounded store recovery')
     let skipped = 0
     for (const [name, state] of rec.states) {

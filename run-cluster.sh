@@ -370,7 +370,7 @@ main() {
     check) cmd_check "$@" ;;
     simulation | sim) cmd_simulation "$@" ;;
     client) cmd_client "$@" ;;
-    chaos) LOG_DIR="$LOG_DIR" HTTP_BASE_PORT="$HTTP_BASE_PORT" GATEWAY_PORT="$(gateway_port)" node "$TALLY_ROOT/scripts/chaos.mjs" "$@" ;;
+    chaos) LOG_DIR="$LOG_DIR" HTTP_BASE_PORT="$HTTP_BASE_PORT" GATEWAY_PORT="$(gateway_port)" exec node "$TALLY_ROOT/scripts/chaos.mjs" "$@" ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

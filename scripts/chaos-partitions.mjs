@@ -111,7 +111,9 @@ export function splitSides(nodes, random) {
  * Opens partition support for run `run` (a short hex id), or explains why
  * there is none: `{ ok: true, … }` or `{ ok: false, reason }`. When ok, the
  * chain is created and hooked into OUTPUT for `lo`, and a probe rule proved
- * the cgroup match works.
+ * the cgroup match works. Every name it creates carries `run` (chain
+ * `TALLY-CHAOS-RUN`, cgroup `tally-chaos-RUN`), so concurrent runs on one
+ * machine never share one, and a check for leftovers looks for its own run's.
  */
 export function openPartitions(run) {
   if (process.env.TALLY_CHAOS_PARTITIONS === '0') return { ok: false, reason: 'TALLY_CHAOS_PARTITIONS=0' }
@@ -152,6 +154,8 @@ function partitions(root, base, chain) {
   let cut = false
   return {
     chain,
+    /** This run's cgroup (`tally-chaos-RUN`, relative to the cgroup2 root): the nodes' cgroups are under it. */
+    cgroup: base,
     /**
      * Spawns `argv` detached, in node `name`'s cgroup from its first
      * instruction, output appended to `logFile`. Returns the child's pid.

@@ -169,11 +169,14 @@ function undo() {
   if (parts.ok) for (const p of parts.close()) console.log(`chaos: cleanup: ${p}`)
   for (const n of nodes) if (n.state === 'down') restart(n)
 }
+// Every way out undoes: a normal end and an uncaught error or rejection reach
+// 'exit'; the signals that end a run from outside are caught (SIGKILL cannot be).
 process.on('exit', undo)
-for (const sig of ['SIGINT', 'SIGTERM']) {
+const SIGNAL_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 }
+for (const [sig, code] of Object.entries(SIGNAL_CODES)) {
   process.on(sig, () => {
     undo()
-    process.exit(sig === 'SIGINT' ? 130 : 143)
+    process.exit(code)
   })
 }
 
@@ -285,7 +288,7 @@ async function worker() {
 log(
   `${nodes.length} nodes, counter ${NAME}, ${duration} s of kills, pauses${parts.ok ? ' and partitions' : ''}; ` +
     (parts.ok
-      ? `partitions: on (iptables chain ${parts.chain} on lo, one cgroup per node; removed at exit)`
+      ? `partitions: on (iptables chain ${parts.chain} on lo, one cgroup per node under ${parts.cgroup}; removed at exit)`
       : `partitions: off (${parts.reason})`),
 )
 if (!(await healthyAll())) log('warning: not every node is healthy and sees every other live at the start')

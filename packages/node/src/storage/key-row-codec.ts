@@ -16,6 +16,7 @@
 // one reads a batch holding one as damage ("malformed operation row") until a
 // snapshot covers it: see the node README, "Log rows", on downgrades.
 
+import type { OneOp } from './record-codec.js'
 import type { IdempotencyRecord } from './store.js'
 
 /** Row kind of a local keyed write with its key record (see the file's header). */
@@ -39,15 +40,7 @@ export function keyRow(one: OneTuple, idem: IdempotencyRecord): unknown[] | null
 }
 
 /** What {@link readKeyRow} gives back: the operation (fields unchecked, as recovery folds them) and its record. */
-export interface KeyRowOp {
-  kind: 'one'
-  name: unknown
-  r: unknown
-  p: unknown
-  n: unknown
-  s: number
-  idem: IdempotencyRecord
-}
+export type KeyRowOp = OneOp & { idem: IdempotencyRecord }
 
 /**
  * Decodes a row of kind {@link KEY_ROW}, or null when its shape is wrong

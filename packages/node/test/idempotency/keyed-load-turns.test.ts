@@ -3,6 +3,7 @@
 // exactly as one synchronous load would, and lets the event loop run while
 // it works. Turns are counted, never timed.
 import { CounterMap } from '@tally/crdt'
+import { countTurns } from '@tally/kit/testing'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { KeyedWrites } from '../../src/idempotency/keyed-writes.js'
@@ -49,20 +50,6 @@ function records(n: number): IdempotencyRecord[] {
   return out
 }
 
-const turns = () => {
-  let n = 0
-  let running = true
-  const tick = () => {
-    n++
-    if (running) setImmediate(tick)
-  }
-  setImmediate(tick)
-  return () => {
-    running = false
-    return n
-  }
-}
-
 describe('KeyedWrites.loadInTurns', () => {
   it.each([
     ['under the cap', 1_000_000],
@@ -70,7 +57,7 @@ describe('KeyedWrites.loadInTurns', () => {
   ])('gives the same table and ledger as load, %s, over many turns', async (_, maxKeys) => {
     const recs = records(150_000)
     const a = keyed(maxKeys)
-    const stop = turns()
+    const stop = countTurns().stop
     await a.loadInTurns(recs)
     expect(stop()).toBeGreaterThan(3)
     const b = keyed(maxKeys)

@@ -4,6 +4,7 @@
 // so a large snapshot never holds the loop in one block. Counted in turns of
 // a setImmediate ticker, never in milliseconds.
 import { CounterMap } from '@tally/crdt'
+import { countTurns } from '@tally/kit/testing'
 import { MemoryLevel } from 'memory-level'
 import { describe, expect, it } from 'vitest'
 import { LevelStore } from '../../src/storage/level-store.js'
@@ -30,23 +31,6 @@ const rec = (i: number): IdempotencyRecord => ({
   attempt: 1,
 })
 
-/** Counts event-loop turns (setImmediate callbacks) until `stop()`. */
-function turns(): { stop: () => number } {
-  let n = 0
-  let running = true
-  const tick = () => {
-    n++
-    if (running) setImmediate(tick)
-  }
-  setImmediate(tick)
-  return {
-    stop: () => {
-      running = false
-      return n
-    },
-  }
-}
-
 // Chunks of 1 000 records each: decoding 50 of them is far more than one turn's budget.
 const recordChunks = (chunks: number) =>
   Array.from({ length: chunks }, (_, c) =>
@@ -64,7 +48,7 @@ describe('recovery gives the event loop turns', () => {
       badChunk: (i: number, why: string) => new Error(`chunk ${i}: ${why}`),
     }
     const r = recoveredRecords(src)
-    const t = turns()
+    const t = countTurns()
     const got = await r.load()
     expect(t.stop()).toBeGreaterThan(3)
     expect(got.length).toBe(50_001)
@@ -111,7 +95,7 @@ describe('recovery gives the event loop turns', () => {
       idempotency: [],
       warnings: [],
     }
-    const t = turns()
+    const t = countTurns()
     const { map } = await rebuildCounters(recovered)
     expect(t.stop()).toBeGreaterThan(3)
     expect(map.digest()).toBe(src.digest())
@@ -134,7 +118,7 @@ describe('recovery gives the event loop turns', () => {
       for (let k = 0; k < 2000; k++) x += Math.sqrt(k)
       return x > 0 ? null : 'never'
     }
-    const t = turns()
+    const t = countTurns()
     const res = await scanWal(one(), 0, apply)
     expect(t.stop()).toBeGreaterThan(3)
     expect(res.last).toBe(20_000)

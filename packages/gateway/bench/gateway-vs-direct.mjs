@@ -139,10 +139,22 @@ function cpuMs(pid) {
   }
 }
 
+// Group commits (tally_wal_batches_total) the nodes at `urls` have made so far; NaN for fake nodes.
+async function groupCommits(urls) {
+  if (!realNodes) return Number.NaN
+  let sum = 0
+  for (const u of urls) {
+    const text = await (await fetch(`${u}/metrics`)).text()
+    sum += Number(/^tally_wal_batches_total (\S+)/m.exec(text)?.[1] ?? Number.NaN)
+  }
+  return sum
+}
+
 // Runs one target: its URLs hit at once with the connections split between them.
 async function runTarget(target, method, path) {
   const per = Math.max(1, Math.floor(CONNECTIONS / target.urls.length))
   const keyed = method === 'POST' && target.keyed
+  const commits0 = method === 'POST' ? await groupCommits(target.nodeUrls) : Number.NaN
   const before = { gw: target.gwPid ? cpuMs(target.gwPid) : 0, nodes: target.nodePids.map(cpuMs) }
   const all = await Promise.all(target.urls.map((u) => run(u, method, path, per, keyed)))
   const total = all.reduce((s, r) => s + r.requests.total, 0)
@@ -154,6 +166,9 @@ async function runTarget(target, method, path) {
     p99: Math.max(...all.map((r) => r.latency.p99)),
     gwUs: target.gwPid ? ((cpuMs(target.gwPid) - before.gw) * 1000) / total : undefined,
     nodeUs: (nodesMs * 1000) / total,
+    // The nodes' group commits per request (sync durability: one fsync each).
+    commitsPerReq:
+      method === 'POST' ? ((await groupCommits(target.nodeUrls)) - commits0) / total : Number.NaN,
   }
 }
 
@@ -191,29 +206,40 @@ try {
   const targets = [
     [
       'direct → lone node, no Idempotency-Key',
-      { urls: one.urls, nodePids: one.pids, keyed: false },
+      { urls: one.urls, nodePids: one.pids, nodeUrls: one.urls, keyed: false },
       null,
       ['POST'],
     ],
-    [ONE, { urls: one.urls, nodePids: one.pids, keyed: true }, ONE, ['GET', 'POST']],
+    [ONE, { urls: one.urls, nodePids: one.pids, nodeUrls: one.urls, keyed: true }, ONE, ['GET', 'POST']],
     [
       'gateway → lone node',
-      { urls: [gw1.url], gwPid: gw1.pid, nodePids: one.pids, keyed: true },
+      { urls: [gw1.url], gwPid: gw1.pid, nodePids: one.pids, nodeUrls: one.urls, keyed: true },
       ONE,
       ['GET', 'POST'],
     ],
-    [THREE, { urls: three.urls, nodePids: three.pids, keyed: true }, THREE, ['GET', 'POST']],
+    [
+      THREE,
+      { urls: three.urls, nodePids: three.pids, nodeUrls: three.urls, keyed: true },
+      THREE,
+      ['GET', 'POST'],
+    ],
     [
       'gateway → 3-node cluster',
-      { urls: [gw3.url], gwPid: gw3.pid, nodePids: three.pids, keyed: true },
+      { urls: [gw3.url], gwPid: gw3.pid, nodePids: three.pids, nodeUrls: three.urls, keyed: true },
       THREE,
       ['GET', 'POST'],
     ],
   ]
   if (cmp1 && cmp3) {
-    const gw = { urls: [cmp1.url], gwPid: cmp1.pid, nodePids: one.pids, keyed: true }
+    const gw = { urls: [cmp1.url], gwPid: cmp1.pid, nodePids: one.pids, nodeUrls: one.urls, keyed: true }
     targets.splice(3, 0, ['compared gateway → lone node', gw, ONE, ['GET', 'POST']])
-    const gw3c = { urls: [cmp3.url], gwPid: cmp3.pid, nodePids: three.pids, keyed: true }
+    const gw3c = {
+      urls: [cmp3.url],
+      gwPid: cmp3.pid,
+      nodePids: three.pids,
+      nodeUrls: three.urls,
+      keyed: true,
+    }
     targets.push(['compared gateway → 3-node cluster', gw3c, THREE, ['GET', 'POST']])
   }
   console.log(
@@ -244,9 +270,9 @@ try {
         `\n${method} ${path}${method === 'POST' ? ' (fresh Idempotency-Key per write)' : ''}, ${c} connections`,
       )
       console.log(
-        '| target | req/s | p99 ms | vs baseline | p99 vs baseline | gateway CPU µs/req | node CPU µs/req |',
+        '| target | req/s | p99 ms | vs baseline | p99 vs baseline | gateway CPU µs/req | node CPU µs/req | node group commits/req |',
       )
-      console.log('|---|---|---|---|---|---|---|')
+      console.log('|---|---|---|---|---|---|---|---|')
       for (const [name, , baseName] of mine) {
         const rps = med(name, 'rps')
         const p99 = med(name, 'p99')
@@ -261,7 +287,7 @@ try {
             ? ''
             : `${(p99 / Math.max(1, med(baseName, 'p99'))).toFixed(1)}×`
         console.log(
-          `| ${name} | ${Math.round(rps)} | ${p99} | ${vs} | ${p99vs} | ${fmt(med(name, 'gwUs'))} | ${fmt(med(name, 'nodeUs'))} |`,
+          `| ${name} | ${Math.round(rps)} | ${p99} | ${vs} | ${p99vs} | ${fmt(med(name, 'gwUs'))} | ${fmt(med(name, 'nodeUs'))} | ${Number.isNaN(med(name, 'commitsPerReq')) ? '' : med(name, 'commitsPerReq').toFixed(3)} |`,
         )
       }
     }

@@ -5,17 +5,13 @@
 import { chunkKey, encodeChunk } from './snapshot-codec.js'
 import { packedSlice, type StateSource } from './snapshot-source.js'
 import type { IdempotencyRecord } from './store.js'
+import { nextTurn } from './turn-budget.js'
 import type { WalDb } from './wal-db.js'
 
 /** Entries per counters chunk: encoding one takes a few ms, far below a 50 ms pause. */
 export const CHUNK_ENTRIES = 2048
 /** Idempotency records per records chunk. */
 export const CHUNK_RECORDS = 1024
-
-/** Yields to the event loop (I/O and timers run) before the caller goes on. */
-function turn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
 
 /**
  * Writes the counters of `src` (those numbered below `src.size()` when
@@ -40,14 +36,14 @@ export async function writeSnapshotChunks(
     const { columns, next } = packedSlice(src, from, perChunk)
     const bytes = encodeChunk({ packed: columns })
     await db.put(chunkKey(gen, index++), bytes)
-    await turn()
+    await nextTurn()
     from = next
   }
   const chunks = index
   for (let i = 0; i < records.length; i += perRecords) {
     const bytes = encodeChunk({ records: records.slice(i, i + perRecords) })
     await db.put(chunkKey(gen, index++), bytes)
-    await turn()
+    await nextTurn()
   }
   return { chunks, recordChunks: index - chunks }
 }

@@ -5,7 +5,9 @@
 //
 //   npm run bench -w @tally/gateway            (after npm run build)
 //   BENCH_DURATION=4 BENCH_CONNECTIONS=10,100 BENCH_ROUNDS=3 npm run bench -w @tally/gateway
-//   BENCH_METHODS=GET                 only the reads (GET,POST by default)
+//   BENCH_METHODS=GET                 only the reads (GET,POST by default); GET-MANY: reads of
+//                                     100 000 distinct counters, a random one per request, so no two
+//                                     reads share a node request (what a read costs without coalescing)
 //   BENCH_COMPARE_GATEWAY=<server.js> also run another gateway build (e.g. the commit before a
 //                                     change) in front of the same nodes, interleaved: before/after
 //
@@ -37,6 +39,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 let CONNECTIONS = CONNECTION_COUNTS[0]
 const METHODS = String(process.env.BENCH_METHODS ?? 'GET,POST').split(',')
 const COMPARE_BIN = process.env.BENCH_COMPARE_GATEWAY
+const ALL_METHODS = ['GET', 'GET-MANY', 'POST']
 
 if (!existsSync(GATEWAY_BIN)) {
   console.error(`missing ${GATEWAY_BIN}: run npm run build`)
@@ -176,7 +179,15 @@ async function runTarget(target, method, path) {
 function run(url, method, path, connections, keyed = false) {
   const headers = method === 'POST' ? { 'content-type': 'application/json' } : {}
   const body = method === 'POST' ? '{"amount":1}' : undefined
-  const request = { method, path, headers, ...(body === undefined ? {} : { body }) }
+  const request = {
+    method: method === 'GET-MANY' ? 'GET' : method,
+    path,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  }
+  if (method === 'GET-MANY') {
+    request.setupRequest = (req) => ({ ...req, path: `/counters/c${Math.floor(Math.random() * 100_000)}` })
+  }
   if (keyed) {
     request.setupRequest = (req) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } })
   }
@@ -210,29 +221,29 @@ try {
       null,
       ['POST'],
     ],
-    [ONE, { urls: one.urls, nodePids: one.pids, nodeUrls: one.urls, keyed: true }, ONE, ['GET', 'POST']],
+    [ONE, { urls: one.urls, nodePids: one.pids, nodeUrls: one.urls, keyed: true }, ONE, ALL_METHODS],
     [
       'gateway → lone node',
       { urls: [gw1.url], gwPid: gw1.pid, nodePids: one.pids, nodeUrls: one.urls, keyed: true },
       ONE,
-      ['GET', 'POST'],
+      ALL_METHODS,
     ],
     [
       THREE,
       { urls: three.urls, nodePids: three.pids, nodeUrls: three.urls, keyed: true },
       THREE,
-      ['GET', 'POST'],
+      ALL_METHODS,
     ],
     [
       'gateway → 3-node cluster',
       { urls: [gw3.url], gwPid: gw3.pid, nodePids: three.pids, nodeUrls: three.urls, keyed: true },
       THREE,
-      ['GET', 'POST'],
+      ALL_METHODS,
     ],
   ]
   if (cmp1 && cmp3) {
     const gw = { urls: [cmp1.url], gwPid: cmp1.pid, nodePids: one.pids, nodeUrls: one.urls, keyed: true }
-    targets.splice(3, 0, ['compared gateway → lone node', gw, ONE, ['GET', 'POST']])
+    targets.splice(3, 0, ['compared gateway → lone node', gw, ONE, ALL_METHODS])
     const gw3c = {
       urls: [cmp3.url],
       gwPid: cmp3.pid,
@@ -240,7 +251,7 @@ try {
       nodeUrls: three.urls,
       keyed: true,
     }
-    targets.push(['compared gateway → 3-node cluster', gw3c, THREE, ['GET', 'POST']])
+    targets.push(['compared gateway → 3-node cluster', gw3c, THREE, ALL_METHODS])
   }
   console.log(
     `tally-gateway bench: ${realNodes ? 'real tally-node processes (--durability sync)' : 'FAKE node (packages/node not built)'}, ` +
@@ -253,6 +264,7 @@ try {
     CONNECTIONS = c
     for (const [method, path] of [
       ['GET', '/counter'],
+      ['GET-MANY', '/counters/c0'],
       ['POST', '/increment'],
     ].filter(([m]) => METHODS.includes(m))) {
       const mine = targets.filter((t) => t[3].includes(method))
@@ -267,7 +279,7 @@ try {
       }
       const med = (name, k) => median(results.get(name).map((x) => x[k]))
       console.log(
-        `\n${method} ${path}${method === 'POST' ? ' (fresh Idempotency-Key per write)' : ''}, ${c} connections`,
+        `\n${method === 'GET-MANY' ? 'GET /counters/<one of 100 000 at random> (no coalescing)' : `${method} ${path}`}${method === 'POST' ? ' (fresh Idempotency-Key per write)' : ''}, ${c} connections`,
       )
       console.log(
         '| target | req/s | p99 ms | vs baseline | p99 vs baseline | gateway CPU µs/req | node CPU µs/req | node group commits/req |',

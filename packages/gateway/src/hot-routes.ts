@@ -17,6 +17,7 @@ import type { RequestCounts } from '@tally/kit'
 import type { Served } from './forward.js'
 import { type Gateway, nameSegment } from './gateway.js'
 import { handOverWith } from './handed-over.js'
+import { readBody } from './read-body.js'
 import { replayed } from './replayed-request.js'
 import { relayedText } from './routes/counters.js'
 import { readIdempotencyKey } from './validate.js'
@@ -132,11 +133,9 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
     path: string,
     route: string,
     key: string | undefined,
+    length: number,
   ): void => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+    readBody(req, length, (body) => {
       const amount = hotAmount(body)
       if (amount === undefined) return fastify(replayed(req, body), res)
       gw.write(path, amount, key, undefined).then(
@@ -157,12 +156,11 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
     if (hot === undefined || req.headers.host === undefined || closing()) return fastify(req, res)
     if (hot.write === undefined) return read(req, res, hot.path, hot.route)
     const h = req.headers
-    const length = h['content-length']
+    const length = Number(h['content-length'] ?? Number.NaN)
     if (
       h['content-type'] !== 'application/json' ||
-      length === undefined ||
       h['transfer-encoding'] !== undefined ||
-      !(Number(length) <= bodyLimit)
+      !(length <= bodyLimit)
     )
       return fastify(req, res)
     let key: string | undefined
@@ -171,6 +169,6 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
     } catch {
       return fastify(req, res)
     }
-    write(req, res, hot.path, hot.route, key)
+    write(req, res, hot.path, hot.route, key, length)
   })
 }

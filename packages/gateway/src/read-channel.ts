@@ -34,6 +34,12 @@ export const READ_CONNECTIONS = 16
 /** An idle connection is closed after this long, ms (shorter than a node's keep-alive timeout). */
 export const READ_IDLE_MS = 4000
 
+/** Options of a {@link ReadChannel}. */
+export interface ReadChannelOptions {
+  /** How long a connection with nothing in flight stays open, ms (default {@link READ_IDLE_MS}). */
+  readonly idleMs?: number
+}
+
 // A request target the gateway may send as is: origin-form, printable ASCII without spaces.
 const PATH = /^\/[\x21-\x7e]*$/
 // A header name the gateway may send as is (an HTTP token) and a value (printable ASCII, no CR/LF).
@@ -60,6 +66,8 @@ interface Conn {
   /** Request heads written this turn, sent together when the turn ends. */
   out: string
   connected: boolean
+  /** `performance.now()` when its queue last became empty (or it opened). */
+  idleSince: number
   /** False once the node said `Connection: close` or the socket failed: no new requests. */
   usable: boolean
   closed: boolean
@@ -84,11 +92,17 @@ export class ReadChannel {
   // One timer for every read in flight, armed for the earliest deadline (no timer per read).
   #timer: NodeJS.Timeout | undefined
   #timerAt = Number.POSITIVE_INFINITY
+  // One timer for the whole channel closes idle connections (no socket timeout refreshed on every read and write).
+  readonly #idleMs: number
+  #idleTimer: NodeJS.Timeout | undefined
   #closing: (() => void) | undefined
   #closed: Promise<void> | undefined
 
-  /** `origin`: an `http:` origin. Throws TypeError for any other. */
-  constructor(origin: string) {
+  /** `origin`: an `http:` origin. Throws TypeError for any other, RangeError for an `idleMs` that is not a positive number. */
+  constructor(origin: string, opts: ReadChannelOptions = {}) {
+    const idleMs = opts.idleMs ?? READ_IDLE_MS
+    if (!(idleMs > 0)) throw new RangeError(`idleMs must be a positive number of ms, got ${idleMs}`)
+    this.#idleMs = idleMs
     const u = new URL(origin)
     if (u.protocol !== 'http:') throw new TypeError(`ReadChannel needs an http: origin, got ${origin}`)
     this.#host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname
@@ -225,17 +239,14 @@ export class ReadChannel {
       queue: [],
       out: '',
       connected: false,
+      idleSince: performance.now(),
       usable: true,
       closed: false,
       error: undefined,
     }
     this.#conns.push(conn)
-    socket.setTimeout(READ_IDLE_MS)
     socket.on('connect', () => {
       conn.connected = true
-    })
-    socket.on('timeout', () => {
-      if (conn.queue.length === 0) socket.destroy()
     })
     socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk))
     socket.on('error', (err) => {
@@ -264,7 +275,35 @@ export class ReadChannel {
       this.#settle(p)
       p.resolve({ status: a.status, text, json: parseAnswer(text) })
     }
-    if (conn.queue.length === 0 && !conn.usable) conn.socket.destroy()
+    if (conn.queue.length === 0) {
+      if (!conn.usable) conn.socket.destroy()
+      else {
+        conn.idleSince = performance.now()
+        if (this.#idleTimer === undefined) this.#armIdle(this.#idleMs)
+      }
+    }
+  }
+
+  #armIdle(ms: number): void {
+    this.#idleTimer = setTimeout(this.#closeIdle, ms)
+    // Never what keeps the process alive: an open connection does that while it lasts.
+    this.#idleTimer.unref()
+  }
+
+  // Closes the connections idle for `idleMs` or more; re-arms for the next one to become so.
+  readonly #closeIdle = (): void => {
+    this.#idleTimer = undefined
+    const now = performance.now()
+    let next = Number.POSITIVE_INFINITY
+    for (const c of [...this.#conns]) {
+      if (c.queue.length > 0 || !c.usable) continue
+      const at = c.idleSince + this.#idleMs
+      if (at <= now) {
+        c.usable = false
+        c.socket.destroy()
+      } else if (at < next) next = at
+    }
+    if (next < Number.POSITIVE_INFINITY) this.#armIdle(next - now)
   }
 
   // The connection is gone: what it still owed is re-sent once elsewhere, or fails.
@@ -339,6 +378,8 @@ export class ReadChannel {
     if (this.#closed === undefined || this.#inflight > 0) return
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
+    this.#idleTimer = undefined
     for (const c of this.#conns.splice(0)) {
       c.usable = false
       c.socket.destroy()

@@ -216,6 +216,34 @@ describe('ReadChannel', () => {
 
   it('refuses an origin that is not http:', () => {
     expect(() => new ReadChannel('https://127.0.0.1:1')).toThrow(TypeError)
+    expect(() => new ReadChannel('http://127.0.0.1:1', { idleMs: 0 })).toThrow(RangeError)
+  })
+
+  it('closes a connection once it has had nothing in flight for idleMs, not one still waiting', async () => {
+    let release: (() => void) | undefined
+    const node = await rawNode((path, _conn, socket) => {
+      if (path !== '/slow') return json('{"ok":true}')
+      release = () => socket.write(json('{"slow":true}').repeat(READ_DEPTH))
+      return undefined
+    })
+    const c = new ReadChannel(node.origin, { idleMs: 100 })
+    cleanup.add(() => c.close())
+    // Two connections: past READ_DEPTH reads waiting on the first, the next read opens a second.
+    const slow = Array.from({ length: READ_DEPTH }, () => c.get('/slow', 10_000))
+    await until(() => release !== undefined, { what: 'the node got the slow reads', timeoutMs: 5000 })
+    expect((await c.get('/fast', 5000)).status).toBe(200)
+    expect(c.connections).toBe(2)
+    // The idle one goes; the one with reads in flight stays, however long they take.
+    // Well before the default idle time (READ_IDLE_MS, 4 s): the channel's own idleMs is what closed it.
+    await until(() => c.connections === 1, { what: 'the idle connection closed', timeoutMs: 3000 })
+    await until(() => node.sockets[1]?.readableEnded === true || node.sockets[1]?.destroyed === true, {
+      what: 'the node saw the idle connection close',
+      timeoutMs: 5000,
+    })
+    expect(node.sockets[0]?.destroyed).toBe(false)
+    release?.()
+    expect((await Promise.all(slow)).map((a) => a.json)).toEqual(Array(READ_DEPTH).fill({ slow: true }))
+    await until(() => c.connections === 0, { what: 'the drained connection closed', timeoutMs: 5000 })
   })
 })
 

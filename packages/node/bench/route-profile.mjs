@@ -14,6 +14,7 @@
 //
 // Usage: node bench/route-profile.mjs [durationSec=6] [connections=100] [durability=async] [rounds=2] [top=30]
 // BENCH_PROFILE_DIR=<dir>: keep the .cpuprofile files there (default: a temp dir, removed).
+// BENCH_KEYED=1: keyed writes (a fresh Idempotency-Key per request) instead of plain ones.
 
 import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
@@ -35,9 +36,16 @@ function cpuMs(pid) {
 }
 
 let next = 0
+// A fresh Idempotency-Key per request with BENCH_KEYED=1 (bare and house ignore it), else a header the node ignores.
+const header = process.env.BENCH_KEYED ? 'idempotency-key' : 'x-bench-id'
 function cannon(url, seconds) {
   const requests = [
-    { setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'x-bench-id': `b-${next++}` } }) },
+    {
+      setupRequest: (req) => ({
+        ...req,
+        headers: { ...req.headers, [header]: `b-${process.pid}-${next++}` },
+      }),
+    },
   ]
   return new Promise((resolve, reject) => {
     autocannon(
@@ -145,7 +153,7 @@ try {
 }
 
 console.log(
-  `${connections} connections, ${durability}, ${rounds} × ${duration} s, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  `${connections} connections, ${durability}${header === 'idempotency-key' ? ', keyed' : ''}, ${rounds} × ${duration} s, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
 )
 const columns = []
 for (const t of targets) {

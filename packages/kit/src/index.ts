@@ -47,6 +47,7 @@ export {
   sendHttpError,
   toHttpError,
 } from './fastify-base.js'
+export { handOverWith, isHandedOver, throwHandedOver } from './handed-over.js'
 export {
   DomainError,
   type ErrorExtra,
@@ -78,7 +79,9 @@ export {
   readCounter,
   readLabelledCounter,
 } from './metrics.js'
+export { plainAmount } from './plain-amount.js'
 export { type HistogramSeries, PlainHistogram, registerPlainHistogram } from './plain-histogram.js'
+export { replayed } from './replayed-request.js'
 export {
   CONSISTENCY_LEVELS,
   type Consistency,

@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import { NODE_DEFAULTS } from '../defaults.js'
 import type { TallyNode } from '../node.js'
 import { ERROR_STATUS, mapNodeError } from './error-status.js'
+import { serveHotWrites } from './hot-writes.js'
 import { trackLoad } from './load.js'
 import { nodeMetrics } from './metrics.js'
 import { boundedRoutes } from './routes/bounded.js'
@@ -27,13 +28,15 @@ export interface AppOptions {
 }
 
 /**
- * Builds the node's fastify app (routes, schemas, error handler). Does not
+ * Builds the node's fastify app (routes, schemas, error handler), with the
+ * plain writes served ahead of it on its server (hot-writes.ts). Does not
  * listen. The caller closes it; closing the app does not stop the node.
  */
 export function buildApp(opts: AppOptions): FastifyInstance {
+  const bodyLimit = opts.bodyLimit ?? 4096
   const app = createFastify({
     logger: opts.logger as FastifyBaseLogger | undefined,
-    bodyLimit: opts.bodyLimit ?? 4096,
+    bodyLimit,
     // Slow and half-open clients get the node's tighter deadlines (kit checks them every second).
     fastify: {
       connectionTimeout: NODE_DEFAULTS.httpConnectionTimeoutMs,
@@ -46,6 +49,19 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   })
   const load = trackLoad(app)
   const metrics = nodeMetrics(opts.node, () => load.read())
+  // Plain writes in their simplest form are served ahead of fastify (same answers; `app.inject` skips them).
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
+  serveHotWrites(app.server, {
+    node: opts.node,
+    load,
+    writes: metrics.writes,
+    bodyLimit,
+    closing: () => closing,
+  })
   app.register(counterRoutes, { node: opts.node, load, writes: metrics.writes })
   app.register(boundedRoutes, { node: opts.node, load })
   app.register(lifecycleRoutes, { node: opts.node, load })

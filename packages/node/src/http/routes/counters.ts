@@ -2,7 +2,7 @@
 // the list, and the raw CRDT state. Handlers read the request, the node does
 // the rest (names are validated there).
 
-import type { Consistency } from '@tally/kit'
+import { type Consistency, throwHandedOver } from '@tally/kit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TallyNode } from '../../node.js'
 import { explainCounter } from '../explain.js'
@@ -47,6 +47,8 @@ export async function counterRoutes(
       headers: Record<string, string | string[] | undefined>
       raw: { rawHeaders: string[] }
     }): Promise<{ name: string; value: number }> => {
+      // A write the hot path (hot-writes.ts) sent to the node and the node refused: answer its error.
+      throwHandedOver(req.raw)
       // Header checks throw before the count starts (fastify answers a handler's throw as its rejection).
       const key = readIdempotencyKey(req.headers['idempotency-key'], req.raw.rawHeaders)
       const attempt = readAttempt(req.headers['tally-attempt'], req.raw.rawHeaders)

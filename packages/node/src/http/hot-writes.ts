@@ -1,0 +1,147 @@
+// The node's write routes served straight from Node's HTTP server, ahead of
+// fastify's routing, hooks, body parser, schema validation and reply: `POST
+// /increment|/decrement` and `POST /counters/:name/increment|decrement` with
+// the body `{"amount":n}`, no query string, `Content-Type: application/json`,
+// a `Host` and a well-formed `Idempotency-Key`/`Tally-Attempt` if any.
+// Everything else, and every such request in another form (a query string, a
+// name that needs decoding, any other content type or body, a bad header,
+// the app closing), goes to fastify untouched (a write's body replayed), so
+// its answers, errors and headers are fastify's own. A hot write the node
+// refuses is handed to fastify with its error (kit's handOverWith): the
+// route's handler throws it and the one error handler answers it, counted in
+// the write series by the route's own hook. A hot write answered here is
+// counted and timed in the same series, and in flight in the same load.
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { isValidName } from '@tally/crdt'
+import { handOverWith, plainAmount, replayed } from '@tally/kit'
+import type { TallyNode } from '../node.js'
+import { readAttempt, readIdempotencyKey } from './headers.js'
+import type { LoadTracker } from './load.js'
+import type { WriteMetrics } from './metrics.js'
+
+/** Node's `request` listener signature (fastify's handler is one). */
+type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+/** What the hot writes need from the app. */
+export interface HotWritesOptions {
+  readonly node: TallyNode
+  /** The app's load tracker: a hot write is in flight from its body's end to its answer. */
+  readonly load: LoadTracker
+  /** The app's write series; undefined: not counted (as the fastify routes then). */
+  readonly writes: WriteMetrics | undefined
+  /** The app's body limit, bytes: a longer write goes to fastify (which refuses it). */
+  readonly bodyLimit: number
+  /** True once the app is closing: every request then goes to fastify (which answers 503). */
+  readonly closing: () => boolean
+}
+
+/** A hot write: its operation and counter name. */
+export interface HotWrite {
+  readonly op: 'increment' | 'decrement'
+  readonly name: string
+}
+
+// A name segment that reads the same raw and decoded (no `%`), not `.` or `..` (which URL layers resolve).
+const PLAIN_SEGMENT = /^(?!\.\.?$)[A-Za-z0-9._~-]+$/
+const COUNTERS = '/counters/'
+const DEFAULT_INCREMENT: HotWrite = { op: 'increment', name: 'default' }
+const DEFAULT_DECREMENT: HotWrite = { op: 'decrement', name: 'default' }
+
+/** The write a request line asks for, or undefined for anything fastify must serve. Pure. */
+export function hotWrite(method: string | undefined, url: string | undefined): HotWrite | undefined {
+  if (method !== 'POST' || url === undefined) return undefined
+  if (url === '/increment') return DEFAULT_INCREMENT
+  if (url === '/decrement') return DEFAULT_DECREMENT
+  if (!url.startsWith(COUNTERS)) return undefined
+  const slash = url.indexOf('/', COUNTERS.length)
+  if (slash < 0) return undefined
+  const op = url.slice(slash + 1)
+  if (op !== 'increment' && op !== 'decrement') return undefined
+  const name = url.slice(COUNTERS.length, slash)
+  if (!PLAIN_SEGMENT.test(name) || !isValidName(name)) return undefined
+  return { op, name }
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/**
+ * Puts the hot writes in front of `server`'s one `request` listener (the
+ * fastify app's handler, which keeps every other request). Call once, after
+ * the fastify app is created and before it listens. Throws TypeError when
+ * the server does not have exactly one `request` listener.
+ */
+export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
+  const listeners = server.listeners('request') as Handler[]
+  const fastify = listeners[0]
+  if (listeners.length !== 1 || fastify === undefined)
+    throw new TypeError(`hot writes need the one fastify request listener, found ${listeners.length}`)
+  server.removeListener('request', fastify)
+  const { node, load, writes, bodyLimit, closing } = opts
+
+  const write = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    hot: HotWrite,
+    key: string | undefined,
+    attempt: number,
+  ): void => {
+    const started = performance.now()
+    let first: Buffer | undefined
+    let more: Buffer[] | undefined
+    req.on('data', (chunk: Buffer) => {
+      if (first === undefined) first = chunk
+      else if (more === undefined) more = [first, chunk]
+      else more.push(chunk)
+    })
+    req.on('end', () => {
+      const body = more !== undefined ? Buffer.concat(more) : (first ?? Buffer.alloc(0))
+      const amount = plainAmount(body)
+      if (amount === undefined) return fastify(replayed(req, body), res)
+      load.begin()
+      node.mutate({ name: hot.name, op: hot.op, amount, key, attempt, consistency: 'one' }).then(
+        (answer) => {
+          load.end()
+          // JSON.stringify, as fastify serialises a route's answer without a response schema.
+          const text = JSON.stringify(answer)
+          res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) })
+          res.end(text)
+          writes?.record(hot.op, 200, (performance.now() - started) / 1000)
+        },
+        (err: unknown) => {
+          load.end()
+          // fastify runs the route on the replayed request; its handler throws `err`.
+          const again = replayed(req, body)
+          handOverWith(again, err)
+          fastify(again, res)
+        },
+      )
+    })
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const hot = hotWrite(req.method, req.url)
+    if (hot === undefined) return fastify(req, res)
+    const h = req.headers
+    const length = h['content-length']
+    if (
+      h.host === undefined ||
+      h['content-type'] !== 'application/json' ||
+      length === undefined ||
+      h['transfer-encoding'] !== undefined ||
+      !(Number(length) <= bodyLimit) ||
+      closing()
+    )
+      return fastify(req, res)
+    let key: string | undefined
+    let attempt: number
+    try {
+      key = readIdempotencyKey(h['idempotency-key'], req.rawHeaders)
+      attempt = readAttempt(h['tally-attempt'], req.rawHeaders)
+    } catch {
+      // fastify's handler reads them again and answers the same refusal.
+      return fastify(req, res)
+    }
+    write(req, res, hot, key, attempt)
+  })
+}

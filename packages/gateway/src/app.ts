@@ -1,11 +1,10 @@
 // buildApp: the gateway as a fastify app (no socket, no env, no signals:
 // those are server.ts). Tests call `app.inject(...)`.
 
-import { countRequests, createFastify, httpError } from '@tally/kit'
+import { countRequests, createFastify, httpError, isHandedOver } from '@tally/kit'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { ERROR_MAPPING } from './error-handler.js'
 import { Gateway, type GatewayOptions } from './gateway.js'
-import { isHandedOver } from './handed-over.js'
 import { serveHotRoutes } from './hot-routes.js'
 import { boundedRoutes } from './routes/bounded.js'
 import { clusterRoutes } from './routes/cluster.js'

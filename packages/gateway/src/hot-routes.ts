@@ -8,22 +8,26 @@
 // closing), goes to fastify untouched (a write's body replayed), so the
 // answers, errors and headers are fastify's own. A hot request that fails
 // after it was sent to a node is handed to fastify with its error
-// (handed-over.ts): fastify's error handler answers it. Answers are counted
+// (kit's handOverWith): fastify's error handler answers it. Answers are counted
 // in the same request metric as fastify's.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { isValidName } from '@tally/crdt'
-import type { RequestCounts } from '@tally/kit'
+import {
+  handOverWith,
+  isPlainSegment,
+  plainAmount,
+  plainWrite,
+  plainWriteLength,
+  type RequestCounts,
+  readBody,
+  replayed,
+  takeRequests,
+} from '@tally/kit'
 import type { Served } from './forward.js'
 import { type Gateway, nameSegment } from './gateway.js'
-import { handOverWith } from './handed-over.js'
-import { readBody } from './read-body.js'
-import { replayed } from './replayed-request.js'
 import { relayedText } from './routes/counters.js'
 import { readIdempotencyKey } from './validate.js'
-
-/** Node's `request` listener signature (fastify's handler is one). */
-type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
 /** What the hot routes need from the app. */
 export interface HotRoutesOptions {
@@ -36,10 +40,6 @@ export interface HotRoutesOptions {
   readonly closing: () => boolean
 }
 
-// A name segment that reads the same raw and decoded (no `%`), not `.` or `..` (which URL layers resolve).
-const PLAIN_SEGMENT = /^(?!\.\.?$)[A-Za-z0-9._~-]+$/
-// The one body the hot write takes; anything else (other keys, no amount, a repeated key…) is fastify's.
-const AMOUNT_BODY = /^\s*\{\s*"amount"\s*:\s*([1-9][0-9]{0,15})\s*\}\s*$/
 const COUNTERS = '/counters/'
 
 /** A hot route's node path and metric route, or undefined for anything fastify must serve. Pure. */
@@ -54,32 +54,15 @@ export function hotRoute(
     if (url === '/counter') return { write: undefined, path: url, route: url }
     if (!url.startsWith(COUNTERS)) return undefined
     const name = url.slice(COUNTERS.length)
-    if (!PLAIN_SEGMENT.test(name) || !isValidName(name)) return undefined
+    if (!isPlainSegment(name) || !isValidName(name)) return undefined
     return { write: undefined, path: `${COUNTERS}${nameSegment(name)}`, route: '/counters/:name' }
   }
-  if (method !== 'POST') return undefined
-  if (url === '/increment' || url === '/decrement') {
-    return { write: url === '/increment' ? 'increment' : 'decrement', path: url, route: url }
-  }
-  if (!url.startsWith(COUNTERS)) return undefined
-  const slash = url.indexOf('/', COUNTERS.length)
-  if (slash < 0) return undefined
-  const op = url.slice(slash + 1)
-  if (op !== 'increment' && op !== 'decrement') return undefined
-  const name = url.slice(COUNTERS.length, slash)
-  if (!PLAIN_SEGMENT.test(name) || !isValidName(name)) return undefined
+  const write = plainWrite(method, url)
+  if (write === undefined) return undefined
+  const { op, name } = write
+  if (name === undefined) return { write: op, path: url, route: url }
+  if (!isValidName(name)) return undefined
   return { write: op, path: `${COUNTERS}${nameSegment(name)}/${op}`, route: `/counters/:name/${op}` }
-}
-
-/**
- * The amount of a hot write's body (`{"amount":n}`, n a positive safe
- * integer, whitespace allowed), or undefined for any other body. Pure.
- */
-export function hotAmount(body: Buffer): number | undefined {
-  const m = AMOUNT_BODY.exec(body.toString('latin1'))
-  if (m === null) return undefined
-  const n = Number(m[1])
-  return Number.isSafeInteger(n) ? n : undefined
 }
 
 /**
@@ -89,11 +72,7 @@ export function hotAmount(body: Buffer): number | undefined {
  * the server does not have exactly one `request` listener.
  */
 export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
-  const listeners = server.listeners('request') as Handler[]
-  const fastify = listeners[0]
-  if (listeners.length !== 1 || fastify === undefined)
-    throw new TypeError(`hot routes need the one fastify request listener, found ${listeners.length}`)
-  server.removeListener('request', fastify)
+  const fastify = takeRequests(server)
   const { gateway: gw, counts, bodyLimit, closing } = opts
 
   const answer = (res: ServerResponse, served: Served, method: string, route: string): void => {
@@ -136,7 +115,7 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
     length: number,
   ): void => {
     readBody(req, length, (body) => {
-      const amount = hotAmount(body)
+      const amount = plainAmount(body)
       if (amount === undefined) return fastify(replayed(req, body), res)
       gw.write(path, amount, key, undefined).then(
         (served) => {
@@ -156,13 +135,8 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
     if (hot === undefined || req.headers.host === undefined || closing()) return fastify(req, res)
     if (hot.write === undefined) return read(req, res, hot.path, hot.route)
     const h = req.headers
-    const length = Number(h['content-length'] ?? Number.NaN)
-    if (
-      h['content-type'] !== 'application/json' ||
-      h['transfer-encoding'] !== undefined ||
-      !(length <= bodyLimit)
-    )
-      return fastify(req, res)
+    const length = plainWriteLength(h, bodyLimit)
+    if (length === undefined) return fastify(req, res)
     let key: string | undefined
     try {
       key = readIdempotencyKey(h['idempotency-key'], req.rawHeaders)

@@ -8,7 +8,7 @@ import { sample, until } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import { hotAmount, hotRoute } from '../src/hot-routes.js'
+import { hotRoute } from '../src/hot-routes.js'
 import { type FakeNode, startFakes } from './support/fake-node.js'
 import { gatewayFor } from './support/gateway.js'
 
@@ -53,24 +53,6 @@ describe('hotRoute', () => {
     ['PUT', '/increment'],
   ])('%s %s is left to fastify', (method, url) => {
     expect(hotRoute(method, url)).toBeUndefined()
-  })
-
-  it('reads only the canonical amount body', () => {
-    expect(hotAmount(Buffer.from('{"amount":7}'))).toBe(7)
-    expect(hotAmount(Buffer.from(' { "amount" : 12 } '))).toBe(12)
-    expect(hotAmount(Buffer.from('{"amount":9007199254740991}'))).toBe(9007199254740991)
-    for (const b of [
-      '{"amount":9007199254740992}',
-      '{"amount":0}',
-      '{"amount":01}',
-      '{"amount":1.0}',
-      '{"amount":1,"x":1}',
-      '{"amount":1,"amount":2}',
-      '{}',
-      '',
-      '{"amount":"1"}',
-    ])
-      expect(hotAmount(Buffer.from(b)), b).toBeUndefined()
   })
 })
 

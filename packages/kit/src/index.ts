@@ -49,6 +49,14 @@ export {
 } from './fastify-base.js'
 export { handOverWith, isHandedOver, throwHandedOver } from './handed-over.js'
 export {
+  isPlainSegment,
+  type PlainWrite,
+  plainWrite,
+  plainWriteLength,
+  type RequestHandler,
+  takeRequests,
+} from './hot-server.js'
+export {
   DomainError,
   type ErrorExtra,
   errorFactory,
@@ -81,6 +89,7 @@ export {
 } from './metrics.js'
 export { plainAmount } from './plain-amount.js'
 export { type HistogramSeries, PlainHistogram, registerPlainHistogram } from './plain-histogram.js'
+export { readBody } from './read-body.js'
 export { replayed } from './replayed-request.js'
 export {
   CONSISTENCY_LEVELS,

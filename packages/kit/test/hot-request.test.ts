@@ -4,7 +4,7 @@
 // the replayed body and its handler throws the error, which the one error
 // handler answers.
 
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -13,8 +13,11 @@ import {
   httpError,
   isHandedOver,
   plainAmount,
+  plainWrite,
+  plainWriteLength,
   replayed,
   SHARED_ERROR_STATUS,
+  takeRequests,
   throwHandedOver,
 } from '../src/index.js'
 
@@ -90,5 +93,53 @@ describe('replayed and handed over', () => {
       error: { code: 'TALLY_BAD_REQUEST', message: 'duplicate key "a" in the JSON body' },
     })
     expect(seen).toEqual([{ a: 1 }, { fail: 1 }])
+  })
+})
+
+describe('plainWrite, plainWriteLength and takeRequests', () => {
+  it.each([
+    ['/increment', { op: 'increment', name: undefined }],
+    ['/decrement', { op: 'decrement', name: undefined }],
+    ['/counters/a.b_c~d-e/increment', { op: 'increment', name: 'a.b_c~d-e' }],
+    ['/counters/x/decrement', { op: 'decrement', name: 'x' }],
+  ])('POST %s names a plain write', (url, write) => {
+    expect(plainWrite('POST', url)).toEqual(write)
+  })
+
+  it.each([
+    ['GET', '/increment'],
+    ['POST', undefined],
+    ['POST', '/increment?consistency=quorum'],
+    ['POST', '/counters/a%20b/increment'],
+    ['POST', '/counters/../increment'],
+    ['POST', '/counters/./increment'],
+    ['POST', '/counters//increment'],
+    ['POST', '/counters/x/increment/'],
+    ['POST', '/counters/x/reset'],
+    ['POST', '/counters/x'],
+  ])('%s %s is not a plain write', (method, url) => {
+    expect(plainWrite(method, url)).toBeUndefined()
+  })
+
+  it('takes the body length only from JSON without transfer coding, within the limit', () => {
+    const json = { 'content-type': 'application/json', 'content-length': '12' }
+    expect(plainWriteLength(json, 12)).toBe(12)
+    expect(plainWriteLength(json, 11)).toBeUndefined()
+    expect(
+      plainWriteLength({ ...json, 'content-type': 'application/json; charset=utf-8' }, 64),
+    ).toBeUndefined()
+    expect(plainWriteLength({ ...json, 'transfer-encoding': 'chunked' }, 64)).toBeUndefined()
+    expect(plainWriteLength({ 'content-type': 'application/json' }, 64)).toBeUndefined()
+  })
+
+  it('takes over the one request listener and refuses a server with another count', () => {
+    const handler = (_req: IncomingMessage, res: ServerResponse) => res.end()
+    const one = createServer(handler)
+    expect(takeRequests(one)).toBe(handler)
+    expect(one.listenerCount('request')).toBe(0)
+    expect(() => takeRequests(one)).toThrow(TypeError)
+    const two = createServer(handler)
+    two.on('request', handler)
+    expect(() => takeRequests(two)).toThrow(/found 2/)
   })
 })

@@ -1,10 +1,10 @@
 // Counter routes: the node API, routed through the gateway with failover,
 // plus `node` (which node served it) in every answer.
 
+import { throwHandedOver } from '@tally/kit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Served } from '../forward.js'
 import { nameSegment } from '../gateway.js'
-import { throwHandedOver } from '../handed-over.js'
 import { withNode } from '../upstream.js'
 import { readAmount, readConsistency, readExplain, readIdempotencyKey, readName } from '../validate.js'
 import { amountBody, consistencyQuery, counterQuery, nameParams } from './schemas.js'

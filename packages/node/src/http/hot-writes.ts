@@ -14,14 +14,19 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { isValidName } from '@tally/crdt'
-import { handOverWith, plainAmount, replayed } from '@tally/kit'
+import {
+  handOverWith,
+  plainAmount,
+  plainWrite,
+  plainWriteLength,
+  readBody,
+  replayed,
+  takeRequests,
+} from '@tally/kit'
 import type { TallyNode } from '../node.js'
 import { readAttempt, readIdempotencyKey } from './headers.js'
 import type { LoadTracker } from './load.js'
 import type { WriteMetrics } from './metrics.js'
-
-/** Node's `request` listener signature (fastify's handler is one). */
-type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
 /** What the hot writes need from the app. */
 export interface HotWritesOptions {
@@ -42,25 +47,15 @@ export interface HotWrite {
   readonly name: string
 }
 
-// A name segment that reads the same raw and decoded (no `%`), not `.` or `..` (which URL layers resolve).
-const PLAIN_SEGMENT = /^(?!\.\.?$)[A-Za-z0-9._~-]+$/
-const COUNTERS = '/counters/'
-const DEFAULT_INCREMENT: HotWrite = { op: 'increment', name: 'default' }
-const DEFAULT_DECREMENT: HotWrite = { op: 'decrement', name: 'default' }
+const DEFAULT = 'default'
 
 /** The write a request line asks for, or undefined for anything fastify must serve. Pure. */
 export function hotWrite(method: string | undefined, url: string | undefined): HotWrite | undefined {
-  if (method !== 'POST' || url === undefined) return undefined
-  if (url === '/increment') return DEFAULT_INCREMENT
-  if (url === '/decrement') return DEFAULT_DECREMENT
-  if (!url.startsWith(COUNTERS)) return undefined
-  const slash = url.indexOf('/', COUNTERS.length)
-  if (slash < 0) return undefined
-  const op = url.slice(slash + 1)
-  if (op !== 'increment' && op !== 'decrement') return undefined
-  const name = url.slice(COUNTERS.length, slash)
-  if (!PLAIN_SEGMENT.test(name) || !isValidName(name)) return undefined
-  return { op, name }
+  const write = plainWrite(method, url)
+  if (write === undefined) return undefined
+  const { op, name } = write
+  if (name === undefined) return { op, name: DEFAULT }
+  return isValidName(name) ? { op, name } : undefined
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -72,11 +67,7 @@ const JSON_TYPE = 'application/json; charset=utf-8'
  * the server does not have exactly one `request` listener.
  */
 export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
-  const listeners = server.listeners('request') as Handler[]
-  const fastify = listeners[0]
-  if (listeners.length !== 1 || fastify === undefined)
-    throw new TypeError(`hot writes need the one fastify request listener, found ${listeners.length}`)
-  server.removeListener('request', fastify)
+  const fastify = takeRequests(server)
   const { node, load, writes, bodyLimit, closing } = opts
 
   const write = (
@@ -85,17 +76,10 @@ export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
     hot: HotWrite,
     key: string | undefined,
     attempt: number,
+    length: number,
   ): void => {
     const started = performance.now()
-    let first: Buffer | undefined
-    let more: Buffer[] | undefined
-    req.on('data', (chunk: Buffer) => {
-      if (first === undefined) first = chunk
-      else if (more === undefined) more = [first, chunk]
-      else more.push(chunk)
-    })
-    req.on('end', () => {
-      const body = more !== undefined ? Buffer.concat(more) : (first ?? Buffer.alloc(0))
+    readBody(req, length, (body) => {
       const amount = plainAmount(body)
       if (amount === undefined) return fastify(replayed(req, body), res)
       load.begin()
@@ -123,16 +107,8 @@ export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
     const hot = hotWrite(req.method, req.url)
     if (hot === undefined) return fastify(req, res)
     const h = req.headers
-    const length = h['content-length']
-    if (
-      h.host === undefined ||
-      h['content-type'] !== 'application/json' ||
-      length === undefined ||
-      h['transfer-encoding'] !== undefined ||
-      !(Number(length) <= bodyLimit) ||
-      closing()
-    )
-      return fastify(req, res)
+    const length = plainWriteLength(h, bodyLimit)
+    if (length === undefined || h.host === undefined || closing()) return fastify(req, res)
     let key: string | undefined
     let attempt: number
     try {
@@ -142,6 +118,6 @@ export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
       // fastify's handler reads them again and answers the same refusal.
       return fastify(req, res)
     }
-    write(req, res, hot, key, attempt)
+    write(req, res, hot, key, attempt, length)
   })
 }

@@ -1,4 +1,4 @@
-// The body of a request the hot routes (hot-routes.ts) take, read with as
+// The body of a request a server answers ahead of fastify (hot-server.ts), read with as
 // little of the stream machinery as possible. A small body nearly always
 // comes in the same packet as the head: by the next tick Node's HTTP parser
 // has pushed all of it into the request (its end is marked a little later,

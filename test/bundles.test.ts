@@ -55,6 +55,11 @@ describe.each(BINS)('bundled $bin', ({ pkg, bin }) => {
       expect(existsSync(dist(pkg, f)), `${f}: run npm run build`).toBe(true)
   })
 
+  it('is ASCII only (V8 holds the source one byte a character, not two)', () => {
+    const text = readFileSync(dist(pkg, `${bin}.bundle.js`), 'utf8')
+    expect(text.match(/[\u0080-\uffff]/g) ?? []).toEqual([])
+  })
+
   it('names the TypeScript sources in stack traces', async () => {
     const { stdout, stderr } = await run(process.execPath, [
       '--import',

@@ -40,9 +40,9 @@ import { VersionVector } from './version-vector.js'
  * seq this holder has every change. See the package README for why this converges.
  *
  * Memory: names are held once each, as bytes (name-arena.ts), replica ids
- * once each; entries are rows of typed arrays (see entry-table.ts), 20
+ * once each; entries are rows of typed arrays (see entry-table.ts), 17
  * bytes an entry plus 8 bytes in its replica's change log (more only once a
- * value passes 2^32−1), so a replica
+ * value passes 2^32−1 or a map knows over 256 replicas), so a replica
  * costs memory only in counters it wrote. Strings and objects are made only
  * at the API edge.
  */

@@ -1,6 +1,10 @@
 // The storage of a CounterMap: every counter name once, every replica id
 // once, and every (counter, replica) entry as one row of typed arrays,
-// 20 bytes a row (32 in a page holding a value past 2^32−1: value-pages.ts). A million counters are a few hundred typed-array pages and
+// 17 bytes a row: p, n, seq as uint32 (a page holding a value past 2^32−1
+// becomes float64: value-pages.ts), the next entry of the counter as int32,
+// the replica's number as uint8 (a page holding replica number 256 or more
+// becomes int32: a map rarely knows more than a few replicas). A million
+// counters are a few hundred typed-array pages and
 // one name index, not a million Maps and entry objects; objects are made
 // only at the API edge (state(), deltas).
 //
@@ -31,10 +35,13 @@ export const END = -1
  */
 export class EntryTable {
   // Per entry: p, n, seq (non-negative safe integers) in one value page
-  // (uint32, promoted to float64 for a page holding a larger one),
-  // replica number and next entry of the same counter in one int page.
+  // (uint32, promoted to float64 for a page holding a larger one), the next
+  // entry of the same counter in an int32 page, and the replica number in
+  // a uint8 page (promoted to int32 for a page holding a number past 255).
   readonly #f = new ValuePages(PAGE, 3)
-  readonly #i: Int32Array[] = []
+  readonly #next: Int32Array[] = []
+  readonly #rep: Array<Uint8Array | Int32Array> = []
+  #wideReps = 0
   // Per counter: first entry.
   readonly #head: Int32Array[] = []
   // Rows handed out (the next fresh row), and rows in use.
@@ -193,12 +200,17 @@ export class EntryTable {
 
   /** The entry after `e` in its counter's chain, or END. */
   next(e: number): number {
-    return (this.#i[e >>> SHIFT] as Int32Array)[((e & MASK) << 1) + 1] as number
+    return (this.#next[e >>> SHIFT] as Int32Array)[e & MASK] as number
   }
 
   /** Replica number of entry `e`. */
   rep(e: number): number {
-    return (this.#i[e >>> SHIFT] as Int32Array)[(e & MASK) << 1] as number
+    return (this.#rep[e >>> SHIFT] as Uint8Array | Int32Array)[e & MASK] as number
+  }
+
+  /** Replica-number pages promoted to int32 (a replica number past 255 in them), for tests and memory accounting. */
+  get wideReplicaPages(): number {
+    return this.#wideReps
   }
 
   /** Increment total of entry `e`. */
@@ -239,19 +251,25 @@ export class EntryTable {
       e = this.#rows++
       if ((e & MASK) === 0) {
         this.#f.addPage()
-        this.#i.push(new Int32Array(PAGE * 2))
+        this.#next.push(new Int32Array(PAGE))
+        this.#rep.push(new Uint8Array(PAGE))
       }
     }
     this.set(e, 0, 0, 0)
-    const ints = this.#i[e >>> SHIFT] as Int32Array
-    const o = (e & MASK) << 1
-    ints[o] = r
-    ints[o + 1] = END
+    const i = e >>> SHIFT
+    let reps = this.#rep[i] as Uint8Array | Int32Array
+    if (r > 0xff && reps instanceof Uint8Array) {
+      reps = new Int32Array(reps)
+      this.#rep[i] = reps
+      this.#wideReps++
+    }
+    reps[e & MASK] = r
+    ;(this.#next[i] as Int32Array)[e & MASK] = END
     let last = this.head(c)
     if (last === END) (this.#head[c >>> SHIFT] as Int32Array)[c & MASK] = e
     else {
       for (let x = this.next(last); x !== END; x = this.next(x)) last = x
-      ;(this.#i[last >>> SHIFT] as Int32Array)[((last & MASK) << 1) + 1] = e
+      ;(this.#next[last >>> SHIFT] as Int32Array)[last & MASK] = e
     }
     this.#entries++
     return e

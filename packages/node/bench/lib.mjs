@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 // The bundled bin (npm run build makes it). BENCH_NODE_SERVER: another build of the node (its
 // dist/server.js or dist/tally-node.js, e.g. the commit before a change) to measure instead.
+// BENCH_NODE_ARGS: extra flags for every node started (space-separated, e.g. `--young-generation v8`).
 export const SERVER =
   process.env.BENCH_NODE_SERVER ?? fileURLToPath(new URL('../dist/tally-node.js', import.meta.url))
 if (!existsSync(SERVER)) {
@@ -42,7 +43,7 @@ export function startNode(id, dir, extra, server = SERVER) {
   ]
   args.push('--data-dir', join(dir, id), '--log-level', 'info')
   if (!extra.includes('--resp-port')) args.push('--resp-port', '0')
-  args.push(...extra)
+  args.push(...extra, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean))
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   children.add(child)
   child.once('exit', () => children.delete(child))

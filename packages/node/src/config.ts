@@ -30,6 +30,7 @@ import {
   urlList,
 } from '@tally/kit'
 import { NODE_DEFAULTS } from './defaults.js'
+import { YOUNG_GENERATION_MODES, type YoungGeneration } from './memory/young-generation.js'
 
 export { ConfigError, type Setting }
 
@@ -69,6 +70,8 @@ export interface NodeConfig {
   inboundBudgetBytes: number
   catchUpSliceEntries: number
   gcGraceMs: number
+  /** How large V8's young generation may grow (src/memory/young-generation.ts). */
+  youngGeneration: YoungGeneration
   logLevel: LogLevel
 }
 
@@ -227,6 +230,13 @@ export const SCHEMA = defineSettings({
       'a deleted or expired counter every member confirmed is garbage-collected this long after, ms (bounds messages still in flight)',
     parse: int(1_000, 86_400_000),
     default: String(D.gcGraceMs),
+  },
+  youngGeneration: {
+    flag: 'young-generation',
+    description:
+      "small (V8's young generation stays at its initial ~2 MiB) | v8 (V8 grows it, up to 32 MiB); a launch flag such as --max-semi-space-size wins",
+    parse: oneOf(YOUNG_GENERATION_MODES),
+    default: D.youngGeneration,
   },
   logLevel: logLevelSetting(D.logLevel),
 })

@@ -13,6 +13,7 @@ import { DnsDiscovery } from './discovery/dns-discovery.js'
 import { MulticastDiscovery } from './discovery/multicast-discovery.js'
 import type { PeerSource, PeerSourceContext } from './discovery/peer-source.js'
 import { buildApp } from './http/app.js'
+import { applyYoungGeneration } from './memory/young-generation.js'
 import { TallyNode } from './node.js'
 import { createNodeResp } from './resp/resp-server.js'
 import { createStore } from './storage/store-factory.js'
@@ -55,6 +56,7 @@ function peerSources(cfg: NodeConfig, ctx: PeerSourceContext, log: pino.Logger):
 
 async function main(): Promise<void> {
   const cfg = readConfig()
+  applyYoungGeneration(cfg.youngGeneration, process.execArgv, process.env.NODE_OPTIONS)
   const log = pino({ level: cfg.logLevel, base: { node: cfg.id } })
   const storeOptions = {
     dataDir: cfg.dataDir,

@@ -63,6 +63,13 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--id', 'n', '--catch-up-slice-entries', '999'], {})).toThrow(ConfigError)
   })
 
+  it('reads --young-generation (small by default, or v8) and refuses anything else', () => {
+    expect(parseConfig(['--id', 'n'], {}).youngGeneration).toBe('small')
+    expect(parseConfig(['--id', 'n', '--young-generation', 'v8'], {}).youngGeneration).toBe('v8')
+    expect(parseConfig(['--id', 'n'], { TALLY_YOUNG_GENERATION: 'v8' }).youngGeneration).toBe('v8')
+    expect(() => parseConfig(['--id', 'n', '--young-generation', 'large'], {})).toThrow(/--young-generation/)
+  })
+
   it('reads env, and flags win over env', () => {
     const env = { TALLY_ID: 'e', TALLY_HTTP_PORT: '1234', TALLY_PEERS: 'a:1,b:2', TALLY_FANOUT: '5' }
     expect(parseConfig([], env)).toMatchObject({ id: 'e', httpPort: 1234, peers: ['a:1', 'b:2'], fanout: 5 })

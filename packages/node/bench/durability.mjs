@@ -7,8 +7,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { CounterMap } from '@tally/crdt'
-import autocannon from 'autocannon'
-import { cluster, rm, stop, tempDir } from './lib.mjs'
+import { cluster, postLoad, rm, stop, tempDir } from './lib.mjs'
 
 const duration = Number(process.argv[2] ?? 5)
 const which = process.argv[3] ?? 'both'
@@ -19,22 +18,6 @@ const reps = Number(process.argv[4] ?? 3)
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)]
-}
-
-function cannon(url, seconds, connections) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        method: 'POST',
-        duration: seconds,
-        connections,
-        body: '{"amount":1}',
-        headers: { 'content-type': 'application/json' },
-      },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    )
-  })
 }
 
 /** A bare fastify POST route in a child process; resolves with its URL and the child. */
@@ -123,14 +106,14 @@ try {
     const dir = tempDir()
     const [node] = await cluster(1, dir, ['--durability', durability])
     try {
-      await cannon(bare.url, 1, 10) // warm-up both
-      await cannon(`${node.url}/increment`, 1, 10)
+      await postLoad(bare.url, 1, 10) // warm-up both
+      await postLoad(`${node.url}/increment`, 1, 10)
       for (const c of CLIENTS) {
         // Alternate bare and node `reps` times; report medians (ratio per pair, then the median ratio).
         const pairs = []
         for (let i = 0; i < reps; i++) {
-          const b = await cannon(bare.url, duration, c)
-          const t = await cannon(`${node.url}/increment`, duration, c)
+          const b = await postLoad(bare.url, duration, c)
+          const t = await postLoad(`${node.url}/increment`, duration, c)
           pairs.push({ b, t, ratio: t.requests.average / b.requests.average })
         }
         const med = (f) => median(pairs.map(f))

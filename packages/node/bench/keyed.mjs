@@ -38,8 +38,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
-import { cluster, rm, stop, tempDir } from './lib.mjs'
+import { cluster, postLoad, rm, stop, tempDir } from './lib.mjs'
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b)
@@ -60,32 +59,6 @@ function walMedians(rounds) {
     fsyncsPerReq: m((w) => w.fsyncs, 1000),
     bytesPerOp: m((w) => w.bytesPerOp, 1),
   }
-}
-
-let next = 0
-function cannon(url, duration, connections, header) {
-  const requests = [
-    {
-      setupRequest: (req) => ({
-        ...req,
-        headers: { ...req.headers, [header]: `b-${process.pid}-${next++}` },
-      }),
-    },
-  ]
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        method: 'POST',
-        duration,
-        connections,
-        body: '{"amount":1}',
-        headers: { 'content-type': 'application/json' },
-        requests,
-      },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    )
-  })
 }
 
 // The first node's WAL counters from its /metrics (a bare route has none: zeros).
@@ -110,7 +83,7 @@ async function walCounters(base) {
 async function measure(url, pids, duration, connections, header, base) {
   const wal0 = await walCounters(base)
   const before = pids.map(cpuMs)
-  const r = await cannon(url, duration, connections, header)
+  const r = await postLoad(url, duration, connections, header)
   const us = pids.map((pid, i) => ((cpuMs(pid) - before[i]) * 1000) / Math.max(1, r.requests.total))
   const wal1 = await walCounters(base)
   const n = Math.max(1, r.requests.total)
@@ -152,10 +125,10 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
   const otherUrl = other.length > 0 ? `${other[0].url}/increment` : ''
   const otherPids = other.map((n) => n.child.pid)
   try {
-    await cannon(bareUrl, 1, connections, 'x-bench-id')
-    if (houseUrl) await cannon(houseUrl, 1, connections, 'x-bench-id')
-    await cannon(nodeUrl, 1, connections, 'idempotency-key')
-    if (otherUrl) await cannon(otherUrl, 1, connections, 'idempotency-key')
+    await postLoad(bareUrl, 1, connections, 'x-bench-id')
+    if (houseUrl) await postLoad(houseUrl, 1, connections, 'x-bench-id')
+    await postLoad(nodeUrl, 1, connections, 'idempotency-key')
+    if (otherUrl) await postLoad(otherUrl, 1, connections, 'idempotency-key')
     const runs = { bare: [], house: [], unkeyed: [], keyed: [], cmpUnkeyed: [], cmpKeyed: [] }
     for (let i = 0; i < rounds; i++) {
       runs.bare.push(await measure(bareUrl, [server.pid], duration, connections, 'x-bench-id'))

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
 
 // The bundled bin (npm run build makes it). BENCH_NODE_SERVER: another build of the node (its
 // dist/server.js or dist/tally-node.js, e.g. the commit before a change) to measure instead.
@@ -132,4 +133,41 @@ export async function until(check, timeoutMs, stepMs = 50) {
 export function percentile(xs, p) {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
+}
+
+let nextBenchId = 0
+
+/**
+ * Loads `url` with `POST {"amount":1}` (JSON) from `connections` connections
+ * for `seconds`, by autocannon; resolves with autocannon's result. With
+ * `header`, every request carries that header with a fresh value (e.g.
+ * `idempotency-key` for keyed writes; a header the server ignores for the
+ * same request shape without keys).
+ */
+export function postLoad(url, seconds, connections, header) {
+  const requests =
+    header === undefined
+      ? undefined
+      : [
+          {
+            setupRequest: (req) => ({
+              ...req,
+              headers: { ...req.headers, [header]: `b-${process.pid}-${nextBenchId++}` },
+            }),
+          },
+        ]
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        method: 'POST',
+        duration: seconds,
+        connections,
+        body: '{"amount":1}',
+        headers: { 'content-type': 'application/json' },
+        ...(requests === undefined ? {} : { requests }),
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    )
+  })
 }

@@ -20,8 +20,7 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
-import { rm, startNode, stop, tempDir } from './lib.mjs'
+import { postLoad, rm, startNode, stop, tempDir } from './lib.mjs'
 
 const [d = '6', c = '100', durability = 'async', r = '2', n = '30'] = process.argv.slice(2)
 const duration = Number(d)
@@ -35,33 +34,8 @@ function cpuMs(pid) {
   return (Number(f[11]) + Number(f[12])) * 10
 }
 
-let next = 0
 // A fresh Idempotency-Key per request with BENCH_KEYED=1 (bare and house ignore it), else a header the node ignores.
 const header = process.env.BENCH_KEYED ? 'idempotency-key' : 'x-bench-id'
-function cannon(url, seconds) {
-  const requests = [
-    {
-      setupRequest: (req) => ({
-        ...req,
-        headers: { ...req.headers, [header]: `b-${process.pid}-${next++}` },
-      }),
-    },
-  ]
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        method: 'POST',
-        duration: seconds,
-        connections,
-        body: '{"amount":1}',
-        headers: { 'content-type': 'application/json' },
-        requests,
-      },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    )
-  })
-}
 
 // A small server script (bare or house) under --cpu-prof; resolves with its port once it prints it.
 function startScript(file, profDir) {
@@ -130,13 +104,13 @@ try {
     t.requests = 0
     t.cpu = 0
     t.rps = []
-    await cannon(`${t.url}/increment`, 2)
+    await postLoad(`${t.url}/increment`, 2, connections, header)
   }
   for (let i = 0; i < rounds; i++)
     for (const t of targets) {
       const cpu0 = cpuMs(t.child.pid)
       const a = Number(process.hrtime.bigint() / 1000n)
-      const res = await cannon(`${t.url}/increment`, duration)
+      const res = await postLoad(`${t.url}/increment`, duration, connections, header)
       t.windows.push([a, Number(process.hrtime.bigint() / 1000n)])
       t.cpu += cpuMs(t.child.pid) - cpu0
       t.requests += res.requests.total

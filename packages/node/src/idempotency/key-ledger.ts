@@ -71,6 +71,30 @@ export class KeyLedger {
   add(rec: KeyRecord): AddResult {
     this.expire()
     if (rec.at <= this.#cutoff()) return 'expired'
+    const r = this.#learn(rec)
+    if (r === 'new') this.expire()
+    return r
+  }
+
+  /**
+   * Learns a run of records (a recovery's, e.g.): the same state as
+   * {@link add} of each in turn at one instant (the clock is read once for
+   * the run, not per record), and, like `add`, keeps each new record object
+   * itself. O(records), plus the applications of each key.
+   */
+  addAll(records: readonly KeyRecord[]): void {
+    this.expire()
+    const cutoff = this.#cutoff()
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i] as KeyRecord
+      if (rec.at <= cutoff) continue
+      // Past the cap, the oldest go now, as add's own expiry would drop them.
+      if (this.#learn(rec) === 'new' && this.#size > this.#max) this.expire()
+    }
+  }
+
+  // add() of a record inside retention, without the expiry around it.
+  #learn(rec: KeyRecord): AddResult {
     const list = this.#byKey.get(rec.key)
     const old = list?.find((s) => s.rec.replica === rec.replica && s.rec.seq === rec.seq)
     if (old) {
@@ -93,7 +117,6 @@ export class KeyLedger {
     idx.slots.push(slot)
     this.#queue.push(slot)
     this.#size++
-    this.expire()
     return 'new'
   }
 

@@ -12,7 +12,9 @@
 // figure (default 1000000), LOG_DURABILITY (async, default: segment files;
 // sync: LevelDB rows, see below), BENCH_BASE_DIST another build's
 // packages/node/dist (e.g. the commit before a change) whose restart from the
-// same log is timed interleaved with this build's (log figure only).
+// same log is timed interleaved with this build's (log figure only),
+// BENCH_BASE_SERVER another build's dist/tally-node.js whose fresh-process
+// restarts are timed interleaved with this build's (restart figure only).
 //
 //   snapshot  in process: a LevelStore and a CounterMap of N counters; writes
 //             go on (one at a time) while a snapshot of the live map and KEYS
@@ -28,9 +30,14 @@
 //             longest synchronous block of each phase, loading the records
 //             into the key table and ledger included (a setImmediate
 //             ticker: the gap between two event-loop turns); then a
-//             tally-node process started on that data dir (VmRSS per counter
-//             with REPLICAS entries each and KEYS key records); then an
-//             empty data dir; redis-server start for comparison.
+//             tally-node process started on that data dir RUNS times, each a
+//             fresh process: spawn → first 200 from /health (what a user
+//             sees), its CPU until then, and the digest it holds checked
+//             (ended by SIGKILL so each run opens the same data dir;
+//             BENCH_BASE_SERVER=<another build's dist/tally-node.js>: that
+//             build's restarts interleaved with this one's); then one more
+//             (VmRSS per counter with REPLICAS entries each and KEYS key
+//             records); then an empty data dir; redis-server start for comparison.
 //   log       a data dir holding LOG_OPS logged operations, one per log
 //             record (no snapshot): open + rebuild, median of RUNS (CPU time
 //             beside it: less sensitive to a loaded machine); a redis-server
@@ -80,6 +87,8 @@ const CATCHUP_N = Number(process.env.CATCHUP_N ?? 100_000)
 const LOG_OPS = Number(process.env.LOG_OPS ?? 1_000_000)
 const LOG_DURABILITY = process.env.LOG_DURABILITY ?? 'async'
 const BASE_DIST = process.env.BENCH_BASE_DIST
+const BASE_SERVER = process.env.BENCH_BASE_SERVER
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100)
 const what = process.argv[2] ?? 'all'
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -451,6 +460,72 @@ async function stopChild(child) {
   await done
 }
 
+/** CPU time (user + system) process `pid` has used so far, ms (Linux /proc). */
+function cpuMsOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK
+}
+
+/**
+ * One fresh `server` process on the data dir `dir/bench` (async durability):
+ * spawn → its first 200 from /health, its CPU until then, and a check that it
+ * holds `digest`. Ended with SIGKILL (by pid), so that it takes no final
+ * snapshot and every run opens the same snapshot and log tail (the next start
+ * keeps the incarnation: a crash on the same boot).
+ */
+async function freshRestart(dir, digest, server) {
+  const t0 = performance.now()
+  const node = await startNode(
+    'bench',
+    dir,
+    ['--durability', 'async', '--snapshot-interval', '600000'],
+    server,
+  )
+  const listenMs = performance.now() - t0
+  await until(
+    async () => {
+      try {
+        return (await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(5000) })).ok
+      } catch {
+        return false
+      }
+    },
+    60_000,
+    2,
+  )
+  const healthMs = performance.now() - t0
+  const cpuMs = cpuMsOf(node.child.pid)
+  const stats = await get(`${node.url}/stats`)
+  const exited = new Promise((r) => node.child.once('exit', r))
+  node.child.kill('SIGKILL')
+  await exited
+  if (stats?.digest !== digest) throw new Error(`restarted node holds ${stats?.digest}, not ${digest}`)
+  return { listenMs, healthMs, cpuMs, keyRecords: stats.keyRecords }
+}
+
+/** RUNS fresh restarts (and as many of BENCH_BASE_SERVER's build, interleaved when set): medians. */
+async function freshRestarts(dir, digest) {
+  const builds = [['this', undefined]]
+  if (BASE_SERVER) builds.push(['base', BASE_SERVER])
+  const runs = Object.fromEntries(builds.map(([label]) => [label, []]))
+  for (let i = 0; i < RUNS; i++) {
+    const order = i % 2 === 0 ? builds : [...builds].reverse()
+    for (const [label, server] of order) runs[label].push(await freshRestart(dir, digest, server))
+  }
+  const row = { counters: N, replicas: REPLICAS, keyRecords: KEYS, tailOps: TAIL, runs: RUNS }
+  for (const [label, rs] of Object.entries(runs)) {
+    const p = label === 'this' ? '' : `${label}.`
+    row[`${p}toHealthMsMedian`] = ms(median(rs.map((r) => r.healthMs)))
+    row[`${p}toListeningMsMedian`] = ms(median(rs.map((r) => r.listenMs)))
+    row[`${p}cpuMsMedian`] = ms(median(rs.map((r) => r.cpuMs)))
+    row[`${p}toHealthMs`] = rs.map((r) => ms(r.healthMs))
+    row[`${p}keyRecordsLoaded`] = rs[0].keyRecords
+  }
+  row.loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  return row
+}
+
 async function restartFigures() {
   const dir = tempDir()
   try {
@@ -469,6 +544,8 @@ async function restartFigures() {
         // Longest synchronous block (gap between two event-loop turns) in each phase, per run.
         longestBlockMs: blocks,
       })
+      // What a user sees: a fresh tally-node process on that data dir until /health answers.
+      out('restart: fresh tally-node process', await freshRestarts(dir, digest))
       // The same data dir in a tally-node process: RSS with REPLICAS entries per counter and KEYS key records.
       const t0 = performance.now()
       const node = await startNode('bench', dir, ['--durability', 'async', '--snapshot-interval', '600000'])

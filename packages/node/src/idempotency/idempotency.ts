@@ -52,9 +52,16 @@ export class IdempotencyTable {
    * leave the table as one `load` of the whole list. O(records).
    */
   loadSorted(records: readonly IdempotencyRecord[]): void {
-    for (const r of records) {
-      this.#done.delete(r.key)
-      this.#done.set(r.key, r)
+    const done = this.#done
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as IdempotencyRecord
+      const held = done.size
+      done.set(r.key, r)
+      // A key held already keeps its place when set: move it to the end (the newest), as remember does.
+      if (done.size === held) {
+        done.delete(r.key)
+        done.set(r.key, r)
+      }
     }
     this.#expire()
   }

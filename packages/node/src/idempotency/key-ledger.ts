@@ -14,6 +14,11 @@ export function isKeyRecord(r: IdempotencyRecord): r is KeyRecord {
   return typeof r.replica === 'string' && typeof r.seq === 'number' && typeof r.attempt === 'number'
 }
 
+// Two records of the same application of a key: the same replica's same operation.
+function sameApplication(a: KeyRecord, b: KeyRecord): boolean {
+  return a.replica === b.replica && a.seq === b.seq
+}
+
 /** Outcome of {@link KeyLedger.add}. `updated`: known, and this copy newly says it was compensated. */
 export type AddResult = 'new' | 'updated' | 'known' | 'expired'
 
@@ -42,7 +47,8 @@ export class KeyLedger {
   readonly #ttl: number
   readonly #max: number
   readonly #now: () => number
-  readonly #byKey = new Map<string, Slot[]>()
+  // A key's applications: its one slot (almost always), or several in the order learnt.
+  readonly #byKey = new Map<string, Slot | Slot[]>()
   readonly #byReplica = new Map<string, ReplicaIndex>()
   // Arrival order, for expiry and the cap; `#head` is the first live position.
   #queue: Slot[] = []
@@ -71,8 +77,39 @@ export class KeyLedger {
   add(rec: KeyRecord): AddResult {
     this.expire()
     if (rec.at <= this.#cutoff()) return 'expired'
-    const list = this.#byKey.get(rec.key)
-    const old = list?.find((s) => s.rec.replica === rec.replica && s.rec.seq === rec.seq)
+    const r = this.#learn(rec)
+    if (r === 'new') this.expire()
+    return r
+  }
+
+  /**
+   * Learns a run of records (a recovery's, e.g.): the same state as
+   * {@link add} of each in turn at one instant (the clock is read once for
+   * the run, not per record), and, like `add`, keeps each new record object
+   * itself. O(records), plus the applications of each key.
+   */
+  addAll(records: readonly KeyRecord[]): void {
+    this.expire()
+    const cutoff = this.#cutoff()
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i] as KeyRecord
+      if (rec.at <= cutoff) continue
+      // Past the cap, the oldest go now, as add's own expiry would drop them.
+      if (this.#learn(rec) === 'new' && this.#size > this.#max) this.expire()
+    }
+  }
+
+  // add() of a record inside retention, without the expiry around it.
+  #learn(rec: KeyRecord): AddResult {
+    const held = this.#byKey.get(rec.key)
+    const old =
+      held === undefined
+        ? undefined
+        : Array.isArray(held)
+          ? held.find((s) => sameApplication(s.rec, rec))
+          : sameApplication(held.rec, rec)
+            ? held
+            : undefined
     if (old) {
       if (rec.compensated === true && old.rec.compensated !== true) {
         old.rec.compensated = true
@@ -81,8 +118,9 @@ export class KeyLedger {
       return 'known'
     }
     const slot: Slot = { rec, dead: false }
-    if (list) list.push(slot)
-    else this.#byKey.set(rec.key, [slot])
+    if (held === undefined) this.#byKey.set(rec.key, slot)
+    else if (Array.isArray(held)) held.push(slot)
+    else this.#byKey.set(rec.key, [held, slot])
     let idx = this.#byReplica.get(rec.replica)
     if (!idx) {
       idx = { slots: [], sorted: true, dead: 0 }
@@ -93,30 +131,32 @@ export class KeyLedger {
     idx.slots.push(slot)
     this.#queue.push(slot)
     this.#size++
-    this.expire()
     return 'new'
   }
 
   /** How many applications of `key` are held, expired ones not yet dropped included (0 when none). O(1). */
   held(key: string): number {
-    return this.#byKey.get(key)?.length ?? 0
+    const held = this.#byKey.get(key)
+    return held === undefined ? 0 : Array.isArray(held) ? held.length : 1
   }
 
   /** The first live application of `key` learnt, as `applications(key)[0]` without the arrays. */
   firstApplication(key: string): KeyRecord | undefined {
-    const list = this.#byKey.get(key)
-    if (!list) return undefined
+    const held = this.#byKey.get(key)
+    if (held === undefined) return undefined
     const cutoff = this.#cutoff()
-    for (const s of list) if (s.rec.at > cutoff) return s.rec
+    if (!Array.isArray(held)) return held.rec.at > cutoff ? held.rec : undefined
+    for (const s of held) if (s.rec.at > cutoff) return s.rec
     return undefined
   }
 
   /** Live applications of `key` (usually 0 or 1), in the order learnt. */
   applications(key: string): KeyRecord[] {
-    const list = this.#byKey.get(key)
-    if (!list) return []
+    const held = this.#byKey.get(key)
+    if (held === undefined) return []
     const cutoff = this.#cutoff()
-    return list.filter((s) => s.rec.at > cutoff).map((s) => s.rec)
+    if (!Array.isArray(held)) return held.rec.at > cutoff ? [held.rec] : []
+    return held.filter((s) => s.rec.at > cutoff).map((s) => s.rec)
   }
 
   /**
@@ -168,7 +208,8 @@ export class KeyLedger {
   /** Keys with two or more live applications (checked once after recovery). O(keys). */
   duplicatedKeys(): string[] {
     const out: string[] = []
-    for (const [k, list] of this.#byKey) if (list.length > 1 && this.applications(k).length > 1) out.push(k)
+    for (const [k, held] of this.#byKey)
+      if (Array.isArray(held) && this.applications(k).length > 1) out.push(k)
     return out
   }
 
@@ -195,10 +236,12 @@ export class KeyLedger {
   #drop(s: Slot): void {
     s.dead = true
     this.#size--
-    const list = this.#byKey.get(s.rec.key)
-    if (list) {
-      const rest = list.filter((x) => x !== s)
-      if (rest.length > 0) this.#byKey.set(s.rec.key, rest)
+    const held = this.#byKey.get(s.rec.key)
+    if (held === s) this.#byKey.delete(s.rec.key)
+    else if (Array.isArray(held)) {
+      const rest = held.filter((x) => x !== s)
+      if (rest.length > 1) this.#byKey.set(s.rec.key, rest)
+      else if (rest.length === 1) this.#byKey.set(s.rec.key, rest[0] as Slot)
       else this.#byKey.delete(s.rec.key)
     }
     const idx = this.#byReplica.get(s.rec.replica)

@@ -127,10 +127,17 @@ export class KeyedWrites implements KeyHooks {
   async loadInTurns(records: readonly IdempotencyRecord[]): Promise<void> {
     const clock = turnClock()
     const own: IdempotencyRecord[] = []
-    for (const r of records) {
-      if (isKeyRecord(r)) this.ledger.add({ ...r })
+    // Into the ledger a piece at a time (one look at its clock a piece), each a copy as load makes.
+    const piece: KeyRecord[] = []
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as IdempotencyRecord
+      if (isKeyRecord(r)) piece.push({ ...r })
       else own.push(r)
-      if (clock.due()) await clock.turn()
+      if (piece.length === LOAD_PIECE || i === records.length - 1) {
+        this.ledger.addAll(piece)
+        piece.length = 0
+        if (clock.due()) await clock.turn()
+      }
     }
     const learnt = this.ledger.records()
     if (clock.due()) await clock.turn()

@@ -49,7 +49,9 @@ export class RecordSet {
 
   /**
    * The records still inside retention at `now` (`at > now - ttl`, all in
-   * ms), oldest first. O(n log n); a new array, the records shared.
+   * ms), oldest first (a stable sort: records of equal `at` in the order
+   * added). O(n) when they were added in that order, else O(n log n); a new
+   * array, the records shared.
    */
   live(now: number, ttl: number): IdempotencyRecord[] {
     const cutoff = now - ttl
@@ -59,6 +61,10 @@ export class RecordSet {
         if (held.at > cutoff) out.push(held)
       } else for (const r of held) if (r.at > cutoff) out.push(r)
     }
-    return out.sort((a, b) => a.at - b.at)
+    // Usually in order already (a snapshot's records are oldest first, the log's after them).
+    for (let i = 1; i < out.length; i++)
+      if ((out[i - 1] as IdempotencyRecord).at > (out[i] as IdempotencyRecord).at)
+        return out.sort((a, b) => a.at - b.at)
+    return out
   }
 }

@@ -101,7 +101,10 @@ export class NameTable {
       }
     }
     const c = this.#append(len, h)
-    this.#bytes.set(bytes.subarray(at, at + len), this.#starts[c] as number)
+    // A loop, not set(subarray(…)): names are short, and a log may hold a million (no view made per name).
+    const mine = this.#bytes
+    const to = this.#starts[c] as number
+    for (let k = 0; k < len; k++) mine[to + k] = bytes[at + k] as number
     if ((this.#count + 1) * 2 > this.#slots.length) {
       this.#index(c)
     } else {

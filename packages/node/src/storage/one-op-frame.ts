@@ -44,73 +44,66 @@ const KEY_S = [0xa1, 0x73] // "s"
 const KEY_O = [0xa1, 0x6f] // "o"
 const RESERVED = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f] // __proto__
 
-const EMPTY = new Uint8Array(0)
-// Read cursor, shared by the helpers below (one frame at a time, synchronously).
-let b: Uint8Array = EMPTY
-let at = 0
-
-// A non-negative msgpack number in the forms msgpackr writes for one (fixint,
-// uint 8/16/32, float 64), or -1 for any other byte (then the frame goes the general way).
-function num(): number {
-  const t = b[at++]
-  if (t === undefined) return -1
-  if (t < 0x80) return t
-  if (t === 0xcc) return at + 1 <= b.length ? (b[at++] as number) : -1
-  if (t === 0xcd) {
-    if (at + 2 > b.length) return -1
-    at += 2
-    return ((b[at - 2] as number) << 8) | (b[at - 1] as number)
-  }
-  if (t === 0xce) {
-    if (at + 4 > b.length) return -1
-    at += 4
-    return u32(at - 4)
-  }
-  if (t !== 0xcb || at + 8 > b.length) return -1
-  at += 8
-  // A float64 that is not a count stays as read (NaN, 1.5 …): the fold refuses it as it refuses readBatch's.
-  return new DataView(b.buffer, b.byteOffset + at - 8, 8).getFloat64(0)
+// Bytes of the msgpack number whose type byte is `t`, in the forms msgpackr
+// writes for a non-negative one (fixint, uint 8/16/32, float 64), or -1 for
+// any other (then the frame goes the general way). Pure.
+function numBytes(t: number): number {
+  if (t < 0x80) return 1
+  if (t === 0xcc) return 2
+  if (t === 0xcd) return 3
+  if (t === 0xce) return 5
+  return t === 0xcb ? 9 : -1
 }
 
-function u32(o: number): number {
+// The number encoded at `b[o]` (type byte there; its numBytes(b[o]) bytes are in `b`). Pure.
+function numAt(b: Uint8Array, o: number): number {
+  const t = b[o] as number
+  if (t < 0x80) return t
+  if (t === 0xcc) return b[o + 1] as number
+  if (t === 0xcd) return ((b[o + 1] as number) << 8) | (b[o + 2] as number)
+  if (t === 0xce) return u32(b, o + 1)
+  // A float64 that is not a count stays as read (NaN, 1.5 …): the fold refuses it as it refuses readBatch's.
+  return new DataView(b.buffer, b.byteOffset + o + 1, 8).getFloat64(0)
+}
+
+function u32(b: Uint8Array, o: number): number {
   return (
     (b[o] as number) * 0x1000000 +
     (((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number))
   )
 }
 
-// Length of a msgpack string at the cursor (fixstr, str 8, str 16), its bytes then at `at`; -1 for anything else.
-function str(): number {
-  const t = b[at++]
-  if (t === undefined) return -1
-  let len: number
-  if (t >= 0xa0 && t <= 0xbf) len = t - 0xa0
-  else if (t === 0xd9 && at + 1 <= b.length) len = b[at++] as number
-  else if (t === 0xda && at + 2 <= b.length) {
-    len = ((b[at] as number) << 8) | (b[at + 1] as number)
-    at += 2
-  } else return -1
-  return at + len <= b.length ? len : -1
+// Bytes of the header of the msgpack string at `b[o]` (fixstr 1, str 8 2, str 16 3), or -1 for anything else. Pure.
+function strHead(t: number): number {
+  if (t >= 0xa0 && t <= 0xbf) return 1
+  if (t === 0xd9) return 2
+  return t === 0xda ? 3 : -1
 }
 
-function is(bytes: readonly number[]): boolean {
-  for (let i = 0; i < bytes.length; i++) if (b[at + i] !== bytes[i]) return false
-  at += bytes.length
-  return true
+// Length of the msgpack string whose header (strHead(b[o]) bytes, in `b`) is at `b[o]`. Pure.
+function strLen(b: Uint8Array, o: number): number {
+  const t = b[o] as number
+  if (t <= 0xbf) return t - 0xa0
+  if (t === 0xd9) return b[o + 1] as number
+  return ((b[o + 1] as number) << 8) | (b[o + 2] as number)
 }
 
 // Replica id strings by their bytes' last occurrence: a log is mostly one replica's writes.
 let lastReplicaBytes = new Uint8Array(0)
 let lastReplica = ''
 
-function replicaAt(len: number): string | null {
-  let same = len === lastReplicaBytes.length
-  for (let i = 0; same && i < len; i++) same = b[at + i] === lastReplicaBytes[i]
-  if (same) return lastReplica
+// The replica id spelt by b[at, at + len), or null when it is not ASCII (left to msgpackr's decoding).
+function replicaAt(b: Uint8Array, at: number, len: number): string | null {
+  const last = lastReplicaBytes
+  if (len === last.length) {
+    let i = 0
+    while (i < len && b[at + i] === last[i]) i++
+    if (i === len) return lastReplica
+  }
   let s = ''
   for (let i = at; i < at + len; i++) {
     const c = b[i] as number
-    if (c >= 0x80) return null // UTF-8: left to msgpackr's decoding
+    if (c >= 0x80) return null
     s += String.fromCharCode(c)
   }
   lastReplicaBytes = b.slice(at, at + len)
@@ -127,40 +120,60 @@ function replicaAt(len: number): string | null {
  * `out` and a one-entry cache of the last replica id; never throws.
  */
 export function readOneOpFrame(seq: number, frame: Uint8Array, out: OneOpView): boolean {
-  const ok = read(seq, frame, out)
-  // Holds no frame between calls: a frame is a view into a whole segment file.
-  b = EMPTY
-  return ok
-}
-
-function read(seq: number, frame: Uint8Array, out: OneOpView): boolean {
+  // Every position below is read only after a check that it lies inside the frame.
+  const b = frame
+  const end = b.length
   // The shortest such frame: 4 bytes of checksum and 17 of payload.
-  if (frame.length < 21 || frame[4] !== FIXMAP_2) return false
-  b = frame
-  at = 5
-  if (!is(KEY_S) || num() !== seq || !is(KEY_O)) return false
-  if (b[at++] !== FIXARRAY_1 || b[at++] !== FIXARRAY_6 || b[at++] !== 2) return false
-  const nameLen = str()
-  if (nameLen < 1 || nameLen > 128) return false
-  const nameAt = at
+  if (end < 21 || b[4] !== FIXMAP_2 || b[5] !== KEY_S[0] || b[6] !== KEY_S[1]) return false
+  let at = 7
+  let w = numBytes(b[at] as number)
+  if (w < 0 || at + w > end || numAt(b, at) !== seq) return false
+  at += w
+  if (at + 5 > end || b[at] !== KEY_O[0] || b[at + 1] !== KEY_O[1]) return false
+  if (b[at + 2] !== FIXARRAY_1 || b[at + 3] !== FIXARRAY_6 || b[at + 4] !== 2) return false
+  at += 5
+  // The name: 1–128 bytes of 0x21–0x7E, not __proto__.
+  w = at < end ? strHead(b[at] as number) : -1
+  if (w < 0 || at + w > end) return false
+  const nameLen = strLen(b, at)
+  const nameAt = at + w
+  if (nameLen < 1 || nameLen > 128 || nameAt + nameLen > end) return false
   for (let i = nameAt; i < nameAt + nameLen; i++) {
     const c = b[i] as number
     if (c < 0x21 || c > 0x7e) return false
   }
-  if (nameLen === RESERVED.length && is(RESERVED)) return false
+  if (nameLen === RESERVED.length) {
+    let i = 0
+    while (i < nameLen && b[nameAt + i] === RESERVED[i]) i++
+    if (i === nameLen) return false
+  }
   at = nameAt + nameLen
-  const replicaLen = str()
-  if (replicaLen < 0) return false
-  const replica = replicaAt(replicaLen)
+  // The replica id (any ASCII string: checked when folded).
+  w = at < end ? strHead(b[at] as number) : -1
+  if (w < 0 || at + w > end) return false
+  const replicaLen = strLen(b, at)
+  at += w
+  if (at + replicaLen > end) return false
+  const replica = replicaAt(b, at, replicaLen)
   if (replica === null) return false
   at += replicaLen
-  const p = num()
-  const n = num()
-  const s = num()
-  if (p === -1 || n === -1 || s === -1 || at !== b.length) return false
+  // p, n, s: the frame ends right after them.
+  w = at < end ? numBytes(b[at] as number) : -1
+  if (w < 0 || at + w > end) return false
+  const p = numAt(b, at)
+  at += w
+  w = at < end ? numBytes(b[at] as number) : -1
+  if (w < 0 || at + w > end) return false
+  const n = numAt(b, at)
+  at += w
+  w = at < end ? numBytes(b[at] as number) : -1
+  if (w < 0 || at + w !== end) return false
+  const s = numAt(b, at)
+  // A float64 -1 is taken for the general way, as it always was (-1 once meant "no number here").
+  if (p === -1 || n === -1 || s === -1) return false
   // Checked last: the one pass over every byte, and only for a frame that is otherwise ours.
-  if (u32(0) !== crc32Range(frame, 4, frame.length)) return false
-  out.bytes = frame
+  if (u32(b, 0) !== crc32Range(b, 4, end)) return false
+  out.bytes = b
   out.nameAt = nameAt
   out.nameLen = nameLen
   out.replica = replica

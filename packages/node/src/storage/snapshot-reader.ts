@@ -3,6 +3,7 @@
 // the node merges them into its map, and the idempotency records once the
 // map is built (recovered-records.ts).
 
+import { readAhead } from './read-ahead.js'
 import {
   chunkIndexOf,
   chunkKey,
@@ -35,7 +36,8 @@ export async function checkChunks(db: WalDb, m: SnapshotManifest, dataDir: strin
   const it = db.iterator({ ...chunkRange(m.gen), highWaterMarkBytes: 1 << 20, fillCache: false })
   let seen = 0
   try {
-    for (let rows = await it.nextv(64); rows.length > 0; rows = await it.nextv(64)) {
+    // The next 64 chunks are read while these are checked.
+    for await (const rows of readAhead(it, 64)) {
       for (const [key, value] of rows) {
         if (chunkIndexOf(key, m.gen) !== seen) throw damagedSnapshot(dataDir, `chunk ${seen} is missing`)
         if (!frameIntact(value)) throw damagedSnapshot(dataDir, `chunk ${key}: checksum mismatch`)
@@ -68,7 +70,8 @@ export async function* readSlices(
     fillCache: false,
   })
   try {
-    for (let rows = await it.nextv(16); rows.length > 0; rows = await it.nextv(16)) {
+    // The next 16 chunks are read while these are decoded and merged.
+    for await (const rows of readAhead(it, 16)) {
       for (const [key, value] of rows) {
         const chunk = decodeChunk(value)
         if ('columns' in chunk) yield { columns: chunk.columns }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Level } from 'level'
+import { readAhead } from './read-ahead.js'
 import { WAL_END, WAL_PREFIX } from './record-codec.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 
@@ -29,16 +30,16 @@ export interface WalDb {
 /** Re-export point so callers can type their own `openDb`. */
 export type OpenWalDb = (location: string) => WalDb
 
-/** Every WAL entry, ascending, in chunks (one await per chunk, not per entry: recovery reads millions). */
+/**
+ * Every WAL entry, ascending, in chunks (one await per chunk, not per entry:
+ * recovery reads millions), the next chunk read while the caller works on one.
+ */
 export async function* walEntries(db: WalDb): AsyncGenerator<Array<[string, Uint8Array]>> {
   // A large read-ahead: recovery reads the whole log once, and small reads cost a thread-pool round trip each.
   const it = db.iterator({ gte: WAL_PREFIX, lt: WAL_END, highWaterMarkBytes: 1 << 20, fillCache: false })
   try {
-    for (;;) {
-      const rows = await it.nextv(1000)
-      if (rows.length === 0) return
-      yield rows
-    }
+    // The next 1 000 entries are read while the scan works on these.
+    yield* readAhead(it, 1000)
   } finally {
     await it.close()
   }

@@ -47,6 +47,18 @@ describe('IdempotencyTable', () => {
     expect(t.records().map((r) => r.key)).toEqual(['c'])
   })
 
+  it('a key loaded twice takes its later place and record, as remember does', () => {
+    const t = new IdempotencyTable({ ttlMs: 1000, maxKeys: 2, now: () => 10 })
+    t.loadSorted([rec('a', 1), rec('b', 2), { ...rec('a', 3), value: 7 }])
+    expect(t.records().map((r) => [r.key, r.value])).toEqual([
+      ['b', 1],
+      ['a', 7],
+    ])
+    // The oldest goes first past the cap: b, not the reloaded a.
+    t.remember(rec('c', 4))
+    expect(t.records().map((r) => r.key)).toEqual(['a', 'c'])
+  })
+
   it('a key whose record outlived its TTL is new again, also when younger records were remembered before it', () => {
     let now = 0
     const t = new IdempotencyTable({ ttlMs: 1000, maxKeys: 10, now: () => now })

@@ -126,6 +126,46 @@ describe('KeyLedger', () => {
     expect(l.records()).toHaveLength(300_000)
   })
 
+  it('property: addAll leaves the ledger as add of each record in turn (cap, expiry, repeats, compensation)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            key: fc.integer({ min: 0, max: 30 }),
+            replica: fc.constantFrom('a.1', 'b.1'),
+            seq: fc.integer({ min: 1, max: 40 }),
+            at: fc.integer({ min: 0, max: 2000 }),
+            compensated: fc.boolean(),
+          }),
+          { maxLength: 120 },
+        ),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 0, max: 3 }),
+        (specs, cap, split) => {
+          const recs = () =>
+            specs.map((x) =>
+              kr(`k${x.key}`, x.replica, x.seq, x.at, x.compensated ? { compensated: true } : {}),
+            )
+          const opts = { ttlMs: 1000, maxRecords: cap, now: () => 2000 }
+          const one = new KeyLedger(opts)
+          for (const r of recs()) one.add(r)
+          const all = new KeyLedger(opts)
+          // In pieces, as a recovery hands them over.
+          const rs = recs()
+          const at = Math.floor((rs.length * split) / 3)
+          all.addAll(rs.slice(0, at))
+          all.addAll(rs.slice(at))
+          expect(all.size).toBe(one.size)
+          expect(all.records()).toEqual(one.records())
+          expect(all.duplicatedKeys()).toEqual(one.duplicatedKeys())
+          for (const r of ['a.1', 'b.1']) expect(all.since(r, 0)).toEqual(one.since(r, 0))
+          for (let k = 0; k <= 30; k++) expect(all.applications(`k${k}`)).toEqual(one.applications(`k${k}`))
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
   it('isKeyRecord tells records that name their operation from older ones', () => {
     expect(isKeyRecord(kr('k', 'a.1', 1))).toBe(true)
     expect(isKeyRecord({ key: 'k', name: 'c', op: 'increment', amount: 1, value: 1, at: 1 })).toBe(false)

@@ -1,5 +1,6 @@
 // RecordSet: one record per application of a key, the first copy kept, a
 // compensated copy marking it compensated, whatever the order.
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { RecordSet } from '../../src/idempotency/record-set.js'
 import type { IdempotencyRecord } from '../../src/storage/store.js'
@@ -47,6 +48,34 @@ describe('RecordSet', () => {
       expect(live.find((r) => r.replica === 'n2.1')?.compensated).toBe(true)
       expect(live.find((r) => r.replica === 'n1.1')?.compensated).toBeUndefined()
     }
+  })
+
+  it('property: live() is the held records within retention, stably sorted by at, in order or not', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 60 })), {
+          maxLength: 80,
+        }),
+        fc.boolean(),
+        (specs, ordered) => {
+          const ats = specs.map(([, at]) => at)
+          if (ordered) ats.sort((a, b) => a - b)
+          const s = new RecordSet()
+          const added: IdempotencyRecord[] = []
+          specs.forEach(([k], i) => {
+            const r = rec(`k${k}`, 'n1.1', i + 1, ats[i])
+            s.add(r)
+            added.push(r)
+          })
+          // Held by key (a key's applications together, keys in order of first sight), then a stable sort.
+          const keys = [...new Set(added.map((r) => r.key))]
+          const held = keys.flatMap((k) => added.filter((r) => r.key === k))
+          const want = held.filter((r) => r.at > 1000 - 970).sort((a, b) => a.at - b.at)
+          expect(s.live(1000, 970)).toEqual(want)
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 
   it('live() drops records outside retention and sorts the rest oldest first', () => {

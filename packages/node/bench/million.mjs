@@ -572,9 +572,11 @@ async function restartFigures() {
       if (redisBin) {
         const starts = []
         for (let i = 0; i < RUNS; i++) {
-          const r = await startRedis(tempDir())
+          const rdir = tempDir()
+          const r = await startRedis(rdir)
           starts.push(r.startMs)
           await stopChild(r.child)
+          rm(rdir)
         }
         row.redisServerToPingMsMedian = ms(median(starts))
       } else row.redis = 'redis-server absent'
@@ -636,7 +638,8 @@ async function memoryFigures() {
       writesPerSecByTenth: rates,
     }
     if (redisBin) {
-      const r = await startRedis(tempDir())
+      const rdir = tempDir()
+      const r = await startRedis(rdir)
       for (let i = 0; i < HTTP_N; i += 10_000) {
         const cmds = []
         for (let j = i; j < Math.min(HTTP_N, i + 10_000); j++) cmds.push(['INCR', `user:${j}`])
@@ -644,6 +647,7 @@ async function memoryFigures() {
       }
       const redisRss = rssOf(r.child.pid)
       await stopChild(r.child)
+      rm(rdir)
       row.redisRssBytesPerKey = Math.round(redisRss / HTTP_N)
       row.ratioToRedis = Number((rss / redisRss).toFixed(1))
     } else row.redis = 'redis-server absent'

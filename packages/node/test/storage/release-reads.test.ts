@@ -9,9 +9,12 @@ import { Cleanup, tempDir } from '@tally/kit/testing'
 import { Level } from 'level'
 import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
+import { TallyNode } from '../../src/node.js'
 import { LevelStore } from '../../src/storage/level-store.js'
 import { mapSource } from '../../src/storage/snapshot-source.js'
 import type { WalDb } from '../../src/storage/wal-db.js'
+import { MemoryNetwork, MemoryTransport } from '../../src/wire/memory-transport.js'
+import { silent } from '../support/sim.js'
 import { Driver } from '../support/store-driver.js'
 
 const cleanup = new Cleanup()
@@ -141,5 +144,21 @@ describe('LevelStore.afterRecovery', () => {
     await Driver.open(store)
     await expect(store.afterRecovery()).rejects.toMatchObject({ code: 'TALLY_DATA_DIR_LOCKED' })
     await store.close()
+  })
+})
+
+describe('TallyNode.start', () => {
+  it('refuses to start when the store cannot reopen after recovery, and releases the store', async () => {
+    const dir = await tempDir(cleanup, 'tally-release-')
+    const { db } = flakyOpen(2)
+    const store = new LevelStore({ dataDir: dir, bootId: BOOT, openDb: () => db })
+    const transport = new MemoryTransport(new MemoryNetwork(1), 'n1:1')
+    const start = TallyNode.start({ id: 'n1', store, transport, logger: silent, peers: [] })
+    await expect(start).rejects.toMatchObject({ code: 'TALLY_DATA_DIR_UNREADABLE', message: /disk on fire/ })
+    // Released: appends are refused as on a closed store, and close has nothing left to do.
+    await expect(store.appendLocal({ ranges: [], entries: [] })).rejects.toMatchObject({
+      code: expect.stringMatching(/^TALLY_/),
+    })
+    await expect(store.close()).resolves.toBeUndefined()
   })
 })

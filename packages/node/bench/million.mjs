@@ -38,6 +38,12 @@
 //             build's restarts interleaved with this one's); then one more
 //             (VmRSS per counter with REPLICAS entries each and KEYS key
 //             records); then an empty data dir; redis-server start for comparison.
+//             RSS_BASE_SERVER: another build's dist/tally-node.js (or a
+//             comma-separated list of name=path), started on the same data
+//             dir in turn with this build's, RSS_ROUNDS times each (default
+//             1; the RSS row gives the median, each start, and each start's
+//             RSS by kind of mapping from smaps: LevelDB tables, other files,
+//             anonymous).
 //   log       a data dir holding LOG_OPS logged operations, one per log
 //             record (no snapshot): open + rebuild, median of RUNS (CPU time
 //             beside it: less sensitive to a loaded machine); a redis-server
@@ -407,6 +413,20 @@ async function logFigures() {
   }
 }
 
+/** RSS of `pid` by kind of mapping (MiB, from /proc/<pid>/smaps): LevelDB tables, other files, anonymous. */
+function rssByKind(pid) {
+  const kb = { ldbFiles: 0, otherFiles: 0, anonymous: 0 }
+  let kind = 'anonymous'
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line)
+    if (head) {
+      const path = head[1] ?? ''
+      kind = path.endsWith('.ldb') ? 'ldbFiles' : path.startsWith('/') ? 'otherFiles' : 'anonymous'
+    } else if (line.startsWith('Rss:')) kb[kind] += Number(/(\d+)/.exec(line)[1])
+  }
+  return Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, Math.round(v / 1024)]))
+}
+
 function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) * 1024 : Number.NaN
@@ -547,20 +567,39 @@ async function restartFigures() {
       // What a user sees: a fresh tally-node process on that data dir until /health answers.
       out('restart: fresh tally-node process', await freshRestarts(dir, digest))
       // The same data dir in a tally-node process: RSS with REPLICAS entries per counter and KEYS key records.
-      const t0 = performance.now()
-      const node = await startNode('bench', dir, ['--durability', 'async', '--snapshot-interval', '600000'])
-      const toListening = performance.now() - t0
-      await new Promise((r) => setTimeout(r, 2000))
-      const rss = rssOf(node.child.pid)
-      await stop([node])
-      out('memory: tally-node restarted on it', {
-        counters: N,
-        replicas: REPLICAS,
-        keyRecords: KEYS,
-        toListeningMs: ms(toListening),
-        rssMB: Math.round(rss / 2 ** 20),
-        rssBytesPerCounter: Math.round(rss / N),
-      })
+      // RSS_BASE_SERVER: another build's tally-node.js started in turn with this one, RSS_ROUNDS times each.
+      const builds = [['this', undefined]]
+      for (const b of (process.env.RSS_BASE_SERVER ?? '').split(',').filter(Boolean))
+        builds.push(b.includes('=') ? b.split('=') : ['base', b])
+      const starts = Object.fromEntries(
+        builds.map(([name]) => [name, { rss: [], toListening: [], kinds: [] }]),
+      )
+      const rounds = Number(process.env.RSS_ROUNDS ?? 1)
+      for (let i = 0; i < rounds; i++) {
+        for (const [name, server] of i % 2 ? [...builds].reverse() : builds) {
+          const t0 = performance.now()
+          const args = ['--durability', 'async', '--snapshot-interval', '600000']
+          const node = await startNode('bench', dir, args, server)
+          starts[name].toListening.push(ms(performance.now() - t0))
+          await new Promise((r) => setTimeout(r, 2000))
+          starts[name].rss.push(rssOf(node.child.pid))
+          starts[name].kinds.push(rssByKind(node.child.pid))
+          await stop([node])
+        }
+      }
+      for (const [name] of builds) {
+        const rss = median(starts[name].rss)
+        out(`memory: tally-node restarted on it${name === 'this' ? '' : ` (${name})`}`, {
+          counters: N,
+          replicas: REPLICAS,
+          keyRecords: KEYS,
+          toListeningMs: starts[name].toListening,
+          rssMB: Math.round(rss / 2 ** 20),
+          rssBytesPerCounter: Math.round(rss / N),
+          ...(rounds > 1 ? { rssMBEach: starts[name].rss.map((x) => Math.round(x / 2 ** 20)) } : {}),
+          rssMiBByKind: starts[name].kinds,
+        })
+      }
       const empty = []
       for (let i = 0; i < RUNS; i++) {
         const t0 = performance.now()

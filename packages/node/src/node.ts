@@ -250,9 +250,11 @@ export class TallyNode {
     for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
     const { map, skipped } = await rebuildCounters(rec)
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
-    // The key records, a few chunks per event-loop turn (read below by the idempotency table).
+    // The key records, a few chunks per event-loop turn (read below by the idempotency table);
+    // then the store lets go of what only recovery read.
     try {
       await rec.readIdempotency?.()
+      await o.store.afterRecovery?.()
     } catch (err) {
       await o.store.close()
       await boundedOpen.abandon()

@@ -35,6 +35,7 @@ import {
 } from './record-codec.js'
 import { recoveredRecords } from './recovered-records.js'
 import { StateFold } from './recovery-fold.js'
+import { reopenForServing } from './release-reads.js'
 import { SegmentLog } from './segment-log.js'
 import {
   CHUNK_END,
@@ -315,6 +316,24 @@ export class LevelStore implements Store {
           ? { packed: withoutPackedNames(slice.packed, dropped) }
           : { columns: withoutNames(slice.columns, dropped) }
     for (const packed of fold.packed(CHUNK_ENTRIES)) yield { packed }
+  }
+
+  /**
+   * Call once recovery has read everything (slices and key records), before
+   * serving: reopens the database so LevelDB unmaps the tables recovery read
+   * (release-reads.ts). Rejects with StoreError TALLY_DATA_DIR_LOCKED or
+   * TALLY_DATA_DIR_UNREADABLE; the store has then failed (close() releases it).
+   */
+  async afterRecovery(): Promise<void> {
+    if (this.#failed) throw this.#failed
+    if (!this.#db || !this.#queue || this.#closing) throw closedError()
+    await this.#queue.flush()
+    try {
+      await reopenForServing(this.#db, this.#o.dataDir)
+    } catch (err) {
+      this.#failed = err as StoreError
+      throw err
+    }
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */

@@ -148,6 +148,12 @@ export interface Store {
    * limits/limit-store.ts). Null until open. Absent: such records live in memory.
    */
   sharedDb?(): { db: WalDb; sync: boolean } | null
+  /**
+   * Optional: called once recovery has read everything `open` returned
+   * (slices and key records), before the node serves, to release what only
+   * recovery needed. Rejects with a StoreError: the node then refuses to start.
+   */
+  afterRecovery?(): Promise<void>
   /** Flushes and releases the store. Idempotent. */
   close(): Promise<void>
   /** Optional counters for metrics (e.g. `GET /metrics`); a fresh copy on each read. */

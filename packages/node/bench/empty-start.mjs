@@ -23,7 +23,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { rm, startNode, stop, tempDir, until } from './lib.mjs'
+import { rm, startNode, stop, tempDir, until, untilHealthy } from './lib.mjs'
 
 const RUNS = Number(process.env.RUNS ?? 9)
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 1000)
@@ -69,17 +69,7 @@ async function startOnce(server, dir, i) {
   const listenMs = performance.now() - t0
   const cpu = cpuMs(node.child.pid)
   // One request at a time, each answered or refused before the next: the first 200 ends the wait.
-  await until(
-    async () => {
-      try {
-        return (await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(5000) })).ok
-      } catch {
-        return false
-      }
-    },
-    20_000,
-    1,
-  )
+  await untilHealthy(node.url, 20_000, 1)
   const healthMs = performance.now() - t0
   const cpuHealth = cpuMs(node.child.pid)
   await new Promise((r) => setTimeout(r, SETTLE_MS))

@@ -171,3 +171,22 @@ export function postLoad(url, seconds, connections, header) {
     )
   })
 }
+
+/**
+ * Resolves once `url`/health answers 200, asking one request at a time
+ * (each answered or refused, 5 s at most, before the next), every `stepMs`;
+ * rejects after `timeoutMs`.
+ */
+export function untilHealthy(url, timeoutMs, stepMs) {
+  return until(
+    async () => {
+      try {
+        return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) })).ok
+      } catch {
+        return false
+      }
+    },
+    timeoutMs,
+    stepMs,
+  )
+}

@@ -71,7 +71,7 @@ import { join } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { CounterMap } from '@tally/crdt'
-import { get, percentile, rm, startNode, stop, tempDir, until } from './lib.mjs'
+import { get, percentile, rm, startNode, stop, tempDir, until, untilHealthy } from './lib.mjs'
 
 const dist = (p) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url))
 const { LevelStore } = await import(dist('storage/level-store.js'))
@@ -503,17 +503,7 @@ async function freshRestart(dir, digest, server) {
     server,
   )
   const listenMs = performance.now() - t0
-  await until(
-    async () => {
-      try {
-        return (await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(5000) })).ok
-      } catch {
-        return false
-      }
-    },
-    60_000,
-    2,
-  )
+  await untilHealthy(node.url, 60_000, 2)
   const healthMs = performance.now() - t0
   const cpuMs = cpuMsOf(node.child.pid)
   const stats = await get(`${node.url}/stats`)

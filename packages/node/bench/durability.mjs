@@ -14,6 +14,10 @@ const which = process.argv[3] ?? 'both'
 const modes = which === 'both' ? ['sync', 'async'] : [which]
 const CLIENTS = [1, 10, 100]
 const reps = Number(process.argv[4] ?? 3)
+if (!(duration > 0) || !['sync', 'async', 'both'].includes(which) || !(Number.isInteger(reps) && reps >= 1)) {
+  console.error('usage: node bench/durability.mjs [durationSec>0] [sync|async|both] [reps>=1]')
+  process.exit(2)
+}
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b)

@@ -105,17 +105,18 @@ export class KeyedWrites implements KeyHooks {
   }
 
   /**
-   * Loads the records the store recovered: all go to the ledger; own ones
-   * (and records from before keys were replicated, which are own) also
-   * answer repeats with their recorded value. Call once, before serving.
+   * Loads the records the store recovered, and takes them over (the ledger
+   * keeps these very objects, and marks them when compensated): all go to
+   * the ledger; own ones (and records from before keys were replicated,
+   * which are own) also answer repeats with their recorded value, in the
+   * table, as every own write's record does once durable. Call once, before
+   * serving. `records` as the store recovers them: one per application,
+   * oldest first.
    */
   load(records: readonly IdempotencyRecord[]): void {
     const own: IdempotencyRecord[] = []
-    for (const r of records) {
-      if (isKeyRecord(r)) this.ledger.add({ ...r })
-      else own.push(r)
-    }
-    for (const r of this.ledger.records()) if (r.replica === this.#o.map.replica) own.push(r)
+    const collect = this.#collectOwn(own)
+    for (let i = 0; i < records.length; i += LOAD_PIECE) this.#loadPiece(records, i, own, collect)
     this.table.load(own)
   }
 
@@ -127,32 +128,43 @@ export class KeyedWrites implements KeyHooks {
   async loadInTurns(records: readonly IdempotencyRecord[]): Promise<void> {
     const clock = turnClock()
     const own: IdempotencyRecord[] = []
-    // Into the ledger a piece at a time (one look at its clock a piece), each a copy as load makes.
-    const piece: KeyRecord[] = []
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i] as IdempotencyRecord
-      if (isKeyRecord(r)) piece.push({ ...r })
-      else own.push(r)
-      if (piece.length === LOAD_PIECE || i === records.length - 1) {
-        this.ledger.addAll(piece)
-        piece.length = 0
-        if (clock.due()) await clock.turn()
-      }
-    }
-    const learnt = this.ledger.records()
-    if (clock.due()) await clock.turn()
-    for (let i = 0; i < learnt.length; i++) {
-      const r = learnt[i] as IdempotencyRecord
-      if (r.replica === this.#o.map.replica) own.push(r)
+    const collect = this.#collectOwn(own)
+    // Into the ledger a piece at a time, one look at the clock a piece.
+    for (let i = 0; i < records.length; i += LOAD_PIECE) {
+      this.#loadPiece(records, i, own, collect)
       if (clock.due()) await clock.turn()
     }
-    // Usually sorted already (records without a replica are rare, and the ledger keeps
-    // the oldest-first order of the recovered records): sort only when not.
+    // Usually in order already (the store's records are oldest first): sorted as load's table does when not.
     if (!sortedByAt(own)) own.sort((a, b) => a.at - b.at)
     if (clock.due()) await clock.turn()
     for (let i = 0; i < own.length; i += LOAD_PIECE) {
       this.table.loadSorted(own.slice(i, i + LOAD_PIECE))
       if (clock.due()) await clock.turn()
+    }
+  }
+
+  // Records [from, from + LOAD_PIECE): the key records into the ledger (own ones then into `own`
+  // by `collect`), after those from before keys were replicated (own, table only).
+  #loadPiece(
+    records: readonly IdempotencyRecord[],
+    from: number,
+    own: IdempotencyRecord[],
+    collect: (rec: KeyRecord) => void,
+  ): void {
+    const keys: KeyRecord[] = []
+    for (let i = from; i < records.length && i < from + LOAD_PIECE; i++) {
+      const r = records[i] as IdempotencyRecord
+      if (isKeyRecord(r)) keys.push(r)
+      else own.push(r)
+    }
+    this.ledger.addAll(keys, collect)
+  }
+
+  // The ledger's onNew that puts this node's own records into `own`.
+  #collectOwn(own: IdempotencyRecord[]): (rec: KeyRecord) => void {
+    const mine = this.#o.map.replica
+    return (rec) => {
+      if (rec.replica === mine) own.push(rec)
     }
   }
 

@@ -153,6 +153,24 @@ export class KeyLedger {
     return undefined
   }
 
+  /** The first live application of `key` by `replica` learnt (this node's own answer to a retry, e.g.). O(applications of the key). */
+  applicationBy(key: string, replica: string): KeyRecord | undefined {
+    const held = this.#byKey.get(key)
+    if (held === undefined) return undefined
+    const cutoff = this.#cutoff()
+    if (!Array.isArray(held))
+      return held.rec.replica === replica && held.rec.at > cutoff ? held.rec : undefined
+    for (const s of held) if (s.rec.replica === replica && s.rec.at > cutoff) return s.rec
+    return undefined
+  }
+
+  /** Live records of `replica` held (after dropping those past retention). O(1) amortised. */
+  heldBy(replica: string): number {
+    this.expire()
+    const idx = this.#byReplica.get(replica)
+    return idx ? idx.slots.length - idx.dead : 0
+  }
+
   /** Live applications of `key` (usually 0 or 1), in the order learnt. */
   applications(key: string): KeyRecord[] {
     const held = this.#byKey.get(key)

@@ -202,7 +202,7 @@ export const SCHEMA = defineSettings({
   },
   idempotencyMaxKeys: {
     flag: 'idempotency-max-keys',
-    description: 'most idempotency keys remembered (oldest dropped first)',
+    description: 'most key records remembered, own and learnt (oldest dropped first)',
     parse: int(1, 100_000_000),
     default: String(D.idempotencyMaxKeys),
   },

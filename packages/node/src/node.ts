@@ -16,7 +16,7 @@ import { type BoundedStore, MemoryBoundedStore } from './bounded/bounded-store.j
 import { openEarly } from './bounded/early-open.js'
 import { NODE_DEFAULTS } from './defaults.js'
 import { NodeError, NodeErrorCodes } from './errors.js'
-import type { IdempotencyTable, OpShape } from './idempotency/idempotency.js'
+import type { OpShape } from './idempotency/idempotency.js'
 import type { KeyLedger, KeyRecord } from './idempotency/key-ledger.js'
 import { KeyedWrites, type KeyStats } from './idempotency/keyed-writes.js'
 import { LevelLimitStore, MemoryLimitStore } from './limits/limit-store.js'
@@ -603,9 +603,9 @@ export class TallyNode {
     return this.#fence.failure
   }
 
-  /** This node's answers to keyed requests (and keyed requests in flight). */
-  get idempotency(): IdempotencyTable {
-    return this.#keyed.table
+  /** How many keyed requests this node can answer as repeats (its own applications of keys held). */
+  get keyAnswers(): number {
+    return this.#keyed.answers
   }
 
   /** Every known application of an Idempotency-Key (own and learnt), within retention. */

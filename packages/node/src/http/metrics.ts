@@ -174,12 +174,7 @@ export function nodeMetrics(node: TallyNode, load: () => Load): NodeMetrics {
     replicaCount(node),
   )
   gauge(registry, 'tally_key_records', 'Idempotency-Key records held (own and learnt)', () => node.keys.size)
-  gauge(
-    registry,
-    'tally_idempotency_keys',
-    'Idempotency-Key answers this node holds',
-    () => node.idempotency.size,
-  )
+  gauge(registry, 'tally_idempotency_keys', 'Idempotency-Key answers this node holds', () => node.keyAnswers)
   gauge(registry, 'tally_cluster_size', 'Cluster size used for quorum arithmetic (self included)', () =>
     node.clusterSize(),
   )

@@ -86,16 +86,19 @@ export class KeyLedger {
    * Learns a run of records (a recovery's, e.g.): the same state as
    * {@link add} of each in turn at one instant (the clock is read once for
    * the run, not per record), and, like `add`, keeps each new record object
-   * itself. O(records), plus the applications of each key.
+   * itself; `onNew` is called with each (after the cap's expiry, some may
+   * already be gone again, as after `add`). O(records), plus the
+   * applications of each key.
    */
-  addAll(records: readonly KeyRecord[]): void {
+  addAll(records: readonly KeyRecord[], onNew?: (rec: KeyRecord) => void): void {
     this.expire()
     const cutoff = this.#cutoff()
     for (let i = 0; i < records.length; i++) {
       const rec = records[i] as KeyRecord
-      if (rec.at <= cutoff) continue
+      if (rec.at <= cutoff || this.#learn(rec) !== 'new') continue
+      onNew?.(rec)
       // Past the cap, the oldest go now, as add's own expiry would drop them.
-      if (this.#learn(rec) === 'new' && this.#size > this.#max) this.expire()
+      if (this.#size > this.#max) this.expire()
     }
   }
 
@@ -148,6 +151,24 @@ export class KeyLedger {
     if (!Array.isArray(held)) return held.rec.at > cutoff ? held.rec : undefined
     for (const s of held) if (s.rec.at > cutoff) return s.rec
     return undefined
+  }
+
+  /** The first live application of `key` by `replica` learnt (this node's own answer to a retry, e.g.). O(applications of the key). */
+  applicationBy(key: string, replica: string): KeyRecord | undefined {
+    const held = this.#byKey.get(key)
+    if (held === undefined) return undefined
+    const cutoff = this.#cutoff()
+    if (!Array.isArray(held))
+      return held.rec.replica === replica && held.rec.at > cutoff ? held.rec : undefined
+    for (const s of held) if (s.rec.replica === replica && s.rec.at > cutoff) return s.rec
+    return undefined
+  }
+
+  /** Live records of `replica` held (after dropping those past retention). O(1) amortised. */
+  heldBy(replica: string): number {
+    this.expire()
+    const idx = this.#byReplica.get(replica)
+    return idx ? idx.slots.length - idx.dead : 0
   }
 
   /** Live applications of `key` (usually 0 or 1), in the order learnt. */

@@ -18,15 +18,8 @@ import { IdempotencyTable, type OpShape, sameOp } from './idempotency.js'
 import { isKeyRecord, KeyLedger, type KeyRecord } from './key-ledger.js'
 import { reconcile } from './key-reconcile.js'
 
-// Records put in the idempotency table between two looks at the turn clock while loading.
+// Records put in the key ledger between two looks at the turn clock while loading.
 const LOAD_PIECE = 4096
-
-/** True when `records` are in non-decreasing `at` order. O(n). */
-function sortedByAt(records: readonly IdempotencyRecord[]): boolean {
-  for (let i = 1; i < records.length; i++)
-    if ((records[i - 1] as IdempotencyRecord).at > (records[i] as IdempotencyRecord).at) return false
-  return true
-}
 
 /** Counters of cross-replica idempotency, exposed on /metrics. */
 export interface KeyStats {
@@ -64,7 +57,7 @@ export interface KeyedWritesOptions {
   logger: Logger
   /** How long a key is remembered (from its first acknowledgement). */
   ttlMs: number
-  /** Most keys remembered (own in the table; own + learnt in the ledger), oldest dropped first. */
+  /** Most key records remembered (own and learnt, in the ledger; and as many answers from before keys were replicated), oldest dropped first. */
   maxKeys: number
   /**
    * Hands on a compensation once it is durable, as every local write ends:
@@ -87,7 +80,11 @@ export interface KeyedWritesOptions {
  * writes the compensations the reconcile rule asks of this node.
  */
 export class KeyedWrites implements KeyHooks {
-  /** This node's answers to keyed requests, and keyed requests in flight. */
+  /**
+   * Keyed requests in flight, and this node's answers from before keys were
+   * replicated (records without replica and seq). Every other answer of this
+   * node is its own application in the ledger.
+   */
   readonly table: IdempotencyTable
   /** Every known application of an Idempotency-Key (own and learnt), within retention. */
   readonly ledger: KeyLedger
@@ -105,18 +102,17 @@ export class KeyedWrites implements KeyHooks {
   }
 
   /**
-   * Loads the records the store recovered: all go to the ledger; own ones
-   * (and records from before keys were replicated, which are own) also
-   * answer repeats with their recorded value. Call once, before serving.
+   * Loads the records the store recovered, and takes them over (the ledger
+   * keeps these very objects, and marks them when compensated): key records
+   * go to the ledger (this node's own among them answer its retries), records
+   * from before keys were replicated to the table. Call once, before
+   * serving. `records` as the store recovers them: one per application,
+   * oldest first.
    */
   load(records: readonly IdempotencyRecord[]): void {
-    const own: IdempotencyRecord[] = []
-    for (const r of records) {
-      if (isKeyRecord(r)) this.ledger.add({ ...r })
-      else own.push(r)
-    }
-    for (const r of this.ledger.records()) if (r.replica === this.#o.map.replica) own.push(r)
-    this.table.load(own)
+    const legacy: IdempotencyRecord[] = []
+    for (let i = 0; i < records.length; i += LOAD_PIECE) this.#loadPiece(records, i, legacy)
+    this.table.load(legacy)
   }
 
   /**
@@ -126,34 +122,25 @@ export class KeyedWrites implements KeyHooks {
    */
   async loadInTurns(records: readonly IdempotencyRecord[]): Promise<void> {
     const clock = turnClock()
-    const own: IdempotencyRecord[] = []
-    // Into the ledger a piece at a time (one look at its clock a piece), each a copy as load makes.
-    const piece: KeyRecord[] = []
-    for (let i = 0; i < records.length; i++) {
+    const legacy: IdempotencyRecord[] = []
+    // Into the ledger a piece at a time, one look at the clock a piece.
+    for (let i = 0; i < records.length; i += LOAD_PIECE) {
+      this.#loadPiece(records, i, legacy)
+      if (clock.due()) await clock.turn()
+    }
+    // Few (only data dirs from before keys were replicated have them).
+    this.table.load(legacy)
+  }
+
+  // Records [from, from + LOAD_PIECE): the key records into the ledger, the others into `legacy`.
+  #loadPiece(records: readonly IdempotencyRecord[], from: number, legacy: IdempotencyRecord[]): void {
+    const keys: KeyRecord[] = []
+    for (let i = from; i < records.length && i < from + LOAD_PIECE; i++) {
       const r = records[i] as IdempotencyRecord
-      if (isKeyRecord(r)) piece.push({ ...r })
-      else own.push(r)
-      if (piece.length === LOAD_PIECE || i === records.length - 1) {
-        this.ledger.addAll(piece)
-        piece.length = 0
-        if (clock.due()) await clock.turn()
-      }
+      if (isKeyRecord(r)) keys.push(r)
+      else legacy.push(r)
     }
-    const learnt = this.ledger.records()
-    if (clock.due()) await clock.turn()
-    for (let i = 0; i < learnt.length; i++) {
-      const r = learnt[i] as IdempotencyRecord
-      if (r.replica === this.#o.map.replica) own.push(r)
-      if (clock.due()) await clock.turn()
-    }
-    // Usually sorted already (records without a replica are rare, and the ledger keeps
-    // the oldest-first order of the recovered records): sort only when not.
-    if (!sortedByAt(own)) own.sort((a, b) => a.at - b.at)
-    if (clock.due()) await clock.turn()
-    for (let i = 0; i < own.length; i += LOAD_PIECE) {
-      this.table.loadSorted(own.slice(i, i + LOAD_PIECE))
-      if (clock.due()) await clock.turn()
-    }
+    this.ledger.addAll(keys)
   }
 
   /** Settles every key recovered with two or more applications (a crash may have come between learning a winner and compensating). */
@@ -167,6 +154,11 @@ export class KeyedWrites implements KeyHooks {
    * when the key was first used (here or by another replica) for another request.
    */
   decide(key: string, shape: OpShape): Decision {
+    const own = this.ledger.applicationBy(key, this.#o.map.replica)
+    if (own) {
+      if (!sameOp(own, shape)) throw mismatch(own)
+      return { kind: 'repeat', answer: { name: own.name, value: own.value } }
+    }
     const c = this.table.check(key, shape)
     if (c.kind === 'done') return { kind: 'repeat', answer: { name: c.record.name, value: c.record.value } }
     if (c.kind === 'mismatch') throw mismatch(c.first)
@@ -198,7 +190,6 @@ export class KeyedWrites implements KeyHooks {
    * node compensate a loser). Never throws.
    */
   settle(record: KeyRecord): void {
-    this.table.remember(record)
     if (this.ledger.add(record) === 'new') this.#check(record.key)
   }
 
@@ -221,15 +212,17 @@ export class KeyedWrites implements KeyHooks {
   }
 
   /**
-   * Every live record a snapshot must hold: the ledger's, plus the table's
-   * records from before keys were replicated (they live only there). Not the
-   * records of writes still in flight: the write fence has those.
+   * Every live record a snapshot must hold: the table's records from before
+   * keys were replicated, then the ledger's. Not the records of writes still
+   * in flight: the write fence has those.
    */
   snapshotRecords(): IdempotencyRecord[] {
-    return this.table
-      .records()
-      .filter((r) => !isKeyRecord(r))
-      .concat(this.ledger.records())
+    return this.table.records().concat(this.ledger.records())
+  }
+
+  /** How many keyed requests this node can answer as repeats: its own applications held, and its answers from before keys were replicated. */
+  get answers(): number {
+    return this.table.size + this.ledger.heldBy(this.#o.map.replica)
   }
 
   /** Starts no compensation from now on. */

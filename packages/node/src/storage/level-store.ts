@@ -256,12 +256,7 @@ export class LevelStore implements Store {
     this.#segs = segs
     this.#closing = null
     this.#nextSeq = scan.last + 1
-    // An async append returns at once, so nothing ever queues behind a write in flight: gather
-    // the whole turn instead (one append for the writes of every connection read in it).
-    this.#queue = new GroupCommit((items) => this.#writeBatch(items), {
-      maxBatch: this.#o.maxBatch,
-      gather: this.#o.durability === 'async' ? 'turn' : 'microtask',
-    })
+    this.#queue = this.#groupCommit()
     this.#stats.opsSinceSnapshot = scan.ops
     const { incarnation } = decision.identity
     const identity = { nodeId, incarnation, replicaId: replicaIdOf(nodeId, incarnation) }
@@ -334,6 +329,18 @@ export class LevelStore implements Store {
       this.#failed = err as StoreError
       throw err
     }
+  }
+
+  // The log's group commit. Built here, not inside #recover: a closure keeps its whole function's
+  // scope alive, and #recover's holds what only recovery needs (the key records read, the
+  // snapshot's chunks, the folded log), which would then live as long as the store.
+  #groupCommit(): GroupCommit<LogOp> {
+    // An async append returns at once, so nothing ever queues behind a write in flight: gather
+    // the whole turn instead (one append for the writes of every connection read in it).
+    return new GroupCommit((items) => this.#writeBatch(items), {
+      maxBatch: this.#o.maxBatch,
+      gather: this.#o.durability === 'async' ? 'turn' : 'microtask',
+    })
   }
 
   /** Logs a local operation's delta (and idempotency record) under the durability policy; group-committed. */

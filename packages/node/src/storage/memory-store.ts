@@ -25,7 +25,8 @@ export class MemoryStore implements Store {
       identity: { nodeId, incarnation: this.#incarnation, replicaId: replicaIdOf(nodeId, this.#incarnation) },
       state: this.#state,
       deltas: [...this.#deltas],
-      idempotency: [...this.#idem],
+      // Copies: the node takes the records over (and may mark one compensated in place).
+      idempotency: this.#idem.map((r) => ({ ...r })),
       warnings: [],
       ...(this.#marks.length > 0 ? { marks: this.#foldMarks() } : {}),
     }

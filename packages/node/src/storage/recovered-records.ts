@@ -49,7 +49,9 @@ export interface RecordReader {
 /**
  * A reader of the records of `src` under the RecordSet rule (snapshot
  * first, then the log in order; one per application of a key) and inside
- * retention, oldest first. Decodes on its first call (or {@link RecordReader.load})
+ * retention, oldest first. The snapshot is taken to hold one record per
+ * application, as a node writes it (a copy repeated inside it would reach
+ * the key ledger, which keeps the first by the same rule). Decodes on its first call (or {@link RecordReader.load})
  * and returns the same array afterwards. A chunk that does not decode as
  * records throws `badChunk(index, reason)`: its records are not dropped,
  * since a lost record lets a retry of its write count twice. The node reads
@@ -57,24 +59,36 @@ export interface RecordReader {
  */
 export function recoveredRecords(src: RecordSources): RecordReader {
   let out: IdempotencyRecord[] | undefined
+  // A snapshot holds one record per application (it is written from the ledger and the table), so
+  // only its records of keys the log names again can meet another copy: those go through the
+  // RecordSet rule with the log's; every other one goes straight to `direct`, without a Map entry.
   const set = new RecordSet()
+  const direct: IdempotencyRecord[] = []
+  let logKeys: Set<string> | undefined
+  const cutoff = src.now - src.ttl
+  const take = (r: IdempotencyRecord): void => {
+    if (logKeys?.has(r.key)) set.add(r)
+    else if (r.at > cutoff) direct.push(r)
+  }
   // Next chunk to decode; the snapshot's decoded records go in first.
   let next = 0
   let started = false
   const begin = (): void => {
     if (started) return
     started = true
-    for (const r of src.snapshot) set.add(r)
+    logKeys = new Set()
+    for (const r of src.logged) logKeys.add(r.key)
+    for (const r of src.snapshot) take(r)
   }
   const chunk = (i: number): void => {
     const c = decodeChunk(src.chunks[i] as Uint8Array)
-    if ('records' in c) for (const r of c.records) set.add(r)
+    if ('records' in c) for (const r of c.records) take(r)
     else throw src.badChunk(i, 'reason' in c ? c.reason : 'not records')
   }
   const finish = (): IdempotencyRecord[] => {
     if (out) return out
     for (const r of src.logged) set.add(r)
-    out = set.live(src.now, src.ttl)
+    out = oldestFirst(set.size === 0 ? direct : direct.concat(set.live(src.now, src.ttl)))
     return out
   }
   const read = (): IdempotencyRecord[] => {
@@ -96,4 +110,12 @@ export function recoveredRecords(src: RecordSources): RecordReader {
     return finish()
   }
   return read
+}
+
+// `records` in `at` order, oldest first (a stable sort, in place), when they are not already.
+function oldestFirst(records: IdempotencyRecord[]): IdempotencyRecord[] {
+  for (let i = 1; i < records.length; i++)
+    if ((records[i - 1] as IdempotencyRecord).at > (records[i] as IdempotencyRecord).at)
+      return records.sort((a, b) => a.at - b.at)
+  return records
 }

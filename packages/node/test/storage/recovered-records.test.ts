@@ -66,6 +66,39 @@ describe('recovered key records', () => {
     expect(byKey.C?.compensated).toBe(true)
   })
 
+  it('leave out what is past retention, keep one copy per application and give them oldest first, from chunks out of time order', () => {
+    const at = (ago: number) => ({ at: NOW - ago })
+    const read = recoveredRecords({
+      snapshot: [],
+      chunks: [
+        encodeChunk({
+          records: [rec('new', 1, at(100)), rec('old', 2, at(9_000)), rec('gone', 3, at(20_000))],
+        }),
+        encodeChunk({ records: [rec('mid', 4, at(5_000)), rec('twice', 5, at(7_000))] }),
+      ],
+      logged: [
+        rec('twice', 5, { ...at(7_000), compensated: true }),
+        rec('twice', 6, { ...at(50), replica: 'r.2' }),
+        rec('late', 7, at(30_000)),
+        rec('fresh', 8, at(10)),
+      ],
+      now: NOW,
+      ttl: 10_000,
+      badChunk: (i, why) => new Error(`chunk ${i}: ${why}`),
+    })
+    const got = read()
+    expect(got.map((r) => [r.key, r.seq])).toEqual([
+      ['old', 2],
+      ['twice', 5],
+      ['mid', 4],
+      ['new', 1],
+      ['twice', 6],
+      ['fresh', 8],
+    ])
+    expect(got.find((r) => r.seq === 5)?.compensated).toBe(true)
+    expect(got.filter((r) => r.compensated === true)).toHaveLength(1)
+  })
+
   it('a chunk that holds no records throws the error badChunk makes for it (records are never dropped)', () => {
     const read = recoveredRecords({
       snapshot: [],

@@ -44,7 +44,7 @@ export async function clusterRoutes(app: FastifyInstance, opts: ClusterRouteOpti
     digest: node.map.digest(),
     clusterSize: node.clusterSize(),
     peers: node.membership.counts(),
-    idempotencyKeys: node.idempotency.size,
+    idempotencyKeys: node.keyAnswers,
     keyRecords: node.keys.size,
     keys: node.keyStats,
     snapshots: node.snapshots,

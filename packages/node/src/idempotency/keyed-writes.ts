@@ -154,7 +154,11 @@ export class KeyedWrites implements KeyHooks {
    * when the key was first used (here or by another replica) for another request.
    */
   decide(key: string, shape: OpShape): Decision {
-    const own = this.ledger.applicationBy(key, this.#o.map.replica)
+    // One look into the ledger for a key it does not hold (every new key): no application, so no own one.
+    const mine = this.#o.map.replica
+    const elsewhere = this.ledger.firstApplication(key)
+    const own =
+      elsewhere === undefined || elsewhere.replica === mine ? elsewhere : this.ledger.applicationBy(key, mine)
     if (own) {
       if (!sameOp(own, shape)) throw mismatch(own)
       return { kind: 'repeat', answer: { name: own.name, value: own.value } }
@@ -163,7 +167,6 @@ export class KeyedWrites implements KeyHooks {
     if (c.kind === 'done') return { kind: 'repeat', answer: { name: c.record.name, value: c.record.value } }
     if (c.kind === 'mismatch') throw mismatch(c.first)
     if (c.kind === 'inflight') return { kind: 'wait', wait: c.wait }
-    const elsewhere = this.ledger.firstApplication(key)
     if (elsewhere) {
       if (!sameOp(elsewhere, shape)) throw mismatch(elsewhere)
       this.stats.answeredFromPeers++

@@ -86,19 +86,16 @@ export class KeyLedger {
    * Learns a run of records (a recovery's, e.g.): the same state as
    * {@link add} of each in turn at one instant (the clock is read once for
    * the run, not per record), and, like `add`, keeps each new record object
-   * itself; `onNew` is called with each (after the cap's expiry, some may
-   * already be gone again, as after `add`). O(records), plus the
-   * applications of each key.
+   * itself. O(records), plus the applications of each key.
    */
-  addAll(records: readonly KeyRecord[], onNew?: (rec: KeyRecord) => void): void {
+  addAll(records: readonly KeyRecord[]): void {
     this.expire()
     const cutoff = this.#cutoff()
     for (let i = 0; i < records.length; i++) {
       const rec = records[i] as KeyRecord
-      if (rec.at <= cutoff || this.#learn(rec) !== 'new') continue
-      onNew?.(rec)
+      if (rec.at <= cutoff) continue
       // Past the cap, the oldest go now, as add's own expiry would drop them.
-      if (this.#size > this.#max) this.expire()
+      if (this.#learn(rec) === 'new' && this.#size > this.#max) this.expire()
     }
   }
 

@@ -29,6 +29,7 @@ import { CounterGc } from './resets/counter-gc.js'
 import { CounterLifecycle, type DeleteAnswer, type TtlAnswer } from './resets/counter-lifecycle.js'
 import { MarksGossip } from './resets/marks-gossip.js'
 import { rebuildCounters } from './storage/recovery.js'
+import { minorCollection } from './storage/recovery-gc.js'
 import { SnapshotScheduler } from './storage/snapshot-scheduler.js'
 import type { Identity, Store, StoreStats } from './storage/store.js'
 import { WriteFence } from './storage/write-fence.js'
@@ -248,7 +249,8 @@ export class TallyNode {
       throw err
     }
     for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
-    const { map, skipped } = await rebuildCounters(rec)
+    // A young-generation collection now and then frees the snapshot chunks already merged (recovery-gc.ts).
+    const { map, skipped } = await rebuildCounters(rec, { collect: minorCollection() })
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
     // The key records, a few chunks per event-loop turn (read below by the idempotency table);
     // then the store lets go of what only recovery read.

@@ -10,26 +10,49 @@ export function mergeSlice(map: CounterMap, slice: RecoveredSlice): boolean {
   return 'packed' in slice ? map.mergePacked(slice.packed) : map.mergeColumns(slice.columns)
 }
 
+/** Slices merged between two young-generation collections while rebuilding (recovery-gc.ts): a snapshot slice holds about 2 048 entries. */
+export const COLLECT_EVERY_SLICES = 32
+
+/** Options of {@link rebuildCounters}. */
+export interface RebuildOptions {
+  /**
+   * Runs a young-generation collection (recovery-gc.ts `minorCollection`),
+   * called after every `collectEvery` slices so the chunks already merged
+   * are freed as the map grows. Absent: none (the runtime collects when it
+   * sees fit).
+   */
+  collect?: (() => void) | null
+  /** Slices between two calls of `collect` (default {@link COLLECT_EVERY_SLICES}). */
+  collectEvery?: number
+}
+
 /**
  * Rebuilds the counters from what the store recovered: the snapshot's
  * `slices` first (merged as read into the empty map: the event loop gets a
  * turn at least every TURN_BUDGET_MS of merging, plus one slice, and no
- * second copy of the state is ever built), then
+ * second copy of the state is ever built; `opts.collect` every
+ * `opts.collectEvery` slices), then
  * `state` (the rest of the snapshot with the log folded in), then every
  * logged delta in order (idempotent, so a delta the snapshot already covers
  * is harmless). Deltas the CRDT refuses are skipped and counted rather than
  * failing the start. Rejects with TALLY_STATE_INVALID for a corrupt
  * snapshot, or with the store's error when a slice cannot be read.
  */
-export async function rebuildCounters(rec: Recovered): Promise<{ map: CounterMap; skipped: number }> {
+export async function rebuildCounters(
+  rec: Recovered,
+  opts: RebuildOptions = {},
+): Promise<{ map: CounterMap; skipped: number }> {
   const map = new CounterMap(rec.identity.replicaId)
   // Merges commute: the order changes only the cost (the bulk goes into an empty map).
   // A store reads slices in batches (several per disk read, handed over without a
   // turn of the event loop in between): give the loop a turn every TURN_BUDGET_MS.
   if (rec.slices) {
     const clock = turnClock()
+    const every = opts.collectEvery ?? COLLECT_EVERY_SLICES
+    let merged = 0
     for await (const slice of rec.slices()) {
       mergeSlice(map, slice)
+      if (opts.collect && ++merged % every === 0) opts.collect()
       if (clock.due()) await clock.turn()
     }
   }

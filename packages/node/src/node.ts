@@ -252,7 +252,7 @@ export class TallyNode {
     // A young-generation collection now and then frees the snapshot chunks already merged (recovery-gc.ts).
     const { map, skipped } = await rebuildCounters(rec, { collect: minorCollection() })
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
-    // The key records, a few chunks per event-loop turn (read below by the idempotency table);
+    // The key records, a few chunks per event-loop turn (loaded below into the key ledger);
     // then the store lets go of what only recovery read.
     try {
       await rec.readIdempotency?.()

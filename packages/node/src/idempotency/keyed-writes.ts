@@ -75,9 +75,10 @@ export interface KeyedWritesOptions {
 }
 
 /**
- * Owns the Idempotency-Key table (this node's answers and requests in
- * flight) and the key ledger (every known application, own and learnt), and
- * writes the compensations the reconcile rule asks of this node.
+ * Owns the key ledger (every known application, own and learnt: this
+ * node's own answer its retries), the Idempotency-Key table (requests in
+ * flight, and answers from before keys were replicated), and writes the
+ * compensations the reconcile rule asks of this node.
  */
 export class KeyedWrites implements KeyHooks {
   /**

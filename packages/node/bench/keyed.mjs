@@ -20,6 +20,10 @@
 // BENCH_COMPARE_NODE_SERVER=<server.js>: also a cluster of another build (e.g. the
 // commit before a change), its unkeyed and keyed rounds interleaved with the others;
 // `perRound.cpuVsCompared` is this build's CPU per request ÷ that build's, per round.
+// BENCH_COMPARE_NODE_ARGS="<flags>": extra flags for the compared cluster only
+// (BENCH_NODE_ARGS, which both get, come after them), e.g. this build against itself
+// with another setting:
+// BENCH_COMPARE_NODE_SERVER=dist/tally-node.js BENCH_COMPARE_NODE_ARGS="--young-generation small".
 //
 // BENCH_HOUSE=1: also the same route on the node's own fastify base
 // (house-server.mjs: kit's createFastify, the node's schemas, timeouts, logger
@@ -119,8 +123,9 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
   const nodeUrl = `${all[0].url}/increment`
   const pids = all.map((n) => n.child.pid)
   const compareBin = process.env.BENCH_COMPARE_NODE_SERVER
+  const compareArgs = (process.env.BENCH_COMPARE_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const other = compareBin
-    ? await cluster(nodes, dir + '-compare', ['--durability', durability], compareBin)
+    ? await cluster(nodes, dir + '-compare', ['--durability', durability, ...compareArgs], compareBin)
     : []
   const otherUrl = other.length > 0 ? `${other[0].url}/increment` : ''
   const otherPids = other.map((n) => n.child.pid)
@@ -205,6 +210,7 @@ export async function keyedBench(duration = 4, connections = 10, nodes = 1, roun
         ? {
             compared: {
               server: compareBin,
+              ...(compareArgs.length > 0 ? { args: compareArgs.join(' ') } : {}),
               unkeyedReqPerSec: Math.round(rps('cmpUnkeyed')),
               keyedReqPerSec: Math.round(rps('cmpKeyed')),
               keyedVsUnkeyed: Math.round((rps('cmpKeyed') / rps('cmpUnkeyed')) * 100) / 100,

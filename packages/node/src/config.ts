@@ -30,7 +30,7 @@ import {
   urlList,
 } from '@tally/kit'
 import { NODE_DEFAULTS } from './defaults.js'
-import { YOUNG_GENERATION_MODES, type YoungGeneration } from './memory/young-generation.js'
+import { parseYoungGeneration, type YoungGeneration } from './memory/young-generation.js'
 
 export { ConfigError, type Setting }
 
@@ -234,9 +234,9 @@ export const SCHEMA = defineSettings({
   youngGeneration: {
     flag: 'young-generation',
     description:
-      "small (V8's young generation stays at its initial ~2 MiB) | v8 (V8 grows it, up to 32 MiB); a launch flag such as --max-semi-space-size wins",
-    parse: oneOf(YOUNG_GENERATION_MODES),
-    default: D.youngGeneration,
+      "how large V8's young generation (its nursery of new objects) may grow: small (keeps the ~4 MiB it has when the node starts: least memory, more CPU per write under many connections) | a cap in MiB, 8|16 (grows up to it while the node is busy, never while it recovers) | v8 (V8's own growth, up to 32 MiB); a launch flag such as --max-semi-space-size wins",
+    parse: parseYoungGeneration,
+    default: String(D.youngGeneration),
   },
   logLevel: logLevelSetting(D.logLevel),
 })

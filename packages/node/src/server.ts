@@ -13,7 +13,7 @@ import { DnsDiscovery } from './discovery/dns-discovery.js'
 import { MulticastDiscovery } from './discovery/multicast-discovery.js'
 import type { PeerSource, PeerSourceContext } from './discovery/peer-source.js'
 import { buildApp } from './http/app.js'
-import { applyYoungGeneration } from './memory/young-generation.js'
+import { applyYoungGeneration, capFor } from './memory/young-generation.js'
 import { TallyNode } from './node.js'
 import { createNodeResp } from './resp/resp-server.js'
 import { createStore } from './storage/store-factory.js'
@@ -128,10 +128,14 @@ async function main(): Promise<void> {
     { http: self.http, gossip: self.addr, ...(resp ? { resp: `${host}:${resp.port}` } : {}) },
     'listening',
   )
+  // Recovery ran with no young-generation growth; under load it may now grow up to the cap.
+  const youngCap = capFor(cfg.youngGeneration, process.execArgv, process.env.NODE_OPTIONS)
+  youngCap?.start()
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'fatal error, stopping')
     else log.info({ signal }, 'stopping')
+    youngCap?.stop()
     await resp?.close()
     await app.close()
     await Promise.allSettled(sources.map((s) => s.stop()))

@@ -63,11 +63,18 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--id', 'n', '--catch-up-slice-entries', '999'], {})).toThrow(ConfigError)
   })
 
-  it('reads --young-generation (small by default, or v8) and refuses anything else', () => {
+  it('reads --young-generation (small by default, a cap or v8) and refuses anything else', () => {
     expect(parseConfig(['--id', 'n'], {}).youngGeneration).toBe('small')
     expect(parseConfig(['--id', 'n', '--young-generation', 'v8'], {}).youngGeneration).toBe('v8')
+    expect(parseConfig(['--id', 'n', '--young-generation', 'small'], {}).youngGeneration).toBe('small')
+    for (const cap of [8, 16])
+      expect(parseConfig(['--id', 'n', '--young-generation', String(cap)], {}).youngGeneration).toBe(cap)
     expect(parseConfig(['--id', 'n'], { TALLY_YOUNG_GENERATION: 'v8' }).youngGeneration).toBe('v8')
-    expect(() => parseConfig(['--id', 'n', '--young-generation', 'large'], {})).toThrow(/--young-generation/)
+    expect(parseConfig(['--id', 'n'], { TALLY_YOUNG_GENERATION: '16' }).youngGeneration).toBe(16)
+    for (const bad of ['large', '1', '2', '4', '32', '08', ' 8', '8.0', '8MiB', '-8', 'SMALL', ''])
+      expect(() => parseConfig(['--id', 'n', '--young-generation', bad], {}), bad).toThrow(
+        /--young-generation.*must be small, v8 or a cap in MiB \(8\|16\)/,
+      )
   })
 
   it('reads env, and flags win over env', () => {

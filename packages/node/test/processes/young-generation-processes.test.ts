@@ -1,9 +1,12 @@
 // --young-generation in a real tally-node process, seen as an operator
 // sees it: V8's young-generation size in /metrics (prom-client's
 // nodejs_heap_space_size_total_bytes{space="new"}) after a few thousand
-// writes. `small` (the default) keeps it at V8's initial size; `v8` lets V8
-// grow it as it would.
+// writes. `small` (the default) keeps it at the size it has once started; a
+// cap lets it grow up to the cap while the node is busy (pipelined RESP
+// INCRs keep its event loop busy), and not past it; `v8` lets V8 grow it as
+// it would.
 
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import {
   Cleanup,
@@ -46,24 +49,79 @@ async function writes(p: TallyNodeProc): Promise<void> {
   )
 }
 
+/**
+ * Keeps the node busy: `rounds` pipelines of 5 000 RESP INCRs of distinct
+ * counters on one connection, each sent in one write once the previous
+ * one's replies are all in. Resolves with the number of replies.
+ */
+function busy(p: TallyNodeProc, rounds: number): Promise<number> {
+  const batch = 5_000
+  return new Promise((resolve, reject) => {
+    const sock = connect(p.resp, '127.0.0.1')
+    let replies = 0
+    let round = 0
+    const send = () => {
+      let out = ''
+      for (let i = 0; i < batch; i++) {
+        const key = `b-${round}-${i}`
+        out += `*2\r\n$4\r\nINCR\r\n$${key.length}\r\n${key}\r\n`
+      }
+      round++
+      sock.write(out)
+    }
+    sock.on('error', reject)
+    sock.on('connect', send)
+    sock.on('data', (d: Buffer) => {
+      for (let i = 0; i < d.length; i++) if (d[i] === 0x0a) replies++
+      if (replies < round * batch) return
+      if (round < rounds) send()
+      else {
+        sock.end()
+        resolve(replies)
+      }
+    })
+  })
+}
+
 async function start(extra: string[]): Promise<TallyNodeProc> {
   const dir = await tempDir(cleanup, 'tally-young-')
-  const p = await startTallyNode(cleanup, 'y1', join(dir, 'y1'), ['--durability', 'async', ...extra])
+  const p = await startTallyNode(cleanup, 'y1', join(dir, 'y1'), [
+    '--durability',
+    'async',
+    '--resp-port',
+    'any',
+    ...extra,
+  ])
   await waitHealthy(p)
   return p
 }
 
 describe('--young-generation in a real process', () => {
-  it('by default the young generation stays at its initial size (≤ 4 MiB) through 3 000 writes', async () => {
+  it('by default it keeps the size it started with (≤ 4 MiB) while the node is busy', async () => {
     requireBuilt(NODE_BIN)
     const p = await start([])
+    const started = await newSpaceBytes(p)
+    expect(await busy(p, 40)).toBe(200_000)
     await writes(p)
     const bytes = await newSpaceBytes(p)
     expect(bytes).toBeGreaterThan(0)
+    expect(bytes).toBeLessThanOrEqual(started)
     expect(bytes).toBeLessThanOrEqual(4 * MiB)
   })
 
-  it('--young-generation v8 leaves V8 to grow it past that', async () => {
+  it('--young-generation 8 lets it grow past that while the node is busy, up to 8 MiB and no further', async () => {
+    requireBuilt(NODE_BIN)
+    const p = await start(['--young-generation', '8'])
+    const started = await newSpaceBytes(p)
+    expect(await busy(p, 40)).toBe(200_000)
+    await writes(p)
+    const bytes = await newSpaceBytes(p)
+    expect(started).toBeGreaterThan(0)
+    expect(bytes).toBeGreaterThan(started)
+    expect(bytes).toBeLessThanOrEqual(8 * MiB)
+  })
+
+  it('--young-generation v8 leaves V8 to grow it past 4 MiB', async () => {
     requireBuilt(NODE_BIN)
     const p = await start(['--young-generation', 'v8'])
     await writes(p)

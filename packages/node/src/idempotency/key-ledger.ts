@@ -22,15 +22,11 @@ function sameApplication(a: KeyRecord, b: KeyRecord): boolean {
 /** Outcome of {@link KeyLedger.add}. `updated`: known, and this copy newly says it was compensated. */
 export type AddResult = 'new' | 'updated' | 'known' | 'expired'
 
-interface Slot {
-  rec: KeyRecord
-  dead: boolean
-}
-
-// Records of one replica sorted by seq (lazily: sorted on the next read),
-// dead slots skipped on read and dropped by compaction.
+// Records of one replica sorted by seq (lazily: sorted on the next read).
+// Records dropped since stay until compaction (`dead` counts them) and are
+// skipped on read: a record is held iff the key index still holds it.
 interface ReplicaIndex {
-  slots: Slot[]
+  recs: KeyRecord[]
   sorted: boolean
   dead: number
 }
@@ -47,11 +43,13 @@ export class KeyLedger {
   readonly #ttl: number
   readonly #max: number
   readonly #now: () => number
-  // A key's applications: its one slot (almost always), or several in the order learnt.
-  readonly #byKey = new Map<string, Slot | Slot[]>()
+  // A key's applications: its one record (almost always), or several in the order learnt.
+  // The records themselves, no wrapper object: at 100 000s of keys, one object less each.
+  readonly #byKey = new Map<string, KeyRecord | KeyRecord[]>()
   readonly #byReplica = new Map<string, ReplicaIndex>()
-  // Arrival order, for expiry and the cap; `#head` is the first live position.
-  #queue: Slot[] = []
+  // Arrival order, for expiry and the cap; `#head` is the first held position
+  // (records are dropped from the head only, so every record from it on is held).
+  #queue: KeyRecord[] = []
   #head = 0
   #size = 0
 
@@ -106,30 +104,29 @@ export class KeyLedger {
       held === undefined
         ? undefined
         : Array.isArray(held)
-          ? held.find((s) => sameApplication(s.rec, rec))
-          : sameApplication(held.rec, rec)
+          ? held.find((r) => sameApplication(r, rec))
+          : sameApplication(held, rec)
             ? held
             : undefined
     if (old) {
-      if (rec.compensated === true && old.rec.compensated !== true) {
-        old.rec.compensated = true
+      if (rec.compensated === true && old.compensated !== true) {
+        old.compensated = true
         return 'updated'
       }
       return 'known'
     }
-    const slot: Slot = { rec, dead: false }
-    if (held === undefined) this.#byKey.set(rec.key, slot)
-    else if (Array.isArray(held)) held.push(slot)
-    else this.#byKey.set(rec.key, [held, slot])
+    if (held === undefined) this.#byKey.set(rec.key, rec)
+    else if (Array.isArray(held)) held.push(rec)
+    else this.#byKey.set(rec.key, [held, rec])
     let idx = this.#byReplica.get(rec.replica)
     if (!idx) {
-      idx = { slots: [], sorted: true, dead: 0 }
+      idx = { recs: [], sorted: true, dead: 0 }
       this.#byReplica.set(rec.replica, idx)
     }
-    const last = idx.slots[idx.slots.length - 1]
-    if (last && last.rec.seq > rec.seq) idx.sorted = false
-    idx.slots.push(slot)
-    this.#queue.push(slot)
+    const last = idx.recs[idx.recs.length - 1]
+    if (last && last.seq > rec.seq) idx.sorted = false
+    idx.recs.push(rec)
+    this.#queue.push(rec)
     this.#size++
     return 'new'
   }
@@ -145,8 +142,8 @@ export class KeyLedger {
     const held = this.#byKey.get(key)
     if (held === undefined) return undefined
     const cutoff = this.#cutoff()
-    if (!Array.isArray(held)) return held.rec.at > cutoff ? held.rec : undefined
-    for (const s of held) if (s.rec.at > cutoff) return s.rec
+    if (!Array.isArray(held)) return held.at > cutoff ? held : undefined
+    for (const r of held) if (r.at > cutoff) return r
     return undefined
   }
 
@@ -155,9 +152,8 @@ export class KeyLedger {
     const held = this.#byKey.get(key)
     if (held === undefined) return undefined
     const cutoff = this.#cutoff()
-    if (!Array.isArray(held))
-      return held.rec.replica === replica && held.rec.at > cutoff ? held.rec : undefined
-    for (const s of held) if (s.rec.replica === replica && s.rec.at > cutoff) return s.rec
+    if (!Array.isArray(held)) return held.replica === replica && held.at > cutoff ? held : undefined
+    for (const r of held) if (r.replica === replica && r.at > cutoff) return r
     return undefined
   }
 
@@ -165,7 +161,7 @@ export class KeyLedger {
   heldBy(replica: string): number {
     this.expire()
     const idx = this.#byReplica.get(replica)
-    return idx ? idx.slots.length - idx.dead : 0
+    return idx ? idx.recs.length - idx.dead : 0
   }
 
   /** Live applications of `key` (usually 0 or 1), in the order learnt. */
@@ -173,8 +169,8 @@ export class KeyLedger {
     const held = this.#byKey.get(key)
     if (held === undefined) return []
     const cutoff = this.#cutoff()
-    if (!Array.isArray(held)) return held.rec.at > cutoff ? [held.rec] : []
-    return held.filter((s) => s.rec.at > cutoff).map((s) => s.rec)
+    if (!Array.isArray(held)) return held.at > cutoff ? [held] : []
+    return held.filter((r) => r.at > cutoff)
   }
 
   /**
@@ -188,10 +184,11 @@ export class KeyLedger {
     this.#prepare(idx)
     const out: KeyRecord[] = []
     const cutoff = this.#cutoff()
-    for (let i = upperBound(idx.slots, after); i < idx.slots.length; i++) {
-      const s = idx.slots[i] as Slot
-      if (s.rec.seq > upTo) break
-      if (!s.dead && s.rec.at > cutoff) out.push(s.rec)
+    const deadOnes = idx.dead > 0
+    for (let i = upperBound(idx.recs, after); i < idx.recs.length; i++) {
+      const r = idx.recs[i] as KeyRecord
+      if (r.seq > upTo) break
+      if (r.at > cutoff && (!deadOnes || this.#holds(r))) out.push(r)
     }
     return out
   }
@@ -217,8 +214,8 @@ export class KeyLedger {
     const cutoff = this.#cutoff()
     const out: KeyRecord[] = []
     for (let i = this.#head; i < this.#queue.length; i++) {
-      const s = this.#queue[i] as Slot
-      if (!s.dead && s.rec.at > cutoff) out.push(s.rec)
+      const r = this.#queue[i] as KeyRecord
+      if (r.at > cutoff) out.push(r)
     }
     return out
   }
@@ -235,11 +232,11 @@ export class KeyLedger {
   expire(): void {
     const cutoff = this.#cutoff()
     while (this.#head < this.#queue.length) {
-      const s = this.#queue[this.#head] as Slot
-      if (s.rec.at > cutoff && this.#size <= this.#max) break
-      this.#queue[this.#head] = undefined as unknown as Slot
+      const r = this.#queue[this.#head] as KeyRecord
+      if (r.at > cutoff && this.#size <= this.#max) break
+      this.#queue[this.#head] = undefined as unknown as KeyRecord
       this.#head++
-      this.#drop(s)
+      this.#drop(r)
     }
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head)
@@ -251,44 +248,50 @@ export class KeyLedger {
     return this.#now() - this.#ttl
   }
 
-  #drop(s: Slot): void {
-    s.dead = true
+  // Forgets record `r` (at the head of the queue, just taken off it).
+  #drop(r: KeyRecord): void {
     this.#size--
-    const held = this.#byKey.get(s.rec.key)
-    if (held === s) this.#byKey.delete(s.rec.key)
+    const held = this.#byKey.get(r.key)
+    if (held === r) this.#byKey.delete(r.key)
     else if (Array.isArray(held)) {
-      const rest = held.filter((x) => x !== s)
-      if (rest.length > 1) this.#byKey.set(s.rec.key, rest)
-      else if (rest.length === 1) this.#byKey.set(s.rec.key, rest[0] as Slot)
-      else this.#byKey.delete(s.rec.key)
+      const rest = held.filter((x) => x !== r)
+      if (rest.length > 1) this.#byKey.set(r.key, rest)
+      else if (rest.length === 1) this.#byKey.set(r.key, rest[0] as KeyRecord)
+      else this.#byKey.delete(r.key)
     }
-    const idx = this.#byReplica.get(s.rec.replica)
+    const idx = this.#byReplica.get(r.replica)
     if (idx) {
       idx.dead++
-      if (idx.dead === idx.slots.length) this.#byReplica.delete(s.rec.replica)
+      if (idx.dead === idx.recs.length) this.#byReplica.delete(r.replica)
     }
   }
 
-  // Sorts when needed and drops dead slots once they are half the index.
+  // True when record `r` (learnt before) is still held: the key index has this very object.
+  #holds(r: KeyRecord): boolean {
+    const held = this.#byKey.get(r.key)
+    return held === r || (Array.isArray(held) && held.includes(r))
+  }
+
+  // Sorts when needed and drops the records no longer held once they are half the index.
   #prepare(idx: ReplicaIndex): void {
-    if (idx.dead > 64 && idx.dead * 2 > idx.slots.length) {
-      idx.slots = idx.slots.filter((s) => !s.dead)
+    if (idx.dead > 64 && idx.dead * 2 > idx.recs.length) {
+      idx.recs = idx.recs.filter((r) => this.#holds(r))
       idx.dead = 0
     }
     if (!idx.sorted) {
-      idx.slots.sort((a, b) => a.rec.seq - b.rec.seq)
+      idx.recs.sort((a, b) => a.seq - b.seq)
       idx.sorted = true
     }
   }
 }
 
-// First index whose seq is > x (slots sorted by seq).
-function upperBound(slots: readonly Slot[], x: number): number {
+// First index whose seq is > x (records sorted by seq).
+function upperBound(recs: readonly KeyRecord[], x: number): number {
   let lo = 0
-  let hi = slots.length
+  let hi = recs.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if ((slots[mid] as Slot).rec.seq <= x) lo = mid + 1
+    if ((recs[mid] as KeyRecord).seq <= x) lo = mid + 1
     else hi = mid
   }
   return lo

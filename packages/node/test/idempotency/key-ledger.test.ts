@@ -119,6 +119,47 @@ describe('KeyLedger', () => {
     )
   })
 
+  it('property: with keys applied on several replicas and the oldest dropped by the cap, since() and applications() give exactly the records held', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('a.1', 'b.1', 'c.1'),
+            fc.integer({ min: 1, max: 400 }),
+            fc.integer({ min: 0, max: 30 }),
+          ),
+          { maxLength: 400 },
+        ),
+        fc.integer({ min: 1, max: 150 }),
+        fc.integer({ min: 0, max: 400 }),
+        (ops, cap, after) => {
+          const l = new KeyLedger({ ttlMs: 10_000, maxRecords: cap, now: () => 1000 })
+          const held: KeyRecord[] = []
+          for (const [r, s, k] of ops) {
+            // A key (k) may be applied by several replicas: several applications of it held at once.
+            const rec = kr(`key-${k}`, r, s)
+            if (l.add(rec) === 'new') held.push(rec)
+          }
+          const live = held.slice(Math.max(0, held.length - cap))
+          expect(l.size).toBe(live.length)
+          expect(l.records()).toEqual(live)
+          for (const r of ['a.1', 'b.1', 'c.1']) {
+            const want = live.filter((x) => x.replica === r && x.seq > after).sort((x, y) => x.seq - y.seq)
+            expect(l.since(r, after)).toEqual(want)
+            expect(l.heldBy(r)).toBe(live.filter((x) => x.replica === r).length)
+          }
+          for (let k = 0; k <= 30; k++) {
+            const apps = live.filter((x) => x.key === `key-${k}`)
+            expect(l.applications(`key-${k}`)).toEqual(apps)
+            expect(l.held(`key-${k}`)).toBe(apps.length)
+            expect(l.firstApplication(`key-${k}`)).toBe(apps[0])
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
   it('answers hundreds of thousands of records at once (a new node catching up)', () => {
     const l = new KeyLedger({ ttlMs: 10_000, maxRecords: 1_000_000, now: () => 1000 })
     for (let s = 1; s <= 300_000; s++) l.add(kr(`k${s}`, 'a.1', s))

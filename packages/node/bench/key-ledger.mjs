@@ -1,0 +1,76 @@
+// The key ledger on its own: loading KEYS key records (one replica's, as a
+// restart loads them: KeyLedger.addAll in pieces of 4 096), the time it takes
+// and the heap the ledger adds per record on top of the records themselves
+// (heapUsed after a full collection, records allocated before the first
+// reading). BENCH_BASE_DIST=<another build's packages/node/dist>: that build's
+// ledger loaded in turn with this one's, in the same process, RUNS times each.
+//
+// Usage (after npm run build), from packages/node:
+//   node --expose-gc bench/key-ledger.mjs        env: KEYS (300000), RUNS (7)
+import { fileURLToPath } from 'node:url'
+
+if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc')
+const KEYS = Number(process.env.KEYS ?? 300_000)
+const RUNS = Number(process.env.RUNS ?? 7)
+const here = fileURLToPath(new URL('../dist', import.meta.url))
+const builds = [['this', here]]
+if (process.env.BENCH_BASE_DIST) builds.push(['base', process.env.BENCH_BASE_DIST])
+const ledgers = {}
+for (const [name, dist] of builds)
+  ledgers[name] = (await import(`${dist}/idempotency/key-ledger.js`)).KeyLedger
+
+const replica = 'bench.1838381891282792'
+const records = () => {
+  const at = Date.now()
+  return Array.from({ length: KEYS }, (_, i) => ({
+    key: `key-${i}-0123456789abcdef`,
+    name: `counter-${i}`,
+    op: 'increment',
+    amount: 1,
+    value: 1,
+    at,
+    replica,
+    seq: i + 1,
+    attempt: 1,
+  }))
+}
+const collect = () => {
+  globalThis.gc()
+  globalThis.gc()
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+const out = Object.fromEntries(builds.map(([name]) => [name, { ms: [], heapBytesPerRecord: [] }]))
+for (let r = 0; r < RUNS; r++) {
+  for (const [name] of r % 2 === 0 ? builds : [...builds].reverse()) {
+    let recs = records()
+    collect()
+    const h0 = process.memoryUsage().heapUsed
+    const t0 = performance.now()
+    let ledger = new ledgers[name]({ ttlMs: 86_400_000, maxRecords: KEYS * 2 })
+    for (let i = 0; i < KEYS; i += 4096) ledger.addAll(recs.slice(i, i + 4096))
+    out[name].ms.push(performance.now() - t0)
+    collect()
+    out[name].heapBytesPerRecord.push((process.memoryUsage().heapUsed - h0) / KEYS)
+    if (ledger.size !== KEYS || ledger.since(replica, KEYS - 5).length !== 5)
+      throw new Error(`${name}: wrong ledger`)
+    ledger = null
+    recs = null
+  }
+}
+for (const [name] of builds)
+  console.log(
+    `key ledger (${name})`.padEnd(20),
+    JSON.stringify({
+      keys: KEYS,
+      addAllMsMedian: Math.round(median(out[name].ms)),
+      heapBytesPerRecordMedian: Math.round(median(out[name].heapBytesPerRecord)),
+      heapBytesPerRecord: out[name].heapBytesPerRecord.map(Math.round),
+    }),
+  )
+console.log(
+  `loadavg ${(await import('node:os'))
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+)

@@ -8,6 +8,7 @@
 // Usage (after npm run build), from packages/node:
 //   node --expose-gc bench/key-ledger.mjs        env: KEYS (300000), RUNS (7)
 import { fileURLToPath } from 'node:url'
+import { keyRecordsOf } from './lib.mjs'
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc')
 const KEYS = Number(process.env.KEYS ?? 300_000)
@@ -20,20 +21,7 @@ for (const [name, dist] of builds)
   ledgers[name] = (await import(`${dist}/idempotency/key-ledger.js`)).KeyLedger
 
 const replica = 'bench.1838381891282792'
-const records = () => {
-  const at = Date.now()
-  return Array.from({ length: KEYS }, (_, i) => ({
-    key: `key-${i}-0123456789abcdef`,
-    name: `counter-${i}`,
-    op: 'increment',
-    amount: 1,
-    value: 1,
-    at,
-    replica,
-    seq: i + 1,
-    attempt: 1,
-  }))
-}
+const records = () => keyRecordsOf(KEYS, replica)
 const collect = () => {
   globalThis.gc()
   globalThis.gc()

@@ -190,3 +190,23 @@ export function untilHealthy(url, timeoutMs, stepMs) {
     stepMs,
   )
 }
+
+/**
+ * `n` key records of replica `replica`, one keyed increment each of a
+ * counter among `counters` (`counter-<i mod counters>`), all learnt now: what
+ * a node holds after n keyed writes (million.mjs, key-ledger.mjs).
+ */
+export function keyRecordsOf(n, replica, counters = n) {
+  const at = Date.now()
+  return Array.from({ length: n }, (_, i) => ({
+    key: `key-${i}-0123456789abcdef`,
+    name: `counter-${i % counters}`,
+    op: 'increment',
+    amount: 1,
+    value: 1,
+    at,
+    replica,
+    seq: i + 1,
+    attempt: 1,
+  }))
+}

@@ -71,7 +71,7 @@ import { join } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { CounterMap } from '@tally/crdt'
-import { get, percentile, rm, startNode, stop, tempDir, until, untilHealthy } from './lib.mjs'
+import { get, keyRecordsOf, percentile, rm, startNode, stop, tempDir, until, untilHealthy } from './lib.mjs'
 
 const dist = (p) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url))
 const { LevelStore } = await import(dist('storage/level-store.js'))
@@ -119,20 +119,7 @@ function addPeers(map, n) {
   }
 }
 
-function keyRecords(replica) {
-  const at = Date.now()
-  return Array.from({ length: KEYS }, (_, i) => ({
-    key: `key-${i}-0123456789abcdef`,
-    name: `counter-${i % N}`,
-    op: 'increment',
-    amount: 1,
-    value: 1,
-    at,
-    replica,
-    seq: i + 1,
-    attempt: 1,
-  }))
-}
+const keyRecords = (replica) => keyRecordsOf(KEYS, replica, N)
 
 /** Longest gap between two event-loop turns while `fn` runs, and write latencies of a writer running meanwhile. */
 async function underLoad(map, store, fn) {

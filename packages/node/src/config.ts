@@ -234,7 +234,7 @@ export const SCHEMA = defineSettings({
   youngGeneration: {
     flag: 'young-generation',
     description:
-      "how large V8's young generation (its nursery of new objects) may grow: small (keeps the ~4 MiB it has when the node starts: least memory, more CPU per write under many connections) | a cap in MiB, 8|16 (grows up to it while the node is busy, never while it recovers) | v8 (V8's own growth, up to 32 MiB); a launch flag such as --max-semi-space-size wins",
+      "how large V8's young generation (its nursery of new objects) may grow: a cap in MiB, 8|16 (grows up to it while the node is busy, never while it recovers) | small (keeps the ~4 MiB it has when the node starts: least memory, more CPU per write under many connections) | v8 (V8's own growth, up to 32 MiB); a launch flag such as --max-semi-space-size wins",
     parse: parseYoungGeneration,
     default: String(D.youngGeneration),
   },

@@ -63,8 +63,8 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--id', 'n', '--catch-up-slice-entries', '999'], {})).toThrow(ConfigError)
   })
 
-  it('reads --young-generation (small by default, a cap or v8) and refuses anything else', () => {
-    expect(parseConfig(['--id', 'n'], {}).youngGeneration).toBe('small')
+  it('reads --young-generation (a cap of 8 MiB by default, another cap, small or v8) and refuses anything else', () => {
+    expect(parseConfig(['--id', 'n'], {}).youngGeneration).toBe(8)
     expect(parseConfig(['--id', 'n', '--young-generation', 'v8'], {}).youngGeneration).toBe('v8')
     expect(parseConfig(['--id', 'n', '--young-generation', 'small'], {}).youngGeneration).toBe('small')
     for (const cap of [8, 16])

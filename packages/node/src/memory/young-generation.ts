@@ -7,10 +7,10 @@
 // counters. A small young generation costs CPU instead: it is collected
 // more often, and each collection copies what a request still holds.
 //
-// - `small` (the default) keeps it at the size it has when the node starts
+// - `small` keeps it at the size it has when the node starts
 //   (about 4 MiB as V8 reports it, grown while the bundle loads) by turning
 //   V8's growth factor down to 1 then.
-// - A cap in MiB (8 or 16) keeps the growth factor at 1 while the node
+// - A cap in MiB (8, the default, or 16) keeps the growth factor at 1 while the node
 //   recovers (recovery allocates heavily and would grow it for nothing) and
 //   while it is idle or lightly loaded, and lets V8 grow it, one doubling at
 //   a time, while the node is busy (its event loop busy at least half the

@@ -113,10 +113,11 @@ export const BUSY_LOOKS = 10
  * it grow only while the node is busy: every {@link CAP_CHECK_MS} it reads
  * the young generation's size and the event loop's utilization over the
  * last {@link BUSY_LOOKS} looks (none before that many), and sets V8's
- * growth factor to 2 when {@link mayGrow}, to 1 otherwise (V8 grows it only at a collection that finds enough of it
- * survived, one doubling at a time). A young generation that has grown
- * stays as large until V8 shrinks it (it does so for an idle heap). One
- * timer, unref'd; a look costs a few microseconds.
+ * growth factor to 2 when {@link mayGrow}, to 1 otherwise (V8 grows it
+ * only at a collection that finds enough of it survived, one doubling at a
+ * time). A young generation that has grown stays as large until V8 shrinks
+ * it (it does so for an idle heap). One timer, unref'd; a look costs a few
+ * microseconds.
  */
 export class YoungGenerationCap {
   readonly #capBytes: number

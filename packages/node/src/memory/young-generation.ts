@@ -7,18 +7,17 @@
 // counters. A small young generation costs CPU instead: it is collected
 // more often, and each collection copies what a request still holds.
 //
-// - `small` keeps it at the size it has when the node starts
-//   (about 4 MiB as V8 reports it, grown while the bundle loads) by turning
-//   V8's growth factor down to 1 then.
-// - A cap in MiB (8, the default, or 16) keeps the growth factor at 1 while the node
-//   recovers (recovery allocates heavily and would grow it for nothing) and
-//   while it is idle or lightly loaded, and lets V8 grow it, one doubling at
-//   a time, while the node is busy (its event loop busy at least half the
-//   time over the last half second) and the next doubling stays within the
-//   cap ({@link YoungGenerationCap}). Under many concurrent requests a
-//   larger young generation lets more of them finish before a collection
-//   instead of being copied by it (node README, "Young generation under
-//   load").
+// - `small` keeps it at the size it has when the node starts (about 4 MiB
+//   as V8 reports it, grown while the bundle loads) by turning V8's growth
+//   factor down to 1 then.
+// - A cap in MiB (8, the default, or 16) keeps the growth factor at 1 while
+//   the node recovers (recovery allocates heavily and would grow it for
+//   nothing) and while it is idle or lightly loaded, and lets V8 grow it,
+//   one doubling at a time, while the node is busy (its event loop busy at
+//   least half the time over the last half second) and the next doubling
+//   stays within the cap ({@link YoungGenerationCap}). Under many concurrent
+//   requests a larger young generation costs less CPU per write (node
+//   README, "Young generation under load").
 // - `v8` leaves V8's own growth alone.
 //
 // The size flags themselves (`--max-semi-space-size`) take effect only when

@@ -36,6 +36,7 @@ import {
 import { recoveredRecords } from './recovered-records.js'
 import { StateFold } from './recovery-fold.js'
 import { reopenForServing } from './release-reads.js'
+import { RECORD_HEADER, segmentRecordOf } from './segment-codec.js'
 import { SegmentLog } from './segment-log.js'
 import {
   CHUNK_END,
@@ -379,10 +380,15 @@ export class LevelStore implements Store {
       items.some((op) => op.kind === 'local' || (op.kind === 'marks' && op.local))
     let bytes = 0
     try {
-      const encoded = encodeBatch(seq, items)
-      bytes = encoded.length
-      if (this.#o.durability === 'async') this.#segs!.append(seq, encoded)
-      else await db.put(walKey(seq), encoded, { sync })
+      if (this.#o.durability === 'async') {
+        const record = segmentRecordOf(seq, items)
+        bytes = record.length - RECORD_HEADER
+        this.#segs!.appendRecord(seq, record)
+      } else {
+        const encoded = encodeBatch(seq, items)
+        bytes = encoded.length
+        await db.put(walKey(seq), encoded, { sync })
+      }
     } catch (err) {
       this.#failed = new StoreError(
         StoreErrorCodes.STORE_FAILED,

@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr'
 import { encodeMarksRecord, type MarksRecord, readMarksRecord } from '../resets/marks-record.js'
 import { crc32 } from './crc32.js'
 import { KEY_ROW, keyRow, readKeyRow } from './key-row-codec.js'
+import { plainBatch } from './plain-batch.js'
 import type { IdempotencyRecord } from './store.js'
 
 // On-disk layout of the LevelDB write-ahead log. Every value is a frame:
@@ -147,6 +148,15 @@ function isObj(x: unknown): x is Record<string, unknown> {
  * one-op local write with its own key record: `[4, …]` (key-row-codec.ts).
  */
 export function encodeBatch(seq: number, ops: readonly LogOp[]): Uint8Array {
+  return plainBatch(seq, ops, 0) ?? encodeBatchGeneral(seq, ops)
+}
+
+/**
+ * {@link encodeBatch} through msgpackr for every batch: the same bytes. What
+ * a batch that is not all plain single-operation writes takes (plain-batch.ts
+ * writes those directly); tests compare the two.
+ */
+export function encodeBatchGeneral(seq: number, ops: readonly LogOp[]): Uint8Array {
   const rows = ops.map((op) => {
     if (op.kind === 'marks') return [3, encodeMarksRecord(op.marks), op.local ? 1 : 0]
     if (op.kind === 'remote') return op.records?.length ? [1, op.delta, op.records] : [1, op.delta]

@@ -11,7 +11,8 @@
 // length lands on a frame whose checksum fails or runs past the end of the
 // file, and a wrong batch number fails `decodeBatch`'s own number check.
 
-import { walKey } from './record-codec.js'
+import { plainBatch } from './plain-batch.js'
+import { encodeBatch, type LogOp, walKey } from './record-codec.js'
 
 /** First bytes of every segment file (format 1). */
 export const SEGMENT_MAGIC = new TextEncoder().encode('TALLYSG1')
@@ -40,6 +41,22 @@ export function encodeSegmentRecord(seq: number, frame: Uint8Array): Uint8Array 
   view.setUint32(4, Math.floor(seq / 2 ** 32))
   view.setUint32(8, seq >>> 0)
   out.set(frame, RECORD_HEADER)
+  return out
+}
+
+/**
+ * The segment record of batch `seq` holding `ops`: as
+ * `encodeSegmentRecord(seq, encodeBatch(seq, ops))` (the same bytes), in one
+ * buffer when the batch is all plain writes (plain-batch.ts). Pure.
+ */
+export function segmentRecordOf(seq: number, ops: readonly LogOp[]): Uint8Array {
+  const out = plainBatch(seq, ops, RECORD_HEADER)
+  if (out === null) return encodeSegmentRecord(seq, encodeBatch(seq, ops))
+  // A Buffer from the pool (plainBatch): its own big-endian writers, no view of the shared ArrayBuffer.
+  const b = out as Buffer
+  b.writeUInt32BE(out.length - RECORD_HEADER, 0)
+  b.writeUInt32BE(Math.floor(seq / 2 ** 32), 4)
+  b.writeUInt32BE(seq >>> 0, 8)
   return out
 }
 

@@ -132,7 +132,14 @@ export class SegmentLog {
    * the record may then be torn, which recovery cuts.
    */
   append(seq: number, frame: Uint8Array): void {
-    let record = encodeSegmentRecord(seq, frame)
+    this.appendRecord(seq, encodeSegmentRecord(seq, frame))
+  }
+
+  /**
+   * {@link append} of a whole segment record of batch `seq` (header and
+   * frame, as `encodeSegmentRecord` or `segmentRecordOf` make it).
+   */
+  appendRecord(seq: number, record: Uint8Array): void {
     if (this.#fd === null) {
       const file: SegmentFile = { name: segmentName(seq), first: seq, last: seq - 1 }
       // 'w': a leftover file of that name can only hold records recovery did not keep.

@@ -5,9 +5,16 @@
 // start. For each of tally-node, tally-gateway and tally-discovery,
 // packages/<pkg>/dist/ gets:
 //   <bin>.js               the entry to run (scripts/bin-entry.mjs): maps stack traces
-//                          through the source map (read on first use), then loads the bundle
-//   <bin>.bundle.js        dist/server.js and everything it imports, as one ES module
-//   <bin>.bundle.js.map    source map back to the TypeScript sources (through tsc's maps)
+//                          through the source map (read on first use), then compiles
+//                          the bundle with its code cache and runs it
+//   <bin>.bundle.cjs       dist/server.js and everything it imports, as one CommonJS
+//                          module (import.meta.url is the bundle's own file URL)
+//   <bin>.bundle.cjs.map   source map back to the TypeScript sources (through tsc's maps)
+//   <bin>.bundle.cache     V8's code cache of the bundle, written by running the entry
+//                          once with TALLY_CODE_CACHE=write (compiles, writes, runs
+//                          nothing) with the Node that builds; a start with another
+//                          Node, which V8 refuses it for, compiles from the source
+//                          (TALLY_CODE_CACHE=check prints used, rejected or absent)
 //   <bin>.licenses.txt     licence texts of the npm packages the bundle holds
 // Left out of the bundle and loaded from node_modules at run time: native
 // addons, which locate their binaries from their own directory
@@ -19,7 +26,8 @@
 // dist/server.js stays what tsc made: it runs the same server, unbundled.
 // Usage: node scripts/bundle-bins.mjs (from anywhere; needs the tsc build).
 // Exit code 1 when a bundle fails.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -91,11 +99,10 @@ const msgpackrLaterNative = {
   },
 }
 
-// Bundled CommonJS code calls require(); an ES module has none of its own.
-const BANNER = [
-  `import { createRequire as __tallyCreateRequire } from 'node:module';`,
-  'const require = __tallyCreateRequire(import.meta.url);',
-].join('\n')
+// The bundle is CommonJS (so that it can be compiled with a code cache, which
+// Node 20 offers for scripts, not for ES modules); the ES modules in it read
+// import.meta.url, which becomes the bundle's own file URL.
+const BANNER = "var __tallyBundleUrl = require('node:url').pathToFileURL(__filename).href;"
 
 /** The entry to run (scripts/bin-entry.mjs with the bin's name): maps stack traces, then loads the bundle. */
 function entrySource(bin) {
@@ -136,7 +143,7 @@ function licences(bin, inputs) {
   }
   sections.sort((a, b) => (a.name < b.name ? -1 : 1))
   const head = [
-    `${bin}.bundle.js holds the code of the Tally project (MIT, see LICENSE) and of the`,
+    `${bin}.bundle.cjs holds the code of the Tally project (MIT, see LICENSE) and of the`,
     'npm packages below, each under its own licence, reproduced here.',
   ].join('\n')
   return `${[head, ...sections.map((s) => s.text)].join(`\n\n${'-'.repeat(78)}\n\n`)}\n`
@@ -156,6 +163,22 @@ export function asciiOnly(text) {
   return text.replace(/[\u0080-\uffff]/g, '?')
 }
 
+/**
+ * Writes `<bin>.bundle.cache`: runs the entry once with TALLY_CODE_CACHE=write
+ * in a fresh process (this Node, no extra flags), which compiles the bundle
+ * exactly as a start does and writes V8's cache of it. Throws when that fails.
+ */
+function writeCodeCache(dist, bin) {
+  const cache = join(dist, `${bin}.bundle.cache`)
+  rmSync(cache, { force: true })
+  const r = spawnSync(process.execPath, [join(dist, `${bin}.js`)], {
+    env: { ...process.env, TALLY_CODE_CACHE: 'write', NODE_OPTIONS: '' },
+    encoding: 'utf8',
+  })
+  if (r.status !== 0 || !existsSync(cache))
+    throw new Error(`${bin}: writing the code cache failed (exit ${r.status}): ${r.stderr}`)
+}
+
 /** Bundles one bin; resolves with the bundle's size in bytes and the number of packages it holds. */
 export async function bundleBin({ pkg, bin }) {
   const dist = join(root, 'packages', pkg, 'dist')
@@ -164,11 +187,12 @@ export async function bundleBin({ pkg, bin }) {
   const result = await build({
     absWorkingDir: root,
     entryPoints: [entry],
-    outfile: join(dist, `${bin}.bundle.js`),
+    outfile: join(dist, `${bin}.bundle.cjs`),
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
+    define: { 'import.meta.url': '__tallyBundleUrl' },
     external: EXTERNAL,
     plugins: [nativeBinding, msgpackrLaterNative],
     banner: { js: BANNER },
@@ -178,13 +202,14 @@ export async function bundleBin({ pkg, bin }) {
     metafile: true,
     logLevel: 'warning',
   })
-  const bundle = join(dist, `${bin}.bundle.js`)
+  const bundle = join(dist, `${bin}.bundle.cjs`)
   writeFileSync(bundle, asciiOnly(readFileSync(bundle, 'utf8')))
   const out = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined)
   const inputs = Object.keys(out?.inputs ?? {})
   const text = licences(bin, inputs)
   writeFileSync(join(dist, `${bin}.licenses.txt`), text)
   writeFileSync(join(dist, `${bin}.js`), entrySource(bin), { mode: 0o755 })
+  writeCodeCache(dist, bin)
   return { bytes: out?.bytes ?? 0, packages: text.split(`\n${'-'.repeat(78)}\n`).length - 1 }
 }
 

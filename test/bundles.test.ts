@@ -51,12 +51,18 @@ function bundledPackages(sources: readonly string[]): Set<string> {
 
 describe.each(BINS)('bundled $bin', ({ pkg, bin }) => {
   it('exists (npm run build made it)', () => {
-    for (const f of [`${bin}.js`, `${bin}.bundle.js`, `${bin}.bundle.js.map`, `${bin}.licenses.txt`])
+    for (const f of [
+      `${bin}.js`,
+      `${bin}.bundle.cjs`,
+      `${bin}.bundle.cjs.map`,
+      `${bin}.bundle.cache`,
+      `${bin}.licenses.txt`,
+    ])
       expect(existsSync(dist(pkg, f)), `${f}: run npm run build`).toBe(true)
   })
 
   it('is ASCII only (V8 holds the source one byte a character, not two)', () => {
-    const text = readFileSync(dist(pkg, `${bin}.bundle.js`), 'utf8')
+    const text = readFileSync(dist(pkg, `${bin}.bundle.cjs`), 'utf8')
     expect(text.match(/[\u0080-\uffff]/g) ?? []).toEqual([])
   })
 
@@ -75,13 +81,13 @@ describe.each(BINS)('bundled $bin', ({ pkg, bin }) => {
       stderr,
     ).toBe(true)
     expect(
-      frames.some((f) => f.includes('.bundle.js')),
+      frames.some((f) => f.includes('.bundle.cjs')),
       stderr,
     ).toBe(false)
   })
 
   it('ships the licence of every npm package it holds, and leaves native addons and ajv out', () => {
-    const map = JSON.parse(readFileSync(dist(pkg, `${bin}.bundle.js.map`), 'utf8')) as { sources: string[] }
+    const map = JSON.parse(readFileSync(dist(pkg, `${bin}.bundle.cjs.map`), 'utf8')) as { sources: string[] }
     // Sources are relative to the map's directory; `namespace:name` ones are made by the build (bundle-bins.mjs).
     const sources = map.sources.filter((s) => !/^[\w-]+:/.test(s)).map((s) => resolve(dist(pkg, ''), s))
     const packages = bundledPackages(sources)
@@ -105,6 +111,38 @@ describe.each(BINS)('bundled $bin', ({ pkg, bin }) => {
     // The project's own sources are mapped to TypeScript, not to tsc's output.
     expect(sources).toContain(join(ROOT, 'packages', pkg, 'src', 'server.ts'))
     expect(sources.filter((s) => /packages\/\w+\/dist\//.test(s))).toEqual([])
+  })
+
+  it('starts from the code cache the build wrote for this Node', async () => {
+    const { stdout } = await run(process.execPath, [dist(pkg, `${bin}.js`)], {
+      env: { ...process.env, TALLY_CODE_CACHE: 'check' },
+    })
+    expect(stdout).toBe('code cache: used\n')
+  })
+
+  it('starts from its source when the code cache is refused or absent', async () => {
+    // A copy of the bin beside its package's dist (so that its npm packages resolve as from dist).
+    const copy = mkdtempSync(join(ROOT, 'packages', pkg, '.code-cache-test-'))
+    try {
+      for (const f of [`${bin}.js`, `${bin}.bundle.cjs`, `${bin}.bundle.cjs.map`])
+        writeFileSync(join(copy, f), readFileSync(dist(pkg, f)))
+      const check = async () =>
+        (
+          await run(process.execPath, [join(copy, `${bin}.js`)], {
+            env: { ...process.env, TALLY_CODE_CACHE: 'check' },
+          })
+        ).stdout
+      const help = async () => (await run(process.execPath, [join(copy, `${bin}.js`), '--help'])).stdout
+      // Not V8's: another Node's cache, or a damaged file, is refused the same way.
+      writeFileSync(join(copy, `${bin}.bundle.cache`), Buffer.from('not a code cache'.repeat(64)))
+      expect(await check()).toBe('code cache: rejected\n')
+      expect(await help()).toContain(`Usage: ${bin}`)
+      rmSync(join(copy, `${bin}.bundle.cache`))
+      expect(await check()).toBe('code cache: absent\n')
+      expect(await help()).toContain(`Usage: ${bin}`)
+    } finally {
+      rmSync(copy, { recursive: true, force: true })
+    }
   })
 })
 

@@ -87,7 +87,9 @@ function compileWith(cachedData) {
   const file = readFileSync(bundlePath)
   if (file[0] === 0x23 && file[1] === 0x21) file.fill(0x20, 0, Math.max(2, file.indexOf(0x0a)))
   const [head, tail] = Module.wrap('\u0000').split('\u0000')
-  const source = Buffer.concat([Buffer.from(head, 'latin1'), file, Buffer.from(tail, 'latin1')]).toString('latin1')
+  const source = Buffer.concat([Buffer.from(head, 'latin1'), file, Buffer.from(tail, 'latin1')]).toString(
+    'latin1',
+  )
   return new Script(source, {
     filename: bundlePath,
     cachedData,

@@ -5,7 +5,8 @@
 #   node packages/node/dist/tally-node.js             (tally-node, data in /var/lib/tally)
 #   node packages/gateway/dist/tally-gateway.js       (tally-gateway)
 # Each is one bundled file (scripts/bundle-bins.mjs, run by npm run build)
-# with its source map and the licences of the npm packages inside it.
+# with its source map, V8's code cache of it (written by the build's Node, the
+# image's own) and the licences of the npm packages inside it.
 # test/dockerfile.test.ts replays the build stage on exactly what the COPY
 # lines bring in, so a file the build needs but the image lacks fails CI.
 

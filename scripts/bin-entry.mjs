@@ -17,7 +17,8 @@
 // time: the bundle is compiled from its source as before.
 // TALLY_CODE_CACHE=write (the build's step) writes the cache of the bundle
 // just compiled and runs nothing; TALLY_CODE_CACHE=check prints whether the
-// cache was `used`, `rejected` or `absent` and runs nothing.
+// cache was `used`, `rejected` or `absent` and runs nothing; any other
+// non-empty value is refused (exit 1), before anything is compiled.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire, Module, SourceMap } from 'node:module'
 import { dirname } from 'node:path'
@@ -70,36 +71,40 @@ function header(err) {
 
 Error.prepareStackTrace = (err, frames) => [header(err), ...frames.map((f) => frameLine(f))].join('\n')
 
-/** The bundle compiled as a CommonJS module (with the code cache when there is one), not yet run, and whether it had a cache. */
+/**
+ * The bundle compiled as a CommonJS module, not yet run (with the code cache
+ * when there is one), and whether there was one. The wrapped source is made
+ * as one string (the bundle is ASCII: bundle-bins.mjs), not the file's
+ * string and then a second copy with the wrapper around it, which would
+ * leave the heap a bundle's size larger. A hashbang on the first line is
+ * blanked in place.
+ */
 function compile() {
   let cachedData
   try {
     cachedData = readFileSync(cachePath)
   } catch {}
-  const script = compileWith(cachedData)
-  return { script, cached: cachedData !== undefined }
-}
-
-function compileWith(cachedData) {
-  // The wrapped source made as one string (the bundle is ASCII: bundle-bins.mjs), not the
-  // file's string and then a second copy with the wrapper around it, which would leave the
-  // heap a bundle's size larger. A hashbang on the first line is blanked in place.
   const file = readFileSync(bundlePath)
   if (file[0] === 0x23 && file[1] === 0x21) file.fill(0x20, 0, Math.max(2, file.indexOf(0x0a)))
   const [head, tail] = Module.wrap('\u0000').split('\u0000')
   const source = Buffer.concat([Buffer.from(head, 'latin1'), file, Buffer.from(tail, 'latin1')]).toString(
     'latin1',
   )
-  return new Script(source, {
+  const script = new Script(source, {
     filename: bundlePath,
     cachedData,
     // import() in the bundle loads as it would in a module of the main context.
     importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   })
+  return { script, cached: cachedData !== undefined }
 }
 
+const mode = process.env.TALLY_CODE_CACHE || undefined
+if (mode !== undefined && mode !== 'write' && mode !== 'check') {
+  process.stderr.write(`__BIN__: TALLY_CODE_CACHE must be write or check (got ${JSON.stringify(mode)})\n`)
+  process.exit(1)
+}
 const { script, cached } = compile()
-const mode = process.env.TALLY_CODE_CACHE
 if (mode === 'write') {
   // The build's step (bundle-bins.mjs): write the cache of what was just compiled, run nothing.
   writeFileSync(cachePath, script.createCachedData())

@@ -120,6 +120,15 @@ describe.each(BINS)('bundled $bin', ({ pkg, bin }) => {
     expect(stdout).toBe('code cache: used\n')
   })
 
+  it('refuses any other TALLY_CODE_CACHE value before it compiles or runs anything', async () => {
+    const err = (await run(process.execPath, [dist(pkg, `${bin}.js`), '--help'], {
+      env: { ...process.env, TALLY_CODE_CACHE: 'chek' },
+    }).catch((e: unknown) => e)) as { code?: number; stdout?: string; stderr?: string }
+    expect(err.code).toBe(1)
+    expect(err.stdout).toBe('')
+    expect(err.stderr).toBe(`${bin}: TALLY_CODE_CACHE must be write or check (got "chek")\n`)
+  })
+
   it('starts from its source when the code cache is refused or absent', async () => {
     // A copy of the bin beside its package's dist (so that its npm packages resolve as from dist).
     const copy = mkdtempSync(join(ROOT, 'packages', pkg, '.code-cache-test-'))

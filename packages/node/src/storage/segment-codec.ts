@@ -53,10 +53,9 @@ export function segmentRecordOf(seq: number, ops: readonly LogOp[]): Uint8Array 
   const out = plainBatch(seq, ops, RECORD_HEADER)
   if (out === null) return encodeSegmentRecord(seq, encodeBatch(seq, ops))
   // A Buffer from the pool (plainBatch): its own big-endian writers, no view of the shared ArrayBuffer.
-  const b = out as Buffer
-  b.writeUInt32BE(out.length - RECORD_HEADER, 0)
-  b.writeUInt32BE(Math.floor(seq / 2 ** 32), 4)
-  b.writeUInt32BE(seq >>> 0, 8)
+  out.writeUInt32BE(out.length - RECORD_HEADER, 0)
+  out.writeUInt32BE(Math.floor(seq / 2 ** 32), 4)
+  out.writeUInt32BE(seq >>> 0, 8)
   return out
 }
 

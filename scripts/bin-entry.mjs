@@ -15,8 +15,8 @@
 // (about 40–60 ms of an empty node's ~300 ms start). A cache that is missing,
 // or that V8 refuses (another Node version or V8 flags), only costs that
 // time: the bundle is compiled from its source as before.
-// TALLY_CODE_CACHE=write (the build's step) writes the cache of the bundle
-// just compiled and runs nothing; TALLY_CODE_CACHE=check prints whether the
+// TALLY_CODE_CACHE=write (the build's step) runs the bin's --help and writes
+// the cache of what was compiled by then; TALLY_CODE_CACHE=check prints whether the
 // cache was `used`, `rejected` or `absent` and runs nothing; any other
 // non-empty value is refused (exit 1), before anything is compiled.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -106,8 +106,23 @@ if (mode !== undefined && mode !== 'write' && mode !== 'check') {
 }
 const { script, cached } = compile()
 if (mode === 'write') {
-  // The build's step (bundle-bins.mjs): write the cache of what was just compiled, run nothing.
-  writeFileSync(cachePath, script.createCachedData())
+  // The build's step (bundle-bins.mjs): run the bin's --help (which loads every module of the
+  // bundle and exits before the server changes any V8 flag), then write the cache of all that
+  // was compiled by then.
+  const exit = process.exit.bind(process)
+  process.exit = (code) => {
+    writeFileSync(cachePath, script.createCachedData())
+    exit(code)
+  }
+  process.argv = [process.argv[0], process.argv[1], '--help']
+  const module = { exports: {}, filename: bundlePath }
+  script.runInThisContext()(
+    module.exports,
+    createRequire(bundlePath),
+    module,
+    bundlePath,
+    dirname(bundlePath),
+  )
 } else if (mode === 'check') {
   process.stdout.write(
     `code cache: ${!cached ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`,

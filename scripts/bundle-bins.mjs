@@ -11,8 +11,9 @@
 //                          module (import.meta.url is the bundle's own file URL)
 //   <bin>.bundle.cjs.map   source map back to the TypeScript sources (through tsc's maps)
 //   <bin>.bundle.cache     V8's code cache of the bundle, written by running the entry
-//                          once with TALLY_CODE_CACHE=write (compiles, writes, runs
-//                          nothing) with the Node that builds; a start with another
+//                          once with TALLY_CODE_CACHE=write (runs the bin's --help, which
+//                          loads every module and changes no V8 flag, then writes the
+//                          cache of all that was compiled) with the Node that builds; a start with another
 //                          Node, which V8 refuses it for, compiles from the source
 //                          (TALLY_CODE_CACHE=check prints used, rejected or absent)
 //   <bin>.licenses.txt     licence texts of the npm packages the bundle holds
@@ -166,7 +167,8 @@ export function asciiOnly(text) {
 /**
  * Writes `<bin>.bundle.cache`: runs the entry once with TALLY_CODE_CACHE=write
  * in a fresh process (this Node, no extra flags), which compiles the bundle
- * exactly as a start does and writes V8's cache of it. Throws when that fails.
+ * exactly as a start does, runs its --help and writes V8's cache of what was
+ * compiled. Throws when that fails.
  */
 function writeCodeCache(dist, bin) {
   const cache = join(dist, `${bin}.bundle.cache`)

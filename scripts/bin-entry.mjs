@@ -105,6 +105,19 @@ if (mode !== undefined && mode !== 'write' && mode !== 'check') {
   process.exit(1)
 }
 const { script, cached } = compile()
+
+/** Runs the compiled bundle as the CommonJS module it is. */
+function run() {
+  const module = { exports: {}, filename: bundlePath }
+  script.runInThisContext()(
+    module.exports,
+    createRequire(bundlePath),
+    module,
+    bundlePath,
+    dirname(bundlePath),
+  )
+}
+
 if (mode === 'write') {
   // The build's step (bundle-bins.mjs): run the bin's --help (which loads every module of the
   // bundle and exits before the server changes any V8 flag), then write the cache of all that
@@ -115,25 +128,9 @@ if (mode === 'write') {
     exit(code)
   }
   process.argv = [process.argv[0], process.argv[1], '--help']
-  const module = { exports: {}, filename: bundlePath }
-  script.runInThisContext()(
-    module.exports,
-    createRequire(bundlePath),
-    module,
-    bundlePath,
-    dirname(bundlePath),
-  )
+  run()
 } else if (mode === 'check') {
   process.stdout.write(
     `code cache: ${!cached ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`,
   )
-} else {
-  const module = { exports: {}, filename: bundlePath }
-  script.runInThisContext()(
-    module.exports,
-    createRequire(bundlePath),
-    module,
-    bundlePath,
-    dirname(bundlePath),
-  )
-}
+} else run()

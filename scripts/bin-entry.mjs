@@ -12,7 +12,7 @@
 // The bundle is CommonJS, compiled here with V8's code cache for it,
 // __BIN__.bundle.cache, which the build writes (bundle-bins.mjs): a start then
 // deserialises the compiled code instead of parsing 1–2 MB of JavaScript
-// (about 40–60 ms of an empty node's ~300 ms start). A cache that is missing,
+// (about 40 ms of an empty node's ~300 ms start). A cache that is missing,
 // or that V8 refuses (another Node version or V8 flags), only costs that
 // time: the bundle is compiled from its source as before.
 // TALLY_CODE_CACHE=write (the build's step) runs the bin's --help and writes

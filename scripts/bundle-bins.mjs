@@ -11,11 +11,12 @@
 //                          module (import.meta.url is the bundle's own file URL)
 //   <bin>.bundle.cjs.map   source map back to the TypeScript sources (through tsc's maps)
 //   <bin>.bundle.cache     V8's code cache of the bundle, written by running the entry
-//                          once with TALLY_CODE_CACHE=write (runs the bin's --help, which
-//                          loads every module and changes no V8 flag, then writes the
-//                          cache of all that was compiled) with the Node that builds; a start with another
-//                          Node, which V8 refuses it for, compiles from the source
-//                          (TALLY_CODE_CACHE=check prints used, rejected or absent)
+//                          once with TALLY_CODE_CACHE=write and the Node that builds
+//                          (it runs the bin's --help, which loads every module and
+//                          changes no V8 flag, then writes the cache of all that was
+//                          compiled); a start with another Node, which V8 refuses it
+//                          for, compiles from the source (TALLY_CODE_CACHE=check
+//                          prints used, rejected or absent)
 //   <bin>.licenses.txt     licence texts of the npm packages the bundle holds
 // Left out of the bundle and loaded from node_modules at run time: native
 // addons, which locate their binaries from their own directory

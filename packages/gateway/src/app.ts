@@ -58,7 +58,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const counts = countRequests(app, gateway.metrics, 'tally_gateway_requests_total')
   let closing = false
   // The busiest counter routes are served ahead of fastify (same answers; `app.inject` skips them).
-  serveHotRoutes(app.server, { gateway, counts, bodyLimit, closing: () => closing })
+  const front = serveHotRoutes(app.server, { gateway, counts, bodyLimit, closing: () => closing })
   app.addHook('onRequest', (req, reply, done) => {
     if (!closing) return done()
     if (isHandedOver(req.raw)) {
@@ -73,6 +73,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.addHook('preClose', async () => {
     closing = true
+    // The raw front's idle connections close now, busy ones after their answer.
+    front.close()
   })
   app.addHook('onReady', async () => {
     await gateway.start(app.log)

@@ -1,15 +1,21 @@
-// The gateway's busiest routes served straight from Node's HTTP server,
-// ahead of fastify's routing, hooks, body parser and reply: a plain read
-// (`GET /counter`, `GET /counters/:name`) and a plain-level write (`POST
-// /increment|/decrement`, `POST /counters/:name/increment|decrement` with
-// the body `{"amount":n}`). Everything else, and every such request that is
-// not in its simplest form (a query string, a name that needs decoding, any
-// other content type or body, a bad Idempotency-Key, no Host, the gateway
-// closing), goes to fastify untouched (a write's body replayed), so the
-// answers, errors and headers are fastify's own. A hot request that fails
-// after it was sent to a node is handed to fastify with its error
-// (kit's handOverWith): fastify's error handler answers it. Answers are counted
-// in the same request metric as fastify's.
+// The gateway's busiest routes served ahead of fastify's routing, hooks,
+// body parser and reply: a plain read (`GET /counter`, `GET /counters/:name`)
+// and a plain-level write (`POST /increment|/decrement`, `POST
+// /counters/:name/increment|decrement` with the body `{"amount":n}`). Two
+// ways in, with the same answers: kit's raw front reads each new
+// connection's bytes itself and answers such a request in its strict form of
+// HTTP/1.1 without node:http's request and response objects, handing the
+// first request it does not answer and the rest of that connection to
+// node:http (kit raw-front.ts); on a connection node:http reads, the
+// `request` listener answers such a request ahead of fastify's handler.
+// Everything else, and every such request that is not in its simplest form
+// (a query string, a name that needs decoding, any other content type or
+// body, a bad Idempotency-Key, no Host, the gateway closing), goes to
+// fastify untouched (a write's body replayed), so the answers, errors and
+// headers are fastify's own. A hot request that fails after it was sent to a
+// node is handed to fastify with its error (kit's handOverWith): fastify's
+// error handler answers it. Answers are counted in the same request metric
+// as fastify's.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { isValidName } from '@tally/crdt'
@@ -19,9 +25,12 @@ import {
   plainAmount,
   plainWrite,
   plainWriteLength,
+  type RawFront,
+  type RawHead,
   type RequestCounts,
   readBody,
   replayed,
+  serveRaw,
   takeRequests,
 } from '@tally/kit'
 import type { Served } from './forward.js'
@@ -65,15 +74,85 @@ export function hotRoute(
   return { write: op, path: `${COUNTERS}${nameSegment(name)}/${op}`, route: `/counters/:name/${op}` }
 }
 
+/** A hot request the raw front accepted by its head. */
+interface RawRoute {
+  readonly write: 'increment' | 'decrement' | undefined
+  readonly path: string
+  readonly route: string
+  readonly key: string | undefined
+}
+
+/**
+ * The hot route a raw head asks for (its line; for a write also its
+ * `Content-Type`, length within `bodyLimit` and a well-formed
+ * `Idempotency-Key` if any; a read has no body), or undefined for fastify. Pure.
+ */
+export function rawRoute(head: RawHead, bodyLimit: number): RawRoute | undefined {
+  const hot = hotRoute(head.method, head.target)
+  if (hot === undefined) return undefined
+  const h = head.headers
+  if (hot.write === undefined)
+    return head.contentLength <= 0
+      ? { write: undefined, path: hot.path, route: hot.route, key: undefined }
+      : undefined
+  if (
+    h.get('content-type') !== 'application/json' ||
+    head.contentLength < 0 ||
+    head.contentLength > bodyLimit
+  )
+    return undefined
+  try {
+    // The front sends a repeated header to node:http: it is here once.
+    return {
+      write: hot.write,
+      path: hot.path,
+      route: hot.route,
+      key: readIdempotencyKey(h.get('idempotency-key')),
+    }
+  } catch {
+    // fastify's handler reads it again and answers the same refusal.
+    return undefined
+  }
+}
+
 /**
  * Puts the hot routes in front of `server`'s one `request` listener (the
- * fastify app's handler, which keeps every other request). Call once, after
- * the fastify app is created and before it listens. Throws TypeError when
- * the server does not have exactly one `request` listener.
+ * fastify app's handler, which keeps every other request) and kit's raw
+ * front on its connections. Call once, after the fastify app is created (its
+ * timeouts set on the server) and before it listens. Throws TypeError when
+ * the server does not have exactly one `request` and one `connection`
+ * listener. Returns the raw front (closed with the app: `close()`).
  */
-export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
+export function serveHotRoutes(server: Server, opts: HotRoutesOptions): RawFront {
   const fastify = takeRequests(server)
   const { gateway: gw, counts, bodyLimit, closing } = opts
+
+  const front = serveRaw<RawRoute>(
+    server,
+    {
+      accept: (head) => (closing() ? undefined : rawRoute(head, bodyLimit)),
+      serve(r, body) {
+        if (r.write === undefined)
+          return gw.read(r.path).then((served) => {
+            return {
+              body: relayedText(served),
+              headers: [['x-tally-node', served.nodeId]],
+              written: () => counts.count('GET', r.route, 200),
+            }
+          })
+        const amount = plainAmount(body)
+        if (amount === undefined) return undefined
+        return gw.write(r.path, amount, r.key, undefined).then((served) => {
+          return {
+            body: relayedText(served),
+            headers: [['x-tally-node', served.nodeId]],
+            written: () => counts.count('POST', r.route, 200),
+          }
+        })
+      },
+    },
+    { maxBody: bodyLimit },
+  )
 
   const answer = (res: ServerResponse, served: Served, method: string, route: string): void => {
     const text = relayedText(served)
@@ -131,6 +210,9 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // A request the raw front began and that failed comes first on its connection: fastify answers its error.
+    const failed = front.takeError(req.socket)
+    if (failed !== undefined) return handOver(req, res, failed.error)
     const hot = hotRoute(req.method, req.url)
     if (hot === undefined || req.headers.host === undefined || closing()) return fastify(req, res)
     if (hot.write === undefined) return read(req, res, hot.path, hot.route)
@@ -145,4 +227,5 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): void {
     }
     write(req, res, hot.path, hot.route, key, length)
   })
+  return front
 }

@@ -111,6 +111,9 @@ describe('hot routes over HTTP', () => {
       what: 'the node id known',
       timeoutMs: 15_000,
     })
+    // Requests node:http read: every one the raw front did not answer.
+    let viaHttp = 0
+    app.server.on('request', () => viaHttp++)
     const origin = await app.listen({ host: '127.0.0.1', port: 0 })
     const [node] = fakes as [FakeNode]
 
@@ -124,6 +127,8 @@ describe('hot routes over HTTP', () => {
     const c = await overHttp(origin, 'GET', '/counters/hot')
     const d = await overHttp(origin, 'GET', '/counter')
     expect(hooked).toBe(0)
+    // All four on the raw front.
+    expect(viaHttp).toBe(0)
     expect(node.map.value('hot')).toBe(3)
     expect(node.map.value('default')).toBe(3)
     expect(node.writes().map((w) => w.idempotencyKey)).toEqual(['k1', 'k2'])

@@ -89,6 +89,16 @@ export {
 } from './metrics.js'
 export { plainAmount } from './plain-amount.js'
 export { type HistogramSeries, PlainHistogram, registerPlainHistogram } from './plain-histogram.js'
+export {
+  MAX_HEAD,
+  parseHead,
+  type RawAnswer,
+  type RawFront,
+  type RawFrontOptions,
+  type RawHead,
+  type RawRoutes,
+  serveRaw,
+} from './raw-front.js'
 export { readBody } from './read-body.js'
 export { replayed } from './replayed-request.js'
 export {

@@ -6,8 +6,11 @@
 //            bodies only) and writes each answer as one preformatted string;
 //            a measure of what a front end that bypasses node:http could
 //            reach, not something the servers do
+//   front    node:http's server with kit's raw front (serveRaw) answering the
+//            route: what the node's and the gateway's hot routes use since
 //   http     node:http's server with writeHead + end (what the node's and the
-//            gateway's hot routes use)
+//            gateway's hot routes used before the raw front, and still use on
+//            a connection the front hands over)
 //   fastify  a bare fastify route (what bench/bare-server.mjs serves)
 //
 // Usage: node bench/http-front.mjs [seconds=4] [connections=10] [rounds=3]
@@ -19,7 +22,7 @@ import { createServer as netServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
-const KINDS = ['raw', 'http', 'fastify']
+const KINDS = ['raw', 'front', 'http', 'fastify']
 
 // A child: serves one kind on an OS-chosen port, prints the port, runs until killed.
 if (process.argv[2] === '--serve') {
@@ -48,6 +51,21 @@ if (process.argv[2] === '--serve') {
         if (out !== '') sock.write(out, 'latin1')
       })
     })
+    s.listen(0, '127.0.0.1', () => ready(s.address().port))
+  } else if (kind === 'front') {
+    const { serveRaw } = await import('@tally/kit')
+    const s = httpServer((_req, res) => {
+      res.writeHead(404)
+      res.end()
+    })
+    serveRaw(
+      s,
+      {
+        accept: (head) => (head.method === 'POST' && head.target === '/increment' ? head : undefined),
+        serve: () => Promise.resolve({ body: body() }),
+      },
+      { maxBody: 4096 },
+    )
     s.listen(0, '127.0.0.1', () => ready(s.address().port))
   } else if (kind === 'http') {
     const s = httpServer((req, res) => {
@@ -114,6 +132,7 @@ if (process.argv[2] === '--serve') {
   for (const k of KINDS)
     out[k] = { cpuUsPerReq: Math.round(median(us[k]) * 10) / 10, reqPerSec: Math.round(median(rps[k])) }
   out.rawVsHttp = Math.round((out.raw.cpuUsPerReq / out.http.cpuUsPerReq) * 100) / 100
+  out.frontVsHttp = Math.round((out.front.cpuUsPerReq / out.http.cpuUsPerReq) * 100) / 100
   out.httpVsFastify = Math.round((out.http.cpuUsPerReq / out.fastify.cpuUsPerReq) * 100) / 100
   out.loadavg = (await import('node:os')).loadavg().map((x) => Math.round(x * 10) / 10)
   console.log(JSON.stringify(out))

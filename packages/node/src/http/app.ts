@@ -53,9 +53,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   let closing = false
   app.addHook('preClose', (done) => {
     closing = true
+    // The raw front's idle connections close now, busy ones after their answer.
+    front.close()
     done()
   })
-  serveHotWrites(app.server, {
+  const front = serveHotWrites(app.server, {
     node: opts.node,
     load,
     writes: metrics.writes,

@@ -1,8 +1,17 @@
-// The node's write routes served straight from Node's HTTP server, ahead of
-// fastify's routing, hooks, body parser, schema validation and reply: `POST
-// /increment|/decrement` and `POST /counters/:name/increment|decrement` with
-// the body `{"amount":n}`, no query string, `Content-Type: application/json`,
-// a `Host` and a well-formed `Idempotency-Key`/`Tally-Attempt` if any.
+// The node's write routes served ahead of fastify's routing, hooks, body
+// parser, schema validation and reply: `POST /increment|/decrement` and `POST
+// /counters/:name/increment|decrement` with the body `{"amount":n}`, no query
+// string, `Content-Type: application/json`, a `Host` and a well-formed
+// `Idempotency-Key`/`Tally-Attempt` if any. Two ways in, with the same
+// answers:
+//
+// - kit's raw front reads each new connection's bytes itself and answers
+//   such a write in its strict form of HTTP/1.1 without node:http's request
+//   and response objects; the first request it does not answer, and the
+//   rest of that connection, it hands to node:http (kit raw-front.ts);
+// - on a connection node:http reads, the `request` listener answers such a
+//   write from node:http's request, ahead of fastify's handler.
+//
 // Everything else, and every such request in another form (a query string, a
 // name that needs decoding, any other content type or body, a bad header,
 // the app closing), goes to fastify untouched (a write's body replayed), so
@@ -19,8 +28,11 @@ import {
   plainAmount,
   plainWrite,
   plainWriteLength,
+  type RawFront,
+  type RawHead,
   readBody,
   replayed,
+  serveRaw,
   takeRequests,
 } from '@tally/kit'
 import type { TallyNode } from '../node.js'
@@ -60,15 +72,87 @@ export function hotWrite(method: string | undefined, url: string | undefined): H
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
+/** A hot write the raw front accepted by its head: what to do and when it began. */
+interface RawWrite {
+  readonly hot: HotWrite
+  readonly key: string | undefined
+  readonly attempt: number
+  readonly started: number
+}
+
+/**
+ * The hot write a raw head asks for (its line, `Content-Type`, length within
+ * `bodyLimit`, keyed-write headers), or undefined for fastify. Pure.
+ */
+export function rawWrite(head: RawHead, bodyLimit: number): RawWrite | undefined {
+  const hot = hotWrite(head.method, head.target)
+  if (hot === undefined) return undefined
+  const h = head.headers
+  if (
+    h.get('content-type') !== 'application/json' ||
+    head.contentLength < 0 ||
+    head.contentLength > bodyLimit
+  )
+    return undefined
+  try {
+    // The front sends a repeated header to node:http: each is here once.
+    const key = readIdempotencyKey(h.get('idempotency-key'))
+    const attempt = readAttempt(h.get('tally-attempt'))
+    return { hot, key, attempt, started: performance.now() }
+  } catch {
+    // fastify's handler reads them again and answers the same refusal.
+    return undefined
+  }
+}
+
 /**
  * Puts the hot writes in front of `server`'s one `request` listener (the
- * fastify app's handler, which keeps every other request). Call once, after
- * the fastify app is created and before it listens. Throws TypeError when
- * the server does not have exactly one `request` listener.
+ * fastify app's handler, which keeps every other request) and kit's raw front
+ * on its connections. Call once, after the fastify app is created (its
+ * timeouts set on the server) and before it listens. Throws TypeError when
+ * the server does not have exactly one `request` and one `connection`
+ * listener. Returns the raw front (closed with the app: `close()`).
  */
-export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
+export function serveHotWrites(server: Server, opts: HotWritesOptions): RawFront {
   const fastify = takeRequests(server)
   const { node, load, writes, bodyLimit, closing } = opts
+
+  /** The node's answer to a hot write, as its JSON text; counted in the write series once answered. */
+  const mutate = (
+    hot: HotWrite,
+    amount: number,
+    key: string | undefined,
+    attempt: number,
+    started: number,
+  ) => {
+    load.begin()
+    return node.mutate({ name: hot.name, op: hot.op, amount, key, attempt, consistency: 'one' }).then(
+      (answer) => {
+        load.end()
+        // JSON.stringify, as fastify serialises a route's answer without a response schema.
+        const text = JSON.stringify(answer)
+        writes?.record(hot.op, 200, (performance.now() - started) / 1000)
+        return text
+      },
+      (err: unknown) => {
+        load.end()
+        throw err
+      },
+    )
+  }
+
+  const front = serveRaw<RawWrite>(
+    server,
+    {
+      accept: (head) => (closing() ? undefined : rawWrite(head, bodyLimit)),
+      serve(w, body) {
+        const amount = plainAmount(body)
+        if (amount === undefined) return undefined
+        return mutate(w.hot, amount, w.key, w.attempt, w.started).then((text) => ({ body: text }))
+      },
+    },
+    { maxBody: bodyLimit },
+  )
 
   const write = (
     req: IncomingMessage,
@@ -82,18 +166,12 @@ export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
     readBody(req, length, (body) => {
       const amount = plainAmount(body)
       if (amount === undefined) return fastify(replayed(req, body), res)
-      load.begin()
-      node.mutate({ name: hot.name, op: hot.op, amount, key, attempt, consistency: 'one' }).then(
-        (answer) => {
-          load.end()
-          // JSON.stringify, as fastify serialises a route's answer without a response schema.
-          const text = JSON.stringify(answer)
+      mutate(hot, amount, key, attempt, started).then(
+        (text) => {
           res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) })
           res.end(text)
-          writes?.record(hot.op, 200, (performance.now() - started) / 1000)
         },
         (err: unknown) => {
-          load.end()
           // fastify runs the route on the replayed request; its handler throws `err`.
           const again = replayed(req, body)
           handOverWith(again, err)
@@ -104,6 +182,12 @@ export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // A write the raw front began and the node refused comes first on its connection: fastify answers its error.
+    const failed = front.takeError(req.socket)
+    if (failed !== undefined) {
+      handOverWith(req, failed.error)
+      return fastify(req, res)
+    }
     const hot = hotWrite(req.method, req.url)
     if (hot === undefined) return fastify(req, res)
     const h = req.headers
@@ -120,4 +204,5 @@ export function serveHotWrites(server: Server, opts: HotWritesOptions): void {
     }
     write(req, res, hot, key, attempt, length)
   })
+  return front
 }

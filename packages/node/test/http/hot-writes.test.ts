@@ -4,6 +4,7 @@
 // other form is fastify's answer, and a write the node refuses is answered
 // by fastify's error handler with the node asked once.
 
+import { connect } from 'node:net'
 import { sample } from '@tally/kit/testing'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -63,7 +64,13 @@ function shape(status: number, headers: Record<string, unknown>, body: string) {
 
 const JSON_TYPE = { 'content-type': 'application/json' }
 
-async function start(): Promise<{ origin: string; hooked: () => number; asked: () => number }> {
+async function start(): Promise<{
+  origin: string
+  hooked: () => number
+  asked: () => number
+  /** Requests node:http read (every one the raw front did not answer). */
+  viaHttp: () => number
+}> {
   node = (await startSim(new MemoryNetwork(), 'hot', [])).node
   const n = node
   // Every write that reaches the node, hot or through fastify.
@@ -80,8 +87,10 @@ async function start(): Promise<{ origin: string; hooked: () => number; asked: (
     hooked++
     done()
   })
+  let viaHttp = 0
+  app.server.on('request', () => viaHttp++)
   const origin = await app.listen({ host: '127.0.0.1', port: 0 })
-  return { origin, hooked: () => hooked, asked: () => asked }
+  return { origin, hooked: () => hooked, asked: () => asked, viaHttp: () => viaHttp }
 }
 
 async function overHttp(origin: string, path: string, headers: Record<string, string>, body: string) {
@@ -96,13 +105,15 @@ async function injected(path: string, headers: Record<string, string>, body: str
 
 describe('hot writes over HTTP', () => {
   it('answer plain and keyed writes without fastify, with fastify’s answers, series and load', async () => {
-    const { origin, hooked, asked } = await start()
+    const { origin, hooked, asked, viaHttp } = await start()
     const a = await overHttp(origin, '/counters/hot/increment', JSON_TYPE, '{"amount":3}')
     const b = await overHttp(origin, '/decrement', JSON_TYPE, ' { "amount" : 2 } ')
     const k = { ...JSON_TYPE, 'idempotency-key': 'k1', 'tally-attempt': '2' }
     const c = await overHttp(origin, '/counters/hot/increment', k, '{"amount":4}')
     const again = await overHttp(origin, '/counters/hot/increment', k, '{"amount":4}')
     expect(hooked()).toBe(0)
+    // All four on the raw front: node:http read none of them.
+    expect(viaHttp()).toBe(0)
     expect(asked()).toBe(4)
     // The same request through fastify (app.inject) on another counter answers alike.
     const viaFastify = await injected('/counters/cold/increment', JSON_TYPE, '{"amount":3}')
@@ -178,5 +189,26 @@ describe('hot writes over HTTP', () => {
     const metrics = (await app!.inject('/metrics')).body
     expect(sample(metrics, 'tally_write_duration_seconds_count')).toBe(6)
     expect(sample(metrics, 'tally_http_inflight_requests')).toBe(0)
+  })
+
+  it('answer pipelined writes on node:http, still without fastify', async () => {
+    const { origin, hooked, viaHttp } = await start()
+    const { port } = new URL(origin)
+    const write = (name: string, amount: number) =>
+      `POST /counters/${name}/increment HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: ${12 + String(amount).length - 1}\r\n\r\n{"amount":${amount}}`
+    const socket = connect(Number(port), '127.0.0.1')
+    let text = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (d: string) => {
+      text += d
+    })
+    // Three writes in one packet: node:http reads them (the raw front answers one request at a time).
+    socket.write(write('p', 1) + write('p', 2) + write('p', 3))
+    await expect.poll(() => text.split('HTTP/1.1 200 OK').length - 1).toBe(3)
+    socket.destroy()
+    expect([...text.matchAll(/\{"name":"p","value":(\d+)\}/g)].map((m) => Number(m[1]))).toEqual([1, 3, 6])
+    expect(viaHttp()).toBe(3)
+    expect(hooked()).toBe(0)
+    expect(node!.value('p')).toBe(6)
   })
 })

@@ -137,7 +137,11 @@ export function serveRaw<T>(server: Server, routes: RawRoutes<T>, opts: RawFront
   }
   const live = new Set<Connection<T>>()
   const errors = new WeakMap<Socket, { readonly error: unknown }>()
-  const keepAlive = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(deadlines.keepAliveTimeoutMs / 1000)}\r\n\r\n`
+  // As node:http: no Keep-Alive line when the server keeps idle connections without a timeout (0).
+  const keepAlive =
+    deadlines.keepAliveTimeoutMs > 0
+      ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(deadlines.keepAliveTimeoutMs / 1000)}\r\n\r\n`
+      : 'Connection: keep-alive\r\n\r\n'
   let closed = false
 
   const front: Front<T> = {

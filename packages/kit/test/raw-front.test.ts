@@ -340,6 +340,19 @@ describe('serveRaw', () => {
     expect(fx.front.connections).toBe(0)
   })
 
+  it('answers in node:http’s lines when the server keeps idle connections without a timeout', async () => {
+    const fx = await start({ keepAliveTimeout: 0 })
+    const c = new Client(fx.port)
+    c.send(hot('one'))
+    const [a] = await c.answered(1)
+    c.send(other('x'))
+    const [, h] = await c.answered(2)
+    expect(JSON.parse(a?.body ?? '').by).toBe('raw')
+    expect(JSON.parse(h?.body ?? '').by).toBe('http')
+    expect(Object.keys(a?.headers ?? {})).toEqual(Object.keys(h?.headers ?? {}))
+    expect(a?.headers['keep-alive']).toBeUndefined()
+  })
+
   it('answers a request split anywhere as one', async () => {
     const fx = await start()
     const text = hot('split', 'X-Long: abcdefghij\r\n')

@@ -23,6 +23,7 @@ import {
   handOverWith,
   isPlainSegment,
   plainAmount,
+  plainRawWriteLength,
   plainWrite,
   plainWriteLength,
   type RawFront,
@@ -95,12 +96,7 @@ export function rawRoute(head: RawHead, bodyLimit: number): RawRoute | undefined
     return head.contentLength <= 0
       ? { write: undefined, path: hot.path, route: hot.route, key: undefined }
       : undefined
-  if (
-    h.get('content-type') !== 'application/json' ||
-    head.contentLength < 0 ||
-    head.contentLength > bodyLimit
-  )
-    return undefined
+  if (plainRawWriteLength(head, bodyLimit) === undefined) return undefined
   try {
     // The front sends a repeated header to node:http: it is here once.
     return {

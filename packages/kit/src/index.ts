@@ -92,6 +92,7 @@ export { type HistogramSeries, PlainHistogram, registerPlainHistogram } from './
 export {
   MAX_HEAD,
   parseHead,
+  plainRawWriteLength,
   type RawAnswer,
   type RawFront,
   type RawFrontOptions,

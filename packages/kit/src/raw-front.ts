@@ -366,15 +366,9 @@ class Connection<T> {
     else this.socket.destroy()
   }
 
+  // Idle past the keep-alive timeout: closed, as node:http closes it (a part-read request goes to node:http).
   #timeout(): void {
-    if (this.#done || this.#busy) return
-    if (this.#pending !== null) {
-      this.#handOver(undefined)
-      return
-    }
-    // Idle past the keep-alive timeout: closed, as node:http closes it.
-    this.#stop()
-    this.socket.destroy()
+    this.close()
   }
 
   #gone(): void {
@@ -489,6 +483,18 @@ export function parseHead(b: Buffer, end: number): RawHead | undefined {
   }
   if (i !== stop || !headers.has('host')) return undefined
   return { method, target, headers, contentLength }
+}
+
+/**
+ * The body length of a plain write's raw head: `Content-Type:
+ * application/json` exactly and a `Content-Length` of at most `bodyLimit`
+ * bytes (a raw head has no transfer coding); undefined otherwise (fastify
+ * answers those). The raw head's counterpart of kit's `plainWriteLength`. Pure.
+ */
+export function plainRawWriteLength(head: RawHead, bodyLimit: number): number | undefined {
+  if (head.headers.get('content-type') !== 'application/json') return undefined
+  const length = head.contentLength
+  return length >= 0 && length <= bodyLimit ? length : undefined
 }
 
 let dateSecond = -1

@@ -8,7 +8,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type Socket } from 'node:net'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
-import { MAX_HEAD, parseHead, type RawFront, type RawHead, serveRaw } from '../src/index.js'
+import {
+  MAX_HEAD,
+  parseHead,
+  plainRawWriteLength,
+  type RawFront,
+  type RawHead,
+  serveRaw,
+} from '../src/index.js'
 
 const servers: Server[] = []
 const sockets: Socket[] = []
@@ -301,6 +308,25 @@ describe('parseHead', () => {
       ),
       { numRuns: 60 },
     )
+  })
+})
+
+describe('plainRawWriteLength', () => {
+  const head = (headers: [string, string][], contentLength: number): RawHead => ({
+    method: 'POST',
+    target: '/increment',
+    headers: new Map(headers),
+    contentLength,
+  })
+  it('takes JSON exactly and a length within the limit', () => {
+    expect(plainRawWriteLength(head([['content-type', 'application/json']], 12), 12)).toBe(12)
+    expect(plainRawWriteLength(head([['content-type', 'application/json']], 0), 12)).toBe(0)
+    expect(plainRawWriteLength(head([['content-type', 'application/json']], 13), 12)).toBeUndefined()
+    expect(plainRawWriteLength(head([['content-type', 'application/json']], -1), 12)).toBeUndefined()
+    expect(
+      plainRawWriteLength(head([['content-type', 'application/json; charset=utf-8']], 12), 12),
+    ).toBeUndefined()
+    expect(plainRawWriteLength(head([], 12), 12)).toBeUndefined()
   })
 })
 

@@ -26,6 +26,7 @@ import { isValidName } from '@tally/crdt'
 import {
   handOverWith,
   plainAmount,
+  plainRawWriteLength,
   plainWrite,
   plainWriteLength,
   type RawFront,
@@ -87,13 +88,8 @@ interface RawWrite {
 export function rawWrite(head: RawHead, bodyLimit: number): RawWrite | undefined {
   const hot = hotWrite(head.method, head.target)
   if (hot === undefined) return undefined
+  if (plainRawWriteLength(head, bodyLimit) === undefined) return undefined
   const h = head.headers
-  if (
-    h.get('content-type') !== 'application/json' ||
-    head.contentLength < 0 ||
-    head.contentLength > bodyLimit
-  )
-    return undefined
   try {
     // The front sends a repeated header to node:http: each is here once.
     const key = readIdempotencyKey(h.get('idempotency-key'))

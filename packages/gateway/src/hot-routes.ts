@@ -33,6 +33,7 @@ import {
   replayed,
   serveRaw,
   takeRequests,
+  writeAnswer,
 } from '@tally/kit'
 import type { Served } from './forward.js'
 import { type Gateway, nameSegment } from './gateway.js'
@@ -206,9 +207,13 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): RawFront
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    // A request the raw front began and that failed comes first on its connection: fastify answers its error.
-    const failed = front.takeError(req.socket)
-    if (failed !== undefined) return handOver(req, res, failed.error)
+    // A request the raw front served before it handed the connection over (one that failed, and
+    // those pipelined behind it): its answer is written, or fastify answers its error; never sent again.
+    const served = front.takeOutcome(req.socket)
+    if (served !== undefined) {
+      if ('answer' in served) return writeAnswer(res, served.answer)
+      return handOver(req, res, served.error)
+    }
     const hot = hotRoute(req.method, req.url)
     if (hot === undefined || req.headers.host === undefined || closing()) return fastify(req, res)
     if (hot.write === undefined) return read(req, res, hot.path, hot.route)

@@ -91,14 +91,17 @@ export { plainAmount } from './plain-amount.js'
 export { type HistogramSeries, PlainHistogram, registerPlainHistogram } from './plain-histogram.js'
 export {
   MAX_HEAD,
+  MAX_IN_FLIGHT,
   parseHead,
   plainRawWriteLength,
   type RawAnswer,
   type RawFront,
   type RawFrontOptions,
   type RawHead,
+  type RawOutcome,
   type RawRoutes,
   serveRaw,
+  writeAnswer,
 } from './raw-front.js'
 export { readBody } from './read-body.js'
 export { replayed } from './replayed-request.js'

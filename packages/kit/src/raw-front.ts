@@ -15,19 +15,21 @@
 //   that is not all digits;
 // - a head over {@link MAX_HEAD} bytes, a body over the routes' limit;
 // - a request the routes do not accept (by its head, then by its body);
-// - a request sent while another is being answered (pipelining), or more
-//   than one request in one read: node:http answers pipelined requests
-//   concurrently, this front one at a time;
-// - a request that is not complete headers timeout (the server's `headersTimeout`)
-//   after its first byte, or when the connection fell silent
-//   (its `keepAliveTimeout`) in the middle of it;
-// - a request whose answer failed (the routes' promise rejected): it goes to
-//   node:http with its error ({@link RawFront.takeError}), so the server's
-//   own error handler answers it, and it is not served again. When the
-//   client ended its side of the connection before that answer, the bytes
-//   cannot be put back on the ended stream: the connection is closed without
-//   an answer, as node:http closes it (it drops a request it has not
-//   answered when the client ends its side).
+// - a request that is not complete by the headers timeout (the server's
+//   `headersTimeout`) after its first byte, or when the connection fell
+//   silent (its `keepAliveTimeout`) in the middle of it;
+// - a request whose answer failed (the routes' promise rejected), once the
+//   requests pipelined behind it settled: it and they go to node:http with
+//   their outcomes ({@link RawFront.takeOutcome}), so the server's own error
+//   handler answers the failed one and the request listener writes the
+//   others' answers, and none is served again. When the client ended its
+//   side of the connection before that, the bytes cannot be put back on the
+//   ended stream: the connection is closed without those answers, as
+//   node:http closes it (it drops requests it has not answered when the
+//   client ends its side).
+//
+// Pipelined requests are served concurrently, up to {@link MAX_IN_FLIGHT} a
+// connection, and answered in order, as node:http does.
 //
 // So the front never parses a request differently from node:http: it either
 // answers what it fully understood, or node:http reads the same bytes from
@@ -39,10 +41,10 @@
 // `writeHead` + `end` answer. An idle connection is closed after the
 // server's keep-alive timeout, as node:http does; once the front is closed
 // ({@link RawFront.close}) idle connections are closed at once, a busy one
-// after its answer (with `Connection: close`), and a request still arriving
-// goes to node:http.
+// after its answers (the last with `Connection: close`), and a request not
+// yet begun goes to node:http.
 
-import type { Server } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 
 /** The head of a request the front read in full. */
@@ -65,6 +67,9 @@ export interface RawAnswer {
   readonly written?: () => void
 }
 
+/** What became of a request the front served before it handed the connection to node:http: its answer, or its error. */
+export type RawOutcome = { readonly answer: RawAnswer } | { readonly error: unknown }
+
 /** What the front answers, and how. */
 export interface RawRoutes<T> {
   /**
@@ -78,7 +83,7 @@ export interface RawRoutes<T> {
    * `body`: a promise of its 200 answer, or undefined when node:http must
    * serve it after all (its body is not one the front answers: nothing was
    * done). A rejected promise hands the request to node:http with its
-   * error ({@link RawFront.takeError}). Must not throw.
+   * error ({@link RawFront.takeOutcome}). Must not throw.
    */
   serve(accepted: T, body: Buffer): Promise<RawAnswer> | undefined
 }
@@ -99,21 +104,27 @@ interface Deadlines {
 
 /** A front installed by {@link serveRaw}. */
 export interface RawFront {
-  /** Stops answering: idle connections are closed now, a busy one after its answer; any request from now on goes to node:http. */
+  /** Stops answering: idle connections are closed now, a busy one after its answers; any request not yet begun goes to node:http. */
   close(): void
   /**
-   * The error of the request the front handed to node:http on `socket`
-   * after its answer failed, once (the first call takes it); undefined when
-   * there is none. The server's request listener calls it for every request
-   * and has the error answered instead of serving the request again.
+   * The outcome of the next request node:http reads on `socket` when the
+   * front served it already (a failed answer, and the requests pipelined
+   * behind it): its error, or its answer. Each call takes one, in the
+   * requests' order; undefined when there is none (node:http serves the
+   * request). The server's request listener calls it for every request and
+   * has the error answered by its error handler, or writes the answer
+   * ({@link writeAnswer}), instead of serving the request again.
    */
-  takeError(socket: Socket): { readonly error: unknown } | undefined
+  takeOutcome(socket: Socket): RawOutcome | undefined
   /** Connections the front reads now (not yet handed to node:http). */
   readonly connections: number
 }
 
 /** Longest head the front reads, bytes: a longer one goes to node:http (whose own limit is 16 KiB). */
 export const MAX_HEAD = 8192
+
+/** Most requests of one connection served at once; more wait in the socket until answers are written. */
+export const MAX_IN_FLIGHT = 32
 
 type ConnectionListener = (this: Server, socket: Socket) => void
 
@@ -136,7 +147,7 @@ export function serveRaw<T>(server: Server, routes: RawRoutes<T>, opts: RawFront
     headersTimeoutMs: server.headersTimeout,
   }
   const live = new Set<Connection<T>>()
-  const errors = new WeakMap<Socket, { readonly error: unknown }>()
+  const outcomes = new WeakMap<Socket, RawOutcome[]>()
   // As node:http: no Keep-Alive line when the server keeps idle connections without a timeout (0).
   const keepAlive =
     deadlines.keepAliveTimeoutMs > 0
@@ -150,9 +161,9 @@ export function serveRaw<T>(server: Server, routes: RawRoutes<T>, opts: RawFront
     deadlines,
     keepAlive,
     closed: () => closed,
-    handOver(c, error) {
+    handOver(c, served) {
       live.delete(c)
-      if (error !== undefined) errors.set(c.socket, error)
+      if (served.length > 0) outcomes.set(c.socket, served)
       http.call(server, c.socket)
     },
     forget(c) {
@@ -170,10 +181,12 @@ export function serveRaw<T>(server: Server, routes: RawRoutes<T>, opts: RawFront
       closed = true
       for (const c of [...live]) c.close()
     },
-    takeError(socket) {
-      const e = errors.get(socket)
-      if (e !== undefined) errors.delete(socket)
-      return e
+    takeOutcome(socket) {
+      const queue = outcomes.get(socket)
+      if (queue === undefined) return undefined
+      const o = queue.shift()
+      if (queue.length === 0) outcomes.delete(socket)
+      return o
     },
     get connections() {
       return live.size
@@ -189,34 +202,42 @@ interface Front<T> {
   /** The answer's last header lines and the blank line, keep-alive. */
   readonly keepAlive: string
   closed(): boolean
-  /** Hands the connection's socket (its unread bytes already put back) to node:http, with a failed answer's error. */
-  handOver(c: Connection<T>, error: { readonly error: unknown } | undefined): void
+  /** Hands the connection's socket (its unread bytes already put back) to node:http, with the outcomes of the requests it begins with. */
+  handOver(c: Connection<T>, served: RawOutcome[]): void
   /** The connection ended or was destroyed while the front read it. */
   forget(c: Connection<T>): void
 }
 
 const CLOSE = 'Connection: close\r\n\r\n'
 
+/** A request the front is serving: its bytes, and its outcome once settled. */
+interface InFlight {
+  readonly bytes: Buffer
+  outcome: RawOutcome | undefined
+}
+
 /** One connection the front reads, until it hands it over or it ends. */
 class Connection<T> {
   readonly socket: Socket
   readonly #front: Front<T>
-  /** Bytes read and not yet answered (from the start of the next request), or null. */
+  /** Bytes read and not yet served (from the start of a request), or null. */
   #pending: Buffer | null = null
   /** When the first byte of the pending request came (ms, performance.now()). */
   #since = 0
-  /** A request is being answered. */
-  #busy = false
-  /** Bytes came while a request was answered (the client pipelines). */
-  #pipelined = false
-  /** The client ended its side while a request was answered. */
+  /** Requests being served, in order (answers are written from the first). */
+  readonly #inFlight: InFlight[] = []
+  /** The pending request is not one the front serves: node:http takes over once those in flight are answered. */
+  #stopped = false
+  /** An answer failed: node:http takes over once every request in flight settled. */
+  #failed = false
+  /** The client ended its side. */
   #ended = false
   /** The front no longer reads this connection (handed over, or gone). */
   #done = false
 
   readonly #onData = (chunk: Buffer): void => this.#data(chunk)
   readonly #onEnd = (): void => this.#end()
-  readonly #onTimeout = (): void => this.#timeout()
+  readonly #onTimeout = (): void => this.close()
   readonly #onGone = (): void => this.#gone()
 
   constructor(socket: Socket, front: Front<T>) {
@@ -230,11 +251,15 @@ class Connection<T> {
     socket.setTimeout(front.deadlines.keepAliveTimeoutMs)
   }
 
-  /** Closes the connection if idle; a busy one closes after its answer, a part-read request goes to node:http. */
+  /**
+   * Closes the connection if idle (also when idle past the keep-alive
+   * timeout, as node:http closes it); one with requests in flight closes
+   * after their answers; a part-read request goes to node:http.
+   */
   close(): void {
-    if (this.#done || this.#busy) return
+    if (this.#done || this.#inFlight.length > 0) return
     if (this.#pending !== null) {
-      this.#handOver(undefined)
+      this.#handOver([])
       return
     }
     this.#stop()
@@ -246,109 +271,121 @@ class Connection<T> {
     const pending = this.#pending
     if (pending === null) this.#since = performance.now()
     this.#pending = pending === null ? chunk : Buffer.concat([pending, chunk])
-    if (!this.#busy) {
-      this.#next()
-      return
-    }
-    // Kept for node:http, which answers the rest of the connection after this answer.
-    this.#pipelined = true
-    // A client that sends on without reading answers: the socket holds the rest (node:http reads it then).
-    if ((this.#pending as Buffer).length > MAX_HEAD + this.#front.maxBody) this.socket.pause()
+    if (!this.#stopped && !this.#failed) this.#read()
+    // A client that sends on without reading answers: the socket holds the rest until they are written.
+    if (this.#pending !== null && this.#pending.length > MAX_HEAD + this.#front.maxBody) this.socket.pause()
   }
 
-  /** Answers the pending request if it is complete and the front's; hands over what is not. */
-  #next(): void {
-    const b = this.#pending
-    if (b === null) return
+  /** Serves the complete requests the pending bytes begin with, while they are the front's and there is room. */
+  #read(): void {
     const front = this.#front
-    if (front.closed()) {
-      this.#handOver(undefined)
-      return
+    while (this.#pending !== null && this.#inFlight.length < MAX_IN_FLIGHT) {
+      const b = this.#pending
+      if (front.closed()) {
+        this.#leave()
+        return
+      }
+      const end = b.indexOf(HEAD_END)
+      if (end < 0) {
+        if (b.length > MAX_HEAD || !plausiblePrefix(b) || this.#late()) this.#leave()
+        return
+      }
+      if (end + 4 > MAX_HEAD) {
+        this.#leave()
+        return
+      }
+      const head = parseHead(b, end)
+      if (head === undefined || head.contentLength > front.maxBody) {
+        this.#leave()
+        return
+      }
+      const accepted = front.routes.accept(head)
+      if (accepted === undefined) {
+        this.#leave()
+        return
+      }
+      const total = end + 4 + Math.max(head.contentLength, 0)
+      if (b.length < total) {
+        if (this.#late()) this.#leave()
+        return
+      }
+      const answer = front.routes.serve(accepted, b.subarray(end + 4, total))
+      if (answer === undefined) {
+        this.#leave()
+        return
+      }
+      // The request's bytes are kept until its answer is written: a failed answer hands them to node:http.
+      const request: InFlight = { bytes: b.subarray(0, total), outcome: undefined }
+      this.#inFlight.push(request)
+      this.#pending = b.length > total ? b.subarray(total) : null
+      this.#since = performance.now()
+      answer.then(
+        (a) => this.#settle(request, checked(a)),
+        (error: unknown) => this.#settle(request, { error }),
+      )
     }
-    const end = b.indexOf(HEAD_END)
-    if (end < 0) {
-      if (b.length > MAX_HEAD || !plausiblePrefix(b) || this.#late()) this.#handOver(undefined)
-      return
-    }
-    if (end + 4 > MAX_HEAD) {
-      this.#handOver(undefined)
-      return
-    }
-    const head = parseHead(b, end)
-    if (head === undefined || head.contentLength > front.maxBody) {
-      this.#handOver(undefined)
-      return
-    }
-    const accepted = front.routes.accept(head)
-    if (accepted === undefined) {
-      this.#handOver(undefined)
-      return
-    }
-    const length = Math.max(head.contentLength, 0)
-    const total = end + 4 + length
-    if (b.length < total) {
-      if (this.#late()) this.#handOver(undefined)
-      return
-    }
-    // More than one request in one read: node:http answers them (concurrently, as it does).
-    if (b.length > total) {
-      this.#handOver(undefined)
-      return
-    }
-    const answer = front.routes.serve(accepted, b.subarray(end + 4, total))
-    if (answer === undefined) {
-      this.#handOver(undefined)
-      return
-    }
-    // The request's bytes are kept until its answer is written: a failed answer hands them to node:http.
-    this.#busy = true
-    answer.then(
-      (a) => this.#answered(a, total),
-      (error: unknown) => this.#failed({ error }),
-    )
   }
 
-  #answered(a: RawAnswer, total: number): void {
-    this.#busy = false
+  /** Leaves the pending request, and the rest of the connection, to node:http: now, or once the requests in flight are answered. */
+  #leave(): void {
+    this.#stopped = true
+    if (this.#inFlight.length === 0) this.#handOver([])
+  }
+
+  #settle(request: InFlight, outcome: RawOutcome): void {
+    request.outcome = outcome
     if (this.#done) return
-    let head = 'HTTP/1.1 200 OK\r\n'
-    if (a.headers !== undefined)
-      for (const [name, value] of a.headers) {
-        if (!TOKEN_RE.test(name) || !VALUE_RE.test(value)) {
-          // Nothing was written: the server's error handler answers instead, as when node:http refuses a header.
-          this.#failed({ error: new TypeError(`invalid answer header ${JSON.stringify(name)}`) })
-          return
-        }
-        head += `${name}: ${value}\r\n`
+    const inFlight = this.#inFlight
+    // Answers in order, from the first, while they are answers.
+    while (!this.#failed) {
+      const first = inFlight[0]
+      if (first?.outcome === undefined) break
+      if (!('answer' in first.outcome)) {
+        this.#failed = true
+        break
       }
-    const closing = this.#front.closed() || this.#ended
+      inFlight.shift()
+      this.#write(first.outcome.answer, inFlight.length === 0 && this.#pending === null)
+    }
+    if (this.#failed) {
+      if (inFlight.some((r) => r.outcome === undefined)) return
+      if (this.#ended) {
+        // Bytes cannot be put back on a stream that ended: the connection closes without these
+        // answers, as node:http closes it when a client ends its side before its answers.
+        this.#stop()
+        this.socket.destroy()
+        return
+      }
+      this.#handOver(inFlight.map((r) => r.outcome as RawOutcome))
+      return
+    }
+    if (inFlight.length > 0) {
+      if (!this.#stopped) this.#read()
+      return
+    }
+    // Every answer written.
+    if (this.#stopped) {
+      this.#handOver([])
+      return
+    }
+    if (this.#front.closed() || this.#ended) {
+      this.#stop()
+      if (this.#pending === null) this.socket.end()
+      else this.socket.destroy()
+      return
+    }
+    if (this.socket.isPaused()) this.socket.resume()
+    this.#read()
+  }
+
+  /** Writes one answer; the last before the connection closes (the front closed, or the client ended) says so. */
+  #write(a: RawAnswer, last: boolean): void {
+    const closing = last && (this.#front.closed() || this.#ended)
+    let head = 'HTTP/1.1 200 OK\r\n'
+    if (a.headers !== undefined) for (const [name, value] of a.headers) head += `${name}: ${value}\r\n`
     head += `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(a.body)}\r\nDate: ${utcDate()}\r\n${closing ? CLOSE : this.#front.keepAlive}`
     this.socket.write(head + a.body)
     a.written?.()
-    // The pending bytes are this request's (and any read while it was answered, after them).
-    const p = this.#pending
-    this.#pending = p === null || p.length <= total ? null : p.subarray(total)
-    if (closing) {
-      this.#stop()
-      this.socket.end()
-      return
-    }
-    // Bytes came meanwhile (the client pipelines): node:http answers the rest of the connection.
-    if (this.#pipelined) this.#handOver(undefined)
-  }
-
-  #failed(error: { readonly error: unknown }): void {
-    this.#busy = false
-    if (this.#done) return
-    if (this.#ended) {
-      // Bytes cannot be put back on a stream that ended: the connection closes unanswered, as
-      // node:http closes it when a client ends its side before an answer.
-      this.#stop()
-      this.socket.destroy()
-      return
-    }
-    // The pending bytes start with the failed request (nothing after it was answered).
-    this.#handOver(error)
   }
 
   /** True when the pending request has been arriving for longer than the headers timeout. */
@@ -358,17 +395,12 @@ class Connection<T> {
 
   #end(): void {
     this.#ended = true
-    // While a request is answered, the connection ends after its answer.
-    if (this.#done || this.#busy) return
+    // With requests in flight, the connection ends after their answers.
+    if (this.#done || this.#inFlight.length > 0) return
     // A part-read request at the end of the stream is never answered (node:http would see it cut short too).
     this.#stop()
     if (this.#pending === null) this.socket.end()
     else this.socket.destroy()
-  }
-
-  // Idle past the keep-alive timeout: closed, as node:http closes it (a part-read request goes to node:http).
-  #timeout(): void {
-    this.close()
   }
 
   #gone(): void {
@@ -390,17 +422,48 @@ class Connection<T> {
     this.#front.forget(this)
   }
 
-  #handOver(error: { readonly error: unknown } | undefined): void {
-    const pending = this.#pending
+  /** Hands the socket to node:http: the requests in flight (all settled, with `served` their outcomes) and the pending bytes put back first. */
+  #handOver(served: RawOutcome[]): void {
+    const bytes = [...this.#inFlight.map((r) => r.bytes), ...(this.#pending === null ? [] : [this.#pending])]
+    this.#inFlight.length = 0
     this.#pending = null
     this.#stop()
     const s = this.socket
     // Put back before node:http listens: its first 'data' is these bytes, then what the socket
     // holds (it flows again from the next tick; nothing is emitted in between).
-    if (pending !== null) s.unshift(pending)
+    if (bytes.length > 0) s.unshift(bytes.length === 1 ? (bytes[0] as Buffer) : Buffer.concat(bytes))
     s.resume()
-    this.#front.handOver(this, error)
+    this.#front.handOver(this, served)
   }
+}
+
+/**
+ * `a` as an outcome: its answer, or an error when a header of it is one
+ * node:http would refuse (nothing is written then: the server's error
+ * handler answers instead). Pure.
+ */
+function checked(a: RawAnswer): RawOutcome {
+  if (a.headers !== undefined)
+    for (const [name, value] of a.headers)
+      if (!TOKEN_RE.test(name) || !VALUE_RE.test(value))
+        return { error: new TypeError(`invalid answer header ${JSON.stringify(name)}`) }
+  return { answer: a }
+}
+
+/**
+ * Writes a raw answer the front settled before it handed the connection
+ * over (a {@link RawOutcome}'s `answer`) on node:http's response: the same
+ * status, headers and body the front writes. Never throws (the front
+ * checked the headers).
+ */
+export function writeAnswer(res: ServerResponse, a: RawAnswer): void {
+  const headers: Record<string, string | number> = {}
+  for (const [name, value] of a.headers ?? []) headers[name] = value
+  headers['content-type'] = 'application/json; charset=utf-8'
+  headers['content-length'] = Buffer.byteLength(a.body)
+  res.writeHead(200, headers)
+  res.end(a.body)
+  a.written?.()
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1')

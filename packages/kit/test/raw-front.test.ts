@@ -10,11 +10,13 @@ import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   MAX_HEAD,
+  MAX_IN_FLIGHT,
   parseHead,
   plainRawWriteLength,
   type RawFront,
   type RawHead,
   serveRaw,
+  writeAnswer,
 } from '../src/index.js'
 
 const servers: Server[] = []
@@ -39,10 +41,14 @@ interface Fixture {
   readonly handedErrors: unknown[]
   /** While set, the front's answers wait for it. */
   gate: Promise<void> | undefined
+  /** The answer to a request with this body waits for its promise (before `gate`). */
+  readonly holds: Map<string, Promise<void>>
   /** Answers the front wrote (their `written` called). */
   written: number
   /** Connections whose client ended its side, as the server saw it (after the front did). */
   ends: number
+  /** Answers the front settled and node:http's listener wrote (after a failure before them). */
+  answersOverHttp: number
 }
 
 /**
@@ -66,18 +72,25 @@ async function start(
     viaRaw: [],
     handedErrors: [],
     gate: undefined,
+    holds: new Map(),
     written: 0,
     ends: 0,
+    answersOverHttp: 0,
   }
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const failed = fx.front.takeError(req.socket)
+    const served = fx.front.takeOutcome(req.socket)
+    if (served !== undefined && 'answer' in served) {
+      fx.answersOverHttp++
+      writeAnswer(res, served.answer)
+      return
+    }
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString()
-      if (failed !== undefined) {
-        fx.handedErrors.push(failed.error)
-        const text = JSON.stringify({ error: String(failed.error) })
+      if (served !== undefined) {
+        fx.handedErrors.push(served.error)
+        const text = JSON.stringify({ error: String(served.error) })
         res.writeHead(500, {
           'content-type': 'application/json; charset=utf-8',
           'content-length': text.length,
@@ -104,7 +117,7 @@ async function start(
         const text = body.toString()
         if (text === 'pass') return undefined
         fx.viaRaw.push(`${head.method} ${head.target} ${text}`)
-        const gate = fx.gate ?? Promise.resolve()
+        const gate = fx.holds.get(text) ?? fx.gate ?? Promise.resolve()
         return gate.then(() => {
           if (text === 'fail') throw new Error('refused')
           return {
@@ -411,31 +424,92 @@ describe('serveRaw', () => {
     expect(fx.viaHttp).toEqual(['POST /other 2', 'POST /hot 3'])
   })
 
-  it('hands pipelined requests to node:http: several in one read, or sent while one is answered', async () => {
+  it('serves pipelined requests at once and answers them in order; node:http takes the first it does not', async () => {
     const fx = await start()
     const c = new Client(fx.port)
-    c.send(hot('a') + hot('b') + other('c'))
-    expect((await c.answered(3)).map((a) => a.body)).toEqual([
-      '{"by":"http","url":"/hot","body":"a"}',
-      '{"by":"http","url":"/hot","body":"b"}',
+    c.send(hot('a') + hot('b') + other('c') + hot('d'))
+    expect((await c.answered(4)).map((a) => a.body)).toEqual([
+      '{"by":"raw","url":"/hot","body":"a"}',
+      '{"by":"raw","url":"/hot","body":"b"}',
       '{"by":"http","url":"/other","body":"c"}',
+      '{"by":"http","url":"/hot","body":"d"}',
     ])
-    expect(fx.viaRaw).toEqual([])
+    expect(fx.viaRaw).toEqual(['POST /hot a', 'POST /hot b'])
+    expect(fx.viaHttp).toEqual(['POST /other c', 'POST /hot d'])
 
+    // Served concurrently: all three are in flight before the first answer may be written.
     let open: () => void = () => {}
-    fx.gate = new Promise<void>((r) => {
-      open = r
-    })
+    fx.gate = new Promise<void>((r) => (open = r))
     const d = new Client(fx.port)
-    d.send(hot('first'))
-    while (fx.viaRaw.length === 0) await new Promise((r) => setTimeout(r, 1))
-    // One request sent while the first is answered: the client pipelines, node:http answers it.
-    d.send(hot('second'))
-    await new Promise((r) => setTimeout(r, 20))
+    d.send(hot('1'))
+    while (!fx.viaRaw.includes('POST /hot 1')) await new Promise((r) => setTimeout(r, 1))
+    d.send(hot('2') + hot('3'))
+    while (!fx.viaRaw.includes('POST /hot 3')) await new Promise((r) => setTimeout(r, 1))
+    expect(d.answers).toEqual([])
     open()
-    expect((await d.answered(2)).map((a) => JSON.parse(a.body).by)).toEqual(['raw', 'http'])
-    expect(fx.viaRaw).toEqual(['POST /hot first'])
-    expect(fx.viaHttp).toEqual(['POST /hot a', 'POST /hot b', 'POST /other c', 'POST /hot second'])
+    expect((await d.answered(3)).map((a) => a.body)).toEqual(
+      ['1', '2', '3'].map((b) => `{"by":"raw","url":"/hot","body":"${b}"}`),
+    )
+    expect(fx.front.connections).toBe(1)
+  })
+
+  it('answers pipelined requests in the order they came, whatever order they settle in', async () => {
+    const fx = await start()
+    let release: () => void = () => {}
+    fx.holds.set('slow', new Promise<void>((r) => (release = r)))
+    const c = new Client(fx.port)
+    c.send(hot('slow') + hot('fast1') + hot('fast2'))
+    while (fx.viaRaw.length < 3) await new Promise((r) => setTimeout(r, 1))
+    // The two after it settled; nothing is written before the first.
+    await new Promise((r) => setTimeout(r, 20))
+    expect(c.answers).toEqual([])
+    release()
+    expect((await c.answered(3)).map((a) => JSON.parse(a.body).body)).toEqual(['slow', 'fast1', 'fast2'])
+  })
+
+  it('after a failure in a pipeline: node:http answers its error and writes the answers after it, serving none again', async () => {
+    const fx = await start()
+    let open: () => void = () => {}
+    fx.gate = new Promise<void>((r) => (open = r))
+    const c = new Client(fx.port)
+    c.send(hot('ok1') + hot('fail') + hot('ok2') + other('x') + hot('y'))
+    while (fx.viaRaw.length < 3) await new Promise((r) => setTimeout(r, 1))
+    open()
+    const answers = await c.answered(5)
+    expect(answers.map((a) => [a.status, a.headers['x-by'], a.body])).toEqual([
+      [200, 'raw', '{"by":"raw","url":"/hot","body":"ok1"}'],
+      [500, undefined, '{"error":"Error: refused"}'],
+      [200, 'raw', '{"by":"raw","url":"/hot","body":"ok2"}'],
+      [200, 'http', '{"by":"http","url":"/other","body":"x"}'],
+      [200, 'http', '{"by":"http","url":"/hot","body":"y"}'],
+    ])
+    // Each served once: the front served the first three, node:http the last two.
+    expect(fx.viaRaw).toEqual(['POST /hot ok1', 'POST /hot fail', 'POST /hot ok2'])
+    expect(fx.viaHttp).toEqual(['POST /other x', 'POST /hot y'])
+    expect(fx.handedErrors).toHaveLength(1)
+    expect(fx.answersOverHttp).toBe(1)
+    expect(fx.written).toBe(2)
+    // node:http's lines for the answer it wrote: the front's answer shape.
+    expect(Object.keys(answers[2]?.headers ?? {})).toEqual(Object.keys(answers[0]?.headers ?? {}))
+  })
+
+  it('serves at most MAX_IN_FLIGHT requests of a connection at once', async () => {
+    const fx = await start()
+    let open: () => void = () => {}
+    fx.gate = new Promise<void>((r) => (open = r))
+    const c = new Client(fx.port)
+    const n = MAX_IN_FLIGHT + 5
+    c.send(Array.from({ length: n }, (_, i) => hot(String(i))).join(''))
+    while (fx.viaRaw.length < MAX_IN_FLIGHT) await new Promise((r) => setTimeout(r, 1))
+    // The rest begin only once answers are written (a turn of the event loop is not enough).
+    await new Promise((r) => setTimeout(r, 20))
+    expect(fx.viaRaw).toHaveLength(MAX_IN_FLIGHT)
+    open()
+    const answers = await c.answered(n)
+    expect(answers.map((a) => JSON.parse(a.body).body)).toEqual(
+      Array.from({ length: n }, (_, i) => String(i)),
+    )
+    expect(fx.viaRaw).toHaveLength(n)
   })
 
   it('hands a request whose answer failed to node:http with its error, served once', async () => {
@@ -558,8 +632,7 @@ describe('serveRaw', () => {
     expect(f.answers).toEqual([])
     expect(fx.handedErrors).toEqual([])
     expect(fx.viaHttp).toEqual([])
-    // Pipelined requests, then the end: the first answered (and the connection closed), the others
-    // not served, as node:http drops the requests it has not answered when a client ends its side.
+    // Pipelined requests, then the end: all answered in order, the last saying the connection closes.
     fx.gate = new Promise<void>((r) => (open = r))
     const p = new Client(fx.port)
     p.send(hot('p1'))
@@ -568,8 +641,11 @@ describe('serveRaw', () => {
     await new Promise((r) => setTimeout(r, 20))
     open()
     await p.closedByServer()
-    expect(p.answers.map((a) => [JSON.parse(a.body).by, a.headers.connection])).toEqual([['raw', 'close']])
-    expect(fx.viaRaw.filter((r) => r.startsWith('POST /hot p'))).toEqual(['POST /hot p1'])
+    expect(p.answers.map((a) => [JSON.parse(a.body).body, a.headers.connection])).toEqual([
+      ['p1', 'keep-alive'],
+      ['p2', 'keep-alive'],
+      ['p3', 'close'],
+    ])
     expect(fx.viaHttp.filter((r) => r.startsWith('POST /hot p'))).toEqual([])
     expect(fx.front.connections).toBe(0)
   })

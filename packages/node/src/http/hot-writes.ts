@@ -35,6 +35,7 @@ import {
   replayed,
   serveRaw,
   takeRequests,
+  writeAnswer,
 } from '@tally/kit'
 import type { TallyNode } from '../node.js'
 import { readAttempt, readIdempotencyKey } from './headers.js'
@@ -178,10 +179,12 @@ export function serveHotWrites(server: Server, opts: HotWritesOptions): RawFront
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    // A write the raw front began and the node refused comes first on its connection: fastify answers its error.
-    const failed = front.takeError(req.socket)
-    if (failed !== undefined) {
-      handOverWith(req, failed.error)
+    // A write the raw front served before it handed the connection over (one refused, and those
+    // pipelined behind it): its answer is written, or fastify answers its error; never served again.
+    const served = front.takeOutcome(req.socket)
+    if (served !== undefined) {
+      if ('answer' in served) return writeAnswer(res, served.answer)
+      handOverWith(req, served.error)
       return fastify(req, res)
     }
     const hot = hotWrite(req.method, req.url)

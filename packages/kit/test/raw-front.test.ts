@@ -680,6 +680,24 @@ describe('serveRaw', () => {
     expect(fx.front.connections).toBe(0)
   })
 
+  it('on close with more pipelined than it serves at once: answers those in flight, node:http the rest', async () => {
+    const fx = await start()
+    let open: () => void = () => {}
+    fx.gate = new Promise<void>((r) => (open = r))
+    const c = new Client(fx.port)
+    const n = MAX_IN_FLIGHT + 1
+    c.send(Array.from({ length: n }, (_, i) => hot(String(i))).join(''))
+    while (fx.viaRaw.length < MAX_IN_FLIGHT) await new Promise((r) => setTimeout(r, 1))
+    fx.front.close()
+    open()
+    const answers = await c.answered(n)
+    expect(answers.map((a) => JSON.parse(a.body).by)).toEqual([
+      ...Array.from({ length: MAX_IN_FLIGHT }, () => 'raw'),
+      'http',
+    ])
+    expect(fx.viaHttp).toEqual([`POST /hot ${MAX_IN_FLIGHT}`])
+  })
+
   it('refuses a server without exactly one connection listener', () => {
     const server = createServer()
     server.on('connection', () => {})

@@ -33,7 +33,11 @@
 //
 // So the front never parses a request differently from node:http: it either
 // answers what it fully understood, or node:http reads the same bytes from
-// the same place. A connection stays with node:http once handed over.
+// the same place. A connection stays with node:http once handed over. One
+// difference remains in how node:http then reads: the bytes put back reach
+// its parser in one call, so when they hold a request it refuses (400, then
+// it closes), answers not yet written to requests before that one in those
+// bytes are not written; reading the socket itself, it writes them first.
 //
 // An answer is `HTTP/1.1 200 OK` with the routes' headers, `content-type:
 // application/json; charset=utf-8`, `content-length`, `Date`, `Connection:

@@ -413,8 +413,14 @@ class Connection<T> {
     this.socket.destroy()
   }
 
-  /** Stops reading the connection: listeners and timer removed, forgotten by the front. */
-  #stop(): void {
+  /**
+   * Stops reading the connection: listeners and timer removed, forgotten by
+   * the front. A socket the front closes itself (not `handedOver`) keeps a
+   * listener that ignores its errors: a client that resets the connection
+   * while the last answer or the close is written is the client's fault,
+   * not the process's (an 'error' with no listener would end the process).
+   */
+  #stop(handedOver = false): void {
     this.#done = true
     const s = this.socket
     s.removeListener('data', this.#onData)
@@ -422,6 +428,7 @@ class Connection<T> {
     s.removeListener('timeout', this.#onTimeout)
     s.removeListener('error', this.#onGone)
     s.removeListener('close', this.#onGone)
+    if (!handedOver) s.on('error', ignore)
     s.setTimeout(0)
     this.#front.forget(this)
   }
@@ -431,7 +438,8 @@ class Connection<T> {
     const bytes = [...this.#inFlight.map((r) => r.bytes), ...(this.#pending === null ? [] : [this.#pending])]
     this.#inFlight.length = 0
     this.#pending = null
-    this.#stop()
+    // node:http listens for the socket's errors from now on.
+    this.#stop(true)
     const s = this.socket
     // Put back before node:http listens: its first 'data' is these bytes, then what the socket
     // holds (it flows again from the next tick; nothing is emitted in between).
@@ -440,6 +448,9 @@ class Connection<T> {
     this.#front.handOver(this, served)
   }
 }
+
+/** Ignores an error of a socket the front closed itself (see `#stop`). */
+function ignore(): void {}
 
 /**
  * `a` as an outcome: its answer, or an error when a header of it is one

@@ -788,6 +788,33 @@ describe('serveRaw', () => {
     )
   })
 
+  it('survives clients that reset the connection while answers and closes are written', async () => {
+    const fx = await start()
+    for (const ended of [true, false]) {
+      let open: () => void = () => {}
+      fx.gate = new Promise<void>((r) => (open = r))
+      const served = fx.viaRaw.length
+      const ends = fx.ends
+      const c = new Client(fx.port)
+      c.send(hot('r'))
+      if (ended) c.socket.end()
+      while (fx.viaRaw.length === served) await new Promise((r) => setTimeout(r, 1))
+      if (ended) while (fx.ends === ends) await new Promise((r) => setTimeout(r, 1))
+      // Reset: the server's writes after this fail (EPIPE or ECONNRESET).
+      c.socket.resetAndDestroy()
+      await c.closedByServer()
+      await new Promise((r) => setTimeout(r, 20))
+      open()
+      while (fx.front.connections > 0) await new Promise((r) => setTimeout(r, 1))
+    }
+    // Still serving (an 'error' with no listener would have ended the test run).
+    fx.gate = undefined
+    const d = new Client(fx.port)
+    d.send(hot('after'))
+    const [a] = await d.answered(1)
+    expect(JSON.parse(a?.body ?? '').by).toBe('raw')
+  })
+
   it('refuses a server without exactly one connection listener', () => {
     const server = createServer()
     server.on('connection', () => {})

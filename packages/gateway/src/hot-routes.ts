@@ -26,6 +26,7 @@ import {
   plainRawWriteLength,
   plainWrite,
   plainWriteLength,
+  type RawAnswer,
   type RawFront,
   type RawHead,
   type RequestCounts,
@@ -124,43 +125,29 @@ export function serveHotRoutes(server: Server, opts: HotRoutesOptions): RawFront
   const fastify = takeRequests(server)
   const { gateway: gw, counts, bodyLimit, closing } = opts
 
+  // A hot request's answer, on either way in: the node's answer relayed, counted once written.
+  const answerOf = (served: Served, method: string, route: string): RawAnswer => ({
+    body: relayedText(served),
+    headers: [['x-tally-node', served.nodeId]],
+    written: () => counts.count(method, route, 200),
+  })
+
   const front = serveRaw<RawRoute>(
     server,
     {
       accept: (head) => (closing() ? undefined : rawRoute(head, bodyLimit)),
       serve(r, body) {
-        if (r.write === undefined)
-          return gw.read(r.path).then((served) => {
-            return {
-              body: relayedText(served),
-              headers: [['x-tally-node', served.nodeId]],
-              written: () => counts.count('GET', r.route, 200),
-            }
-          })
+        if (r.write === undefined) return gw.read(r.path).then((served) => answerOf(served, 'GET', r.route))
         const amount = plainAmount(body)
         if (amount === undefined) return undefined
-        return gw.write(r.path, amount, r.key, undefined).then((served) => {
-          return {
-            body: relayedText(served),
-            headers: [['x-tally-node', served.nodeId]],
-            written: () => counts.count('POST', r.route, 200),
-          }
-        })
+        return gw.write(r.path, amount, r.key, undefined).then((served) => answerOf(served, 'POST', r.route))
       },
     },
     { maxBody: bodyLimit },
   )
 
-  const answer = (res: ServerResponse, served: Served, method: string, route: string): void => {
-    const text = relayedText(served)
-    res.writeHead(200, {
-      'x-tally-node': served.nodeId,
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
-    })
-    res.end(text)
-    counts.count(method, route, 200)
-  }
+  const answer = (res: ServerResponse, served: Served, method: string, route: string): void =>
+    writeAnswer(res, answerOf(served, method, route))
 
   // `raw` (the request or its replay) goes to fastify with `err`, whose error handler answers it.
   const handOver = (raw: IncomingMessage, res: ServerResponse, err: unknown): void => {

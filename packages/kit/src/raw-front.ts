@@ -466,10 +466,12 @@ function checked(a: RawAnswer): RawOutcome {
 }
 
 /**
- * Writes a raw answer the front settled before it handed the connection
- * over (a {@link RawOutcome}'s `answer`) on node:http's response: the same
- * status, headers and body the front writes. Never throws (the front
- * checked the headers).
+ * Writes a raw answer on node:http's response, with the status, headers and
+ * body the front writes: an answer the front settled before it handed the
+ * connection over (a {@link RawOutcome}'s `answer`), or one a server's
+ * `request` listener made itself. Throws as `writeHead` does when a header is
+ * one node:http refuses (nothing is written then, and `written` is not
+ * called); an answer the front settled had its headers checked.
  */
 export function writeAnswer(res: ServerResponse, a: RawAnswer): void {
   const headers: Record<string, string | number> = {}

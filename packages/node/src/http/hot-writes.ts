@@ -72,8 +72,6 @@ export function hotWrite(method: string | undefined, url: string | undefined): H
   return isValidName(name) ? { op, name } : undefined
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8'
-
 /** A hot write the raw front accepted by its head: what to do and when it began. */
 interface RawWrite {
   readonly hot: HotWrite
@@ -165,8 +163,7 @@ export function serveHotWrites(server: Server, opts: HotWritesOptions): RawFront
       if (amount === undefined) return fastify(replayed(req, body), res)
       mutate(hot, amount, key, attempt, started).then(
         (text) => {
-          res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) })
-          res.end(text)
+          writeAnswer(res, { body: text })
         },
         (err: unknown) => {
           // fastify runs the route on the replayed request; its handler throws `err`.

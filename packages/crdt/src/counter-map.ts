@@ -5,6 +5,7 @@
 // replica-log.ts, state-columns.ts, hash.ts, delta.ts, validate.ts.
 
 import { bigTotals, checkLocal, entriesValue } from './counter-entry.js'
+import type { CounterFold } from './counter-fold.js'
 import {
   type CounterMapState,
   type Delta,
@@ -49,8 +50,9 @@ import { VersionVector } from './version-vector.js'
 export class CounterMap {
   /** This replica's id; local operations go to its entries. */
   readonly replica: string
-  readonly #t = new EntryTable()
-  readonly #vv = new VersionVector()
+  // Replaced only by adopt(), before the map is handed out.
+  #t = new EntryTable()
+  #vv = new VersionVector()
   // Change log of each replica, by replica number.
   readonly #logs: Array<ReplicaLog | undefined> = []
   #h1 = 0
@@ -68,6 +70,47 @@ export class CounterMap {
     const m = new CounterMap(replica)
     m.merge(state)
     return m
+  }
+
+  /**
+   * Makes `fold` a map of replica `replica` without copying its entries (the
+   * fold is spent): the same map as merging every entry and range folded
+   * into an empty one. The digest, change logs and version summary are
+   * computed as the adoption is stepped, `maxEntries` entries a
+   * `step(maxEntries)`, which returns true once done (a caller that must
+   * not block long gives its event loop a turn between steps); `map` is the
+   * map then (it throws Error before). Throws TALLY_REPLICA_INVALID for a
+   * bad id, Error for a fold already adopted.
+   */
+  static adopt(replica: string, fold: CounterFold): FoldAdoption {
+    const m = new CounterMap(replica)
+    const { table, vv, pending, maxSeq } = fold.take()
+    m.#t = table
+    const own = table.replica(replica)
+    // Never reuse an operation number of ours, even one whose entry was dropped since.
+    if (own !== undefined) m.#seq = maxSeq[own] as number
+    let c = 0
+    let done = false
+    const finish = (): void => {
+      for (const [r, s] of vv) m.#vv.advance(r, 0, s)
+      // Parked ranges park again (a gap before each), as they were in the fold.
+      for (const [r, ranges] of pending) for (const [from, to] of ranges) m.#vv.advance(r, from, to)
+      m.#afterMerge(false)
+      done = true
+    }
+    return {
+      step(maxEntries: number): boolean {
+        if (!(maxEntries >= 1)) throw new RangeError('adopt: step(maxEntries) needs maxEntries >= 1')
+        if (done) return true
+        c = m.#account(c, maxEntries)
+        if (c >= m.#t.counters) finish()
+        return done
+      },
+      get map(): CounterMap {
+        if (!done) throw new Error('adopt: step() until it returns true before taking the map')
+        return m
+      },
+    }
   }
 
   /**
@@ -590,6 +633,33 @@ export class CounterMap {
     return this.#afterMerge(changed)
   }
 
+  // Adoption (see adopt): adds the digest hashes and change-log records of the
+  // entries of counters from number `from` on, stopping once about `max` are
+  // done; returns the number to go on from. A method of its own, not a closure:
+  // a closure made per adoption would start without type feedback each time.
+  #account(from: number, max: number): number {
+    const t = this.#t
+    let k = 0
+    let c = from
+    for (; c < t.counters && k < max; c++) {
+      if (!t.live(c)) continue
+      const page = t.names.pageOf(c)
+      const o = t.names.offsetOf(c)
+      const len = t.names.lengthOf(c)
+      for (let e = t.head(c); e !== END; e = t.next(e)) {
+        const r = t.rep(e)
+        const seq = t.seq(e)
+        hashBytesPairInto(page, o, len, t.replicaIds[r] as string, BASE)
+        entryHash(t.p(e), t.n(e), seq)
+        this.#h1 = (this.#h1 + SCRATCH.h1) >>> 0
+        this.#h2 = (this.#h2 + SCRATCH.h2) >>> 0
+        this.#logChange(c, r, seq, false)
+        k++
+      }
+    }
+    return c
+  }
+
   // A new entry of replica r in counter c, its digest hash accounted for by the caller.
   #addUnhashed(c: number, r: number, p: number, n: number, seq: number, own: boolean): void {
     const t = this.#t
@@ -729,6 +799,14 @@ function entryHash(p: number, n: number, seq: number): void {
   mixInto(SCRATCH, p)
   mixInto(SCRATCH, n)
   mixInto(SCRATCH, seq)
+}
+
+/** A fold being made a map ({@link CounterMap.adopt}). */
+export interface FoldAdoption {
+  /** Accounts for up to `maxEntries` more entries; true once the map is complete. Throws RangeError unless `maxEntries` ≥ 1. */
+  step(maxEntries: number): boolean
+  /** The map, once `step` returned true (throws Error before). */
+  readonly map: CounterMap
 }
 
 export type { CounterMapState, Delta, EntryTuple, RangeTuple, StateColumns, Summary }

@@ -49,7 +49,7 @@ import {
 import { withoutNames, withoutPackedNames } from './snapshot-drops.js'
 import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
-import { CHUNK_ENTRIES, writeSnapshotChunks } from './snapshot-writer.js'
+import { writeSnapshotChunks } from './snapshot-writer.js'
 import {
   type IdempotencyRecord,
   type Recovered,
@@ -286,9 +286,9 @@ export class LevelStore implements Store {
       ...(isEmptyMarks(kept) ? {} : { marks: kept }),
       // The counters come as slices (the snapshot's, then the folded log's), the summary as `state`.
       state: snap || scan.ops > 0 ? { vv: fold.summary(), counters: {} } : null,
-      ...((manifest && manifest.chunks > 0) || fold.counters > 0
-        ? { slices: () => this.#slices(manifest, fold, marks.dropped) }
-        : {}),
+      // The log's counters as the map's own storage, then the snapshot's in slices.
+      ...(fold.counters > 0 ? { fold: fold.fold } : {}),
+      ...(manifest && manifest.chunks > 0 ? { slices: () => this.#slices(manifest, marks.dropped) } : {}),
       deltas: [],
       // Decoded on first read (after the map is built: see recovered-records.ts).
       get idempotency() {
@@ -300,18 +300,12 @@ export class LevelStore implements Store {
   }
 
   // The snapshot's slices, less the counters the log dropped after it (the fold has what the log wrote of them since).
-  async *#slices(
-    m: SnapshotManifest | null,
-    fold: StateFold,
-    dropped: ReadonlySet<string>,
-  ): AsyncGenerator<RecoveredSlice> {
+  async *#slices(m: SnapshotManifest, dropped: ReadonlySet<string>): AsyncGenerator<RecoveredSlice> {
     if (!this.#db) throw closedError()
-    if (m && m.chunks > 0)
-      for await (const slice of readSlices(this.#db, m, this.#o.dataDir))
-        yield 'packed' in slice
-          ? { packed: withoutPackedNames(slice.packed, dropped) }
-          : { columns: withoutNames(slice.columns, dropped) }
-    for (const packed of fold.packed(CHUNK_ENTRIES)) yield { packed }
+    for await (const slice of readSlices(this.#db, m, this.#o.dataDir))
+      yield 'packed' in slice
+        ? { packed: withoutPackedNames(slice.packed, dropped) }
+        : { columns: withoutNames(slice.columns, dropped) }
   }
 
   /**

@@ -1,13 +1,4 @@
-import {
-  advanceSummary,
-  type CounterMapState,
-  isValidName,
-  isValidReplicaId,
-  type PackedColumns,
-  type StateColumns,
-} from '@tally/crdt'
-import { FoldCells, NONE } from './fold-cells.js'
-import { NameTable } from './name-table.js'
+import { CounterFold, type CounterMapState, isValidName, isValidReplicaId } from '@tally/crdt'
 
 function isCount(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
@@ -15,30 +6,23 @@ function isCount(x: unknown): x is number {
 
 /**
  * Folds a snapshot and a long run of logged deltas into one state, cheaply:
- * recovery may replay a million deltas, and the daemon then merges the
- * result in columns (`CounterMap.mergeColumns`) instead of applying each.
- * Same result as `CounterMap.merge(state)` then `applyDelta` of each delta
- * in order (per-field max of entries; version summary advanced by
- * contiguous ranges, out-of-order ones parked the same way), without the
- * digest and replica-log upkeep a live map needs.
+ * recovery may replay a million deltas. The counters go into a
+ * `CounterFold` (the storage a CounterMap keeps: names once each as bytes,
+ * entries as rows of typed arrays), which the daemon's map then takes over
+ * as it is (`CounterMap.adopt`, see recovery.ts): no second copy, no name
+ * interned twice. Same result as `CounterMap.merge(state)` then `applyDelta`
+ * of each delta in order (per-field max of entries; version summary
+ * advanced by contiguous ranges, out-of-order ones parked the same way).
  *
- * Cells are rows of flat arrays (no Map or object per counter or entry), one
- * name lookup per entry; names are kept as bytes (name-table.ts), and a
- * compact log row's name is looked up where it lies ({@link applyOneBytes}).
  * Untrusted input is checked like `readDelta` (names, replica ids, safe
- * integers); a name already folded was checked when first seen.
+ * integers), the whole of a delta before any of it is folded; a name
+ * already folded was checked when first seen. A compact log row's name is
+ * folded where it lies ({@link applyOneBytes}).
  */
 export class StateFold {
-  // Counter name → number (a dropped counter's name finds its newer number); per counter, its first cell.
-  readonly #names = new NameTable()
-  // Per counter its cells: replica number, p, n, seq.
-  readonly #cells = new FoldCells()
-  readonly #replicaOf = new Map<string, number>()
-  readonly #replicaIds: string[] = []
-  readonly #vv = new Map<string, number>()
-  readonly #pending = new Map<string, Array<[number, number]>>()
-  // Counters dropped (drop()): their number is kept, their name finds a newer one once written again.
-  readonly #dropped = new Set<number>()
+  readonly #fold = new CounterFold()
+  // The replica id last checked: a log holds long runs of one.
+  #lastReplica: string | undefined
 
   /** Starts from `state` (a snapshot, trusted as written by this store; checked like a delta). Throws TypeError when malformed. */
   constructor(state: CounterMapState | null) {
@@ -76,7 +60,7 @@ export class StateFold {
     for (const t of entries) {
       if (!Array.isArray(t) || t.length !== 5) return 'entry must be [name, replica, p, n, seq]'
       const name: unknown = t[0]
-      if (typeof name !== 'string' || (this.#names.find(name) < 0 && !isValidName(name)))
+      if (typeof name !== 'string' || !(isValidName(name) || this.#fold.has(name)))
         return `invalid counter name in entry`
       if (!this.#isReplica(t[1])) return `invalid replica id in entry`
       if (!isCount(t[2]) || !isCount(t[3]) || !isCount(t[4])) return 'entry p, n, seq must be safe counts'
@@ -86,11 +70,10 @@ export class StateFold {
         return 'range must be [replica, from, to]'
       if (t[1] > t[2]) return 'range from must be <= to'
     }
-    for (const [name, id, p, n, seq] of entries as Array<[string, string, number, number, number]>) {
-      if (p === 0 && n === 0) continue
-      this.#put(name, id, p, n, seq)
-    }
-    for (const [r, from, to] of ranges as Array<[string, number, number]>) this.#advance(r, from, to)
+    const f = this.#fold
+    for (const [name, id, p, n, seq] of entries as Array<[string, string, number, number, number]>)
+      f.put(name, id, p, n, seq)
+    for (const [r, from, to] of ranges as Array<[string, number, number]>) f.advance(r, from, to)
     return null
   }
 
@@ -98,18 +81,15 @@ export class StateFold {
    * Merges one untrusted single-operation delta, `{ ranges: [[id, seq − 1,
    * seq]], entries: [[name, id, p, n, seq]] }` (the compact log row), without
    * that delta being built: the same checks, reasons and result as
-   * {@link apply} of it, one name lookup. O(replicas of the counter).
+   * {@link apply} of it. O(replicas of the counter).
    */
   applyOne(name: unknown, id: unknown, p: unknown, n: unknown, seq: unknown): string | null {
-    if (typeof name !== 'string') return `invalid counter name in entry`
-    const c = this.#names.find(name)
-    if (c < 0 && !isValidName(name)) return `invalid counter name in entry`
+    if (typeof name !== 'string' || !isValidName(name)) return `invalid counter name in entry`
     if (!this.#isReplica(id)) return `invalid replica id in entry`
     if (!isCount(p) || !isCount(n) || !isCount(seq)) return 'entry p, n, seq must be safe counts'
     if (seq < 1) return 'range must be [replica, from, to]'
-    if (p !== 0 || n !== 0)
-      this.#putAt(this.#live(c) ?? this.#grow(this.#names.add(name)), id as string, p, n, seq)
-    this.#advance(id as string, seq - 1, seq)
+    this.#fold.put(name, id as string, p, n, seq)
+    this.#fold.advance(id as string, seq - 1, seq)
     return null
   }
 
@@ -131,181 +111,46 @@ export class StateFold {
     if (!this.#isReplica(id)) return `invalid replica id in entry`
     if (!isCount(p) || !isCount(n) || !isCount(seq)) return 'entry p, n, seq must be safe counts'
     if (seq < 1) return 'range must be [replica, from, to]'
-    if (p !== 0 || n !== 0) {
-      const t = this.#names
-      const c = t.internBytes(bytes, at, len)
-      this.#putAt(t.added ? this.#grow(c) : (this.#live(c) as number), id as string, p, n, seq)
-    }
-    this.#advance(id as string, seq - 1, seq)
+    this.#fold.putBytes(bytes, at, len, id as string, p, n, seq)
+    this.#fold.advance(id as string, seq - 1, seq)
     return null
-  }
-
-  // Counter number c (-1: none) when it is live; a dropped one starts afresh under a new number.
-  #live(c: number): number | undefined {
-    if (c < 0) return undefined
-    if (this.#dropped.size === 0 || !this.#dropped.has(c)) return c
-    return this.#grow(this.#names.repoint(c))
-  }
-
-  // Counter c was just added to the names: give it its (empty) list of cells.
-  #grow(c: number): number {
-    this.#cells.addCounter()
-    return c
-  }
-
-  // Per-field max of (p, n, seq) into the cell of (name, id), created if missing.
-  #put(name: string, id: string, p: number, n: number, seq: number): void {
-    this.#putAt(this.#live(this.#names.find(name)) ?? this.#grow(this.#names.add(name)), id, p, n, seq)
-  }
-
-  // The same, for counter number c.
-  #putAt(c: number, id: string, p: number, n: number, seq: number): void {
-    let r = this.#replicaOf.get(id)
-    if (r === undefined) {
-      r = this.#replicaIds.push(id) - 1
-      this.#replicaOf.set(id, r)
-    }
-    const t = this.#cells
-    const e = t.find(c, r)
-    if (e === NONE) {
-      t.addCell(c, r, p, n, seq)
-      return
-    }
-    if (p > (t.p[e] as number)) t.p[e] = p
-    if (n > (t.n[e] as number)) t.n[e] = n
-    if (seq > (t.seq[e] as number)) t.seq[e] = seq
   }
 
   /**
    * Forgets counter `name` and every cell of it (a garbage-collection drop
-   * logged at this point): deltas folded later start it afresh. O(1).
+   * logged at this point): deltas folded later start it afresh. O(replicas of it).
    */
   drop(name: string): void {
-    const c = this.#names.find(name)
-    if (c < 0 || this.#dropped.has(c)) return
-    this.#dropped.add(c)
-    this.#cells.head[c] = NONE
+    this.#fold.drop(name)
   }
 
-  /** Number of counters folded (a dropped one counted until it is read out). */
+  /** Number of counters folded. */
   get counters(): number {
-    return this.#names.size
+    return this.#fold.size
   }
 
   /** The folded version summary. O(replicas). */
   summary(): CounterMapState['vv'] {
-    const vv: CounterMapState['vv'] = {}
-    for (const [r, s] of this.#vv) vv[r] = s
-    return vv
-  }
-
-  /**
-   * The folded counters in slices of about `maxEntries` entries (at least
-   * one counter each), in columns for `CounterMap.mergeColumns`. Read them
-   * before folding anything more. O(state).
-   */
-  *columns(maxEntries: number): Generator<StateColumns> {
-    const total = this.#names.size
-    for (let from = 0; from < total; ) {
-      const rows: number[] = []
-      let c = from
-      for (; c < total && rows.length < maxEntries * 5; c++) {
-        for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number)
-          rows.push(
-            c - from,
-            this.#cells.rep[e] as number,
-            this.#cells.p[e] as number,
-            this.#cells.n[e] as number,
-            this.#cells.seq[e] as number,
-          )
-      }
-      const names: string[] = []
-      for (let k = from; k < c; k++) names.push(this.#names.name(k))
-      yield { names, replicas: this.#replicaIds, rows }
-      from = c
-    }
-  }
-
-  /**
-   * The folded counters in slices of about `maxEntries` entries (at least
-   * one counter each), as packed columns for `CounterMap.mergePacked` (the
-   * names as the bytes they are kept in: no string per counter). The same
-   * entries as {@link columns}, without the dropped counters. Read them
-   * before folding anything more. O(state).
-   */
-  *packed(maxEntries: number): Generator<PackedColumns> {
-    const t = this.#names
-    const total = t.size
-    for (let from = 0; from < total; ) {
-      let c = from
-      let counters = 0
-      let entries = 0
-      let bytes = 0
-      for (; c < total && entries < maxEntries; c++) {
-        if (this.#cells.head[c] === NONE) continue
-        counters++
-        bytes += t.length(c)
-        for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number) entries++
-      }
-      if (counters > 0) {
-        const out: PackedColumns = {
-          nameBytes: new Uint8Array(bytes),
-          nameLengths: new Uint8Array(counters),
-          entryCounts: new Uint32Array(counters),
-          replicas: this.#replicaIds,
-          entryReplicas: new Uint32Array(entries),
-          values: new Float64Array(entries * 3),
-        }
-        let k = 0
-        let at = 0
-        let x = 0
-        for (let i = from; i < c; i++) {
-          if (this.#cells.head[i] === NONE) continue
-          const len = t.length(i)
-          out.nameBytes.set(t.bytes.subarray(t.start(i), t.start(i) + len), at)
-          at += len
-          out.nameLengths[k] = len
-          let count = 0
-          for (let e = this.#cells.head[i] as number; e !== NONE; e = this.#cells.next[e] as number) {
-            out.entryReplicas[x] = this.#cells.rep[e] as number
-            out.values[x * 3] = this.#cells.p[e] as number
-            out.values[x * 3 + 1] = this.#cells.n[e] as number
-            out.values[x * 3 + 2] = this.#cells.seq[e] as number
-            x++
-            count++
-          }
-          out.entryCounts[k++] = count
-        }
-        yield out
-      }
-      from = c
-    }
+    return this.#fold.summary()
   }
 
   /** The folded state, in `CounterMap.state()` form. O(state). */
   state(): CounterMapState {
-    const counters: CounterMapState['counters'] = {}
-    for (let c = 0; c < this.#names.size; c++) {
-      if (this.#cells.head[c] === NONE) continue // dropped
-      const out: Record<string, [number, number, number]> = {}
-      for (let e = this.#cells.head[c] as number; e !== NONE; e = this.#cells.next[e] as number)
-        out[this.#replicaIds[this.#cells.rep[e] as number] as string] = [
-          this.#cells.p[e] as number,
-          this.#cells.n[e] as number,
-          this.#cells.seq[e] as number,
-        ]
-      counters[this.#names.name(c)] = out
-    }
-    return { vv: this.summary(), counters }
+    return this.#fold.state()
+  }
+
+  /**
+   * The folded counters, for the daemon's map to adopt (`CounterMap.adopt`:
+   * see recovery.ts). Fold nothing more once it is taken.
+   */
+  get fold(): CounterFold {
+    return this.#fold
   }
 
   #isReplica(x: unknown): boolean {
-    return typeof x === 'string' && (this.#replicaOf.has(x) || this.#vv.has(x) || isValidReplicaId(x))
-  }
-
-  // CounterMap's summary rule, without the digest upkeep a live map needs.
-  #advance(r: string, from: number, to: number): void {
-    const next = advanceSummary(this.#vv.get(r) ?? 0, this.#pending, r, from, to)
-    if (next !== undefined) this.#vv.set(r, next)
+    if (x === this.#lastReplica) return true
+    if (typeof x !== 'string' || !(this.#fold.knowsReplica(x) || isValidReplicaId(x))) return false
+    this.#lastReplica = x
+    return true
   }
 }

@@ -10,6 +10,9 @@ export function mergeSlice(map: CounterMap, slice: RecoveredSlice): boolean {
   return 'packed' in slice ? map.mergePacked(slice.packed) : map.mergeColumns(slice.columns)
 }
 
+/** Entries of a folded map accounted for between two looks at the clock (`CounterMap.adopt`). */
+const ADOPT_STEP = 4096
+
 /** Slices merged between two young-generation collections while rebuilding (recovery-gc.ts): a snapshot slice holds about 2 048 entries. */
 export const COLLECT_EVERY_SLICES = 32
 
@@ -27,8 +30,9 @@ export interface RebuildOptions {
 }
 
 /**
- * Rebuilds the counters from what the store recovered: the snapshot's
- * `slices` first (merged as read into the empty map: the event loop gets a
+ * Rebuilds the counters from what the store recovered: the map adopts
+ * `fold` first (the log the store folded at open: no copy), then the
+ * snapshot's `slices` (merged as read: the event loop gets a
  * turn at least every TURN_BUDGET_MS of merging, plus one slice, and no
  * second copy of the state is ever built; `opts.collect` every
  * `opts.collectEvery` slices), then
@@ -42,12 +46,19 @@ export async function rebuildCounters(
   rec: Recovered,
   opts: RebuildOptions = {},
 ): Promise<{ map: CounterMap; skipped: number }> {
-  const map = new CounterMap(rec.identity.replicaId)
-  // Merges commute: the order changes only the cost (the bulk goes into an empty map).
+  const clock = turnClock()
+  // The counters the store folded already become the map itself (no copy); accounting
+  // for them (digest, change logs) is stepped, with a turn every TURN_BUDGET_MS.
+  let map: CounterMap
+  if (rec.fold) {
+    const adoption = CounterMap.adopt(rec.identity.replicaId, rec.fold)
+    while (!adoption.step(ADOPT_STEP)) if (clock.due()) await clock.turn()
+    map = adoption.map
+  } else map = new CounterMap(rec.identity.replicaId)
+  // Merges commute: the order changes only the cost.
   // A store reads slices in batches (several per disk read, handed over without a
   // turn of the event loop in between): give the loop a turn every TURN_BUDGET_MS.
   if (rec.slices) {
-    const clock = turnClock()
     const every = opts.collectEvery ?? COLLECT_EVERY_SLICES
     let merged = 0
     for await (const slice of rec.slices()) {

@@ -1,4 +1,4 @@
-import type { CounterMapState, Delta } from '@tally/crdt'
+import type { CounterFold, CounterMapState, Delta } from '@tally/crdt'
 import type { MarksRecord } from '../resets/marks-record.js'
 import type { StateSource } from './snapshot-source.js'
 import type { WalDb } from './wal-db.js'
@@ -57,14 +57,21 @@ export interface Recovered {
   state: CounterMapState | null
   /**
    * The rest of the state, when a store hands it over a slice at a time
-   * (LevelStore: the snapshot's chunks read from disk, then the counters of
-   * the log folded at open; `state` then holds the summary): each item is a slice, plain columns to
+   * (LevelStore: the snapshot's chunks read from disk; `state` then holds
+   * the summary): each item is a slice, plain columns to
    * merge with `CounterMap.mergeColumns` or packed ones for `CounterMap.mergePacked`
    * (`mergeSlice` in recovery.ts does either; idempotent and order-free, like `state`).
    * Iterate it once, right after open and before anything is appended; it
    * may reject with StoreError TALLY_WAL_CORRUPT. Absent: `state` holds everything.
    */
   slices?: () => AsyncIterable<RecoveredSlice>
+  /**
+   * Optional: counters the store has folded already (LevelStore: its log,
+   * at open), for the map to take over as its own storage
+   * (`CounterMap.adopt`: no copy) before `slices`, `state` and `deltas`
+   * are merged into it. Take it once, right after open.
+   */
+  fold?: CounterFold
   /** Deltas logged after that snapshot, oldest first; applying them is idempotent. */
   deltas: Delta[]
   /**

@@ -9,7 +9,7 @@ import { LevelStore } from '../../src/storage/level-store.js'
 import { encodeFrame, RUNNING_KEY, walKey } from '../../src/storage/record-codec.js'
 import { isStoreError } from '../../src/storage/store-errors.js'
 import type { WalDb } from '../../src/storage/wal-db.js'
-import { type Backend, Driver, rebuild } from '../support/store-driver.js'
+import { type Backend, Driver } from '../support/store-driver.js'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.run())
@@ -299,7 +299,7 @@ describe('LevelStore on LevelDB', () => {
     expect(batches).toBeLessThan(50)
     await store.close()
     const again = await Driver.open(leveldb(dir))
-    expect((await rebuild(again.recovered)).value('c')).toBe(500)
+    expect(again.map.value('c')).toBe(500)
     await again.store.close()
   })
 

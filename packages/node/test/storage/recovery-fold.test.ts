@@ -64,15 +64,20 @@ describe('StateFold', () => {
         expect(fold.state()).toEqual(ref.state())
         // And what the daemon rebuilds from it is the same map.
         expect(CounterMap.fromState('y.1', fold.state()).digest()).toBe(ref.digest())
-        // Also when handed over as the summary and slices in columns (what LevelStore does).
-        const bulk = CounterMap.fromState('z.1', { vv: fold.summary(), counters: {} })
-        for (const columns of fold.columns(2)) bulk.mergeColumns(columns)
-        expect(bulk.digest()).toBe(ref.digest())
-        // And as packed columns (the names as bytes).
-        const packed = CounterMap.fromState('z.1', { vv: fold.summary(), counters: {} })
-        for (const p of fold.packed(2)) packed.mergePacked(p)
-        expect(packed.digest()).toBe(ref.digest())
-        expect(packed.state()).toEqual(bulk.state())
+        // Also when the map adopts the fold as its own storage (what LevelStore hands over), a few entries a step.
+        const adoption = CounterMap.adopt('x.1', fold.fold)
+        while (!adoption.step(2)) {}
+        const adopted = adoption.map
+        expect(adopted.digest()).toBe(ref.digest())
+        expect(adopted.state()).toEqual(ref.state())
+        expect(adopted.seq).toBe(ref.seq)
+        // Parked ranges came along too: the same deltas for any summary.
+        const sorted = (m: CounterMap) => {
+          const d = m.deltaSince({})
+          return { ranges: d.ranges.sort(), entries: d.entries.sort() }
+        }
+        expect(sorted(adopted)).toEqual(sorted(ref))
+        expect(() => fold.state()).toThrow(/already adopted/)
       }),
     )
   })
@@ -125,7 +130,7 @@ describe('StateFold.applyOne', () => {
   })
 })
 
-describe('StateFold.applyOneBytes, drop and packed', () => {
+describe('StateFold.applyOneBytes, drop and adoption', () => {
   const bytesOf = (name: string) => new TextEncoder().encode(`##${name}`)
 
   it('a name read in place folds like the same name as a string; a dropped counter starts afresh', () => {
@@ -154,14 +159,16 @@ describe('StateFold.applyOneBytes, drop and packed', () => {
     }
     expect(a.state()).toEqual(b.state())
     expect(a.state().counters).toEqual({ y: { 'r.1': [7, 0, 4] }, x: { 'r.1': [4, 0, 5] } })
-    // Packed slices hold the live counters only, as the state says.
-    const map = CounterMap.fromState('m.1', { vv: a.summary(), counters: {} })
-    for (const p of a.packed(1)) map.mergePacked(p)
-    expect(map.state()).toEqual(CounterMap.fromState('m.1', a.state()).state())
     const bad = bytesOf('z')
     expect(a.applyOneBytes(bad, 2, 1, '', 1, 0, 6)).toBe('invalid replica id in entry')
     expect(a.applyOneBytes(bad, 2, 1, 'r.1', 1.5, 0, 6)).toBe('entry p, n, seq must be safe counts')
     expect(a.applyOneBytes(bad, 2, 1, 'r.1', 1, 0, 0)).toBe('range must be [replica, from, to]')
     expect(a.state()).toEqual(b.state())
+    // The adopted map holds the live counters only, as the state says.
+    const want = CounterMap.fromState('m.1', a.state())
+    const adoption = CounterMap.adopt('m.1', a.fold)
+    while (!adoption.step(1)) {}
+    expect(adoption.map.state()).toEqual(want.state())
+    expect(adoption.map.digest()).toBe(want.digest())
   })
 })

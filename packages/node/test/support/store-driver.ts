@@ -50,9 +50,14 @@ export class Driver {
   }
 }
 
-/** The daemon's rebuild: state, the snapshot's slices, then every delta. */
+/** The daemon's rebuild: the folded log adopted, state, the snapshot's slices, then every delta. */
 export async function rebuild(r: Recovered): Promise<CounterMap> {
-  const m = new CounterMap(r.identity.replicaId)
+  let m = new CounterMap(r.identity.replicaId)
+  if (r.fold) {
+    const adoption = CounterMap.adopt(r.identity.replicaId, r.fold)
+    while (!adoption.step(1000)) {}
+    m = adoption.map
+  }
   if (r.state) m.merge(r.state)
   if (r.slices) for await (const slice of r.slices()) mergeSlice(m, slice)
   for (const d of r.deltas) m.applyDelta(d)

@@ -780,6 +780,24 @@ export class CounterMap {
     log.add(c, seq, replaced)
   }
 
+  /**
+   * Puts the per-replica change logs in seq order, about `maxWork` records'
+   * worth of sorting a call (at least one piece); true once all are. A bulk
+   * load (a restart's, a merged state) leaves them out of order, and the
+   * first `deltaSince` or `deltaFor` that reads one sorts it at once (a
+   * million records: about 100 ms); a daemon calls this between turns of
+   * its event loop instead. Changes no state.
+   */
+  prepareLogs(maxWork: number): boolean {
+    for (const log of this.#logs) if (log && !log.sortStep(maxWork)) return false
+    return true
+  }
+
+  /** True when every change log is in seq order (no read has to sort one first). O(replicas). */
+  get logsInOrder(): boolean {
+    return this.#logs.every((log) => log === undefined || log.sorted)
+  }
+
   /** Ids of every replica with an entry or a summary here, sorted. */
   replicas(): string[] {
     const ids = this.#t.replicaIds.filter((_, r) => this.#logs[r] !== undefined)

@@ -1,9 +1,11 @@
 import type { NameArena } from './name-arena.js'
 
-// Counter name → counter number, as an open-addressing hash table of
-// int32s over the names the EntryTable already holds (in its NameArena): 12 bytes a name at
-// most (a slot at ≤ 50 % load, plus its 32-bit hash kept for rehashing),
-// where a Map costs several times that, and one probe into a compact table.
+// Counter name → counter number, as open-addressing hash tables of int32s
+// over the names the EntryTable already holds (in its NameArena): 12 bytes a
+// name at most (a slot at ≤ 50 % load, plus its 32-bit hash kept for
+// rehashing), where a Map costs several times that, and one probe into a
+// compact table. 64 tables, chosen by the top bits of the hash, each
+// doubled on its own, so no growth re-places more than a 64th of the names.
 
 /** A 32-bit FNV-1a-style hash of a string's UTF-16 code units. Pure. */
 function hashName(s: string): number {
@@ -30,21 +32,34 @@ const HSHIFT = 13
 const HPAGE = 1 << HSHIFT
 const HMASK = HPAGE - 1
 
+/** The index is split by the top SHARD_BITS bits of a name's hash into this many tables. */
+const SHARD_BITS = 6
+const SHARDS = 1 << SHARD_BITS
+const SHARD_SHIFT = 32 - SHARD_BITS
+/** Slots of a table at first. */
+const FIRST_SLOTS = 8
+
 /**
  * Finds the number of a name among the names of an arena (numbered 0, 1, …
  * in order of addition; a removed number may be given to a new name). The
  * caller owns the arena and adds to the index each name it appends.
+ *
+ * The slots are split into 64 tables by the top bits of the name's hash,
+ * each growing on its own: a growth re-places the names of one table, a
+ * 64th of them (about 16 000 at a million names, well under a millisecond),
+ * where one table of two million slots took 40–100 ms to re-place at once,
+ * holding the event loop that long (during a restart, or under the write
+ * that created the millionth counter).
  */
 export class NameIndex {
   readonly #names: NameArena
-  // Slot → counter number + 1 (0: empty). Length a power of two.
-  #slots = new Int32Array(64)
-  #mask = 63
+  // Per table: slot → counter number + 1 (0: empty); length a power of two.
+  readonly #tables: Int32Array[] = Array.from({ length: SHARDS }, () => new Int32Array(FIRST_SLOTS))
+  // Per table: numbers indexed in it.
+  readonly #lives = new Int32Array(SHARDS)
   // Hash of each name, by number, in fixed pages (never copied).
   readonly #hashes: Uint32Array[] = []
   #count = 0
-  // Numbers indexed now (numbers handed out minus those removed).
-  #live = 0
   // The name of the latest miss of get() and its hash: adding a name just
   // looked up (the usual sequence) does not hash it again.
   #missName: string | undefined
@@ -58,8 +73,8 @@ export class NameIndex {
   /** Number of `name`, or undefined. O(length of the name) expected. */
   get(name: string): number | undefined {
     const h = hashName(name)
-    const slots = this.#slots
-    const mask = this.#mask
+    const slots = this.#tables[h >>> SHARD_SHIFT] as Int32Array
+    const mask = slots.length - 1
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = slots[i] as number
       if (v === 0) {
@@ -77,8 +92,8 @@ export class NameIndex {
    * {@link hashNameBytes} is `h`, or undefined. O(len) expected.
    */
   getBytes(bytes: Uint8Array, o: number, len: number, h: number): number | undefined {
-    const slots = this.#slots
-    const mask = this.#mask
+    const slots = this.#tables[h >>> SHARD_SHIFT] as Int32Array
+    const mask = slots.length - 1
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = slots[i] as number
       if (v === 0) return undefined
@@ -101,9 +116,12 @@ export class NameIndex {
       this.#count++
     }
     ;(this.#hashes[c >>> HSHIFT] as Uint32Array)[c & HMASK] = h
-    this.#live++
-    if (this.#live * 2 > this.#slots.length) this.#grow()
-    this.#place(this.#slots, this.#mask, h, c)
+    const t = h >>> SHARD_SHIFT
+    const live = (this.#lives[t] as number) + 1
+    this.#lives[t] = live
+    let slots = this.#tables[t] as Int32Array
+    if (live * 2 > slots.length) slots = this.#grow(t)
+    place(slots, h, c)
   }
 
   /**
@@ -121,9 +139,12 @@ export class NameIndex {
    * (backward-shift deletion: no tombstones). Returns false when `c` was not indexed.
    */
   remove(c: number): boolean {
-    const slots = this.#slots
-    const mask = this.#mask
-    let i = this.#hash(c) & mask
+    if (!(c >= 0 && c < this.#count)) return false
+    const h = this.#hash(c)
+    const t = h >>> SHARD_SHIFT
+    const slots = this.#tables[t] as Int32Array
+    const mask = slots.length - 1
+    let i = h & mask
     for (; ; i = (i + 1) & mask) {
       const v = slots[i] as number
       if (v === 0) return false
@@ -142,27 +163,42 @@ export class NameIndex {
       }
     }
     slots[i] = 0
-    this.#live--
+    this.#lives[t] = (this.#lives[t] as number) - 1
     return true
+  }
+
+  /** Slots of the largest table (for tests and memory accounting: a growth re-places at most half of them). */
+  get largestTable(): number {
+    let most = 0
+    for (const slots of this.#tables) if (slots.length > most) most = slots.length
+    return most
+  }
+
+  /** Slots in all (for memory accounting: 4 bytes each). */
+  get slots(): number {
+    let n = 0
+    for (const slots of this.#tables) n += slots.length
+    return n
   }
 
   #hash(c: number): number {
     return (this.#hashes[c >>> HSHIFT] as Uint32Array)[c & HMASK] as number
   }
 
-  #place(slots: Int32Array, mask: number, h: number, c: number): void {
-    let i = h & mask
-    while (slots[i] !== 0) i = (i + 1) & mask
-    slots[i] = c + 1
-  }
-
-  // Doubles the table and re-places every indexed number from its kept hash (no name is re-read).
-  #grow(): void {
-    const old = this.#slots
+  // Doubles table t and re-places its numbers from their kept hashes (no name is re-read).
+  #grow(t: number): Int32Array {
+    const old = this.#tables[t] as Int32Array
     const slots = new Int32Array(old.length * 2)
-    const mask = slots.length - 1
-    for (const v of old) if (v !== 0) this.#place(slots, mask, this.#hash(v - 1), v - 1)
-    this.#slots = slots
-    this.#mask = mask
+    for (const v of old) if (v !== 0) place(slots, this.#hash(v - 1), v - 1)
+    this.#tables[t] = slots
+    return slots
   }
+}
+
+// Puts number c (hash h) in the first empty slot of its probe run in `slots`.
+function place(slots: Int32Array, h: number, c: number): void {
+  const mask = slots.length - 1
+  let i = h & mask
+  while (slots[i] !== 0) i = (i + 1) & mask
+  slots[i] = c + 1
 }

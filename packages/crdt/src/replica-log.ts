@@ -29,11 +29,16 @@ function seqsLike(like: Seqs, n: number): Seqs {
 export class ReplicaLog {
   readonly #isCurrent: (key: number, seq: number) => boolean
   #seqs: Seqs = new Uint32Array(4)
-  #keys = new Int32Array(4)
+  #keys: Int32Array = new Int32Array(4)
   #len = 0
   #stale = 0
   #sorted = true
   #max = 0
+  // Bumped by every change of the records (add, compaction): a sort in
+  // steps started before one starts over.
+  #version = 0
+  // A sort in steps in progress ({@link sortStep}), or null.
+  #job: SortJob | null = null
 
   /** `isCurrent(key, seq)` tells whether `seq` is still the latest seq of entry `key` (else the record is stale). */
   constructor(isCurrent: (key: number, seq: number) => boolean) {
@@ -49,6 +54,7 @@ export class ReplicaLog {
    * costs O(n log n), not O(n²).
    */
   add(key: number, seq: number, replaced: boolean): void {
+    this.#version++
     if (replaced) this.#stale++
     if (this.#len === this.#seqs.length) this.#grow()
     if (seq > NARROW_MAX && this.#seqs instanceof Uint32Array) this.#seqs = new Float64Array(this.#seqs)
@@ -84,7 +90,7 @@ export class ReplicaLog {
    */
   forEachAfter(after: number, visit: (key: number) => unknown): void {
     if (after >= this.#max) return
-    this.#sort()
+    this.sortStep(Number.POSITIVE_INFINITY)
     for (let i = this.#upperBound(after); i < this.#len; i++) {
       const key = this.#keys[i] as number
       if (this.#isCurrent(key, this.#seqs[i] as number) && visit(key) === false) return
@@ -133,35 +139,77 @@ export class ReplicaLog {
     this.#keys = keys
   }
 
-  // Stable sort of the records by seq: an LSD radix sort over 16-bit digits
-  // of the seq (a safe integer: at most 4 digits, constant digits skipped),
-  // O(n) where a comparison sort of a million records stalls for a second.
-  #sort(): void {
-    if (this.#sorted) return
-    const n = this.#len
-    if (n === 0) {
-      this.#sorted = true
-      return
+  /** True while the records are in seq order (a read then needs no sort first). */
+  get sorted(): boolean {
+    return this.#sorted
+  }
+
+  /**
+   * Puts the records in seq order a piece at a time: does about `maxWork`
+   * records' worth of the sort (at least one piece) and returns true once
+   * they are sorted. A read sorts at once whatever is left (so calling this
+   * between turns of an event loop, after a bulk load, spares the first read
+   * that wait); a record added meanwhile makes the next call start over.
+   * The sort is stable: an LSD radix sort over 16-bit digits of the seq (a
+   * safe integer: at most 4 digits, constant digits skipped), O(n) where a
+   * comparison sort of a million records stalls for a second.
+   */
+  sortStep(maxWork: number): boolean {
+    if (this.#sorted) return true
+    let job = this.#job
+    if (job === null || job.version !== this.#version) {
+      const n = this.#len
+      job = {
+        version: this.#version,
+        n,
+        digit: 0,
+        counting: true,
+        i: 0,
+        count: new Uint32Array(1 << 16),
+        seqs: seqsLike(this.#seqs, Math.max(4, n)),
+        keys: new Int32Array(Math.max(4, n)),
+      }
+      this.#job = job
     }
-    let seqs = this.#seqs
-    let keys = this.#keys
-    let s2 = seqsLike(seqs, Math.max(4, seqs.length))
-    let k2 = new Int32Array(s2.length)
-    const count = new Uint32Array(1 << 16)
-    for (let d = 0; d < 4; d++) {
-      count.fill(0)
-      for (let i = 0; i < n; i++) {
-        const b = digit(seqs[i] as number, d)
-        count[b] = (count[b] as number) + 1
+    const n = job.n
+    let work = 0
+    while (job.digit < 4) {
+      if (work >= maxWork) return false
+      const d = job.digit
+      const seqs = this.#seqs
+      if (job.counting) {
+        const count = job.count
+        if (job.i === 0) count.fill(0)
+        const end = Math.min(n, job.i + Math.max(1, maxWork - work))
+        for (let i = job.i; i < end; i++) {
+          const b = digit(seqs[i] as number, d)
+          count[b] = (count[b] as number) + 1
+        }
+        work += end - job.i
+        job.i = end
+        if (end < n) continue
+        job.i = 0
+        // Every record has this digit: nothing to move.
+        if (n === 0 || count[digit(seqs[0] as number, d)] === n) {
+          job.digit++
+          continue
+        }
+        let sum = 0
+        for (let b = 0; b < count.length; b++) {
+          const c = count[b] as number
+          count[b] = sum
+          sum += c
+        }
+        work += count.length >>> 4
+        job.counting = false
+        continue
       }
-      if (count[digit(seqs[0] as number, d)] === n) continue // every record has this digit
-      let sum = 0
-      for (let b = 0; b < count.length; b++) {
-        const c = count[b] as number
-        count[b] = sum
-        sum += c
-      }
-      for (let i = 0; i < n; i++) {
+      const keys = this.#keys
+      const s2 = job.seqs
+      const k2 = job.keys
+      const count = job.count
+      const end = Math.min(n, job.i + Math.max(1, maxWork - work))
+      for (let i = job.i; i < end; i++) {
         const s = seqs[i] as number
         const b = digit(s, d)
         const at = count[b] as number
@@ -169,12 +217,21 @@ export class ReplicaLog {
         s2[at] = s
         k2[at] = keys[i] as number
       }
-      ;[seqs, s2] = [s2, seqs]
-      ;[keys, k2] = [k2, keys]
+      work += end - job.i
+      job.i = end
+      if (end < n) continue
+      // The pass is done: its output becomes the records (the same records, in another order).
+      job.seqs = seqs
+      job.keys = keys
+      this.#seqs = s2
+      this.#keys = k2
+      job.i = 0
+      job.counting = true
+      job.digit++
     }
-    this.#seqs = seqs
-    this.#keys = keys
     this.#sorted = true
+    this.#job = null
+    return true
   }
 
   // First index whose seq is > x (the arrays are sorted).
@@ -207,6 +264,7 @@ export class ReplicaLog {
     }
     this.#len = w
     this.#stale = 0
+    this.#version++
     // Give memory back when the log shrank a lot.
     if (w * 4 < seqs.length && seqs.length > 64) {
       const cap = Math.max(64, w * 2)
@@ -214,6 +272,21 @@ export class ReplicaLog {
       this.#keys = keys.slice(0, cap)
     }
   }
+}
+
+/** A sort of a ReplicaLog in steps: which pass, where in it, and the pass's output arrays. */
+interface SortJob {
+  // The log's #version when it started, and its record count then.
+  version: number
+  n: number
+  // The digit of this pass (0–3), and whether it is counting (else moving records).
+  digit: number
+  counting: boolean
+  // The next record of the pass.
+  i: number
+  count: Uint32Array
+  seqs: Seqs
+  keys: Int32Array
 }
 
 // 16-bit digit `d` (0 = lowest) of a non-negative safe integer.

@@ -81,8 +81,12 @@ describe('CounterFold adopted by CounterMap.adopt', () => {
         (steps, self, every) => {
           const fold = new CounterFold()
           const ref = new CounterMap(replicas[self] as string)
+          // A replica's operation numbers are unique: a (replica, seq) already put is not put again.
+          const used = new Set<string>()
           for (const s of steps) {
             if (s.kind === 'put') {
+              if (used.has(`${s.replica}/${s.seq}`)) continue
+              used.add(`${s.replica}/${s.seq}`)
               const name = nameOf(s.name)
               const id = replicas[s.replica] as string
               if (s.bytes) {
@@ -148,6 +152,15 @@ describe('CounterFold adopted by CounterMap.adopt', () => {
     expect(a.step(1000)).toBe(true)
     expect(a.map.digest()).toBe(ref.digest())
     expect(a.map.state()).toEqual(ref.state())
+    // Its change logs were built in counter order: sorted a piece at a time, without changing the state.
+    expect(a.map.logsInOrder).toBe(false)
+    let pieces = 0
+    while (!a.map.prepareLogs(2000)) pieces++
+    expect(a.map.logsInOrder).toBe(true)
+    expect(pieces).toBeGreaterThanOrEqual(5)
+    expect(a.map.prepareLogs(1)).toBe(true)
+    expect(a.map.digest()).toBe(ref.digest())
+    for (const id of replicas) expect(canon(a.map.deltaFor(id, 5000))).toEqual(canon(ref.deltaFor(id, 5000)))
   })
 
   it('refuses bad names, replica ids, counts and ranges with TALLY_STATE_INVALID, changing nothing', () => {

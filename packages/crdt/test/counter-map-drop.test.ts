@@ -151,6 +151,23 @@ describe('NameIndex.remove and NameArena reuse/compact', () => {
     )
   })
 
+  it('grows one of its tables at a time: at 100 000 names none has 8 192 slots, and every name is found', () => {
+    const arena = new NameArena()
+    const index = new NameIndex(arena)
+    for (let i = 0; i < 100_000; i++) {
+      const name = `user:${i}`
+      arena.add(name)
+      index.add(name, i)
+    }
+    // About 1 600 names a table (64 of them) fit 4 096 slots at most half full; one table would need 262 144.
+    expect(index.largestTable).toBeLessThan(8192)
+    expect(index.slots).toBeLessThanOrEqual(4 * 100_000)
+    for (let i = 0; i < 100_000; i += 7) expect(index.get(`user:${i}`)).toBe(i)
+    expect(index.get('user:100000')).toBeUndefined()
+    expect(index.remove(100_000)).toBe(false)
+    expect(index.remove(-1)).toBe(false)
+  })
+
   it('compaction gives the bytes of released names back', () => {
     const arena = new NameArena()
     for (let i = 0; i < 5000; i++) arena.add(`name-${i}-${'y'.repeat(40)}`)

@@ -211,4 +211,51 @@ describe('ReplicaLog', () => {
       }),
     )
   })
+
+  it('sorts in steps to the same order a read sorts to at once, starting over when a record is added between steps', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 2 ** 40 }), { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.nat(6),
+        (raw, work, addAt) => {
+          const seqs = [...new Set(raw)]
+          const a = setup()
+          const b = setup()
+          seqs.forEach((q, i) => {
+            a.put(`k${i}`, q)
+            b.put(`k${i}`, q)
+          })
+          // One record more, added after a few steps of `a`'s sort.
+          let steps = 0
+          let extra = false
+          while (!a.log.sortStep(work)) {
+            steps++
+            if (steps === addAt && !extra) {
+              a.put('late', 2 ** 41)
+              b.put('late', 2 ** 41)
+              extra = true
+            }
+          }
+          expect(a.log.sorted).toBe(true)
+          expect(a.after(0)).toEqual(b.after(0))
+          expect(a.after(seqs[0] as number)).toEqual(b.after(seqs[0] as number))
+        },
+      ),
+    )
+  })
+
+  it('does about the work asked of it a step: 200 000 records out of order take many steps', () => {
+    const { log, put, after } = setup()
+    const n = 200_000
+    for (let i = 0; i < n; i++) put(`c${i}`, ((i * 7919) % n) + 1)
+    expect(log.sorted).toBe(false)
+    let steps = 0
+    while (!log.sortStep(10_000)) steps++
+    // Two 16-bit digits, each counted and moved: about 4 × 200 000 records of work.
+    expect(steps).toBeGreaterThanOrEqual(70)
+    expect(log.sorted).toBe(true)
+    const got = after(n - 3)
+    expect(got).toHaveLength(3)
+  })
 })

@@ -32,6 +32,7 @@ import { rebuildCounters } from './storage/recovery.js'
 import { minorCollection } from './storage/recovery-gc.js'
 import { SnapshotScheduler } from './storage/snapshot-scheduler.js'
 import type { Identity, Store, StoreStats } from './storage/store.js'
+import { turnClock } from './storage/turn-budget.js'
 import { WriteFence } from './storage/write-fence.js'
 import { isBoundedMessage } from './wire/bounded-messages.js'
 import { CountingTransport, type MessageCounts } from './wire/counting-transport.js'
@@ -84,6 +85,10 @@ export interface MutateRequest extends OpShape {
 }
 
 /** A running node. Create with {@link TallyNode.start}; always {@link TallyNode.stop} it. */
+
+/** Records' worth of change-log sorting between two looks at the clock (see #sortLogsInTurns). */
+const LOG_SORT_WORK = 16_384
+
 export class TallyNode {
   readonly identity: Identity
   readonly map: CounterMap
@@ -311,6 +316,7 @@ export class TallyNode {
     node.boundedReplication.start()
     node.#keyed.reconcileRecovered()
     node.#snapshots.start()
+    void node.#sortLogsInTurns()
     log.info(
       {
         id: o.id,
@@ -659,6 +665,14 @@ export class TallyNode {
   /** Snapshots taken since start. */
   get snapshots(): number {
     return this.#snapshots.taken
+  }
+
+  // A restart builds the change logs out of seq order; the first peer to catch up would sort
+  // them at once (about 100 ms a million records). Sorted here instead, a piece at a time
+  // between requests; a read that comes first sorts what is left. Never rejects.
+  async #sortLogsInTurns(): Promise<void> {
+    const clock = turnClock()
+    while (!this.#stopping && !this.map.prepareLogs(LOG_SORT_WORK)) if (clock.due()) await clock.turn()
   }
 
   /** True once stop() was called. */

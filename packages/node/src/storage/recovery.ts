@@ -1,6 +1,6 @@
-import { CounterMap, isTallyError } from '@tally/crdt'
+import { type CounterFold, CounterMap, isTallyError } from '@tally/crdt'
 import type { Recovered, RecoveredSlice } from './store.js'
-import { turnClock } from './turn-budget.js'
+import { type TurnClock, turnClock } from './turn-budget.js'
 
 /**
  * Merges one recovered slice into `map` (`mergeColumns` or `mergePacked`).
@@ -10,7 +10,7 @@ export function mergeSlice(map: CounterMap, slice: RecoveredSlice): boolean {
   return 'packed' in slice ? map.mergePacked(slice.packed) : map.mergeColumns(slice.columns)
 }
 
-/** Entries of a folded map accounted for between two looks at the clock (`CounterMap.adopt`). */
+/** Entries of a folded map accounted for (`CounterMap.adopt`), or merged, between two looks at the clock. */
 const ADOPT_STEP = 4096
 
 /** Slices merged between two young-generation collections while rebuilding (recovery-gc.ts): a snapshot slice holds about 2 048 entries. */
@@ -30,12 +30,13 @@ export interface RebuildOptions {
 }
 
 /**
- * Rebuilds the counters from what the store recovered: the map adopts
- * `fold` first (the log the store folded at open: no copy), then the
- * snapshot's `slices` (merged as read: the event loop gets a
+ * Rebuilds the counters from what the store recovered: the snapshot's
+ * `slices` (merged as read: the event loop gets a
  * turn at least every TURN_BUDGET_MS of merging, plus one slice, and no
  * second copy of the state is ever built; `opts.collect` every
- * `opts.collectEvery` slices), then
+ * `opts.collectEvery` slices), then `fold` (the log the store folded at
+ * open; with no slices the map is the fold itself, adopted without a
+ * copy; after a snapshot it is adopted apart and merged in), then
  * `state` (the rest of the snapshot with the log folded in), then every
  * logged delta in order (idempotent, so a delta the snapshot already covers
  * is harmless). Deltas the CRDT refuses are skipped and counted rather than
@@ -47,15 +48,15 @@ export async function rebuildCounters(
   opts: RebuildOptions = {},
 ): Promise<{ map: CounterMap; skipped: number }> {
   const clock = turnClock()
-  // The counters the store folded already become the map itself (no copy); accounting
+  // A log alone: the counters the store folded become the map itself (no copy); accounting
   // for them (digest, change logs) is stepped, with a turn every TURN_BUDGET_MS.
-  let map: CounterMap
-  if (rec.fold) {
-    const adoption = CounterMap.adopt(rec.identity.replicaId, rec.fold)
-    while (!adoption.step(ADOPT_STEP)) if (clock.due()) await clock.turn()
-    map = adoption.map
-  } else map = new CounterMap(rec.identity.replicaId)
-  // Merges commute: the order changes only the cost.
+  const alone = rec.slices === undefined ? rec.fold : undefined
+  const map = alone
+    ? await adopted(rec.identity.replicaId, alone, clock)
+    : new CounterMap(rec.identity.replicaId)
+  // Merges commute: the order changes only the cost. The snapshot's bulk goes first, into
+  // the empty map (its entries come in seq order when it was written so, and the change logs
+  // then need no sort), then the log folded after it.
   // A store reads slices in batches (several per disk read, handed over without a
   // turn of the event loop in between): give the loop a turn every TURN_BUDGET_MS.
   if (rec.slices) {
@@ -64,6 +65,16 @@ export async function rebuildCounters(
     for await (const slice of rec.slices()) {
       mergeSlice(map, slice)
       if (opts.collect && ++merged % every === 0) opts.collect()
+      if (clock.due()) await clock.turn()
+    }
+  }
+  if (rec.fold && alone === undefined) {
+    // The log after a snapshot: usually small beside it. Made a map of its own, then merged in packed slices.
+    const tail = await adopted(rec.identity.replicaId, rec.fold, clock)
+    for (let from = 0; from < tail.counterNumbers; ) {
+      const { columns, next } = tail.packedColumns(from, ADOPT_STEP)
+      map.mergePacked(columns)
+      from = next
       if (clock.due()) await clock.turn()
     }
   }
@@ -78,4 +89,11 @@ export async function rebuildCounters(
     }
   }
   return { map, skipped }
+}
+
+// `fold` made a map of `replica` (CounterMap.adopt), a step at a time, with a turn whenever `clock` is due.
+async function adopted(replica: string, fold: CounterFold, clock: TurnClock): Promise<CounterMap> {
+  const adoption = CounterMap.adopt(replica, fold)
+  while (!adoption.step(ADOPT_STEP)) if (clock.due()) await clock.turn()
+  return adoption.map
 }

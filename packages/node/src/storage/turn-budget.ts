@@ -11,12 +11,18 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
 
+/** What {@link turnClock} makes. */
+export interface TurnClock {
+  due: () => boolean
+  turn: () => Promise<void>
+}
+
 /**
  * A clock of work since the last turn: `due()` is true once TURN_BUDGET_MS
  * passed since it was made or since the last `turn()`, which awaits
  * {@link nextTurn} and restarts the clock.
  */
-export function turnClock(): { due: () => boolean; turn: () => Promise<void> } {
+export function turnClock(): TurnClock {
   let t0 = performance.now()
   return {
     due: () => performance.now() - t0 >= TURN_BUDGET_MS,

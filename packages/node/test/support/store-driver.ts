@@ -1,6 +1,6 @@
-import { CounterMap } from '@tally/crdt'
+import type { CounterMap } from '@tally/crdt'
 import type { LevelStore, LevelStoreOptions } from '../../src/storage/level-store.js'
-import { mergeSlice } from '../../src/storage/recovery.js'
+import { rebuildCounters } from '../../src/storage/recovery.js'
 import type { IdempotencyRecord, Recovered, Store } from '../../src/storage/store.js'
 
 /**
@@ -50,18 +50,11 @@ export class Driver {
   }
 }
 
-/** The daemon's rebuild: the folded log adopted, state, the snapshot's slices, then every delta. */
+/** The daemon's rebuild (`rebuildCounters`), which must not have skipped any delta. */
 export async function rebuild(r: Recovered): Promise<CounterMap> {
-  let m = new CounterMap(r.identity.replicaId)
-  if (r.fold) {
-    const adoption = CounterMap.adopt(r.identity.replicaId, r.fold)
-    while (!adoption.step(1000)) {}
-    m = adoption.map
-  }
-  if (r.state) m.merge(r.state)
-  if (r.slices) for await (const slice of r.slices()) mergeSlice(m, slice)
-  for (const d of r.deltas) m.applyDelta(d)
-  return m
+  const { map, skipped } = await rebuildCounters(r)
+  if (skipped > 0) throw new Error(`rebuild skipped ${skipped} invalid delta(s)`)
+  return map
 }
 
 /** Builds LevelStore options for a backend. */

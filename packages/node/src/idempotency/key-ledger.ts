@@ -5,6 +5,7 @@
 // duplicated key stays is in key-reconcile.ts.
 
 import type { IdempotencyRecord } from '../storage/store.js'
+import { KeyMap } from './key-map.js'
 
 /** An idempotency record that names the CRDT operation `(replica, seq)` that applied it. */
 export type KeyRecord = IdempotencyRecord & { replica: string; seq: number; attempt: number }
@@ -45,7 +46,8 @@ export class KeyLedger {
   readonly #now: () => number
   // A key's applications: its one record (almost always), or several in the order learnt.
   // The records themselves, no wrapper object: at 100 000s of keys, one object less each.
-  readonly #byKey = new Map<string, KeyRecord | KeyRecord[]>()
+  // Split in 16 Maps (key-map.ts): none rehashes hundreds of thousands of keys at once.
+  readonly #byKey = new KeyMap<KeyRecord | KeyRecord[]>()
   readonly #byReplica = new Map<string, ReplicaIndex>()
   // Arrival order, for expiry and the cap; `#head` is the first held position
   // (records are dropped from the head only, so every record from it on is held).

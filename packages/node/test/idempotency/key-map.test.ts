@@ -1,0 +1,45 @@
+// KeyMap: a Map of string keys split in 16, so that no insert rehashes
+// every key at once. It must answer as one Map would, and spread typical
+// client keys (UUIDs, numbered keys) over its Maps.
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { KeyMap } from '../../src/idempotency/key-map.js'
+
+describe('KeyMap', () => {
+  it('answers get, set, delete, size and iteration as a Map does (iteration order aside)', () => {
+    const op = fc.tuple(fc.constantFrom('set', 'delete', 'get'), fc.string({ maxLength: 6 }), fc.integer())
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const km = new KeyMap<number>()
+        const m = new Map<string, number>()
+        for (const [kind, key, v] of ops) {
+          if (kind === 'set') {
+            expect(km.set(key, v)).toBe(km)
+            m.set(key, v)
+          } else if (kind === 'delete') expect(km.delete(key)).toBe(m.delete(key))
+          else expect(km.get(key)).toBe(m.get(key))
+          expect(km.size).toBe(m.size)
+        }
+        expect(new Map(km)).toEqual(m)
+      }),
+    )
+  })
+
+  it('spreads numbered and random keys: no one Map holds more than a tenth of 160 000', () => {
+    for (const keyOf of [(i: number) => `order-${i}`, (i: number) => crypto.randomUUID() + String(i % 3)]) {
+      const km = new KeyMap<number>()
+      for (let i = 0; i < 160_000; i++) km.set(keyOf(i), i)
+      expect(km.size).toBe(160_000)
+      // Iteration goes Map by Map, each in insertion order: a value below the one before starts the next Map.
+      const sizes: number[] = []
+      let last = -1
+      for (const [, v] of km) {
+        if (sizes.length === 0 || v < last) sizes.push(0)
+        sizes[sizes.length - 1] = (sizes[sizes.length - 1] as number) + 1
+        last = v
+      }
+      expect(sizes.length).toBeGreaterThanOrEqual(10)
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(16_000)
+    }
+  })
+})

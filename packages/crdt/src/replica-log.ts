@@ -34,8 +34,9 @@ export class ReplicaLog {
   #stale = 0
   #sorted = true
   #max = 0
-  // Bumped by every change of the records (add, compaction): a sort in
-  // steps started before one starts over.
+  // Bumped by every change that moves or widens the records (compaction, the
+  // first seq past 2^32−1), not by appends: a sort in steps started before
+  // one starts over.
   #version = 0
   // A sort in steps in progress ({@link sortStep}), or null.
   #job: SortJob | null = null
@@ -54,10 +55,12 @@ export class ReplicaLog {
    * costs O(n log n), not O(n²).
    */
   add(key: number, seq: number, replaced: boolean): void {
-    this.#version++
     if (replaced) this.#stale++
     if (this.#len === this.#seqs.length) this.#grow()
-    if (seq > NARROW_MAX && this.#seqs instanceof Uint32Array) this.#seqs = new Float64Array(this.#seqs)
+    if (seq > NARROW_MAX && this.#seqs instanceof Uint32Array) {
+      this.#seqs = new Float64Array(this.#seqs)
+      this.#version++
+    }
     const n = this.#len
     const seqs = this.#seqs
     if (seq >= this.#max || !this.#sorted) {
@@ -90,7 +93,8 @@ export class ReplicaLog {
    */
   forEachAfter(after: number, visit: (key: number) => unknown): void {
     if (after >= this.#max) return
-    this.sortStep(Number.POSITIVE_INFINITY)
+    // A second call only when records appended during a sort in steps came out of order.
+    while (!this.sortStep(Number.POSITIVE_INFINITY)) {}
     for (let i = this.#upperBound(after); i < this.#len; i++) {
       const key = this.#keys[i] as number
       if (this.#isCurrent(key, this.#seqs[i] as number) && visit(key) === false) return
@@ -149,7 +153,10 @@ export class ReplicaLog {
    * records' worth of the sort (at least one piece) and returns true once
    * they are sorted. A read sorts at once whatever is left (so calling this
    * between turns of an event loop, after a bulk load, spares the first read
-   * that wait); a record added meanwhile makes the next call start over.
+   * that wait). Records added between calls wait at the end and are sorted
+   * already when they came in order after the rest (a replica's new records
+   * do); otherwise, or after a compaction or the first seq past 2^32−1, the
+   * sort starts over.
    * The sort is stable: an LSD radix sort over 16-bit digits of the seq (a
    * safe integer: at most 4 digits, constant digits skipped), O(n) where a
    * comparison sort of a million records stalls for a second.
@@ -166,8 +173,9 @@ export class ReplicaLog {
         counting: true,
         i: 0,
         count: new Uint32Array(1 << 16),
-        seqs: seqsLike(this.#seqs, Math.max(4, n)),
-        keys: new Int32Array(Math.max(4, n)),
+        // As long as the arrays now, so that the records keep their room to grow.
+        seqs: seqsLike(this.#seqs, Math.max(4, this.#seqs.length)),
+        keys: new Int32Array(Math.max(4, this.#seqs.length)),
       }
       this.#job = job
     }
@@ -205,8 +213,8 @@ export class ReplicaLog {
         continue
       }
       const keys = this.#keys
-      const s2 = job.seqs
-      const k2 = job.keys
+      let s2 = job.seqs
+      let k2 = job.keys
       const count = job.count
       const end = Math.min(n, job.i + Math.max(1, maxWork - work))
       for (let i = job.i; i < end; i++) {
@@ -220,7 +228,21 @@ export class ReplicaLog {
       work += end - job.i
       job.i = end
       if (end < n) continue
-      // The pass is done: its output becomes the records (the same records, in another order).
+      // The pass is done: its output becomes the records (the same records, in another order),
+      // with those appended since the sort started after them, as they are.
+      const len = this.#len
+      if (len > n) {
+        if (s2.length < len) {
+          const s3 = seqsLike(s2, seqs.length)
+          const k3 = new Int32Array(seqs.length)
+          s3.set(s2.subarray(0, n))
+          k3.set(k2.subarray(0, n))
+          s2 = s3
+          k2 = k3
+        }
+        s2.set(seqs.subarray(n, len), n)
+        k2.set(keys.subarray(n, len), n)
+      }
       job.seqs = seqs
       job.keys = keys
       this.#seqs = s2
@@ -229,8 +251,12 @@ export class ReplicaLog {
       job.counting = true
       job.digit++
     }
-    this.#sorted = true
     this.#job = null
+    // Records appended during the sort: sorted as they are only when they came in order after the rest.
+    const seqs = this.#seqs
+    for (let i = Math.max(1, n); i < this.#len; i++)
+      if ((seqs[i - 1] as number) > (seqs[i] as number)) return false
+    this.#sorted = true
     return true
   }
 
@@ -276,7 +302,7 @@ export class ReplicaLog {
 
 /** A sort of a ReplicaLog in steps: which pass, where in it, and the pass's output arrays. */
 interface SortJob {
-  // The log's #version when it started, and its record count then.
+  // The log's #version when it started, and its record count then (the records it sorts).
   version: number
   n: number
   // The digit of this pass (0–3), and whether it is counting (else moving records).

@@ -258,4 +258,29 @@ describe('ReplicaLog', () => {
     const got = after(n - 3)
     expect(got).toHaveLength(3)
   })
+
+  it('finishes a sort in steps while records keep coming between steps, and keeps every one of them', () => {
+    const a = setup()
+    const b = setup()
+    const n = 50_000
+    // Out of order: a bulk load in key order.
+    for (let i = 0; i < n; i++) {
+      a.put(`c${i}`, ((i * 7919) % n) + 1)
+      b.put(`c${i}`, ((i * 7919) % n) + 1)
+    }
+    // One new record (a new seq, past every other) between any two steps, as a busy replica writes.
+    let next = n + 1
+    let steps = 0
+    while (!a.log.sortStep(2_000)) {
+      a.put(`new${next}`, next)
+      b.put(`new${next}`, next)
+      next++
+      steps++
+      expect(steps).toBeLessThan(1_000)
+    }
+    expect(a.log.sorted).toBe(true)
+    expect(next - n - 1).toBeGreaterThan(20)
+    expect(a.after(0)).toEqual(b.after(0))
+    expect(a.after(n - 2)).toHaveLength(2 + next - n - 1)
+  })
 })

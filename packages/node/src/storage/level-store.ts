@@ -286,7 +286,7 @@ export class LevelStore implements Store {
       ...(isEmptyMarks(kept) ? {} : { marks: kept }),
       // The counters come as slices (the snapshot's, then the folded log's), the summary as `state`.
       state: snap || scan.ops > 0 ? { vv: fold.summary(), counters: {} } : null,
-      // The log's counters as the map's own storage, then the snapshot's in slices.
+      // The log folded at open (the map adopts it, or merges it after the snapshot), and the snapshot in slices.
       ...(fold.counters > 0 ? { fold: fold.fold } : {}),
       ...(manifest && manifest.chunks > 0 ? { slices: () => this.#slices(manifest, marks.dropped) } : {}),
       deltas: [],

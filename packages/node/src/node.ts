@@ -255,7 +255,16 @@ export class TallyNode {
     }
     for (const w of rec.warnings) log.warn({ warning: w }, 'store recovery')
     // A young-generation collection now and then frees the snapshot chunks already merged (recovery-gc.ts).
-    const { map, skipped } = await rebuildCounters(rec, { collect: minorCollection() })
+    // A snapshot chunk found damaged as it is read refuses the start here: the store is closed first.
+    let rebuilt: Awaited<ReturnType<typeof rebuildCounters>>
+    try {
+      rebuilt = await rebuildCounters(rec, { collect: minorCollection() })
+    } catch (err) {
+      await o.store.close()
+      await boundedOpen.abandon()
+      throw err
+    }
+    const { map, skipped } = rebuilt
     if (skipped > 0) log.warn({ skipped }, 'skipped invalid deltas found in the store')
     // The key records, a few chunks per event-loop turn (loaded below into the key ledger);
     // then the store lets go of what only recovery read.

@@ -62,7 +62,9 @@ export interface Recovered {
    * merge with `CounterMap.mergeColumns` or packed ones for `CounterMap.mergePacked`
    * (`mergeSlice` in recovery.ts does either; idempotent and order-free, like `state`).
    * Iterate it once, right after open and before anything is appended; it
-   * may reject with StoreError TALLY_WAL_CORRUPT. Absent: `state` holds everything.
+   * rejects with StoreError TALLY_WAL_CORRUPT for a slice found damaged as it
+   * is read (LevelStore checks a counter chunk's checksum then, not at open),
+   * which must refuse the start. Absent: `state` holds everything.
    */
   slices?: () => AsyncIterable<RecoveredSlice>
   /**

@@ -24,6 +24,11 @@ export interface WalDb {
     nextv(size: number): Promise<Array<[string, Uint8Array]>>
     close(): Promise<void>
   }
+  /** The keys of a range, without their values (LevelDB reads the blocks but copies no value out). */
+  keys(range: { gte?: string; lt?: string; fillCache?: boolean }): {
+    nextv(size: number): Promise<string[]>
+    close(): Promise<void>
+  }
   compactRange?(start: string, end: string): Promise<void>
 }
 

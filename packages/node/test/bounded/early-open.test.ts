@@ -19,12 +19,17 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open }
 }
 
-/** A MemoryStore whose open() waits for `wait` and then fails with `fail` if given; records its calls. */
+/**
+ * A MemoryStore whose open() waits for `wait` and then fails with `fail` if
+ * given; or, with `damagedSlice`, opens and hands over snapshot slices whose
+ * reading fails with it (a chunk found damaged as it is read). Records its calls.
+ */
 class GatedStore extends MemoryStore {
   readonly calls: string[] = []
   constructor(
     readonly wait: Promise<void>,
     readonly fail?: Error,
+    readonly damagedSlice?: Error,
   ) {
     super()
   }
@@ -32,7 +37,16 @@ class GatedStore extends MemoryStore {
     this.calls.push('open')
     await this.wait
     if (this.fail) throw this.fail
-    return super.open(nodeId)
+    const rec = await super.open(nodeId)
+    const damaged = this.damagedSlice
+    if (damaged === undefined) return rec
+    return {
+      ...rec,
+      // biome-ignore lint/correctness/useYield: a chunk that fails before it yields anything
+      async *slices() {
+        throw damaged
+      },
+    }
   }
   override async close(): Promise<void> {
     this.calls.push('close')
@@ -102,6 +116,14 @@ describe('TallyNode.start: main and bounded stores', () => {
     const bounded = new RecordingBoundedStore(store.calls, boom)
     await expect(start(store, bounded)).rejects.toBe(boom)
     expect(store.calls).toContain('close')
+  })
+
+  it('a snapshot chunk found damaged while the map is rebuilt refuses the start with its error; both stores are closed again', async () => {
+    const boom = new StoreError('TALLY_WAL_CORRUPT', 'snapshot damaged (chunk 0: checksum mismatch)')
+    const store = new GatedStore(Promise.resolve(), undefined, boom)
+    const bounded = new RecordingBoundedStore(store.calls)
+    await expect(start(store, bounded)).rejects.toBe(boom)
+    expect(store.calls).toEqual(expect.arrayContaining(['open', 'close', 'bounded open', 'bounded close']))
   })
 
   it('both failing: the main store’s error', async () => {

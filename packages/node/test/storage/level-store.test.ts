@@ -269,6 +269,7 @@ describe('LevelStore after a failed log write', () => {
       batch: (ops, o) => inner.batch(ops, o),
       clear: (r) => db.clear(r),
       iterator: (r) => db.iterator(r),
+      keys: (r) => inner.keys(r),
     }
     const dir = await tempDir(cleanup, 'tally-store-')
     const make = () => new LevelStore({ dataDir: dir, bootId: BOOT, openDb: () => flaky })

@@ -59,6 +59,7 @@ function flakyOpen(failFrom: number): { db: WalDb; opens: () => number } {
     batch: (ops, o) => db.batch(ops, o),
     clear: (r) => db.clear(r),
     iterator: (r) => db.iterator(r),
+    keys: (r) => db.keys(r),
   }
   return { db: flaky, opens: () => opens }
 }
@@ -139,6 +140,7 @@ describe('LevelStore.afterRecovery', () => {
       batch: (ops, o) => db.batch(ops, o),
       clear: (r) => db.clear(r),
       iterator: (r) => db.iterator(r),
+      keys: (r) => db.keys(r),
     }
     const store = new LevelStore({ dataDir: dir, bootId: BOOT, openDb: () => racing })
     await Driver.open(store)

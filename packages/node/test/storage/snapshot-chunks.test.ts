@@ -5,6 +5,7 @@ import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LevelStore } from '../../src/storage/level-store.js'
 import { SNAPSHOT_KEY } from '../../src/storage/record-codec.js'
+import { rebuildCounters } from '../../src/storage/recovery.js'
 import { CHUNK_END, CHUNK_PREFIX, chunkKey, chunkRange } from '../../src/storage/snapshot-codec.js'
 import { mapSource } from '../../src/storage/snapshot-source.js'
 import { CHUNK_ENTRIES } from '../../src/storage/snapshot-writer.js'
@@ -143,13 +144,16 @@ describe('snapshots written in slices (format 2)', () => {
   it('refuses to start on a damaged or missing chunk (TALLY_WAL_CORRUPT), and ignores chunks of an unfinished snapshot', async () => {
     const dir = await tempDir(cleanup, 'tally-chunks-')
     const a = await filled(memStore(dir), CHUNK_ENTRIES)
-    await a.store.snapshot(mapSource(a.map), [])
+    const records = [{ key: 'k1', name: 'c0', op: 'increment' as const, amount: 1, value: 3, at: Date.now() }]
+    await a.store.snapshot(mapSource(a.map), records)
     await a.store.close()
     const db = dbs.get(`${dir}/db`) as unknown as WalDb
     await db.open()
     const manifest = await db.get(SNAPSHOT_KEY)
     const chunks = await keysIn(db, { gte: CHUNK_PREFIX, lt: CHUNK_END })
-    expect(chunks.length).toBeGreaterThanOrEqual(2)
+    // Two or more counter chunks, then the record chunk.
+    expect(chunks.length).toBeGreaterThanOrEqual(3)
+    const recordChunk = chunks[chunks.length - 1] as string
     const gen = Number.parseInt((chunks[0] as string).slice(2, 16), 16)
     // An unfinished later snapshot left a chunk behind: ignored, then deleted.
     await db.put(chunkKey(gen + 1, 0), new Uint8Array([1, 2, 3, 4, 5]))
@@ -159,26 +163,56 @@ describe('snapshots written in slices (format 2)', () => {
     await b.store.close()
     await db.open()
     expect(await keysIn(db, chunkRange(gen + 1))).toEqual([])
-    // A damaged chunk of the current snapshot.
-    // Copies (a Buffer's slice() would be a view).
-    const first = new Uint8Array((await db.get(chunks[0] as string)) as Uint8Array)
-    const bad = new Uint8Array(first)
-    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff
-    await db.put(chunks[0] as string, bad)
+    // Copies (a Buffer's slice() would be a view), each with its last byte flipped.
+    const intact = async (key: string) => new Uint8Array((await db.get(key)) as Uint8Array)
+    const damaged = (bytes: Uint8Array) => {
+      const bad = new Uint8Array(bytes)
+      bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff
+      return bad
+    }
+    const damagedMessage = expect.stringMatching(/snapshot .* is damaged .*checksum/)
+    // A damaged counter chunk: found as the chunks are read into the map, which the start waits for.
+    const first = await intact(chunks[0] as string)
+    await db.put(chunks[0] as string, damaged(first))
     await db.close()
-    await expect(memStore(dir).open('n1')).rejects.toMatchObject({
+    const opened = memStore(dir)
+    const rec = await opened.open('n1')
+    await expect(rebuildCounters(rec)).rejects.toMatchObject({
       code: 'TALLY_WAL_CORRUPT',
-      message: expect.stringMatching(/snapshot .* is damaged .*checksum/),
+      message: damagedMessage,
     })
-    // A missing chunk.
+    await opened.close()
+    // A damaged record chunk: found at open (its bytes are kept, checked once).
     await db.open()
     await db.put(chunks[0] as string, first)
-    await db.batch([{ type: 'del', key: chunks[1] as string }])
-    expect(await db.get(SNAPSHOT_KEY)).toEqual(manifest)
+    const recordBytes = await intact(recordChunk)
+    await db.put(recordChunk, damaged(recordBytes))
     await db.close()
     await expect(memStore(dir).open('n1')).rejects.toMatchObject({
       code: 'TALLY_WAL_CORRUPT',
-      message: expect.stringMatching(/chunk 1 is missing|chunks expected/),
+      message: damagedMessage,
     })
+    // A missing counter chunk (the middle one or the last one), or a missing record chunk: found at open.
+    await db.open()
+    await db.put(recordChunk, recordBytes)
+    expect(await db.get(SNAPSHOT_KEY)).toEqual(manifest)
+    for (const gone of [chunks[1], chunks[chunks.length - 2], recordChunk] as string[]) {
+      const held = await intact(gone)
+      await db.batch([{ type: 'del', key: gone }])
+      await db.close()
+      const index = Number.parseInt(gone.slice(-8), 16)
+      await expect(memStore(dir).open('n1')).rejects.toMatchObject({
+        code: 'TALLY_WAL_CORRUPT',
+        message: expect.stringMatching(new RegExp(`chunk ${index} is missing|chunks expected`)),
+      })
+      await db.open()
+      await db.put(gone, held)
+    }
+    await db.close()
+    // Mended: the same state again.
+    const c = await Driver.open(memStore(dir))
+    expect(c.map.digest()).toBe(a.map.digest())
+    expect(c.recovered.idempotency.map((r) => r.key)).toEqual(['k1'])
+    await c.store.close()
   })
 })

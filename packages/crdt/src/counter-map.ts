@@ -194,6 +194,20 @@ export class CounterMap {
   }
 
   /**
+   * Makes room for about `counters` counters in all (its name index sized
+   * for them), so that a bulk load that knows its size (a restart from a
+   * snapshot) does not re-place names as the index grows. A hint: the map
+   * holds any number either way, and nothing shrinks. At most 2^22 (4 194 304) are
+   * reserved (beyond, the index grows as usual). Throws RangeError unless
+   * `counters` is a non-negative safe integer. O(reserved).
+   */
+  reserve(counters: number): void {
+    if (!Number.isSafeInteger(counters) || counters < 0)
+      throw new RangeError(`reserve: expected a count of counters, got ${describe(counters)}`)
+    this.#t.reserve(Math.min(counters, MAX_RESERVE))
+  }
+
+  /**
    * Counter numbers handed out: every counter's number is below it. The end
    * for {@link stateSlice} and {@link stateColumns} (it equals `size` until a
    * counter is dropped; numbers of dropped counters are given to new ones).
@@ -807,6 +821,9 @@ export class CounterMap {
 
 // Scratch hashes of #put (no allocation per change): BASE = hash of (name,
 // replica); SCRATCH = BASE mixed with an entry's p, n and seq.
+/** Most counters {@link CounterMap.reserve} makes room for (the hint of a file could say anything). */
+const MAX_RESERVE = 1 << 22
+
 const BASE: Hash64 = { h1: 0, h2: 0 }
 const SCRATCH: Hash64 = { h1: 0, h2: 0 }
 

@@ -62,6 +62,11 @@ export class EntryTable {
   #recent = END
   #recentName = ''
 
+  /** Makes room in the name index for `counters` counters in all (NameIndex.reserve). */
+  reserve(counters: number): void {
+    this.#counterOf.reserve(counters)
+  }
+
   /** Number of entries. */
   get entries(): number {
     return this.#entries

@@ -167,6 +167,21 @@ export class NameIndex {
     return true
   }
 
+  /**
+   * Sizes the tables for `names` names in all, as they would have grown to
+   * holding that many (a table grows past it on its own if its share runs
+   * over): a bulk load that knows its size re-places no name as it grows.
+   * A hint only: never shrinks a table. Throws RangeError unless `names` is a
+   * non-negative safe integer.
+   */
+  reserve(names: number): void {
+    if (!Number.isSafeInteger(names) || names < 0)
+      throw new RangeError(`NameIndex.reserve: expected a count, got ${names}`)
+    let want = FIRST_SLOTS
+    while (want < 2 * Math.ceil(names / SHARDS)) want *= 2
+    for (let t = 0; t < SHARDS; t++) while ((this.#tables[t] as Int32Array).length < want) this.#grow(t)
+  }
+
   /** Slots of the largest table (for tests and memory accounting: a growth re-places at most half of them). */
   get largestTable(): number {
     let most = 0

@@ -168,6 +168,48 @@ describe('NameIndex.remove and NameArena reuse/compact', () => {
     expect(index.remove(-1)).toBe(false)
   })
 
+  it('reserve sizes every table as holding that many names would have grown it: adding them then re-places none', () => {
+    const grown = new NameIndex(new NameArena())
+    const arena = new NameArena()
+    const index = new NameIndex(arena)
+    index.reserve(100_000)
+    // 2 × 100 000 / 64 = 3 125 slots a table at most half full: 4 096.
+    expect(index.slots).toBe(64 * 4096)
+    const names = Array.from({ length: 100_000 }, (_, i) => `user:${i}`)
+    for (const [i, name] of names.entries()) {
+      arena.add(name)
+      index.add(name, i)
+      grown.add(name, i)
+    }
+    expect(index.slots).toBe(64 * 4096)
+    expect(grown.slots).toBe(index.slots)
+    for (let i = 0; i < 100_000; i += 7) expect(index.get(`user:${i}`)).toBe(i)
+    // A hint only: never shrinks; a smaller or zero reservation changes nothing.
+    index.reserve(10)
+    index.reserve(0)
+    expect(index.slots).toBe(64 * 4096)
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => index.reserve(bad)).toThrow(RangeError)
+  })
+
+  it('CounterMap.reserve: the same map either way; bad counts throw RangeError; past 2^22 it reserves 2^22', () => {
+    const a = new CounterMap('r.1')
+    const b = new CounterMap('r.1')
+    b.reserve(5000)
+    for (let i = 0; i < 5000; i++) {
+      a.increment(`n${i}`, i + 1)
+      b.increment(`n${i}`, i + 1)
+    }
+    expect(b.digest()).toBe(a.digest())
+    expect(b.state()).toEqual(a.state())
+    for (const bad of [-1, 0.5, Number.NaN, '10', undefined])
+      expect(() => b.reserve(bad as number)).toThrow(RangeError)
+    const c = new CounterMap('r.1')
+    c.reserve(Number.MAX_SAFE_INTEGER)
+    c.increment('x', 2)
+    expect(c.value('x')).toBe(2)
+  })
+
   it('compaction gives the bytes of released names back', () => {
     const arena = new NameArena()
     for (let i = 0; i < 5000; i++) arena.add(`name-${i}-${'y'.repeat(40)}`)

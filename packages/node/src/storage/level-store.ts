@@ -49,7 +49,7 @@ import {
 import { withoutNames, withoutPackedNames } from './snapshot-drops.js'
 import { checkChunks, damagedSnapshot, readSlices } from './snapshot-reader.js'
 import { isStateSource, plainSource, type StateSource } from './snapshot-source.js'
-import { writeSnapshotChunks } from './snapshot-writer.js'
+import { CHUNK_ENTRIES, writeSnapshotChunks } from './snapshot-writer.js'
 import {
   type IdempotencyRecord,
   type Recovered,
@@ -289,6 +289,10 @@ export class LevelStore implements Store {
       // The log folded at open (the map adopts it, or merges it after the snapshot), and the snapshot in slices.
       ...(fold.counters > 0 ? { fold: fold.fold } : {}),
       ...(manifest && manifest.chunks > 0 ? { slices: () => this.#slices(manifest, marks.dropped) } : {}),
+      // The manifest's count (a hint), no more than its chunks can hold (a chunk ends once it has CHUNK_ENTRIES entries).
+      ...(manifest?.n !== undefined && manifest.chunks > 0
+        ? { sliceCounters: Math.min(manifest.n, manifest.chunks * CHUNK_ENTRIES) }
+        : {}),
       deltas: [],
       // Decoded on first read (after the map is built: see recovered-records.ts).
       get idempotency() {
@@ -441,11 +445,20 @@ export class LevelStore implements Store {
     const run = Promise.all([fixed, this.#snapChain]).then(async () => {
       const cutoff = at - this.#o.idempotencyTtl
       const live = idempotency.filter((r) => r.at > cutoff)
-      const { chunks, recordChunks } = await writeSnapshotChunks(this.#db!, gen, src, live)
+      const { chunks, recordChunks, counters } = await writeSnapshotChunks(this.#db!, gen, src, live)
       await queue.barrier(async () => {
         // After a failed write the memory may hold operations that were refused: do not persist them.
         if (this.#failed) throw this.#failed
-        const manifest: SnapshotManifest = { v: SNAPSHOT_FORMAT, covered, at, gen, chunks, recordChunks, vv }
+        const manifest: SnapshotManifest = {
+          v: SNAPSHOT_FORMAT,
+          covered,
+          at,
+          gen,
+          chunks,
+          recordChunks,
+          n: counters,
+          vv,
+        }
         if (marks && !isEmptyMarks(marks)) manifest.m = encodeMarksRecord(marks)
         await this.#db!.batch([{ type: 'put', key: SNAPSHOT_KEY, value: encodeFrame(manifest) }], {
           sync: true,

@@ -60,6 +60,8 @@ export async function rebuildCounters(
   // A store reads slices in batches (several per disk read, handed over without a
   // turn of the event loop in between): give the loop a turn every TURN_BUDGET_MS.
   if (rec.slices) {
+    // The index sized for the snapshot's counters (and the log's) at once: none re-placed as it grows.
+    if (rec.sliceCounters !== undefined) map.reserve(rec.sliceCounters + (rec.fold?.size ?? 0))
     const every = opts.collectEvery ?? COLLECT_EVERY_SLICES
     let merged = 0
     for await (const slice of rec.slices()) {

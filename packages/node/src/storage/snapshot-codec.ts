@@ -39,6 +39,11 @@ export interface SnapshotManifest {
   chunks: number
   /** Number of idempotency-record chunks, after the counter chunks. */
   recordChunks: number
+  /**
+   * Number of counters in the counter chunks (written since 2026-12-02;
+   * absent before): a restart sizes the map's name index for them at once.
+   */
+  n?: number
   /** The version summary of the state. */
   vv: Summary
   /** Reset marks, TTLs and keyed answers (resets/marks-record.ts, stored form); absent when none. */
@@ -127,6 +132,8 @@ export function readManifest(v: unknown): SnapshotManifest | null {
     chunks: m.chunks as number,
     recordChunks: m.recordChunks as number,
     vv: m.vv as Summary,
+    // A size hint: one that is not a count is left out (the chunks hold the counters either way).
+    ...(Number.isSafeInteger(m.n) && (m.n as number) >= 0 ? { n: m.n as number } : {}),
     ...(m.m !== undefined ? { m: m.m } : {}),
   }
 }

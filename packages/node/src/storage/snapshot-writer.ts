@@ -18,8 +18,9 @@ export const CHUNK_RECORDS = 1024
  * called; later ones are in the log) and `records` as chunks
  * `0, 1, …` of generation `gen`, unsynced (the manifest written after them
  * with fsync makes them durable: LevelDB's log is sequential). Between two
- * chunks the event loop runs. Resolves with the number of counter chunks and
- * of record chunks after them; rejects with the database's error.
+ * chunks the event loop runs. Resolves with the number of counter chunks,
+ * of record chunks after them, and of counters written; rejects with the
+ * database's error.
  */
 export async function writeSnapshotChunks(
   db: WalDb,
@@ -27,14 +28,16 @@ export async function writeSnapshotChunks(
   src: StateSource,
   records: readonly IdempotencyRecord[],
   opts: { entries?: number; records?: number } = {},
-): Promise<{ chunks: number; recordChunks: number }> {
+): Promise<{ chunks: number; recordChunks: number; counters: number }> {
   const perChunk = opts.entries ?? CHUNK_ENTRIES
   const perRecords = opts.records ?? CHUNK_RECORDS
   let index = 0
+  let counters = 0
   const end = src.size()
   for (let from = 0; from < end; ) {
     const { columns, next } = packedSlice(src, from, perChunk)
     const bytes = encodeChunk({ packed: columns })
+    counters += columns.nameLengths.length
     await db.put(chunkKey(gen, index++), bytes)
     await nextTurn()
     from = next
@@ -45,5 +48,5 @@ export async function writeSnapshotChunks(
     await db.put(chunkKey(gen, index++), bytes)
     await nextTurn()
   }
-  return { chunks, recordChunks: index - chunks }
+  return { chunks, recordChunks: index - chunks, counters }
 }

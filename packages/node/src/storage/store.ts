@@ -68,6 +68,11 @@ export interface Recovered {
    */
   slices?: () => AsyncIterable<RecoveredSlice>
   /**
+   * Optional: how many counters `slices` hold, about (a size hint: the map
+   * makes room for them before merging, `CounterMap.reserve`).
+   */
+  sliceCounters?: number
+  /**
    * Optional: counters the store has folded already (LevelStore: its log,
    * at open), for the map to take over as its own storage
    * (`CounterMap.adopt`: no copy) before `slices`, `state` and `deltas`

@@ -1,7 +1,7 @@
 import { CounterMap, packColumns } from '@tally/crdt'
 import { Cleanup, tempDir } from '@tally/kit/testing'
 import { MemoryLevel } from 'memory-level'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LevelStore } from '../../src/storage/level-store.js'
 import { decodeFrame, encodeFrame, SNAPSHOT_KEY } from '../../src/storage/record-codec.js'
 import { readRecordTuples, recordTuples } from '../../src/storage/record-tuples.js'
@@ -115,6 +115,8 @@ describe('snapshot format 3: packed counter chunks and record tuples', () => {
     await db.open()
     const manifest = decodeFrame(await db.get(SNAPSHOT_KEY))
     expect(manifest.ok && (manifest.value as { v: number }).v).toBe(3)
+    // The counters the chunks hold, for the restart to size the map's name index at once.
+    expect(manifest.ok && (manifest.value as { n: number }).n).toBe(3000)
     const it = db.iterator({ gte: CHUNK_PREFIX, lt: CHUNK_END })
     const kinds = new Set<string>()
     for (let rows = await it.nextv(100); rows.length > 0; rows = await it.nextv(100))
@@ -127,10 +129,52 @@ describe('snapshot format 3: packed counter chunks and record tuples', () => {
     expect([...kinds].sort()).toEqual(['j', 'y'])
     const again = memStore(dir)
     const rec2 = await again.open('n1')
+    expect(rec2.sliceCounters).toBe(3000)
+    const reserve = vi.spyOn(CounterMap.prototype, 'reserve')
     const { map } = await rebuildCounters(rec2)
+    expect(reserve).toHaveBeenCalledWith(3000)
+    reserve.mockRestore()
     expect(map.digest()).toBe(m.digest())
     expect(rec2.idempotency.map((r) => r.key).sort()).toEqual(['k1', 'k2', 'k3'])
     await again.close()
+  })
+
+  it('a manifest without a counter count (written before it had one), or with one that is not a count, opens the same state with no size hint', async () => {
+    const dir = await tempDir(cleanup, 'tally-format3-n-')
+    const store = memStore(dir)
+    const rec = await store.open('n1')
+    const m = new CounterMap(rec.identity.replicaId)
+    for (let i = 0; i < 5000; i++) m.increment(`c${i}`, 1)
+    await store.snapshot(mapSource(m), [])
+    await store.close()
+    const db = dbs.get(`${dir}/db`) as unknown as WalDb
+    await db.open()
+    const frame = decodeFrame(await db.get(SNAPSHOT_KEY))
+    if (!frame.ok) throw new Error(frame.reason)
+    const { n, ...before } = frame.value as { n: number; chunks: number }
+    expect(n).toBe(5000)
+    await db.close()
+    // Absent, not a count, or past what the chunks can hold (a chunk ends at 2 048 entries).
+    const cases: Array<[unknown, number | undefined]> = [
+      [undefined, undefined],
+      [-1, undefined],
+      [2.5, undefined],
+      ['5000', undefined],
+      [2 ** 60, undefined],
+      [10 ** 9, before.chunks * 2048],
+    ]
+    for (const [hint, want] of cases) {
+      await db.open()
+      await db.put(SNAPSHOT_KEY, encodeFrame(hint === undefined ? before : { ...before, n: hint }))
+      await db.close()
+      const again = memStore(dir)
+      const back = await again.open('n1')
+      expect(back.sliceCounters).toBe(want)
+      const { map } = await rebuildCounters(back)
+      expect(map.digest()).toBe(m.digest())
+      expect(map.size).toBe(5000)
+      await again.close()
+    }
   })
 
   it('a packed chunk with a checksum but invalid contents fails the rebuild with TALLY_STATE_INVALID', async () => {

@@ -38,6 +38,10 @@
 //             build's restarts interleaved with this one's); then one more
 //             (VmRSS per counter with REPLICAS entries each and KEYS key
 //             records); then an empty data dir; redis-server start for comparison.
+//             Beside the fresh restarts: redis-server loaded with N counters
+//             (INCR) and KEYS answers (SET … EX), saved to an RDB file and
+//             restarted from it RUNS times, to its first PONG
+//             (`redisServerFromRdbToPingMsMedian`, `ratioToRedisRdb`).
 //             RSS_BASE_SERVER: another build's dist/tally-node.js (or a
 //             comma-separated list of name=path), started on the same data
 //             dir in turn with this build's, RSS_ROUNDS times each (default
@@ -419,6 +423,43 @@ function rssOf(pid) {
   return m ? Number(m[1]) * 1024 : Number.NaN
 }
 
+/**
+ * redis-server holding what the restart figure's node holds: N counters
+ * (`INCR counter-<i>`) and KEYS idempotency answers (`SET key-<i>-… <value>
+ * EX 86400`), saved to an RDB file, then restarted from it RUNS times: time
+ * to its first PONG (it answers -LOADING until the file is loaded). Median
+ * and each, ms.
+ */
+async function redisFromRdb() {
+  const rdir = tempDir()
+  try {
+    const r = await startRedis(rdir)
+    for (let i = 0; i < N; i += 10_000) {
+      const cmds = []
+      for (let j = i; j < Math.min(N, i + 10_000); j++) cmds.push(['INCR', `counter-${j}`])
+      await redisCmds(r.sock, cmds)
+    }
+    for (let i = 0; i < KEYS; i += 10_000) {
+      const cmds = []
+      for (let j = i; j < Math.min(KEYS, i + 10_000); j++)
+        cmds.push(['SET', `key-${j}-0123456789abcdef`, `counter-${j % N}:1`, 'EX', '86400'])
+      await redisCmds(r.sock, cmds)
+    }
+    const [saved] = await redisCmds(r.sock, ['SAVE'])
+    if (saved !== '+OK') throw new Error(`redis-server SAVE answered ${saved}`)
+    await stopChild(r.child)
+    const each = []
+    for (let i = 0; i < RUNS; i++) {
+      const again = await startRedis(rdir)
+      each.push(ms(again.startMs))
+      await stopChild(again.child)
+    }
+    return { ms: median(each), each }
+  } finally {
+    rm(rdir)
+  }
+}
+
 /** Starts redis-server on a unix socket in `dir`; resolves once it answers PONG (not -LOADING: its data set is loaded). */
 async function startRedis(dir, aof = 'no') {
   const sock = join(dir, 'redis.sock')
@@ -542,7 +583,15 @@ async function restartFigures() {
         longestBlockMs: blocks,
       })
       // What a user sees: a fresh tally-node process on that data dir until /health answers.
-      out('restart: fresh tally-node process', await freshRestarts(dir, digest))
+      const fresh = await freshRestarts(dir, digest)
+      // The same state in redis-server: N counters (INCR) and KEYS idempotency answers (SET … EX), restarted from an RDB file.
+      if (redisBin) {
+        const rdb = await redisFromRdb()
+        fresh.redisServerFromRdbToPingMsMedian = rdb.ms
+        fresh.redisServerFromRdbToPingMs = rdb.each
+        fresh.ratioToRedisRdb = Number((fresh.toHealthMsMedian / rdb.ms).toFixed(2))
+      } else fresh.redis = 'redis-server absent'
+      out('restart: fresh tally-node process', fresh)
       // The same data dir in a tally-node process: RSS with REPLICAS entries per counter and KEYS key records.
       // RSS_BASE_SERVER: another build's tally-node.js started in turn with this one, RSS_ROUNDS times each.
       const builds = [['this', undefined]]

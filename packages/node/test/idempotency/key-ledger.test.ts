@@ -175,7 +175,8 @@ describe('KeyLedger', () => {
             key: fc.integer({ min: 0, max: 30 }),
             replica: fc.constantFrom('a.1', 'b.1'),
             seq: fc.integer({ min: 1, max: 40 }),
-            at: fc.integer({ min: 0, max: 2000 }),
+            // Around the retention cutoff (1 000) often: a record at exactly it is outside.
+            at: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 998, max: 1002 })),
             compensated: fc.boolean(),
           }),
           { maxLength: 120 },

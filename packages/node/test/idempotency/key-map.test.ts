@@ -1,6 +1,7 @@
 // KeyMap: a Map of string keys split in 16, so that no insert rehashes
 // every key at once. It must answer as one Map would, and spread typical
-// client keys (UUIDs, numbered keys) over its Maps.
+// client keys (UUIDs, numbered keys, keys with a fixed prefix or suffix)
+// over its Maps.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KeyMap } from '../../src/idempotency/key-map.js'
@@ -25,8 +26,14 @@ describe('KeyMap', () => {
     )
   })
 
-  it('spreads numbered and random keys: no one Map holds more than a tenth of 160 000', () => {
-    for (const keyOf of [(i: number) => `order-${i}`, (i: number) => crypto.randomUUID() + String(i % 3)]) {
+  it('spreads numbered and random keys, and keys that end or begin alike: no one Map holds more than a tenth of 160 000', () => {
+    for (const keyOf of [
+      (i: number) => `order-${i}`,
+      (i: number) => crypto.randomUUID() + String(i % 3),
+      (i: number) => `key-${i}-0123456789abcdef`,
+      () => `${crypto.randomUUID()}:retry`,
+      (i: number) => `tenant-42/checkout/${i}/attempt`,
+    ]) {
       const km = new KeyMap<number>()
       for (let i = 0; i < 160_000; i++) km.set(keyOf(i), i)
       expect(km.size).toBe(160_000)

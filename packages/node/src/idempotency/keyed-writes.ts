@@ -18,8 +18,9 @@ import { IdempotencyTable, type OpShape, sameOp } from './idempotency.js'
 import { isKeyRecord, KeyLedger, type KeyRecord } from './key-ledger.js'
 import { reconcile } from './key-reconcile.js'
 
-// Records put in the key ledger between two looks at the turn clock while loading.
-const LOAD_PIECE = 4096
+// Records put in the key ledger between two looks at the turn clock while loading: about
+// 2–3 ms of work at a time, and at most one rehash of one of its Maps (key-map.ts).
+const LOAD_PIECE = 1024
 
 /** Counters of cross-replica idempotency, exposed on /metrics. */
 export interface KeyStats {

@@ -1,7 +1,7 @@
 // KeyMap: a Map of string keys split in 16, so that no insert rehashes
-// every key at once. It must answer as one Map would, and spread typical
-// client keys (UUIDs, numbered keys, keys with a fixed prefix or suffix)
-// over its Maps.
+// every key at once. It must answer as one Map would, spread typical client
+// keys (UUIDs, numbered keys, keys with a fixed prefix or suffix) over its
+// Maps, and in unequal shares, so that the Maps do not all double at once.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KeyMap } from '../../src/idempotency/key-map.js'
@@ -47,6 +47,25 @@ describe('KeyMap', () => {
       }
       expect(sizes.length).toBeGreaterThanOrEqual(10)
       expect(Math.max(...sizes)).toBeLessThanOrEqual(16_000)
+    }
+  })
+
+  it('gives Map k a share of 16 + k in 376 of the keys, so that no two Maps double at the same count', () => {
+    const km = new KeyMap<number>()
+    const n = 160_000
+    for (let i = 0; i < n; i++) km.set(`session-${i}:${i % 7}`, i)
+    const sizes: number[] = []
+    let last = -1
+    for (const [, v] of km) {
+      if (sizes.length === 0 || v < last) sizes.push(0)
+      sizes[sizes.length - 1] = (sizes[sizes.length - 1] as number) + 1
+      last = v
+    }
+    expect(sizes).toHaveLength(16)
+    // Within 12 % of the share (a standard deviation is about 1 %).
+    for (const [k, size] of sizes.entries()) {
+      const want = (n * (16 + k)) / 376
+      expect(Math.abs(size - want) / want).toBeLessThan(0.12)
     }
   })
 })

@@ -3,10 +3,10 @@
 // key records are decoded a few chunks per turn (Recovered.readIdempotency),
 // so a large snapshot never holds the loop in one block. Counted in turns of
 // a setImmediate ticker, never in milliseconds.
-import { CounterMap } from '@tally/crdt'
+import { CounterFold, CounterMap } from '@tally/crdt'
 import { countTurns } from '@tally/kit/testing'
 import { MemoryLevel } from 'memory-level'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { LevelStore } from '../../src/storage/level-store.js'
 import { encodeBatch, walKey } from '../../src/storage/record-codec.js'
 import { recoveredRecords } from '../../src/storage/recovered-records.js'
@@ -99,6 +99,57 @@ describe('recovery gives the event loop turns', () => {
     const { map } = await rebuildCounters(recovered)
     expect(t.stop()).toBeGreaterThan(3)
     expect(map.digest()).toBe(src.digest())
+  })
+
+  it('rebuildCounters accounts for and merges the log folded after a snapshot at most 512 entries between looks at the clock (its first steps run uncompiled code)', async () => {
+    const src = new CounterMap('a.1')
+    for (let i = 0; i < 3000; i++) src.increment(`c-${i}`, 1)
+    const { columns } = src.packedColumns(0, 10_000)
+    // The log after the snapshot: 6 000 more operations of this replica, on old and new counters.
+    const fold = new CounterFold()
+    const expected = CounterMap.fromState('a.1', src.state())
+    for (let i = 0; i < 6000; i++) {
+      const name = `c-${(i * 7) % 9000}`
+      expected.increment(name, 2)
+      const [p, n, seq] = (expected.state([name]).counters[name] ?? {})['a.1'] as [number, number, number]
+      fold.put(name, 'a.1', p, n, seq)
+    }
+    fold.advance('a.1', 3000, 9000)
+    const steps: number[] = []
+    const adopt = vi.spyOn(CounterMap, 'adopt').mockImplementation(function (this: unknown, replica, f) {
+      adopt.mockRestore()
+      const a = CounterMap.adopt(replica, f)
+      return {
+        step: (max: number) => {
+          steps.push(max)
+          return a.step(max)
+        },
+        get map() {
+          return a.map
+        },
+      }
+    })
+    const sliced = vi.spyOn(CounterMap.prototype, 'packedColumns')
+    const recovered: Recovered = {
+      identity: { nodeId: 'a', incarnation: 1, replicaId: 'a.1' },
+      state: { vv: expected.summary(), counters: {} },
+      slices: async function* () {
+        yield { packed: columns }
+      },
+      fold,
+      deltas: [],
+      idempotency: [],
+      warnings: [],
+    }
+    const { map } = await rebuildCounters(recovered)
+    const asked = sliced.mock.calls.map(([, max]) => max)
+    sliced.mockRestore()
+    expect(map.digest()).toBe(expected.digest())
+    expect(map.state()).toEqual(expected.state())
+    expect(steps.length).toBeGreaterThan(1)
+    expect(Math.max(...steps)).toBeLessThanOrEqual(512)
+    expect(asked.length).toBeGreaterThan(1)
+    expect(Math.max(...asked)).toBeLessThanOrEqual(512)
   })
 
   it('scanWal gives the loop turns inside one large chunk (a whole log segment) and applies every batch in order', async () => {

@@ -15,7 +15,7 @@ export function mergeSlice(map: CounterMap, slice: RecoveredSlice): boolean {
  * between two looks at the clock. Small, for the first steps of a process:
  * the code that accounts for a fold's entries, and that merges entries into
  * ones the map holds, runs first after a snapshot's bulk load, not yet
- * compiled, at 7–15 µs an entry; steps of 4 096 entries then held the event
+ * compiled, at 6–15 µs an entry; steps of 4 096 entries then held the event
  * loop 26–63 ms (a log tail of 10 000 operations after a million-counter
  * snapshot). Compiled, 512 entries take well under a millisecond.
  */

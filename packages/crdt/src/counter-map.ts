@@ -819,11 +819,11 @@ export class CounterMap {
   }
 }
 
-// Scratch hashes of #put (no allocation per change): BASE = hash of (name,
-// replica); SCRATCH = BASE mixed with an entry's p, n and seq.
 /** Most counters {@link CounterMap.reserve} makes room for (the hint of a file could say anything). */
 const MAX_RESERVE = 1 << 22
 
+// Scratch hashes of #put (no allocation per change): BASE = hash of (name,
+// replica); SCRATCH = BASE mixed with an entry's p, n and seq.
 const BASE: Hash64 = { h1: 0, h2: 0 }
 const SCRATCH: Hash64 = { h1: 0, h2: 0 }
 

@@ -20,6 +20,32 @@ function sameApplication(a: KeyRecord, b: KeyRecord): boolean {
   return a.replica === b.replica && a.seq === b.seq
 }
 
+// The key index's part of learning `rec`, in `byKey`, the one of the ledger's Maps that holds
+// its key: `new` (now held under its key), `updated` (the copy held is now marked compensated)
+// or `known`.
+function learnKey(byKey: Map<string, KeyRecord | KeyRecord[]>, rec: KeyRecord): 'new' | 'updated' | 'known' {
+  const held = byKey.get(rec.key)
+  const old =
+    held === undefined
+      ? undefined
+      : Array.isArray(held)
+        ? held.find((r) => sameApplication(r, rec))
+        : sameApplication(held, rec)
+          ? held
+          : undefined
+  if (old) {
+    if (rec.compensated === true && old.compensated !== true) {
+      old.compensated = true
+      return 'updated'
+    }
+    return 'known'
+  }
+  if (held === undefined) byKey.set(rec.key, rec)
+  else if (Array.isArray(held)) held.push(rec)
+  else byKey.set(rec.key, [held, rec])
+  return 'new'
+}
+
 /** Outcome of {@link KeyLedger.add}. `updated`: known, and this copy newly says it was compensated. */
 export type AddResult = 'new' | 'updated' | 'known' | 'expired'
 
@@ -99,27 +125,11 @@ export class KeyLedger {
     }
   }
 
-  // add() of a record inside retention, without the expiry around it.
+  // add() of a record inside retention, without the expiry around it (its key hashed once, for
+  // the lookup and the insert).
   #learn(rec: KeyRecord): AddResult {
-    const held = this.#byKey.get(rec.key)
-    const old =
-      held === undefined
-        ? undefined
-        : Array.isArray(held)
-          ? held.find((r) => sameApplication(r, rec))
-          : sameApplication(held, rec)
-            ? held
-            : undefined
-    if (old) {
-      if (rec.compensated === true && old.compensated !== true) {
-        old.compensated = true
-        return 'updated'
-      }
-      return 'known'
-    }
-    if (held === undefined) this.#byKey.set(rec.key, rec)
-    else if (Array.isArray(held)) held.push(rec)
-    else this.#byKey.set(rec.key, [held, rec])
+    const r = learnKey(this.#byKey.mapFor(rec.key), rec)
+    if (r !== 'new') return r
     let idx = this.#byReplica.get(rec.replica)
     if (!idx) {
       idx = { recs: [], sorted: true, dead: 0 }
@@ -253,13 +263,14 @@ export class KeyLedger {
   // Forgets record `r` (at the head of the queue, just taken off it).
   #drop(r: KeyRecord): void {
     this.#size--
-    const held = this.#byKey.get(r.key)
-    if (held === r) this.#byKey.delete(r.key)
+    const byKey = this.#byKey.mapFor(r.key)
+    const held = byKey.get(r.key)
+    if (held === r) byKey.delete(r.key)
     else if (Array.isArray(held)) {
       const rest = held.filter((x) => x !== r)
-      if (rest.length > 1) this.#byKey.set(r.key, rest)
-      else if (rest.length === 1) this.#byKey.set(r.key, rest[0] as KeyRecord)
-      else this.#byKey.delete(r.key)
+      if (rest.length > 1) byKey.set(r.key, rest)
+      else if (rest.length === 1) byKey.set(r.key, rest[0] as KeyRecord)
+      else byKey.delete(r.key)
     }
     const idx = this.#byReplica.get(r.replica)
     if (idx) {

@@ -3,19 +3,20 @@
 // table when full, and at 262 144 keys that one set() took about 25 ms here,
 // which is a block of the event loop on its own (at a restart loading the
 // key records, or under the write whose key filled the table). Split, a
-// growth rehashes at most about a 12th of the keys, and no two Maps grow at
+// growth rehashes at most about a 13th of the keys, and no two Maps grow at
 // the same count (below).
 
 const SHARDS = 16
 
-// Map k takes 16 + k shares of the keys in 376 (8.2 % of them at most, against 6.25 % for
-// an even split). Filled evenly, the Maps doubled at about the same count: at a recovery's
-// bulk load, their rehashes came in one burst (a 40 ms block at 262 144 keys here). With
-// shares between 16 and 31, no two Maps reach the same size at the same count, at any
-// doubling: their rehashes are spread over the load.
+// Map k takes 24 + k shares of the keys in 512 (25 + k for k ≥ 8: 7.6 % of them at most,
+// against 6.25 % for an even split). Filled evenly, the Maps doubled at about the same count:
+// at a recovery's bulk load, their rehashes came in one burst (a 40 ms block at 262 144 keys
+// here). With shares between 24 and 40, no two Maps reach the same size at the same count,
+// at any doubling: their rehashes are spread over the load. 512 entries: a key's Map is the
+// entry at the top 9 bits of its hash (integer operations only).
 const SHARE_OF = (() => {
   const out: number[] = []
-  for (let k = 0; k < SHARDS; k++) for (let i = 0; i < 16 + k; i++) out.push(k)
+  for (let k = 0; k < SHARDS; k++) for (let i = 0; i < 24 + k + (k >= 8 ? 1 : 0); i++) out.push(k)
   return Uint8Array.from(out)
 })()
 
@@ -27,7 +28,7 @@ const SHARE_OF = (() => {
  * character, against several hundred for the Map lookup itself on a large
  * Map. Split, inserts cost about 20 % more than into one Map (300 000 UUID
  * keys: 0.92 against 0.73 s here, interleaved): the price of no block over
- * a 12th of the keys.
+ * a 13th of the keys.
  */
 function shardOf(key: string): number {
   let h = 0x811c9dc5
@@ -35,7 +36,7 @@ function shardOf(key: string): number {
   h ^= h >>> 15
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13
-  return SHARE_OF[(h >>> 0) % SHARE_OF.length] as number
+  return SHARE_OF[h >>> 23] as number
 }
 
 /**
@@ -44,6 +45,15 @@ function shardOf(key: string): number {
  */
 export class KeyMap<V> {
   readonly #maps: Array<Map<string, V>> = Array.from({ length: SHARDS }, () => new Map<string, V>())
+
+  /**
+   * The Map that holds (or would hold) `key`: a caller that looks a key up
+   * and then sets it hashes it once (a hash of a 27-character key decoded
+   * from a snapshot takes about 0.3 µs here, as long as the Map lookup).
+   */
+  mapFor(key: string): Map<string, V> {
+    return this.#maps[shardOf(key)] as Map<string, V>
+  }
 
   get(key: string): V | undefined {
     return (this.#maps[shardOf(key)] as Map<string, V>).get(key)

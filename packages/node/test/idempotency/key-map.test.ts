@@ -6,6 +6,22 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KeyMap } from '../../src/idempotency/key-map.js'
 
+/**
+ * The sizes of a KeyMap's Maps, in order, for values set in increasing order:
+ * iteration goes Map by Map, each in insertion order, so a value below the
+ * one before starts the next Map.
+ */
+function mapSizes(km: KeyMap<number>): number[] {
+  const sizes: number[] = []
+  let last = -1
+  for (const [, v] of km) {
+    if (sizes.length === 0 || v < last) sizes.push(0)
+    sizes[sizes.length - 1] = (sizes[sizes.length - 1] as number) + 1
+    last = v
+  }
+  return sizes
+}
+
 describe('KeyMap', () => {
   it('answers get, set, delete, size and iteration as a Map does (iteration order aside)', () => {
     const op = fc.tuple(fc.constantFrom('set', 'delete', 'get'), fc.string({ maxLength: 6 }), fc.integer())
@@ -18,7 +34,11 @@ describe('KeyMap', () => {
             expect(km.set(key, v)).toBe(km)
             m.set(key, v)
           } else if (kind === 'delete') expect(km.delete(key)).toBe(m.delete(key))
-          else expect(km.get(key)).toBe(m.get(key))
+          else {
+            expect(km.get(key)).toBe(m.get(key))
+            // The Map that holds it, as a caller that looks up and then sets uses it.
+            expect(km.mapFor(key).get(key)).toBe(m.get(key))
+          }
           expect(km.size).toBe(m.size)
         }
         expect(new Map(km)).toEqual(m)
@@ -37,14 +57,7 @@ describe('KeyMap', () => {
       const km = new KeyMap<number>()
       for (let i = 0; i < 160_000; i++) km.set(keyOf(i), i)
       expect(km.size).toBe(160_000)
-      // Iteration goes Map by Map, each in insertion order: a value below the one before starts the next Map.
-      const sizes: number[] = []
-      let last = -1
-      for (const [, v] of km) {
-        if (sizes.length === 0 || v < last) sizes.push(0)
-        sizes[sizes.length - 1] = (sizes[sizes.length - 1] as number) + 1
-        last = v
-      }
+      const sizes = mapSizes(km)
       expect(sizes.length).toBeGreaterThanOrEqual(10)
       expect(Math.max(...sizes)).toBeLessThanOrEqual(16_000)
     }
@@ -54,13 +67,7 @@ describe('KeyMap', () => {
     const km = new KeyMap<number>()
     const n = 160_000
     for (let i = 0; i < n; i++) km.set(`session-${i}:${i % 7}`, i)
-    const sizes: number[] = []
-    let last = -1
-    for (const [, v] of km) {
-      if (sizes.length === 0 || v < last) sizes.push(0)
-      sizes[sizes.length - 1] = (sizes[sizes.length - 1] as number) + 1
-      last = v
-    }
+    const sizes = mapSizes(km)
     expect(sizes).toHaveLength(16)
     // Within 12 % of the share (a standard deviation is about 1 %).
     for (const [k, size] of sizes.entries()) {

@@ -5,7 +5,7 @@
 // duplicated key stays is in key-reconcile.ts.
 
 import type { IdempotencyRecord } from '../storage/store.js'
-import { KeyMap } from './key-map.js'
+import { KeyIndex } from './key-index.js'
 
 /** An idempotency record that names the CRDT operation `(replica, seq)` that applied it. */
 export type KeyRecord = IdempotencyRecord & { replica: string; seq: number; attempt: number }
@@ -20,19 +20,25 @@ function sameApplication(a: KeyRecord, b: KeyRecord): boolean {
   return a.replica === b.replica && a.seq === b.seq
 }
 
-// The key index's part of learning `rec`, in `byKey`, the one of the ledger's Maps that holds
-// its key: `new` (now held under its key), `updated` (the copy held is now marked compensated)
-// or `known`.
-function learnKey(byKey: Map<string, KeyRecord | KeyRecord[]>, rec: KeyRecord): 'new' | 'updated' | 'known' {
-  const held = byKey.get(rec.key)
-  const old =
-    held === undefined
-      ? undefined
-      : Array.isArray(held)
-        ? held.find((r) => sameApplication(r, rec))
-        : sameApplication(held, rec)
-          ? held
-          : undefined
+// The key index's part of learning `rec`: `new` (now held under its key), `updated` (the copy
+// held is now marked compensated) or `known`. The key is hashed once, for the lookup and the
+// insert. A key that gets a second application goes into `multi`.
+function learnKey(
+  byKey: KeyIndex<KeyRecord | KeyRecord[]>,
+  multi: Set<string>,
+  rec: KeyRecord,
+): 'new' | 'updated' | 'known' {
+  const e = byKey.find(rec.key)
+  if (e < 0) {
+    byKey.add(rec.key, rec)
+    return 'new'
+  }
+  const held = byKey.value(e)
+  const old = Array.isArray(held)
+    ? held.find((r) => sameApplication(r, rec))
+    : sameApplication(held, rec)
+      ? held
+      : undefined
   if (old) {
     if (rec.compensated === true && old.compensated !== true) {
       old.compensated = true
@@ -40,9 +46,11 @@ function learnKey(byKey: Map<string, KeyRecord | KeyRecord[]>, rec: KeyRecord): 
     }
     return 'known'
   }
-  if (held === undefined) byKey.set(rec.key, rec)
-  else if (Array.isArray(held)) held.push(rec)
-  else byKey.set(rec.key, [held, rec])
+  if (Array.isArray(held)) held.push(rec)
+  else {
+    byKey.setValue(e, [held, rec])
+    multi.add(rec.key)
+  }
   return 'new'
 }
 
@@ -72,8 +80,12 @@ export class KeyLedger {
   readonly #now: () => number
   // A key's applications: its one record (almost always), or several in the order learnt.
   // The records themselves, no wrapper object: at 100 000s of keys, one object less each.
-  // Split in 16 Maps (key-map.ts): none rehashes hundreds of thousands of keys at once.
-  readonly #byKey = new KeyMap<KeyRecord | KeyRecord[]>()
+  // Open-addressing tables over columns (key-index.ts): no V8 Map entry per key, and no growth
+  // that re-places hundreds of thousands of keys at once.
+  readonly #byKey = new KeyIndex<KeyRecord | KeyRecord[]>()
+  // The keys held with two or more applications, exactly (rare: a retry that reached another
+  // replica before it learnt the first application).
+  readonly #multi = new Set<string>()
   readonly #byReplica = new Map<string, ReplicaIndex>()
   // Arrival order, for expiry and the cap; `#head` is the first held position
   // (records are dropped from the head only, so every record from it on is held).
@@ -128,7 +140,7 @@ export class KeyLedger {
   // add() of a record inside retention, without the expiry around it (its key hashed once, for
   // the lookup and the insert).
   #learn(rec: KeyRecord): AddResult {
-    const r = learnKey(this.#byKey.mapFor(rec.key), rec)
+    const r = learnKey(this.#byKey, this.#multi, rec)
     if (r !== 'new') return r
     let idx = this.#byReplica.get(rec.replica)
     if (!idx) {
@@ -232,12 +244,16 @@ export class KeyLedger {
     return out
   }
 
-  /** Keys with two or more live applications (checked once after recovery). O(keys). */
+  /** Keys with two or more live applications (checked once after recovery). O(keys held with two or more). */
   duplicatedKeys(): string[] {
     const out: string[] = []
-    for (const [k, held] of this.#byKey)
-      if (Array.isArray(held) && this.applications(k).length > 1) out.push(k)
+    for (const k of this.#multi) if (this.applications(k).length > 1) out.push(k)
     return out
+  }
+
+  /** How many keys are held with two or more applications, expired ones not yet dropped included. O(1). */
+  get multiApplied(): number {
+    return this.#multi.size
   }
 
   /** Drops records past retention or beyond the cap, oldest learnt first. Amortised O(1) per record. */
@@ -263,14 +279,17 @@ export class KeyLedger {
   // Forgets record `r` (at the head of the queue, just taken off it).
   #drop(r: KeyRecord): void {
     this.#size--
-    const byKey = this.#byKey.mapFor(r.key)
-    const held = byKey.get(r.key)
-    if (held === r) byKey.delete(r.key)
+    const e = this.#byKey.find(r.key)
+    const held = e < 0 ? undefined : this.#byKey.value(e)
+    if (held === r) this.#byKey.remove(e)
     else if (Array.isArray(held)) {
       const rest = held.filter((x) => x !== r)
-      if (rest.length > 1) byKey.set(r.key, rest)
-      else if (rest.length === 1) byKey.set(r.key, rest[0] as KeyRecord)
-      else byKey.delete(r.key)
+      if (rest.length > 1) this.#byKey.setValue(e, rest)
+      else {
+        if (rest.length === 1) this.#byKey.setValue(e, rest[0] as KeyRecord)
+        else this.#byKey.remove(e)
+        this.#multi.delete(r.key)
+      }
     }
     const idx = this.#byReplica.get(r.replica)
     if (idx) {

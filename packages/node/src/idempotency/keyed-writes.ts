@@ -19,7 +19,7 @@ import { isKeyRecord, KeyLedger, type KeyRecord } from './key-ledger.js'
 import { reconcile } from './key-reconcile.js'
 
 // Records put in the key ledger between two looks at the turn clock while loading: about
-// 2–3 ms of work at a time, and seldom more than one of its Maps' rehashes (key-map.ts).
+// 1 ms of work at a time, a growth of one or two of its index's 64 tables included (key-index.ts).
 const LOAD_PIECE = 1024
 
 /** Counters of cross-replica idempotency, exposed on /metrics. */

@@ -154,6 +154,13 @@ describe('KeyLedger', () => {
             expect(l.held(`key-${k}`)).toBe(apps.length)
             expect(l.firstApplication(`key-${k}`)).toBe(apps[0])
           }
+          // The keys with two or more applications, kept in step as records come and go.
+          const dup = [...new Set(live.map((x) => x.key))].filter(
+            (k) => live.filter((x) => x.key === k).length > 1,
+          )
+          expect(l.duplicatedKeys().sort()).toEqual(dup.sort())
+          // Nothing else is kept for it: a key whose second application went is forgotten there.
+          expect(l.multiApplied).toBe(dup.length)
         },
       ),
       { numRuns: 200 },

@@ -1,0 +1,106 @@
+// KeyIndex: the key ledger's string-keyed index, open-addressing tables over
+// columns. It must answer as a Map would through adds, changes and removals
+// (removals shift entries back along their probe run, with no tombstones),
+// and spread typical client keys (UUIDs, numbered keys, keys with a fixed
+// prefix or suffix) evenly over its 64 tables, so that none grows much past
+// a 64th of the keys.
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { KeyIndex } from '../../src/idempotency/key-index.js'
+
+/** Checks that `ix` holds exactly what `m` holds: size, every key's value, iteration. */
+function expectSame(ix: KeyIndex<number>, m: Map<string, number>): void {
+  expect(ix.size).toBe(m.size)
+  for (const [k, v] of m) expect(ix.get(k)).toBe(v)
+  expect(new Map(ix)).toEqual(m)
+}
+
+describe('KeyIndex', () => {
+  it('property: answers get, set, delete, size and iteration as a Map does (iteration order aside)', () => {
+    const op = fc.tuple(
+      fc.constantFrom('set', 'delete', 'get', 'findAdd', 'findRemove'),
+      fc.string({ maxLength: 4 }),
+      fc.integer(),
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const ix = new KeyIndex<number>()
+        const m = new Map<string, number>()
+        for (const [kind, key, v] of ops) {
+          if (kind === 'set') {
+            ix.set(key, v)
+            m.set(key, v)
+          } else if (kind === 'delete') expect(ix.delete(key)).toBe(m.delete(key))
+          else if (kind === 'get') expect(ix.get(key)).toBe(m.get(key))
+          else {
+            // The caller's sequence: look up, then add on a miss (the key hashed once) or change/remove.
+            const e = ix.find(key)
+            expect(e >= 0).toBe(m.has(key))
+            if (kind === 'findAdd') {
+              if (e < 0) ix.add(key, v)
+              else ix.setValue(e, v)
+              m.set(key, v)
+            } else if (e >= 0) {
+              expect(ix.value(e)).toBe(m.get(key))
+              ix.remove(e)
+              m.delete(key)
+            }
+          }
+          expect(ix.size).toBe(m.size)
+        }
+        expectSame(ix, m)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('finds every key left after removing thousands at random from full tables (entries shifted back, numbers reused)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
+        let x = seed
+        const rand = () => {
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0
+          return x / 2 ** 32
+        }
+        const ix = new KeyIndex<number>()
+        const m = new Map<string, number>()
+        for (let round = 0; round < 3; round++) {
+          for (let i = 0; i < 3000; i++) {
+            const k = `k${Math.floor(rand() * 6000)}`
+            ix.set(k, i)
+            m.set(k, i)
+          }
+          for (const k of [...m.keys()]) {
+            if (rand() < 0.6) {
+              expect(ix.delete(k)).toBe(true)
+              m.delete(k)
+            }
+          }
+          expectSame(ix, m)
+          for (let i = 0; i < 6000; i++) expect(ix.find(`k${i}`) >= 0).toBe(m.has(`k${i}`))
+        }
+      }),
+      { numRuns: 20 },
+    )
+  })
+
+  it('spreads numbered and random keys, and keys that begin or end alike: every one of the 64 tables has 8 192 slots at 160 000 keys (2 049–4 096 keys each)', () => {
+    for (const keyOf of [
+      (i: number) => `order-${i}`,
+      (i: number) => crypto.randomUUID() + String(i % 3),
+      (i: number) => `key-${i}-0123456789abcdef`,
+      () => `${crypto.randomUUID()}:retry`,
+      (i: number) => `tenant-42/checkout/${i}/attempt`,
+    ]) {
+      const ix = new KeyIndex<number>()
+      for (let i = 0; i < 160_000; i++) ix.add(keyOf(i), i)
+      expect(ix.size).toBe(160_000)
+      // 2 500 keys a table on average; at most half a table's slots are used, so a table of
+      // 8 192 slots holds up to 4 096 keys and one of 4 096 slots more than 1 024.
+      const slots = ix.tableSlots()
+      expect(slots).toHaveLength(64)
+      expect(Math.max(...slots)).toBe(8192)
+      expect(Math.min(...slots)).toBe(8192)
+    }
+  })
+})

@@ -5,22 +5,23 @@
 // thousands of keys at once): a lookup and the insert after a miss hash the
 // key once and probe a compact table, where a Map hashes the string itself
 // and walks a chain of heap entries. Loading 300 000 key records into the
-// ledger took about half the time (node README, "Key ledger").
+// ledger took about half the time, in about the same memory (node README,
+// "The key ledger's index in open-addressing tables").
 //
-// 64 tables, chosen by the top bits of the hash, each doubled on its own: no
-// growth re-places more than about a 64th of the keys (under a millisecond at
-// a million keys), as the crdt's NameIndex does for counter names.
+// 64 tables, chosen by the top bits of the hash, each with its own columns,
+// each grown and shrunk on its own: no growth or shrink re-places more than
+// about a 64th of the keys (under a millisecond at a million keys), as the
+// crdt's NameIndex does for counter names. A table that falls to an eighth
+// full is rebuilt at a quarter full, so the memory of a burst of keys is
+// given back once they expire, as a Map gives it back.
 
 /** The index is split by the top SHARD_BITS bits of a key's hash into this many tables. */
 const SHARD_BITS = 6
 const SHARDS = 1 << SHARD_BITS
 const SHARD_SHIFT = 32 - SHARD_BITS
-/** Slots of a table at first. */
+const SHARD_MASK = SHARDS - 1
+/** Slots of a table at first, and at least. */
 const FIRST_SLOTS = 8
-/** Hashes are kept in pages of this many (never copied when the columns grow). */
-const HSHIFT = 13
-const HPAGE = 1 << HSHIFT
-const HMASK = HPAGE - 1
 
 /**
  * A 32-bit FNV-1a-style hash of every UTF-16 code unit of `key`, with a final
@@ -28,7 +29,7 @@ const HMASK = HPAGE - 1
  * depend on every character: keys that begin or end alike (`order-<n>`,
  * `<uuid>:retry`) spread over all tables. Pure.
  */
-export function hashKey(key: string): number {
+function hashKey(key: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
   h ^= h >>> 16
@@ -39,26 +40,37 @@ export function hashKey(key: string): number {
   return h >>> 0
 }
 
+// One of the 64 tables: slots (entry + 1, 0 empty; a power of two, at most half full) over
+// its entries' columns (key undefined: a free entry, listed in `free`).
+interface Table<V> {
+  slots: Int32Array
+  keys: Array<string | undefined>
+  values: Array<V | undefined>
+  hashes: Uint32Array
+  free: number[]
+  live: number
+}
+
+function emptyTable<V>(): Table<V> {
+  return {
+    slots: new Int32Array(FIRST_SLOTS),
+    keys: [],
+    values: [],
+    hashes: new Uint32Array(4),
+    free: [],
+    live: 0,
+  }
+}
+
 /**
  * A map from string keys to values (never `undefined`). Entries are numbered
  * (`find` returns a number; `value`, `setValue` and `remove` take one): a
  * caller that looks a key up and then adds or changes it hashes the key once.
- * Iteration is in entry order, which is not insertion order once keys were
- * removed (a removed key's number is given to a later key). The tables never
- * shrink: an index that held n keys keeps slots for them (4 to 8 bytes a
- * key) until it is dropped.
+ * A number stays valid until the next {@link remove} (which may renumber the
+ * entries of one table). Iteration is table by table, not in insertion order.
  */
 export class KeyIndex<V> {
-  // Per table: slot → entry number + 1 (0: empty); length a power of two.
-  readonly #tables: Int32Array[] = Array.from({ length: SHARDS }, () => new Int32Array(FIRST_SLOTS))
-  // Per table: entries placed in it.
-  readonly #lives = new Int32Array(SHARDS)
-  // By entry number: the key (undefined: a free number), its value, its hash (in pages).
-  #keys: Array<string | undefined> = []
-  #values: Array<V | undefined> = []
-  readonly #hashes: Uint32Array[] = []
-  // Free entry numbers (removed keys'), reused before new ones.
-  #free: number[] = []
+  readonly #tables: Array<Table<V>> = Array.from({ length: SHARDS }, () => emptyTable<V>())
   #size = 0
   // The key of the latest miss of find() and its hash: adding the key just
   // looked up (the usual sequence) does not hash it again.
@@ -73,7 +85,9 @@ export class KeyIndex<V> {
   /** The entry number of `key`, or -1. O(length of the key) expected. */
   find(key: string): number {
     const h = hashKey(key)
-    const slots = this.#tables[h >>> SHARD_SHIFT] as Int32Array
+    const t = h >>> SHARD_SHIFT
+    const table = this.#tables[t] as Table<V>
+    const slots = table.slots
     const mask = slots.length - 1
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = slots[i] as number
@@ -83,24 +97,24 @@ export class KeyIndex<V> {
         return -1
       }
       const e = v - 1
-      if (this.#hashOf(e) === h && this.#keys[e] === key) return e
+      if (table.hashes[e] === h && table.keys[e] === key) return (e << SHARD_BITS) | t
     }
   }
 
-  /** The value of entry `e` (a number {@link find} returned, not removed since). */
+  /** The value of entry `e` (a number {@link find} or {@link add} returned, valid). */
   value(e: number): V {
-    return this.#values[e] as V
+    return (this.#tables[e & SHARD_MASK] as Table<V>).values[e >>> SHARD_BITS] as V
   }
 
-  /** Sets the value of entry `e` (a number {@link find} returned, not removed since). */
+  /** Sets the value of entry `e` (a number {@link find} or {@link add} returned, valid). */
   setValue(e: number, value: V): void {
-    this.#values[e] = value
+    ;(this.#tables[e & SHARD_MASK] as Table<V>).values[e >>> SHARD_BITS] = value
   }
 
   /** The value held under `key`, or undefined. */
   get(key: string): V | undefined {
     const e = this.find(key)
-    return e < 0 ? undefined : (this.#values[e] as V)
+    return e < 0 ? undefined : this.value(e)
   }
 
   /**
@@ -111,33 +125,37 @@ export class KeyIndex<V> {
   add(key: string, value: V): number {
     const h = key === this.#missKey ? this.#missHash : hashKey(key)
     this.#missKey = undefined
-    let e: number
-    if (this.#free.length > 0) e = this.#free.pop() as number
-    else {
-      e = this.#keys.length
-      if ((e & HMASK) === 0) this.#hashes.push(new Uint32Array(HPAGE))
-      this.#keys.push(undefined)
-      this.#values.push(undefined)
-    }
-    this.#keys[e] = key
-    this.#values[e] = value
-    ;(this.#hashes[e >>> HSHIFT] as Uint32Array)[e & HMASK] = h
     const t = h >>> SHARD_SHIFT
-    const live = (this.#lives[t] as number) + 1
-    this.#lives[t] = live
-    let slots = this.#tables[t] as Int32Array
-    // At most half full: a longer table when this entry would pass that.
-    if (live * 2 > slots.length) slots = this.#grow(t)
-    place(slots, h, e)
+    const table = this.#tables[t] as Table<V>
+    let e: number
+    if (table.free.length > 0) {
+      e = table.free.pop() as number
+      table.keys[e] = key
+      table.values[e] = value
+    } else {
+      e = table.keys.length
+      table.keys.push(key)
+      table.values.push(value)
+      if (e === table.hashes.length) {
+        const hashes = new Uint32Array(e * 2)
+        hashes.set(table.hashes)
+        table.hashes = hashes
+      }
+    }
+    table.hashes[e] = h
+    table.live++
+    // At most half full: twice the slots when this entry would pass that (the rebuild places it).
+    if (table.live * 2 > table.slots.length) rebuild(table, table.slots.length * 2, false)
+    else place(table.slots, h, e)
     this.#size++
-    return e
+    return (e << SHARD_BITS) | t
   }
 
   /** Sets `key` to `value`, adding it when missing. */
   set(key: string, value: V): void {
     const e = this.find(key)
     if (e < 0) this.add(key, value)
-    else this.#values[e] = value
+    else this.setValue(e, value)
   }
 
   /** Removes `key`; true when it was held. */
@@ -149,17 +167,19 @@ export class KeyIndex<V> {
   }
 
   /**
-   * Removes entry `e` (a number {@link find} or {@link add} returned, not
-   * removed since). The entries after it in its probe run move back (no
-   * tombstones: a table's probes stay as short as its load makes them).
+   * Removes entry `e` (a number {@link find} or {@link add} returned, valid).
+   * The entries after it in its probe run move back (no tombstones: a
+   * table's probes stay as short as its load makes them). A table left an
+   * eighth full is rebuilt smaller, its entries renumbered: every number
+   * handed out before is then invalid.
    */
   remove(e: number): void {
-    const h = this.#hashOf(e)
-    const t = h >>> SHARD_SHIFT
-    const slots = this.#tables[t] as Int32Array
+    const table = this.#tables[e & SHARD_MASK] as Table<V>
+    const x = e >>> SHARD_BITS
+    const slots = table.slots
     const mask = slots.length - 1
-    let i = h & mask
-    while (slots[i] !== e + 1) i = (i + 1) & mask
+    let i = (table.hashes[x] as number) & mask
+    while (slots[i] !== x + 1) i = (i + 1) & mask
     // Backward-shift deletion: an entry further along the run moves into the hole unless
     // its home slot lies cyclically in (hole, its slot].
     let j = i
@@ -167,49 +187,84 @@ export class KeyIndex<V> {
       j = (j + 1) & mask
       const v = slots[j] as number
       if (v === 0) break
-      const home = this.#hashOf(v - 1) & mask
+      const home = (table.hashes[v - 1] as number) & mask
       const stays = i <= j ? i < home && home <= j : i < home || home <= j
       if (stays) continue
       slots[i] = v
       i = j
     }
     slots[i] = 0
-    this.#lives[t] = (this.#lives[t] as number) - 1
-    this.#keys[e] = undefined
-    this.#values[e] = undefined
-    this.#free.push(e)
+    table.keys[x] = undefined
+    table.values[x] = undefined
+    table.free.push(x)
+    table.live--
     this.#size--
+    // An eighth full: a quarter to half full again, with columns of its live entries only.
+    if (slots.length > FIRST_SLOTS && table.live * 8 <= slots.length)
+      rebuild(table, Math.max(FIRST_SLOTS, slotsFor(table.live * 4)), true)
   }
 
-  /** Every [key, value], in entry order. */
+  /** Every [key, value], table by table. */
   *[Symbol.iterator](): IterableIterator<[string, V]> {
-    const keys = this.#keys
-    for (let e = 0; e < keys.length; e++) {
-      const k = keys[e]
-      if (k !== undefined) yield [k, this.#values[e] as V]
+    for (const table of this.#tables) {
+      const keys = table.keys
+      for (let e = 0; e < keys.length; e++) {
+        const k = keys[e]
+        if (k !== undefined) yield [k, table.values[e] as V]
+      }
     }
   }
 
   /** Slots of each table, in order (for tests of the spread: no table holds much more than a 64th). */
   tableSlots(): number[] {
-    return this.#tables.map((s) => s.length)
+    return this.#tables.map((t) => t.slots.length)
   }
 
-  #hashOf(e: number): number {
-    return (this.#hashes[e >>> HSHIFT] as Uint32Array)[e & HMASK] as number
+  /** Slots in use in all tables (for tests: exactly {@link size} when every entry is in one slot). */
+  get occupiedSlots(): number {
+    let n = 0
+    for (const t of this.#tables) for (const v of t.slots) if (v !== 0) n++
+    return n
   }
 
-  // Doubles table t and re-places its entries; returns the new table.
-  #grow(t: number): Int32Array {
-    const old = this.#tables[t] as Int32Array
-    const slots = new Int32Array(old.length * 2)
-    for (let i = 0; i < old.length; i++) {
-      const v = old[i] as number
-      if (v !== 0) place(slots, this.#hashOf(v - 1), v - 1)
+  /** Entries the columns of all tables have room for, free ones included (for tests of the memory given back). */
+  get capacity(): number {
+    let n = 0
+    for (const t of this.#tables) n += t.keys.length
+    return n
+  }
+}
+
+// The smallest power of two ≥ n.
+function slotsFor(n: number): number {
+  let s = 1
+  while (s < n) s *= 2
+  return s
+}
+
+// Gives `table` `size` slots and re-places its entries; with `compact`, its columns are
+// rebuilt first with only the live entries (renumbered in order, no free ones).
+function rebuild<V>(table: Table<V>, size: number, compact: boolean): void {
+  if (compact) {
+    const keys: Array<string | undefined> = []
+    const values: Array<V | undefined> = []
+    const hashes = new Uint32Array(Math.max(4, table.live))
+    for (let e = 0; e < table.keys.length; e++) {
+      const k = table.keys[e]
+      if (k === undefined) continue
+      hashes[keys.length] = table.hashes[e] as number
+      keys.push(k)
+      values.push(table.values[e])
     }
-    this.#tables[t] = slots
-    return slots
+    table.keys = keys
+    table.values = values
+    table.hashes = hashes
+    table.free = []
   }
+  const slots = new Int32Array(size)
+  const keys = table.keys
+  for (let e = 0; e < keys.length; e++) if (keys[e] !== undefined) place(slots, table.hashes[e] as number, e)
+  table.slots = slots
 }
 
 // Puts entry e (hash h) in the first empty slot of its probe run.

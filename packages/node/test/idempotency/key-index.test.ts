@@ -8,9 +8,10 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KeyIndex } from '../../src/idempotency/key-index.js'
 
-/** Checks that `ix` holds exactly what `m` holds: size, every key's value, iteration. */
+/** Checks that `ix` holds exactly what `m` holds: size, every key's value, iteration, one slot an entry. */
 function expectSame(ix: KeyIndex<number>, m: Map<string, number>): void {
   expect(ix.size).toBe(m.size)
+  expect(ix.occupiedSlots).toBe(m.size)
   for (const [k, v] of m) expect(ix.get(k)).toBe(v)
   expect(new Map(ix)).toEqual(m)
 }
@@ -82,6 +83,33 @@ describe('KeyIndex', () => {
       }),
       { numRuns: 20 },
     )
+  })
+
+  it('gives back the memory of a burst: tables and columns shrink as keys go, and grow again', () => {
+    const ix = new KeyIndex<number>()
+    const m = new Map<string, number>()
+    for (let i = 0; i < 100_000; i++) {
+      ix.add(`burst-${i}`, i)
+      m.set(`burst-${i}`, i)
+    }
+    const peakSlots = ix.tableSlots().reduce((a, b) => a + b, 0)
+    expect(peakSlots).toBeGreaterThanOrEqual(200_000)
+    // All but 1 000 go (oldest first, as the ledger drops them).
+    for (let i = 0; i < 99_000; i++) {
+      expect(ix.delete(`burst-${i}`)).toBe(true)
+      m.delete(`burst-${i}`)
+    }
+    expectSame(ix, m)
+    // At most an eighth full, then at least a quarter: 1 000 keys keep under 8 slots each, and
+    // the columns hold the live entries (plus what went since a table last shrank).
+    const slots = ix.tableSlots().reduce((a, b) => a + b, 0)
+    expect(slots).toBeLessThanOrEqual(8 * 1000 + 64 * 8)
+    expect(ix.capacity).toBeLessThanOrEqual(2 * 1000 + 64 * 8)
+    for (let i = 0; i < 50_000; i++) {
+      ix.set(`again-${i}`, i)
+      m.set(`again-${i}`, i)
+    }
+    expectSame(ix, m)
   })
 
   it('spreads numbered and random keys, and keys that begin or end alike: every one of the 64 tables has 8 192 slots at 160 000 keys (2 049–4 096 keys each)', () => {

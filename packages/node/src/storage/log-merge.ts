@@ -4,13 +4,23 @@ import { walKey } from './record-codec.js'
  * One log entry: a WAL key and its frame (LevelDB rows); or, where the
  * source knows the batch number (segment files), the key may be left out
  * (null: it is `walKey(seq)`, made only where a reader needs it) and the
- * number given, which is then exactly `walSeqOf(key)`.
+ * number given, which is then exactly `walSeqOf(key)`; such an entry may
+ * also leave its frame where it lies, as `bytes[start, end)` of a whole
+ * file's bytes (no view made per record: see {@link frameOf}).
  */
-export type LogEntry = [key: string, frame: Uint8Array] | [key: string | null, frame: Uint8Array, seq: number]
+export type LogEntry =
+  | [key: string, frame: Uint8Array]
+  | [key: string | null, frame: Uint8Array, seq: number]
+  | [key: null, bytes: Uint8Array, seq: number, start: number, end: number]
 
 /** The WAL key of `entry` (made from its batch number when left out). */
 export function keyOf(entry: LogEntry): string {
   return entry[0] ?? walKey(entry[2] as number)
+}
+
+/** The frame of `entry` (a view of its file's bytes for an entry that left it in place). */
+export function frameOf(entry: LogEntry): Uint8Array {
+  return entry.length === 5 ? entry[1].subarray(entry[3], entry[4]) : entry[1]
 }
 
 /**

@@ -112,20 +112,34 @@ function replicaAt(b: Uint8Array, at: number, len: number): string | null {
 }
 
 /**
- * Reads WAL batch `seq`'s frame into `out` when it is an intact record of
- * exactly one compact single-operation local write (see the file comment):
- * checksum right, batch number `seq`, a valid counter name (the returned
- * `out.bytes` is `frame`). Returns false for anything else, having changed
- * nothing the caller relies on: decode it with `readBatch`. Pure apart from
- * `out` and a one-entry cache of the last replica id; never throws.
+ * Reads WAL batch `seq`'s frame, `b[start, end)` (by default all of `b`),
+ * into `out` when it is an intact record of exactly one compact
+ * single-operation local write (see the file comment): checksum right,
+ * batch number `seq`, a valid counter name (the returned `out.bytes` is `b`,
+ * `out.nameAt` a position in it). Returns false for anything else, having
+ * changed nothing the caller relies on: decode it with `readBatch`. Pure
+ * apart from `out` and a one-entry cache of the last replica id; never
+ * throws.
  */
-export function readOneOpFrame(seq: number, frame: Uint8Array, out: OneOpView): boolean {
+export function readOneOpFrame(
+  seq: number,
+  b: Uint8Array,
+  out: OneOpView,
+  start = 0,
+  end = b.length,
+): boolean {
   // Every position below is read only after a check that it lies inside the frame.
-  const b = frame
-  const end = b.length
   // The shortest such frame: 4 bytes of checksum and 17 of payload.
-  if (end < 21 || b[4] !== FIXMAP_2 || b[5] !== KEY_S[0] || b[6] !== KEY_S[1]) return false
-  let at = 7
+  if (
+    start < 0 ||
+    end > b.length ||
+    end - start < 21 ||
+    b[start + 4] !== FIXMAP_2 ||
+    b[start + 5] !== KEY_S[0] ||
+    b[start + 6] !== KEY_S[1]
+  )
+    return false
+  let at = start + 7
   let w = numBytes(b[at] as number)
   if (w < 0 || at + w > end || numAt(b, at) !== seq) return false
   at += w
@@ -172,7 +186,7 @@ export function readOneOpFrame(seq: number, frame: Uint8Array, out: OneOpView): 
   // A float64 -1 is taken for the general way, as it always was (-1 once meant "no number here").
   if (p === -1 || n === -1 || s === -1) return false
   // Checked last: the one pass over every byte, and only for a frame that is otherwise ours.
-  if (u32(b, 0) !== crc32Range(b, 4, end)) return false
+  if (u32(b, start) !== crc32Range(b, start + 4, end)) return false
   out.bytes = b
   out.nameAt = nameAt
   out.nameLen = nameLen
@@ -190,8 +204,8 @@ export function readOneOpFrame(seq: number, frame: Uint8Array, out: OneOpView): 
  */
 export function oneOpApplier(fold: StateFold): ApplyFrame {
   const view = oneOpView()
-  return (seq, frame) => {
-    if (!readOneOpFrame(seq, frame, view)) return undefined
+  return (seq, bytes, start, end) => {
+    if (!readOneOpFrame(seq, bytes, view, start, end)) return undefined
     const why = fold.applyOneBytes(
       view.bytes,
       view.nameAt,

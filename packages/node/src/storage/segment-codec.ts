@@ -87,20 +87,21 @@ export function parseSegment(bytes: Uint8Array, firstSeq: number): ParsedSegment
   const entries: SegmentEntry[] = []
   let torn: ParsedSegment['torn'] = null
   for (const piece of segmentPieces(bytes, firstSeq, Number.POSITIVE_INFINITY)) {
-    for (const [, frame, seq] of piece.rows)
-      entries.push({ key: walKey(seq), frame, offset: frame.byteOffset - bytes.byteOffset - RECORD_HEADER })
+    for (const [, , seq, start, end] of piece.rows)
+      entries.push({ key: walKey(seq), frame: bytes.subarray(start, end), offset: start - RECORD_HEADER })
     torn = piece.torn
   }
   return { entries, torn }
 }
 
 /**
- * A piece of a segment file: its records as log entries (`[null, frame,
- * seq]`: the key, `walKey(seq)`, is made only where needed), and the torn
- * end if it is the last.
+ * A piece of a segment file: its records as log entries (`[null, bytes,
+ * seq, start, end]`: the frame is `bytes[start, end)` of the whole file's
+ * bytes, no view made per record, and the key, `walKey(seq)`, is made only
+ * where needed), and the torn end if it is the last.
  */
 export interface SegmentPiece {
-  rows: Array<[null, Uint8Array, number]>
+  rows: Array<[null, Uint8Array, number, number, number]>
   torn: ParsedSegment['torn']
 }
 
@@ -108,7 +109,7 @@ export interface SegmentPiece {
  * {@link parseSegment} a piece at a time, as log entries: pieces of at most
  * `max` records (≥ 1), in order, the last one carrying `torn` (earlier ones
  * have none); their records together are exactly parseSegment's (a frame is
- * a view into `bytes`). Recovery reads a million records of a file this
+ * left in `bytes`). Recovery reads a million records of a file this
  * way, so that no piece outlives its turn of the scan. Pure; never throws.
  * Yields nothing for an empty well-formed file.
  */
@@ -145,7 +146,7 @@ export function* segmentPieces(bytes: Uint8Array, firstSeq: number, max: number)
       yield tornAt(offset, 'record cut short')
       return
     }
-    rows.push([null, bytes.subarray(offset + RECORD_HEADER, end), seq])
+    rows.push([null, bytes, seq, offset + RECORD_HEADER, end])
     lastSeq = seq
     offset = end
   }

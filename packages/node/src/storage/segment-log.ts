@@ -81,7 +81,7 @@ export class SegmentLog {
    */
   async *entries(): AsyncGenerator<LogEntry[]> {
     for (const file of this.#files) {
-      const bytes = new Uint8Array(await readFile(join(this.#dir, file.name)))
+      const bytes = await readSegment(join(this.#dir, file.name))
       for (const piece of segmentPieces(bytes, file.first, PIECE_RECORDS)) {
         const rows: LogEntry[] = piece.rows
         const last = piece.rows.at(-1)
@@ -111,7 +111,7 @@ export class SegmentLog {
     for (const file of this.#files) {
       if (!seqs.some((s) => s >= file.first && s <= file.last + 1)) continue
       let offset = Number.POSITIVE_INFINITY
-      const bytes = new Uint8Array(await readFile(join(this.#dir, file.name)))
+      const bytes = await readSegment(join(this.#dir, file.name))
       const parsed = parseSegment(bytes, file.first)
       for (const e of parsed.entries) if (want.has(e.key)) offset = Math.min(offset, e.offset)
       if (parsed.torn && want.has(parsed.torn.key)) offset = Math.min(offset, parsed.torn.offset)
@@ -211,4 +211,16 @@ async function unlinkIfThere(path: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
+}
+
+/**
+ * The bytes of segment file `path` as a plain Uint8Array over the buffer
+ * readFile made for it (a Buffer of its own, not a slice of the shared
+ * pool): the frames are views of it (plain Uint8Arrays, not Buffers), and
+ * the file is not copied (73 MB at a million one-operation records: about
+ * 40 ms, and as much memory again for a moment). Rejects on I/O errors.
+ */
+async function readSegment(path: string): Promise<Uint8Array> {
+  const buf = await readFile(path)
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
 }

@@ -1,4 +1,4 @@
-import { keyOf, type LogEntry } from './log-merge.js'
+import { frameOf, keyOf, type LogEntry } from './log-merge.js'
 import { type ReadOp, readBatch, walSeqOf } from './record-codec.js'
 import { StoreError, StoreErrorCodes } from './store-errors.js'
 import { turnClock } from './turn-budget.js'
@@ -26,14 +26,19 @@ export interface ScanResult {
 export type CorruptionPolicy = 'refuse' | 'truncate'
 
 /**
- * A shortcut for the common record: applies batch `seq`'s frame when it is
- * of a shape the caller reads straight from its bytes, returning null
- * (applied, one operation) or the reason its content is unusable; returns
- * undefined (nothing applied) for any other frame, which the scan then
- * decodes with `readBatch` and hands to `apply`. It must give the same
- * answer as that path would for every frame it takes.
+ * A shortcut for the common record: applies batch `seq`'s frame,
+ * `bytes[start, end)`, when it is of a shape the caller reads straight from
+ * its bytes, returning null (applied, one operation) or the reason its
+ * content is unusable; returns undefined (nothing applied) for any other
+ * frame, which the scan then decodes with `readBatch` and hands to `apply`.
+ * It must give the same answer as that path would for every frame it takes.
  */
-export type ApplyFrame = (seq: number, frame: Uint8Array) => string | null | undefined
+export type ApplyFrame = (
+  seq: number,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+) => string | null | undefined
 
 /**
  * Walks WAL entries (chunks of `[key, value]`, ascending) after snapshot batch
@@ -66,12 +71,16 @@ export async function scanWal(
     for (const entry of chunk) {
       // The clock is read every 256 records, not on each one.
       if ((++seen & 255) === 0 && clock.due()) await clock.turn()
-      const value = entry[1]
       const seq = entry[2] ?? walSeqOf(entry[0] as string)
       const expected = out.last + 1
-      // The common case first, without making the entry's key: the next batch, taken by the shortcut.
+      // The common case first, without making the entry's key nor a view of its frame: the next
+      // batch, taken by the shortcut.
       const quick: string | null | undefined =
-        seq === expected && !damage && applyFrame ? applyFrame(seq, value) : undefined
+        seq === expected && !damage && applyFrame
+          ? entry.length === 5
+            ? applyFrame(seq, entry[1], entry[3], entry[4])
+            : applyFrame(seq, entry[1], 0, entry[1].length)
+          : undefined
       if (quick === null) {
         out.last = expected
         out.ops++
@@ -79,6 +88,7 @@ export async function scanWal(
         continue
       }
       const key = keyOf(entry)
+      const value = frameOf(entry)
       if (seq !== null && seq <= covered) {
         out.stale.push(key)
         continue

@@ -27,19 +27,37 @@ async function* from(rows: LogEntry[]) {
   yield rows
 }
 
+/** `rows` as segment entries: the odd ones `[null, frame, seq]`, the even ones `[null, all, seq, start, end]`. */
+function inPlace(rows: Array<[string, Uint8Array]>): LogEntry[] {
+  const JUNK = [0xcb, 0x00, 0xff]
+  const all = new Uint8Array(rows.reduce((n, [, f]) => n + f.length + JUNK.length, JUNK.length))
+  all.set(JUNK, 0)
+  let at = JUNK.length
+  return rows.map(([k, f], i) => {
+    const start = at
+    all.set(f, at)
+    all.set(JUNK, at + f.length)
+    at += f.length + JUNK.length
+    const seq = walSeqOf(k) as number
+    return i % 2 === 0 ? [null, all, seq, start, start + f.length] : [null, f, seq]
+  })
+}
+
 async function scanBoth(rows: Array<[string, Uint8Array]>, policy: 'refuse' | 'truncate') {
   const run = async (quick: boolean) => {
     const fold = new StateFold(null)
     let taken = 0
     const fast = oneOpApplier(fold)
-    const counted: ApplyFrame = (seq, frame) => {
-      const r = fast(seq, frame)
+    const counted: ApplyFrame = (seq, bytes, start, end) => {
+      const r = fast(seq, bytes, start, end)
       if (r !== undefined) taken++
       return r
     }
     try {
-      // The shortcut's run also gets the records as segment files hand them over: key left out, batch number given.
-      const entries: LogEntry[] = quick ? rows.map(([k, f]) => [null, f, walSeqOf(k) as number]) : rows
+      // The shortcut's run also gets the records as segment files hand them over: key left out,
+      // batch number given, and every other frame left in place in one buffer of all of them,
+      // between bytes that are not part of any frame.
+      const entries: LogEntry[] = quick ? inPlace(rows) : rows
       const res = await scanWal(from(entries), 0, general(fold), policy, quick ? counted : undefined)
       return { res, state: fold.state(), taken }
     } catch (err) {
@@ -154,6 +172,24 @@ describe('readOneOpFrame', () => {
       },
     ])
     expect(readOneOpFrame(1, keyed, view)).toBe(false)
+  })
+
+  it('reads a frame where it lies in a larger buffer, and only within its bounds', () => {
+    const frame = encodeBatch(7, [{ kind: 'local', delta: one('user:42', 'r0.1', 3, 1, 9) }])
+    const all = new Uint8Array(frame.length + 10).fill(0xcc)
+    all.set(frame, 5)
+    const view = oneOpView()
+    expect(readOneOpFrame(7, all, view, 5, 5 + frame.length)).toBe(true)
+    expect(view.bytes).toBe(all)
+    expect(Buffer.from(all.subarray(view.nameAt, view.nameAt + view.nameLen)).toString()).toBe('user:42')
+    expect(view).toMatchObject({ replica: 'r0.1', p: 3, n: 1, s: 9 })
+    // A byte short or a byte over (the buffer's next byte) is not that frame.
+    expect(readOneOpFrame(7, all, view, 5, 4 + frame.length)).toBe(false)
+    expect(readOneOpFrame(7, all, view, 5, 6 + frame.length)).toBe(false)
+    expect(readOneOpFrame(7, all, view, 4, 5 + frame.length)).toBe(false)
+    // Bounds outside the buffer.
+    expect(readOneOpFrame(7, all, view, -1, 5 + frame.length)).toBe(false)
+    expect(readOneOpFrame(7, all, view, 5, all.length + 1)).toBe(false)
   })
 
   it('scanning with the shortcut gives what the general path gives: state, result, refusal, for damaged records too', async () => {

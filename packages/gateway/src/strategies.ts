@@ -2,6 +2,8 @@
 // The caller owns the state (one `StrategyState` per gateway) and passes the
 // candidates already filtered (usable, not yet tried for this request).
 
+import { hash32 } from '@tally/kit'
+
 /** Names accepted by `--strategy`. */
 export const STRATEGY_NAMES = ['round-robin', 'random', 'least-loaded'] as const
 
@@ -85,21 +87,6 @@ export const leastLoaded: Strategy = (nodes, state, rng) => {
   if (best.length === 0) return { node: undefined, state }
   const i = Math.min(best.length - 1, Math.floor(rng() * best.length))
   return { node: best[i], state }
-}
-
-/** 32-bit FNV-1a of `s` with a murmur3 finaliser (good avalanche for rendezvous scores). Pure. */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
 }
 
 /**

@@ -48,6 +48,7 @@ export {
   toHttpError,
 } from './fastify-base.js'
 export { handOverWith, isHandedOver, throwHandedOver } from './handed-over.js'
+export { hash32 } from './hash32.js'
 export {
   isPlainSegment,
   type PlainWrite,

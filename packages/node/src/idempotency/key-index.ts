@@ -8,12 +8,16 @@
 // ledger took about half the time, in about the same memory (node README,
 // "The key ledger's index in open-addressing tables").
 //
-// 64 tables, chosen by the top bits of the hash, each with its own columns,
+// Keys are hashed with the kit's hash32 (FNV-1a with a murmur3 finaliser:
+// keys that begin or end alike spread over every table and slot). 64
+// tables, chosen by the top bits of the hash, each with its own columns,
 // each grown and shrunk on its own: no growth or shrink re-places more than
 // about a 64th of the keys (under a millisecond at a million keys), as the
 // crdt's NameIndex does for counter names. A table that falls to an eighth
 // full is rebuilt at a quarter full, so the memory of a burst of keys is
 // given back once they expire, as a Map gives it back.
+
+import { hash32 } from '@tally/kit'
 
 /** The index is split by the top SHARD_BITS bits of a key's hash into this many tables. */
 const SHARD_BITS = 6
@@ -22,23 +26,6 @@ const SHARD_SHIFT = 32 - SHARD_BITS
 const SHARD_MASK = SHARDS - 1
 /** Slots of a table at first, and at least. */
 const FIRST_SLOTS = 8
-
-/**
- * A 32-bit FNV-1a-style hash of every UTF-16 code unit of `key`, with a final
- * avalanche so that both the top bits (the table) and the low bits (the slot)
- * depend on every character: keys that begin or end alike (`order-<n>`,
- * `<uuid>:retry`) spread over all tables. Pure.
- */
-function hashKey(key: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
 
 // One of the 64 tables: slots (entry + 1, 0 empty; a power of two, at most half full) over
 // its entries' columns (key undefined: a free entry, listed in `free`).
@@ -84,7 +71,7 @@ export class KeyIndex<V> {
 
   /** The entry number of `key`, or -1. O(length of the key) expected. */
   find(key: string): number {
-    const h = hashKey(key)
+    const h = hash32(key)
     const t = h >>> SHARD_SHIFT
     const table = this.#tables[t] as Table<V>
     const slots = table.slots
@@ -123,7 +110,7 @@ export class KeyIndex<V> {
    * key is not hashed again.
    */
   add(key: string, value: V): number {
-    const h = key === this.#missKey ? this.#missHash : hashKey(key)
+    const h = key === this.#missKey ? this.#missHash : hash32(key)
     this.#missKey = undefined
     const t = h >>> SHARD_SHIFT
     const table = this.#tables[t] as Table<V>

@@ -186,7 +186,8 @@ export class KeyIndex<V> {
     table.free.push(x)
     table.live--
     this.#size--
-    // An eighth full: a quarter to half full again, with columns of its live entries only.
+    // An eighth full: a quarter full again (removals come one at a time: the table holds exactly an
+    // eighth of its slots here), with columns of its live entries only.
     if (slots.length > FIRST_SLOTS && table.live * 8 <= slots.length)
       rebuild(table, Math.max(FIRST_SLOTS, slotsFor(table.live * 4)), true)
   }

@@ -4,6 +4,8 @@
 // and spread typical client keys (UUIDs, numbered keys, keys with a fixed
 // prefix or suffix) evenly over its 64 tables, so that none grows much past
 // a 64th of the keys.
+
+import { hash32 } from '@tally/kit'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KeyIndex } from '../../src/idempotency/key-index.js'
@@ -100,16 +102,46 @@ describe('KeyIndex', () => {
       m.delete(`burst-${i}`)
     }
     expectSame(ix, m)
-    // At most an eighth full, then at least a quarter: 1 000 keys keep under 8 slots each, and
-    // the columns hold the live entries (plus what went since a table last shrank).
+    // Rebuilt at an eighth full to a sixth to a third full: 1 000 keys keep at most 8 slots each,
+    // and the columns hold the live entries (plus what went since a table last shrank: under a
+    // quarter of them).
     const slots = ix.tableSlots().reduce((a, b) => a + b, 0)
     expect(slots).toBeLessThanOrEqual(8 * 1000 + 64 * 8)
-    expect(ix.capacity).toBeLessThanOrEqual(2 * 1000 + 64 * 8)
+    expect(ix.capacity).toBeLessThanOrEqual((4 / 3) * 1000 + 64 * 8)
     for (let i = 0; i < 50_000; i++) {
       ix.set(`again-${i}`, i)
       m.set(`again-${i}`, i)
     }
     expectSame(ix, m)
+  })
+
+  it('shrinks a table to a quarter full: it is rebuilt again only once half its keys have gone or as many again have come', () => {
+    // Keys of table 0 alone (the top 6 bits of their hash are 0), so that its size can be followed.
+    const keys: string[] = []
+    for (let i = 0; keys.length < 3000; i++) if (hash32(`t0-${i}`) >>> 26 === 0) keys.push(`t0-${i}`)
+    const ix = new KeyIndex<number>()
+    for (const [i, k] of keys.entries()) ix.add(k, i)
+    const slots0 = () => ix.tableSlots()[0] as number
+    let live = keys.length
+    // Remove until the table shrinks, many times over, checking the gap between two rebuilds.
+    let lastShrinkLive = -1
+    let size = slots0()
+    while (live > 40) {
+      ix.delete(keys[--live] as string)
+      if (slots0() < size) {
+        if (lastShrinkLive > 0) expect(live).toBeLessThanOrEqual(lastShrinkLive / 2)
+        lastShrinkLive = live
+        size = slots0()
+        // As many keys again before it grows: add them one at a time, then remove them.
+        let added = 0
+        while (slots0() === size) ix.add(keys[live + added++] as string, 0)
+        expect(added).toBeGreaterThanOrEqual(live)
+        for (let j = added - 1; j >= 0; j--) ix.delete(keys[live + j] as string)
+        size = slots0()
+      }
+    }
+    expect(lastShrinkLive).toBeGreaterThan(0)
+    expect(ix.size).toBe(live)
   })
 
   it('spreads numbered and random keys, and keys that begin or end alike: every one of the 64 tables has 8 192 slots at 160 000 keys (2 049–4 096 keys each)', () => {

@@ -216,8 +216,8 @@ async function unlinkIfThere(path: string): Promise<void> {
 /**
  * The bytes of segment file `path` as a plain Uint8Array over the buffer
  * readFile made for it (a Buffer of its own, not a slice of the shared
- * pool): the frames are views of it (plain Uint8Arrays, not Buffers), and
- * the file is not copied (73 MB at a million one-operation records: about
+ * pool): the log scan reads its frames where they lie (a view, where one is
+ * made, is a plain Uint8Array, not a Buffer), and the file is not copied (73 MB at a million one-operation records: about
  * 40 ms, and as much memory again for a moment). Rejects on I/O errors.
  */
 async function readSegment(path: string): Promise<Uint8Array> {

@@ -88,14 +88,13 @@ export async function scanWal(
         continue
       }
       const key = keyOf(entry)
-      const value = frameOf(entry)
       if (seq !== null && seq <= covered) {
         out.stale.push(key)
         continue
       }
       if (damage) {
         out.cut.push(key)
-        if (seq !== null && 'ops' in readBatch(seq, value))
+        if (seq !== null && 'ops' in readBatch(seq, frameOf(entry)))
           midLog(policy, damage, `${key} after it is intact`)
         continue
       }
@@ -113,7 +112,7 @@ export async function scanWal(
           out.cut.push(key)
           continue
         }
-        const d = readBatch(seq, value)
+        const d = readBatch(seq, frameOf(entry))
         reason = 'reason' in d ? d.reason : apply(d.ops)
         if (reason === null && 'ops' in d) {
           out.last = seq
